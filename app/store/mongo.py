@@ -1,0 +1,347 @@
+"""MongoDB adapter (PyMongo's async API; no ODM, no Motor, which is deprecated).
+
+Documents have the shape `documents.py` describes, with `_id` equal to `id`. Uniqueness
+rules are plain unique indexes over derived keys (`live_name_key`, `active_key`), created at
+start: they hold on MongoDB itself and on MongoDB-speaking stand-ins that ignore
+`partialFilterExpression`. Upserts with `$setOnInsert` are not used (a stand-in loses them).
+
+The adapter takes a database handle, so tests can hand it an in-memory stand-in; only
+`connect` knows about the client.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import errors as mongo_errors
+
+from app.domain import clock
+from app.domain.api_keys import ApiKey
+from app.domain.databases import Database
+from app.domain.events import Event
+from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
+from app.store import documents, errors
+from app.store.protocols import DatabaseFilter, OperationFilter, Page
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+_ACTIVE = [s.value for s in ACTIVE_STATUSES]
+
+INDEXES: dict[str, list[IndexModel]] = {
+    "databases": [
+        IndexModel([("live_name_key", ASCENDING)], unique=True, name="databases_live_name"),
+        IndexModel(
+            [("domain", ASCENDING), ("project", ASCENDING), ("created_at", DESCENDING)],
+            name="databases_tenant_created",
+        ),
+    ],
+    "operations": [
+        IndexModel([("active_key", ASCENDING)], unique=True, name="operations_one_active"),
+        IndexModel(
+            [("database_id", ASCENDING), ("created_at", DESCENDING)],
+            name="operations_database_created",
+        ),
+        IndexModel([("status", ASCENDING), ("next_run_at", ASCENDING)], name="operations_due"),
+    ],
+    "events": [
+        IndexModel(
+            [("database_id", ASCENDING), ("created_at", DESCENDING)],
+            name="events_database_created",
+        ),
+    ],
+    "api_keys": [IndexModel([("key_hash", ASCENDING)], unique=True, name="api_keys_hash")],
+}
+
+_NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+
+
+def _translate(exc: mongo_errors.PyMongoError) -> errors.StoreError:
+    if isinstance(exc, mongo_errors.ConnectionFailure | mongo_errors.ExecutionTimeout):
+        return errors.StoreUnavailable(f"mongodb: {type(exc).__name__}")
+    return errors.StoreError(f"mongodb: {type(exc).__name__}: {exc}")
+
+
+async def _guard(awaitable: Awaitable[T]) -> T:
+    try:
+        return await awaitable
+    except mongo_errors.DuplicateKeyError:
+        raise
+    except mongo_errors.PyMongoError as exc:
+        raise _translate(exc) from exc
+
+
+def _out(model: type[M], doc: Mapping[str, Any] | None) -> M | None:
+    if doc is None:
+        return None
+    return model.model_validate({k: v for k, v in doc.items() if k != "_id"})
+
+
+def _in(record: BaseModel) -> dict[str, Any]:
+    doc = documents.to_document(record)
+    doc["_id"] = doc["id"]
+    return doc
+
+
+class _Collection:
+    def __init__(self, collection: Any, model: type[BaseModel]) -> None:
+        self.c = collection
+        self.model = model
+
+    async def insert(self, record: BaseModel) -> None:
+        await _guard(self.c.insert_one(_in(record)))
+
+    async def find_one(self, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        doc: dict[str, Any] | None = await _guard(self.c.find_one(dict(query)))
+        return doc
+
+    async def page(
+        self, query: Mapping[str, Any], *, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        total = int(await _guard(self.c.count_documents(dict(query))))
+        if limit <= 0:
+            return [], total
+        cursor = self.c.find(dict(query)).sort(_NEWEST_FIRST).skip(offset).limit(limit)
+        docs: list[dict[str, Any]] = await _guard(cursor.to_list(None))
+        return docs, total
+
+    async def update(
+        self, record_id: str, fields: Mapping[str, Any], expected_revision: int | None
+    ) -> dict[str, Any]:
+        changes = documents.update_set(self.model, fields)
+        changes.update(documents.derived_keys(self.model, record_id, changes))
+        query: dict[str, Any] = {"_id": record_id}
+        if expected_revision is not None:
+            query["revision"] = expected_revision
+        doc: dict[str, Any] | None = await _guard(
+            self.c.find_one_and_update(
+                query,
+                {"$set": changes, "$inc": {"revision": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
+        )
+        if doc is not None:
+            return doc
+        kind = self.model.__name__.lower()
+        if await self.find_one({"_id": record_id}) is None:
+            raise errors.NotFound(kind, record_id)
+        assert expected_revision is not None
+        raise errors.RevisionConflict(kind, record_id, expected_revision)
+
+
+class MongoDatabases:
+    def __init__(self, collection: _Collection) -> None:
+        self._c = collection
+
+    async def insert(self, database: Database) -> Database:
+        try:
+            await self._c.insert(database)
+        except mongo_errors.DuplicateKeyError as exc:
+            raise errors.DuplicateName(database.domain, database.project, database.name) from exc
+        return database
+
+    async def get(self, database_id: str) -> Database | None:
+        return _out(Database, await self._c.find_one({"_id": database_id}))
+
+    async def list(
+        self, where: DatabaseFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[Database]:
+        query: dict[str, Any] = {}
+        for field in ("domain", "project", "engine", "status"):
+            value = getattr(where, field)
+            if value is not None:
+                query[field] = value
+        if where.status is None and not where.include_deleted:
+            query["status"] = {"$ne": "deleted"}
+        if where.name_prefix:
+            query["name"] = {"$regex": "^" + re.escape(where.name_prefix)}
+        if where.label is not None:
+            query["label_pairs"] = "=".join(where.label)
+        docs, total = await self._c.page(query, offset=offset, limit=limit)
+        return Page([_checked(Database, d) for d in docs], total)
+
+    async def update_fields(
+        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Database:
+        try:
+            doc = await self._c.update(database_id, fields, expected_revision)
+        except mongo_errors.DuplicateKeyError as exc:
+            current = await self.get(database_id)
+            if current is None:
+                raise errors.NotFound("database", database_id) from exc
+            raise errors.DuplicateName(current.domain, current.project, current.name) from exc
+        return _checked(Database, doc)
+
+
+class MongoOperations:
+    def __init__(self, collection: _Collection) -> None:
+        self._c = collection
+
+    async def create_active(self, operation: Operation) -> Operation:
+        if not operation.is_active:
+            raise ValueError("create_active takes an active operation")
+        for _ in range(3):
+            try:
+                await self._c.insert(operation)
+                return operation
+            except mongo_errors.DuplicateKeyError:
+                pass
+            # The holder may have ended between our insert and this read: try again.
+            active = await self.get_active(operation.database_id)
+            if active is not None:
+                raise errors.OperationInProgress(operation.database_id, active.id)
+        raise errors.StoreError("could not claim the active operation slot")
+
+    async def get(self, operation_id: str) -> Operation | None:
+        return _out(Operation, await self._c.find_one({"_id": operation_id}))
+
+    async def get_active(self, database_id: str) -> Operation | None:
+        return _out(
+            Operation,
+            await self._c.find_one({"active_key": database_id, "status": {"$in": _ACTIVE}}),
+        )
+
+    async def list(
+        self, where: OperationFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[Operation]:
+        query = {
+            field: getattr(where, field)
+            for field in ("domain", "project", "database_id", "status", "type")
+            if getattr(where, field) is not None
+        }
+        docs, total = await self._c.page(query, offset=offset, limit=limit)
+        return Page([_checked(Operation, d) for d in docs], total)
+
+    async def update_fields(
+        self, operation_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Operation:
+        return _checked(Operation, await self._c.update(operation_id, fields, expected_revision))
+
+    async def list_stalled(
+        self, *, due_before: datetime, limit: int = 500
+    ) -> Sequence[Operation]:
+        cutoff = clock.to_text(due_before)
+        running = OperationStatus.RUNNING.value
+        query = {
+            "$or": [
+                {
+                    "status": {"$in": [s for s in _ACTIVE if s != running]},
+                    "next_run_at": {"$lt": cutoff},
+                },
+                {
+                    "status": running,
+                    "$or": [
+                        {"lease_expires_at": None},
+                        {"lease_expires_at": {"$lt": cutoff}},
+                    ],
+                },
+            ]
+        }
+        cursor = self._c.c.find(query).sort([("next_run_at", ASCENDING)]).limit(limit)
+        docs: list[dict[str, Any]] = await _guard(cursor.to_list(None))
+        return [_checked(Operation, d) for d in docs]
+
+
+class MongoEvents:
+    def __init__(self, collection: _Collection) -> None:
+        self._c = collection
+
+    async def append(self, event: Event) -> Event:
+        await self._c.insert(event)
+        return event
+
+    async def list_for_database(
+        self, database_id: str, *, offset: int = 0, limit: int = 20
+    ) -> Page[Event]:
+        docs, total = await self._c.page({"database_id": database_id}, offset=offset, limit=limit)
+        return Page([_checked(Event, d) for d in docs], total)
+
+
+class MongoApiKeys:
+    def __init__(self, collection: _Collection) -> None:
+        self._c = collection
+
+    async def insert(self, key: ApiKey) -> ApiKey:
+        try:
+            await self._c.insert(key)
+        except mongo_errors.DuplicateKeyError as exc:
+            raise errors.Conflict("an API key with that secret exists") from exc
+        return key
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        return _out(ApiKey, await self._c.find_one({"_id": key_id}))
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        return _out(ApiKey, await self._c.find_one({"key_hash": key_hash}))
+
+    async def list(self, *, offset: int = 0, limit: int = 20) -> Page[ApiKey]:
+        docs, total = await self._c.page({}, offset=offset, limit=limit)
+        return Page([_checked(ApiKey, d) for d in docs], total)
+
+    async def revoke(self, key_id: str, *, at: datetime) -> ApiKey:
+        await _guard(
+            self._c.c.update_one(
+                {"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": clock.to_text(at)}}
+            )
+        )
+        key = await self.get(key_id)
+        if key is None:
+            raise errors.NotFound("api_key", key_id)
+        return key
+
+    async def count(self) -> int:
+        return int(await _guard(self._c.c.count_documents({})))
+
+
+def _checked(model: type[M], doc: Mapping[str, Any]) -> M:
+    record = _out(model, doc)
+    assert record is not None
+    return record
+
+
+class MongoStore:
+    backend = "mongodb"
+
+    def __init__(self, db: Any, *, client: Any = None) -> None:
+        self._db = db
+        self._client = client
+        self.databases = MongoDatabases(_Collection(db["databases"], Database))
+        self.operations = MongoOperations(_Collection(db["operations"], Operation))
+        self.events = MongoEvents(_Collection(db["events"], Event))
+        self.api_keys = MongoApiKeys(_Collection(db["api_keys"], ApiKey))
+
+    @classmethod
+    async def open(cls, db: Any, *, client: Any = None) -> MongoStore:
+        store = cls(db, client=client)
+        await store.create_indexes()
+        return store
+
+    async def create_indexes(self) -> None:
+        for name, indexes in INDEXES.items():
+            await _guard(self._db[name].create_indexes(indexes))
+
+    async def ping(self) -> None:
+        await _guard(self._db.command("ping"))
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+async def connect(url: str, database: str, *, timeout: float = 5.0) -> MongoStore:
+    """Open a client on `url` and a store on `database`; indexes are created here."""
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        url, serverSelectionTimeoutMS=int(timeout * 1000), tz_aware=True
+    )
+    try:
+        return await MongoStore.open(client[database], client=client)
+    except BaseException:
+        await client.close()
+        raise

@@ -1,0 +1,137 @@
+"""Repository ports: what the domain needs from storage, in its own words.
+
+Methods say what the domain needs (`create_active`, `update_if_revision`), never raw filters.
+Every method either does all of its write or none of it. Field-level updates (`fields`) set
+only the named top-level fields, so two writers of different fields never overwrite each
+other; each write bumps `revision` and `updated_at`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from app.domain.api_keys import ApiKey
+from app.domain.databases import Database
+from app.domain.events import Event
+from app.domain.operations import Operation
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseFilter:
+    domain: str | None = None
+    project: str | None = None
+    engine: str | None = None
+    status: str | None = None
+    name_prefix: str | None = None
+    label: tuple[str, str] | None = None
+    # Deleted records are left out unless asked for by `status="deleted"` or this flag.
+    include_deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OperationFilter:
+    domain: str | None = None
+    project: str | None = None
+    database_id: str | None = None
+    status: str | None = None
+    type: str | None = None
+
+
+class DatabaseRepository(Protocol):
+    async def insert(self, database: Database) -> Database:
+        """Raises `DuplicateName` when a live database has the same (domain, project, name)."""
+
+    async def get(self, database_id: str) -> Database | None: ...
+
+    async def list(
+        self, where: DatabaseFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[Database]:
+        """Newest first."""
+
+    async def update_fields(
+        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Database:
+        """Raises `NotFound`, `RevisionConflict` (when `expected_revision` is stale), or
+        `DuplicateName` (when the change makes a deleted name live next to a live one)."""
+
+
+class OperationRepository(Protocol):
+    async def create_active(self, operation: Operation) -> Operation:
+        """Insert an active operation; raises `OperationInProgress` when the database has one."""
+
+    async def get(self, operation_id: str) -> Operation | None: ...
+
+    async def get_active(self, database_id: str) -> Operation | None: ...
+
+    async def list(
+        self, where: OperationFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[Operation]:
+        """Newest first."""
+
+    async def update_fields(
+        self, operation_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Operation:
+        """Raises `NotFound` or `RevisionConflict`. Moving to a terminal status frees the
+        database's active slot in the same write."""
+
+    async def list_stalled(self, *, due_before: datetime, limit: int = 500) -> Sequence[Operation]:
+        """Active operations that should have run by `due_before`: queued or waiting with
+        `next_run_at` before it, or running with a lease that expired before it."""
+
+
+class EventRepository(Protocol):
+    async def append(self, event: Event) -> Event: ...
+
+    async def list_for_database(
+        self, database_id: str, *, offset: int = 0, limit: int = 20
+    ) -> Page[Event]:
+        """Newest first."""
+
+
+class ApiKeyRepository(Protocol):
+    async def insert(self, key: ApiKey) -> ApiKey: ...
+
+    async def get(self, key_id: str) -> ApiKey | None: ...
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None: ...
+
+    async def list(self, *, offset: int = 0, limit: int = 20) -> Page[ApiKey]: ...
+
+    async def revoke(self, key_id: str, *, at: datetime) -> ApiKey:
+        """Raises `NotFound`. Revoking twice keeps the first time."""
+
+    async def count(self) -> int: ...
+
+
+class Store(Protocol):
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def databases(self) -> DatabaseRepository: ...
+
+    @property
+    def operations(self) -> OperationRepository: ...
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+
+    async def ping(self) -> None:
+        """Raises `StoreUnavailable` when the backend does not answer."""
+
+    async def close(self) -> None: ...

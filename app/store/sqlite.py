@@ -1,0 +1,389 @@
+"""SQLite adapter: the embedded store of `make run` and of the tests.
+
+Records are JSON documents in `doc` columns. The rules live in real indexes: a unique
+partial index admits one live database per (domain, project, name) and one active operation
+per database. Field-level updates use `json_set`, so writers of different fields never
+overwrite each other, and compare-and-set compares `revision` in the same statement.
+
+One aiosqlite connection in WAL mode: statements run one at a time on its thread, each
+atomic; that is the whole concurrency story and it is enough for one process. This adapter
+must not be shared by two processes as a production store (MongoDB is that).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Awaitable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+from pydantic import BaseModel
+
+from app.domain import clock
+from app.domain.api_keys import ApiKey
+from app.domain.databases import Database
+from app.domain.events import Event
+from app.domain.operations import Operation
+from app.store import documents, errors
+from app.store.protocols import DatabaseFilter, OperationFilter, Page
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+_ACTIVE = "('queued','running','waiting')"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS databases (id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)));
+CREATE UNIQUE INDEX IF NOT EXISTS databases_live_name ON databases (
+    json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.name')
+) WHERE json_extract(doc, '$.status') != 'deleted';
+CREATE INDEX IF NOT EXISTS databases_tenant_created ON databases (
+    json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.created_at')
+);
+
+CREATE TABLE IF NOT EXISTS operations (id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)));
+CREATE UNIQUE INDEX IF NOT EXISTS operations_one_active ON operations (
+    json_extract(doc, '$.database_id')
+) WHERE json_extract(doc, '$.status') IN {_ACTIVE};
+CREATE INDEX IF NOT EXISTS operations_database_created ON operations (
+    json_extract(doc, '$.database_id'), json_extract(doc, '$.created_at')
+);
+CREATE INDEX IF NOT EXISTS operations_created ON operations (json_extract(doc, '$.created_at'));
+CREATE INDEX IF NOT EXISTS operations_due ON operations (
+    json_extract(doc, '$.next_run_at')
+) WHERE json_extract(doc, '$.status') IN {_ACTIVE};
+
+CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)));
+CREATE INDEX IF NOT EXISTS events_database_created ON events (
+    json_extract(doc, '$.database_id'), json_extract(doc, '$.created_at')
+);
+
+CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)));
+CREATE UNIQUE INDEX IF NOT EXISTS api_keys_hash ON api_keys (json_extract(doc, '$.key_hash'));
+"""
+
+
+def _translate(exc: sqlite3.Error) -> errors.StoreError:
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError):
+        return errors.StoreUnavailable(f"sqlite: {exc}")
+    return errors.StoreError(f"sqlite: {exc}")
+
+
+class _Table:
+    """Document CRUD on one table; the repositories add the domain's words on top."""
+
+    def __init__(self, conn: aiosqlite.Connection, name: str, model: type[BaseModel]) -> None:
+        self._conn = conn
+        self.name = name
+        self.model = model
+
+    async def insert(self, record: BaseModel) -> None:
+        doc = documents.to_document(record)
+        await self._conn.execute(
+            f"INSERT INTO {self.name} (id, doc) VALUES (?, ?)", (doc["id"], json.dumps(doc))
+        )
+
+    async def get(self, record_id: str) -> dict[str, Any] | None:
+        return await self.one(f"SELECT doc FROM {self.name} WHERE id = ?", (record_id,))
+
+    async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
+        async with self._conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    async def many(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        async with self._conn.execute(sql, params) as cursor:
+            rows = await cursor.fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    async def page(
+        self, where: list[str], params: list[Any], *, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        clause = " AND ".join(where) or "1"
+        async with self._conn.execute(
+            f"SELECT count(*) FROM {self.name} WHERE {clause}", params
+        ) as cursor:
+            row = await cursor.fetchone()
+        total = int(row[0]) if row else 0
+        docs = await self.many(
+            f"SELECT doc FROM {self.name} WHERE {clause} "
+            "ORDER BY json_extract(doc, '$.created_at') DESC, id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return docs, total
+
+    async def update(
+        self, record_id: str, fields: Mapping[str, Any], expected_revision: int | None
+    ) -> dict[str, Any]:
+        changes = documents.update_set(self.model, fields)
+        changes.update(documents.derived_keys(self.model, record_id, changes))
+        assignments = ", ".join(f"'$.{name}', json(?)" for name in changes)
+        params: list[Any] = [json.dumps(value) for value in changes.values()]
+        sql = (
+            f"UPDATE {self.name} SET doc = json_set(doc, {assignments}, "
+            "'$.revision', json_extract(doc, '$.revision') + 1) WHERE id = ?"
+        )
+        params.append(record_id)
+        if expected_revision is not None:
+            sql += " AND json_extract(doc, '$.revision') = ?"
+            params.append(expected_revision)
+        doc = await self.one(sql + " RETURNING doc", params)
+        if doc is not None:
+            return doc
+        if await self.get(record_id) is None:
+            raise errors.NotFound(self.model.__name__.lower(), record_id)
+        assert expected_revision is not None
+        raise errors.RevisionConflict(self.model.__name__.lower(), record_id, expected_revision)
+
+
+def _parse(model: type[M], doc: Mapping[str, Any]) -> M:
+    return model.model_validate(doc)
+
+
+class SQLiteDatabases:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    async def insert(self, database: Database) -> Database:
+        try:
+            await self._t.insert(database)
+        except sqlite3.IntegrityError as exc:
+            if "databases_live_name" in str(exc):
+                raise errors.DuplicateName(
+                    database.domain, database.project, database.name
+                ) from exc
+            raise _translate(exc) from exc
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        return database
+
+    async def get(self, database_id: str) -> Database | None:
+        doc = await _guard(self._t.get(database_id))
+        return None if doc is None else _parse(Database, doc)
+
+    async def list(
+        self, where: DatabaseFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[Database]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for field in ("domain", "project", "engine", "status"):
+            value = getattr(where, field)
+            if value is not None:
+                clauses.append(f"json_extract(doc, '$.{field}') = ?")
+                params.append(value)
+        if where.status is None and not where.include_deleted:
+            clauses.append("json_extract(doc, '$.status') != 'deleted'")
+        if where.name_prefix:
+            clauses.append("substr(json_extract(doc, '$.name'), 1, ?) = ?")
+            params += [len(where.name_prefix), where.name_prefix]
+        if where.label is not None:
+            key, value = where.label
+            clauses.append("json_extract(doc, ?) = ?")
+            params += [_json_path("labels", key), value]
+        docs, total = await _guard(self._t.page(clauses, params, offset=offset, limit=limit))
+        return Page([_parse(Database, d) for d in docs], total)
+
+    async def update_fields(
+        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Database:
+        try:
+            doc = await self._t.update(database_id, fields, expected_revision)
+        except sqlite3.IntegrityError as exc:
+            current = await self.get(database_id)
+            if current is not None and "databases_live_name" in str(exc):
+                raise errors.DuplicateName(current.domain, current.project, current.name) from exc
+            raise _translate(exc) from exc
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        return _parse(Database, doc)
+
+
+class SQLiteOperations:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    async def create_active(self, operation: Operation) -> Operation:
+        if not operation.is_active:
+            raise ValueError("create_active takes an active operation")
+        for _ in range(3):
+            try:
+                await self._t.insert(operation)
+                return operation
+            except sqlite3.IntegrityError as exc:
+                if "operations_one_active" not in str(exc):
+                    raise _translate(exc) from exc
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+            # The holder may have ended between our insert and this read: try again.
+            active = await self.get_active(operation.database_id)
+            if active is not None:
+                raise errors.OperationInProgress(operation.database_id, active.id)
+        raise errors.StoreError("could not claim the active operation slot")
+
+    async def get(self, operation_id: str) -> Operation | None:
+        doc = await _guard(self._t.get(operation_id))
+        return None if doc is None else _parse(Operation, doc)
+
+    async def get_active(self, database_id: str) -> Operation | None:
+        doc = await _guard(
+            self._t.one(
+                "SELECT doc FROM operations WHERE json_extract(doc, '$.database_id') = ? "
+                f"AND json_extract(doc, '$.status') IN {_ACTIVE}",
+                (database_id,),
+            )
+        )
+        return None if doc is None else _parse(Operation, doc)
+
+    async def list(
+        self, where: OperationFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[Operation]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for field in ("domain", "project", "database_id", "status", "type"):
+            value = getattr(where, field)
+            if value is not None:
+                clauses.append(f"json_extract(doc, '$.{field}') = ?")
+                params.append(value)
+        docs, total = await _guard(self._t.page(clauses, params, offset=offset, limit=limit))
+        return Page([_parse(Operation, d) for d in docs], total)
+
+    async def update_fields(
+        self, operation_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Operation:
+        doc = await _guard(self._t.update(operation_id, fields, expected_revision))
+        return _parse(Operation, doc)
+
+    async def list_stalled(
+        self, *, due_before: datetime, limit: int = 500
+    ) -> Sequence[Operation]:
+        cutoff = clock.to_text(due_before)
+        docs = await _guard(
+            self._t.many(
+                "SELECT doc FROM operations WHERE json_extract(doc, '$.status') IN "
+                f"{_ACTIVE} AND ("
+                "(json_extract(doc, '$.status') != 'running' "
+                " AND json_extract(doc, '$.next_run_at') < ?) OR "
+                "(json_extract(doc, '$.status') = 'running' "
+                " AND coalesce(json_extract(doc, '$.lease_expires_at'), '') < ?)) "
+                "ORDER BY json_extract(doc, '$.next_run_at') LIMIT ?",
+                (cutoff, cutoff, limit),
+            )
+        )
+        return [_parse(Operation, d) for d in docs]
+
+
+class SQLiteEvents:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    async def append(self, event: Event) -> Event:
+        await _guard(self._t.insert(event))
+        return event
+
+    async def list_for_database(
+        self, database_id: str, *, offset: int = 0, limit: int = 20
+    ) -> Page[Event]:
+        docs, total = await _guard(
+            self._t.page(
+                ["json_extract(doc, '$.database_id') = ?"], [database_id],
+                offset=offset, limit=limit,
+            )
+        )
+        return Page([_parse(Event, d) for d in docs], total)
+
+
+class SQLiteApiKeys:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    async def insert(self, key: ApiKey) -> ApiKey:
+        await _guard(self._t.insert(key))
+        return key
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        doc = await _guard(self._t.get(key_id))
+        return None if doc is None else _parse(ApiKey, doc)
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        doc = await _guard(
+            self._t.one(
+                "SELECT doc FROM api_keys WHERE json_extract(doc, '$.key_hash') = ?", (key_hash,)
+            )
+        )
+        return None if doc is None else _parse(ApiKey, doc)
+
+    async def list(self, *, offset: int = 0, limit: int = 20) -> Page[ApiKey]:
+        docs, total = await _guard(self._t.page([], [], offset=offset, limit=limit))
+        return Page([_parse(ApiKey, d) for d in docs], total)
+
+    async def revoke(self, key_id: str, *, at: datetime) -> ApiKey:
+        # json_set on a path that exists replaces it; coalesce keeps the first revocation.
+        doc = await _guard(
+            self._t.one(
+                "UPDATE api_keys SET doc = json_set(doc, '$.revoked_at', "
+                "coalesce(json_extract(doc, '$.revoked_at'), ?)) WHERE id = ? RETURNING doc",
+                (clock.to_text(at), key_id),
+            )
+        )
+        if doc is None:
+            raise errors.NotFound("api_key", key_id)
+        return _parse(ApiKey, doc)
+
+    async def count(self) -> int:
+        _docs, total = await _guard(self._t.page([], [], offset=0, limit=0))
+        return total
+
+
+def _json_path(field: str, key: str) -> str:
+    # Quoted member names accept dots and slashes (`app.kubernetes.io/name`); label keys
+    # cannot hold a double quote, and this refuses one rather than escape it.
+    if '"' in key:
+        raise ValueError("label keys cannot contain '\"'")
+    return f'$.{field}."{key}"'
+
+
+async def _guard(awaitable: Awaitable[T]) -> T:
+    try:
+        result = await awaitable
+    except sqlite3.Error as exc:
+        raise _translate(exc) from exc
+    return result
+
+
+class SQLiteStore:
+    backend = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self.databases = SQLiteDatabases(_Table(conn, "databases", Database))
+        self.operations = SQLiteOperations(_Table(conn, "operations", Operation))
+        self.events = SQLiteEvents(_Table(conn, "events", Event))
+        self.api_keys = SQLiteApiKeys(_Table(conn, "api_keys", ApiKey))
+
+    @classmethod
+    async def open(cls, path: Path | str) -> SQLiteStore:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        return cls(conn)
+
+    async def ping(self) -> None:
+        try:
+            async with self._conn.execute("SELECT 1") as cursor:
+                await cursor.fetchone()
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: connection closed
+            raise errors.StoreUnavailable(f"sqlite: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._conn.close()
+
