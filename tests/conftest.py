@@ -1,0 +1,92 @@
+"""Fixtures shared by every suite: settings for tests, Redis servers, logging, task hygiene.
+
+Redis-facing tests take the `redis_url` fixture and run twice: against the embedded server
+(always) and against the Redis at 127.0.0.1:6379 on a dedicated database number, flushed
+before each test (skipped where no such server runs, so `make test` passes on a bare machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from app.broker.client import make_client
+from app.broker.embedded import EmbeddedRedis
+from app.config.settings import LogFormat, LogLevel, Settings
+from app.log import configure_logging
+
+LOCAL_REDIS_URL = os.environ.get("TEST_LOCAL_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logging() -> None:
+    configure_logging(level=LogLevel.DEBUG, fmt=LogFormat.CONSOLE)
+
+
+@pytest.fixture(scope="session")
+def embedded_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("embedded-redis"))
+    url = asyncio.run(server.start())
+    yield url
+    asyncio.run(server.stop())
+
+
+def _local_redis_available() -> bool:
+    try:
+        client = redis.Redis.from_url(LOCAL_REDIS_URL, socket_connect_timeout=0.5)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError):
+        return False
+
+
+@pytest.fixture(params=["embedded", "local"])
+def redis_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "embedded":
+        return str(request.getfixturevalue("embedded_redis_url"))
+    if not _local_redis_available():
+        pytest.skip(f"no Redis server at {LOCAL_REDIS_URL}")
+    return LOCAL_REDIS_URL
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = make_client(redis_url)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "var",
+        instance_id="test-instance",
+        leader_lease_ttl=1.0,
+        leader_retry_interval=0.2,
+        operation_visibility_timeout=1.0,
+        operation_step_timeout=0.5,
+        num_operation_workers=3,
+    )
+
+
+@pytest.fixture(autouse=True)
+async def _no_leaked_tasks() -> AsyncIterator[None]:
+    before = asyncio.all_tasks()
+    yield
+    current = asyncio.current_task()
+    leaked = [t for t in asyncio.all_tasks() - before if t is not current and not t.done()]
+    for task in leaked:
+        task.cancel()
+    assert not leaked, f"test leaked tasks: {[t.get_name() for t in leaked]}"
