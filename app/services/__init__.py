@@ -1,0 +1,1 @@
+"""Use cases: they combine the store, the queue and (later) the cluster gateway."""

@@ -1,0 +1,94 @@
+"""Submitting and cancelling operations: the API's (and the reconciler's) way into the engine.
+
+`submit` writes the operation to the store first (which enforces one active operation per
+database) and only then wakes a worker. If the wake-up cannot be sent, the operation is still
+safe in the store: the reconciler's stalled-operation pass re-sends it. So an accepted
+operation is never lost, whatever Redis does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.broker.errors import BrokerError
+from app.domain import clock
+from app.domain.operations import Operation
+from app.log import get_logger
+from app.queue.streams import OperationQueue
+from app.store import errors
+from app.store.protocols import Store
+
+log = get_logger(__name__)
+
+
+class OperationNotCancellable(Exception):
+    def __init__(self, operation: Operation) -> None:
+        super().__init__(f"operation {operation.id} has already {operation.status}")
+        self.operation = operation
+
+
+@dataclass(frozen=True, slots=True)
+class OperationDefaults:
+    deadline: float  # seconds from submission
+
+
+class OperationService:
+    def __init__(self, store: Store, queue: OperationQueue, defaults: OperationDefaults) -> None:
+        self._store = store
+        self._queue = queue
+        self._defaults = defaults
+
+    async def submit(
+        self,
+        *,
+        database_id: str,
+        domain: str,
+        project: str,
+        type: str,
+        desired_state: Mapping[str, Any] | None = None,
+        created_by: str | None = None,
+        deadline: float | None = None,
+    ) -> Operation:
+        """Raises `store.errors.OperationInProgress` when the database has an active one."""
+        now = clock.utcnow()
+        operation = Operation(
+            database_id=database_id,
+            domain=domain,
+            project=project,
+            type=type,
+            desired_state=dict(desired_state or {}),
+            created_by=created_by,
+            created_at=now,
+            next_run_at=now,
+            deadline_at=clock.later(deadline or self._defaults.deadline, start=now),
+        )
+        await self._store.operations.create_active(operation)
+        log.info("operation_queued", op_id=operation.id, db_id=database_id, type=type)
+        await self._wake(operation.id)
+        return operation
+
+    async def request_cancel(self, operation_id: str) -> Operation:
+        """Ask for cancellation; a worker carries it out at the operation's next step.
+
+        Raises `store.errors.NotFound` or `OperationNotCancellable` (already ended).
+        """
+        operation = await self._store.operations.get(operation_id)
+        if operation is None:
+            raise errors.NotFound("operation", operation_id)
+        if not operation.is_active:
+            raise OperationNotCancellable(operation)
+        operation = await self._store.operations.update_fields(
+            operation_id, {"cancel_requested": True}
+        )
+        log.info("operation_cancel_requested", op_id=operation_id)
+        await self._wake(operation_id)
+        return operation
+
+    async def _wake(self, operation_id: str) -> None:
+        try:
+            await self._queue.enqueue(operation_id)
+        except BrokerError as exc:
+            # Safe to continue: the stalled-operation pass re-sends the wake-up.
+            log.warning("operation_wakeup_deferred", op_id=operation_id, error=str(exc))

@@ -1,0 +1,369 @@
+"""Operation workers: run each operation one idempotent step at a time.
+
+A worker takes a wake-up from the queue, re-reads the operation from the store (the queue is
+only a hint), claims it with compare-and-set (`status=running` plus a lease naming this
+worker), runs the step registered for its type, and records what the step said:
+
+    Done          -> succeeded
+    Wait(delay)   -> waiting, woken again after `delay` (the worker is free meanwhile)
+    Retry / TemporaryError / any other exception
+                  -> queued again after backoff; failed once attempts or deadline run out
+    Fail / PermanentError
+                  -> failed, with the reason recorded
+
+Only then is the message acknowledged. A worker that dies mid-step leaves its message
+unacked and its lease to expire; after the visibility timeout another worker reclaims the
+message, finds the lease expired and runs the step again (steps are idempotent). A claimed
+operation whose lease is still live is left to its holder.
+
+Cancellation is a flag on the operation (`cancel_requested`); the worker honours it before the
+next step, calling the type's cancel hook if it has one. A deadline per operation bounds
+everything: no operation hangs forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from app import tasks
+from app.broker.errors import BrokerError
+from app.domain import clock, steps
+from app.domain.operations import Operation, OperationStatus
+from app.domain.retry import RetryPolicy
+from app.log import get_logger
+from app.queue.streams import Delivery, OperationQueue
+from app.store import errors as store_errors
+from app.store.protocols import Store
+
+log = get_logger(__name__)
+
+# An early wake-up (due later than this) is put back rather than run ahead of its backoff.
+_EARLY_TOLERANCE = timedelta(milliseconds=50)
+_CLAIM_ATTEMPTS = 5
+
+
+class StepContext:
+    """What a step sees: the operation as claimed, and a way to record progress."""
+
+    def __init__(self, store: Store, operation: Operation, logger: Any) -> None:
+        self._store = store
+        self.operation = operation
+        self.log = logger
+
+    async def save(self, **fields: Any) -> Operation:
+        """Record progress fields (`progress`, `message`, `state`, `ops_request_name`, ...)."""
+        self.operation = await self._store.operations.update_fields(self.operation.id, fields)
+        return self.operation
+
+
+StepFn = Callable[[StepContext], Awaitable[steps.StepResult]]
+CancelFn = Callable[[StepContext], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    step: StepFn
+    on_cancel: CancelFn | None = None
+
+
+@dataclass
+class HandlerRegistry:
+    _handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def register(self, op_type: str, step: StepFn, *, on_cancel: CancelFn | None = None) -> None:
+        if op_type in self._handlers:
+            raise ValueError(f"a handler for {op_type!r} is already registered")
+        self._handlers[op_type] = Handler(step, on_cancel)
+
+    def get(self, op_type: str) -> Handler | None:
+        return self._handlers.get(op_type)
+
+    @property
+    def types(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    visibility_timeout: float
+    step_timeout: float
+    retry: RetryPolicy
+    read_block: float = 1.0
+
+    @property
+    def lease(self) -> float:
+        # Longer than any step may run, shorter than the visibility timeout: when a message is
+        # reclaimed, the lease of the worker that died holding it has already expired.
+        return (self.step_timeout + self.visibility_timeout) / 2
+
+
+class OperationWorker:
+    def __init__(
+        self,
+        *,
+        consumer: str,
+        store: Store,
+        queue: OperationQueue,
+        handlers: HandlerRegistry,
+        config: EngineConfig,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self._store = store
+        self._queue = queue
+        self._handlers = handlers
+        self._config = config
+        self._rng = rng or random.Random()
+        self._log = log.bind(consumer=consumer)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Take and run wake-ups until `stop` is set; the current step is finished first."""
+        await self._queue.ensure_group()
+        loop = asyncio.get_running_loop()
+        reclaim_every = min(self._config.visibility_timeout / 2, 5.0)
+        next_reclaim = loop.time()
+        try:
+            while not stop.is_set():
+                deliveries: list[Delivery] = []
+                if loop.time() >= next_reclaim:
+                    deliveries = await self._queue.reclaim(
+                        self.consumer, min_idle=self._config.visibility_timeout
+                    )
+                    next_reclaim = loop.time() + reclaim_every
+                    for delivery in deliveries:
+                        self._log.info("operation_reclaimed", op_id=delivery.operation_id)
+                if not deliveries:
+                    deliveries = await self._queue.read(
+                        self.consumer, block=self._config.read_block
+                    )
+                for delivery in deliveries:
+                    await self.process(delivery)
+        finally:
+            if stop.is_set():
+                await self._forget_self()
+
+    async def _forget_self(self) -> None:
+        try:
+            await self._queue.forget_consumer(self.consumer)
+        except BrokerError as exc:
+            self._log.warning("consumer_cleanup_failed", error=str(exc))
+
+    async def process(self, delivery: Delivery) -> None:
+        with structlog.contextvars.bound_contextvars(op_id=delivery.operation_id):
+            operation = await self._claim(delivery)
+            if operation is None:
+                return
+            await self._run_claimed(operation)
+            await self._queue.ack(delivery)
+
+    async def _claim(self, delivery: Delivery) -> Operation | None:
+        """Claim the operation for one step, or settle the message and return None."""
+        for _ in range(_CLAIM_ATTEMPTS):
+            operation = await self._store.operations.get(delivery.operation_id)
+            if operation is None:
+                self._log.warning("operation_unknown")
+                await self._queue.ack(delivery)
+                return None
+            if not operation.is_active:
+                await self._queue.ack(delivery)  # a duplicate wake-up for a finished operation
+                return None
+            now = clock.utcnow()
+            if operation.lease_is_live(now) and operation.lease_owner != self.consumer:
+                # Another worker is in the middle of a step and will settle it. Leave the
+                # message unacked: should that worker die, it is reclaimed again later.
+                return None
+            early = operation.next_run_at - now
+            if (
+                operation.status is not OperationStatus.RUNNING
+                and early > _EARLY_TOLERANCE
+                and not operation.cancel_requested
+            ):
+                await self._queue.schedule(operation.id, early.total_seconds())
+                await self._queue.ack(delivery)
+                return None
+            fields: dict[str, Any] = {
+                "status": OperationStatus.RUNNING,
+                "lease_owner": self.consumer,
+                "lease_expires_at": now + timedelta(seconds=self._config.lease),
+                "attempts": operation.attempts + 1,
+            }
+            if operation.started_at is None:
+                fields["started_at"] = now
+            try:
+                claimed = await self._store.operations.update_fields(
+                    operation.id, fields, expected_revision=operation.revision
+                )
+            except store_errors.RevisionConflict:
+                continue
+            if operation.status is not OperationStatus.RUNNING:
+                self._log.info("operation_running", type=operation.type, db_id=operation.database_id)
+            return claimed
+        return None
+
+    async def _run_claimed(self, operation: Operation) -> None:
+        ctx = StepContext(self._store, operation, self._log.bind(type=operation.type))
+        handler = self._handlers.get(operation.type)
+        if operation.cancel_requested:
+            await self._cancel(ctx, handler)
+            return
+        if operation.deadline_at is not None and clock.utcnow() >= operation.deadline_at:
+            await self._finish(ctx, steps.Fail(_deadline_message(operation)))
+            return
+        if handler is None:
+            await self._finish(ctx, steps.Fail(f"no handler for operation type {operation.type!r}"))
+            return
+        result = await self._run_step(ctx, handler)
+        await self._finish(ctx, result)
+
+    async def _run_step(self, ctx: StepContext, handler: Handler) -> steps.StepResult:
+        try:
+            return await asyncio.wait_for(handler.step(ctx), self._config.step_timeout)
+        except steps.TemporaryError as exc:
+            return steps.Retry(str(exc), exc.retry_after)
+        except steps.PermanentError as exc:
+            return steps.Fail(str(exc))
+        except TimeoutError:
+            return steps.Retry(f"step did not finish within {self._config.step_timeout:g}s")
+        except Exception as exc:
+            ctx.log.error("operation_step_crashed", exc_info=exc)
+            return steps.Retry(f"{type(exc).__name__}: {exc}")
+
+    async def _cancel(self, ctx: StepContext, handler: Handler | None) -> None:
+        if handler is not None and handler.on_cancel is not None:
+            try:
+                await asyncio.wait_for(handler.on_cancel(ctx), self._config.step_timeout)
+            except Exception as exc:
+                ctx.log.error("operation_cancel_hook_failed", exc_info=exc)
+                await self._finish(ctx, steps.Retry(f"cancelling: {type(exc).__name__}: {exc}"))
+                return
+        await self._write_outcome(ctx, self._cancelled_fields(), "operation_cancelled")
+
+    async def _finish(self, ctx: StepContext, result: steps.StepResult) -> None:
+        fields, event, wake_in = self._outcome(ctx.operation, result)
+        terminal = OperationStatus(fields["status"]).is_terminal
+        written = await self._write_outcome(ctx, fields, event, cancellable=not terminal)
+        if written and wake_in is not None:
+            try:
+                await self._queue.schedule(ctx.operation.id, wake_in)
+            except BrokerError as exc:
+                # The operation is recorded with its next_run_at; the stalled pass wakes it.
+                ctx.log.warning("operation_wakeup_deferred", error=str(exc))
+
+    async def _write_outcome(
+        self, ctx: StepContext, fields: dict[str, Any], event: str, *, cancellable: bool = False
+    ) -> bool:
+        """Write the step's outcome with compare-and-set; False if it must not be written."""
+        operation = ctx.operation
+        for _ in range(_CLAIM_ATTEMPTS):
+            try:
+                ctx.operation = await self._store.operations.update_fields(
+                    operation.id, fields, expected_revision=operation.revision
+                )
+            except store_errors.RevisionConflict:
+                current = await self._store.operations.get(operation.id)
+                if current is None or not current.is_active:
+                    return False
+                if current.lease_owner != self.consumer:
+                    ctx.log.warning("operation_taken_over", by=current.lease_owner)
+                    return False
+                if cancellable and current.cancel_requested:
+                    ctx.operation = current
+                    await self._cancel(ctx, self._handlers.get(current.type))
+                    return False
+                operation = current
+                continue
+            log_fields = {k: fields[k] for k in ("progress", "message", "error_message") if fields.get(k)}
+            ctx.log.info(event, status=str(fields["status"]), **log_fields)
+            return True
+        ctx.log.error("operation_outcome_not_written", event=event)
+        return False
+
+    def _outcome(
+        self, operation: Operation, result: steps.StepResult
+    ) -> tuple[dict[str, Any], str, float | None]:
+        now = clock.utcnow()
+        released: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+        match result:
+            case steps.Done(message):
+                return {
+                    **released, "status": OperationStatus.SUCCEEDED, "progress": 100,
+                    "message": message or operation.message, "error_message": None,
+                    "completed_at": now, "retries": 0,
+                }, "operation_succeeded", None
+            case steps.Wait(delay, message, progress):
+                fields = {
+                    **released, "status": OperationStatus.WAITING, "retries": 0,
+                    "next_run_at": now + timedelta(seconds=delay),
+                }
+                if message is not None:
+                    fields["message"] = message
+                if progress is not None:
+                    fields["progress"] = progress
+                return fields, "operation_waiting", delay
+            case steps.Fail(reason):
+                return self._failed(operation, reason, now), "operation_failed", None
+            case steps.Retry(error, delay):
+                retries = operation.retries + 1
+                policy = self._config.retry
+                if policy.exhausted(retries):
+                    reason = f"{error} (gave up after {retries} attempts)"
+                    return self._failed(operation, reason, now), "operation_failed", None
+                wait = delay if delay is not None else policy.delay(retries, rng=self._rng)
+                due = now + timedelta(seconds=wait)
+                if operation.deadline_at is not None and due >= operation.deadline_at:
+                    reason = f"{error} (no time left to retry before the deadline)"
+                    return self._failed(operation, reason, now), "operation_failed", None
+                self._log.warning(
+                    "operation_retry_scheduled", attempt=f"{retries}/{policy.max_attempts}",
+                    delay=round(wait, 3), error=error,
+                )
+                return {
+                    **released, "status": OperationStatus.QUEUED, "retries": retries,
+                    "error_message": error, "next_run_at": due,
+                }, "operation_requeued", wait
+        raise TypeError(f"not a step result: {result!r}")
+
+    @staticmethod
+    def _failed(operation: Operation, reason: str, now: Any) -> dict[str, Any]:
+        return {
+            "status": OperationStatus.FAILED, "error_message": reason, "completed_at": now,
+            "lease_owner": None, "lease_expires_at": None,
+        }
+
+    @staticmethod
+    def _cancelled_fields() -> dict[str, Any]:
+        return {
+            "status": OperationStatus.CANCELLED, "completed_at": clock.utcnow(),
+            "message": "cancelled on request", "lease_owner": None, "lease_expires_at": None,
+        }
+
+
+def _deadline_message(operation: Operation) -> str:
+    assert operation.deadline_at is not None
+    return (
+        f"operation did not finish by its deadline ({clock.to_text(operation.deadline_at)}); "
+        f"last state: {operation.message or operation.status}"
+    )
+
+
+class DelayedPump:
+    """Moves due wake-ups from the delayed set to the stream; one per process."""
+
+    def __init__(self, queue: OperationQueue, *, max_sleep: float = 0.25) -> None:
+        self._queue = queue
+        self._max_sleep = max_sleep
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            moved, next_due = await self._queue.promote_due()
+            if moved:
+                continue
+            sleep = self._max_sleep if next_due is None else min(self._max_sleep, next_due)
+            await tasks.sleep_or_stop(stop, max(sleep, 0.005))

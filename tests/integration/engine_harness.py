@@ -1,0 +1,90 @@
+"""An operation engine wired for tests: a real store, a real Redis, N workers, the pump."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from app.domain.operations import Operation
+from app.domain.retry import RetryPolicy
+from app.queue.streams import OperationQueue
+from app.services.operations import OperationDefaults, OperationService
+from app.store.protocols import Store
+from app.supervisor import Supervisor
+from app.workers.operation_worker import (
+    DelayedPump,
+    EngineConfig,
+    HandlerRegistry,
+    OperationWorker,
+)
+from tests.support import eventually
+
+FAST_RETRY = RetryPolicy(initial=0.05, factor=2.0, cap=1.0, max_attempts=4, jitter=0.0)
+
+
+@dataclass
+class Engine:
+    store: Store
+    queue: OperationQueue
+    handlers: HandlerRegistry
+    config: EngineConfig
+    service: OperationService
+    supervisor: Supervisor
+
+    def add_worker(self, name: str) -> OperationWorker:
+        worker = OperationWorker(
+            consumer=name, store=self.store, queue=self.queue, handlers=self.handlers,
+            config=self.config,
+        )
+        self.supervisor.start(name, worker.run, group="workers")
+        return worker
+
+    async def submit(self, database_id: str, op_type: str = "test", **kwargs: object) -> Operation:
+        return await self.service.submit(
+            database_id=database_id, domain="acme", project="shop", type=op_type, **kwargs  # type: ignore[arg-type]
+        )
+
+    async def wait_terminal(self, operation_id: str, *, timeout: float = 20) -> Operation:
+        async def ended() -> Operation | None:
+            op = await self.store.operations.get(operation_id)
+            return op if op is not None and not op.is_active else None
+
+        return await eventually(ended, timeout=timeout, message=f"{operation_id} ended")
+
+
+@asynccontextmanager
+async def running_engine(
+    store: Store,
+    redis: aioredis.Redis,
+    *,
+    workers: int = 3,
+    retry: RetryPolicy = FAST_RETRY,
+    visibility_timeout: float = 1.0,
+    step_timeout: float = 0.5,
+    deadline: float = 60.0,
+) -> AsyncIterator[Engine]:
+    queue = OperationQueue(redis, prefix=f"test:{uuid.uuid4().hex[:8]}")
+    await queue.ensure_group()
+    config = EngineConfig(
+        visibility_timeout=visibility_timeout, step_timeout=step_timeout, retry=retry,
+        read_block=0.1,
+    )
+    supervisor = Supervisor()
+    engine = Engine(
+        store=store, queue=queue, handlers=HandlerRegistry(), config=config,
+        service=OperationService(store, queue, OperationDefaults(deadline=deadline)),
+        supervisor=supervisor,
+    )
+    supervisor.start("pump", DelayedPump(queue, max_sleep=0.05).run)
+    for i in range(workers):
+        engine.add_worker(f"worker-{i}")
+    try:
+        yield engine
+    finally:
+        await supervisor.shutdown(grace=5)
+        await asyncio.sleep(0)

@@ -1,0 +1,301 @@
+"""The operation engine on a real Redis (embedded and local) and a real SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, defaultdict
+
+import pytest
+import redis.asyncio as aioredis
+
+from app.domain import steps
+from app.domain.operations import OperationStatus
+from app.domain.retry import RetryPolicy
+from app.services.operations import OperationNotCancellable
+from app.store import errors
+from app.store.protocols import OperationFilter
+from app.store.sqlite import SQLiteStore
+from app.workers.operation_worker import StepContext
+from tests.integration.engine_harness import running_engine
+from tests.support import eventually
+
+
+async def test_operations_over_many_databases_each_take_effect_exactly_once(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    effects: Counter[str] = Counter()
+    final_steps: Counter[str] = Counter()
+    in_step: set[str] = set()
+    overlaps: list[str] = []
+    refused = 0
+
+    async def step(ctx: StepContext) -> steps.StepResult:
+        db = ctx.operation.database_id
+        if db in in_step:
+            overlaps.append(db)
+        in_step.add(db)
+        try:
+            await asyncio.sleep(0.001)
+            if not ctx.operation.state.get("applied"):
+                effects[ctx.operation.id] += 1
+                await ctx.save(state={"applied": True}, progress=50)
+                return steps.Wait(0.01, message="applied")
+            final_steps[ctx.operation.id] += 1
+            return steps.Done("finished")
+        finally:
+            in_step.discard(db)
+
+    async with running_engine(sqlite_store, redis_client) as engine:
+        engine.handlers.register("test", step)
+
+        async def drive(database_id: str, count: int) -> list[str]:
+            nonlocal refused
+            done = []
+            for _ in range(count):
+                op = await engine.submit(database_id)
+                with pytest.raises(errors.OperationInProgress):
+                    await engine.submit(database_id)
+                refused += 1
+                ended = await engine.wait_terminal(op.id)
+                assert ended.status is OperationStatus.SUCCEEDED, ended.error_message
+                done.append(op.id)
+            return done
+
+        batches = await asyncio.gather(*(drive(f"db-{m}", 6) for m in range(10)))
+
+    all_ids = [op_id for batch in batches for op_id in batch]
+    assert len(all_ids) == 60 and refused == 60
+    assert all(effects[i] == 1 for i in all_ids) and sum(effects.values()) == 60
+    assert all(final_steps[i] == 1 for i in all_ids)
+    assert overlaps == []
+
+
+async def test_a_worker_killed_mid_step_has_its_operation_finished_by_another(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    entered = asyncio.Event()
+    calls: list[str] = []
+
+    async def step(ctx: StepContext) -> steps.StepResult:
+        calls.append(str(ctx.operation.lease_owner))
+        if len(calls) == 1:
+            entered.set()
+            await asyncio.Event().wait()  # hangs until its worker is killed
+        return steps.Done()
+
+    async with running_engine(sqlite_store, redis_client, workers=0) as engine:
+        engine.handlers.register("test", step)
+        engine.add_worker("doomed")
+        op = await engine.submit("db-1")
+        await asyncio.wait_for(entered.wait(), 10)
+        doomed_task = next(
+            t for t in asyncio.all_tasks() if t.get_name() == "doomed"
+        )
+        doomed_task.cancel()  # dies without acking or writing anything
+        await asyncio.gather(doomed_task, return_exceptions=True)
+        killed_at = time.monotonic()
+
+        stuck = await sqlite_store.operations.get(op.id)
+        assert stuck is not None and stuck.status is OperationStatus.RUNNING
+
+        engine.add_worker("rescuer")
+        ended = await engine.wait_terminal(op.id)
+        waited = time.monotonic() - killed_at
+
+    assert ended.status is OperationStatus.SUCCEEDED
+    assert calls == ["doomed", "rescuer"]
+    assert ended.attempts == 2
+    assert waited >= engine.config.visibility_timeout * 0.9
+
+
+async def test_a_failing_handler_retries_with_growing_delays_then_fails_with_its_error(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    calls: list[float] = []
+
+    async def step(ctx: StepContext) -> steps.StepResult:
+        calls.append(time.monotonic())
+        raise steps.TemporaryError("cluster answered 503")
+
+    policy = RetryPolicy(initial=0.1, factor=2.0, cap=5.0, max_attempts=4, jitter=0.0)
+    async with running_engine(sqlite_store, redis_client, retry=policy) as engine:
+        engine.handlers.register("test", step)
+        op = await engine.submit("db-1")
+        ended = await engine.wait_terminal(op.id)
+
+    assert ended.status is OperationStatus.FAILED
+    assert ended.error_message == "cluster answered 503 (gave up after 4 attempts)"
+    assert ended.attempts == 4 and len(calls) == 4
+    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    assert gaps[0] >= 0.09 and gaps[1] >= 0.19 and gaps[2] >= 0.39
+    assert gaps[0] < gaps[1] < gaps[2]
+
+
+async def test_an_unexpected_exception_is_retried_and_recorded_with_its_type(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async def step(ctx: StepContext) -> steps.StepResult:
+        raise KeyError("spec")
+
+    async with running_engine(sqlite_store, redis_client) as engine:
+        engine.handlers.register("test", step)
+        ended = await engine.wait_terminal((await engine.submit("db-1")).id)
+
+    assert ended.status is OperationStatus.FAILED
+    assert ended.error_message is not None and ended.error_message.startswith("KeyError: 'spec'")
+    assert ended.attempts == 4
+
+
+async def test_a_permanent_error_fails_at_once_with_its_reason(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    calls = 0
+
+    async def step(ctx: StepContext) -> steps.StepResult:
+        nonlocal calls
+        calls += 1
+        raise steps.PermanentError("version 9.9 is not in the catalog")
+
+    async with running_engine(sqlite_store, redis_client) as engine:
+        engine.handlers.register("test", step)
+        ended = await engine.wait_terminal((await engine.submit("db-1")).id)
+
+    assert (ended.status, ended.error_message, calls) == (
+        OperationStatus.FAILED, "version 9.9 is not in the catalog", 1
+    )
+    assert ended.completed_at is not None
+
+
+async def test_waiting_operations_do_not_occupy_the_workers(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    """1,000 operations each wait a second on "the cluster"; 3 workers drive them all."""
+    waiting = 0
+    most_waiting = 0
+
+    async def step(ctx: StepContext) -> steps.StepResult:
+        nonlocal waiting, most_waiting
+        if not ctx.operation.state.get("asked"):
+            await ctx.save(state={"asked": True})
+            waiting += 1
+            most_waiting = max(most_waiting, waiting)
+            return steps.Wait(1.0, message="cluster is working")
+        waiting -= 1
+        return steps.Done()
+
+    async with running_engine(sqlite_store, redis_client, step_timeout=5,
+                              visibility_timeout=30) as engine:
+        engine.handlers.register("test", step)
+        ops = [await engine.submit(f"db-{i}") for i in range(1000)]
+
+        async def all_succeeded() -> bool:
+            page = await sqlite_store.operations.list(
+                OperationFilter(status="succeeded"), limit=1
+            )
+            return page.total == len(ops)
+
+        await eventually(all_succeeded, timeout=120, interval=0.2, message="all 1000 succeeded")
+
+    # Were a waiting operation to hold a worker, at most 3 could wait at once.
+    assert most_waiting >= 100
+    assert waiting == 0
+
+
+async def test_a_cancelled_waiting_operation_ends_cancelled_after_its_cancel_hook(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    hooked: list[str] = []
+
+    async def step(ctx: StepContext) -> steps.StepResult:
+        return steps.Wait(30, message="waiting for the OpsRequest")
+
+    async def on_cancel(ctx: StepContext) -> None:
+        hooked.append(ctx.operation.id)
+
+    async with running_engine(sqlite_store, redis_client) as engine:
+        engine.handlers.register("test", step, on_cancel=on_cancel)
+        op = await engine.submit("db-1")
+
+        async def is_waiting() -> bool:
+            current = await sqlite_store.operations.get(op.id)
+            return current is not None and current.status is OperationStatus.WAITING
+
+        await eventually(is_waiting)
+        await engine.service.request_cancel(op.id)
+        ended = await engine.wait_terminal(op.id, timeout=5)
+        follow_up = await engine.submit("db-1")  # the database is free again
+
+    assert ended.status is OperationStatus.CANCELLED
+    assert hooked == [op.id]
+    assert follow_up.database_id == "db-1"
+
+
+async def test_cancelling_an_ended_operation_is_refused(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async def step(ctx: StepContext) -> steps.StepResult:
+        return steps.Done()
+
+    async with running_engine(sqlite_store, redis_client) as engine:
+        engine.handlers.register("test", step)
+        op = await engine.submit("db-1")
+        await engine.wait_terminal(op.id)
+        with pytest.raises(OperationNotCancellable):
+            await engine.service.request_cancel(op.id)
+        with pytest.raises(errors.NotFound):
+            await engine.service.request_cancel("op-missing")
+
+
+async def test_an_operation_past_its_deadline_fails_with_a_reason(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async def step(ctx: StepContext) -> steps.StepResult:
+        return steps.Wait(0.1, message="still Provisioning")
+
+    async with running_engine(sqlite_store, redis_client) as engine:
+        engine.handlers.register("test", step)
+        op = await engine.submit("db-1", deadline=0.5)
+        ended = await engine.wait_terminal(op.id, timeout=10)
+
+    assert ended.status is OperationStatus.FAILED
+    assert ended.error_message is not None
+    assert "did not finish by its deadline" in ended.error_message
+    assert "still Provisioning" in ended.error_message
+
+
+async def test_an_operation_of_a_type_without_a_handler_fails_clearly(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with running_engine(sqlite_store, redis_client) as engine:
+        ended = await engine.wait_terminal((await engine.submit("db-1", "teleport")).id)
+
+    assert ended.status is OperationStatus.FAILED
+    assert ended.error_message == "no handler for operation type 'teleport'"
+
+
+async def test_a_duplicate_wakeup_for_a_finished_operation_changes_nothing(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    calls: defaultdict[str, int] = defaultdict(int)
+
+    async def step(ctx: StepContext) -> steps.StepResult:
+        calls[ctx.operation.id] += 1
+        return steps.Done()
+
+    async with running_engine(sqlite_store, redis_client) as engine:
+        engine.handlers.register("test", step)
+        op = await engine.submit("db-1")
+        ended = await engine.wait_terminal(op.id)
+        for _ in range(3):
+            await engine.queue.enqueue(op.id)
+
+        async def drained() -> bool:
+            depth = await engine.queue.depth()
+            return depth.ready == 0 and depth.pending == 0
+
+        await eventually(drained)
+        again = await sqlite_store.operations.get(op.id)
+
+    assert calls[op.id] == 1
+    assert again == ended
