@@ -46,9 +46,17 @@ class _Entry:
 
 
 class Supervisor:
-    def __init__(self, *, restart_policy: RetryPolicy = RESTART_POLICY) -> None:
+    def __init__(
+        self,
+        *,
+        restart_policy: RetryPolicy = RESTART_POLICY,
+        expected_errors: tuple[type[Exception], ...] = (),
+    ) -> None:
+        """`expected_errors` (a dependency went away) are logged in one line, without the
+        traceback that an unexpected crash gets."""
         self.stop_event = asyncio.Event()
         self._policy = restart_policy
+        self._expected = expected_errors
         self._entries: dict[str, _Entry] = {}
 
     def start(self, name: str, run: Component, *, group: str | None = None) -> None:
@@ -83,6 +91,8 @@ class Supervisor:
                     await entry.run(self.stop_event)
                 except asyncio.CancelledError:
                     raise
+                except self._expected as exc:
+                    log.error("component_failed", component=entry.name, error=str(exc))
                 except Exception as exc:
                     log.error("component_crashed", component=entry.name, exc_info=exc)
                 else:

@@ -68,6 +68,9 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C or a signal to our process group must not stop it
+            # before we have stopped using it; it still dies with us (PDEATHSIG).
+            start_new_session=True,
             preexec_fn=_die_with_parent,
         )
         await self._wait_until_ready(timeout)

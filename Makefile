@@ -1,0 +1,59 @@
+# kubedb-dbaas: `make run` and `make test` are all a new user needs (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CONSTRAINTS := requirements/constraints.txt
+# Reinstall when the project or the pins change.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CONSTRAINTS) | cksum | cut -d' ' -f1)
+
+export PY
+
+.PHONY: help install run stop restart status logs test lint clean
+
+help:
+	@echo "make run      start kubedb-dbaas in the background (API on http://127.0.0.1:8000)"
+	@echo "make status   is it running, and is it healthy"
+	@echo "make logs     follow the log"
+	@echo "make stop     stop it"
+	@echo "make restart  stop, then run"
+	@echo "make test     run the whole test suite"
+	@echo "make lint     ruff, mypy --strict on app/, import-linter layer contracts"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	@scripts/appctl.sh start
+
+stop:
+	@scripts/appctl.sh stop
+
+restart: stop run
+
+status:
+	@scripts/appctl.sh status
+
+logs:
+	@scripts/appctl.sh logs
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check app tests bench scripts
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(PY) scripts/check_module_size.py
+
+clean: stop
+	rm -rf var $(VENV)

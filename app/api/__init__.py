@@ -1,0 +1,1 @@
+"""HTTP layer: routers parse, authorize, call a service and shape the response."""

@@ -1,0 +1,47 @@
+"""`/health`, `/health/live`, `/health/ready`: unauthenticated, for people and probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from app.services.health import HealthService
+
+router = APIRouter(tags=["health"])
+
+
+def _service(request: Request) -> HealthService:
+    service: HealthService = request.app.state.health
+    return service
+
+
+@router.get(
+    "/health",
+    summary="Component health",
+    responses={503: {"description": "a dependency is down or a worker is not running"}},
+)
+async def health(request: Request) -> JSONResponse:
+    healthy, body = await _service(request).report()
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+@router.get("/health/live", summary="The process is up")
+async def live() -> dict[str, Any]:
+    return {"status": "alive"}
+
+
+@router.get(
+    "/health/ready",
+    summary="The store and Redis answer",
+    responses={503: {"description": "the store or Redis does not answer"}},
+)
+async def ready(request: Request) -> JSONResponse:
+    problems = await _service(request).dependencies()
+    checks = {name: ("up" if why is None else "down") for name, why in problems.items()}
+    ok = not any(problems.values())
+    return JSONResponse(
+        {"status": "ready" if ok else "not_ready", "checks": checks},
+        status_code=200 if ok else 503,
+    )

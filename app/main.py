@@ -1,0 +1,193 @@
+"""`create_app()` and the lifespan that wires and supervises the components of one process.
+
+    start:  store ─► Redis (embedded server when REDIS_URL is unset) ─► queue group
+            ─► supervisor: delayed pump, N operation workers, leader elector
+               (which runs the reconciliation worker while this instance leads)
+    stop:   stop taking work, let in-flight steps finish (bounded by SHUTDOWN_GRACE),
+            release the lease, close Redis, stop the embedded server, close the store
+
+Nothing here does domain work; it only builds the pieces from `Settings` and hands them to
+each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+from app.api import errors as api_errors
+from app.api import health
+from app.api.middleware import RequestIdMiddleware
+from app.broker.client import make_client
+from app.broker.errors import BrokerError
+from app.broker.embedded import EmbeddedRedis
+from app.config.settings import Settings, load_settings
+from app.domain.retry import RetryPolicy
+from app.log import get_logger
+from app.queue.streams import OperationQueue
+from app.services.api_keys import bootstrap_admin_key
+from app.services.health import HealthService, WorkerCounts
+from app.services.operations import OperationDefaults, OperationService
+from app.startup import connect_with_retry
+from app.store import open_store
+from app.store.errors import StoreError
+from app.store.protocols import Store
+from app.supervisor import ComponentState, Supervisor
+from app.workers.leader_election import LeaderElector
+from app.workers.operation_worker import (
+    DelayedPump,
+    EngineConfig,
+    HandlerRegistry,
+    OperationWorker,
+)
+from app.workers.reconciliation_worker import ReconciliationWorker
+
+log = get_logger(__name__)
+
+WORKER_GROUP = "operation_workers"
+
+
+@dataclass
+class Runtime:
+    """Everything the lifespan built, for routes and tests to reach."""
+
+    settings: Settings
+    store: Store
+    redis: aioredis.Redis
+    queue: OperationQueue
+    operations: OperationService
+    handlers: HandlerRegistry
+    elector: LeaderElector
+    reconciler: ReconciliationWorker
+    supervisor: Supervisor
+
+
+def operation_handlers() -> HandlerRegistry:
+    """The step handlers by operation type (the database lifecycle registers its own here)."""
+    return HandlerRegistry()
+
+
+async def _connect_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Redis:
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(settings.embedded_redis_dir)
+        url = await embedded.start()
+        stack.push_async_callback(embedded.stop)
+    client = make_client(url)
+    stack.push_async_callback(client.aclose)
+    await connect_with_retry("redis", client.ping)
+    return client
+
+
+async def build_runtime(
+    settings: Settings, stack: AsyncExitStack, *, handlers: HandlerRegistry | None = None
+) -> Runtime:
+    store = await connect_with_retry(f"store ({_store_kind(settings)})", lambda: open_store(settings))
+    stack.push_async_callback(store.close)
+    redis = await _connect_redis(settings, stack)
+    queue = OperationQueue(redis)
+    await connect_with_retry("operation queue", queue.ensure_group)
+    await bootstrap_admin_key(store, settings.data_dir / "admin-api-key")
+
+    handlers = handlers or operation_handlers()
+    supervisor = Supervisor(expected_errors=(BrokerError, StoreError))
+    engine = EngineConfig(
+        visibility_timeout=settings.operation_visibility_timeout,
+        step_timeout=settings.operation_step_timeout,
+        retry=RetryPolicy(max_attempts=settings.operation_max_attempts),
+    )
+    elector = LeaderElector(
+        redis, instance_id=settings.instance_id, ttl=settings.leader_lease_ttl,
+        retry_interval=settings.leader_retry_interval,
+    )
+    reconciler = ReconciliationWorker(
+        store=store, queue=queue,
+        interval=min(settings.reconcile_interval, settings.operation_visibility_timeout),
+        stall_grace=settings.operation_visibility_timeout,
+    )
+    runtime = Runtime(
+        settings=settings, store=store, redis=redis, queue=queue,
+        operations=OperationService(
+            store, queue, OperationDefaults(deadline=settings.operation_deadline)
+        ),
+        handlers=handlers, elector=elector, reconciler=reconciler, supervisor=supervisor,
+    )
+    _start_components(runtime, engine)
+    return runtime
+
+
+def _start_components(runtime: Runtime, engine: EngineConfig) -> None:
+    settings, supervisor = runtime.settings, runtime.supervisor
+    supervisor.start("delayed_pump", DelayedPump(runtime.queue).run)
+    for index in range(settings.num_operation_workers):
+        worker = OperationWorker(
+            consumer=f"{settings.instance_id}/{index}", store=runtime.store, queue=runtime.queue,
+            handlers=runtime.handlers, config=engine,
+        )
+        supervisor.start(f"operation_worker_{index}", worker.run, group=WORKER_GROUP)
+    log.info("operation_workers_started", count=settings.num_operation_workers)
+    lead = runtime.reconciler.lead
+    supervisor.start("leader_election", lambda stop: runtime.elector.run(lead, stop))
+
+
+def _store_kind(settings: Settings) -> str:
+    return "mongodb" if settings.mongodb_url else f"sqlite {settings.sqlite_path}"
+
+
+def _health(runtime: Runtime) -> HealthService:
+    supervisor = runtime.supervisor
+
+    def workers() -> WorkerCounts:
+        return WorkerCounts(
+            configured=runtime.settings.num_operation_workers,
+            live=supervisor.count(WORKER_GROUP, ComponentState.RUNNING),
+        )
+
+    def components() -> dict[str, str]:
+        return {
+            "leader_election": str(supervisor.state("leader_election")),
+            "delayed_pump": str(supervisor.state("delayed_pump")),
+        }
+
+    return HealthService(
+        instance_id=runtime.settings.instance_id, store=runtime.store,
+        ping_redis=runtime.redis.ping, leader=runtime.elector, workers=workers,
+        components=components,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The ASGI app. Without `settings`, they are read from the environment (and `.env`)."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            log.info("starting", instance_id=settings.instance_id)
+            runtime = await build_runtime(settings, stack)
+            app.state.runtime = runtime
+            app.state.health = _health(runtime)
+            log.info("started", instance_id=settings.instance_id)
+            try:
+                yield
+            finally:
+                log.info("stopping", instance_id=settings.instance_id)
+                await runtime.supervisor.shutdown(grace=settings.shutdown_grace)
+                await asyncio.sleep(0)
+        log.info("stopped", instance_id=settings.instance_id)
+
+    app = FastAPI(
+        title="kubedb-dbaas",
+        version="0.1.0",
+        summary="Database-as-a-Service control plane for Kubernetes and KubeDB",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    api_errors.install(app)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Start, stop and inspect the app in the background, with its pid and log under var/.
+# Used by the Makefile (`make run|stop|status|logs`); run from the repository root.
+set -euo pipefail
+
+VAR_DIR=${DATA_DIR:-var}
+PID_FILE="$VAR_DIR/app.pid"
+LOG_FILE="$VAR_DIR/app.log"
+PY=${PY:-.venv/bin/python}
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+API_URL="http://$HOST:$PORT"
+STOP_TIMEOUT=${STOP_TIMEOUT:-15}
+
+pid_alive() {
+  [ -f "$PID_FILE" ] || return 1
+  local pid
+  pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# Prints the /health body and exits 0 when healthy (stdlib only: no curl needed).
+health() {
+  "$PY" - "$API_URL/health" <<'PYEOF'
+import sys, urllib.request, urllib.error
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=3) as response:
+        print(response.read().decode()); sys.exit(0)
+except urllib.error.HTTPError as error:
+    print(error.read().decode()); sys.exit(1)
+except OSError as error:
+    print(f"no answer from {sys.argv[1]}: {error}"); sys.exit(2)
+PYEOF
+}
+
+start() {
+  mkdir -p "$VAR_DIR"
+  if pid_alive; then
+    echo "kubedb-dbaas is already running (pid $(cat "$PID_FILE")) at $API_URL"
+    return 0
+  fi
+  # setsid: the app leads its own session, so closing this terminal does not stop it.
+  setsid "$PY" -m app >>"$LOG_FILE" 2>&1 < /dev/null &
+  echo $! >"$PID_FILE"
+  local waited=0
+  until health >/dev/null 2>&1; do
+    if ! pid_alive; then
+      echo "kubedb-dbaas failed to start; the end of $LOG_FILE says:" >&2
+      tail -n 20 "$LOG_FILE" >&2
+      rm -f "$PID_FILE"
+      return 1
+    fi
+    if [ "$waited" -ge 600 ]; then
+      echo "kubedb-dbaas did not become healthy in 60 s; see $LOG_FILE" >&2
+      return 1
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  echo "kubedb-dbaas is running (pid $(cat "$PID_FILE"))"
+  echo "  API:     $API_URL   (docs: $API_URL/docs, health: $API_URL/health)"
+  echo "  Log:     $LOG_FILE   (make logs)"
+  if [ -f "$VAR_DIR/admin-api-key" ]; then
+    echo "  Auth:    send  Authorization: Bearer \$(cat $VAR_DIR/admin-api-key)"
+    echo "           (the admin key made on first start; keep it secret)"
+  fi
+}
+
+stop() {
+  if ! pid_alive; then
+    echo "kubedb-dbaas is not running"
+    rm -f "$PID_FILE"
+    return 0
+  fi
+  local pid
+  pid=$(cat "$PID_FILE")
+  kill -TERM "$pid"
+  local waited=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then
+      echo "kubedb-dbaas (pid $pid) did not stop in ${STOP_TIMEOUT} s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  rm -f "$PID_FILE"
+  echo "kubedb-dbaas stopped"
+}
+
+status() {
+  if ! pid_alive; then
+    echo "kubedb-dbaas is not running"
+    return 1
+  fi
+  echo "kubedb-dbaas is running (pid $(cat "$PID_FILE")) at $API_URL"
+  health
+}
+
+logs() {
+  touch "$LOG_FILE" 2>/dev/null || mkdir -p "$VAR_DIR"
+  exec tail -n 50 -F "$LOG_FILE"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  logs) logs ;;
+  *) echo "usage: $0 start|stop|status|logs" >&2; exit 2 ;;
+esac
