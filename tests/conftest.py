@@ -26,7 +26,7 @@ LOCAL_REDIS_URL = os.environ.get("TEST_LOCAL_REDIS_URL", "redis://127.0.0.1:6379
 
 @pytest.fixture(scope="session", autouse=True)
 def _logging() -> None:
-    configure_logging(level=LogLevel.DEBUG, fmt=LogFormat.CONSOLE)
+    configure_logging(level=LogLevel.INFO, fmt=LogFormat.CONSOLE)
 
 
 @pytest.fixture(scope="session")

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("instance_id", mode="before")
+    @classmethod
+    def _empty_is_hostname(cls, value: object) -> object:
+        return socket.gethostname() if value in ("", None) else value
+
     @field_validator("mongodb_url")
     @classmethod
     def _mongo_scheme(cls, value: str | None) -> str | None:

@@ -1,0 +1,172 @@
+"""`python -m app` as users and operators run it: start, health, logs, SIGTERM, restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import redis
+
+from tests.e2e.conftest import ROOT, AppProcess, pid_alive
+from tests.support import free_port
+
+MakeApp = Callable[..., AppProcess]
+
+
+def test_a_fresh_process_starts_healthy_logs_plainly_and_stops_cleanly_on_sigterm(
+    make_app: MakeApp,
+) -> None:
+    app = make_app().start()
+    health = app.wait_healthy()
+    traced = httpx.get(f"{app.url}/health/live", headers={"X-Request-ID": "e2e-trace-1"})
+    redis_pid = app.embedded_redis_pid()
+
+    code, took = app.terminate()
+
+    log = app.log
+    assert health.json()["status"] == "healthy"
+    assert re.search(r"^leadership_acquired instance_id=kubedb-dbaas-abc123 ", log, re.M)
+    assert re.search(r"^operation_workers_started count=3 ", log, re.M)
+    assert re.search(r'"GET /health/live HTTP/1.1" 200 request_id=e2e-trace-1 ', log)
+    assert traced.headers["x-request-id"] == "e2e-trace-1"
+    # uvicorn re-raises the signal after its graceful shutdown: the exit is "by SIGTERM".
+    assert code in (0, -signal.SIGTERM) and took < 10
+    assert re.search(r"^stopped instance_id=kubedb-dbaas-abc123 ", log, re.M)
+    assert "leadership_released instance_id=kubedb-dbaas-abc123" in log
+    assert not pid_alive(redis_pid), "the embedded Redis outlived the app"
+
+
+def test_a_restart_keeps_the_embedded_redis_data_and_the_admin_key(make_app: MakeApp) -> None:
+    first = make_app().start()
+    first.wait_healthy()
+    socket = first.data_dir / "redis" / "redis.sock"
+    client = redis.Redis(unix_socket_path=str(socket))
+    client.set("e2e:survives", "yes")
+    client.close()
+    key = (first.data_dir / "admin-api-key").read_text()
+    first.terminate()
+
+    second = make_app().start()
+    second.wait_healthy()
+    client = redis.Redis(unix_socket_path=str(socket))
+    value = client.get("e2e:survives")
+    client.close()
+    second.terminate()
+
+    assert value == b"yes"
+    assert (second.data_dir / "admin-api-key").read_text() == key
+    assert second.log.count("bootstrap_admin_key_written") == 1  # both runs share the log
+
+
+def test_a_killed_process_takes_its_embedded_redis_with_it_and_starts_again(
+    make_app: MakeApp,
+) -> None:
+    app = make_app().start()
+    app.wait_healthy()
+    redis_pid = app.embedded_redis_pid()
+
+    app.kill()
+    deadline = time.monotonic() + 10
+    while pid_alive(redis_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert not pid_alive(redis_pid)
+    again = make_app().start()
+    assert again.wait_healthy().json()["status"] == "healthy"
+    again.terminate()
+
+
+def test_two_instances_on_one_redis_elect_exactly_one_leader(
+    make_app: MakeApp, embedded_redis_url: str
+) -> None:
+    redis.Redis.from_url(embedded_redis_url).delete("kubedb:leader:reconciler")
+    one = make_app("one", REDIS_URL=embedded_redis_url, INSTANCE_ID="instance-one").start()
+    two = make_app("two", REDIS_URL=embedded_redis_url, INSTANCE_ID="instance-two").start()
+    one.wait_healthy()
+    two.wait_healthy()
+
+    def leaders() -> list[bool]:
+        return [httpx.get(f"{a.url}/health").json()["leader"]["is_leader"] for a in (one, two)]
+
+    deadline = time.monotonic() + 10
+    while sum(leaders()) != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    views = {httpx.get(f"{a.url}/health").json()["leader"]["instance_id"] for a in (one, two)}
+    first_leaders = leaders()
+    leader, standby = (one, two) if first_leaders[0] else (two, one)
+    leader.terminate()
+    deadline = time.monotonic() + 5
+    while not httpx.get(f"{standby.url}/health").json()["leader"]["is_leader"]:
+        assert time.monotonic() < deadline, "the standby did not take over"
+        time.sleep(0.05)
+    standby.terminate()
+
+    assert sum(first_leaders) == 1
+    assert len(views) == 1  # both instances name the same leader
+
+
+def test_a_bad_setting_stops_the_process_with_one_line_naming_it() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app"], cwd=ROOT, capture_output=True, text=True, timeout=30,
+        env={"PATH": "/usr/bin:/bin", "NUM_OPERATION_WORKERS": "0",
+             "REDIS_URL": "redis://user:topsecret@nowhere:6379"},
+    )
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "NUM_OPERATION_WORKERS" in lines[0] and "greater than or equal to 1" in lines[0]
+    assert "topsecret" not in result.stderr + result.stdout
+
+
+def test_json_logs_are_one_object_per_line(make_app: MakeApp) -> None:
+    app = make_app(LOG_FORMAT="json").start()
+    app.wait_healthy()
+    app.terminate()
+
+    records = [json.loads(line) for line in app.log.splitlines() if line.strip()]
+    events = {r["event"] for r in records}
+    assert {"leadership_acquired", "operation_workers_started", "stopped"} <= events
+    assert all("level" in r and "timestamp" in r for r in records)
+
+
+def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))},
+        "DATA_DIR": str(data_dir), "PORT": str(free_port()), "PY": sys.executable,
+    }
+
+    def make(target: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["make", "--no-print-directory", target], cwd=ROOT, env=env, capture_output=True,
+            text=True, timeout=120,
+        )
+
+    try:
+        run = make("run")
+        again = make("run")
+        status = make("status")
+        pid = int((data_dir / "app.pid").read_text())
+        redis_pid = int((data_dir / "redis" / "redis.pid").read_text())
+    finally:
+        stop = make("stop")
+    stopped_status = make("status")
+
+    assert run.returncode == 0, run.stderr
+    assert f"http://127.0.0.1:{env['PORT']}" in run.stdout
+    assert "Authorization: Bearer" in run.stdout
+    assert "already running" in again.stdout
+    assert status.returncode == 0 and '"status":"healthy"' in status.stdout
+    assert stop.returncode == 0 and "stopped" in stop.stdout
+    assert not pid_alive(pid) and not pid_alive(redis_pid)
+    assert stopped_status.returncode != 0 and "not running" in stopped_status.stdout
+    assert not (data_dir / "app.pid").exists()
