@@ -100,10 +100,7 @@ def configure_logging(
 ) -> None:
     """Route structlog and stdlib logging (uvicorn included) through one renderer."""
     renderer: Processor
-    if fmt is LogFormat.JSON:
-        renderer = structlog.processors.JSONRenderer()
-    else:
-        renderer = ConsoleRenderer()
+    renderer = structlog.processors.JSONRenderer() if fmt is LogFormat.JSON else ConsoleRenderer()
     final: list[Processor] = [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
         structlog.processors.format_exc_info,

@@ -24,8 +24,8 @@ from app.api import errors as api_errors
 from app.api import health
 from app.api.middleware import RequestIdMiddleware
 from app.broker.client import make_client
-from app.broker.errors import BrokerError
 from app.broker.embedded import EmbeddedRedis
+from app.broker.errors import BrokerError
 from app.config.settings import Settings, load_settings
 from app.domain.retry import RetryPolicy
 from app.log import get_logger
@@ -87,7 +87,9 @@ async def _connect_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.
 async def build_runtime(
     settings: Settings, stack: AsyncExitStack, *, handlers: HandlerRegistry | None = None
 ) -> Runtime:
-    store = await connect_with_retry(f"store ({_store_kind(settings)})", lambda: open_store(settings))
+    store = await connect_with_retry(
+        f"store ({_store_kind(settings)})", lambda: open_store(settings)
+    )
     stack.push_async_callback(store.close)
     redis = await _connect_redis(settings, stack)
     queue = OperationQueue(redis)

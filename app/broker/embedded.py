@@ -63,7 +63,7 @@ class EmbeddedRedis:
         ]
         # Popen, not asyncio's subprocess API: the server must outlive the event loop that
         # started it when a test session starts it once for many loops.
-        self._process = subprocess.Popen(
+        self._process = subprocess.Popen(  # noqa: ASYNC220 - fork+exec, not a wait
             args,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -119,7 +119,8 @@ class EmbeddedRedis:
             return
         process.terminate()  # redis-server saves and exits on SIGTERM
         deadline = asyncio.get_running_loop().time() + timeout
-        while process.poll() is None and asyncio.get_running_loop().time() < deadline:
+        # No event tells us a Popen child ended; poll it.
+        while process.poll() is None and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         if process.poll() is None:
             process.kill()

@@ -119,8 +119,10 @@ class OperationQueue:
                 block=max(1, int(block * 1000)),
             )
         )
+        # RESP2 answers [[stream, messages]]; RESP3 answers {stream: messages}.
+        pairs: Any = reply.items() if isinstance(reply, dict) else (reply or [])
         deliveries: list[Delivery] = []
-        for _stream, messages in reply or []:
+        for _stream, messages in pairs:
             deliveries += _deliveries(messages)
         return deliveries
 

@@ -30,8 +30,8 @@ from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Identity fields never change after insert; the derived keys rely on that.
 _PROTECTED = frozenset(
-    {"id", "_id", "revision", "live_name_key", "active_key", "label_pairs", "domain", "project", "name",
-     "database_id", "created_at"}
+    {"id", "_id", "revision", "live_name_key", "active_key", "label_pairs", "domain",
+     "project", "name", "database_id", "created_at"}
 )
 
 
@@ -89,7 +89,9 @@ def update_set(model: type[BaseModel], fields: Mapping[str, Any]) -> dict[str, A
     return out
 
 
-def derived_keys(model: type[BaseModel], record_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+def derived_keys(
+    model: type[BaseModel], record_id: str, changes: Mapping[str, Any]
+) -> dict[str, Any]:
     """The derived-key changes that go with `changes` in the same write.
 
     A key only ever moves one way (live to deleted, active to ended: the state machines have

@@ -18,7 +18,6 @@ from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
 
-
 T = TypeVar("T")
 
 

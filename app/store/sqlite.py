@@ -36,7 +36,9 @@ T = TypeVar("T")
 _ACTIVE = "('queued','running','waiting')"
 
 _SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS databases (id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)));
+CREATE TABLE IF NOT EXISTS databases (
+    id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
+);
 CREATE UNIQUE INDEX IF NOT EXISTS databases_live_name ON databases (
     json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.name')
 ) WHERE json_extract(doc, '$.status') != 'deleted';
@@ -44,7 +46,9 @@ CREATE INDEX IF NOT EXISTS databases_tenant_created ON databases (
     json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.created_at')
 );
 
-CREATE TABLE IF NOT EXISTS operations (id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)));
+CREATE TABLE IF NOT EXISTS operations (
+    id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
+);
 CREATE UNIQUE INDEX IF NOT EXISTS operations_one_active ON operations (
     json_extract(doc, '$.database_id')
 ) WHERE json_extract(doc, '$.status') IN {_ACTIVE};
@@ -56,12 +60,16 @@ CREATE INDEX IF NOT EXISTS operations_due ON operations (
     json_extract(doc, '$.next_run_at')
 ) WHERE json_extract(doc, '$.status') IN {_ACTIVE};
 
-CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)));
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
+);
 CREATE INDEX IF NOT EXISTS events_database_created ON events (
     json_extract(doc, '$.database_id'), json_extract(doc, '$.created_at')
 );
 
-CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)));
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
+);
 CREATE UNIQUE INDEX IF NOT EXISTS api_keys_hash ON api_keys (json_extract(doc, '$.key_hash'));
 """
 

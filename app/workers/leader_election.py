@@ -142,7 +142,9 @@ class LeaderElector:
         sent = self._clock()
         try:
             epoch = int(
-                await self._acquire(keys=[self.key, self.epoch_key], args=[self._token, self._ttl_ms])
+                await self._acquire(
+                    keys=[self.key, self.epoch_key], args=[self._token, self._ttl_ms]
+                )
             )
         except _REDIS_ERRORS as exc:
             log.warning("leadership_acquire_failed", instance_id=self.instance_id, error=str(exc))

@@ -203,7 +203,9 @@ class OperationWorker:
             except store_errors.RevisionConflict:
                 continue
             if operation.status is not OperationStatus.RUNNING:
-                self._log.info("operation_running", type=operation.type, db_id=operation.database_id)
+                self._log.info(
+                    "operation_running", type=operation.type, db_id=operation.database_id
+                )
             return claimed
         return None
 
@@ -279,7 +281,9 @@ class OperationWorker:
                     return False
                 operation = current
                 continue
-            log_fields = {k: fields[k] for k in ("progress", "message", "error_message") if fields.get(k)}
+            log_fields = {
+                k: fields[k] for k in ("progress", "message", "error_message") if fields.get(k)
+            }
             ctx.log.info(event, status=str(fields["status"]), **log_fields)
             return True
         ctx.log.error("operation_outcome_not_written", event=event)

@@ -121,7 +121,7 @@ async def test_after_a_clean_shutdown_a_standby_leads_within_one_retry_interval(
 async def test_after_the_leader_is_killed_another_leads_within_ttl_and_retry(
     redis_client: aioredis.Redis, redis_url: str
 ) -> None:
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, waited on in a thread
         [sys.executable, "-m", "tests.integration.elector_process", redis_url, "doomed",
          str(TTL), str(RETRY)],
         stdout=subprocess.PIPE, text=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import Counter, defaultdict
 
@@ -127,7 +128,7 @@ async def test_a_failing_handler_retries_with_growing_delays_then_fails_with_its
     assert ended.status is OperationStatus.FAILED
     assert ended.error_message == "cluster answered 503 (gave up after 4 attempts)"
     assert ended.attempts == 4 and len(calls) == 4
-    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
     assert gaps[0] >= 0.09 and gaps[1] >= 0.19 and gaps[2] >= 0.39
     assert gaps[0] < gaps[1] < gaps[2]
 

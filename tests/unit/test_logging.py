@@ -56,7 +56,8 @@ def test_json_format_gives_one_object_per_line(json_lines: io.StringIO) -> None:
 
     records = [json.loads(line) for line in json_lines.getvalue().splitlines()]
     assert records[0]["event"] == "leadership_acquired"
-    assert (records[0]["instance_id"], records[0]["epoch"], records[0]["level"]) == ("i-1", 4, "info")
+    first = records[0]
+    assert (first["instance_id"], first["epoch"], first["level"]) == ("i-1", 4, "info")
     assert records[1]["event"] == "Started server process [42]"
     assert records[1]["logger"] == "uvicorn.error"
 
