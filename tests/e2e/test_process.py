@@ -155,8 +155,14 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
         run = make("run")
         again = make("run")
         status = make("status")
+        first_pid = int((data_dir / "app.pid").read_text())
+        restart = make("restart")
         pid = int((data_dir / "app.pid").read_text())
         redis_pid = int((data_dir / "redis" / "redis.pid").read_text())
+        logs = subprocess.run(
+            ["timeout", "3", "make", "--no-print-directory", "logs"], cwd=ROOT, env=env,
+            capture_output=True, text=True, timeout=30,
+        )
     finally:
         stop = make("stop")
     stopped_status = make("status")
@@ -166,6 +172,8 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
     assert "Authorization: Bearer" in run.stdout
     assert "already running" in again.stdout
     assert status.returncode == 0 and '"status":"healthy"' in status.stdout
+    assert restart.returncode == 0 and pid != first_pid and not pid_alive(first_pid)
+    assert re.search(r"^leadership_acquired instance_id=", logs.stdout, re.M)
     assert stop.returncode == 0 and "stopped" in stop.stdout
     assert not pid_alive(pid) and not pid_alive(redis_pid)
     assert stopped_status.returncode != 0 and "not running" in stopped_status.stdout
