@@ -23,23 +23,38 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from app.config.settings import LogFormat, LogLevel
 
 MASK = "***"
-_SECRET_KEY = re.compile(
-    r"pass(word|wd)?|secret|token|api[_-]?key|authorization|kubeconfig|credential|private[_-]?key|cookie",
-    re.IGNORECASE,
+_SECRET_WORDS = (
+    r"pass(?:word|wd|phrase)|(?<![a-z])pass(?![a-z])|secret|token|api[_-]?key|apikey|authorization|kubeconfig|credentials?"
+    r"|private[_-]?key|cookie"
 )
-# scheme://user:password@host  ->  scheme://user:***@host
-_URL_CREDENTIALS = re.compile(r"(?P<prefix>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s]+@")
-# "Bearer abc.def" in free text (an echoed header)
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+_SECRET_KEY = re.compile(_SECRET_WORDS, re.IGNORECASE)
+# scheme://user:password@host -> scheme://user:***@host (greedy to the token's last "@", so a
+# password holding "@" is masked whole)
+_URL_CREDENTIALS = re.compile(r"(?P<prefix>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)\S*@")
+# "Bearer abc.def" / "Basic dXNlcjpw" in free text (an echoed header)
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]+")
+# password=..., "password": "...", 'api_key': '...', ?token=... in free text
+_KEY_VALUE = re.compile(
+    rf"""(?ix)
+    (?P<key>["']?[\w.-]*(?:{_SECRET_WORDS})[\w.-]*["']?)   # a secret-looking key
+    (?P<sep>\s*[:=]\s*)
+    (?P<quote>["'])?
+    (?P<value>(?(quote)[^"']*|[^\s&,;)}}\]]+))
+    """
+)
 
 _FIRST_KEYS = ("event",)
 _LAST_KEYS = ("level", "logger", "timestamp")
 
 
 def scrub_text(text: str) -> str:
-    """Mask credentials embedded in free text (URLs with a password, bearer tokens)."""
+    """Mask credentials embedded in free text: URLs with a password, auth headers,
+    `key=value` and `"key": "value"` pairs whose key looks secret, secret query parameters."""
     text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('prefix')}{MASK}@", text)
-    return _BEARER.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    return _KEY_VALUE.sub(
+        lambda m: f"{m.group('key')}{m.group('sep')}{m.group('quote') or ''}{MASK}", text
+    )
 
 
 def _scrub(key: str, value: Any) -> Any:
@@ -51,7 +66,11 @@ def _scrub(key: str, value: Any) -> Any:
         return {k: _scrub(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub(key, v) for v in value]
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else (an exception, a settings object) is rendered as text later: scrub
+    # that text now, so no renderer ever sees the raw object.
+    return scrub_text(str(value))
 
 
 def redact(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:

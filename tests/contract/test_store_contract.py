@@ -327,5 +327,18 @@ async def test_api_keys_are_found_by_hash_and_revoked_once(store: Store) -> None
         await store.api_keys.revoke("key-missing", at=first)
 
 
+async def test_a_second_key_with_the_same_secret_is_a_conflict(store: Store) -> None:
+    secret = new_secret()
+
+    def key() -> ApiKey:
+        return ApiKey(name="k", role=Role.VIEWER, key_hash=hash_secret(secret),
+                      key_prefix=secret[:8])
+
+    await store.api_keys.insert(key())
+    with pytest.raises(errors.Conflict):
+        await store.api_keys.insert(key())
+    assert await store.api_keys.count() == 1
+
+
 async def test_the_store_answers_a_ping(store: Store) -> None:
     await store.ping()

@@ -243,3 +243,19 @@ async def test_an_elector_refuses_a_retry_interval_not_shorter_than_the_ttl(
 ) -> None:
     with pytest.raises(ValueError):
         LeaderElector(redis_client, instance_id="x", ttl=bad[0], retry_interval=bad[1])
+
+
+async def test_an_elector_whose_key_outlived_its_step_down_takes_it_again_at_once(
+    redis_client: aioredis.Redis,
+) -> None:
+    """A renew whose answer was lost: we stepped down, but the key is still ours in Redis."""
+    elector = LeaderElector(redis_client, instance_id="me", ttl=TTL, retry_interval=RETRY)
+    first = await elector._try_acquire()
+    assert first is not None
+
+    again = await elector._try_acquire()
+
+    assert again is not None and again.epoch == first.epoch + 1
+    assert 0 < await redis_client.pttl(LEADER_KEY) <= TTL * 1000
+    other = LeaderElector(redis_client, instance_id="other", ttl=TTL, retry_interval=RETRY)
+    assert await other._try_acquire() is None

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
-from app.domain import steps
-from app.domain.operations import OperationStatus
+from app.domain import clock, steps
+from app.domain.operations import Operation, OperationStatus
 from app.domain.retry import RetryPolicy
+from app.queue.streams import Delivery, OperationQueue
 from app.services.operations import OperationNotCancellable
 from app.store import errors
 from app.store.protocols import OperationFilter
 from app.store.sqlite import SQLiteStore
-from app.workers.operation_worker import StepContext
+from app.workers.operation_worker import (
+    EngineConfig,
+    HandlerRegistry,
+    LeaseLost,
+    OperationWorker,
+    StepContext,
+)
+from tests.integration import worker_process
 from tests.integration.engine_harness import running_engine
 from tests.support import eventually
 
@@ -73,6 +84,52 @@ async def test_operations_over_many_databases_each_take_effect_exactly_once(
 
 
 async def test_a_worker_killed_mid_step_has_its_operation_finished_by_another(
+    tmp_path: Path, sqlite_store: SQLiteStore, redis_client: aioredis.Redis, redis_url: str
+) -> None:
+    store = sqlite_store  # the fixture's file, tmp_path / "store.sqlite3", shared with the child
+    calls: list[str] = []
+
+    async def step(ctx: StepContext) -> steps.StepResult:
+        calls.append(str(ctx.operation.lease_owner))
+        return steps.Done()
+
+    async with running_engine(
+        store, redis_client, workers=0, visibility_timeout=worker_process.VISIBILITY,
+        step_timeout=worker_process.STEP,
+    ) as engine:
+        engine.handlers.register("test", step)
+        prefix = engine.queue.stream.removesuffix(":stream")
+        doomed = subprocess.Popen(  # noqa: ASYNC220 - started once, read in a thread
+            [sys.executable, "-m", "tests.integration.worker_process",
+             str(tmp_path / "store.sqlite3"), redis_url, prefix, "doomed"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        try:
+            op = await engine.submit("db-1")
+            line = await asyncio.wait_for(asyncio.to_thread(doomed.stdout.readline), 20)  # type: ignore[union-attr]
+            assert line.strip() == f"entered {op.id}"
+            doomed.kill()  # dies mid-step: no ack, no outcome, its lease left to expire
+            doomed.wait()
+            killed_at = time.monotonic()
+        finally:
+            doomed.kill()
+            doomed.wait()
+            doomed.stdout.close()  # type: ignore[union-attr]
+
+        stuck = await store.operations.get(op.id)
+        assert stuck is not None and stuck.status is OperationStatus.RUNNING
+        assert stuck.lease_owner == "doomed"
+        engine.add_worker("rescuer")
+        ended = await engine.wait_terminal(op.id)
+        waited = time.monotonic() - killed_at
+
+    assert ended.status is OperationStatus.SUCCEEDED
+    assert calls == ["rescuer"]
+    assert ended.attempts == 2
+    assert waited >= worker_process.VISIBILITY * 0.5  # it waited for the reclaim
+
+
+async def test_a_worker_stopped_mid_step_hands_its_operation_back_at_once(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
     entered = asyncio.Event()
@@ -82,32 +139,94 @@ async def test_a_worker_killed_mid_step_has_its_operation_finished_by_another(
         calls.append(str(ctx.operation.lease_owner))
         if len(calls) == 1:
             entered.set()
-            await asyncio.Event().wait()  # hangs until its worker is killed
+            await asyncio.Event().wait()  # still working when its worker is stopped
         return steps.Done()
 
-    async with running_engine(sqlite_store, redis_client, workers=0) as engine:
+    async with running_engine(
+        sqlite_store, redis_client, workers=0, visibility_timeout=30, step_timeout=10
+    ) as engine:
         engine.handlers.register("test", step)
-        engine.add_worker("doomed")
+        engine.add_worker("leaving")
         op = await engine.submit("db-1")
         await asyncio.wait_for(entered.wait(), 10)
-        doomed_task = next(
-            t for t in asyncio.all_tasks() if t.get_name() == "doomed"
-        )
-        doomed_task.cancel()  # dies without acking or writing anything
-        await asyncio.gather(doomed_task, return_exceptions=True)
-        killed_at = time.monotonic()
+        leaving = next(t for t in asyncio.all_tasks() if t.get_name() == "leaving")
+        leaving.cancel()
+        await asyncio.gather(leaving, return_exceptions=True)
+        handed_back = await sqlite_store.operations.get(op.id)
+        engine.add_worker("staying")
+        ended = await engine.wait_terminal(op.id, timeout=5)  # well inside the visibility timeout
 
-        stuck = await sqlite_store.operations.get(op.id)
-        assert stuck is not None and stuck.status is OperationStatus.RUNNING
-
-        engine.add_worker("rescuer")
-        ended = await engine.wait_terminal(op.id)
-        waited = time.monotonic() - killed_at
-
+    assert handed_back is not None
+    assert (handed_back.status, handed_back.lease_owner) == (OperationStatus.QUEUED, None)
     assert ended.status is OperationStatus.SUCCEEDED
-    assert calls == ["doomed", "rescuer"]
-    assert ended.attempts == 2
-    assert waited >= engine.config.visibility_timeout * 0.9
+    assert calls == ["leaving", "staying"]
+
+
+async def test_a_worker_that_stalled_past_its_lease_cannot_overwrite_the_new_holder(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    config = EngineConfig(visibility_timeout=0.2, step_timeout=0.1, retry=RetryPolicy())
+    queue = OperationQueue(redis_client, prefix="test:stall")
+
+    def worker(name: str) -> OperationWorker:
+        return OperationWorker(consumer=name, store=sqlite_store, queue=queue,
+                               handlers=HandlerRegistry(), config=config)
+
+    a, b = worker("A"), worker("B")
+    op = await sqlite_store.operations.create_active(
+        Operation(database_id="db", domain="d", project="p", type="t")
+    )
+    wakeup = Delivery("1-0", op.id)
+    claimed_by_a = await a._claim(wakeup)
+    assert claimed_by_a is not None
+    ctx_a = StepContext(sqlite_store, claimed_by_a, None, holder="A")
+    await eventually(lambda: clock.utcnow() > claimed_by_a.lease_expires_at)  # type: ignore[operator]
+    claimed_by_b = await b._claim(wakeup)
+    assert claimed_by_b is not None
+    ctx_b = StepContext(sqlite_store, claimed_by_b, None, holder="B")
+    await ctx_b.save(state={"by": "B"})
+
+    with pytest.raises(LeaseLost):
+        await ctx_a.save(state={"by": "A"})
+
+    current = await sqlite_store.operations.get(op.id)
+    assert current is not None
+    assert (current.lease_owner, current.state) == ("B", {"by": "B"})
+
+
+async def test_a_cancel_hook_runs_once_even_when_step_and_hook_outlast_the_lease(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    hooks = 0
+    running_hooks = 0
+    most_at_once = 0
+
+    async with running_engine(
+        sqlite_store, redis_client, visibility_timeout=0.6, step_timeout=0.5
+    ) as engine:
+        async def step(ctx: StepContext) -> steps.StepResult:
+            await engine.service.request_cancel(ctx.operation.id)
+            await asyncio.sleep(0.45)  # nearly the whole step timeout
+            return steps.Wait(5)
+
+        async def on_cancel(ctx: StepContext) -> None:
+            nonlocal hooks, running_hooks, most_at_once
+            hooks += 1
+            running_hooks += 1
+            most_at_once = max(most_at_once, running_hooks)
+            try:
+                await asyncio.sleep(0.45)
+            finally:
+                running_hooks -= 1
+
+        engine.handlers.register("test", step, on_cancel=on_cancel)
+        op = await engine.submit("db-1")
+        ended = await engine.wait_terminal(op.id, timeout=10)
+        # Give a would-be second hook (after a reclaim) the time to show up.
+        await asyncio.sleep(engine.config.visibility_timeout * 2)
+
+    assert ended.status is OperationStatus.CANCELLED
+    assert (hooks, most_at_once) == (1, 1)
 
 
 async def test_a_failing_handler_retries_with_growing_delays_then_fails_with_its_error(

@@ -83,6 +83,14 @@ def test_secrets_never_reach_the_log(console: io.StringIO) -> None:
     log.info("echo", note=f"client sent Bearer {SECRETS[1]} in a header")
     log.info("nested", spec={"auth": {"password": SECRETS[2]}, "items": [{"secret": SECRETS[0]}]})
     logging.getLogger("uvicorn.error").warning("cannot reach redis://u:%s@h:1", SECRETS[2])
+    log.info("free_text", error=f"connect failed: user=app password={SECRETS[0]} host=db")
+    log.info("webhook", error=f"422 Invalid: {{'stringData': {{'password': '{SECRETS[1]}'}}}}")
+    log.info("object", error=ConnectionError(f"refused: redis://u:{SECRETS[2]}@h:6379"))
+    log.info("at_sign", url=f"redis://u:p@{SECRETS[0]}@h:6379")
+    log.info("basic", note=f"Authorization: Basic {SECRETS[1]}")
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "1.2.3.4:1", "GET", f"/api?token={SECRETS[2]}&a=1", "1.1", 200
+    )
     try:
         raise ConnectionError(f"refused: mongodb://root:{SECRETS[0]}@mongo:27017")
     except ConnectionError:
@@ -95,3 +103,11 @@ def test_secrets_never_reach_the_log(console: io.StringIO) -> None:
     assert "mongodb://root:***@mongo:27017" in text
     assert "Bearer ***" in text
     assert "accept=" in text or "'accept': 'json'" in text
+    assert "user=app password=*** host=db" in text
+    assert "?token=***&a=1" in text
+
+
+def test_secret_looking_words_inside_ordinary_ones_are_left_alone(console: io.StringIO) -> None:
+    get_logger("app.test").info("reconcile_pass", passes=3, note="all checks passed=yes")
+
+    assert "passes=3" in console.getvalue() and "passed=yes" in console.getvalue()

@@ -1,0 +1,52 @@
+"""One operation worker in a process of its own, so a test can SIGKILL it mid-step.
+
+    python -m tests.integration.worker_process SQLITE_PATH REDIS_URL QUEUE_PREFIX CONSUMER
+
+Its handler for type "test" prints `entered <op id>` and then hangs, as a worker does when
+it dies in the middle of a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from app.broker.client import make_client
+from app.config.settings import LogFormat, LogLevel
+from app.domain import steps
+from app.domain.retry import RetryPolicy
+from app.log import configure_logging
+from app.queue.streams import OperationQueue
+from app.store.sqlite import SQLiteStore
+from app.workers.operation_worker import (
+    EngineConfig,
+    HandlerRegistry,
+    OperationWorker,
+    StepContext,
+)
+
+VISIBILITY, STEP = 3.0, 2.0
+
+
+async def main(sqlite_path: str, redis_url: str, prefix: str, consumer: str) -> None:
+    configure_logging(level=LogLevel.INFO, fmt=LogFormat.CONSOLE, stream=sys.stderr)
+    store = await SQLiteStore.open(sqlite_path)
+    queue = OperationQueue(make_client(redis_url), prefix=prefix)
+    handlers = HandlerRegistry()
+
+    async def hang(ctx: StepContext) -> steps.StepResult:
+        print(f"entered {ctx.operation.id}", flush=True)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    handlers.register("test", hang)
+    worker = OperationWorker(
+        consumer=consumer, store=store, queue=queue, handlers=handlers,
+        config=EngineConfig(visibility_timeout=VISIBILITY, step_timeout=STEP,
+                            retry=RetryPolicy(), read_block=0.1),
+    )
+    await worker.run(asyncio.Event())
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:5]))
