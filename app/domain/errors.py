@@ -1,0 +1,73 @@
+"""The domain's error tree: what a rule says when a value breaks it.
+
+    DomainError
+    ├── InvalidValue            (field, message, code)  → the API answers 422 with the field
+    │   ├── UnknownEngine
+    │   ├── UnknownSize
+    │   ├── InvalidName
+    │   ├── InvalidLabels
+    │   ├── InvalidTopology
+    │   ├── ReplicaRuleViolated (+ rule: which engine rule, e.g. "mysql.group_replication")
+    │   └── StorageRuleViolated
+    └── InvalidConfiguration    (source, message)       → bad operator-supplied data, at startup
+
+Leaves carry structured fields, not only text: `field` is the request field (dotted for nested
+ones, e.g. `labels.team`), `message` a sentence a user can act on, `code` a snake_case code for
+the API error body. Nothing here knows about HTTP; the API maps `InvalidValue` to 422.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a domain rule raises on purpose."""
+
+
+class InvalidValue(DomainError, ValueError):
+    code = "invalid_value"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class UnknownEngine(InvalidValue):
+    code = "unknown_engine"
+
+
+class UnknownSize(InvalidValue):
+    code = "unknown_size"
+
+
+class InvalidName(InvalidValue):
+    code = "invalid_name"
+
+
+class InvalidLabels(InvalidValue):
+    code = "invalid_labels"
+
+
+class InvalidTopology(InvalidValue):
+    code = "invalid_topology"
+
+
+class ReplicaRuleViolated(InvalidValue):
+    code = "replica_rule_violated"
+
+    def __init__(self, field: str, message: str, *, rule: str) -> None:
+        super().__init__(field, message)
+        self.rule = rule
+
+
+class StorageRuleViolated(InvalidValue):
+    code = "storage_rule_violated"
+
+
+class InvalidConfiguration(DomainError):
+    """Operator-supplied data (such as the size table) that cannot be used."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.message = message

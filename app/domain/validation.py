@@ -1,0 +1,201 @@
+"""Input rules the API applies before anything is stored: names, labels, topology and replica
+counts, storage, credentials. Each check returns the value (normalised where that makes sense)
+or raises an `errors.InvalidValue` leaf naming the field and the rule, in a sentence a user can
+act on. The rules themselves (ranges, odd-only, which topologies exist) come from the engine
+table; this module only applies them. Must not: touch the store, the cluster or HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from app.domain import engines, errors
+from app.domain.engines import Engine, Topology, TopologySpec
+from app.domain.manifests import labels as system_labels
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+DATABASE_NAME_LENGTH = (3, 63)
+STORAGE_GB_RANGE = (1, 10_000)
+MIN_PASSWORD_LENGTH = 12
+# Kubernetes caps all annotations of one object together at 256 KiB.
+MAX_ANNOTATIONS_BYTES = 256 * 1024
+
+
+def check_dns_label(
+    value: str, *, field: str, min_length: int = 1, max_length: int = 63
+) -> str:
+    """A DNS-1123 label: lowercase letters, digits and '-', alphanumeric at both ends."""
+    if not min_length <= len(value) <= max_length:
+        raise errors.InvalidName(
+            field, f"must be {min_length} to {max_length} characters long, not {len(value)}"
+        )
+    if not DNS1123_LABEL.match(value):
+        raise errors.InvalidName(
+            field,
+            f"{value!r} is not a DNS-1123 label: use lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit",
+        )
+    return value
+
+
+def check_database_name(name: str, *, field: str = "name") -> str:
+    low, high = DATABASE_NAME_LENGTH
+    return check_dns_label(name, field=field, min_length=low, max_length=high)
+
+
+def check_label_key(key: str, *, field: str) -> str:
+    """A Kubernetes qualified name: `[prefix/]name`, prefix a DNS-1123 subdomain (≤ 253),
+    name ≤ 63 alphanumerics, '-', '_' or '.', alphanumeric at both ends."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.match(prefix)):
+        raise errors.InvalidLabels(
+            field, f"key prefix {prefix!r} must be a DNS-1123 subdomain of at most 253 characters"
+        )
+    if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+        raise errors.InvalidLabels(
+            field,
+            f"key name {name!r} must be 1 to 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit",
+        )
+    return key
+
+
+def check_labels(labels: Mapping[str, str], *, field: str = "labels") -> dict[str, str]:
+    for key, value in labels.items():
+        where = f"{field}.{key}"
+        check_label_key(key, field=where)
+        if system_labels.is_reserved_key(key, label=True):
+            raise errors.InvalidLabels(where, f"label key {key!r} is reserved for the platform")
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+            raise errors.InvalidLabels(
+                where,
+                "label value must be at most 63 letters, digits, '-', '_' or '.', "
+                "starting and ending with a letter or digit (or empty)",
+            )
+    return dict(labels)
+
+
+def check_annotations(
+    annotations: Mapping[str, str], *, field: str = "annotations"
+) -> dict[str, str]:
+    size = 0
+    for key, value in annotations.items():
+        where = f"{field}.{key}"
+        check_label_key(key, field=where)
+        if system_labels.is_reserved_key(key, label=False):
+            raise errors.InvalidLabels(where, f"annotation key {key!r} is reserved")
+        if not isinstance(value, str):
+            raise errors.InvalidLabels(where, "annotation value must be a string")
+        size += len(key.encode()) + len(value.encode())
+    if size > MAX_ANNOTATIONS_BYTES:
+        raise errors.InvalidLabels(
+            field, f"annotations total {size} bytes; Kubernetes allows {MAX_ANNOTATIONS_BYTES}"
+        )
+    return dict(annotations)
+
+
+def check_topology(
+    engine: Engine | str, *, high_availability: bool, topology: Topology | str | None = None
+) -> TopologySpec:
+    """The topology a request selects: the engine's standalone one, its default HA one, or
+    the named one, which must agree with `high_availability`."""
+    spec = engines.spec(engine)
+    if topology is None:
+        return spec.default_ha if high_availability else spec.standalone
+    chosen = spec.topology(topology)
+    if chosen.high_availability != high_availability:
+        wanted = "true" if chosen.high_availability else "false"
+        raise errors.InvalidTopology(
+            "topology", f"a {chosen.title} needs high_availability set to {wanted}"
+        )
+    return chosen
+
+
+def check_replicas(
+    engine: Engine | str, replicas: int, *, topology: TopologySpec, field: str = "replicas"
+) -> int:
+    """`replicas` against the topology's member rule; the message names the rule."""
+    spec = engines.spec(engine)
+    rule = topology.replicas
+    if rule.allows(replicas):
+        return replicas
+    message = f"a {topology.title} needs {rule.describe()} {topology.counts}, not {replicas}"
+    if not topology.high_availability and replicas > 1:
+        ha = spec.default_ha
+        message += (
+            f"; set high_availability to true for a {ha.title}, "
+            f"which takes {ha.replicas.describe()} {ha.counts}"
+        )
+    raise errors.ReplicaRuleViolated(
+        field, message, rule=f"{spec.engine.value}.{topology.topology.value}"
+    )
+
+
+def check_shards(
+    engine: Engine | str, shards: int | None, *, topology: TopologySpec, field: str = "shards"
+) -> int | None:
+    """Shard count: required (defaulted) for Redis Cluster, refused for anything else."""
+    spec = engines.spec(engine)
+    if topology.shards is None:
+        if shards is not None:
+            raise errors.InvalidTopology(field, f"a {topology.title} has no shards")
+        return None
+    if shards is None:
+        return topology.default_shards
+    if not topology.shards.allows(shards):
+        raise errors.ReplicaRuleViolated(
+            field,
+            f"a {topology.title} needs {topology.shards.describe()} shards, not {shards}",
+            rule=f"{spec.engine.value}.{topology.topology.value}.shards",
+        )
+    return shards
+
+
+def check_storage_gb(storage_gb: int, *, field: str = "storage_gb") -> int:
+    low, high = STORAGE_GB_RANGE
+    if isinstance(storage_gb, bool) or not low <= storage_gb <= high:
+        raise errors.StorageRuleViolated(
+            field, f"storage must be from {low} to {high} GB, not {storage_gb}"
+        )
+    return storage_gb
+
+
+def check_storage_growth(current_gb: int, new_gb: int, *, field: str = "storage_gb") -> int:
+    """Volumes only grow (KubeDB: the new size must be strictly greater)."""
+    check_storage_gb(new_gb, field=field)
+    if new_gb <= current_gb:
+        raise errors.StorageRuleViolated(
+            field,
+            f"storage never shrinks: {new_gb} GB must be more than the current {current_gb} GB",
+        )
+    return new_gb
+
+
+def check_username(engine: Engine | str, username: str, *, field: str = "username") -> str:
+    spec = engines.spec(engine)
+    if spec.admin_user_fixed and username != spec.admin_user:
+        raise errors.InvalidValue(
+            field, f"{spec.title} credentials must use the user {spec.admin_user!r}"
+        )
+    if not username or len(username) > 63 or not _QUALIFIED_NAME.match(username):
+        raise errors.InvalidValue(
+            field,
+            "username must be 1 to 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit",
+        )
+    return username
+
+
+def check_password(password: str, *, field: str = "password") -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise errors.InvalidValue(
+            field, f"password must be at least {MIN_PASSWORD_LENGTH} characters long"
+        )
+    return password
