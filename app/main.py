@@ -26,6 +26,8 @@ from app.api.middleware import RequestIdMiddleware
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
 from app.broker.errors import BrokerError
+from app.cluster.config import ClusterConnection
+from app.cluster.gateway import KubeGateway
 from app.config.settings import Settings, load_settings
 from app.domain.retry import RetryPolicy
 from app.log import get_logger
@@ -65,6 +67,7 @@ class Runtime:
     elector: LeaderElector
     reconciler: ReconciliationWorker
     supervisor: Supervisor
+    cluster: KubeGateway | None = None
 
 
 def operation_handlers() -> HandlerRegistry:
@@ -112,12 +115,18 @@ async def build_runtime(
         interval=min(settings.reconcile_interval, settings.operation_visibility_timeout),
         stall_grace=settings.operation_visibility_timeout,
     )
+    cluster = None
+    if settings.cluster_kubeconfig is not None:
+        connection = ClusterConnection.kubeconfig_path(settings.cluster_kubeconfig)
+        cluster = KubeGateway.connect(connection)
+        stack.push_async_callback(cluster.close)
     runtime = Runtime(
         settings=settings, store=store, redis=redis, queue=queue,
         operations=OperationService(
             store, queue, OperationDefaults(deadline=settings.operation_deadline)
         ),
         handlers=handlers, elector=elector, reconciler=reconciler, supervisor=supervisor,
+        cluster=cluster,
     )
     _start_components(runtime, engine)
     return runtime
@@ -160,6 +169,7 @@ def _health(runtime: Runtime) -> HealthService:
         instance_id=runtime.settings.instance_id, store=runtime.store,
         ping_redis=runtime.redis.ping, leader=runtime.elector, workers=workers,
         components=components,
+        ping_cluster=runtime.cluster.ping if runtime.cluster is not None else None,
     )
 
 

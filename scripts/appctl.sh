@@ -6,6 +6,9 @@ set -euo pipefail
 VAR_DIR=${DATA_DIR:-var}
 PID_FILE="$VAR_DIR/app.pid"
 LOG_FILE="$VAR_DIR/app.log"
+SIM_PID_FILE="$VAR_DIR/simulator.pid"
+SIM_LOG_FILE="$VAR_DIR/simulator.log"
+SIM_KUBECONFIG="$VAR_DIR/kubeconfig"
 PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
@@ -13,10 +16,56 @@ API_URL="http://$HOST:$PORT"
 STOP_TIMEOUT=${STOP_TIMEOUT:-15}
 
 pid_alive() {
-  [ -f "$PID_FILE" ] || return 1
+  local file=${1:-$PID_FILE}
+  [ -f "$file" ] || return 1
   local pid
-  pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
+  pid=$(cat "$file" 2>/dev/null) || return 1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# The embedded Kubernetes + KubeDB simulator, when no cluster is configured.
+start_simulator() {
+  if pid_alive "$SIM_PID_FILE" && [ -s "$SIM_KUBECONFIG" ]; then
+    return 0
+  fi
+  rm -f "$SIM_KUBECONFIG"
+  setsid "$PY" -m simulator --host 127.0.0.1 --port 0 --kubeconfig-out "$SIM_KUBECONFIG" \
+    >>"$SIM_LOG_FILE" 2>&1 < /dev/null &
+  echo $! >"$SIM_PID_FILE"
+  local waited=0
+  until [ -s "$SIM_KUBECONFIG" ]; do
+    if ! pid_alive "$SIM_PID_FILE"; then
+      echo "the simulator failed to start; the end of $SIM_LOG_FILE says:" >&2
+      tail -n 20 "$SIM_LOG_FILE" >&2
+      rm -f "$SIM_PID_FILE"
+      return 1
+    fi
+    if [ "$waited" -ge 300 ]; then
+      echo "the simulator did not start in 30 s; see $SIM_LOG_FILE" >&2
+      return 1
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
+stop_pid() {
+  local file=$1 name=$2
+  pid_alive "$file" || { rm -f "$file"; return 0; }
+  local pid
+  pid=$(cat "$file")
+  kill -TERM "$pid"
+  local waited=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then
+      echo "$name (pid $pid) did not stop in ${STOP_TIMEOUT} s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  rm -f "$file"
 }
 
 # Prints the /health body and exits 0 when healthy (stdlib only: no curl needed).
@@ -39,6 +88,11 @@ start() {
     echo "kubedb-dbaas is already running (pid $(cat "$PID_FILE")) at $API_URL"
     return 0
   fi
+  if [ -z "${CLUSTER_KUBECONFIG:-}" ]; then
+    start_simulator
+    CLUSTER_KUBECONFIG="$SIM_KUBECONFIG"
+    export CLUSTER_KUBECONFIG
+  fi
   # setsid: the app leads its own session, so closing this terminal does not stop it.
   setsid "$PY" -m app >>"$LOG_FILE" 2>&1 < /dev/null &
   echo $! >"$PID_FILE"
@@ -60,6 +114,12 @@ start() {
   echo "kubedb-dbaas is running (pid $(cat "$PID_FILE"))"
   echo "  API:     $API_URL   (docs: $API_URL/docs, health: $API_URL/health)"
   echo "  Log:     $LOG_FILE   (make logs)"
+  if [ "$CLUSTER_KUBECONFIG" = "$SIM_KUBECONFIG" ]; then
+    echo "  Cluster: the embedded Kubernetes + KubeDB simulator (log $SIM_LOG_FILE); for kubectl:"
+    echo "           export KUBECONFIG=$(cd "$VAR_DIR" && pwd)/kubeconfig"
+  else
+    echo "  Cluster: $CLUSTER_KUBECONFIG"
+  fi
   if [ -f "$VAR_DIR/admin-api-key" ]; then
     echo "  Auth:    send  Authorization: Bearer \$(cat $VAR_DIR/admin-api-key)"
     echo "           (the admin key made on first start; keep it secret)"
@@ -67,26 +127,15 @@ start() {
 }
 
 stop() {
-  if ! pid_alive; then
+  local was_running=0
+  pid_alive && was_running=1
+  stop_pid "$PID_FILE" kubedb-dbaas
+  stop_pid "$SIM_PID_FILE" "the simulator"
+  if [ "$was_running" = 1 ]; then
+    echo "kubedb-dbaas stopped"
+  else
     echo "kubedb-dbaas is not running"
-    rm -f "$PID_FILE"
-    return 0
   fi
-  local pid
-  pid=$(cat "$PID_FILE")
-  kill -TERM "$pid"
-  local waited=0
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then
-      echo "kubedb-dbaas (pid $pid) did not stop in ${STOP_TIMEOUT} s; killing it" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-  rm -f "$PID_FILE"
-  echo "kubedb-dbaas stopped"
 }
 
 status() {
@@ -95,6 +144,9 @@ status() {
     return 1
   fi
   echo "kubedb-dbaas is running (pid $(cat "$PID_FILE")) at $API_URL"
+  if pid_alive "$SIM_PID_FILE"; then
+    echo "the embedded simulator is running (pid $(cat "$SIM_PID_FILE")); KUBECONFIG=$SIM_KUBECONFIG"
+  fi
   health
 }
 

@@ -10,7 +10,7 @@ LIMIT, WARN = 1000, 500
 
 def main() -> int:
     failed = False
-    for path in sorted(Path().glob("app/**/*.py")):
+    for path in sorted(Path().glob("app/**/*.py")) + sorted(Path().glob("simulator/**/*.py")):
         lines = len(path.read_text().splitlines())
         if lines > LIMIT:
             print(f"{path}: {lines} lines (limit {LIMIT})")

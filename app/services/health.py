@@ -42,6 +42,10 @@ class HealthService:
     leader: LeaderView
     workers: Callable[[], WorkerCounts]
     components: Callable[[], dict[str, str]]
+    # The cluster is reported but does not make the process degraded: operations wait and
+    # retry while it is away, and the API keeps serving.
+    ping_cluster: Callable[[], Awaitable[Any]] | None = None
+    _cluster_error: str | None = None
 
     async def _probe(self, ping: Callable[[], Awaitable[Any]]) -> str | None:
         """None when the dependency answered, else why not."""
@@ -53,6 +57,12 @@ class HealthService:
             return f"{type(exc).__name__}: {exc}"
         return None
 
+    async def _cluster_state(self) -> str:
+        if self.ping_cluster is None:
+            return "not_configured"
+        self._cluster_error = await self._probe(self.ping_cluster)
+        return "up" if self._cluster_error is None else "down"
+
     async def dependencies(self) -> dict[str, str | None]:
         store, redis = await asyncio.gather(
             self._probe(self.store.ping), self._probe(self.ping_redis)
@@ -60,7 +70,7 @@ class HealthService:
         return {"store": store, "redis": redis}
 
     async def report(self) -> tuple[bool, dict[str, Any]]:
-        problems = await self.dependencies()
+        problems, cluster = await asyncio.gather(self.dependencies(), self._cluster_state())
         counts = self.workers()
         workers_ok = counts.live == counts.configured
         healthy = workers_ok and not any(problems.values())
@@ -78,6 +88,7 @@ class HealthService:
                 "workers": "running" if workers_ok else "degraded",
                 "store": "up" if problems["store"] is None else "down",
                 "redis": "up" if problems["redis"] is None else "down",
+                "cluster": cluster,
                 **self.components(),
             },
             "workers": {"configured": counts.configured, "live": counts.live},
@@ -89,6 +100,8 @@ class HealthService:
             "store": {"backend": self.store.backend},
         }
         errors = {name: why for name, why in problems.items() if why}
+        if cluster == "down":
+            body["cluster_error"] = self._cluster_error
         if errors:
             body["errors"] = errors
         return healthy, body

@@ -159,6 +159,11 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
         restart = make("restart")
         pid = int((data_dir / "app.pid").read_text())
         redis_pid = int((data_dir / "redis" / "redis.pid").read_text())
+        simulator_pid = int((data_dir / "simulator.pid").read_text())
+        health = httpx.get(f"http://127.0.0.1:{env['PORT']}/health", timeout=5).json()
+        kubeconfig = json.loads((data_dir / "kubeconfig").read_text())
+        server = kubeconfig["clusters"][0]["cluster"]["server"]
+        version = httpx.get(f"{server}/version", timeout=5)
         logs = subprocess.run(
             ["timeout", "3", "make", "--no-print-directory", "logs"], cwd=ROOT, env=env,
             capture_output=True, text=True, timeout=30,
@@ -170,11 +175,14 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
     assert run.returncode == 0, run.stderr
     assert f"http://127.0.0.1:{env['PORT']}" in run.stdout
     assert "Authorization: Bearer" in run.stdout
+    assert f"export KUBECONFIG={data_dir.resolve()}/kubeconfig" in run.stdout
+    assert health["components"]["cluster"] == "up"
+    assert version.status_code == 200 and "gitVersion" in version.json()
     assert "already running" in again.stdout
     assert status.returncode == 0 and '"status":"healthy"' in status.stdout
     assert restart.returncode == 0 and pid != first_pid and not pid_alive(first_pid)
     assert re.search(r"^leadership_acquired instance_id=", logs.stdout, re.M)
     assert stop.returncode == 0 and "stopped" in stop.stdout
-    assert not pid_alive(pid) and not pid_alive(redis_pid)
+    assert not pid_alive(pid) and not pid_alive(redis_pid) and not pid_alive(simulator_pid)
     assert stopped_status.returncode != 0 and "not running" in stopped_status.stdout
     assert not (data_dir / "app.pid").exists()

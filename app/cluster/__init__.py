@@ -1,0 +1,1 @@
+"""The Kubernetes gateway: KubeDB resources on real clusters (and the simulator), via lightkube."""

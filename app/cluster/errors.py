@@ -1,0 +1,126 @@
+"""Cluster errors as the operation engine sees them; lightkube's and httpx's are translated
+here, once, by `translate`.
+
+    ClusterError
+    ├── NotFound         404
+    ├── AlreadyExists    409 AlreadyExists (a create that already happened: done)
+    ├── Conflict         409 Conflict (stale resourceVersion: read again, retry)
+    ├── Invalid          422 (the cluster's message and field causes; permanent)
+    ├── Forbidden        403 (RBAC or a webhook denial, with its message; permanent)
+    ├── BadRequest       400, 405, 415 (a bug on our side; permanent)
+    ├── Expired          410 (a watch resumed from too old a resourceVersion: re-list)
+    └── Unavailable      5xx, 429, timeouts, connection errors (temporary; `retry_after`)
+
+`TEMPORARY` lists the classes a step retries with backoff; the rest fail the operation with
+the cluster's message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ClusterError(Exception):
+    message: str
+    code: int | None = None
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+
+class NotFound(ClusterError):
+    pass
+
+
+class AlreadyExists(ClusterError):
+    pass
+
+
+class Conflict(ClusterError):
+    pass
+
+
+@dataclass
+class Invalid(ClusterError):
+    causes: list[dict[str, str]] = field(default_factory=list)
+
+
+class Forbidden(ClusterError):
+    pass
+
+
+class BadRequest(ClusterError):
+    pass
+
+
+class Expired(ClusterError):
+    pass
+
+
+@dataclass
+class Unavailable(ClusterError):
+    retry_after: float | None = None
+
+
+TEMPORARY: tuple[type[ClusterError], ...] = (Unavailable, Conflict)
+
+_BY_REASON: dict[str, type[ClusterError]] = {
+    "NotFound": NotFound,
+    "AlreadyExists": AlreadyExists,
+    "Conflict": Conflict,
+    "Invalid": Invalid,
+    "Forbidden": Forbidden,
+    "BadRequest": BadRequest,
+    "MethodNotAllowed": BadRequest,
+    "UnsupportedMediaType": BadRequest,
+    "Expired": Expired,
+    "Gone": Expired,
+    "TooManyRequests": Unavailable,
+    "ServiceUnavailable": Unavailable,
+    "InternalError": Unavailable,
+    "Timeout": Unavailable,
+    "ServerTimeout": Unavailable,
+}
+
+_BY_CODE: dict[int, type[ClusterError]] = {
+    400: BadRequest, 403: Forbidden, 404: NotFound, 405: BadRequest, 410: Expired,
+    415: BadRequest, 422: Invalid, 429: Unavailable,
+}
+
+
+def from_status(
+    code: int, status: dict[str, Any] | None, *, retry_after: str | None = None
+) -> ClusterError:
+    """The error for an HTTP answer `code` with a Kubernetes Status body (maybe absent)."""
+    status = status or {}
+    reason = status.get("reason")
+    message = str(status.get("message") or f"the cluster answered {code}")
+    cls: type[ClusterError]
+    if isinstance(reason, str) and reason in _BY_REASON:
+        cls = _BY_REASON[reason]
+    elif code == 409:
+        cls = Conflict
+    elif code >= 500:
+        cls = Unavailable
+    else:
+        cls = _BY_CODE.get(code, ClusterError)
+    if cls is Invalid:
+        causes = [
+            {k: str(v) for k, v in cause.items()}
+            for cause in (status.get("details") or {}).get("causes") or []
+            if isinstance(cause, dict)
+        ]
+        return Invalid(message, code, reason, causes)
+    if cls is Unavailable:
+        return Unavailable(message, code, reason, _seconds(retry_after))
+    return cls(message, code, reason if isinstance(reason, str) else None)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return None if value is None else max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,228 @@
+"""The cluster gateway: KubeDB custom resources, secrets, services and the version catalog on
+one Kubernetes cluster, through lightkube's async client.
+
+Resources are addressed by the domain's `Resource` descriptors (`engines.spec(e).
+database_resource`, `.ops_resource`, `.catalog_resource`), so the gateway knows no engine by
+name. Every method raises the `app.cluster.errors` tree, never a lightkube or httpx
+exception: the operation engine retries `errors.TEMPORARY` and fails on the rest.
+
+Objects go in and come out as plain dicts. Writes are merge patches (never strategic-merge,
+which custom resources refuse) and creates; a create that finds the object already there
+raises `AlreadyExists`, which a step treats as done (names are deterministic).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from lightkube import AsyncClient
+from lightkube.core.exceptions import ApiError
+from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+from lightkube.resources.core_v1 import Namespace, Secret, Service
+from lightkube.types import OnErrorAction, OnErrorResult, PatchType
+
+from app.cluster import errors
+from app.cluster.config import ClusterConnection, to_lightkube
+from app.domain.engines import Resource
+
+FIELD_MANAGER = "kubedb-dbaas"
+LIST_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password=***)"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    type: str  # ADDED | MODIFIED | DELETED
+    object: dict[str, Any]
+
+
+def _model(resource: Resource) -> Any:
+    make = create_namespaced_resource if resource.namespaced else create_global_resource
+    return make(resource.group, resource.version, resource.kind, resource.plural)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    if hasattr(obj, "to_dict"):
+        result: dict[str, Any] = obj.to_dict()
+        return result
+    plain: dict[str, Any] = json.loads(json.dumps(obj, default=str))
+    return plain
+
+
+def translate(exc: BaseException) -> errors.ClusterError:
+    """One place that turns lightkube/httpx failures into the cluster error tree."""
+    if isinstance(exc, ApiError):
+        status = exc.status.to_dict() if exc.status is not None else {}
+        code = int(status.get("code") or exc.response.status_code if exc.response else 0)
+        retry_after = exc.response.headers.get("Retry-After") if exc.response else None
+        return errors.from_status(code, status, retry_after=retry_after)
+    if isinstance(exc, httpx2.TimeoutException):
+        return errors.Unavailable(f"the cluster did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, httpx2.TransportError):
+        return errors.Unavailable(f"cannot reach the cluster: {type(exc).__name__}: {exc}")
+    if isinstance(exc, httpx2.HTTPStatusError):
+        response = exc.response
+        return errors.from_status(
+            response.status_code, None, retry_after=response.headers.get("Retry-After")
+        )
+    if isinstance(exc, ValueError):  # an answer that is not the JSON it should be
+        return errors.Unavailable(f"the cluster sent an unreadable answer: {exc}")
+    return errors.ClusterError(f"{type(exc).__name__}: {exc}")
+
+
+async def _call(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except errors.ClusterError:
+        raise
+    except (ApiError, httpx2.HTTPError, ValueError) as exc:
+        raise translate(exc) from exc
+
+
+class KubeGateway:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    @classmethod
+    def connect(
+        cls, connection: ClusterConnection, *, timeout: float = 10.0
+    ) -> KubeGateway:
+        client = AsyncClient(
+            to_lightkube(connection), timeout=httpx2.Timeout(timeout), field_manager=FIELD_MANAGER,
+            trust_env=False,
+        )
+        return cls(client)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    # --- custom resources ------------------------------------------------------------
+
+    async def create(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]:
+        # The object's own metadata.namespace says where a namespaced object goes.
+        client: Any = self._client
+        created = await _call(client.create(_model(resource)(dict(obj))))
+        return _plain(created)
+
+    async def get(
+        self, resource: Resource, name: str, *, namespace: str | None = None
+    ) -> dict[str, Any]:
+        found = await _call(self._client.get(_model(resource), name, namespace=namespace))
+        return _plain(found)
+
+    async def find(
+        self, resource: Resource, name: str, *, namespace: str | None = None
+    ) -> dict[str, Any] | None:
+        try:
+            return await self.get(resource, name, namespace=namespace)
+        except errors.NotFound:
+            return None
+
+    async def list(
+        self,
+        resource: Resource,
+        *,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        chunk_size: int = LIST_CHUNK,
+    ) -> list[dict[str, Any]]:
+        """All matching objects, fetched in pages of `chunk_size` (limit/continue)."""
+        listing = self._client.list(
+            _model(resource), namespace=namespace if resource.namespaced else None,
+            labels=dict(labels) if labels else None, chunk_size=chunk_size,
+        )
+        items: list[dict[str, Any]] = []
+        try:
+            async for item in listing:
+                items.append(_plain(item))
+        except (ApiError, httpx2.HTTPError, ValueError) as exc:
+            raise translate(exc) from exc
+        return items
+
+    async def merge_patch(
+        self, resource: Resource, name: str, patch: Mapping[str, Any], *,
+        namespace: str | None = None,
+    ) -> dict[str, Any]:
+        patched = await _call(self._client.patch(
+            _model(resource), name, dict(patch), namespace=namespace, patch_type=PatchType.MERGE,
+        ))
+        return _plain(patched)
+
+    async def delete(self, resource: Resource, name: str, *, namespace: str | None = None) -> None:
+        await _call(self._client.delete(_model(resource), name, namespace=namespace))
+
+    async def watch(
+        self,
+        resource: Resource,
+        *,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        resource_version: str | None = None,
+        server_timeout: int | None = None,
+    ) -> AsyncIterator[WatchEvent]:
+        """Events from `resource_version` (or the current objects as ADDED, then changes).
+
+        A dropped stream resumes from the last event seen; a 410 (too old) starts over with
+        the current objects. Only errors that repeat five times in a row end the watch.
+        """
+
+        def on_error(exc: Exception, count: int) -> OnErrorResult:
+            if count > 5 or not isinstance(translate(exc), (*errors.TEMPORARY, errors.Expired)):
+                return OnErrorResult(OnErrorAction.RAISE)
+            return OnErrorResult(OnErrorAction.RETRY, sleep=min(5.0, 0.1 * 2 ** (count - 1)))
+
+        stream = self._client.watch(
+            _model(resource), namespace=namespace if resource.namespaced else None,
+            labels=dict(labels) if labels else None, resource_version=resource_version,
+            server_timeout=server_timeout, on_error=on_error,
+        )
+        try:
+            async for kind, obj in stream:
+                yield WatchEvent(str(kind), _plain(obj))
+        except (ApiError, httpx2.HTTPError, ValueError) as exc:
+            raise translate(exc) from exc
+
+    # --- core objects ----------------------------------------------------------------
+
+    async def ensure_namespace(self, name: str) -> None:
+        try:
+            await _call(self._client.create(Namespace.from_dict(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+            )))
+        except errors.AlreadyExists:
+            return
+
+    async def read_credentials(self, namespace: str, secret_name: str) -> Credentials:
+        """The `username`/`password` of a basic-auth secret (KubeDB's `<name>-auth`)."""
+        secret = _plain(await _call(self._client.get(Secret, secret_name, namespace=namespace)))
+        data = secret.get("data") or {}
+        try:
+            return Credentials(
+                username=base64.b64decode(data["username"]).decode(),
+                password=base64.b64decode(data["password"]).decode(),
+            )
+        except (KeyError, ValueError) as exc:
+            raise errors.Invalid(
+                f"secret {namespace}/{secret_name} has no usable username and password"
+            ) from exc
+
+    async def read_service(self, namespace: str, name: str) -> dict[str, Any]:
+        return _plain(await _call(self._client.get(Service, name, namespace=namespace)))
+
+    async def ping(self) -> None:
+        """One cheap authenticated call; raises a ClusterError when the cluster is not there."""
+        await _call(self._client.get(Namespace, "default"))
+

@@ -1,0 +1,270 @@
+"""The ops-manager: runs OpsRequests Pending -> Progressing -> Successful | Failed.
+
+While a request runs, its database carries the `Paused` condition; at the end the change is
+written into the database spec (replicas, container resources, storage, version, the auth
+secret) and `Paused` is removed, as reference §5.1 describes. `apply: IfReady` (the default)
+waits for the database to be Ready. One request per database runs at a time; the others
+stay Pending. Failures are drawn with `ops_failure_probability`; `stuck_ops` never finish.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from simulator.kubedb import conditions
+from simulator.kubedb.cluster import Cluster, ClusterError
+from simulator.kubedb.engines import BY_OPS_KIND, Engine
+from simulator.kubedb.provisioner import Timeline, parse_time, secret_data, timestamp
+from simulator.kubedb.settings import OperatorSettings
+
+TERMINAL = frozenset({"Successful", "Failed", "Skipped", "Denied"})
+_ALPHABET = string.ascii_letters + string.digits
+
+_DONE_MESSAGES = {
+    "HorizontalScaling": "Successfully Horizontally Scaled Database",
+    "VerticalScaling": "Successfully Vertically Scaled Database",
+    "VolumeExpansion": "Successfully Expanded Volume",
+    "UpdateVersion": "Successfully Updated Database Version",
+    "Restart": "Successfully Restarted Database",
+    "RotateAuth": "Successfully Rotated Authentication Credentials",
+}
+
+
+class OpsManager:
+    def __init__(
+        self, cluster: Cluster, settings: OperatorSettings, *, rng: random.Random,
+        now: Callable[[], datetime], timeline: Timeline,
+    ) -> None:
+        self._cluster = cluster
+        self._settings = settings
+        self._rng = rng
+        self._now = now
+        self._timeline = timeline
+
+    async def reconcile(self, kind: str, namespace: str, name: str) -> float | None:
+        engine = BY_OPS_KIND[kind]
+        ops = await self._cluster.get(engine.ops_plural, namespace, name)
+        if ops is None or ops["metadata"].get("deletionTimestamp"):
+            return None
+        status: dict[str, Any] = dict(ops.get("status") or {})
+        phase = status.get("phase") or ""
+        if phase in TERMINAL:
+            return None
+        spec = ops.get("spec") or {}
+        op_type = str(spec.get("type"))
+        db_name = str((spec.get("databaseRef") or {}).get("name"))
+        db = await self._cluster.get(engine.plural, namespace, db_name)
+        now = self._now()
+        stamp = timestamp(now)
+        conds: list[dict[str, Any]] = [dict(c) for c in status.get("conditions") or []]
+        generation = int(ops["metadata"].get("generation", 1))
+        status["observedGeneration"] = generation
+
+        if db is None:
+            await self._end(engine, ops, status, conds, stamp, ok=False,
+                            message=f'database "{db_name}" not found', db=None)
+            return None
+        if phase == "":
+            status["phase"] = "Pending"
+            conditions.set_condition(conds, op_type, "True", reason=op_type,
+                                     message=f"{op_type} requested", now=stamp,
+                                     generation=generation)
+            status["conditions"] = conds
+            await self._write_status(engine.ops_plural, namespace, name, status)
+            return 0.0
+        if phase == "Pending":
+            if not await self._may_start(engine, ops, db):
+                return max(self._settings.step, 0.05)
+            status["phase"] = "Progressing"
+            conditions.set_condition(conds, "Progressing", "True", reason="OpsRequestProgressing",
+                                     message=f"{op_type} is progressing", now=stamp,
+                                     generation=generation)
+            status["conditions"] = conds
+            await self._pause_database(engine, db, stamp, paused=True)
+            await self._write_status(engine.ops_plural, namespace, name, status)
+            self._timeline.mark(kind, namespace, name, "Progressing")
+            return self._settings.ops_duration
+        # Progressing
+        if self._settings.is_stuck(namespace, name):
+            return None
+        elapsed = self._timeline.since(kind, namespace, name, "Progressing")
+        if elapsed is None:  # started before this process: trust the stored time
+            started = conditions.find(conds, "Progressing")
+            started_at = parse_time(str(started["lastTransitionTime"])) if started else now
+            elapsed = now.timestamp() - started_at.timestamp()
+        remaining = self._settings.ops_duration - elapsed
+        if remaining > 0:
+            return remaining
+        self._timeline.forget(kind, namespace, name)
+        if self._rng.random() < self._settings.ops_failure_probability:
+            await self._end(engine, ops, status, conds, stamp, ok=False,
+                            message=f"{op_type} failed: the simulated cluster said no", db=db)
+            return None
+        await self._apply(engine, ops, db, stamp)
+        await self._end(engine, ops, status, conds, stamp, ok=True,
+                        message=_DONE_MESSAGES.get(op_type, f"Successfully ran {op_type}"), db=db)
+        return None
+
+    async def _may_start(self, engine: Engine, ops: dict[str, Any], db: dict[str, Any]) -> bool:
+        spec = ops.get("spec") or {}
+        if spec.get("apply", "IfReady") == "IfReady" and (db.get("status") or {}).get(
+            "phase"
+        ) != "Ready":
+            return False
+        namespace = ops["metadata"]["namespace"]
+        db_name = db["metadata"]["name"]
+        for other in await self._cluster.list(engine.ops_plural, namespace):
+            if other["metadata"]["name"] == ops["metadata"]["name"]:
+                continue
+            if (other.get("spec") or {}).get("databaseRef", {}).get("name") != db_name:
+                continue
+            if (other.get("status") or {}).get("phase") == "Progressing":
+                return False
+        return True
+
+    async def _end(
+        self, engine: Engine, ops: dict[str, Any], status: dict[str, Any],
+        conds: list[dict[str, Any]], stamp: str, *, ok: bool, message: str,
+        db: dict[str, Any] | None,
+    ) -> None:
+        generation = int(ops["metadata"].get("generation", 1))
+        conditions.remove_condition(conds, "Progressing")
+        if ok:
+            conditions.set_condition(conds, "Successful", "True", reason="Successful",
+                                     message=message, now=stamp, generation=generation)
+        else:
+            conditions.set_condition(conds, "Failed", "False", reason="Failed", message=message,
+                                     now=stamp, generation=generation)
+        status["conditions"] = conds
+        status["phase"] = "Successful" if ok else "Failed"
+        if db is not None:
+            await self._pause_database(engine, db, stamp, paused=False)
+        await self._write_status(engine.ops_plural, ops["metadata"]["namespace"],
+                                 ops["metadata"]["name"], status)
+
+    async def _pause_database(
+        self, engine: Engine, db: dict[str, Any], stamp: str, *, paused: bool
+    ) -> None:
+        fresh = await self._cluster.get(engine.plural, db["metadata"]["namespace"],
+                                        db["metadata"]["name"])
+        if fresh is None:
+            return
+        status = dict(fresh.get("status") or {})
+        conds = [dict(c) for c in status.get("conditions") or []]
+        if paused:
+            conditions.set_condition(conds, "Paused", "True", reason="OpsRequestProgressing",
+                                     message="An OpsRequest is running",
+                                     now=stamp, generation=int(fresh["metadata"]["generation"]))
+        else:
+            conditions.remove_condition(conds, "Paused")
+        status["conditions"] = conds
+        await self._write_status(engine.plural, fresh["metadata"]["namespace"],
+                                 fresh["metadata"]["name"], status)
+
+    async def _write_status(
+        self, plural: str, namespace: str, name: str, status: dict[str, Any]
+    ) -> None:
+        try:
+            await self._cluster.replace_status(plural, namespace, name, status)
+        except ClusterError:
+            return
+
+    async def _apply(
+        self, engine: Engine, ops: dict[str, Any], db: dict[str, Any], stamp: str
+    ) -> None:
+        """Write the request's change into the database (and its secret)."""
+        spec = ops.get("spec") or {}
+        op_type = spec.get("type")
+        namespace, name = db["metadata"]["namespace"], db["metadata"]["name"]
+        patch: dict[str, Any] = {}
+        if op_type == "HorizontalScaling":
+            patch = _horizontal_patch(engine, spec.get("horizontalScaling") or {})
+        elif op_type == "VerticalScaling":
+            patch = _vertical_patch(engine, db, spec.get("verticalScaling") or {})
+        elif op_type == "VolumeExpansion":
+            sizes = {k: v for k, v in (spec.get("volumeExpansion") or {}).items() if k != "mode"}
+            if sizes:
+                size = next(iter(sizes.values()))
+                patch = {"spec": {"storage": {"resources": {"requests": {"storage": size}}}}}
+        elif op_type == "UpdateVersion":
+            patch = {"spec": {"version": (spec.get("updateVersion") or {}).get("targetVersion")}}
+        elif op_type == "RotateAuth":
+            await self._rotate(engine, db, spec, stamp)
+        if patch:
+            try:
+                await self._cluster.merge_patch(engine.plural, namespace, name, patch)
+            except ClusterError:
+                return
+
+    async def _rotate(
+        self, engine: Engine, db: dict[str, Any], spec: dict[str, Any], stamp: str
+    ) -> None:
+        namespace = db["metadata"]["namespace"]
+        auth = (db.get("spec") or {}).get("authSecret") or {}
+        secret_name = auth.get("name") or f"{db['metadata']['name']}-auth"
+        current = await self._cluster.get("secrets", namespace, secret_name)
+        old = (current or {}).get("data") or {}
+        source_name = ((spec.get("authentication") or {}).get("secretRef") or {}).get("name")
+        if source_name:
+            source = await self._cluster.get("secrets", namespace, source_name)
+            new_data = dict((source or {}).get("data") or {})
+        else:
+            password = "".join(self._rng.choice(_ALPHABET) for _ in range(16))
+            new_data = {
+                "username": old.get("username") or secret_data(
+                    {"u": engine.default_user})["u"],
+                **secret_data({"password": password}),
+            }
+        if "username" in old:
+            new_data["username.prev"] = old["username"]
+        if "password" in old:
+            new_data["password.prev"] = old["password"]
+        try:
+            await self._cluster.merge_patch("secrets", namespace, secret_name, {
+                "data": new_data,
+                "metadata": {"annotations": {"kubedb.com/auth-active-from": stamp}},
+            })
+        except ClusterError:
+            return
+        fresh = await self._cluster.get(engine.plural, namespace, db["metadata"]["name"])
+        if fresh is not None:
+            status = dict(fresh.get("status") or {})
+            status["authSecret"] = {"lastUpdateTimestamp": stamp}
+            await self._write_status(engine.plural, namespace, db["metadata"]["name"], status)
+
+
+def _horizontal_patch(engine: Engine, scaling: dict[str, Any]) -> dict[str, Any]:
+    if engine.kind in ("MySQL", "MariaDB") and "member" in scaling:
+        return {"spec": {"replicas": scaling["member"]}}
+    if engine.kind == "Redis" and ("shards" in scaling or "replicas" in scaling):
+        cluster = {k: scaling[k] for k in ("shards", "replicas") if k in scaling}
+        return {"spec": {"cluster": cluster}} if "shards" in scaling else {
+            "spec": {"replicas": scaling["replicas"]}
+        }
+    if "replicas" in scaling:
+        return {"spec": {"replicas": scaling["replicas"]}}
+    return {}
+
+
+def _vertical_patch(
+    engine: Engine, db: dict[str, Any], scaling: dict[str, Any]
+) -> dict[str, Any]:
+    component = next(
+        (v for k, v in scaling.items() if k not in ("mode", "exporter", "coordinator")), None
+    )
+    if not isinstance(component, dict) or "resources" not in component:
+        return {}
+    template = dict((db.get("spec") or {}).get("podTemplate") or {})
+    pod_spec = dict(template.get("spec") or {})
+    containers = [dict(c) for c in pod_spec.get("containers") or []]
+    target = next((c for c in containers if c.get("name") == engine.container), None)
+    if target is None:
+        target = {"name": engine.container}
+        containers.append(target)
+    target["resources"] = component["resources"]
+    # Merge patch replaces arrays whole: send the full container list.
+    return {"spec": {"podTemplate": {"spec": {"containers": containers}}}}

@@ -1,0 +1,242 @@
+"""`install(sim)`: the KubeDB operator model in the simulator (loaded by default).
+
+It seeds the version catalog, registers the webhooks (admission hooks) for the database and
+OpsRequest kinds, the provisioner and ops-manager controllers, and the operator's knobs,
+which `/_sim/config` shows and changes at run time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+from simulator import errors
+from simulator.admission import AdmissionRequest
+from simulator.client import Client
+from simulator.config import Config, Knob
+from simulator.controllers import ControllerContext
+from simulator.kubedb import catalog, runner, webhooks
+from simulator.kubedb.cluster import ClusterError
+from simulator.kubedb.engines import BY_KIND, DB_GROUP, ENGINES, OPS_ENGINES, OPS_GROUP
+from simulator.kubedb.ops_manager import OpsManager
+from simulator.kubedb.provisioner import Provisioner, Timeline
+from simulator.kubedb.settings import OperatorSettings
+from simulator.registry import ResourceType
+from simulator.server import Simulator
+
+KNOBS = (
+    Knob("provisioning_step_seconds", 1.0,
+         "simulated seconds between provisioning conditions", minimum=0.0),
+    Knob("ops_seconds", 2.0, "simulated seconds an OpsRequest stays Progressing", minimum=0.0),
+    Knob("ops_failure_probability", 0.0, "probability that an OpsRequest fails",
+         minimum=0.0, maximum=1.0),
+    Knob("stuck_ops", (), "namespace/name globs of OpsRequests that never finish"),
+    Knob("never_provision", (), "namespace/name globs of databases stuck in Provisioning"),
+)
+
+REDIS_SENTINEL = ResourceType(
+    group=DB_GROUP, version="v1", kind="RedisSentinel", plural="redissentinels",
+    singular="redissentinel", short_names=("rds",), status=True, custom=True,
+    categories=("datastore", "kubedb", "all"),
+)
+
+
+def settings_from(config: Config) -> OperatorSettings:
+    return OperatorSettings(
+        time_scale=config.get_float("time_scale"),
+        provisioning_step_seconds=config.get_float("provisioning_step_seconds"),
+        ops_seconds=config.get_float("ops_seconds"),
+        ops_failure_probability=config.get_float("ops_failure_probability"),
+        stuck_ops=config.get_strings("stuck_ops"),
+        never_provision=config.get_strings("never_provision"),
+    )
+
+
+class ClientCluster:
+    """The operator model's `Cluster` port over the simulator's in-process client; its
+    writes skip admission (the operator does not validate its own status writes)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def get(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        return await self._client.find(plural, name, namespace=namespace)
+
+    async def list(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        return await self._client.list(plural, namespace=namespace)
+
+    async def create(self, plural: str, namespace: str | None, obj: dict[str, Any]) -> None:
+        try:
+            await self._client.create(obj, namespace=namespace, admission=False)
+        except errors.AlreadyExists:
+            return
+
+    async def merge_patch(
+        self, plural: str, namespace: str | None, name: str, patch: dict[str, Any]
+    ) -> None:
+        try:
+            await self._client.patch(plural, name, patch, namespace=namespace, admission=False)
+        except errors.NotFound as exc:
+            raise ClusterError(str(exc)) from exc
+
+    async def replace_status(
+        self, plural: str, namespace: str | None, name: str, status: dict[str, Any]
+    ) -> None:
+        for _ in range(5):
+            current = await self._client.find(plural, name, namespace=namespace)
+            if current is None:
+                raise ClusterError(f"{plural} {namespace}/{name} is gone")
+            current["status"] = status
+            try:
+                await self._client.update_status(current, admission=False)
+                return
+            except errors.Conflict:
+                continue
+            except errors.NotFound as exc:
+                raise ClusterError(str(exc)) from exc
+        raise ClusterError(f"{plural} {namespace}/{name} keeps changing")
+
+    async def delete(self, plural: str, namespace: str | None, name: str) -> None:
+        await self._client.delete(plural, name, namespace=namespace, admission=False,
+                                  missing_ok=True)
+
+
+class _Lookups:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def version(self, kind: str, name: str) -> dict[str, Any] | None:
+        return await self._client.find(kind, name, namespace=None)
+
+    async def versions(self, kind: str) -> list[dict[str, Any]]:
+        return await self._client.list(kind, namespace=None)
+
+
+def _denied(exc: webhooks.Denied) -> errors.ApiError:
+    if exc.reason == "Invalid":
+        return errors.Invalid(
+            exc.message, causes=[errors.Cause(c["field"], c["message"], c.get("reason",
+                                 "FieldValueInvalid")) for c in exc.causes]
+        )
+    return errors.Forbidden(exc.message)
+
+
+class DatabaseWebhook:
+    """Mutating + validating webhook of the database kinds."""
+
+    def __init__(self, client: Client) -> None:
+        self._lookups = _Lookups(client)
+
+    async def admit(self, request: AdmissionRequest) -> None:
+        if request.subresource == "status":
+            return
+        kind = request.kind
+        try:
+            if request.operation == "DELETE":
+                if request.old_object is not None:
+                    webhooks.validate_database_delete(kind, request.old_object)
+                return
+            obj = request.object
+            assert obj is not None
+            if request.operation == "CREATE":
+                webhooks.mutate_database(kind, obj)
+            elif (obj.get("metadata") or {}).get("deletionTimestamp"):
+                return  # finalizer removal while terminating: nothing to validate
+            catalog_objects = await self._catalog(kind)
+            webhooks.validate_database(
+                kind, obj, request.old_object,
+                lambda k, n: catalog_objects.get(n) if k == BY_KIND[kind].version_kind else None,
+            )
+        except webhooks.Denied as exc:
+            raise _denied(exc) from None
+
+    async def _catalog(self, kind: str) -> dict[str, dict[str, Any]]:
+        version_kind = BY_KIND[kind].version_kind
+        return {o["metadata"]["name"]: o for o in await self._lookups.versions(version_kind)}
+
+
+class OpsWebhook:
+    """Validating webhook of the OpsRequest kinds."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._lookups = _Lookups(client)
+
+    async def admit(self, request: AdmissionRequest) -> None:
+        if request.subresource == "status" or request.operation == "DELETE":
+            return
+        obj = request.object
+        assert obj is not None
+        try:
+            if request.operation == "UPDATE":
+                if request.old_object is not None:
+                    webhooks.validate_ops_update(request.kind, request.old_object, obj)
+                return
+            engine = next(e for e in OPS_ENGINES if e.ops_kind == request.kind)
+            db_name = ((obj.get("spec") or {}).get("databaseRef") or {}).get("name")
+            database = (
+                await self._client.find(engine.plural, str(db_name), namespace=request.namespace)
+                if db_name else None
+            )
+            versions = await self._lookups.versions(engine.version_kind)
+            by_name = {o["metadata"]["name"]: o for o in versions}
+            webhooks.validate_ops_create(
+                request.kind, obj, database,
+                lambda _kind, name: by_name.get(name),
+                lambda _kind: list(versions),
+            )
+        except webhooks.Denied as exc:
+            raise _denied(exc) from None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def install(sim: Simulator) -> None:
+    for knob in KNOBS:
+        sim.config.register(knob)
+    if sim.registry.by_path(DB_GROUP, "v1", "redissentinels") is None:
+        sim.registry.add(REDIS_SENTINEL)
+    for obj in catalog.to_objects(catalog.load(sim.catalog_path)):
+        sim.seed(obj)
+    webhook_client = sim.client(user="system:kubedb-webhook", admission=False)
+    for engine in ENGINES:
+        sim.add_admission_hook(DatabaseWebhook(webhook_client), group=DB_GROUP, kind=engine.kind)
+    for engine in OPS_ENGINES:
+        sim.add_admission_hook(OpsWebhook(webhook_client), group=OPS_GROUP, kind=engine.ops_kind)
+
+    async def provisioner(ctx: ControllerContext) -> None:
+        model = _Model(ctx)
+        await runner.run(ctx, [(e.plural, e.kind) for e in ENGINES], model.provision)
+
+    async def ops_manager(ctx: ControllerContext) -> None:
+        model = _Model(ctx)
+        await runner.run(ctx, [(e.ops_plural, e.ops_kind) for e in OPS_ENGINES], model.run_ops)
+
+    sim.add_controller("kubedb-provisioner", provisioner)
+    sim.add_controller("kubedb-ops-manager", ops_manager)
+
+
+class _Model:
+    """Builds the controllers with settings read afresh on every reconcile (knobs change)."""
+
+    def __init__(self, ctx: ControllerContext) -> None:
+        self._ctx = ctx
+        self._cluster = ClientCluster(ctx.client)
+        self._rng: random.Random = ctx.random
+        self._timeline = Timeline(asyncio.get_running_loop().time)
+
+    async def provision(self, kind: str, namespace: str, name: str) -> float | None:
+        settings = settings_from(self._ctx.config)
+        provisioner = Provisioner(self._cluster, settings, rng=self._rng, now=_now,
+                                  timeline=self._timeline)
+        return await provisioner.reconcile(kind, namespace, name)
+
+    async def run_ops(self, kind: str, namespace: str, name: str) -> float | None:
+        settings = settings_from(self._ctx.config)
+        manager = OpsManager(self._cluster, settings, rng=self._rng, now=_now,
+                             timeline=self._timeline)
+        return await manager.reconcile(kind, namespace, name)

@@ -1,0 +1,107 @@
+"""A controller-runtime style loop: watch events and requeues feed a keyed work queue, and
+`reconcile(kind, namespace, name)` runs for each due key, one at a time.
+
+`reconcile` returns the seconds after which to look at the object again, or None. A key
+queued twice before it runs is reconciled once (the queue is keyed, not a log). Errors are
+logged and the key is retried with backoff, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+
+from simulator.controllers import ControllerContext
+
+log = structlog.get_logger(__name__)
+
+Key = tuple[str, str, str]  # kind, namespace, name
+Reconcile = Callable[[str, str, str], Awaitable[float | None]]
+
+
+class WorkQueue:
+    def __init__(self) -> None:
+        self._due: dict[Key, float] = {}
+        self._heap: list[tuple[float, Key]] = []
+        self._changed = asyncio.Event()
+
+    def add(self, key: Key, *, after: float = 0.0) -> None:
+        at = asyncio.get_running_loop().time() + max(0.0, after)
+        current = self._due.get(key)
+        if current is not None and current <= at:
+            return
+        self._due[key] = at
+        heapq.heappush(self._heap, (at, key))
+        self._changed.set()
+
+    async def next(self, stopping: asyncio.Event) -> Key | None:
+        loop = asyncio.get_running_loop()
+        while not stopping.is_set():
+            while self._heap and self._due.get(self._heap[0][1]) != self._heap[0][0]:
+                heapq.heappop(self._heap)  # superseded by an earlier time
+            timeout: float | None = None
+            if self._heap:
+                at, key = self._heap[0]
+                if at <= loop.time():
+                    heapq.heappop(self._heap)
+                    del self._due[key]
+                    return key
+                timeout = at - loop.time()
+            self._changed.clear()
+            waiters = [asyncio.ensure_future(self._changed.wait()),
+                       asyncio.ensure_future(stopping.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await waiter
+        return None
+
+
+async def run(
+    ctx: ControllerContext, resources: Sequence[tuple[str, str]], reconcile: Reconcile
+) -> None:
+    """Reconcile every object of `resources` ((plural, kind) pairs) until the server stops."""
+    queue = WorkQueue()
+    feeders = [
+        asyncio.get_running_loop().create_task(_feed(ctx, plural, kind, queue),
+                                               name=f"{ctx.name}:watch:{plural}")
+        for plural, kind in resources
+    ]
+    failures: dict[Key, int] = {}
+    try:
+        while True:
+            key = await queue.next(ctx.stopping)
+            if key is None:
+                return
+            try:
+                again = await reconcile(*key)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures[key] = failures.get(key, 0) + 1
+                log.exception("reconcile_failed", controller=ctx.name, key="/".join(key))
+                queue.add(key, after=min(5.0, 0.05 * 2 ** failures[key]))
+                continue
+            failures.pop(key, None)
+            if again is not None:
+                queue.add(key, after=again)
+    finally:
+        for feeder in feeders:
+            feeder.cancel()
+        await asyncio.gather(*feeders, return_exceptions=True)
+
+
+async def _feed(ctx: ControllerContext, plural: str, kind: str, queue: WorkQueue) -> None:
+    async with ctx.client.watch(plural, namespace=None) as events:
+        async for event in events:
+            meta = event.object.get("metadata") or {}
+            if event.type == "DELETED":
+                continue
+            queue.add((kind, str(meta.get("namespace") or ""), str(meta.get("name"))))

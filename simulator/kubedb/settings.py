@@ -1,0 +1,36 @@
+"""The operator model's knobs, changeable at run time through the simulator's admin API."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+
+@dataclass
+class OperatorSettings:
+    # Multiplies every duration below; 0 = as fast as possible.
+    time_scale: float = 1.0
+    # Seconds between provisioning conditions (ProvisioningStarted -> ... -> Provisioned).
+    provisioning_step_seconds: float = 1.0
+    # Seconds an OpsRequest stays Progressing.
+    ops_seconds: float = 2.0
+    # Probability that an OpsRequest ends Failed instead of Successful.
+    ops_failure_probability: float = 0.0
+    # OpsRequests matching these "namespace/name" globs stay Progressing for ever.
+    stuck_ops: tuple[str, ...] = ()
+    # Databases matching these "namespace/name" globs never leave Provisioning.
+    never_provision: tuple[str, ...] = ()
+
+    @property
+    def step(self) -> float:
+        return self.provisioning_step_seconds * self.time_scale
+
+    @property
+    def ops_duration(self) -> float:
+        return self.ops_seconds * self.time_scale
+
+    def never_provisions(self, namespace: str, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(f"{namespace}/{name}", p) for p in self.never_provision)
+
+    def is_stuck(self, namespace: str, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(f"{namespace}/{name}", p) for p in self.stuck_ops)

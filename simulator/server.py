@@ -1,0 +1,216 @@
+"""One simulated cluster (`Simulator`) and serving it on a real loopback socket
+(`run_simulator`), for the CLI and for tests alike.
+
+`Simulator` wires the parts: registry, knobs, store, watch hub, verbs, admission chain,
+controllers, statistics, and the built-in namespace lifecycle. Plugins (the KubeDB operator
+model) are functions called with the simulator at construction; they register admission
+hooks, controllers, knobs and startup objects (see `extensions`).
+
+`run_simulator` serves it with uvicorn in a task, on a socket it binds itself (port 0 picks a
+free port), and stops in order: end watches and held requests, stop uvicorn, stop the
+controllers. Tests must use it (a real socket), not an ASGI transport, which buffers
+streamed watch responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import random
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from simulator import kubeconfig
+from simulator.admission import AdmissionChain, AdmissionHook
+from simulator.asgi import build_app
+from simulator.client import Client
+from simulator.config import Config
+from simulator.controllers import TIME_SCALE, Controller, ControllerContext, Controllers
+from simulator.faults import FAULT_KNOBS, Stats
+from simulator.namespaces import NamespaceDefaults, NamespaceLifecycle, default_namespace
+from simulator.objects import Obj, clone
+from simulator.registry import Registry, default_registry
+from simulator.store import Store
+from simulator.verbs import Verbs
+from simulator.watch import WatchHub
+from simulator.watchstream import QUIET_DROPS, WATCH_KNOBS
+
+Plugin = Callable[["Simulator"], None]
+
+
+class Simulator:
+    def __init__(
+        self,
+        *,
+        registry: Registry | None = None,
+        seed: int | None = None,
+        watch_history: int = 10_000,
+        catalog_path: Path | None = None,
+        plugins: Sequence[Plugin] = (),
+    ) -> None:
+        self.registry = registry or default_registry()
+        self.config = Config((*FAULT_KNOBS, *WATCH_KNOBS, TIME_SCALE))
+        self.random = random.Random(seed)
+        """For plugins and controllers: seeded, so a run can be repeated."""
+        self.fault_random = random.Random(None if seed is None else seed ^ 0x5EED)
+        self.catalog_path = catalog_path
+        """The `--catalog` file, for the plugin that owns the catalog format."""
+        self.hub = WatchHub(watch_history)
+        self.store = Store(self.hub)
+        self.admission = AdmissionChain()
+        self.verbs = Verbs(
+            registry=self.registry, store=self.store, hub=self.hub,
+            admission=self.admission, rng=self.random,
+        )
+        self.stats = Stats()
+        self.stopping = asyncio.Event()
+        self.controllers = Controllers(self._context)
+        self._app: ASGIApp | None = None
+        self.add_admission_hook(NamespaceDefaults(), group="", kind="Namespace")
+        self.seed(default_namespace())
+        self.add_controller("namespace-lifecycle", NamespaceLifecycle(self.registry))
+        for plugin in plugins:
+            plugin(self)
+
+    def client(self, *, user: str = "system:simulator", admission: bool = True) -> Client:
+        return Client(self.verbs, user=user, admission=admission)
+
+    def add_admission_hook(
+        self, hook: AdmissionHook, *, group: str | None = None, kind: str | None = None
+    ) -> None:
+        self.admission.register(hook, group=group, kind=kind)
+
+    def add_controller(self, name: str, controller: Controller) -> None:
+        self.controllers.add(name, controller)
+
+    def seed(self, obj: Obj) -> Obj:
+        """Store an object at once, without admission (startup objects, a catalog)."""
+        return clone(self.verbs.seed(obj))
+
+    def _context(self, name: str) -> ControllerContext:
+        return ControllerContext(
+            name=name,
+            client=self.client(user=f"system:controller:{name}"),
+            config=self.config,
+            random=self.random,
+            stopping=self.controllers.stopping,
+        )
+
+    def app(self) -> ASGIApp:
+        if self._app is None:
+            self._app = build_app(self)
+        return self._app
+
+    async def start(self) -> None:
+        await self.controllers.start()
+
+    def stop_serving(self) -> None:
+        """End every watch and held request, so the HTTP server can stop; tell the
+        controllers to stop (their watches end too)."""
+        self.stopping.set()
+        self.controllers.stopping.set()
+        self.hub.close()
+
+    async def stop(self, *, grace: float = 5.0) -> None:
+        self.stop_serving()
+        await self.controllers.stop(grace=grace)
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    host: str
+    port: int
+    simulator: Simulator
+
+    def client(self, *, user: str = "system:simulator", admission: bool = True) -> Client:
+        return self.simulator.client(user=user, admission=admission)
+
+    def kubeconfig(self) -> dict[str, Any]:
+        return kubeconfig.build(self.url)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal handlers (the embedding process owns signals)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:  # a host name such as "localhost"
+        family = socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def run_simulator(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    simulator: Simulator | None = None,
+    access_log: bool = False,
+    shutdown_grace: float = 5.0,
+    **options: Any,
+) -> AsyncIterator[Served]:
+    """Serve a simulator (a new one built from `options`, or `simulator`) until the block
+    ends."""
+    if simulator is not None and options:
+        raise TypeError(f"pass either a simulator or its options, not both: {sorted(options)}")
+    sim = simulator or Simulator(**options)
+    sock = _bind(host, port)
+    bound = sock.getsockname()[1]
+    server = _EmbeddedServer(uvicorn.Config(
+        sim.app(), log_config=None, access_log=access_log, lifespan="off", ws="none",
+        timeout_graceful_shutdown=int(shutdown_grace),
+    ))
+    logging.getLogger("uvicorn.error").addFilter(QUIET_DROPS)
+    url_host = f"[{host}]" if ":" in host else host
+    await sim.start()
+    task = asyncio.get_running_loop().create_task(
+        server.serve(sockets=[sock]), name="simulator-http"
+    )
+    try:
+        ready = asyncio.get_running_loop().create_task(server.ready.wait(), name="simulator-ready")
+        await asyncio.wait((ready, task), return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            ready.cancel()
+            await asyncio.gather(ready, return_exceptions=True)
+            await task
+            raise RuntimeError("the simulator's HTTP server stopped while starting")
+        yield Served(url=f"http://{url_host}:{bound}", host=host, port=bound, simulator=sim)
+    finally:
+        sim.stop_serving()
+        server.should_exit = True
+        try:
+            await task
+        finally:
+            await sim.stop(grace=shutdown_grace)
+            sock.close()
