@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -331,3 +333,24 @@ async def test_never_provision_and_stuck_ops_knobs_hold_objects_where_they_are(
 
     assert stuck_db is not None and stuck_db["status"]["phase"] == "Provisioning"
     assert stuck_ops is not None and stuck_ops["status"]["phase"] == "Progressing"
+
+
+async def test_a_catalog_file_replaces_the_bundled_catalog(tmp_path: Path) -> None:
+    catalog_file = tmp_path / "catalog.json"
+    catalog_file.write_text(json.dumps({"PostgresVersion": [
+        {"name": "15.99", "version": "15.99", "deprecated": False},
+        {"name": "14.98", "version": "14.98", "deprecated": True},
+    ]}))
+    simulator = Simulator(plugins=[install], catalog_path=catalog_file)
+
+    async with (
+        run_simulator(simulator=simulator) as served,
+        httpx.AsyncClient(base_url=served.url, timeout=10) as client,
+    ):
+        listed = (await client.get("/apis/catalog.kubedb.com/v1alpha1/postgresversions")).json()
+        mongo = (await client.get("/apis/catalog.kubedb.com/v1alpha1/mongodbversions")).json()
+
+    assert {v["metadata"]["name"]: v["spec"]["deprecated"] for v in listed["items"]} == {
+        "15.99": False, "14.98": True,
+    }
+    assert mongo["items"] == []
