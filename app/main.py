@@ -23,16 +23,22 @@ from fastapi import FastAPI
 from app.api import errors as api_errors
 from app.api import health
 from app.api.middleware import RequestIdMiddleware
+from app.api.v1 import api_keys as api_keys_routes
+from app.api.v1 import catalog as catalog_routes
+from app.api.v1 import operations as operations_routes
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
 from app.broker.errors import BrokerError
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
 from app.config.settings import Settings, load_settings
+from app.domain import sizes
 from app.domain.retry import RetryPolicy
+from app.domain.sizes import SizeTable
 from app.log import get_logger
 from app.queue.streams import OperationQueue
 from app.services.api_keys import bootstrap_admin_key
+from app.services.catalog import CatalogService
 from app.services.health import HealthService, WorkerCounts
 from app.services.operations import OperationDefaults, OperationService
 from app.startup import connect_with_retry
@@ -97,7 +103,9 @@ async def build_runtime(
     redis = await _connect_redis(settings, stack)
     queue = OperationQueue(redis)
     await connect_with_retry("operation queue", queue.ensure_group)
-    await bootstrap_admin_key(store, settings.data_dir / "admin-api-key")
+    await bootstrap_admin_key(
+        store, settings.data_dir / "admin-api-key", configured=settings.admin_api_key
+    )
 
     handlers = handlers or operation_handlers()
     supervisor = Supervisor(expected_errors=(BrokerError, StoreError))
@@ -146,6 +154,14 @@ def _start_components(runtime: Runtime, engine: EngineConfig) -> None:
     supervisor.start("leader_election", lambda stop: runtime.elector.run(lead, stop))
 
 
+def _size_table(settings: Settings) -> SizeTable:
+    if settings.sizes_file is None:
+        return sizes.default_size_table()
+    return sizes.parse_size_table(
+        settings.sizes_file.read_text(), source=str(settings.sizes_file)
+    )
+
+
 def _store_kind(settings: Settings) -> str:
     return "mongodb" if settings.mongodb_url else f"sqlite {settings.sqlite_path}"
 
@@ -184,6 +200,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runtime = await build_runtime(settings, stack)
             app.state.runtime = runtime
             app.state.health = _health(runtime)
+            app.state.catalog = CatalogService(
+                runtime.cluster, _size_table(settings), allowed=settings.allowed_versions
+            )
             log.info("started", instance_id=settings.instance_id)
             try:
                 yield
@@ -202,4 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     api_errors.install(app)
     app.include_router(health.router)
+    app.include_router(api_keys_routes.router)
+    app.include_router(catalog_routes.router)
+    app.include_router(operations_routes.router)
     return app

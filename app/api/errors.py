@@ -2,21 +2,119 @@
 
 FastAPI's own answers (404 for an unknown path, 405, 422 for a malformed body) are rewritten
 into the same shape here, so a client parses one format whatever went wrong.
+
+Routes raise `ApiError` (or a leaf) for an answer they decide on; the handler renders it:
+
+    ApiError (status, code, message, details, headers)
+    ├── Unauthorized       401 unauthorized, with `WWW-Authenticate: Bearer`
+    ├── Forbidden          403 forbidden: the key's role or scope is too weak
+    ├── NotFound           404 not_found: missing, or another tenant's
+    └── ValidationFailed   422 validation_error, field errors in `details.fields`
+
+`error_responses(...)` declares error answers in a route's OpenAPI `responses`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.broker.errors import BrokerUnavailable
+from app.store.errors import StoreUnavailable
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+class ApiError(Exception):
+    """An error answer a route decided on: rendered as the error body with `status`."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: Mapping[str, Any] | None = None,
+        *, headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = dict(details or {})
+        self.headers = dict(headers or {})
+
+
+class Unauthorized(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(403, "forbidden", message)
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(404, "not_found", message)
+
+
+class ValidationFailed(ApiError):
+    def __init__(
+        self, fields: Mapping[str, str], message: str = "the request is not valid"
+    ) -> None:
+        super().__init__(422, "validation_error", message, {"fields": dict(fields)})
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer (for the OpenAPI document)."""
+
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {
+    400: "the request is malformed",
+    401: "no API key, or a malformed, unknown or revoked one",
+    403: "the key's role or scope does not permit this",
+    404: "not found (also for another tenant's objects)",
+    409: "conflicts with the current state",
+    412: "the If-Match precondition failed",
+    422: "the request is not valid: field errors in details.fields",
+    429: "a quota or rate limit is reached",
+    503: "a dependency is down",
+}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each with the error body's schema.
+    `descriptions` override the default text by status: `error_responses(404, s404="...")`."""
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": descriptions.get(f"s{status}", _DESCRIPTIONS.get(status, "error")),
+        }
+        for status in statuses
+    }
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details),
+        status_code=exc.status,
+        headers=exc.headers or None,
+    )
 
 
 def _code_for(status: int) -> str:
@@ -47,6 +145,19 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
+    # A store or Redis that does not answer is the client's 503, never a 500.
+    return JSONResponse(
+        error_body("dependency_unavailable", "a dependency is down; try again shortly",
+                   {"dependency": "store" if isinstance(exc, StoreUnavailable) else "redis"}),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(StoreUnavailable, _dependency_down)
+    app.add_exception_handler(BrokerUnavailable, _dependency_down)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ApiError, _api_error)

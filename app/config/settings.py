@@ -13,8 +13,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.domain import api_keys
+from app.domain.engines import Engine
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
 
@@ -61,6 +64,12 @@ class Settings(BaseSettings):
     # simulator's kubeconfig.
     cluster_kubeconfig: Path | None = None
 
+    # Catalog: the versions offered per engine (JSON, e.g. {"postgres": ["16.13", "17.6"]});
+    # unset: every non-deprecated version of the cluster's catalog. Size plans: a JSON file in
+    # the format of app/domain/data/sizes.json; unset: the bundled db.t3.* table.
+    allowed_versions: dict[str, list[str]] | None = None
+    sizes_file: Path | None = None
+
     # Identity and leadership
     instance_id: Annotated[str, Field(min_length=1, max_length=253)] = Field(
         default_factory=socket.gethostname
@@ -80,9 +89,25 @@ class Settings(BaseSettings):
     host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
 
+    # An admin API key token (`kdb_<id body>_<secret>`) to install at start; unset: a first
+    # start writes a generated one to DATA_DIR/admin-api-key. A secret: never logged or echoed.
+    admin_api_key: SecretStr | None = None
+
     # Where embedded state lives (SQLite file, embedded Redis data and socket).
     data_dir: Path = Path("var")
     shutdown_grace: Annotated[float, Field(gt=0, le=60)] = 8
+
+    @field_validator("allowed_versions")
+    @classmethod
+    def _known_engines(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if value is not None:
+            known = {e.value for e in Engine}
+            unknown = sorted(set(value) - known)
+            if unknown:
+                raise ValueError(
+                    f"unknown engine(s) {', '.join(unknown)}; use {', '.join(sorted(known))}"
+                )
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -94,7 +119,10 @@ class Settings(BaseSettings):
     def _lower_format(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("mongodb_url", "redis_url", "cluster_kubeconfig", mode="before")
+    @field_validator(
+        "mongodb_url", "redis_url", "cluster_kubeconfig", "allowed_versions", "sizes_file",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -116,6 +144,19 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("admin_api_key", mode="before")
+    @classmethod
+    def _empty_key_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("admin_api_key")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message states the rule only: the value is a secret.
+        if value is not None and api_keys.parse_token(value.get_secret_value()) is None:
+            raise ValueError(api_keys.TOKEN_RULE)
         return value
 
     @model_validator(mode="after")

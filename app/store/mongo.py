@@ -26,7 +26,7 @@ from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
 from app.store import documents, errors
-from app.store.protocols import DatabaseFilter, OperationFilter, Page
+from app.store.protocols import ApiKeyFilter, DatabaseFilter, OperationFilter, Page
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -55,7 +55,12 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="events_database_created",
         ),
     ],
-    "api_keys": [IndexModel([("key_hash", ASCENDING)], unique=True, name="api_keys_hash")],
+    "api_keys": [
+        IndexModel(
+            [("domain", ASCENDING), ("project", ASCENDING), ("created_at", DESCENDING)],
+            name="api_keys_tenant_created",
+        ),
+    ],
 }
 
 _NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
@@ -270,18 +275,37 @@ class MongoApiKeys:
         try:
             await self._c.insert(key)
         except mongo_errors.DuplicateKeyError as exc:
-            raise errors.Conflict("an API key with that secret exists") from exc
+            raise errors.Conflict(f"an API key with id {key.id} exists") from exc
         return key
 
     async def get(self, key_id: str) -> ApiKey | None:
         return _out(ApiKey, await self._c.find_one({"_id": key_id}))
 
-    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
-        return _out(ApiKey, await self._c.find_one({"key_hash": key_hash}))
-
-    async def list(self, *, offset: int = 0, limit: int = 20) -> Page[ApiKey]:
-        docs, total = await self._c.page({}, offset=offset, limit=limit)
+    async def list(
+        self, where: ApiKeyFilter | None = None, *, offset: int = 0, limit: int = 20
+    ) -> Page[ApiKey]:
+        query = {
+            field: getattr(where, field)
+            for field in ("domain", "project")
+            if where is not None and getattr(where, field) is not None
+        }
+        docs, total = await self._c.page(query, offset=offset, limit=limit)
         return Page([_checked(ApiKey, d) for d in docs], total)
+
+    async def mark_used(self, key_id: str, *, at: datetime, unless_since: datetime) -> bool:
+        result = await _guard(
+            self._c.c.update_one(
+                {
+                    "_id": key_id,
+                    "$or": [
+                        {"last_used_at": None},
+                        {"last_used_at": {"$lt": clock.to_text(unless_since)}},
+                    ],
+                },
+                {"$set": {"last_used_at": clock.to_text(at)}},
+            )
+        )
+        return bool(result.modified_count)
 
     async def revoke(self, key_id: str, *, at: datetime) -> ApiKey:
         await _guard(

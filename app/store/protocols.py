@@ -48,6 +48,14 @@ class OperationFilter:
     type: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ApiKeyFilter:
+    """Keys of a domain (any project, and domain-wide ones) or of one project of a domain."""
+
+    domain: str | None = None
+    project: str | None = None
+
+
 class DatabaseRepository(Protocol):
     async def insert(self, database: Database) -> Database:
         """Raises `DuplicateName` when a live database has the same (domain, project, name)."""
@@ -100,13 +108,21 @@ class EventRepository(Protocol):
 
 
 class ApiKeyRepository(Protocol):
-    async def insert(self, key: ApiKey) -> ApiKey: ...
+    async def insert(self, key: ApiKey) -> ApiKey:
+        """Raises `Conflict` when a key with that id exists."""
 
-    async def get(self, key_id: str) -> ApiKey | None: ...
+    async def get(self, key_id: str) -> ApiKey | None:
+        """Keys are found by id only: a token carries its key's id (no index over hashes)."""
 
-    async def get_by_hash(self, key_hash: str) -> ApiKey | None: ...
+    async def list(
+        self, where: ApiKeyFilter | None = None, *, offset: int = 0, limit: int = 20
+    ) -> Page[ApiKey]:
+        """Newest first."""
 
-    async def list(self, *, offset: int = 0, limit: int = 20) -> Page[ApiKey]: ...
+    async def mark_used(self, key_id: str, *, at: datetime, unless_since: datetime) -> bool:
+        """Set `last_used_at` to `at` unless it is already at or after `unless_since`, in one
+        conditional write (so many requests, on many instances, write it once). Returns
+        whether it wrote; a missing key is not an error."""
 
     async def revoke(self, key_id: str, *, at: datetime) -> ApiKey:
         """Raises `NotFound`. Revoking twice keeps the first time."""

@@ -28,7 +28,7 @@ from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
 from app.store import documents, errors
-from app.store.protocols import DatabaseFilter, OperationFilter, Page
+from app.store.protocols import ApiKeyFilter, DatabaseFilter, OperationFilter, Page
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -70,7 +70,10 @@ CREATE INDEX IF NOT EXISTS events_database_created ON events (
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
 );
-CREATE UNIQUE INDEX IF NOT EXISTS api_keys_hash ON api_keys (json_extract(doc, '$.key_hash'));
+DROP INDEX IF EXISTS api_keys_hash;
+CREATE INDEX IF NOT EXISTS api_keys_tenant_created ON api_keys (
+    json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.created_at')
+);
 """
 
 
@@ -311,7 +314,7 @@ class SQLiteApiKeys:
         try:
             await self._t.insert(key)
         except sqlite3.IntegrityError as exc:
-            raise errors.Conflict("an API key with that secret exists") from exc
+            raise errors.Conflict(f"an API key with id {key.id} exists") from exc
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
         return key
@@ -320,17 +323,28 @@ class SQLiteApiKeys:
         doc = await _guard(self._t.get(key_id))
         return None if doc is None else _parse(ApiKey, doc)
 
-    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+    async def list(
+        self, where: ApiKeyFilter | None = None, *, offset: int = 0, limit: int = 20
+    ) -> Page[ApiKey]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for field in ("domain", "project"):
+            value = None if where is None else getattr(where, field)
+            if value is not None:
+                clauses.append(f"json_extract(doc, '$.{field}') = ?")
+                params.append(value)
+        docs, total = await _guard(self._t.page(clauses, params, offset=offset, limit=limit))
+        return Page([_parse(ApiKey, d) for d in docs], total)
+
+    async def mark_used(self, key_id: str, *, at: datetime, unless_since: datetime) -> bool:
         doc = await _guard(
             self._t.one(
-                "SELECT doc FROM api_keys WHERE json_extract(doc, '$.key_hash') = ?", (key_hash,)
+                "UPDATE api_keys SET doc = json_set(doc, '$.last_used_at', ?) WHERE id = ? "
+                "AND coalesce(json_extract(doc, '$.last_used_at'), '') < ? RETURNING doc",
+                (clock.to_text(at), key_id, clock.to_text(unless_since)),
             )
         )
-        return None if doc is None else _parse(ApiKey, doc)
-
-    async def list(self, *, offset: int = 0, limit: int = 20) -> Page[ApiKey]:
-        docs, total = await _guard(self._t.page([], [], offset=offset, limit=limit))
-        return Page([_parse(ApiKey, d) for d in docs], total)
+        return doc is not None
 
     async def revoke(self, key_id: str, *, at: datetime) -> ApiKey:
         # json_set on a path that exists replaces it; coalesce keeps the first revocation.

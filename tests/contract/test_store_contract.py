@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from app.domain import clock
-from app.domain.api_keys import ApiKey, Role, hash_secret, new_secret
+from app.domain.api_keys import ApiKey, Role, new_token
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
 from app.domain.operations import Operation, OperationStatus
 from app.store import errors
-from app.store.protocols import DatabaseFilter, OperationFilter, Store
+from app.store.protocols import ApiKeyFilter, DatabaseFilter, OperationFilter, Store
 
 
 def a_database(name: str = "orders", **fields: object) -> Database:
@@ -305,39 +305,87 @@ async def test_events_list_newest_first_per_database(store: Store) -> None:
     assert page.total == 3
 
 
-async def test_api_keys_are_found_by_hash_and_revoked_once(store: Store) -> None:
-    secret = new_secret()
-    key = ApiKey(name="ci", role=Role.OWNER, domain="acme", key_hash=hash_secret(secret),
-                 key_prefix=secret[:8])
+def an_api_key(
+    role: Role = Role.OWNER, *, name: str = "ci", domain: str | None = "acme",
+    project: str | None = None, created_at: datetime | None = None,
+) -> ApiKey:
+    key = ApiKey.for_token(new_token(), name=name, role=role, domain=domain, project=project)
+    return key if created_at is None else key.model_copy(update={"created_at": created_at})
+
+
+async def test_api_keys_are_found_by_id_and_revoked_once(store: Store) -> None:
+    token = new_token()
+    key = ApiKey.for_token(token, name="ci", role=Role.OWNER, domain="acme")
     await store.api_keys.insert(key)
 
-    found = await store.api_keys.get_by_hash(hash_secret(secret))
+    found = await store.api_keys.get(token.key_id)
     first = clock.utcnow()
     revoked = await store.api_keys.revoke(key.id, at=first)
     again = await store.api_keys.revoke(key.id, at=first + timedelta(hours=1))
 
     assert found == key
+    assert found is not None and found.verify(token.secret)
     assert revoked.revoked_at == again.revoked_at
     assert revoked.revoked_at is not None
     assert abs((revoked.revoked_at - first).total_seconds()) < 0.001
-    assert await store.api_keys.get_by_hash(hash_secret("kdb_other")) is None
+    assert await store.api_keys.get(new_token().key_id) is None
     assert await store.api_keys.count() == 1
     assert [k.id for k in (await store.api_keys.list()).items] == [key.id]
     with pytest.raises(errors.NotFound):
         await store.api_keys.revoke("key-missing", at=first)
 
 
-async def test_a_second_key_with_the_same_secret_is_a_conflict(store: Store) -> None:
-    secret = new_secret()
+async def test_a_second_key_with_the_same_id_is_a_conflict(store: Store) -> None:
+    token = new_token()
 
     def key() -> ApiKey:
-        return ApiKey(name="k", role=Role.VIEWER, key_hash=hash_secret(secret),
-                      key_prefix=secret[:8])
+        return ApiKey.for_token(token, name="k", role=Role.VIEWER, domain="acme")
 
     await store.api_keys.insert(key())
     with pytest.raises(errors.Conflict):
         await store.api_keys.insert(key())
     assert await store.api_keys.count() == 1
+
+
+async def test_api_keys_list_newest_first_in_pages_and_narrow_to_a_tenant(store: Store) -> None:
+    start = clock.utcnow()
+    scopes = [
+        ("acme", None), ("acme", "shop"), ("acme", "billing"), ("globex", None), (None, None),
+    ]
+    for i, (domain, project) in enumerate(scopes):
+        role = Role.ADMIN if domain is None else Role.VIEWER
+        await store.api_keys.insert(
+            an_api_key(role, domain=domain, project=project, name=f"k{i}",
+                       created_at=start + timedelta(seconds=i))
+        )
+
+    everything = await store.api_keys.list(limit=2)
+    acme = await store.api_keys.list(ApiKeyFilter(domain="acme"))
+    shop = await store.api_keys.list(ApiKeyFilter(domain="acme", project="shop"))
+
+    assert ([k.name for k in everything.items], everything.total) == (["k4", "k3"], 5)
+    assert [k.name for k in acme.items] == ["k2", "k1", "k0"] and acme.total == 3
+    assert [k.name for k in shop.items] == ["k1"] and shop.total == 1
+
+
+async def test_last_use_is_written_at_most_once_per_interval(store: Store) -> None:
+    key = await store.api_keys.insert(an_api_key())
+    now = clock.utcnow()
+    minute = timedelta(minutes=1)
+
+    first = await store.api_keys.mark_used(key.id, at=now, unless_since=now - minute)
+    soon = await store.api_keys.mark_used(
+        key.id, at=now + timedelta(seconds=30), unless_since=now + timedelta(seconds=30) - minute
+    )
+    later = now + timedelta(seconds=61)
+    after = await store.api_keys.mark_used(key.id, at=later, unless_since=later - minute)
+    missing = await store.api_keys.mark_used("key-missing", at=later, unless_since=later - minute)
+
+    stored = await store.api_keys.get(key.id)
+    assert (first, soon, after, missing) == (True, False, True, False)
+    assert stored is not None and stored.last_used_at is not None
+    assert abs((stored.last_used_at - later).total_seconds()) < 0.001
+    assert stored.key_hash == key.key_hash and stored.revoked_at is None
 
 
 async def test_the_store_answers_a_ping(store: Store) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,6 +165,7 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
         kubeconfig = json.loads((data_dir / "kubeconfig").read_text())
         server = kubeconfig["clusters"][0]["cluster"]["server"]
         version = httpx.get(f"{server}/version", timeout=5)
+        readme_curl = _run_readme_curl(data_dir, env["PORT"])
         logs = subprocess.run(
             ["timeout", "3", "make", "--no-print-directory", "logs"], cwd=ROOT, env=env,
             capture_output=True, text=True, timeout=30,
@@ -178,6 +180,8 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
     assert f"export KUBECONFIG={data_dir.resolve()}/kubeconfig" in run.stdout
     assert health["components"]["cluster"] == "up"
     assert version.status_code == 200 and "gitVersion" in version.json()
+    if readme_curl is not None:
+        assert [v["version"] for v in json.loads(readme_curl)["postgres"]][:1] == ["18.3"]
     assert "already running" in again.stdout
     assert status.returncode == 0 and '"status":"healthy"' in status.stdout
     assert restart.returncode == 0 and pid != first_pid and not pid_alive(first_pid)
@@ -186,3 +190,16 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
     assert not pid_alive(pid) and not pid_alive(redis_pid) and not pid_alive(simulator_pid)
     assert stopped_status.returncode != 0 and "not running" in stopped_status.stdout
     assert not (data_dir / "app.pid").exists()
+
+
+def _run_readme_curl(data_dir: Path, port: str) -> str | None:
+    """The README's curl example, as written but for this run's data dir and port."""
+    if shutil.which("curl") is None:
+        return None
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("KEY=$(cat var/admin-api-key)", 1)[1].split("```", 1)[0]
+    script = "KEY=$(cat var/admin-api-key)" + block
+    script = script.replace("var/", f"{data_dir}/").replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from app.broker.embedded import EmbeddedRedis
 from app.config.settings import Settings
-from app.domain.api_keys import Role, hash_secret
+from app.domain.api_keys import Role, parse_token
 from app.main import Runtime, create_app
 from tests.support import eventually
 
@@ -111,11 +111,13 @@ async def test_the_first_start_writes_one_admin_key_readable_only_by_its_owner(
     async with serving(with_redis(settings, redis_url)) as (app, _client):
         runtime: Runtime = app.state.runtime
         secret = key_file.read_text().strip()
-        stored = await runtime.store.api_keys.get_by_hash(hash_secret(secret))
+        token = parse_token(secret)
+        assert token is not None
+        stored = await runtime.store.api_keys.get(token.key_id)
     async with serving(with_redis(settings, redis_url)) as (app, _client):
         count = await app.state.runtime.store.api_keys.count()
 
-    assert stored is not None and stored.role is Role.ADMIN
+    assert stored is not None and stored.role is Role.ADMIN and stored.verify(token.secret)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert key_file.read_text().strip() == secret  # not rewritten on the second start
     assert count == 1

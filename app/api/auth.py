@@ -1,0 +1,114 @@
+"""Who is calling and what they may do: the API's authentication dependency and the
+authorization helpers every router uses.
+
+    principal: Annotated[auth.Principal, Depends(auth.authenticate)]
+    auth.authorize(principal, domain=d, project=p, action=auth.Action.WRITE)   # or raise
+    auth.require_admin(principal)                                              # or raise
+
+`authenticate` reads `Authorization: Bearer <token>` and answers 401 `unauthorized` (with
+`WWW-Authenticate: Bearer`) for a missing, malformed, unknown, wrong or revoked key; the
+reason goes to the log with the key id, never the token. The rules themselves live in
+`app.domain.access`; this module turns its decisions into answers: `HIDE` into 404 (the
+same answer as for a missing object: pass the route's own message as `missing`), `FORBID`
+into 403 `forbidden`.
+
+Must not: log or echo a presented token; decide a rule itself (the table is in the domain).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.api import errors
+from app.domain import access
+from app.domain.access import Action, Decision, Principal
+from app.log import get_logger
+from app.services import api_keys
+from app.store.protocols import Store
+
+__all__ = [
+    "Action", "Principal", "authenticate", "authorize", "check", "require_admin", "store",
+]
+
+log = get_logger(__name__)
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="kdb_<id>_<secret>",
+    description="An API key: `Authorization: Bearer kdb_...`",
+)
+
+_MESSAGES = {
+    api_keys.FailureReason.MALFORMED: "the API key is not in the form kdb_<id>_<secret>",
+    api_keys.FailureReason.UNKNOWN: "the API key is not valid",
+    api_keys.FailureReason.WRONG_SECRET: "the API key is not valid",
+    api_keys.FailureReason.REVOKED: "the API key has been revoked",
+}
+
+_VERBS = {
+    Action.READ: "read",
+    Action.WRITE: "make changes",
+    Action.CREDENTIALS: "read credentials",
+    Action.ADMIN: "administer",
+}
+
+
+def store(request: Request) -> Store:
+    """The store of the running app (the lifespan puts it on `app.state.runtime`)."""
+    found: Store = request.app.state.runtime.store
+    return found
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Principal:
+    """The caller's key as a `Principal`; raises 401 `unauthorized`."""
+    if credentials is None:
+        given = request.headers.get("authorization")
+        raise errors.Unauthorized(
+            "send an API key as Authorization: Bearer <key>" if not given
+            else "the Authorization header must read Bearer <key>"
+        )
+    try:
+        key = await api_keys.authenticate(store(request), credentials.credentials)
+    except api_keys.AuthenticationFailed as exc:
+        log.info("api_key_rejected", reason=exc.reason.value, key_id=exc.key_id)
+        raise errors.Unauthorized(_MESSAGES[exc.reason]) from None
+    return Principal.of(key)
+
+
+def check(decision: Decision, *, missing: str, forbidden: str) -> None:
+    """Raise the answer for a decision: 404 with `missing`, 403 with `forbidden`."""
+    if decision is Decision.HIDE:
+        raise errors.NotFound(missing)
+    if decision is Decision.FORBID:
+        raise errors.Forbidden(forbidden)
+
+
+def authorize(
+    principal: Principal, *, domain: str, project: str | None, action: Action,
+    missing: str | None = None,
+) -> None:
+    """Allow, or raise 404 (the tenant is outside the key's scope: `missing` should be the
+    message the route gives for a missing object, so the two cannot be told apart) or 403
+    `forbidden` (in scope, but the role may not do `action`). `project=None` is the domain
+    as a whole."""
+    decision = access.decide(principal, domain=domain, project=project, action=action)
+    where = domain if project is None else f"{domain}/{project}"
+    check(
+        decision,
+        missing=missing or f"{where} not found",
+        forbidden=f"a key with role {principal.role.value} may not {_VERBS[action]} in {where}",
+    )
+
+
+def require_admin(principal: Principal) -> None:
+    """Platform administration: 403 `forbidden` unless the key is an admin key."""
+    check(
+        access.decide_platform(principal), missing="not found",
+        forbidden="this needs an admin key",
+    )
