@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
@@ -39,6 +39,8 @@ from app.log import get_logger
 from app.queue.streams import OperationQueue
 from app.services.api_keys import bootstrap_admin_key
 from app.services.catalog import CatalogService
+from app.services.handlers.deps import HandlerDeps
+from app.services.handlers.registry import register_database_handlers
 from app.services.health import HealthService, WorkerCounts
 from app.services.operations import OperationDefaults, OperationService
 from app.startup import connect_with_retry
@@ -74,10 +76,11 @@ class Runtime:
     reconciler: ReconciliationWorker
     supervisor: Supervisor
     cluster: KubeGateway | None = None
+    sizes: SizeTable = field(default_factory=sizes.default_size_table)
 
 
 def operation_handlers() -> HandlerRegistry:
-    """The step handlers by operation type (the database lifecycle registers its own here)."""
+    """An empty registry; `build_runtime` adds the database handlers when a cluster is set."""
     return HandlerRegistry()
 
 
@@ -107,7 +110,18 @@ async def build_runtime(
         store, settings.data_dir / "admin-api-key", configured=settings.admin_api_key
     )
 
-    handlers = handlers or operation_handlers()
+    cluster = None
+    if settings.cluster_kubeconfig is not None:
+        connection = ClusterConnection.kubeconfig_path(settings.cluster_kubeconfig)
+        cluster = KubeGateway.connect(connection)
+        stack.push_async_callback(cluster.close)
+    size_table = _size_table(settings)
+    if handlers is None:
+        handlers = operation_handlers()
+        if cluster is not None:
+            register_database_handlers(handlers, HandlerDeps.single_cluster(
+                store=store, cluster=cluster, sizes=size_table,
+            ))
     supervisor = Supervisor(expected_errors=(BrokerError, StoreError))
     engine = EngineConfig(
         visibility_timeout=settings.operation_visibility_timeout,
@@ -123,18 +137,13 @@ async def build_runtime(
         interval=min(settings.reconcile_interval, settings.operation_visibility_timeout),
         stall_grace=settings.operation_visibility_timeout,
     )
-    cluster = None
-    if settings.cluster_kubeconfig is not None:
-        connection = ClusterConnection.kubeconfig_path(settings.cluster_kubeconfig)
-        cluster = KubeGateway.connect(connection)
-        stack.push_async_callback(cluster.close)
     runtime = Runtime(
         settings=settings, store=store, redis=redis, queue=queue,
         operations=OperationService(
             store, queue, OperationDefaults(deadline=settings.operation_deadline)
         ),
         handlers=handlers, elector=elector, reconciler=reconciler, supervisor=supervisor,
-        cluster=cluster,
+        cluster=cluster, sizes=size_table,
     )
     _start_components(runtime, engine)
     return runtime
@@ -201,7 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runtime = runtime
             app.state.health = _health(runtime)
             app.state.catalog = CatalogService(
-                runtime.cluster, _size_table(settings), allowed=settings.allowed_versions
+                runtime.cluster, runtime.sizes, allowed=settings.allowed_versions
             )
             log.info("started", instance_id=settings.instance_id)
             try:

@@ -118,7 +118,7 @@ async def test_cancelling_a_waiting_operation_ends_it_and_an_ended_one_is_409(
 ) -> None:
     runtime, client = api
     waiting = await runtime.store.operations.create_active(
-        operation("acme", "shop", status="waiting",
+        operation("acme", "shop", status="waiting", type="restart",
                   next_run_at=clock.utcnow() + timedelta(hours=1)))
 
     accepted = await client.post(f"/api/v1/operations/{waiting.id}/cancel")

@@ -1,0 +1,44 @@
+"""Cluster errors as step errors: the one place a handler's cluster failure is classified.
+
+    errors.TEMPORARY (Unavailable: 5xx, 429, timeouts; Conflict)  -> steps.TemporaryError
+                                                 (retry_after from the 429's Retry-After)
+    Invalid, Forbidden, BadRequest               -> steps.PermanentError with the cluster's
+                                                 message (a webhook denial reads as it was)
+    Expired, anything else unexpected            -> steps.TemporaryError
+
+`NotFound` and `AlreadyExists` pass through untouched: what they mean depends on the call
+(gone is success for a delete; AlreadyExists is done for a create with a deterministic
+name), so the caller catches them inside the block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from app.cluster import errors
+from app.domain import steps
+
+PERMANENT: tuple[type[errors.ClusterError], ...] = (
+    errors.Invalid, errors.Forbidden, errors.BadRequest,
+)
+
+
+def as_step_error(exc: errors.ClusterError, action: str) -> steps.StepError:
+    if isinstance(exc, errors.TEMPORARY):
+        retry_after = exc.retry_after if isinstance(exc, errors.Unavailable) else None
+        return steps.TemporaryError(f"{action}: {exc.message}", retry_after=retry_after)
+    if isinstance(exc, PERMANENT):
+        return steps.PermanentError(f"{action}: {exc.message}")
+    return steps.TemporaryError(f"{action}: {exc.message}")
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Run cluster calls; raise their failures as step errors (`action` says what failed)."""
+    try:
+        yield
+    except (errors.NotFound, errors.AlreadyExists):
+        raise
+    except errors.ClusterError as exc:
+        raise as_step_error(exc, action) from exc

@@ -1,0 +1,73 @@
+"""What the database handlers are built with: the store, the way to a database's cluster,
+the size table, monitoring settings and timings. Frozen values, made once in `app.main`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.cluster.gateway import KubeGateway
+from app.domain.databases import Database
+from app.domain.manifests import database_cr
+from app.domain.sizes import SizeTable
+from app.store.protocols import Store
+
+# Finished OpsRequests kept per database (the OpsRequest has no TTL of its own, §7.1).
+KEEP_FINISHED_OPS_REQUESTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerTiming:
+    """Seconds, unless said otherwise."""
+
+    # A new database must reach phase Ready this long after its CR was created; past it the
+    # create fails with the cluster's conditions. Capped by the operation's own deadline.
+    provision_deadline: float = 1800.0
+    # How often a waiting step looks at the cluster again.
+    provision_poll: float = 5.0
+    ops_poll: float = 5.0
+    halt_poll: float = 3.0
+    delete_poll: float = 2.0
+    # `spec.timeout` of every OpsRequest (a duration such as "30m"); None: KubeDB's default.
+    ops_request_timeout: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("provision_deadline", "provision_poll", "ops_poll", "halt_poll",
+                     "delete_poll"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+
+
+def one_cluster(gateway: KubeGateway) -> Callable[[Database], KubeGateway]:
+    """Every database on the same cluster (until providers pick one per database)."""
+
+    def gateway_for(_database: Database) -> KubeGateway:
+        return gateway
+
+    return gateway_for
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerDeps:
+    store: Store
+    # The gateway of the cluster that holds (or will hold) a database.
+    cluster_for: Callable[[Database], KubeGateway]
+    sizes: SizeTable
+    timing: HandlerTiming = field(default_factory=HandlerTiming)
+    monitoring: database_cr.MonitoringConfig = database_cr.DEFAULT_MONITORING
+    keep_finished_ops_requests: int = KEEP_FINISHED_OPS_REQUESTS
+
+    @classmethod
+    def single_cluster(
+        cls,
+        *,
+        store: Store,
+        cluster: KubeGateway,
+        sizes: SizeTable,
+        timing: HandlerTiming | None = None,
+        monitoring: database_cr.MonitoringConfig = database_cr.DEFAULT_MONITORING,
+    ) -> HandlerDeps:
+        return cls(
+            store=store, cluster_for=one_cluster(cluster), sizes=sizes,
+            timing=timing or HandlerTiming(), monitoring=monitoring,
+        )

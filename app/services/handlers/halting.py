@@ -1,0 +1,172 @@
+"""`pause` and `resume`: KubeDB's `spec.halted` (reference §1.6). desired_state: {}.
+
+    start   pause needs a running database, resume a paused one (already there: Done);
+            `state.return_to` keeps the status to go back to if it fails
+    patch   record -> pausing | resuming; merge patch `database_cr.halt_patch` (halted, and
+            the deletion policy KubeDB forces to Halt while halted, restored on resume)
+    wait    until the CR's phase is Halted (pause) or Ready (resume): record -> paused
+            (ready replicas 0) | running. The operation's deadline bounds the wait.
+    cancel  the record takes the status the CR's phase says (Halted: paused; Ready,
+            Critical, NotReady: running); the patch, if made, stays.
+A database CR that is gone fails the operation: a missing object is reported, not skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.cluster import errors
+from app.cluster.gateway import KubeGateway
+from app.domain import status_mapping, steps
+from app.domain.databases import Database, DatabaseStatus
+from app.domain.manifests import database_cr
+from app.domain.manifests.desired import DesiredDatabase
+from app.domain.status_mapping import DatabasePhase
+from app.services.handlers import records
+from app.services.handlers.cluster_errors import translated
+from app.services.handlers.contract import StepContext
+from app.services.handlers.deps import HandlerDeps
+from app.services.handlers.desired_spec import desired_for
+
+
+@dataclass(frozen=True, slots=True)
+class _Direction:
+    halted: bool
+    verb: str
+    start_from: DatabaseStatus
+    during: DatabaseStatus
+    final: DatabaseStatus
+    phase: DatabasePhase
+
+
+PAUSE = _Direction(True, "pause", DatabaseStatus.RUNNING, DatabaseStatus.PAUSING,
+                   DatabaseStatus.PAUSED, DatabasePhase.HALTED)
+RESUME = _Direction(False, "resume", DatabaseStatus.PAUSED, DatabaseStatus.RESUMING,
+                    DatabaseStatus.RUNNING, DatabasePhase.READY)
+
+
+class Halting:
+    def __init__(self, deps: HandlerDeps) -> None:
+        self._deps = deps
+
+    async def pause(self, ctx: StepContext) -> steps.StepResult:
+        return await self._step(ctx, PAUSE)
+
+    async def resume(self, ctx: StepContext) -> steps.StepResult:
+        return await self._step(ctx, RESUME)
+
+    async def cancel(self, ctx: StepContext) -> None:
+        database = await records.find(self._deps.store, ctx.operation)
+        if database is None:
+            return  # no record: nothing to undo
+        if database.status not in (DatabaseStatus.PAUSING, DatabaseStatus.RESUMING):
+            return
+        desired = desired_for(database, self._deps.sizes)
+        found = await self._find(desired, self._deps.cluster_for(database))
+        phase = status_mapping.observe_database(found).phase if found else DatabasePhase.UNSET
+        status = status_mapping.lifecycle_status(
+            phase, current=database.status, operation_active=False
+        )
+        if status in (DatabaseStatus.PAUSING, DatabaseStatus.RESUMING):
+            status = _return_status(ctx.operation.state.get("return_to"))
+        await records.transition(
+            self._deps.store, ctx.operation, to=status, outcome="Cancelled",
+            message=f"{ctx.operation.type} cancelled (phase {phase.value or 'not set'})",
+            previous=database.status,
+        )
+
+    async def _step(self, ctx: StepContext, way: _Direction) -> steps.StepResult:
+        operation = ctx.operation
+        database = await records.load(self._deps.store, operation)
+        state: dict[str, Any] = dict(operation.state)
+        if "step" not in state:
+            if database.status is way.final:
+                return steps.Done(f"database is already {way.final}")
+            if database.status not in (way.start_from, way.during):
+                raise steps.PermanentError(
+                    f"cannot {way.verb} a database that is {database.status}"
+                )
+            state = {"step": "patch", "return_to": way.start_from.value}
+            await ctx.save(state=state)
+        desired = desired_for(database, self._deps.sizes)
+        gateway = self._deps.cluster_for(database)
+        try:
+            if state["step"] == "patch":
+                return await self._patch(ctx, desired, gateway, way, state)
+            return await self._wait(ctx, database, desired, gateway, way)
+        except steps.PermanentError as exc:
+            current = await records.load(self._deps.store, operation)
+            if current.status is way.during:
+                await records.transition(
+                    self._deps.store, operation, to=way.start_from, outcome="Failed",
+                    message=f"{way.verb} failed: {exc}", previous=way.during,
+                )
+            raise
+
+    async def _patch(
+        self, ctx: StepContext, desired: DesiredDatabase, gateway: KubeGateway,
+        way: _Direction, state: dict[str, Any],
+    ) -> steps.StepResult:
+        await records.transition(
+            self._deps.store, ctx.operation, to=way.during, outcome="Started",
+            message=f"{way.verb} requested", fields={"operation_id": ctx.operation.id},
+            previous=way.start_from,
+        )
+        resource = desired.engine_spec.database_resource
+        with translated(f"setting spec.halted on {desired.namespace}/{desired.name}"):
+            try:
+                await gateway.merge_patch(
+                    resource, desired.name, database_cr.halt_patch(desired, halted=way.halted),
+                    namespace=desired.namespace,
+                )
+            except errors.NotFound:
+                raise steps.PermanentError(_missing(desired)) from None
+        await ctx.save(state={**state, "step": "wait"}, progress=30,
+                       message=f"spec.halted set to {str(way.halted).lower()}")
+        return steps.Wait(self._deps.timing.halt_poll, message=f"waiting for phase {way.phase}")
+
+    async def _wait(
+        self, ctx: StepContext, database: Database, desired: DesiredDatabase,
+        gateway: KubeGateway, way: _Direction,
+    ) -> steps.StepResult:
+        found = await self._find(desired, gateway)
+        if found is None:
+            raise steps.PermanentError(_missing(desired))
+        observed = status_mapping.observe_database(found)
+        # Trust the phase only once the operator has seen the patched spec (§2).
+        seen = observed.is_current or observed.observed_generation is None
+        if observed.phase is not way.phase or not seen:
+            return steps.Wait(
+                self._deps.timing.halt_poll, progress=60,
+                message=f"phase {observed.raw_phase or 'not set'}; waiting for {way.phase}",
+            )
+        await records.transition(
+            self._deps.store, ctx.operation, to=way.final, outcome="Succeeded",
+            message=f"database {way.final}",
+            fields={"phase": observed.raw_phase, "health_status": observed.health,
+                    "ready_replicas": 0 if way.halted else database.replicas},
+            previous=way.during,
+        )
+        return steps.Done(f"database {way.final}")
+
+    async def _find(
+        self, desired: DesiredDatabase, gateway: KubeGateway
+    ) -> dict[str, Any] | None:
+        resource = desired.engine_spec.database_resource
+        with translated(f"reading {resource.kind} {desired.namespace}/{desired.name}"):
+            return await gateway.find(resource, desired.name, namespace=desired.namespace)
+
+
+def _missing(desired: DesiredDatabase) -> str:
+    return (
+        f"{desired.engine_spec.kind} {desired.namespace}/{desired.name} does not exist in the "
+        "cluster; the database must be created again"
+    )
+
+
+def _return_status(value: object) -> DatabaseStatus:
+    try:
+        return DatabaseStatus(str(value))
+    except ValueError:
+        return DatabaseStatus.RUNNING

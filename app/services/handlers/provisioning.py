@@ -1,0 +1,363 @@
+"""`create` and `delete`: a database CR from nothing to Ready, and back to nothing.
+
+create (desired_state: optional `auth_secret_name`, `storage_class`)
+    submit  record pending -> provisioning (namespace and resource name stored first, so a
+            delete always finds what a create may have made); the project's namespace
+            ensured; the CR(s) of `database_cr.manifests_for` created (AlreadyExists is done,
+            if the object is ours); `state = {step: wait, ready_by}`
+    wait    poll the CR until phase Ready: record -> running with endpoint, port, phase,
+            health, ready replicas. Still not Ready at `ready_by` (the provision deadline,
+            kept before the operation's own deadline): record -> failed and the operation
+            fails with what the cluster says (phase, conditions and their messages). A CR
+            that vanished is created again.
+    cancel  record -> failed ("creation cancelled"); the CR stays for a delete to remove.
+
+delete (desired_state: optional `deletion_policy`, else the record's)
+    A protected database is never deleted (the API refuses earlier; this is the last line).
+    submit  record -> deleting; each CR (database first, then its RedisSentinel) gets the
+            chosen deletionPolicy if it differs, then a DELETE (NotFound: already gone)
+    wait    until every CR is gone (the operator applies the policy and drops its
+            finalizer); then the database's OpsRequests are removed and the record becomes
+            `deleted` (which frees the name).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.cluster import errors
+from app.cluster.gateway import KubeGateway
+from app.domain import clock, status_mapping, steps
+from app.domain.databases import Database, DatabaseStatus, HealthStatus
+from app.domain.manifests import connection, database_cr, labels
+from app.domain.manifests.desired import DeletionPolicy, DesiredDatabase
+from app.domain.status_mapping import ConditionType, DatabasePhase, ObservedDatabase
+from app.services.handlers import records
+from app.services.handlers.cluster_errors import translated
+from app.services.handlers.contract import StepContext
+from app.services.handlers.deps import HandlerDeps
+from app.services.handlers.desired_spec import cluster_objects, desired_for, resource_of
+
+_PROVISIONING_ORDER = (
+    ConditionType.PROVISIONING_STARTED,
+    ConditionType.REPLICA_READY,
+    ConditionType.ACCEPTING_CONNECTION,
+    ConditionType.READY,
+    ConditionType.PROVISIONED,
+)
+# The create step fails with the cluster's reason at least this long before the operation's
+# own deadline, so that the engine's generic "did not finish by its deadline" never wins.
+_DEADLINE_MARGIN = 1.0
+
+
+class Provisioning:
+    def __init__(self, deps: HandlerDeps) -> None:
+        self._deps = deps
+
+    # --- create ----------------------------------------------------------------------
+
+    async def create(self, ctx: StepContext) -> steps.StepResult:
+        database = await records.load(self._deps.store, ctx.operation)
+        if database.status in (DatabaseStatus.DELETING, DatabaseStatus.DELETED):
+            raise steps.PermanentError(f"database {database.name} is {database.status}")
+        try:
+            desired = self._desired(ctx, database)
+            gateway = self._deps.cluster_for(database)
+            if ctx.operation.state.get("step") != "wait":
+                return await self._submit(ctx, database, desired, gateway)
+            return await self._await_ready(ctx, database, desired, gateway)
+        except steps.PermanentError as exc:
+            await self._failed(ctx, str(exc))
+            raise
+
+    def _desired(self, ctx: StepContext, database: Database) -> DesiredDatabase:
+        wanted = ctx.operation.desired_state
+        extras: dict[str, Any] = {}
+        for key in ("auth_secret_name", "storage_class"):
+            if isinstance(wanted.get(key), str) and wanted[key]:
+                extras[key] = wanted[key]
+        return desired_for(database, self._deps.sizes, **extras)
+
+    async def _submit(
+        self, ctx: StepContext, database: Database, desired: DesiredDatabase,
+        gateway: KubeGateway,
+    ) -> steps.StepResult:
+        await records.transition(
+            self._deps.store, ctx.operation, to=DatabaseStatus.PROVISIONING, outcome="Started",
+            message=f"creating {desired.engine_spec.title} {desired.version} in namespace "
+                    f"{desired.namespace}",
+            fields={"namespace": desired.namespace, "kubedb_resource_name": desired.name,
+                    "operation_id": ctx.operation.id},
+            previous=DatabaseStatus.PENDING,
+        )
+        with translated(f"creating namespace {desired.namespace}"):
+            await gateway.ensure_namespace(desired.namespace)
+        for manifest in database_cr.manifests_for(desired, monitoring=self._deps.monitoring):
+            await _create_owned(gateway, manifest, database_id=database.id)
+        ready_by = ctx.operation.state.get("ready_by") or clock.to_text(
+            clock.later(self._deps.timing.provision_deadline)
+        )
+        await ctx.save(
+            state={"step": "wait", "ready_by": ready_by}, progress=20,
+            message=f"{desired.engine_spec.kind} {desired.namespace}/{desired.name} created",
+        )
+        return steps.Wait(self._deps.timing.provision_poll, message="waiting for phase Ready")
+
+    async def _await_ready(
+        self, ctx: StepContext, database: Database, desired: DesiredDatabase,
+        gateway: KubeGateway,
+    ) -> steps.StepResult:
+        resource = desired.engine_spec.database_resource
+        with translated(f"reading {resource.kind} {desired.namespace}/{desired.name}"):
+            found = await gateway.find(resource, desired.name, namespace=desired.namespace)
+        if found is None:
+            ctx.log.warning("database_cr_missing", name=desired.name)
+            return await self._submit(ctx, database, desired, gateway)
+        observed = status_mapping.observe_database(found)
+        if observed.phase is DatabasePhase.READY:
+            where = connection.endpoint(
+                desired.engine, name=desired.name, namespace=desired.namespace,
+                topology=desired.topology or desired.topology_spec.topology,
+            )
+            await records.transition(
+                self._deps.store, ctx.operation, to=DatabaseStatus.RUNNING, outcome="Succeeded",
+                message=f"database is running at {where.host}:{where.port}",
+                fields={"endpoint": where.host, "port": where.port,
+                        "phase": observed.phase.value, "health_status": observed.health,
+                        "ready_replicas": desired.replicas},
+                previous=DatabaseStatus.PROVISIONING,
+            )
+            return steps.Done(f"database is running at {where.host}:{where.port}")
+        deadline, window = self._ready_by(ctx)
+        now = clock.utcnow()
+        if now >= deadline:
+            reason = _not_ready_reason(desired, observed, window)
+            await self._failed(ctx, reason, observed=observed)
+            return steps.Fail(reason)
+        if database.phase != observed.raw_phase or database.health_status != observed.health:
+            await records.update(self._deps.store, database.id, {
+                "phase": observed.raw_phase or None, "health_status": observed.health,
+            })
+        remaining = (deadline - now).total_seconds()
+        return steps.Wait(
+            max(0.01, min(self._deps.timing.provision_poll, remaining)),
+            message=f"phase {observed.raw_phase or 'not set yet'}; {_progress_text(observed)}",
+            progress=_provisioning_progress(observed),
+        )
+
+    def _ready_by(self, ctx: StepContext) -> tuple[datetime, float]:
+        """When the database must be Ready, and how many seconds that gave it."""
+        operation = ctx.operation
+        allowed = self._deps.timing.provision_deadline
+        ready_by = _parse_time(operation.state.get("ready_by")) or clock.later(allowed)
+        if operation.deadline_at is not None:
+            margin = max(_DEADLINE_MARGIN, self._deps.timing.provision_poll)
+            capped = operation.deadline_at - timedelta(seconds=margin)
+            if capped < ready_by:
+                allowed -= (ready_by - capped).total_seconds()
+                ready_by = capped
+        return ready_by, max(0.0, allowed)
+
+    async def _failed(
+        self, ctx: StepContext, reason: str, *, observed: ObservedDatabase | None = None
+    ) -> None:
+        fields: dict[str, Any] = {}
+        if observed is not None:
+            fields = {"phase": observed.raw_phase or None, "health_status": observed.health}
+        await records.transition(
+            self._deps.store, ctx.operation, to=DatabaseStatus.FAILED, outcome="Failed",
+            message=reason, fields=fields, previous=DatabaseStatus.PROVISIONING,
+        )
+
+    async def cancel_create(self, ctx: StepContext) -> None:
+        database = await records.find(self._deps.store, ctx.operation)
+        if database is None:
+            return  # no record: nothing to undo
+        if database.status in (DatabaseStatus.PENDING, DatabaseStatus.PROVISIONING):
+            await records.transition(
+                self._deps.store, ctx.operation, to=DatabaseStatus.FAILED, outcome="Cancelled",
+                message="creation cancelled before the database was ready; delete it to "
+                        "remove what was created",
+            )
+
+    # --- delete ----------------------------------------------------------------------
+
+    async def delete(self, ctx: StepContext) -> steps.StepResult:
+        operation = ctx.operation
+        database = await records.load(self._deps.store, operation)
+        if database.status is DatabaseStatus.DELETED:
+            return steps.Done("database was already deleted")
+        if database.deletion_protection:
+            raise steps.PermanentError(
+                f"database {database.name} has deletion protection on; turn it off "
+                "(PATCH deletion_protection=false) before deleting it"
+            )
+        policy = _deletion_policy(operation.desired_state, database)
+        desired = desired_for(database, self._deps.sizes, deletion_policy=policy)
+        gateway = self._deps.cluster_for(database)
+        placed = database.namespace is not None
+        if operation.state.get("step") != "wait":
+            await records.transition(
+                self._deps.store, operation, to=DatabaseStatus.DELETING, outcome="Started",
+                message=f"deleting (deletion policy {policy.value})",
+                fields={"operation_id": operation.id},
+            )
+            if placed:
+                await self._delete_objects(desired, gateway, policy)
+            await ctx.save(state={"step": "wait"}, progress=30,
+                           message=f"delete requested (deletion policy {policy.value})")
+        if placed:
+            remaining = await self._remaining(desired, gateway)
+            if remaining:
+                await self._delete_objects(desired, gateway, policy)  # recreated meanwhile?
+                return steps.Wait(
+                    self._deps.timing.delete_poll, progress=60,
+                    message=f"waiting for {', '.join(remaining)} to be gone",
+                )
+            await self._delete_ops_requests(database, desired, gateway)
+        await records.transition(
+            self._deps.store, operation, to=DatabaseStatus.DELETED, outcome="Succeeded",
+            message=f"database deleted (deletion policy {policy.value})",
+            fields={"phase": None, "health_status": HealthStatus.UNKNOWN, "ready_replicas": 0},
+            previous=DatabaseStatus.DELETING,
+        )
+        return steps.Done(f"database deleted (deletion policy {policy.value})")
+
+    async def _delete_objects(
+        self, desired: DesiredDatabase, gateway: KubeGateway, policy: DeletionPolicy
+    ) -> None:
+        """Set the policy and delete each CR, the database before its sentinels."""
+        for resource, name in reversed(cluster_objects(desired)):
+            where = f"{resource.kind} {desired.namespace}/{name}"
+            with translated(f"deleting {where}"):
+                found = await gateway.find(resource, name, namespace=desired.namespace)
+                if found is None:
+                    continue
+                metadata = found.get("metadata") or {}
+                if metadata.get("deletionTimestamp"):
+                    continue  # terminating: the operator is carrying the policy out
+                if (found.get("spec") or {}).get("deletionPolicy") != policy.value:
+                    try:
+                        await gateway.merge_patch(
+                            resource, name, database_cr.deletion_policy_patch(policy),
+                            namespace=desired.namespace,
+                        )
+                    except errors.NotFound:
+                        continue
+                try:
+                    await gateway.delete(resource, name, namespace=desired.namespace)
+                except errors.NotFound:
+                    continue
+
+    async def _remaining(self, desired: DesiredDatabase, gateway: KubeGateway) -> list[str]:
+        left = []
+        for resource, name in cluster_objects(desired):
+            with translated(f"reading {resource.kind} {desired.namespace}/{name}"):
+                if await gateway.find(resource, name, namespace=desired.namespace) is not None:
+                    left.append(f"{resource.kind} {name}")
+        return left
+
+    async def _delete_ops_requests(
+        self, database: Database, desired: DesiredDatabase, gateway: KubeGateway
+    ) -> None:
+        """OpsRequests have no owner: once the database is gone, remove its leftovers."""
+        resource = desired.engine_spec.ops_resource
+        selector = {labels.MANAGED_BY_KEY: labels.MANAGED_BY, labels.DATABASE_ID_KEY: database.id}
+        with translated(f"removing the OpsRequests of {desired.name}"):
+            for item in await gateway.list(resource, namespace=desired.namespace,
+                                           labels=selector):
+                name = str((item.get("metadata") or {}).get("name"))
+                try:
+                    await gateway.delete(resource, name, namespace=desired.namespace)
+                except errors.NotFound:
+                    continue
+
+
+async def _create_owned(
+    gateway: KubeGateway, manifest: dict[str, Any], *, database_id: str
+) -> None:
+    """Create a CR; one that exists already is fine if it is this database's."""
+    resource = resource_of(manifest)
+    metadata = manifest["metadata"]
+    where = f"{resource.kind} {metadata['namespace']}/{metadata['name']}"
+    with translated(f"creating {where}"):
+        try:
+            await gateway.create(resource, manifest)
+            return
+        except errors.AlreadyExists:
+            existing = await gateway.find(
+                resource, metadata["name"], namespace=metadata["namespace"]
+            )
+    if existing is None:
+        raise steps.TemporaryError(f"{where} exists and is gone again (being deleted?)")
+    owner = ((existing.get("metadata") or {}).get("labels") or {}).get(labels.DATABASE_ID_KEY)
+    if owner != database_id:
+        raise steps.PermanentError(
+            f"{where} already exists and does not belong to this database; choose another "
+            "name or remove the object"
+        )
+    if (existing.get("metadata") or {}).get("deletionTimestamp"):
+        raise steps.TemporaryError(f"{where} is still being deleted; creating it again later")
+
+
+def _deletion_policy(wanted: dict[str, Any], database: Database) -> DeletionPolicy:
+    value = wanted.get("deletion_policy") or database.deletion_policy
+    try:
+        return DeletionPolicy(value)
+    except ValueError:
+        raise steps.PermanentError(f"unknown deletion policy {value!r}") from None
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _provisioning_progress(observed: ObservedDatabase) -> int:
+    conditions = status_mapping.Conditions(observed.conditions)
+    done = sum(1 for kind in _PROVISIONING_ORDER if conditions.is_true(kind))
+    return min(95, 20 + 15 * done)
+
+
+def _progress_text(observed: ObservedDatabase) -> str:
+    conditions = status_mapping.Conditions(observed.conditions)
+    pending = [kind.value for kind in _PROVISIONING_ORDER if not conditions.is_true(kind)]
+    return f"waiting for {', '.join(pending)}" if pending else "waiting for phase Ready"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f}s" if value >= 10 else f"{round(value, 2):g}s"
+
+
+def _not_ready_reason(
+    desired: DesiredDatabase, observed: ObservedDatabase, seconds: float
+) -> str:
+    """What the cluster says about a database that did not become Ready: its phase, every
+    condition with its reason and message, and the conditions still missing."""
+    where = f"{desired.engine_spec.kind} {desired.namespace}/{desired.name}"
+    head = (
+        f"{where} did not become Ready within {_seconds(seconds)} "
+        f"(phase {observed.raw_phase or 'not set'})"
+    )
+    if not observed.conditions:
+        return (
+            f"{head}: the KubeDB operator has not reported on it (no conditions); check that "
+            "the operator runs and that the version is not deprecated"
+        )
+    parts = []
+    for condition in observed.conditions:
+        detail = ": ".join(p for p in (condition.reason, condition.message) if p)
+        parts.append(f"{condition.type}={condition.status.value}" + (
+            f" ({detail})" if detail else ""
+        ))
+    conditions = status_mapping.Conditions(observed.conditions)
+    missing = [kind.value for kind in _PROVISIONING_ORDER if not conditions.has(kind)]
+    text = f"{head}: " + "; ".join(parts)
+    if missing:
+        text += f"; not reported yet: {', '.join(missing)}"
+    return text

@@ -1,0 +1,46 @@
+"""`register_database_handlers`: every database operation type on the operation engine.
+
+    create, delete                                   provisioning.Provisioning
+    scale_horizontal, scale_vertical, expand_storage,
+    upgrade_version, restart, rotate_credentials     opsrequests.OpsRequestOperations
+    pause, resume                                    halting.Halting
+    update                                           update.Update
+
+Cancel hooks: create (record -> failed), the OpsRequest types and update (a not-yet-started
+OpsRequest is deleted, the record goes back), pause and resume (the record follows the
+phase). Delete has none: a deletion under way cannot be taken back.
+"""
+
+from __future__ import annotations
+
+from app.domain.operations import OperationType
+from app.services.handlers.changes import OPS_REQUEST_TYPES
+from app.services.handlers.contract import HandlerRegistry
+from app.services.handlers.deps import HandlerDeps, HandlerTiming
+from app.services.handlers.halting import Halting
+from app.services.handlers.opsrequests import OpsRequestOperations
+from app.services.handlers.provisioning import Provisioning
+from app.services.handlers.update import Update
+
+__all__ = ["DATABASE_OPERATION_TYPES", "HandlerDeps", "HandlerTiming",
+           "register_database_handlers"]
+
+DATABASE_OPERATION_TYPES = frozenset({
+    OperationType.CREATE, OperationType.DELETE, OperationType.PAUSE, OperationType.RESUME,
+    OperationType.UPDATE, *OPS_REQUEST_TYPES,
+})
+
+
+def register_database_handlers(registry: HandlerRegistry, deps: HandlerDeps) -> None:
+    provisioning = Provisioning(deps)
+    registry.register(OperationType.CREATE, provisioning.create,
+                      on_cancel=provisioning.cancel_create)
+    registry.register(OperationType.DELETE, provisioning.delete)
+    ops = OpsRequestOperations(deps)
+    for op_type in sorted(OPS_REQUEST_TYPES):
+        registry.register(op_type, ops.step, on_cancel=ops.cancel)
+    halting = Halting(deps)
+    registry.register(OperationType.PAUSE, halting.pause, on_cancel=halting.cancel)
+    registry.register(OperationType.RESUME, halting.resume, on_cancel=halting.cancel)
+    update = Update(deps)
+    registry.register(OperationType.UPDATE, update.step, on_cancel=update.cancel)

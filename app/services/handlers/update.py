@@ -1,0 +1,287 @@
+"""`update`: several changes from one PATCH, run one after another in a fixed order, each
+OpsRequest change as its own OpsRequest (KubeDB runs one operation per request, §5.1).
+
+desired_state holds the PATCH's fields (only those given), with their new values:
+
+    settings   labels, annotations (whole maps), monitoring_enabled, deletion_protection,
+               backup_enabled, backup_schedule, backup_retention_days
+    OpsRequest storage_gb, size, replicas, version
+
+Order (the plan is fixed when the operation starts, kept in `state.plan`, and values equal
+to the record's are left out):
+
+    1. settings         the CR's labels and annotations (merge patch: removed keys -> null,
+                        keys others set are left alone) and spec.monitor, then the record.
+                        Cheap, reversible, and needs no OpsRequest.
+    2. expand_storage   first, so members added by step 4 get the larger volume; online.
+    3. scale_vertical   before scaling out, so new members start with the new size and the
+                        database restarts its pods once rather than twice.
+    4. scale_horizontal
+    5. upgrade_version  last: the riskiest change runs on the final shape, and if it fails
+                        every capacity change before it stays applied.
+
+The record shows `updating` throughout. Each OpsRequest change that succeeds is written to
+the record at once; if one fails, the ones before it stay applied, the rest are not tried,
+the record goes back to the status it started from (running) and the operation fails
+naming what was and was not applied. The service must not write these fields to the record
+itself: the handler compares against the record to build each patch and OpsRequest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.cluster import errors
+from app.domain import steps
+from app.domain.databases import Database, DatabaseStatus
+from app.domain.manifests import JsonObject, database_cr
+from app.domain.operations import OperationType
+from app.domain.sizes import SizeTable
+from app.domain.status_mapping import OpsOutcome
+from app.services.handlers import changes, records
+from app.services.handlers.changes import Change
+from app.services.handlers.cluster_errors import translated
+from app.services.handlers.contract import StepContext
+from app.services.handlers.deps import HandlerDeps
+from app.services.handlers.desired_spec import desired_for
+from app.services.handlers.opsrequests import STARTABLE, OpsRequestRunner, check_startable
+
+SETTINGS_FIELDS = (
+    "labels", "annotations", "monitoring_enabled", "deletion_protection", "backup_enabled",
+    "backup_schedule", "backup_retention_days",
+)
+# (operation type, desired_state key, the change's own key), in the order they run.
+OPS_ORDER = (
+    (OperationType.EXPAND_STORAGE, "storage_gb", "storage_gb"),
+    (OperationType.SCALE_VERTICAL, "size", "size"),
+    (OperationType.SCALE_HORIZONTAL, "replicas", "replicas"),
+    (OperationType.UPGRADE_VERSION, "version", "target_version"),
+)
+SETTINGS_STARTABLE = STARTABLE | {DatabaseStatus.PAUSED, DatabaseStatus.FAILED}
+_SETTINGS = "settings"
+
+
+def plan_for(
+    wanted: Mapping[str, Any], database: Database, runner: OpsRequestRunner, sizes: SizeTable,
+    *, operation_id: str,
+) -> list[dict[str, Any]]:
+    """The update's steps, in order, leaving out values the record already has. Each
+    OpsRequest is built once here, so a change a rule refuses (a replica rule, shrinking
+    storage) fails the update before anything has moved."""
+    known = set(SETTINGS_FIELDS) | {key for _, key, _ in OPS_ORDER}
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        raise steps.PermanentError(f"an update cannot change {', '.join(unknown)}")
+    plan: list[dict[str, Any]] = []
+    settings = {
+        key: wanted[key] for key in SETTINGS_FIELDS
+        if key in wanted and wanted[key] != getattr(database, key)
+    }
+    if settings:
+        plan.append({"kind": _SETTINGS, "values": settings,
+                     "description": f"settings ({', '.join(settings)})"})
+    for op_type, key, change_key in OPS_ORDER:
+        if key not in wanted:
+            continue
+        change = changes.parse(op_type, {change_key: wanted[key]}, database, sizes)
+        if not change.is_noop:
+            runner.build(operation_id, database, change, attempt=1)
+            plan.append({"kind": "ops", **change.to_state()})
+    return plan
+
+
+class Update:
+    def __init__(self, deps: HandlerDeps) -> None:
+        self._deps = deps
+        self._runner = OpsRequestRunner(deps)
+
+    async def step(self, ctx: StepContext) -> steps.StepResult:
+        store = self._deps.store
+        database = await records.load(store, ctx.operation)
+        state: dict[str, Any] = dict(ctx.operation.state)
+        if "plan" not in state:
+            plan = plan_for(ctx.operation.desired_state, database, self._runner,
+                            self._deps.sizes, operation_id=ctx.operation.id)
+            if not plan:
+                return steps.Done("nothing to change")
+            self._check_startable(database, plan)
+            state = {"plan": plan, "index": 0, "step": "start", "attempt": 1,
+                     "return_to": database.status.value, "applied": []}
+            await ctx.save(state=state)
+        try:
+            return await self._run(ctx, state)
+        except steps.PermanentError as exc:
+            return await self._fail(ctx, dict(ctx.operation.state), str(exc))
+
+    def _check_startable(self, database: Database, plan: list[dict[str, Any]]) -> None:
+        first_ops = next((p for p in plan if p["kind"] != _SETTINGS), None)
+        if first_ops is not None:
+            check_startable(database, changes.from_state(first_ops, database, self._deps.sizes))
+        elif database.status not in SETTINGS_STARTABLE:
+            raise steps.PermanentError(f"cannot update a database that is {database.status}")
+
+    async def _run(self, ctx: StepContext, state: dict[str, Any]) -> steps.StepResult:
+        plan: list[dict[str, Any]] = state["plan"]
+        if state["step"] == "start":
+            await records.transition(
+                self._deps.store, ctx.operation, to=DatabaseStatus.UPDATING, outcome="Started",
+                message="update started: " + "; ".join(p["description"] for p in plan),
+                fields={"operation_id": ctx.operation.id},
+                previous=_status(state.get("return_to")),
+            )
+            state = {**state, "step": "submit"}
+            await ctx.save(state=state)
+        while state["index"] < len(plan):
+            item = plan[state["index"]]
+            database = await records.load(self._deps.store, ctx.operation)
+            if item["kind"] == _SETTINGS:
+                await self._apply_settings(database, item["values"])
+                state = await self._advance(ctx, state, item["description"])
+                continue
+            change = changes.from_state(item, database, self._deps.sizes)
+            if state["step"] == "submit":
+                return await self._submit(ctx, database, change, state)
+            result = await self._check(ctx, database, change, state)
+            if isinstance(result, dict):
+                state = result
+                continue
+            return result
+        return await self._succeed(ctx, state)
+
+    async def _submit(
+        self, ctx: StepContext, database: Database, change: Change, state: dict[str, Any]
+    ) -> steps.StepResult:
+        name = await self._runner.submit(ctx, database, change,
+                                         attempt=int(state.get("attempt", 1)))
+        state = {**state, "step": "wait"}
+        await ctx.save(state=state, ops_request_name=name, ops_request_phase=None,
+                       progress=_progress(state, 10),
+                       message=f"OpsRequest {name} created for {change.description}")
+        return steps.Wait(self._deps.timing.ops_poll, message=f"OpsRequest {name} created")
+
+    async def _check(
+        self, ctx: StepContext, database: Database, change: Change, state: dict[str, Any]
+    ) -> steps.StepResult | dict[str, Any]:
+        """A step result, or the state to carry on with (the change is done)."""
+        name = ctx.operation.ops_request_name
+        if not name:
+            return await self._submit(ctx, database, change, state)
+        check = await self._runner.check(ctx, database, name)
+        if check.outcome is None:
+            ctx.log.warning("ops_request_missing", name=name)
+            return await self._submit(ctx, database, change, state)
+        if check.outcome is OpsOutcome.SUPERSEDED:
+            state = {**state, "attempt": int(state.get("attempt", 1)) + 1}
+            return await self._submit(ctx, database, change, state)
+        if check.outcome is OpsOutcome.IN_PROGRESS:
+            return steps.Wait(self._deps.timing.ops_poll, message=check.message,
+                              progress=_progress(state, check.progress))
+        await self._runner.prune(ctx, database, name)
+        if check.outcome is OpsOutcome.SUCCEEDED:
+            await records.update(self._deps.store, database.id, dict(change.record_fields))
+            return await self._advance(ctx, state, change.description)
+        reason = f"{change.description} failed: {check.message} (OpsRequest {name})"
+        return await self._fail(ctx, state, reason)
+
+    async def _advance(
+        self, ctx: StepContext, state: dict[str, Any], description: str
+    ) -> dict[str, Any]:
+        state = {**state, "index": state["index"] + 1, "step": "submit", "attempt": 1,
+                 "applied": [*state.get("applied", []), description]}
+        await ctx.save(state=state, progress=_progress(state, 0),
+                       message=f"{description}: done")
+        return state
+
+    async def _apply_settings(self, database: Database, values: Mapping[str, Any]) -> None:
+        patch = self._settings_patch(database, values)
+        if patch and database.namespace is not None:
+            desired = desired_for(database, self._deps.sizes)
+            resource = desired.engine_spec.database_resource
+            with translated(f"updating {resource.kind} {desired.namespace}/{desired.name}"):
+                try:
+                    await self._deps.cluster_for(database).merge_patch(
+                        resource, desired.name, patch, namespace=desired.namespace
+                    )
+                except errors.NotFound:
+                    if database.status is not DatabaseStatus.FAILED:
+                        raise steps.PermanentError(
+                            f"{resource.kind} {desired.namespace}/{desired.name} does not "
+                            "exist in the cluster"
+                        ) from None
+        await records.update(self._deps.store, database.id, dict(values))
+
+    def _settings_patch(self, database: Database, values: Mapping[str, Any]) -> JsonObject:
+        patch: JsonObject = {}
+        previous = desired_for(database, self._deps.sizes)
+        if "labels" in values or "annotations" in values:
+            try:
+                wanted = previous.replace(
+                    labels=values.get("labels", database.labels),
+                    annotations=values.get("annotations", database.annotations),
+                )
+            except ValueError as exc:
+                raise steps.PermanentError(str(exc)) from exc
+            patch.update(database_cr.metadata_patch(previous, wanted))
+        if "monitoring_enabled" in values:
+            enabled = bool(values["monitoring_enabled"])
+            patch.update(database_cr.monitor_patch(enabled, monitoring=self._deps.monitoring))
+        return patch
+
+    async def _succeed(self, ctx: StepContext, state: dict[str, Any]) -> steps.StepResult:
+        applied = "; ".join(state.get("applied", []))
+        await records.transition(
+            self._deps.store, ctx.operation, to=_final(state), outcome="Succeeded",
+            message=f"update done: {applied}", previous=DatabaseStatus.UPDATING,
+        )
+        return steps.Done(f"update done: {applied}")
+
+    async def _fail(self, ctx: StepContext, state: dict[str, Any], reason: str) -> steps.Fail:
+        plan = state.get("plan", [])
+        applied = state.get("applied", [])
+        rest = [p["description"] for p in plan[len(applied):]]
+        message = reason
+        if applied:
+            message += f"; applied: {', '.join(applied)}"
+        if rest:
+            message += f"; not applied: {', '.join(rest)}"
+        database = await records.load(self._deps.store, ctx.operation)
+        if database.status is DatabaseStatus.UPDATING:
+            await records.transition(
+                self._deps.store, ctx.operation, to=_final(state), outcome="Failed",
+                message=message, previous=DatabaseStatus.UPDATING,
+            )
+        return steps.Fail(message)
+
+    async def cancel(self, ctx: StepContext) -> None:
+        database = await records.find(self._deps.store, ctx.operation)
+        if database is None:
+            return  # no record: nothing to undo
+        await self._runner.delete_if_not_started(ctx, database)
+        if database.status is DatabaseStatus.UPDATING:
+            await records.transition(
+                self._deps.store, ctx.operation, to=_final(ctx.operation.state),
+                outcome="Cancelled", message="update cancelled; applied: "
+                + (", ".join(ctx.operation.state.get("applied", [])) or "nothing"),
+                previous=DatabaseStatus.UPDATING,
+            )
+
+
+def _status(value: object) -> DatabaseStatus:
+    try:
+        return DatabaseStatus(str(value))
+    except ValueError:
+        return DatabaseStatus.RUNNING
+
+
+def _final(state: Mapping[str, Any]) -> DatabaseStatus:
+    """Back to where the update started: paused and failed stay so, the rest is running."""
+    status = _status(state.get("return_to"))
+    return status if status in (DatabaseStatus.PAUSED, DatabaseStatus.FAILED) else (
+        DatabaseStatus.RUNNING
+    )
+
+
+def _progress(state: Mapping[str, Any], within: int) -> int:
+    total = max(1, len(state.get("plan", [])))
+    return min(99, (int(state.get("index", 0)) * 100 + within) // total)

@@ -1,0 +1,29 @@
+"""The namespace of a project's databases."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain import errors, placement, validation
+
+
+def test_a_project_namespace_is_domain_dash_project() -> None:
+    assert placement.namespace_for("acme", "shop") == "acme-shop"
+
+
+def test_a_long_namespace_is_cut_and_hashed_to_a_dns_label() -> None:
+    domain, project = "d" * 40, "p" * 40
+    other = placement.namespace_for(domain, "p" * 39 + "q")
+
+    name = placement.namespace_for(domain, project)
+
+    assert len(name) == 63
+    assert validation.check_dns_label(name, field="namespace") == name
+    assert name.startswith("d" * 40 + "-" + "p" * 15)
+    assert name != other
+    assert placement.namespace_for(domain, project) == name  # deterministic
+
+
+def test_a_namespace_is_not_made_of_invalid_names() -> None:
+    with pytest.raises(errors.InvalidName):
+        placement.namespace_for("Acme", "shop")
