@@ -1,0 +1,81 @@
+"""Idempotency keys: the same `Idempotency-Key` with the same body within 24 hours gets the
+first answer again and starts nothing new; with another body it is refused.
+
+Records live in Redis (`kubedb:idem:<api key id>:<idempotency key>`), scoped by API key so
+two clients cannot collide. A record is claimed before the request runs (`SET NX`): a
+concurrent duplicate finds the claim and is told the first is still in progress, rather than
+starting a second operation. A request that fails without an answer worth replaying
+releases its claim.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from app.broker.errors import BrokerUnavailable
+
+TTL_SECONDS = 24 * 3600
+_PENDING = "pending"
+
+
+class KeyReused(Exception):
+    """The key was used before with a different request."""
+
+
+class StillRunning(Exception):
+    """The first request with this key has not answered yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
+
+
+class IdempotencyStore:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = "kubedb:idem") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    def _key(self, owner: str, key: str) -> str:
+        return f"{self._prefix}:{owner}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+    async def begin(self, owner: str, key: str, print_: str) -> StoredResponse | None:
+        """Claim the key, or return the answer to replay. Raises KeyReused / StillRunning."""
+        record_key = self._key(owner, key)
+        claim = json.dumps({"state": _PENDING, "fingerprint": print_})
+        try:
+            claimed = await self._redis.set(record_key, claim, nx=True, ex=TTL_SECONDS)
+            if claimed:
+                return None
+            raw = await self._redis.get(record_key)
+        except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
+            raise BrokerUnavailable(f"redis: {exc}") from exc
+        if raw is None:  # expired between the two calls: claim again
+            return await self.begin(owner, key, print_)
+        record = json.loads(raw)
+        if record.get("fingerprint") != print_:
+            raise KeyReused(key)
+        if record.get("state") == _PENDING:
+            raise StillRunning(key)
+        return StoredResponse(int(record["status"]), record["body"], dict(record["headers"]))
+
+    async def finish(self, owner: str, key: str, print_: str, response: StoredResponse) -> None:
+        record = {
+            "state": "done", "fingerprint": print_, "status": response.status,
+            "body": response.body, "headers": response.headers,
+        }
+        await self._redis.set(self._key(owner, key), json.dumps(record), ex=TTL_SECONDS)
+
+    async def release(self, owner: str, key: str) -> None:
+        await self._redis.delete(self._key(owner, key))
