@@ -22,9 +22,11 @@ from fastapi import FastAPI
 
 from app.api import errors as api_errors
 from app.api import health
+from app.api import idempotency as api_idempotency
 from app.api.middleware import RequestIdMiddleware
 from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import catalog as catalog_routes
+from app.api.v1 import databases as database_routes
 from app.api.v1 import operations as operations_routes
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
@@ -39,9 +41,11 @@ from app.log import get_logger
 from app.queue.streams import OperationQueue
 from app.services.api_keys import bootstrap_admin_key
 from app.services.catalog import CatalogService
-from app.services.handlers.deps import HandlerDeps
+from app.services.databases import DatabaseService
+from app.services.handlers.deps import HandlerDeps, HandlerTiming
 from app.services.handlers.registry import register_database_handlers
 from app.services.health import HealthService, WorkerCounts
+from app.services.idempotency import IdempotencyStore
 from app.services.operations import OperationDefaults, OperationService
 from app.startup import connect_with_retry
 from app.store import open_store
@@ -119,8 +123,13 @@ async def build_runtime(
     if handlers is None:
         handlers = operation_handlers()
         if cluster is not None:
+            poll = settings.operation_poll_interval
             register_database_handlers(handlers, HandlerDeps.single_cluster(
                 store=store, cluster=cluster, sizes=size_table,
+                timing=HandlerTiming(
+                    provision_deadline=settings.provision_deadline, provision_poll=poll,
+                    ops_poll=poll, halt_poll=poll, delete_poll=poll,
+                ),
             ))
     supervisor = Supervisor(expected_errors=(BrokerError, StoreError))
     engine = EngineConfig(
@@ -212,6 +221,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.catalog = CatalogService(
                 runtime.cluster, runtime.sizes, allowed=settings.allowed_versions
             )
+            app.state.idempotency = IdempotencyStore(runtime.redis)
+            app.state.databases = DatabaseService(
+                runtime.store, runtime.operations, app.state.catalog, runtime.sizes,
+                runtime.cluster,
+            )
             log.info("started", instance_id=settings.instance_id)
             try:
                 yield
@@ -229,8 +243,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     api_errors.install(app)
+    api_idempotency.install(app)
     app.include_router(health.router)
     app.include_router(api_keys_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(operations_routes.router)
+    app.include_router(database_routes.router)
     return app

@@ -1,0 +1,160 @@
+"""Request and response bodies of the database routes (API.md, Databases)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain.databases import Database, DatabaseStatus, HealthStatus
+from app.domain.engines import Engine
+from app.domain.events import Event
+
+DeletionPolicy = Literal["Delete", "WipeOut", "Halt"]
+Schedule = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateDatabaseIn(Strict):
+    name: Annotated[str, Field(min_length=3, max_length=63)]
+    engine: Engine
+    version: Annotated[str, Field(min_length=1, max_length=63)]
+    size: str | None = None
+    storage_gb: Annotated[int, Field(ge=1, le=10000)] = 20
+    replicas: Annotated[int, Field(ge=1, le=9)] = 1
+    high_availability: bool = False
+    backup_enabled: bool = True
+    backup_schedule: Schedule = "daily"
+    backup_retention_days: Annotated[int, Field(ge=1, le=365)] = 7
+    monitoring_enabled: bool = True
+    deletion_protection: bool = False
+    deletion_policy: DeletionPolicy = "Delete"
+    username: str | None = None
+    password: Annotated[str | None, Field(min_length=12)] = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class PatchDatabaseIn(Strict):
+    size: str | None = None
+    storage_gb: Annotated[int | None, Field(ge=1, le=10000)] = None
+    replicas: Annotated[int | None, Field(ge=1, le=9)] = None
+    version: str | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    backup_enabled: bool | None = None
+    backup_schedule: Schedule | None = None
+    backup_retention_days: Annotated[int | None, Field(ge=1, le=365)] = None
+    monitoring_enabled: bool | None = None
+    deletion_protection: bool | None = None
+
+
+class ScaleIn(Strict):
+    replicas: Annotated[int | None, Field(ge=1, le=9)] = None
+    storage_gb: Annotated[int | None, Field(ge=1, le=10000)] = None
+    size: str | None = None
+
+
+class UpgradeIn(Strict):
+    target_version: Annotated[str, Field(min_length=1, max_length=63)]
+
+
+class DatabaseOut(BaseModel):
+    id: str
+    name: str
+    domain: str
+    project: str
+    engine: str
+    version: str
+    size: str
+    storage_gb: int
+    replicas: int
+    high_availability: bool
+    status: DatabaseStatus
+    health_status: HealthStatus
+    phase: str | None
+    ready_replicas: int
+    endpoint: str | None
+    port: int | None
+    backup_enabled: bool
+    backup_schedule: str
+    backup_retention_days: int
+    monitoring_enabled: bool
+    deletion_protection: bool
+    deletion_policy: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    provider_id: str | None
+    namespace: str | None
+    kubedb_resource_name: str | None
+    operation_id: str | None
+    poll_url: str | None = None
+    message: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, database: Database, *, poll: bool = False) -> DatabaseOut:
+        body: dict[str, Any] = database.model_dump()
+        if poll and database.operation_id:
+            body["poll_url"] = f"/api/v1/operations/{database.operation_id}"
+        return cls.model_validate(body)
+
+
+class DatabaseList(BaseModel):
+    databases: list[DatabaseOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class StatusOut(BaseModel):
+    id: str
+    status: DatabaseStatus
+    health_status: HealthStatus
+    phase: str | None
+    ready_replicas: int
+    desired_replicas: int
+    endpoint: str | None
+    port: int | None
+    last_sync_at: datetime
+
+
+class CredentialsOut(BaseModel):
+    username: str
+    password: str
+    host: str | None
+    port: int | None
+    database: str | None
+    connection_string: str | None
+
+
+class UpgradesOut(BaseModel):
+    current_version: str
+    available_upgrades: list[str]
+
+
+class EventOut(BaseModel):
+    id: str
+    reason: str
+    message: str
+    actor: str | None
+    operation_id: str | None
+    from_status: str | None
+    to_status: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, event: Event) -> EventOut:
+        return cls.model_validate(event.model_dump())
+
+
+class EventList(BaseModel):
+    events: list[EventOut]
+    total: int
+    page: int
+    page_size: int

@@ -1,0 +1,383 @@
+"""`/api/v1/domain/{domain}/project/{project}/databases`: the database lifecycle API.
+
+Routers only: parse, authorize (another tenant's database answers 404), call
+`DatabaseService`, shape the answer. Every mutation answers 202 with the database body plus
+`operation_id`, `poll_url` and a `Location` header pointing at the operation.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.api import auth, idempotency
+from app.api.errors import ApiError, error_responses
+from app.api.v1 import database_models as models
+from app.api.v1.operations import OperationList, OperationOut
+from app.domain import access, engines
+from app.domain.databases import Database, DatabaseStatus
+from app.domain.manifests import connection
+from app.domain.operations import Operation, OperationType
+from app.services import databases as service_errors
+from app.services.databases import DatabaseService, NewDatabase
+from app.store.protocols import DatabaseFilter, OperationFilter
+
+DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+Domain = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
+Project = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
+Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
+
+router = APIRouter(prefix="/api/v1/domain/{domain}/project/{project}/databases",
+                   tags=["databases"])
+
+RUNNING = frozenset({DatabaseStatus.RUNNING})
+PAUSED = frozenset({DatabaseStatus.PAUSED})
+SERVING = frozenset({DatabaseStatus.RUNNING, DatabaseStatus.FAILED})
+
+
+def _service(request: Request) -> DatabaseService:
+    service: DatabaseService = request.app.state.databases
+    return service
+
+
+def _translate(exc: service_errors.DatabaseError) -> ApiError:
+    status = {
+        service_errors.NotFound: 404, service_errors.Conflict: 409,
+        service_errors.RuleViolated: 422, service_errors.Unavailable: 503,
+    }.get(type(exc), 400)
+    return ApiError(status, exc.code, exc.message, exc.details or None)
+
+
+async def _database(
+    request: Request, principal: auth.Principal, domain: str, project: str, database_id: str,
+    action: access.Action,
+) -> Database:
+    missing = f"database {database_id} not found"
+    auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
+                   missing=missing)
+    try:
+        database = await _service(request).get(domain, project, database_id)
+    except service_errors.DatabaseError as exc:
+        raise _translate(exc) from exc
+    if action is not access.Action.READ:
+        auth.authorize(principal, domain=domain, project=project, action=action,
+                       missing=missing)
+    return database
+
+
+async def _accepted(
+    database: Database, operation: Operation, idem: idempotency.Guard
+) -> JSONResponse:
+    body = models.DatabaseOut.of(database, poll=True).model_dump(mode="json")
+    body["operation_id"] = operation.id
+    return await idem.keep(JSONResponse(
+        body, status_code=202, headers={"Location": f"/api/v1/operations/{operation.id}"}
+    ))
+
+
+READ_ERRORS = error_responses(401, 404, 422)
+WRITE_ERRORS = error_responses(401, 403, 404, 409, 422, 503)
+
+
+@router.post("", status_code=202, response_model=models.DatabaseOut,
+             responses=error_responses(401, 403, 404, 409, 422, 503),
+             summary="Create a database")
+@router.post("/", status_code=202, include_in_schema=False)
+async def create_database(
+    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    project: Project, body: models.CreateDatabaseIn,
+) -> JSONResponse:
+    auth.authorize(principal, domain=domain, project=project, action=access.Action.WRITE,
+                   missing=f"project {domain}/{project} not found")
+    new = NewDatabase(**body.model_dump(mode="json"))
+    try:
+        database, operation = await _service(request).create(
+            domain, project, new, actor=principal.key_id
+        )
+    except service_errors.DatabaseError as exc:
+        raise _translate(exc) from exc
+    return await _accepted(database, operation, idem)
+
+
+@router.get("", response_model=models.DatabaseList, responses=READ_ERRORS,
+            summary="Databases of a project, newest first")
+@router.get("/", response_model=models.DatabaseList, include_in_schema=False)
+async def list_databases(
+    request: Request, principal: Principal, domain: Domain, project: Project,
+    engine: engines.Engine | None = None, status: DatabaseStatus | None = None,
+    name: Annotated[str | None, Query(max_length=63)] = None,
+    label: Annotated[str | None, Query(pattern=r"^[^=]+=[^=]*$")] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> models.DatabaseList:
+    auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
+                   missing=f"project {domain}/{project} not found")
+    key, _, value = label.partition("=") if label else ("", "", "")
+    where = DatabaseFilter(
+        domain=domain, project=project, engine=engine.value if engine else None,
+        status=status.value if status else None, name_prefix=name,
+        label=(key, value) if label else None,
+    )
+    found = await request.app.state.runtime.store.databases.list(
+        where, offset=(page - 1) * page_size, limit=page_size
+    )
+    return models.DatabaseList(
+        databases=[models.DatabaseOut.of(d) for d in found.items], total=found.total,
+        page=page, page_size=page_size,
+    )
+
+
+@router.get("/{database_id}", response_model=models.DatabaseOut, responses=READ_ERRORS,
+            summary="One database, from the store")
+async def get_database(
+    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+) -> models.DatabaseOut:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.READ)
+    return models.DatabaseOut.of(database)
+
+
+@router.patch("/{database_id}", status_code=202, response_model=models.DatabaseOut,
+              responses=WRITE_ERRORS, summary="Change the desired state")
+async def patch_database(
+    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    project: Project, database_id: str,
+    body: models.PatchDatabaseIn,
+) -> JSONResponse:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.WRITE)
+    asked = body.model_dump(exclude_none=True)
+    service = _service(request)
+    try:
+        changes = service.check_scale(database, asked)
+        if "version" in asked and asked["version"] != database.version:
+            await service.check_upgrade(database, asked["version"])
+            changes["version"] = asked["version"]
+        if not changes:
+            raise service_errors.RuleViolated("body", "nothing to change: every value given "
+                                              "is the current one", code="no_change")
+        database, operation = await service.mutate(
+            database, OperationType.UPDATE, changes, actor=principal.key_id,
+        )
+    except service_errors.DatabaseError as exc:
+        raise _translate(exc) from exc
+    return await _accepted(database, operation, idem)
+
+
+@router.delete("/{database_id}", status_code=202, response_model=models.DatabaseOut,
+               responses=WRITE_ERRORS, summary="Delete a database")
+async def delete_database(
+    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    project: Project, database_id: str,
+) -> JSONResponse:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.WRITE)
+    try:
+        database, operation = await _service(request).delete(database, actor=principal.key_id)
+    except service_errors.DatabaseError as exc:
+        raise _translate(exc) from exc
+    return await _accepted(database, operation, idem)
+
+
+async def _simple(
+    request: Request, principal: auth.Principal, domain: str, project: str, database_id: str,
+    op_type: OperationType, allowed: frozenset[DatabaseStatus] | None,
+    idem: idempotency.Guard, desired_state: dict[str, Any] | None = None,
+) -> JSONResponse:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.WRITE)
+    try:
+        database, operation = await _service(request).mutate(
+            database, op_type, desired_state or {}, actor=principal.key_id,
+            allowed_from=allowed,
+        )
+    except service_errors.DatabaseError as exc:
+        raise _translate(exc) from exc
+    return await _accepted(database, operation, idem)
+
+
+@router.post("/{database_id}/pause", status_code=202, response_model=models.DatabaseOut,
+             responses=WRITE_ERRORS, summary="Pause (halt) a running database")
+async def pause_database(
+    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    project: Project, database_id: str,
+) -> JSONResponse:
+    return await _simple(request, principal, domain, project, database_id,
+                         OperationType.PAUSE, RUNNING, idem)
+
+
+@router.post("/{database_id}/resume", status_code=202, response_model=models.DatabaseOut,
+             responses=WRITE_ERRORS, summary="Resume a paused database")
+async def resume_database(
+    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    project: Project, database_id: str,
+) -> JSONResponse:
+    return await _simple(request, principal, domain, project, database_id,
+                         OperationType.RESUME, PAUSED, idem)
+
+
+@router.post("/{database_id}/restart", status_code=202, response_model=models.DatabaseOut,
+             responses=WRITE_ERRORS, summary="Restart a database")
+async def restart_database(
+    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    project: Project, database_id: str,
+) -> JSONResponse:
+    return await _simple(request, principal, domain, project, database_id,
+                         OperationType.RESTART, SERVING, idem)
+
+
+@router.post("/{database_id}/credentials/rotate", status_code=202,
+             response_model=models.DatabaseOut, responses=WRITE_ERRORS,
+             summary="Rotate the database's credentials")
+async def rotate_credentials(
+    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    project: Project, database_id: str,
+) -> JSONResponse:
+    return await _simple(request, principal, domain, project, database_id,
+                         OperationType.ROTATE_CREDENTIALS, RUNNING, idem)
+
+
+@router.post("/{database_id}/scale", status_code=202, response_model=models.DatabaseOut,
+             responses=WRITE_ERRORS, summary="Scale replicas, storage or size")
+async def scale_database(
+    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    project: Project, database_id: str,
+    body: models.ScaleIn,
+) -> JSONResponse:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.WRITE)
+    service = _service(request)
+    try:
+        changes = service.check_scale(database, body.model_dump(exclude_none=True))
+        if not changes:
+            raise service_errors.RuleViolated("body", "nothing to scale: give replicas, "
+                                              "storage_gb or size different from now",
+                                              code="no_change")
+        op_type, state = _scale_operation(changes)
+        database, operation = await service.mutate(
+            database, op_type, state, actor=principal.key_id, allowed_from=RUNNING,
+        )
+    except service_errors.DatabaseError as exc:
+        raise _translate(exc) from exc
+    return await _accepted(database, operation, idem)
+
+
+def _scale_operation(changes: dict[str, Any]) -> tuple[OperationType, dict[str, Any]]:
+    if len(changes) > 1:
+        return OperationType.UPDATE, changes
+    (name, value), = changes.items()
+    return {
+        "replicas": OperationType.SCALE_HORIZONTAL,
+        "storage_gb": OperationType.EXPAND_STORAGE,
+        "size": OperationType.SCALE_VERTICAL,
+    }[name], {name: value}
+
+
+@router.get("/{database_id}/available-upgrades", response_model=models.UpgradesOut,
+            responses=error_responses(401, 404, 503), summary="Versions it may upgrade to")
+async def available_upgrades(
+    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+) -> models.UpgradesOut:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.READ)
+    try:
+        targets = await _service(request).available_upgrades(database)
+    except service_errors.DatabaseError as exc:
+        raise _translate(exc) from exc
+    return models.UpgradesOut(current_version=database.version, available_upgrades=targets)
+
+
+@router.post("/{database_id}/upgrade", status_code=202, response_model=models.DatabaseOut,
+             responses=WRITE_ERRORS, summary="Upgrade to another version")
+async def upgrade_database(
+    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    project: Project, database_id: str,
+    body: models.UpgradeIn,
+) -> JSONResponse:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.WRITE)
+    service = _service(request)
+    try:
+        if database.status is not DatabaseStatus.DELETED:
+            await service.check_upgrade(database, body.target_version)
+        database, operation = await service.mutate(
+            database, OperationType.UPGRADE_VERSION, {"target_version": body.target_version},
+            actor=principal.key_id, allowed_from=RUNNING,
+        )
+    except service_errors.DatabaseError as exc:
+        raise _translate(exc) from exc
+    return await _accepted(database, operation, idem)
+
+
+@router.get("/{database_id}/credentials", response_model=models.CredentialsOut,
+            responses=error_responses(401, 403, 404, 503),
+            summary="Connection credentials (owner or member)")
+async def get_credentials(
+    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+    response: Response,
+) -> models.CredentialsOut:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.CREDENTIALS)
+    try:
+        secret = await _service(request).credentials(database)
+    except service_errors.DatabaseError as exc:
+        raise _translate(exc) from exc
+    info = connection.connection_info(
+        database.engine, name=database.kubedb_resource_name or database.name,
+        namespace=database.namespace or "", username=secret.username,
+        password=secret.password, replicas=database.replicas,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return models.CredentialsOut(
+        username=info.username, password=info.password, host=info.host, port=info.port,
+        database=info.database, connection_string=info.connection_string,
+    )
+
+
+@router.get("/{database_id}/status", response_model=models.StatusOut, responses=READ_ERRORS,
+            summary="Observed state, as last synced")
+async def get_status(
+    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+) -> models.StatusOut:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.READ)
+    return models.StatusOut(
+        id=database.id, status=database.status, health_status=database.health_status,
+        phase=database.phase, ready_replicas=database.ready_replicas,
+        desired_replicas=database.replicas, endpoint=database.endpoint, port=database.port,
+        last_sync_at=database.updated_at,
+    )
+
+
+@router.get("/{database_id}/operations", response_model=OperationList,
+            responses=READ_ERRORS, summary="This database's operations, newest first")
+async def database_operations(
+    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> OperationList:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.READ)
+    found = await request.app.state.runtime.store.operations.list(
+        OperationFilter(database_id=database.id), offset=(page - 1) * page_size,
+        limit=page_size,
+    )
+    return OperationList(operations=[OperationOut.of(o) for o in found.items],
+                         total=found.total, page=page, page_size=page_size)
+
+
+@router.get("/{database_id}/events", response_model=models.EventList, responses=READ_ERRORS,
+            summary="Lifecycle events, newest first")
+async def database_events(
+    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> models.EventList:
+    database = await _database(request, principal, domain, project, database_id,
+                               access.Action.READ)
+    found = await _service(request).events(database, offset=(page - 1) * page_size,
+                                           limit=page_size)
+    return models.EventList(events=[models.EventOut.of(e) for e in found.items],
+                            total=found.total, page=page, page_size=page_size)

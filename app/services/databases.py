@@ -1,0 +1,280 @@
+"""The database use cases: validate a request, write the record, submit its operation.
+
+The record holds what a database *is*; a mutation does not change it up front but submits
+an operation whose `desired_state` says what it should become (docs/database-operations.md):
+the handlers write the record once the cluster has done it. One active operation per
+database is the store's rule; a second mutation gets `Conflict("operation_in_progress")`.
+
+    DatabaseError
+    ├── NotFound
+    ├── Conflict        (code: duplicate_name, operation_in_progress, deletion_protected)
+    ├── RuleViolated    (422 naming the rule; field, code)
+    └── Unavailable     (the catalog or cluster cannot be read)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.cluster import errors as cluster_errors
+from app.cluster.gateway import Credentials, KubeGateway
+from app.domain import clock, engines, validation
+from app.domain import errors as domain_errors
+from app.domain.databases import Database, DatabaseStatus
+from app.domain.events import Event
+from app.domain.operations import Operation, OperationType
+from app.domain.placement import namespace_for
+from app.domain.sizes import SizeTable
+from app.services.catalog import CatalogService, CatalogUnavailable
+from app.services.operations import OperationService
+from app.store import errors as store_errors
+from app.store.protocols import Page, Store
+
+
+class DatabaseError(Exception):
+    def __init__(self, message: str, *, code: str, details: Mapping[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.details = dict(details or {})
+
+
+class NotFound(DatabaseError):
+    pass
+
+
+class Conflict(DatabaseError):
+    pass
+
+
+class RuleViolated(DatabaseError):
+    def __init__(self, field_name: str, message: str, *, code: str = "rule_violated") -> None:
+        super().__init__(message, code=code, details={"fields": {field_name: message}})
+        self.field = field_name
+
+
+class Unavailable(DatabaseError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class NewDatabase:
+    name: str
+    engine: str
+    version: str
+    size: str | None = None
+    storage_gb: int = 20
+    replicas: int = 1
+    high_availability: bool = False
+    backup_enabled: bool = True
+    backup_schedule: str = "daily"
+    backup_retention_days: int = 7
+    monitoring_enabled: bool = True
+    deletion_protection: bool = False
+    deletion_policy: str = "Delete"
+    username: str | None = None
+    password: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+# What a PATCH may change, and what each means for the update handler.
+PATCHABLE = frozenset({
+    "size", "storage_gb", "replicas", "version", "labels", "annotations", "backup_enabled",
+    "backup_schedule", "backup_retention_days", "monitoring_enabled", "deletion_protection",
+})
+
+
+def _rule(exc: domain_errors.InvalidValue) -> RuleViolated:
+    return RuleViolated(exc.field, exc.message, code=getattr(exc, "code", "rule_violated"))
+
+
+class DatabaseService:
+    def __init__(
+        self, store: Store, operations: OperationService, catalog: CatalogService,
+        sizes: SizeTable, cluster: KubeGateway | None,
+    ) -> None:
+        self._store = store
+        self._operations = operations
+        self._catalog = catalog
+        self._sizes = sizes
+        self._cluster = cluster
+
+    # --- reads ---------------------------------------------------------------------
+
+    async def get(self, domain: str, project: str, database_id: str) -> Database:
+        database = await self._store.databases.get(database_id)
+        if database is None or (database.domain, database.project) != (domain, project):
+            raise NotFound(f"database {database_id} not found", code="not_found")
+        return database
+
+    async def events(
+        self, database: Database, *, offset: int, limit: int
+    ) -> Page[Event]:
+        return await self._store.events.list_for_database(database.id, offset=offset,
+                                                           limit=limit)
+
+    async def credentials(self, database: Database) -> Credentials:
+        if self._cluster is None or database.namespace is None:
+            raise Unavailable("the database has no credentials yet", code="not_ready")
+        secret = f"{database.kubedb_resource_name or database.name}-auth"
+        try:
+            return await self._cluster.read_credentials(database.namespace, secret)
+        except cluster_errors.NotFound as exc:
+            raise Unavailable("the database has no credentials yet", code="not_ready") from exc
+        except cluster_errors.ClusterError as exc:
+            raise Unavailable(f"the cluster did not answer: {exc.message}",
+                              code="cluster_unavailable") from exc
+
+    async def available_upgrades(self, database: Database) -> list[str]:
+        try:
+            return await self._catalog.upgrade_targets(
+                engines.parse_engine(database.engine), database.version
+            )
+        except CatalogUnavailable as exc:
+            raise Unavailable(str(exc), code="cluster_unavailable") from exc
+
+    # --- create --------------------------------------------------------------------
+
+    async def create(
+        self, domain: str, project: str, request: NewDatabase, *, actor: str
+    ) -> tuple[Database, Operation]:
+        try:
+            engine = engines.parse_engine(request.engine)
+            validation.check_database_name(request.name)
+            topology = validation.check_topology(
+                engine, high_availability=request.high_availability
+            )
+            validation.check_replicas(engine, request.replicas, topology=topology)
+            validation.check_storage_gb(request.storage_gb)
+            size = self._sizes.get(request.size or self._sizes.default.name)
+            labels = validation.check_labels(request.labels)
+            annotations = validation.check_annotations(request.annotations)
+            if request.username is not None or request.password is not None:
+                raise RuleViolated("password", "custom credentials are not supported yet; "
+                                   "leave username and password out to have them generated")
+        except domain_errors.InvalidValue as exc:
+            raise _rule(exc) from exc
+        try:
+            offered = await self._catalog.is_offered(engine, request.version)
+        except CatalogUnavailable as exc:
+            raise Unavailable(str(exc), code="cluster_unavailable") from exc
+        if not offered:
+            raise RuleViolated("version", f"version {request.version!r} of {engine.value} is "
+                               "not offered; see GET /api/v1/versions", code="unknown_version")
+        database = Database(
+            name=request.name, domain=domain, project=project, engine=engine.value,
+            version=request.version, size=size.name, storage_gb=request.storage_gb,
+            replicas=request.replicas, high_availability=request.high_availability,
+            backup_enabled=request.backup_enabled, backup_schedule=request.backup_schedule,
+            backup_retention_days=request.backup_retention_days,
+            monitoring_enabled=request.monitoring_enabled,
+            deletion_protection=request.deletion_protection,
+            deletion_policy=request.deletion_policy, labels=labels, annotations=annotations,
+            namespace=namespace_for(domain, project), kubedb_resource_name=request.name,
+            status=DatabaseStatus.PENDING,
+        )
+        try:
+            await self._store.databases.insert(database)
+        except store_errors.DuplicateName as exc:
+            raise Conflict(str(exc), code="duplicate_name") from exc
+        try:
+            operation = await self._operations.submit(
+                database_id=database.id, domain=domain, project=project,
+                type=OperationType.CREATE.value, created_by=actor,
+            )
+        except BaseException:
+            # Nothing half-written: the record goes, freeing its name.
+            await self._store.databases.update_fields(
+                database.id, {"status": DatabaseStatus.DELETED,
+                              "message": "creation could not be queued"}
+            )
+            raise
+        database = await self._store.databases.update_fields(
+            database.id, {"operation_id": operation.id}
+        )
+        await self._store.events.append(Event(
+            database_id=database.id, domain=domain, project=project, reason="CreateRequested",
+            message=f"create {engine.value} {request.version} requested", actor=actor,
+            operation_id=operation.id, to_status=DatabaseStatus.PENDING.value,
+        ))
+        return database, operation
+
+    # --- mutations -----------------------------------------------------------------
+
+    async def mutate(
+        self, database: Database, op_type: OperationType, desired: Mapping[str, Any], *,
+        actor: str, allowed_from: frozenset[DatabaseStatus] | None = None,
+    ) -> tuple[Database, Operation]:
+        if database.status is DatabaseStatus.DELETED:
+            raise RuleViolated("status", "a deleted database can only be read",
+                               code="database_deleted")
+        if allowed_from is not None and database.status not in allowed_from:
+            wanted = " or ".join(sorted(s.value for s in allowed_from))
+            raise RuleViolated(
+                "status", f"{op_type.value} needs a {wanted} database; this one is "
+                f"{database.status.value}", code="invalid_state",
+            )
+        try:
+            operation = await self._operations.submit(
+                database_id=database.id, domain=database.domain, project=database.project,
+                type=op_type.value, desired_state=dict(desired), created_by=actor,
+            )
+        except store_errors.OperationInProgress as exc:
+            raise Conflict(
+                f"database {database.id} has an operation in progress",
+                code="operation_in_progress", details={"operation_id": exc.operation_id},
+            ) from exc
+        updated = await self._store.databases.update_fields(
+            database.id, {"operation_id": operation.id, "updated_at": clock.utcnow()}
+        )
+        return updated, operation
+
+    async def delete(self, database: Database, *, actor: str) -> tuple[Database, Operation]:
+        if database.deletion_protection:
+            raise Conflict(
+                f"database {database.id} is protected from deletion; set deletion_protection "
+                "to false first", code="deletion_protected",
+            )
+        return await self.mutate(database, OperationType.DELETE, {}, actor=actor)
+
+    def check_scale(self, database: Database, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate scale/patch values against the rules; the changes that differ."""
+        engine = engines.parse_engine(database.engine)
+        result: dict[str, Any] = {}
+        try:
+            if "replicas" in changes and changes["replicas"] != database.replicas:
+                topology = validation.check_topology(
+                    engine, high_availability=database.high_availability
+                )
+                result["replicas"] = validation.check_replicas(
+                    engine, int(changes["replicas"]), topology=topology
+                )
+            if "storage_gb" in changes and changes["storage_gb"] != database.storage_gb:
+                result["storage_gb"] = validation.check_storage_growth(
+                    database.storage_gb, int(changes["storage_gb"])
+                )
+            if "size" in changes and changes["size"] != database.size:
+                result["size"] = self._sizes.get(str(changes["size"])).name
+            if "labels" in changes:
+                result["labels"] = validation.check_labels(changes["labels"])
+            if "annotations" in changes:
+                result["annotations"] = validation.check_annotations(changes["annotations"])
+        except domain_errors.InvalidValue as exc:
+            raise _rule(exc) from exc
+        for name in PATCHABLE - {"replicas", "storage_gb", "size", "labels", "annotations",
+                                 "version"}:
+            if name in changes and changes[name] != getattr(database, name):
+                result[name] = changes[name]
+        return result
+
+    async def check_upgrade(self, database: Database, target: str) -> None:
+        targets = await self.available_upgrades(database)
+        if target not in targets:
+            raise RuleViolated(
+                "target_version",
+                f"{database.engine} {database.version} cannot be upgraded to {target}; "
+                f"allowed: {', '.join(targets) or 'none'}", code="upgrade_not_allowed",
+            )

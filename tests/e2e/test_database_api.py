@@ -1,0 +1,243 @@
+"""The database lifecycle over HTTP: the app in-process (real lifespan, SQLite, embedded
+Redis, workers) and the simulator with the KubeDB model on a loopback socket."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from app.config.settings import Settings
+from app.domain.api_keys import Role, new_token
+from app.main import Runtime, create_app
+from app.services.api_keys import issue_key
+from simulator.kubedb import install
+from simulator.server import Served, Simulator, run_simulator
+from tests.support import eventually
+
+ADMIN = new_token()
+BASE = "/api/v1/domain/acme/project/shop/databases"
+VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
+            "redis": "8.2.2"}
+
+
+@pytest.fixture
+async def platform(
+    settings: Settings, embedded_redis_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient, Served]]:
+    async with run_simulator(simulator=Simulator(plugins=[install])) as served:
+        served.simulator.config.update({"time_scale": 0.005})
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(json.dumps(served.kubeconfig()))
+        app = create_app(settings.model_copy(update={
+            "redis_url": embedded_redis_url, "admin_api_key": SecretStr(ADMIN.text),
+            "cluster_kubeconfig": kubeconfig, "operation_poll_interval": 0.05,
+            "operation_step_timeout": 5, "operation_visibility_timeout": 10,
+        }))
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://test",
+                headers={"Authorization": f"Bearer {ADMIN.text}"}, timeout=10,
+            ) as client:
+                yield app.state.runtime, client, served
+
+
+async def finished(client: httpx.AsyncClient, response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 202, response.text
+    location = response.headers["location"]
+    assert response.json()["poll_url"] == location
+
+    async def ended() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await client.get(location)).json()
+        return body if body["status"] in ("succeeded", "failed", "cancelled") else None
+
+    return await eventually(ended, timeout=30, interval=0.05, message=location)
+
+
+async def create(client: httpx.AsyncClient, **body: Any) -> httpx.Response:
+    body.setdefault("name", "orders")
+    body.setdefault("engine", "postgres")
+    body.setdefault("version", VERSIONS[body["engine"]])
+    return await client.post(BASE, json=body)
+
+
+@pytest.mark.parametrize("engine", sorted(VERSIONS))
+async def test_each_engine_is_created_running_with_endpoint_and_credentials(
+    platform: tuple[Runtime, httpx.AsyncClient, Served], engine: str
+) -> None:
+    _, client, _ = platform
+
+    accepted = await create(client, engine=engine)
+    operation = await finished(client, accepted)
+    database = (await client.get(f"{BASE}/{accepted.json()['id']}")).json()
+    credentials = await client.get(f"{BASE}/{database['id']}/credentials")
+    events = (await client.get(f"{BASE}/{database['id']}/events")).json()["events"]
+
+    assert operation["status"] == "succeeded", operation["error_message"]
+    assert database["status"] == "running" and database["health_status"] == "healthy"
+    assert database["endpoint"] and database["port"]
+    assert credentials.status_code == 200
+    assert credentials.json()["password"] in credentials.json()["connection_string"]
+    assert credentials.headers["cache-control"] == "no-store"
+    transitions = [(e["from_status"], e["to_status"]) for e in reversed(events)]
+    assert ("pending", "provisioning") in transitions and ("provisioning", "running") in transitions
+
+
+async def test_a_database_is_scaled_paused_resumed_upgraded_and_deleted(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    _, client, served = platform
+    created = await create(client, high_availability=True, replicas=3)
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+
+    scaled = await finished(client, await client.post(f"{path}/scale", json={"replicas": 5}))
+    paused = await finished(client, await client.post(f"{path}/pause"))
+    paused_db = (await client.get(path)).json()
+    resumed = await finished(client, await client.post(f"{path}/resume"))
+    upgrades = (await client.get(f"{path}/available-upgrades")).json()
+    upgraded = await finished(client, await client.post(f"{path}/upgrade",
+                                                        json={"target_version": "17.6"}))
+    after = (await client.get(path)).json()
+    deleted = await finished(client, await client.delete(path))
+    gone = (await client.get(path)).json()
+    reused = await create(client)
+    recreated = await finished(client, reused)
+
+    assert [o["status"] for o in (scaled, paused, resumed, upgraded, deleted)] == [
+        "succeeded"] * 5
+    assert paused_db["status"] == "paused"
+    assert upgrades["current_version"] == "16.13" and "17.6" in upgrades["available_upgrades"]
+    assert "13.22" not in upgrades["available_upgrades"]
+    assert (after["replicas"], after["version"], after["status"]) == (5, "17.6", "running")
+    assert gone["status"] == "deleted"
+    assert recreated["status"] == "succeeded"  # the name was free again
+    assert await served.client().find("postgreses", "orders", namespace="acme-shop") is not None
+
+
+async def test_a_second_mutation_while_one_runs_is_409_with_the_active_operation(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    _, client, _ = platform
+    created = await create(client)
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+
+    first = await client.post(f"{path}/restart")
+    second = await client.post(f"{path}/pause")
+
+    assert first.status_code == 202
+    assert second.status_code == 409
+    error = second.json()["error"]
+    assert error["code"] == "operation_in_progress"
+    assert error["details"]["operation_id"] == first.json()["operation_id"]
+    await finished(client, first)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"engine": "redis", "replicas": 3}, "replicas"),
+        ({"engine": "mysql", "high_availability": True, "replicas": 2}, "replicas"),
+        ({"version": "99.1"}, "version"),
+        ({"name": "Bad_Name"}, "name"),
+        ({"storage_gb": 0}, "body.storage_gb"),
+        ({"size": "db.huge"}, "size"),
+    ],
+)
+async def test_create_rules_answer_422_naming_the_field(
+    platform: tuple[Runtime, httpx.AsyncClient, Served], body: dict[str, Any], field: str
+) -> None:
+    _, client, _ = platform
+
+    response = await create(client, **body)
+
+    assert response.status_code == 422, response.text
+    assert field in response.json()["error"]["details"]["fields"]
+    listed = (await client.get(BASE)).json()
+    assert listed["total"] == 0  # nothing half-written
+
+
+async def test_state_rules_answer_422(platform: tuple[Runtime, httpx.AsyncClient, Served]) -> None:
+    _, client, _ = platform
+    created = await create(client, storage_gb=20)
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+
+    shrink = await client.post(f"{path}/scale", json={"storage_gb": 10})
+    resume_running = await client.post(f"{path}/resume")
+    downgrade = await client.post(f"{path}/upgrade", json={"target_version": "13.22"})
+    await finished(client, await client.delete(path))
+    after_delete = await client.post(f"{path}/restart")
+
+    for response, code in ((shrink, "storage_rule_violated"), (resume_running, "invalid_state"),
+                           (downgrade, "upgrade_not_allowed"),
+                           (after_delete, "database_deleted")):
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == code
+
+
+async def test_protected_databases_are_not_deleted(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    _, client, _ = platform
+    created = await create(client, deletion_protection=True)
+    await finished(client, created)
+
+    refused = await client.delete(f"{BASE}/{created.json()['id']}")
+
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "deletion_protected"
+
+
+async def test_keys_see_only_their_tenant_and_viewers_only_read(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    runtime, client, _ = platform
+    created = await create(client)
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+    viewer = await issue_key(runtime.store, name="v", role=Role.VIEWER, domain="acme")
+    stranger = await issue_key(runtime.store, name="s", role=Role.OWNER, domain="globex")
+
+    def as_(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    read = await client.get(path, headers=as_(viewer.token))
+    write = await client.post(f"{path}/restart", headers=as_(viewer.token))
+    secret = await client.get(f"{path}/credentials", headers=as_(viewer.token))
+    foreign = await client.get(path, headers=as_(stranger.token))
+    foreign_list = await client.get(BASE, headers=as_(stranger.token))
+    nobody = await client.get(path, headers={"Authorization": "Bearer kdb_nope"})
+
+    assert read.status_code == 200
+    assert (write.status_code, secret.status_code) == (403, 403)
+    assert foreign.status_code == 404 and foreign_list.status_code == 404
+    assert nobody.status_code == 401
+
+
+async def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    runtime, client, _ = platform
+    key = {"Idempotency-Key": "create-orders-1"}
+    body = {"name": "orders", "engine": "postgres", "version": "16.13"}
+
+    first = await client.post(BASE, json=body, headers=key)
+    again = await client.post(BASE, json=body, headers=key)
+    other = await client.post(BASE, json={**body, "name": "other"}, headers=key)
+    await finished(client, first)
+
+    assert first.status_code == again.status_code == 202
+    assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    operations = (await client.get("/api/v1/operations", params={"type": "create"})).json()
+    assert operations["total"] == 1  # one create, not two
