@@ -39,12 +39,11 @@ async def platform(
             "cluster_kubeconfig": kubeconfig, "operation_poll_interval": 0.05,
             "operation_step_timeout": 5, "operation_visibility_timeout": 10,
         }))
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://test",
-                headers={"Authorization": f"Bearer {ADMIN.text}"}, timeout=10,
-            ) as client:
-                yield app.state.runtime, client, served
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test",
+            headers={"Authorization": f"Bearer {ADMIN.text}"}, timeout=10,
+        ) as client:
+            yield app.state.runtime, client, served
 
 
 async def finished(client: httpx.AsyncClient, response: httpx.Response) -> dict[str, Any]:
@@ -224,7 +223,7 @@ async def test_keys_see_only_their_tenant_and_viewers_only_read(
 async def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(
     platform: tuple[Runtime, httpx.AsyncClient, Served],
 ) -> None:
-    runtime, client, _ = platform
+    _runtime, client, _ = platform
     key = {"Idempotency-Key": "create-orders-1"}
     body = {"name": "orders", "engine": "postgres", "version": "16.13"}
 
