@@ -136,6 +136,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(error.get("type") == "json_invalid" for error in exc.errors()):
+        return JSONResponse(
+            error_body("malformed_request", "the request body is not valid JSON"),
+            status_code=400,
+        )
     fields = {
         ".".join(str(p) for p in error["loc"]): error["msg"] for error in exc.errors()
     }

@@ -62,7 +62,8 @@ async def guard(
         raise ApiError(422, "validation_error", f"{HEADER} is longer than {MAX_KEY_LENGTH}",
                        {"fields": {HEADER: f"at most {MAX_KEY_LENGTH} characters"}})
     store: IdempotencyStore = request.app.state.idempotency
-    print_ = idempotency.fingerprint(request.method, request.url.path, await request.body())
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    print_ = idempotency.fingerprint(request.method, target, await request.body())
     try:
         replay = await store.begin(principal.key_id, key, print_)
     except idempotency.KeyReused as exc:

@@ -138,4 +138,7 @@ def visible_scope(principal: Principal) -> tuple[str | None, str | None]:
     """The (domain, project) filter a list must apply for this caller; None means any."""
     if principal.is_admin:
         return None, None
+    if principal.domain is None:
+        # A scoped role without a scope should not exist; if one does, it sees nothing.
+        return "\x00no-scope", None
     return principal.domain, principal.project

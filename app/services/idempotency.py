@@ -20,6 +20,9 @@ import redis.asyncio as aioredis
 from app.broker.errors import BrokerUnavailable
 
 TTL_SECONDS = 24 * 3600
+# A claim outlives its request only if the process died mid-request; then a retry may go
+# ahead after this long instead of being told "in progress" for a day.
+PENDING_TTL_SECONDS = 60
 _PENDING = "pending"
 
 
@@ -55,7 +58,7 @@ class IdempotencyStore:
         record_key = self._key(owner, key)
         claim = json.dumps({"state": _PENDING, "fingerprint": print_})
         try:
-            claimed = await self._redis.set(record_key, claim, nx=True, ex=TTL_SECONDS)
+            claimed = await self._redis.set(record_key, claim, nx=True, ex=PENDING_TTL_SECONDS)
             if claimed:
                 return None
             raw = await self._redis.get(record_key)
@@ -75,7 +78,13 @@ class IdempotencyStore:
             "state": "done", "fingerprint": print_, "status": response.status,
             "body": response.body, "headers": response.headers,
         }
-        await self._redis.set(self._key(owner, key), json.dumps(record), ex=TTL_SECONDS)
+        try:
+            await self._redis.set(self._key(owner, key), json.dumps(record), ex=TTL_SECONDS)
+        except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
+            raise BrokerUnavailable(f"redis: {exc}") from exc
 
     async def release(self, owner: str, key: str) -> None:
-        await self._redis.delete(self._key(owner, key))
+        try:
+            await self._redis.delete(self._key(owner, key))
+        except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
+            raise BrokerUnavailable(f"redis: {exc}") from exc

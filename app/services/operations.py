@@ -23,9 +23,17 @@ from app.store.protocols import Store
 log = get_logger(__name__)
 
 
+# A deletion under way cannot be undone: cancelling it would strand the record in `deleting`.
+NOT_CANCELLABLE = frozenset({"delete"})
+
+
 class OperationNotCancellable(Exception):
     def __init__(self, operation: Operation) -> None:
-        super().__init__(f"operation {operation.id} has already {operation.status}")
+        why = (
+            f"a {operation.type} operation cannot be cancelled" if operation.is_active
+            else f"operation {operation.id} has already {operation.status}"
+        )
+        super().__init__(why)
         self.operation = operation
 
 
@@ -77,7 +85,7 @@ class OperationService:
         operation = await self._store.operations.get(operation_id)
         if operation is None:
             raise errors.NotFound("operation", operation_id)
-        if not operation.is_active:
+        if not operation.is_active or operation.type in NOT_CANCELLABLE:
             raise OperationNotCancellable(operation)
         operation = await self._store.operations.update_fields(
             operation_id, {"cancel_requested": True}

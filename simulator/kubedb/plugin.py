@@ -144,6 +144,8 @@ class DatabaseWebhook:
                 webhooks.mutate_database(kind, obj)
             elif (obj.get("metadata") or {}).get("deletionTimestamp"):
                 return  # finalizer removal while terminating: nothing to validate
+            else:
+                webhooks.mutate_database_update(obj)
             catalog_objects = await self._catalog(kind)
             webhooks.validate_database(
                 kind, obj, request.old_object,

@@ -95,6 +95,13 @@ def mutate_database(kind: str, obj: dict[str, Any]) -> None:
         spec.setdefault("replicas", 1)
 
 
+def mutate_database_update(obj: dict[str, Any]) -> None:
+    """On update too, a halted database gets deletionPolicy Halt (reference §1.6)."""
+    spec = obj.get("spec") or {}
+    if spec.get("halted") and spec.get("deletionPolicy") != "DoNotTerminate":
+        spec["deletionPolicy"] = "Halt"
+
+
 def validate_database(
     kind: str, obj: Mapping[str, Any], old: Mapping[str, Any] | None, lookup: CatalogLookup
 ) -> None:

@@ -13,6 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.config.settings import Settings
+from app.domain import placement
 from app.domain.api_keys import Role, new_token
 from app.main import Runtime, create_app
 from app.services.api_keys import issue_key
@@ -116,7 +117,8 @@ async def test_a_database_is_scaled_paused_resumed_upgraded_and_deleted(
     assert (after["replicas"], after["version"], after["status"]) == (5, "17.6", "running")
     assert gone["status"] == "deleted"
     assert recreated["status"] == "succeeded"  # the name was free again
-    assert await served.client().find("postgreses", "orders", namespace="acme-shop") is not None
+    namespace = placement.namespace_for("acme", "shop")
+    assert await served.client().find("postgreses", "orders", namespace=namespace) is not None
 
 
 async def test_a_second_mutation_while_one_runs_is_409_with_the_active_operation(
@@ -240,3 +242,53 @@ async def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_b
     assert other.json()["error"]["code"] == "idempotency_key_reused"
     operations = (await client.get("/api/v1/operations", params={"type": "create"})).json()
     assert operations["total"] == 1  # one create, not two
+
+
+async def test_a_paused_database_deleted_with_wipeout_loses_its_secret_too(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    _, client, served = platform
+    created = await create(client, deletion_policy="WipeOut")
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+    namespace = placement.namespace_for("acme", "shop")
+    await finished(client, await client.post(f"{path}/pause"))
+
+    deleted = await finished(client, await client.delete(path))
+
+    assert deleted["status"] == "succeeded"
+    assert await served.client().find("secrets", "orders-auth", namespace=namespace) is None
+
+
+async def test_a_deletion_cannot_be_cancelled(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    _, client, served = platform
+    served.simulator.config.update({"time_scale": 1.0})  # keep the delete waiting
+    created = await create(client)
+    await finished(client, created)
+    served.simulator.config.update({"time_scale": 0.005})
+    deleting = await client.delete(f"{BASE}/{created.json()['id']}")
+
+    refused = await client.post(f"/api/v1/operations/{deleting.json()['operation_id']}/cancel")
+
+    assert refused.status_code == 409
+    assert "cannot be cancelled" in refused.json()["error"]["message"]
+    assert (await finished(client, deleting))["status"] == "succeeded"
+
+
+async def test_malformed_json_is_400_and_collections_take_a_trailing_slash(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    _, client, _ = platform
+
+    malformed = await client.post(BASE, content=b"{not json",
+                                  headers={"Content-Type": "application/json"})
+    versions = await client.get("/api/v1/versions/", params={"engine": "redis"})
+    sizes = await client.get("/api/v1/sizes/")
+    huge_page = await client.get("/api/v1/operations", params={"page": 10**18})
+
+    assert malformed.status_code == 400
+    assert malformed.json()["error"]["code"] == "malformed_request"
+    assert versions.status_code == 200 and sizes.status_code == 200
+    assert huge_page.status_code == 422

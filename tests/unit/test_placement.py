@@ -7,8 +7,14 @@ import pytest
 from app.domain import errors, placement, validation
 
 
-def test_a_project_namespace_is_domain_dash_project() -> None:
-    assert placement.namespace_for("acme", "shop") == "acme-shop"
+def test_a_project_namespace_is_domain_dash_project_dash_hash() -> None:
+    name = placement.namespace_for("acme", "shop")
+
+    assert name.startswith("acme-shop-") and len(name) == len("acme-shop-") + 6
+
+
+def test_tenants_whose_names_join_alike_get_different_namespaces() -> None:
+    assert placement.namespace_for("acme", "prod-db") != placement.namespace_for("acme-prod", "db")
 
 
 def test_a_long_namespace_is_cut_and_hashed_to_a_dns_label() -> None:
@@ -20,6 +26,7 @@ def test_a_long_namespace_is_cut_and_hashed_to_a_dns_label() -> None:
     assert len(name) == 63
     assert validation.check_dns_label(name, field="namespace") == name
     assert name.startswith("d" * 40 + "-" + "p" * 15)
+    assert name.endswith("-" + name[-6:])
     assert name != other
     assert placement.namespace_for(domain, project) == name  # deterministic
 

@@ -50,6 +50,7 @@ _COMMON = error_responses(401)
     responses=error_responses(401, 422, 503, s422="unknown engine",
                               s503="the cluster catalog cannot be read"),
 )
+@router.get("/versions/", response_model=dict[str, list[VersionOut]], include_in_schema=False)
 async def versions(
     request: Request,
     principal: Principal,
@@ -69,6 +70,7 @@ async def versions(
 @router.get(
     "/sizes", response_model=SizesOut, summary="Size plans", responses=_COMMON,
 )
+@router.get("/sizes/", response_model=SizesOut, include_in_schema=False)
 async def sizes(request: Request, principal: Principal) -> SizesOut:
     table = _catalog(request).sizes
     return SizesOut(

@@ -89,7 +89,7 @@ async def list_operations(
     database_id: str | None = None,
     status: OperationStatus | None = None,
     type: OperationType | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> OperationList:
     domain, project = access.visible_scope(principal)

@@ -237,11 +237,16 @@ class Provisioning:
                 metadata = found.get("metadata") or {}
                 if metadata.get("deletionTimestamp"):
                     continue  # terminating: the operator is carrying the policy out
-                if (found.get("spec") or {}).get("deletionPolicy") != policy.value:
+                found_spec = found.get("spec") or {}
+                if found_spec.get("deletionPolicy") != policy.value or found_spec.get("halted"):
+                    patch = database_cr.deletion_policy_patch(policy)
+                    if found_spec.get("halted"):
+                        # KubeDB forces deletionPolicy Halt while halted (reference §1.6):
+                        # un-halt in the same write, or Delete/WipeOut would not apply.
+                        patch["spec"]["halted"] = False
                     try:
                         await gateway.merge_patch(
-                            resource, name, database_cr.deletion_policy_patch(policy),
-                            namespace=desired.namespace,
+                            resource, name, patch, namespace=desired.namespace,
                         )
                     except errors.NotFound:
                         continue
