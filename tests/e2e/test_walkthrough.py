@@ -1,0 +1,61 @@
+"""The README's first-hour walkthrough, run as written against `make run`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT
+from tests.support import free_port
+
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(shutil.which("curl") is None, reason="the walkthrough uses curl"),
+]
+
+
+def walkthrough() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Your first hour", 1)[1]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match is not None
+    return match.group(1)
+
+
+def test_the_first_hour_walkthrough_works_as_written(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    port = str(free_port())
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))},
+        "DATA_DIR": str(data_dir), "PORT": port, "PY": sys.executable,
+        "OPERATION_POLL_INTERVAL": "0.5",
+    }
+    env.pop("CLUSTER_KUBECONFIG", None)
+    script = walkthrough().replace("var/", f"{data_dir}/").replace(
+        "127.0.0.1:8000", f"127.0.0.1:{port}"
+    )
+
+    def make(target: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    try:
+        started = make("run")
+        assert started.returncode == 0, started.stdout + started.stderr
+        result = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=240)
+    finally:
+        make("stop")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines.count("succeeded") == 6, result.stdout
+    assert lines[1] == "running" and lines[-1] == "deleted"
+    assert any(line.startswith("postgresql://postgres:") for line in lines)
+    assert "'17.6'" in next(line for line in lines if line.startswith("["))
