@@ -135,7 +135,10 @@ async def build_runtime(
     engine = EngineConfig(
         visibility_timeout=settings.operation_visibility_timeout,
         step_timeout=settings.operation_step_timeout,
-        retry=RetryPolicy(max_attempts=settings.operation_max_attempts),
+        retry=RetryPolicy(
+            initial=settings.operation_retry_initial,
+            max_attempts=settings.operation_max_attempts,
+        ),
     )
     elector = LeaderElector(
         redis, instance_id=settings.instance_id, ttl=settings.leader_lease_ttl,

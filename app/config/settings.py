@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     operation_step_timeout: PositiveSeconds = 30
     operation_deadline: PositiveSeconds = 3600
     operation_max_attempts: Annotated[int, Field(ge=1, le=1000)] = 8
+    # The first retry's delay; each next one doubles, up to a minute, with 20% jitter.
+    operation_retry_initial: Annotated[float, Field(gt=0, le=60)] = 1
     # How often a waiting operation looks at the cluster again, and how long a new database
     # may take to become Ready before its create fails with the cluster's reason.
     operation_poll_interval: Annotated[float, Field(gt=0, le=300)] = 5

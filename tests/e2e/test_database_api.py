@@ -39,6 +39,7 @@ async def platform(
             "redis_url": embedded_redis_url, "admin_api_key": SecretStr(ADMIN.text),
             "cluster_kubeconfig": kubeconfig, "operation_poll_interval": 0.05,
             "operation_step_timeout": 5, "operation_visibility_timeout": 10,
+            "operation_retry_initial": 0.05,
         }))
         async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test",
@@ -292,3 +293,29 @@ async def test_malformed_json_is_400_and_collections_take_a_trailing_slash(
     assert malformed.json()["error"]["code"] == "malformed_request"
     assert versions.status_code == 200 and sizes.status_code == 200
     assert huge_page.status_code == 422
+
+
+async def test_cluster_faults_delay_operations_but_never_lose_or_duplicate_them(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    _, client, served = platform
+    created = await create(client, high_availability=True, replicas=3)
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+    served.simulator.config.update({
+        "error_rate": 0.4, "throttle_rate": 0.1, "throttle_retry_after_seconds": 0,
+        "fault_targets": ("create postgresopsrequests", "get postgresopsrequests"),
+    })
+
+    scaled = await finished(client, await client.post(f"{path}/scale", json={"replicas": 5}))
+    restarted = await finished(client, await client.post(f"{path}/restart"))
+    served.simulator.config.update({"error_rate": 0.0, "throttle_rate": 0.0})
+    namespace = placement.namespace_for("acme", "shop")
+    requests = await served.client().list("postgresopsrequests", namespace=namespace)
+    faults = served.simulator.stats.faults
+
+    assert (scaled["status"], restarted["status"]) == ("succeeded", "succeeded")
+    kinds = sorted(r["spec"]["type"] for r in requests)
+    assert kinds == ["HorizontalScaling", "Restart"]  # one each, despite the retries
+    assert (await client.get(path)).json()["replicas"] == 5
+    assert sum(faults.values()) > 0  # faults were injected, and absorbed
