@@ -24,7 +24,9 @@ from app.domain.api_keys import ApiKey, Role
 from app.services import api_keys
 from app.store import errors as store_errors
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"])
+# 400: a body that is not JSON at all (every route here may get one).
+router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"],
+                   responses=errors.error_responses(400))
 
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 KeyId = Annotated[str, Path(min_length=1, max_length=64, description="`key-...`")]
