@@ -319,3 +319,20 @@ async def test_cluster_faults_delay_operations_but_never_lose_or_duplicate_them(
     assert kinds == ["HorizontalScaling", "Restart"]  # one each, despite the retries
     assert (await client.get(path)).json()["replicas"] == 5
     assert sum(faults.values()) > 0  # faults were injected, and absorbed
+
+
+async def test_a_database_whose_size_plan_was_removed_can_still_be_deleted(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    runtime, client, _ = platform
+    created = await create(client)
+    await finished(client, created)
+    database_id = created.json()["id"]
+    current = await runtime.store.databases.get(database_id)
+    assert current is not None
+    await runtime.store.databases.update_fields(database_id, {"size": "db.retired"})
+
+    deleted = await finished(client, await client.delete(f"{BASE}/{database_id}"))
+
+    assert deleted["status"] == "succeeded", deleted["error_message"]
+    assert (await client.get(f"{BASE}/{database_id}")).json()["status"] == "deleted"

@@ -29,6 +29,7 @@ def resource_name(database: Database) -> str:
 
 def desired_for(database: Database, sizes: SizeTable, **overrides: Any) -> DesiredDatabase:
     try:
+        size = overrides.pop("size", None) or sizes.get(database.size)
         values: dict[str, Any] = dict(
             database_id=database.id,
             domain=database.domain,
@@ -37,7 +38,7 @@ def desired_for(database: Database, sizes: SizeTable, **overrides: Any) -> Desir
             name=resource_name(database),
             namespace=namespace_of(database),
             version=database.version,
-            size=sizes.get(database.size),
+            size=size,
             storage_gb=database.storage_gb,
             replicas=database.replicas,
             high_availability=database.high_availability,

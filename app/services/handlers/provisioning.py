@@ -194,7 +194,10 @@ class Provisioning:
                 "(PATCH deletion_protection=false) before deleting it"
             )
         policy = _deletion_policy(operation.desired_state, database)
-        desired = desired_for(database, self._deps.sizes, deletion_policy=policy)
+        # Deleting needs names, not resources: a size plan removed from the table since the
+        # database was made must not keep it alive.
+        desired = desired_for(database, self._deps.sizes, deletion_policy=policy,
+                              size=self._deps.sizes.default)
         gateway = self._deps.cluster_for(database)
         placed = database.namespace is not None
         if operation.state.get("step") != "wait":
