@@ -197,8 +197,9 @@ def _run_readme_curl(data_dir: Path, port: str) -> str | None:
     if shutil.which("curl") is None:
         return None
     readme = (ROOT / "README.md").read_text()
-    block = readme.split("KEY=$(cat var/admin-api-key)", 1)[1].split("```", 1)[0]
-    script = "KEY=$(cat var/admin-api-key)" + block
+    api_section = readme.split("\n## API\n", 1)[1]
+    script = api_section.split("```sh\n", 1)[1].split("```", 1)[0]
+    assert script.startswith("KEY=$(cat var/admin-api-key)")
     script = script.replace("var/", f"{data_dir}/").replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
