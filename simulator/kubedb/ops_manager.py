@@ -9,20 +9,15 @@ stay Pending. Failures are drawn with `ops_failure_probability`; `stuck_ops` nev
 
 from __future__ import annotations
 
-import random
-import string
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from simulator.kubedb import conditions
-from simulator.kubedb.cluster import Cluster, ClusterError
+from simulator.kubedb.cluster import ClusterError
 from simulator.kubedb.engines import BY_OPS_KIND, Engine
-from simulator.kubedb.provisioner import Timeline, parse_time, secret_data, timestamp
-from simulator.kubedb.settings import OperatorSettings
+from simulator.kubedb.provisioner import parse_time, secret_data, timestamp
+from simulator.kubedb.reconciler import Reconciler
 
 TERMINAL = frozenset({"Successful", "Failed", "Skipped", "Denied"})
-_ALPHABET = string.ascii_letters + string.digits
 
 _DONE_MESSAGES = {
     "HorizontalScaling": "Successfully Horizontally Scaled Database",
@@ -34,16 +29,7 @@ _DONE_MESSAGES = {
 }
 
 
-class OpsManager:
-    def __init__(
-        self, cluster: Cluster, settings: OperatorSettings, *, rng: random.Random,
-        now: Callable[[], datetime], timeline: Timeline,
-    ) -> None:
-        self._cluster = cluster
-        self._settings = settings
-        self._rng = rng
-        self._now = now
-        self._timeline = timeline
+class OpsManager(Reconciler):
 
     async def reconcile(self, kind: str, namespace: str, name: str) -> float | None:
         engine = BY_OPS_KIND[kind]
@@ -213,7 +199,7 @@ class OpsManager:
             source = await self._cluster.get("secrets", namespace, source_name)
             new_data = dict((source or {}).get("data") or {})
         else:
-            password = "".join(self._rng.choice(_ALPHABET) for _ in range(16))
+            password = self._password()
             new_data = {
                 "username": old.get("username") or secret_data(
                     {"u": engine.default_user})["u"],

@@ -21,7 +21,8 @@ from simulator.kubedb import catalog, runner, webhooks
 from simulator.kubedb.cluster import ClusterError
 from simulator.kubedb.engines import BY_KIND, DB_GROUP, ENGINES, OPS_ENGINES, OPS_GROUP
 from simulator.kubedb.ops_manager import OpsManager
-from simulator.kubedb.provisioner import Provisioner, Timeline
+from simulator.kubedb.provisioner import Provisioner
+from simulator.kubedb.reconciler import Timeline
 from simulator.kubedb.settings import OperatorSettings
 from simulator.registry import ResourceType
 from simulator.server import Simulator

@@ -9,18 +9,13 @@ steps can be stretched, squeezed (time scale 0) or stalled (`never_provision`).
 from __future__ import annotations
 
 import base64
-import random
-import string
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from simulator.kubedb import conditions
-from simulator.kubedb.cluster import Cluster, ClusterError
+from simulator.kubedb.cluster import ClusterError
 from simulator.kubedb.engines import BY_KIND, FINALIZER, Engine
-from simulator.kubedb.settings import OperatorSettings
-
-_ALPHABET = string.ascii_letters + string.digits
+from simulator.kubedb.reconciler import Reconciler
 
 
 def timestamp(moment: datetime) -> str:
@@ -44,39 +39,7 @@ def secret_data(values: dict[str, str]) -> dict[str, str]:
     return {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}
 
 
-class Timeline:
-    """When each step happened, on the monotonic clock: conditions only keep whole seconds
-    (RFC 3339), too coarse for scaled-down durations."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._at: dict[tuple[str, ...], float] = {}
-
-    def now(self) -> float:
-        return self._clock()
-
-    def mark(self, *key: str) -> None:
-        self._at[key] = self._clock()
-
-    def since(self, *key: str) -> float | None:
-        at = self._at.get(key)
-        return None if at is None else self._clock() - at
-
-    def forget(self, *prefix: str) -> None:
-        for key in [k for k in self._at if k[: len(prefix)] == prefix]:
-            del self._at[key]
-
-
-class Provisioner:
-    def __init__(
-        self, cluster: Cluster, settings: OperatorSettings, *, rng: random.Random,
-        now: Callable[[], datetime], timeline: Timeline,
-    ) -> None:
-        self._cluster = cluster
-        self._settings = settings
-        self._rng = rng
-        self._now = now
-        self._timeline = timeline
+class Provisioner(Reconciler):
 
     async def reconcile(self, kind: str, namespace: str, name: str) -> float | None:
         engine = BY_KIND[kind]
@@ -163,7 +126,7 @@ class Provisioner:
         secret_name = auth.get("name") or f"{name}-auth"
         if await self._cluster.get("secrets", namespace, secret_name) is not None:
             return
-        password = "".join(self._rng.choice(_ALPHABET) for _ in range(16))
+        password = self._password()
         await self._cluster.create("secrets", namespace, {
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {
