@@ -8,7 +8,7 @@ and applied at once, or refused with a 422 naming every bad field.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from simulator import errors
@@ -77,6 +77,7 @@ class Config:
     def __init__(self, knobs: tuple[Knob, ...] = ()) -> None:
         self._knobs: dict[str, Knob] = {}
         self._values: dict[str, Value] = {}
+        self._listeners: list[Callable[[], None]] = []
         for knob in knobs:
             self.register(knob)
 
@@ -86,6 +87,16 @@ class Config:
         knob.check(knob.default)
         self._knobs[knob.name] = knob
         self._values[knob.name] = knob.default
+
+    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` after every change of values; returns the unsubscribe function.
+        (Controllers re-examine their objects when a knob changes what they would do.)"""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     def __contains__(self, name: object) -> bool:
         return name in self._knobs
@@ -161,6 +172,8 @@ class Config:
                 causes=causes,
             )
         self._values.update(checked)
+        self._changed()
 
     def reset(self) -> None:
         self._values = {knob.name: knob.default for knob in self}
+        self._changed()

@@ -76,6 +76,8 @@ the time scale; True when stopping). A controller that raises is restarted with 
 maximum=, choices=))`; types bool, int, float, str, tuple[str, ...]; read with
 `config.get_float/get_int/get_bool/get_str/get_strings(name)`. They appear in
 `GET/PUT /_sim/config` and can be set at start with `--set name=value`.
+`config.subscribe(callback)` calls `callback()` after every change (returns the function
+that unsubscribes); the KubeDB model's work queue uses it to re-examine every object.
 """
 
 from __future__ import annotations

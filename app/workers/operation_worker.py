@@ -87,22 +87,32 @@ class StepContext:
 
 StepFn = Callable[[StepContext], Awaitable[steps.StepResult]]
 CancelFn = Callable[[StepContext], Awaitable[None]]
+# Called with the failure reason before an operation is recorded failed.
+FailFn = Callable[[StepContext, str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Handler:
     step: StepFn
     on_cancel: CancelFn | None = None
+    on_fail: FailFn | None = None
 
 
 @dataclass
 class HandlerRegistry:
     _handlers: dict[str, Handler] = field(default_factory=dict)
 
-    def register(self, op_type: str, step: StepFn, *, on_cancel: CancelFn | None = None) -> None:
+    def register(
+        self,
+        op_type: str,
+        step: StepFn,
+        *,
+        on_cancel: CancelFn | None = None,
+        on_fail: FailFn | None = None,
+    ) -> None:
         if op_type in self._handlers:
             raise ValueError(f"a handler for {op_type!r} is already registered")
-        self._handlers[op_type] = Handler(step, on_cancel)
+        self._handlers[op_type] = Handler(step, on_cancel, on_fail)
 
     def get(self, op_type: str) -> Handler | None:
         return self._handlers.get(op_type)
@@ -269,12 +279,12 @@ class OperationWorker:
         if operation.cancel_requested:
             return await self._cancel(ctx, handler)
         if operation.deadline_at is not None and clock.utcnow() >= operation.deadline_at:
-            return await self._finish(ctx, steps.Fail(_deadline_message(operation)))
+            return await self._finish(ctx, steps.Fail(_deadline_message(operation)), handler)
         if handler is None:
             reason = f"no handler for operation type {operation.type!r}"
-            return await self._finish(ctx, steps.Fail(reason))
+            return await self._finish(ctx, steps.Fail(reason), handler)
         result = await self._run_step(ctx, handler)
-        return await self._finish(ctx, result)
+        return await self._finish(ctx, result, handler)
 
     async def _run_step(self, ctx: StepContext, handler: Handler) -> steps.StepResult:
         try:
@@ -291,12 +301,14 @@ class OperationWorker:
             ctx.log.error("operation_step_crashed", exc_info=exc)
             return steps.Retry(f"{type(exc).__name__}: {exc}")
 
+    async def _renew_lease(self, ctx: StepContext) -> None:
+        """Before a hook, which is a step of its own: it must never run while another worker
+        could take the operation over (raises LeaseLost)."""
+        await ctx.save(lease_expires_at=clock.utcnow() + timedelta(seconds=self._config.lease))
+
     async def _cancel(self, ctx: StepContext, handler: Handler | None) -> bool:
         if handler is not None and handler.on_cancel is not None:
-            # The hook is a step of its own: renew the lease first, so that it never runs
-            # while another worker could take the operation over (raises LeaseLost).
-            lease = clock.utcnow() + timedelta(seconds=self._config.lease)
-            await ctx.save(lease_expires_at=lease)
+            await self._renew_lease(ctx)
             try:
                 await asyncio.wait_for(handler.on_cancel(ctx), self._config.step_timeout)
             except LeaseLost:
@@ -304,15 +316,24 @@ class OperationWorker:
             except Exception as exc:
                 ctx.log.error("operation_cancel_hook_failed", exc_info=exc)
                 retry = steps.Retry(f"cancelling: {type(exc).__name__}: {exc}")
-                return await self._finish(ctx, retry, cancellable=False)
+                return await self._finish(ctx, retry, handler, cancellable=False)
         await self._write_outcome(ctx, self._cancelled_fields(), "operation_cancelled")
         return True
 
     async def _finish(
-        self, ctx: StepContext, result: steps.StepResult, *, cancellable: bool = True
+        self,
+        ctx: StepContext,
+        result: steps.StepResult,
+        handler: Handler | None,
+        *,
+        cancellable: bool = True,
     ) -> bool:
         fields, event, wake_in = self._outcome(ctx.operation, result)
-        terminal = OperationStatus(fields["status"]).is_terminal
+        status = OperationStatus(fields["status"])
+        if status is OperationStatus.FAILED and handler is not None and handler.on_fail:
+            await self._failure_hook(ctx, handler.on_fail, str(fields["error_message"]))
+            fields["completed_at"] = clock.utcnow()
+        terminal = status.is_terminal
         written = await self._write_outcome(
             ctx, fields, event, cancellable=cancellable and not terminal
         )
@@ -323,6 +344,22 @@ class OperationWorker:
                 # The operation is recorded with its next_run_at; the stalled pass wakes it.
                 ctx.log.warning("operation_wakeup_deferred", error=str(exc))
         return True
+
+    async def _failure_hook(self, ctx: StepContext, hook: FailFn, reason: str) -> None:
+        """Let the handler put things back (a pending OpsRequest removed, the record's
+        transitional status undone) before the operation is recorded failed.
+
+        Runs for every failure, the handler's own and the engine's (deadline, retry limit),
+        so hooks must be idempotent. Best effort: the operation fails either way, a hook
+        that cannot finish is logged and the status sync corrects the record later.
+        """
+        await self._renew_lease(ctx)
+        try:
+            await asyncio.wait_for(hook(ctx, reason), self._config.step_timeout)
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            ctx.log.error("operation_failure_hook_failed", exc_info=exc)
 
     async def _write_outcome(
         self, ctx: StepContext, fields: dict[str, Any], event: str, *, cancellable: bool = False

@@ -35,6 +35,8 @@ KNOBS = (
          minimum=0.0, maximum=1.0),
     Knob("stuck_ops", (), "namespace/name globs of OpsRequests that never finish"),
     Knob("never_provision", (), "namespace/name globs of databases stuck in Provisioning"),
+    Knob("degraded", (), "namespace/name globs of databases with a replica down (Critical)"),
+    Knob("unhealthy", (), "namespace/name globs of databases refusing connections (NotReady)"),
 )
 
 REDIS_SENTINEL = ResourceType(
@@ -52,6 +54,8 @@ def settings_from(config: Config) -> OperatorSettings:
         ops_failure_probability=config.get_float("ops_failure_probability"),
         stuck_ops=config.get_strings("stuck_ops"),
         never_provision=config.get_strings("never_provision"),
+        degraded=config.get_strings("degraded"),
+        unhealthy=config.get_strings("unhealthy"),
     )
 
 

@@ -81,7 +81,8 @@ class Provisioner(Reconciler):
                                              generation=generation)
             await self._ensure_services(engine, db)
             if not self._settings.never_provisions(namespace, name):
-                requeue = self._advance((kind, namespace, name), conds, now, generation)
+                held = self._settings.held_down(namespace, name)
+                requeue = self._advance((kind, namespace, name), conds, now, generation, held)
 
         status["conditions"] = conds
         status["phase"] = conditions.derive_phase(conds)
@@ -95,12 +96,25 @@ class Provisioner(Reconciler):
 
     def _advance(
         self, key: tuple[str, str, str], conds: list[dict[str, Any]], now: datetime,
-        generation: int,
+        generation: int, held: dict[str, tuple[str, str]],
     ) -> float | None:
-        """Turn due conditions True in order; the seconds until the next is due, or None."""
+        """Turn due conditions True in order; the seconds until the next is due, or None.
+
+        `held` conditions (a health fault, `OperatorSettings.held_down`) are set False and
+        skipped: the rest still comes in order, so the phase ends Critical or NotReady. When
+        the fault is lifted they turn True at once (their turn is long past).
+        """
         step = self._settings.step
         elapsed: float | None = 0.0  # since the previous condition turned True
         for kind, reason, message in conditions.PROVISIONING_ORDER:
+            if kind in held:
+                if elapsed is not None and elapsed < step:
+                    return step - elapsed  # not its turn yet
+                held_reason, held_message = held[kind]
+                conditions.set_condition(conds, kind, "False", reason=held_reason,
+                                         message=held_message, now=timestamp(now),
+                                         generation=generation)
+                continue
             found = conditions.find(conds, kind)
             if found is not None and found.get("status") == "True":
                 elapsed = self._timeline.since(*key, kind)

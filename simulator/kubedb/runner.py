@@ -1,5 +1,7 @@
 """A controller-runtime style loop: watch events and requeues feed a keyed work queue, and
-`reconcile(kind, namespace, name)` runs for each due key, one at a time.
+`reconcile(kind, namespace, name)` runs for each due key, one at a time. A change of the
+simulator's knobs queues every object again (a knob may change what a reconcile does, for
+example heal a database that a fault held down), like controller-runtime's resync.
 
 `reconcile` returns the seconds after which to look at the object again, or None. A key
 queued twice before it runs is reconciled once (the queue is keyed, not a log). Errors are
@@ -69,11 +71,15 @@ async def run(
 ) -> None:
     """Reconcile every object of `resources` ((plural, kind) pairs) until the server stops."""
     queue = WorkQueue()
+    loop = asyncio.get_running_loop()
     feeders = [
-        asyncio.get_running_loop().create_task(_feed(ctx, plural, kind, queue),
-                                               name=f"{ctx.name}:watch:{plural}")
+        loop.create_task(_feed(ctx, plural, kind, queue), name=f"{ctx.name}:watch:{plural}")
         for plural, kind in resources
     ]
+    knobs_changed = asyncio.Event()
+    feeders.append(loop.create_task(_resync(ctx, resources, queue, knobs_changed),
+                                    name=f"{ctx.name}:resync"))
+    unsubscribe = ctx.config.subscribe(knobs_changed.set)
     failures: dict[Key, int] = {}
     try:
         while True:
@@ -93,6 +99,7 @@ async def run(
             if again is not None:
                 queue.add(key, after=again)
     finally:
+        unsubscribe()
         for feeder in feeders:
             feeder.cancel()
         await asyncio.gather(*feeders, return_exceptions=True)
@@ -105,3 +112,16 @@ async def _feed(ctx: ControllerContext, plural: str, kind: str, queue: WorkQueue
             if event.type == "DELETED":
                 continue
             queue.add((kind, str(meta.get("namespace") or ""), str(meta.get("name"))))
+
+
+async def _resync(
+    ctx: ControllerContext, resources: Sequence[tuple[str, str]], queue: WorkQueue,
+    changed: asyncio.Event,
+) -> None:
+    while True:
+        await changed.wait()
+        changed.clear()
+        for plural, kind in resources:
+            for obj in await ctx.client.list(plural):
+                meta = obj.get("metadata") or {}
+                queue.add((kind, str(meta.get("namespace") or ""), str(meta.get("name"))))

@@ -20,6 +20,10 @@ class OperatorSettings:
     stuck_ops: tuple[str, ...] = ()
     # Databases matching these "namespace/name" globs never leave Provisioning.
     never_provision: tuple[str, ...] = ()
+    # Databases matching these globs have a member down (ReplicaReady False: phase Critical).
+    degraded: tuple[str, ...] = ()
+    # Databases matching these globs refuse connections (AcceptingConnection False: NotReady).
+    unhealthy: tuple[str, ...] = ()
 
     @property
     def step(self) -> float:
@@ -30,7 +34,23 @@ class OperatorSettings:
         return self.ops_seconds * self.time_scale
 
     def never_provisions(self, namespace: str, name: str) -> bool:
-        return any(fnmatch.fnmatchcase(f"{namespace}/{name}", p) for p in self.never_provision)
+        return _matches(self.never_provision, namespace, name)
 
     def is_stuck(self, namespace: str, name: str) -> bool:
-        return any(fnmatch.fnmatchcase(f"{namespace}/{name}", p) for p in self.stuck_ops)
+        return _matches(self.stuck_ops, namespace, name)
+
+    def held_down(self, namespace: str, name: str) -> dict[str, tuple[str, str]]:
+        """The provisioning conditions a health fault holds False: kind -> (reason, message)."""
+        held: dict[str, tuple[str, str]] = {}
+        if _matches(self.unhealthy, namespace, name):
+            held["AcceptingConnection"] = (
+                "DatabaseNotAcceptingConnectionRequest",
+                "The database is not accepting client requests",
+            )
+        if held or _matches(self.degraded, namespace, name):
+            held["ReplicaReady"] = ("ReplicaNotReady", "One or more replicas are not ready")
+        return held
+
+
+def _matches(patterns: tuple[str, ...], namespace: str, name: str) -> bool:
+    return any(fnmatch.fnmatchcase(f"{namespace}/{name}", p) for p in patterns)

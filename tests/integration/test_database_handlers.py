@@ -581,3 +581,50 @@ async def test_cancelling_an_operation_deletes_its_opsrequest_while_it_is_still_
 async def _phase_is(w: World, resource: engines.Resource, name: str, phase: str) -> bool:
     found = await w.gateway.find(resource, name, namespace=NAMESPACE)
     return found is not None and (found.get("status") or {}).get("phase") == phase
+
+
+async def test_an_operation_failed_by_its_deadline_withdraws_its_pending_opsrequest(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with world(sqlite_store, redis_client, stuck_ops=[f"{NAMESPACE}/blocker"]) as w:
+        db = await w.created("ledger", "postgres")
+        resource = engines.spec("postgres").ops_resource
+        await w.gateway.create(resource, {
+            "apiVersion": resource.api_version, "kind": resource.kind,
+            "metadata": {"name": "blocker", "namespace": NAMESPACE},
+            "spec": {"type": "Restart", "databaseRef": {"name": "ledger"}, "apply": "Always"},
+        })
+        await eventually(
+            lambda: _phase_is(w, resource, "blocker", "Progressing"), timeout=5,
+            message="the blocker is progressing",
+        )
+        op = await w.engine.submit(db.id, "restart", created_by=ACTOR, deadline=1.5)
+        ended = await w.engine.wait_terminal(op.id)
+
+        assert ended.status is OperationStatus.FAILED
+        assert "did not finish by its deadline" in (ended.error_message or "")
+        assert ended.ops_request_name is not None
+        assert await w.gateway.find(resource, ended.ops_request_name, namespace=NAMESPACE) is None
+        record = await w.record(db.id)
+        assert record.status is DatabaseStatus.RUNNING
+        assert "did not finish by its deadline" in (record.message or "")
+        assert await w.reasons(db.id, op.id) == ["RestartStarted", "RestartFailed"]
+
+
+async def test_a_database_that_comes_up_critical_runs_degraded_and_resumes_so(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with world(sqlite_store, redis_client, degraded=[f"{NAMESPACE}/limping"]) as w:
+        db = await w.created("limping", "mysql", high_availability=True, replicas=3)
+        assert (db.status, db.phase, db.health_status) == (
+            DatabaseStatus.RUNNING, "Critical", HealthStatus.DEGRADED,
+        )
+        assert db.endpoint is not None
+
+        assert (await w.run(db, "pause")).status is OperationStatus.SUCCEEDED
+        resumed = await w.run(db, "resume")
+        record = await w.record(db.id)
+        assert resumed.status is OperationStatus.SUCCEEDED, resumed.error_message
+        assert (record.status, record.phase, record.health_status) == (
+            DatabaseStatus.RUNNING, "Critical", HealthStatus.DEGRADED,
+        )

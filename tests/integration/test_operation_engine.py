@@ -384,6 +384,76 @@ async def test_an_operation_past_its_deadline_fails_with_a_reason(
     assert "still Provisioning" in ended.error_message
 
 
+async def test_the_failure_hook_runs_with_the_reason_when_the_deadline_passes(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    async def step(ctx: StepContext) -> steps.StepResult:
+        return steps.Wait(0.1, message="OpsRequest still Pending")
+
+    async def on_fail(ctx: StepContext, reason: str) -> None:
+        seen.append((reason, ctx.operation.lease_owner))
+
+    async with running_engine(sqlite_store, redis_client) as engine:
+        engine.handlers.register("test", step, on_fail=on_fail)
+        op = await engine.submit("db-1", deadline=0.5)
+        ended = await engine.wait_terminal(op.id, timeout=10)
+
+    assert ended.status is OperationStatus.FAILED
+    assert len(seen) == 1
+    reason, holder = seen[0]
+    assert reason == ended.error_message and "did not finish by its deadline" in reason
+    assert holder is not None  # the hook ran under a renewed lease, before the release
+    assert ended.lease_owner is None
+
+
+async def test_the_failure_hook_runs_once_after_the_retry_limit_and_after_a_permanent_error(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    reasons: list[str] = []
+
+    async def flaky(ctx: StepContext) -> steps.StepResult:
+        raise steps.TemporaryError("cluster answered 503")
+
+    async def refused(ctx: StepContext) -> steps.StepResult:
+        raise steps.PermanentError("denied by the webhook")
+
+    async def on_fail(ctx: StepContext, reason: str) -> None:
+        reasons.append(reason)
+
+    policy = RetryPolicy(initial=0.05, factor=1.0, cap=0.05, max_attempts=3, jitter=0.0)
+    async with running_engine(sqlite_store, redis_client, retry=policy) as engine:
+        engine.handlers.register("flaky", flaky, on_fail=on_fail)
+        engine.handlers.register("refused", refused, on_fail=on_fail)
+        first = await engine.wait_terminal((await engine.submit("db-1", "flaky")).id)
+        second = await engine.wait_terminal((await engine.submit("db-2", "refused")).id)
+
+    assert (first.status, second.status) == (OperationStatus.FAILED, OperationStatus.FAILED)
+    assert reasons == [
+        "cluster answered 503 (gave up after 3 attempts)", "denied by the webhook",
+    ]
+
+
+async def test_a_failure_hook_that_raises_is_logged_and_the_operation_still_fails(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async def step(ctx: StepContext) -> steps.StepResult:
+        raise steps.PermanentError("version 9.9 is not in the catalog")
+
+    async def on_fail(ctx: StepContext, reason: str) -> None:
+        raise ConnectionError("cluster unreachable")
+
+    async with running_engine(sqlite_store, redis_client) as engine:
+        engine.handlers.register("test", step, on_fail=on_fail)
+        ended = await engine.wait_terminal((await engine.submit("db-1")).id)
+
+    assert (ended.status, ended.error_message) == (
+        OperationStatus.FAILED, "version 9.9 is not in the catalog"
+    )
+    assert ended.lease_owner is None and ended.completed_at is not None
+
+
 async def test_an_operation_of_a_type_without_a_handler_fails_clearly(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:

@@ -335,6 +335,40 @@ async def test_never_provision_and_stuck_ops_knobs_hold_objects_where_they_are(
     assert stuck_ops is not None and stuck_ops["status"]["phase"] == "Progressing"
 
 
+async def test_health_knobs_turn_a_running_database_critical_or_not_ready_and_back(
+    cluster: httpx.AsyncClient,
+) -> None:
+    path = f"{DB}/postgreses/db1"
+    await create(cluster, database("Postgres", "db1"))
+    await wait_phase(cluster, path, "Ready")
+
+    await cluster.put("/_sim/config", json={"degraded": ["default/db1"]})
+    critical = await wait_phase(cluster, path, "Critical")
+    await cluster.put("/_sim/config", json={"degraded": [], "unhealthy": ["default/db*"]})
+    not_ready = await wait_phase(cluster, path, "NotReady")
+    await cluster.put("/_sim/config", json={"unhealthy": []})
+    await wait_phase(cluster, path, "Ready")
+
+    replica = next(c for c in critical["status"]["conditions"] if c["type"] == "ReplicaReady")
+    accepting = next(c for c in not_ready["status"]["conditions"]
+                     if c["type"] == "AcceptingConnection")
+    assert (replica["status"], replica["reason"]) == ("False", "ReplicaNotReady")
+    assert (accepting["status"], accepting["reason"]) == (
+        "False", "DatabaseNotAcceptingConnectionRequest"
+    )
+
+
+async def test_a_new_database_under_a_health_fault_ends_provisioned_but_critical(
+    cluster: httpx.AsyncClient,
+) -> None:
+    await cluster.put("/_sim/config", json={"degraded": ["default/weak"]})
+    await create(cluster, database("Postgres", "weak"))
+    weak = await wait_phase(cluster, f"{DB}/postgreses/weak", "Critical")
+
+    states = {c["type"]: c["status"] for c in weak["status"]["conditions"]}
+    assert states["Provisioned"] == "True" and states["ReplicaReady"] == "False"
+
+
 async def test_a_catalog_file_replaces_the_bundled_catalog(tmp_path: Path) -> None:
     catalog_file = tmp_path / "catalog.json"
     catalog_file.write_text(json.dumps({"PostgresVersion": [

@@ -32,8 +32,18 @@ class StepContext(Protocol):
 
 StepFn = Callable[[StepContext], Awaitable[steps.StepResult]]
 CancelFn = Callable[[StepContext], Awaitable[None]]
+# Called with the reason before the operation is recorded failed (also when the engine
+# fails it: retry limit, deadline); must be idempotent and should not raise.
+FailFn = Callable[[StepContext, str], Awaitable[None]]
 
 
 class HandlerRegistry(Protocol):
-    def register(self, op_type: str, step: StepFn, *, on_cancel: CancelFn | None = None) -> None:
+    def register(
+        self,
+        op_type: str,
+        step: StepFn,
+        *,
+        on_cancel: CancelFn | None = None,
+        on_fail: FailFn | None = None,
+    ) -> None:
         ...

@@ -4,10 +4,13 @@
             `state.return_to` keeps the status to go back to if it fails
     patch   record -> pausing | resuming; merge patch `database_cr.halt_patch` (halted, and
             the deletion policy KubeDB forces to Halt while halted, restored on resume)
-    wait    until the CR's phase is Halted (pause) or Ready (resume): record -> paused
-            (ready replicas 0) | running. The operation's deadline bounds the wait.
+    wait    until the CR's phase is Halted (pause) or Ready / Critical (resume: serving,
+            Critical with a degraded health): record -> paused (ready replicas 0) | running.
+            The operation's deadline bounds the wait.
     cancel  the record takes the status the CR's phase says (Halted: paused; Ready,
             Critical, NotReady: running); the patch, if made, stays.
+    give_up the same when the operation fails (its deadline, the retry limit); a cluster
+            that cannot be read sends the record back to where it started.
 A database CR that is gone fails the operation: a missing object is reported, not skipped.
 """
 
@@ -37,13 +40,18 @@ class _Direction:
     start_from: DatabaseStatus
     during: DatabaseStatus
     final: DatabaseStatus
-    phase: DatabasePhase
+    phases: frozenset[DatabasePhase]  # the phases that mean "there"
+
+    @property
+    def wanted(self) -> str:
+        return " or ".join(sorted(p.value for p in self.phases))
 
 
 PAUSE = _Direction(True, "pause", DatabaseStatus.RUNNING, DatabaseStatus.PAUSING,
-                   DatabaseStatus.PAUSED, DatabasePhase.HALTED)
+                   DatabaseStatus.PAUSED, frozenset({DatabasePhase.HALTED}))
 RESUME = _Direction(False, "resume", DatabaseStatus.PAUSED, DatabaseStatus.RESUMING,
-                    DatabaseStatus.RUNNING, DatabasePhase.READY)
+                    DatabaseStatus.RUNNING,
+                    frozenset({DatabasePhase.READY, DatabasePhase.CRITICAL}))
 
 
 class Halting:
@@ -57,22 +65,40 @@ class Halting:
         return await self._step(ctx, RESUME)
 
     async def cancel(self, ctx: StepContext) -> None:
+        await self._settle(ctx, "Cancelled", f"{ctx.operation.type} cancelled")
+
+    async def give_up(self, ctx: StepContext, reason: str) -> None:
+        try:
+            await self._settle(ctx, "Failed", f"{ctx.operation.type} failed: {reason}")
+        except steps.TemporaryError as exc:  # the cluster cannot be read: back to the start
+            ctx.log.warning("halt_phase_unknown", error=str(exc))
+            await self._settle(ctx, "Failed", f"{ctx.operation.type} failed: {reason}",
+                               phase=DatabasePhase.UNSET)
+
+    async def _settle(
+        self, ctx: StepContext, outcome: str, message: str, *, phase: DatabasePhase | None = None
+    ) -> None:
+        """The record out of pausing / resuming, to the status the CR's phase says (or, with
+        no phase, the status the operation started from)."""
         database = await records.find(self._deps.store, ctx.operation)
         if database is None:
             return  # no record: nothing to undo
         if database.status not in (DatabaseStatus.PAUSING, DatabaseStatus.RESUMING):
             return
-        desired = desired_for(database, self._deps.sizes)
-        found = await self._find(desired, self._deps.cluster_for(database))
-        phase = status_mapping.observe_database(found).phase if found else DatabasePhase.UNSET
+        if phase is None:
+            desired = desired_for(database, self._deps.sizes)
+            found = await self._find(desired, self._deps.cluster_for(database))
+            phase = status_mapping.observe_database(found).phase if found else (
+                DatabasePhase.UNSET
+            )
         status = status_mapping.lifecycle_status(
             phase, current=database.status, operation_active=False
         )
         if status in (DatabaseStatus.PAUSING, DatabaseStatus.RESUMING):
             status = _return_status(ctx.operation.state.get("return_to"))
         await records.transition(
-            self._deps.store, ctx.operation, to=status, outcome="Cancelled",
-            message=f"{ctx.operation.type} cancelled (phase {phase.value or 'not set'})",
+            self._deps.store, ctx.operation, to=status, outcome=outcome,
+            message=f"{message} (phase {phase.value or 'not known'})",
             previous=database.status,
         )
 
@@ -124,7 +150,7 @@ class Halting:
                 raise steps.PermanentError(_missing(desired)) from None
         await ctx.save(state={**state, "step": "wait"}, progress=30,
                        message=f"spec.halted set to {str(way.halted).lower()}")
-        return steps.Wait(self._deps.timing.halt_poll, message=f"waiting for phase {way.phase}")
+        return steps.Wait(self._deps.timing.halt_poll, message=f"waiting for phase {way.wanted}")
 
     async def _wait(
         self, ctx: StepContext, database: Database, desired: DesiredDatabase,
@@ -136,10 +162,10 @@ class Halting:
         observed = status_mapping.observe_database(found)
         # Trust the phase only once the operator has seen the patched spec (§2).
         seen = observed.is_current or observed.observed_generation is None
-        if observed.phase is not way.phase or not seen:
+        if observed.phase not in way.phases or not seen:
             return steps.Wait(
                 self._deps.timing.halt_poll, progress=60,
-                message=f"phase {observed.raw_phase or 'not set'}; waiting for {way.phase}",
+                message=f"phase {observed.raw_phase or 'not set'}; waiting for {way.wanted}",
             )
         await records.transition(
             self._deps.store, ctx.operation, to=way.final, outcome="Succeeded",

@@ -17,6 +17,8 @@ upgrade_version, restart, rotate_credentials) and the runner `update` shares wit
             After Successful or Failed, finished OpsRequests beyond the newest 3 are pruned.
     cancel  the OpsRequest is deleted while it is still Pending (or not yet picked up);
             once Progressing it runs to its end. The record goes back to `return_to`.
+    give_up the same when the engine fails the operation (its deadline, the retry limit):
+            a Pending request must not run after its operation said it failed.
 """
 
 from __future__ import annotations
@@ -181,6 +183,16 @@ class OpsRequestRunner:
                 return
         ctx.log.info("ops_request_deleted", name=name)
 
+    async def withdraw(self, ctx: StepContext, database: Database) -> None:
+        """`delete_if_not_started` for a failure hook: the operation fails either way, so a
+        cluster that cannot be reached is logged (the reconciler sees what the request
+        changes, if it ever runs) instead of raised."""
+        try:
+            await self.delete_if_not_started(ctx, database)
+        except steps.StepError as exc:
+            ctx.log.warning("ops_request_not_withdrawn",
+                            name=ctx.operation.ops_request_name, error=str(exc))
+
     async def prune(self, ctx: StepContext, database: Database, current: str) -> None:
         desired = desired_for(database, self._deps.sizes)
         await pruning.prune_finished(
@@ -295,3 +307,15 @@ class OpsRequestOperations:
         description = str(state.get("description") or ctx.operation.type)
         await self._back(ctx, return_status(state.get("return_to")), outcome="Cancelled",
                          message=f"{description} cancelled")
+
+    async def give_up(self, ctx: StepContext, reason: str) -> None:
+        state = ctx.operation.state
+        if "step" not in state:
+            return  # refused before it started: nothing was changed
+        database = await records.find(self._deps.store, ctx.operation)
+        if database is None:
+            return
+        await self._runner.withdraw(ctx, database)
+        description = str(state.get("description") or ctx.operation.type)
+        await self._back(ctx, return_status(state.get("return_to")), outcome="Failed",
+                         message=f"{description} failed: {reason}")

@@ -5,12 +5,15 @@ create (desired_state: optional `auth_secret_name`, `storage_class`)
             delete always finds what a create may have made); the project's namespace
             ensured; the CR(s) of `database_cr.manifests_for` created (AlreadyExists is done,
             if the object is ours); `state = {step: wait, ready_by}`
-    wait    poll the CR until phase Ready: record -> running with endpoint, port, phase,
+    wait    poll the CR until it serves, phase Ready or Critical (a member down, reads and
+            writes work: health `degraded`): record -> running with endpoint, port, phase,
             health, ready replicas. Still not Ready at `ready_by` (the provision deadline,
             kept before the operation's own deadline): record -> failed and the operation
             fails with what the cluster says (phase, conditions and their messages). A CR
             that vanished is created again.
     cancel  record -> failed ("creation cancelled"); the CR stays for a delete to remove.
+    give_up record -> failed with the reason when the engine fails the operation (the
+            retry limit, its deadline): a create never leaves the record provisioning.
 
 delete (desired_state: optional `deletion_policy`, else the record's)
     A protected database is never deleted (the API refuses earlier; this is the last line).
@@ -46,6 +49,8 @@ _PROVISIONING_ORDER = (
     ConditionType.READY,
     ConditionType.PROVISIONED,
 )
+# The phases in which a new database counts as created (Critical: serving, degraded).
+_SERVING = frozenset({DatabasePhase.READY, DatabasePhase.CRITICAL})
 # The create step fails with the cluster's reason at least this long before the operation's
 # own deadline, so that the engine's generic "did not finish by its deadline" never wins.
 _DEADLINE_MARGIN = 1.0
@@ -115,7 +120,7 @@ class Provisioning:
             ctx.log.warning("database_cr_missing", name=desired.name)
             return await self._submit(ctx, database, desired, gateway)
         observed = status_mapping.observe_database(found)
-        if observed.phase is DatabasePhase.READY:
+        if observed.phase in _SERVING:
             where = connection.endpoint(
                 desired.engine, name=desired.name, namespace=desired.namespace,
                 topology=desired.topology or desired.topology_spec.topology,
@@ -125,7 +130,10 @@ class Provisioning:
                 message=f"database is running at {where.host}:{where.port}",
                 fields={"endpoint": where.host, "port": where.port,
                         "phase": observed.phase.value, "health_status": observed.health,
-                        "ready_replicas": desired.replicas},
+                        # KubeDB reports no member count: all are ready when the phase is
+                        # Ready; Critical (some are not) leaves the count unknown, so unset.
+                        **({"ready_replicas": desired.replicas}
+                           if observed.phase is DatabasePhase.READY else {})},
                 previous=DatabaseStatus.PROVISIONING,
             )
             return steps.Done(f"database is running at {where.host}:{where.port}")
@@ -171,14 +179,22 @@ class Provisioning:
         )
 
     async def cancel_create(self, ctx: StepContext) -> None:
+        await self._abandon_create(
+            ctx, "Cancelled", "creation cancelled before the database was ready; delete it "
+            "to remove what was created",
+        )
+
+    async def give_up_create(self, ctx: StepContext, reason: str) -> None:
+        await self._abandon_create(ctx, "Failed", reason)
+
+    async def _abandon_create(self, ctx: StepContext, outcome: str, message: str) -> None:
         database = await records.find(self._deps.store, ctx.operation)
         if database is None:
             return  # no record: nothing to undo
         if database.status in (DatabaseStatus.PENDING, DatabaseStatus.PROVISIONING):
             await records.transition(
-                self._deps.store, ctx.operation, to=DatabaseStatus.FAILED, outcome="Cancelled",
-                message="creation cancelled before the database was ready; delete it to "
-                        "remove what was created",
+                self._deps.store, ctx.operation, to=DatabaseStatus.FAILED, outcome=outcome,
+                message=message,
             )
 
     # --- delete ----------------------------------------------------------------------

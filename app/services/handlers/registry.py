@@ -6,9 +6,11 @@
     pause, resume                                    halting.Halting
     update                                           update.Update
 
-Cancel hooks: create (record -> failed), the OpsRequest types and update (a not-yet-started
-OpsRequest is deleted, the record goes back), pause and resume (the record follows the
-phase). Delete has none: a deletion under way cannot be taken back.
+Cancel and failure hooks (the failure hook runs whenever an operation fails, also when the
+engine fails it: retry limit, deadline): create (record -> failed), the OpsRequest types and
+update (a not-yet-started OpsRequest is deleted, the record goes back), pause and resume
+(the record follows the phase). Delete has none: a deletion under way cannot be taken back,
+and a failed one stays `deleting` until a new delete finishes it.
 """
 
 from __future__ import annotations
@@ -34,13 +36,15 @@ DATABASE_OPERATION_TYPES = frozenset({
 def register_database_handlers(registry: HandlerRegistry, deps: HandlerDeps) -> None:
     provisioning = Provisioning(deps)
     registry.register(OperationType.CREATE, provisioning.create,
-                      on_cancel=provisioning.cancel_create)
+                      on_cancel=provisioning.cancel_create, on_fail=provisioning.give_up_create)
     registry.register(OperationType.DELETE, provisioning.delete)
     ops = OpsRequestOperations(deps)
     for op_type in sorted(OPS_REQUEST_TYPES):
-        registry.register(op_type, ops.step, on_cancel=ops.cancel)
+        registry.register(op_type, ops.step, on_cancel=ops.cancel, on_fail=ops.give_up)
     halting = Halting(deps)
-    registry.register(OperationType.PAUSE, halting.pause, on_cancel=halting.cancel)
-    registry.register(OperationType.RESUME, halting.resume, on_cancel=halting.cancel)
+    for op_type, step in ((OperationType.PAUSE, halting.pause),
+                          (OperationType.RESUME, halting.resume)):
+        registry.register(op_type, step, on_cancel=halting.cancel, on_fail=halting.give_up)
     update = Update(deps)
-    registry.register(OperationType.UPDATE, update.step, on_cancel=update.cancel)
+    registry.register(OperationType.UPDATE, update.step, on_cancel=update.cancel,
+                      on_fail=update.give_up)

@@ -237,14 +237,7 @@ class Update:
         return steps.Done(f"update done: {applied}")
 
     async def _fail(self, ctx: StepContext, state: dict[str, Any], reason: str) -> steps.Fail:
-        plan = state.get("plan", [])
-        applied = state.get("applied", [])
-        rest = [p["description"] for p in plan[len(applied):]]
-        message = reason
-        if applied:
-            message += f"; applied: {', '.join(applied)}"
-        if rest:
-            message += f"; not applied: {', '.join(rest)}"
+        message = _failure_message(state, reason)
         database = await records.load(self._deps.store, ctx.operation)
         if database.status is DatabaseStatus.UPDATING:
             await records.transition(
@@ -252,6 +245,22 @@ class Update:
                 message=message, previous=DatabaseStatus.UPDATING,
             )
         return steps.Fail(message)
+
+    async def give_up(self, ctx: StepContext, reason: str) -> None:
+        """The failure hook: the current OpsRequest withdrawn if not started, the record
+        back (a no-op after `_fail`, which has done both)."""
+        state = dict(ctx.operation.state)
+        if "plan" not in state:
+            return  # refused before it started
+        database = await records.find(self._deps.store, ctx.operation)
+        if database is None:
+            return
+        await self._runner.withdraw(ctx, database)
+        if database.status is DatabaseStatus.UPDATING:
+            await records.transition(
+                self._deps.store, ctx.operation, to=_final(state), outcome="Failed",
+                message=_failure_message(state, reason), previous=DatabaseStatus.UPDATING,
+            )
 
     async def cancel(self, ctx: StepContext) -> None:
         database = await records.find(self._deps.store, ctx.operation)
@@ -265,6 +274,19 @@ class Update:
                 + (", ".join(ctx.operation.state.get("applied", [])) or "nothing"),
                 previous=DatabaseStatus.UPDATING,
             )
+
+
+def _failure_message(state: Mapping[str, Any], reason: str) -> str:
+    """The reason, then what was and was not applied."""
+    plan = state.get("plan", [])
+    applied = state.get("applied", [])
+    rest = [p["description"] for p in plan[len(applied):]]
+    message = reason
+    if applied:
+        message += f"; applied: {', '.join(applied)}"
+    if rest:
+        message += f"; not applied: {', '.join(rest)}"
+    return message
 
 
 def _status(value: object) -> DatabaseStatus:
