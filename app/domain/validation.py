@@ -26,6 +26,14 @@ STORAGE_GB_RANGE = (1, 10_000)
 MIN_PASSWORD_LENGTH = 12
 # Kubernetes caps all annotations of one object together at 256 KiB.
 MAX_ANNOTATIONS_BYTES = 256 * 1024
+BACKUP_RETENTION_DAYS = (1, 365)
+BACKUP_SCHEDULE_LENGTH = (1, 100)
+# The database settings a PATCH may change without an OpsRequest.
+SETTINGS_FIELDS = (
+    "labels", "annotations", "monitoring_enabled", "deletion_protection", "backup_enabled",
+    "backup_schedule", "backup_retention_days",
+)
+_FLAGS = ("monitoring_enabled", "deletion_protection", "backup_enabled")
 
 
 def check_dns_label(
@@ -199,3 +207,38 @@ def check_password(password: str, *, field: str = "password") -> str:
             field, f"password must be at least {MIN_PASSWORD_LENGTH} characters long"
         )
     return password
+
+
+def check_settings(values: Mapping[str, object]) -> dict[str, object]:
+    """The settings of `SETTINGS_FIELDS` among `values`, each checked (type and rule); other
+    keys are left out. The API checks them at the edge and the update handler again, since
+    an operation's desired_state may come from elsewhere (a replay, an older version)."""
+    checked: dict[str, object] = {}
+    for name in SETTINGS_FIELDS:
+        if name not in values:
+            continue
+        value = values[name]
+        if name == "labels" or name == "annotations":
+            if not isinstance(value, Mapping):
+                raise errors.InvalidLabels(name, f"{name} must be an object of strings")
+            checked[name] = (check_labels(value) if name == "labels"
+                             else check_annotations(value))
+        elif name in _FLAGS:
+            if not isinstance(value, bool):
+                raise errors.InvalidValue(name, f"{name} must be true or false")
+            checked[name] = value
+        elif name == "backup_schedule":
+            low, high = BACKUP_SCHEDULE_LENGTH
+            if not isinstance(value, str) or not low <= len(value) <= high:
+                raise errors.InvalidValue(
+                    name, f"backup_schedule must be a text of {low} to {high} characters"
+                )
+            checked[name] = value
+        else:
+            low, high = BACKUP_RETENTION_DAYS
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise errors.InvalidValue(
+                    name, f"backup_retention_days must be from {low} to {high}, not {value!r}"
+                )
+            checked[name] = value
+    return checked

@@ -139,12 +139,12 @@ async def bootstrap_admin_key(
 
     With `configured` (ADMIN_API_KEY, a token), that token becomes an admin key unless a key
     with its id exists already (restarts, and a second instance starting alongside, change
-    nothing). Without it, when no key that can authenticate exists, an admin key is created
-    and its token written to `path` (mode 0600).
+    nothing). Without it, when no admin key that can authenticate exists (none yet, or every
+    admin key revoked), an admin key is created and its token written to `path` (mode 0600).
     """
     if configured is not None:
         return await _bootstrap_configured(store, configured)
-    if await _any_usable_key(store):
+    if await _any_usable_admin_key(store):
         return None
     issued = await issue_key(store, name=BOOTSTRAP_NAME, role=Role.ADMIN, created_by="system")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,13 +184,14 @@ def _warn_if_unusable(existing: ApiKey, token: Token) -> None:
         )
 
 
-async def _any_usable_key(store: Store, *, page_size: int = 100) -> bool:
-    """Whether any stored key can authenticate (is salted). Keys stored before salting cannot;
-    an installation holding only those gets a new admin key instead of being locked out."""
+async def _any_usable_admin_key(store: Store, *, page_size: int = 100) -> bool:
+    """Whether an admin key that can authenticate exists: salted (keys stored before salting
+    cannot), not revoked, role admin. An installation without one gets a new admin key
+    instead of being locked out of key management."""
     offset = 0
     while True:
         page = await store.api_keys.list(offset=offset, limit=page_size)
-        if any(key.salt for key in page.items):
+        if any(k.salt and not k.is_revoked and k.role is Role.ADMIN for k in page.items):
             return True
         offset += page_size
         if not page.items or offset >= page.total:

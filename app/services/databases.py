@@ -258,16 +258,12 @@ class DatabaseService:
                 )
             if "size" in changes and changes["size"] != database.size:
                 result["size"] = self._sizes.get(str(changes["size"])).name
-            if "labels" in changes:
-                result["labels"] = validation.check_labels(changes["labels"])
-            if "annotations" in changes:
-                result["annotations"] = validation.check_annotations(changes["annotations"])
+            settings = validation.check_settings(changes)
         except domain_errors.InvalidValue as exc:
             raise _rule(exc) from exc
-        for name in PATCHABLE - {"replicas", "storage_gb", "size", "labels", "annotations",
-                                 "version"}:
-            if name in changes and changes[name] != getattr(database, name):
-                result[name] = changes[name]
+        for name, value in settings.items():
+            if name in ("labels", "annotations") or value != getattr(database, name):
+                result[name] = value
         return result
 
     async def check_upgrade(self, database: Database, target: str) -> None:

@@ -628,3 +628,24 @@ async def test_a_database_that_comes_up_critical_runs_degraded_and_resumes_so(
         assert (record.status, record.phase, record.health_status) == (
             DatabaseStatus.RUNNING, "Critical", HealthStatus.DEGRADED,
         )
+
+
+async def test_an_update_with_a_setting_that_breaks_a_rule_fails_before_anything_moves(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with world(sqlite_store, redis_client) as w:
+        db = await w.created("orders", "mariadb", labels={"team": "blue"})
+
+        op = await w.run(db, "update", {
+            "storage_gb": 30, "labels": {"team": "red"}, "backup_retention_days": 0,
+        })
+
+        assert op.status is OperationStatus.FAILED
+        assert "backup_retention_days must be from 1 to 365" in (op.error_message or "")
+        record = await w.record(db.id)
+        assert (record.storage_gb, record.labels, record.backup_retention_days) == (
+            10, {"team": "blue"}, db.backup_retention_days,
+        )
+        assert record.status is DatabaseStatus.RUNNING
+        assert await w.ops_requests(db) == []
+        assert await w.transitions(db.id, op.id) == []

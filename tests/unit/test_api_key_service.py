@@ -112,6 +112,25 @@ async def test_a_first_start_writes_an_admin_token_to_a_private_file_once(
     assert await store.api_keys.count() == 1
 
 
+async def test_a_start_with_every_admin_key_revoked_writes_a_new_admin_token(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "admin-api-key"
+    first = await api_keys.bootstrap_admin_key(store, path)
+    assert first is not None
+    await api_keys.issue_key(store, name="ci", role=Role.MEMBER, domain="acme",
+                             created_by=first.id)
+    await api_keys.revoke_key(store, first.id)
+
+    created = await api_keys.bootstrap_admin_key(store, path)
+    kept = await api_keys.bootstrap_admin_key(store, path)
+
+    assert created is not None and created.id != first.id and created.role is Role.ADMIN
+    assert (await api_keys.authenticate(store, path.read_text().strip())).id == created.id
+    assert kept is None  # a usable admin key exists again
+    assert await store.api_keys.count() == 3
+
+
 async def test_a_store_holding_only_keys_from_before_salting_gets_a_new_admin_key(
     store: SQLiteStore, tmp_path: Path
 ) -> None:

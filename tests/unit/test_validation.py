@@ -201,3 +201,33 @@ def test_other_engines_take_a_custom_username_but_a_password_needs_twelve_charac
     with pytest.raises(errors.InvalidValue) as caught:
         validation.check_password("short")
     assert caught.value.field == "password" and "12" in caught.value.message
+
+
+def test_settings_are_checked_and_other_keys_left_out() -> None:
+    checked = validation.check_settings({
+        "labels": {"team": "core"}, "monitoring_enabled": False, "backup_schedule": "0 3 * * *",
+        "backup_retention_days": 30, "replicas": 3,
+    })
+
+    assert checked == {"labels": {"team": "core"}, "monitoring_enabled": False,
+                       "backup_schedule": "0 3 * * *", "backup_retention_days": 30}
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "complaint"),
+    [({"monitoring_enabled": "yes"}, "monitoring_enabled", "true or false"),
+     ({"deletion_protection": 1}, "deletion_protection", "true or false"),
+     ({"backup_retention_days": 0}, "backup_retention_days", "from 1 to 365"),
+     ({"backup_retention_days": True}, "backup_retention_days", "from 1 to 365"),
+     ({"backup_schedule": ""}, "backup_schedule", "1 to 100 characters"),
+     ({"labels": ["team"]}, "labels", "object of strings"),
+     ({"annotations": {"kubedb.com/x": "y"}}, "annotations.kubedb.com/x", "reserved")],
+)
+def test_settings_of_the_wrong_type_or_out_of_range_are_refused(
+    values: dict[str, object], field: str, complaint: str
+) -> None:
+    with pytest.raises(errors.InvalidValue) as caught:
+        validation.check_settings(values)
+
+    assert caught.value.field == field
+    assert complaint in caught.value.message

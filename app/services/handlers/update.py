@@ -33,7 +33,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.cluster import errors
-from app.domain import steps
+from app.domain import errors as domain_errors
+from app.domain import steps, validation
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import JsonObject, database_cr
 from app.domain.operations import OperationType
@@ -47,10 +48,7 @@ from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import desired_for
 from app.services.handlers.opsrequests import STARTABLE, OpsRequestRunner, check_startable
 
-SETTINGS_FIELDS = (
-    "labels", "annotations", "monitoring_enabled", "deletion_protection", "backup_enabled",
-    "backup_schedule", "backup_retention_days",
-)
+SETTINGS_FIELDS = validation.SETTINGS_FIELDS
 # (operation type, desired_state key, the change's own key), in the order they run.
 OPS_ORDER = (
     (OperationType.EXPAND_STORAGE, "storage_gb", "storage_gb"),
@@ -74,9 +72,12 @@ def plan_for(
     if unknown:
         raise steps.PermanentError(f"an update cannot change {', '.join(unknown)}")
     plan: list[dict[str, Any]] = []
+    try:
+        checked = validation.check_settings(wanted)
+    except domain_errors.InvalidValue as exc:
+        raise steps.PermanentError(str(exc)) from exc
     settings = {
-        key: wanted[key] for key in SETTINGS_FIELDS
-        if key in wanted and wanted[key] != getattr(database, key)
+        key: value for key, value in checked.items() if value != getattr(database, key)
     }
     if settings:
         plan.append({"kind": _SETTINGS, "values": settings,
