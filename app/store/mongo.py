@@ -63,6 +63,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
 }
 
+# Indexes earlier versions created and this one no longer wants (dropped at start):
+# api_keys_hash was unique over unsalted hashes, the lookup key before ids were in tokens.
+OBSOLETE_INDEXES: dict[str, list[str]] = {"api_keys": ["api_keys_hash"]}
+
+_INDEX_NOT_FOUND = 27  # MongoDB's IndexNotFound error code
+
 _NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
 
 
@@ -77,6 +83,16 @@ async def _guard(awaitable: Awaitable[T]) -> T:
         return await awaitable
     except mongo_errors.DuplicateKeyError:
         raise
+    except mongo_errors.PyMongoError as exc:
+        raise _translate(exc) from exc
+
+
+async def _drop_index(collection: Any, index: str) -> None:
+    try:
+        await collection.drop_index(index)
+    except mongo_errors.OperationFailure as exc:
+        if exc.code != _INDEX_NOT_FOUND:  # else another instance dropped it first
+            raise _translate(exc) from exc
     except mongo_errors.PyMongoError as exc:
         raise _translate(exc) from exc
 
@@ -348,6 +364,11 @@ class MongoStore:
     async def create_indexes(self) -> None:
         for name, indexes in INDEXES.items():
             await _guard(self._db[name].create_indexes(indexes))
+        for name, obsolete in OBSOLETE_INDEXES.items():
+            present = await _guard(self._db[name].index_information())
+            for index in obsolete:
+                if index in present:
+                    await _drop_index(self._db[name], index)
 
     async def ping(self) -> None:
         await _guard(self._db.command("ping"))

@@ -390,3 +390,22 @@ async def test_last_use_is_written_at_most_once_per_interval(store: Store) -> No
 
 async def test_the_store_answers_a_ping(store: Store) -> None:
     await store.ping()
+
+
+async def test_an_index_an_earlier_version_made_is_dropped_when_the_store_opens(
+    store: Store,
+) -> None:
+    from app.store.mongo import MongoStore
+
+    if not isinstance(store, MongoStore):
+        pytest.skip("indexes are the Mongo adapter's concern")
+    collection = store._db["api_keys"]
+    await collection.create_index("key_hash", unique=True, name="api_keys_hash")
+    if "api_keys_hash" not in await collection.index_information():
+        pytest.skip("this stand-in names indexes itself")  # nx-27017
+
+    await store.create_indexes()  # what a restart does
+    await store.create_indexes()  # and a second instance starting after it
+
+    present = await collection.index_information()
+    assert "api_keys_hash" not in present and "api_keys_tenant_created" in present
