@@ -219,6 +219,45 @@ class KubeGateway:
                 f"secret {namespace}/{secret_name} has no usable username and password"
             ) from exc
 
+    async def write_auth_secret(
+        self, namespace: str, name: str, credentials: Credentials, *, labels: Mapping[str, str]
+    ) -> None:
+        """Create the basic-auth secret `name`, or overwrite the username and password of one
+        that is there (left by an earlier database of the same name)."""
+        data = {
+            "username": base64.b64encode(credentials.username.encode()).decode(),
+            "password": base64.b64encode(credentials.password.encode()).decode(),
+        }
+        metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
+        try:
+            await _call(self._client.create(Secret.from_dict({
+                "apiVersion": "v1", "kind": "Secret", "metadata": metadata,
+                "type": "kubernetes.io/basic-auth", "data": data,
+            })))
+        except errors.AlreadyExists:
+            await _call(self._client.patch(
+                Secret, name, {"metadata": {"labels": dict(labels)}, "data": data},
+                namespace=namespace, patch_type=PatchType.MERGE,
+            ))
+
+    async def delete_secret(
+        self, namespace: str, name: str, *, labelled: Mapping[str, str]
+    ) -> bool:
+        """Delete the secret if it carries every label of `labelled` (so that only what the
+        caller made is removed); False when it is not there or not the caller's."""
+        try:
+            secret = _plain(await _call(self._client.get(Secret, name, namespace=namespace)))
+        except errors.NotFound:
+            return False
+        present = (secret.get("metadata") or {}).get("labels") or {}
+        if any(present.get(key) != value for key, value in labelled.items()):
+            return False
+        try:
+            await _call(self._client.delete(Secret, name, namespace=namespace))
+        except errors.NotFound:
+            return False
+        return True
+
     async def read_service(self, namespace: str, name: str) -> dict[str, Any]:
         return _plain(await _call(self._client.get(Service, name, namespace=namespace)))
 

@@ -24,13 +24,17 @@ from app.domain import clock, engines, validation
 from app.domain import errors as domain_errors
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
+from app.domain.manifests import labels, names
 from app.domain.operations import Operation, OperationType
 from app.domain.placement import namespace_for
 from app.domain.sizes import SizeTable
+from app.log import get_logger
 from app.services.catalog import CatalogService, CatalogUnavailable
 from app.services.operations import OperationService
 from app.store import errors as store_errors
 from app.store.protocols import Page, Store
+
+log = get_logger(__name__)
 
 
 class DatabaseError(Exception):
@@ -75,7 +79,7 @@ class NewDatabase:
     deletion_protection: bool = False
     deletion_policy: str = "Delete"
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
 
@@ -152,9 +156,7 @@ class DatabaseService:
             size = self._sizes.get(request.size or self._sizes.default.name)
             labels = validation.check_labels(request.labels)
             annotations = validation.check_annotations(request.annotations)
-            if request.username is not None or request.password is not None:
-                raise RuleViolated("password", "custom credentials are not supported yet; "
-                                   "leave username and password out to have them generated")
+            credentials = self._custom_credentials(engine, request)
         except domain_errors.InvalidValue as exc:
             raise _rule(exc) from exc
         try:
@@ -180,16 +182,23 @@ class DatabaseService:
             await self._store.databases.insert(database)
         except store_errors.DuplicateName as exc:
             raise Conflict(str(exc), code="duplicate_name") from exc
+        desired: dict[str, Any] = {}
         try:
+            if credentials is not None:
+                desired["auth_secret_name"] = await self._write_credentials(
+                    database, credentials
+                )
             operation = await self._operations.submit(
                 database_id=database.id, domain=domain, project=project,
-                type=OperationType.CREATE.value, created_by=actor,
+                type=OperationType.CREATE.value, desired_state=desired, created_by=actor,
             )
         except BaseException:
-            # Nothing half-written: the record goes, freeing its name.
+            # Nothing half-written: the secret and the record go, freeing the name.
+            if "auth_secret_name" in desired:
+                await self._forget_credentials(database, desired["auth_secret_name"])
             await self._store.databases.update_fields(
                 database.id, {"status": DatabaseStatus.DELETED,
-                              "message": "creation could not be queued"}
+                              "message": "creation could not be started"}
             )
             raise
         database = await self._store.databases.update_fields(
@@ -201,6 +210,55 @@ class DatabaseService:
             operation_id=operation.id, to_status=DatabaseStatus.PENDING.value,
         ))
         return database, operation
+
+    @staticmethod
+    def _custom_credentials(engine: engines.Engine, request: NewDatabase) -> Credentials | None:
+        """The credentials the request brings (None: KubeDB generates them). A username alone
+        is refused: the password is what makes them the user's."""
+        if request.username is None and request.password is None:
+            return None
+        if request.password is None:
+            raise domain_errors.InvalidValue(
+                "password", "a custom username needs a password of at least "
+                f"{validation.MIN_PASSWORD_LENGTH} characters"
+            )
+        username = request.username or engines.spec(engine).admin_user
+        return Credentials(
+            username=validation.check_username(engine, username),
+            password=validation.check_password(request.password),
+        )
+
+    async def _write_credentials(self, database: Database, credentials: Credentials) -> str:
+        """The database's auth secret written before its operation exists, so the password
+        goes from the request to the cluster and never into the store, the queue or a log.
+        KubeDB finds the secret under its default name and manages it from then on."""
+        if self._cluster is None:
+            raise Unavailable("custom credentials need a cluster; none is configured",
+                              code="cluster_unavailable")
+        namespace = database.namespace or namespace_for(database.domain, database.project)
+        name = names.auth_secret_name(database.kubedb_resource_name or database.name)
+        try:
+            await self._cluster.ensure_namespace(namespace)
+            await self._cluster.write_auth_secret(
+                namespace, name, credentials,
+                labels=labels.system_labels(database_id=database.id, domain=database.domain,
+                                            project=database.project),
+            )
+        except cluster_errors.ClusterError as exc:
+            raise Unavailable(f"the cluster did not take the credentials: {exc.message}",
+                              code="cluster_unavailable") from exc
+        return name
+
+    async def _forget_credentials(self, database: Database, secret_name: str) -> None:
+        if self._cluster is None or database.namespace is None:
+            return
+        try:
+            await self._cluster.delete_secret(
+                database.namespace, secret_name,
+                labelled={labels.DATABASE_ID_KEY: database.id},
+            )
+        except cluster_errors.ClusterError as exc:  # best effort: nothing uses it
+            log.warning("auth_secret_not_removed", database_id=database.id, error=exc.message)
 
     # --- mutations -----------------------------------------------------------------
 

@@ -150,6 +150,10 @@ async def test_a_second_mutation_while_one_runs_is_409_with_the_active_operation
         ({"name": "Bad_Name"}, "name"),
         ({"storage_gb": 0}, "body.storage_gb"),
         ({"size": "db.huge"}, "size"),
+        ({"username": "app_owner"}, "password"),
+        ({"engine": "mariadb", "username": "app", "password": "long-enough-secret"},
+         "username"),
+        ({"password": "short"}, "body.password"),
     ],
 )
 async def test_create_rules_answer_422_naming_the_field(
@@ -259,6 +263,54 @@ async def test_a_paused_database_deleted_with_wipeout_loses_its_secret_too(
 
     assert deleted["status"] == "succeeded"
     assert await served.client().find("secrets", "orders-auth", namespace=namespace) is None
+
+
+async def test_custom_credentials_are_the_databases_and_are_kept_out_of_every_record(
+    platform: tuple[Runtime, httpx.AsyncClient, Served], caplog: pytest.LogCaptureFixture,
+) -> None:
+    runtime, client, served = platform
+    password = "Correct-Horse-Battery-9"
+    created = await create(client, username="app_owner", password=password,
+                           deletion_policy="WipeOut")
+    operation = await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+
+    credentials = (await client.get(f"{path}/credentials")).json()
+    stored_op = await runtime.store.operations.get(operation["id"])
+    stored_db = await runtime.store.databases.get(created.json()["id"])
+    events = (await client.get(f"{path}/events")).text
+    namespace = placement.namespace_for("acme", "shop")
+    secret = await served.client().find("secrets", "orders-auth", namespace=namespace)
+    deleted = await finished(client, await client.delete(path))
+
+    assert operation["status"] == "succeeded", operation["error_message"]
+    assert (credentials["username"], credentials["password"]) == ("app_owner", password)
+    assert secret is not None
+    assert secret["metadata"]["labels"]["dbaas.io/database-id"] == created.json()["id"]
+    assert "operation_succeeded" in caplog.text  # the log was captured
+    for written in (created.text, json.dumps(operation), events, caplog.text,
+                    stored_op.model_dump_json() if stored_op else "",
+                    stored_db.model_dump_json() if stored_db else ""):
+        assert password not in written
+    assert deleted["status"] == "succeeded"
+    assert await served.client().find("secrets", "orders-auth", namespace=namespace) is None
+
+
+async def test_custom_credentials_replace_those_a_deleted_namesake_left_behind(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    _, client, _ = platform
+    first = await create(client)  # generated credentials; Delete keeps the secret
+    await finished(client, first)
+    await finished(client, await client.delete(f"{BASE}/{first.json()['id']}"))
+
+    second = await create(client, password="Another-Long-Secret-2")
+    await finished(client, second)
+    credentials = (await client.get(f"{BASE}/{second.json()['id']}/credentials")).json()
+
+    assert (credentials["username"], credentials["password"]) == (
+        "postgres", "Another-Long-Secret-2",
+    )
 
 
 async def test_a_deletion_cannot_be_cancelled(

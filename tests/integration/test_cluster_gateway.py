@@ -242,6 +242,35 @@ async def test_credentials_services_and_the_catalog_are_read(
     assert "16.13" in {v["metadata"]["name"] for v in versions}
 
 
+async def test_an_auth_secret_is_written_overwritten_and_deleted_only_when_it_is_ours(
+    simulated: tuple[Served, KubeGateway, httpx.AsyncClient],
+) -> None:
+    _, gateway, _ = simulated
+    ours = {"dbaas.io/database-id": "db-new"}
+    await gateway.write_auth_secret(
+        "default", "ledger-auth", Credentials("postgres", "first-password-1"),
+        labels={"dbaas.io/database-id": "db-old"},
+    )
+    await gateway.write_auth_secret(
+        "default", "ledger-auth", Credentials("postgres", "second-password-2"), labels=ours,
+    )
+
+    read = await gateway.read_credentials("default", "ledger-auth")
+    not_ours = await gateway.delete_secret(
+        "default", "ledger-auth", labelled={"dbaas.io/database-id": "db-old"}
+    )
+    still_there = await gateway.read_credentials("default", "ledger-auth")
+    deleted = await gateway.delete_secret("default", "ledger-auth", labelled=ours)
+    again = await gateway.delete_secret("default", "ledger-auth", labelled=ours)
+
+    assert (read.username, read.password) == ("postgres", "second-password-2")
+    assert (not_ours, still_there.password, deleted, again) == (
+        False, "second-password-2", True, False,
+    )
+    with pytest.raises(errors.NotFound):
+        await gateway.read_credentials("default", "ledger-auth")
+
+
 @pytest.mark.parametrize("form", ["path", "content"])
 async def test_a_kubeconfig_path_or_content_reaches_the_cluster(
     simulated: tuple[Served, KubeGateway, httpx.AsyncClient], form: str, tmp_path: Path

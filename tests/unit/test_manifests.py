@@ -239,10 +239,10 @@ def test_a_metadata_patch_adds_changes_and_removes_only_user_keys() -> None:
     }
 
 
-def test_custom_credentials_point_at_an_externally_managed_secret() -> None:
+def test_custom_credentials_point_at_the_secret_the_platform_wrote_for_kubedb_to_manage() -> None:
     spec = database_cr.database_manifest(a_database(auth_secret_name="orders-custom-auth"))["spec"]
 
-    assert spec["authSecret"] == {"name": "orders-custom-auth", "externallyManaged": True}
+    assert spec["authSecret"] == {"name": "orders-custom-auth"}
     assert "authSecret" not in database_cr.database_manifest(a_database())["spec"]
 
 

@@ -67,7 +67,9 @@ def database_manifest(
         "spec": {"containers": [{"name": spec.container, "resources": sizes.resources(db.size)}]}
     }
     if db.auth_secret_name is not None:
-        body["authSecret"] = {"name": db.auth_secret_name, "externallyManaged": True}
+        # Made by the platform from the user's credentials; KubeDB manages it from then on
+        # (rotation, WipeOut), so it is not `externallyManaged` (reference §3.1).
+        body["authSecret"] = {"name": db.auth_secret_name}
     body["deletionPolicy"] = db.effective_deletion_policy.value
     body["halted"] = db.halted
     if db.monitoring_enabled:

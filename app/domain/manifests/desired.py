@@ -67,7 +67,8 @@ class DesiredDatabase:
     monitoring_enabled: bool = True
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
     annotations: Mapping[str, str] = field(default_factory=dict, hash=False)
-    # A secret made beforehand (custom credentials); None: KubeDB generates `<name>-auth`.
+    # The secret the platform wrote beforehand from custom credentials (KubeDB manages it from
+    # then on); None: KubeDB generates `<name>-auth`.
     auth_secret_name: str | None = None
     storage_class: str | None = None
 

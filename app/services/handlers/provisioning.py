@@ -21,7 +21,8 @@ delete (desired_state: optional `deletion_policy`, else the record's)
             chosen deletionPolicy if it differs, then a DELETE (NotFound: already gone)
     wait    until every CR is gone (the operator applies the policy and drops its
             finalizer); then the database's OpsRequests are removed and the record becomes
-            `deleted` (which frees the name).
+            `deleted` (which frees the name). WipeOut also removes the auth secret the
+            platform wrote from custom credentials.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from app.cluster import errors
 from app.cluster.gateway import KubeGateway
 from app.domain import clock, status_mapping, steps
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
-from app.domain.manifests import connection, database_cr, labels
+from app.domain.manifests import connection, database_cr, labels, names
 from app.domain.manifests.desired import DeletionPolicy, DesiredDatabase
 from app.domain.status_mapping import ConditionType, DatabasePhase, ObservedDatabase
 from app.services.handlers import records
@@ -235,6 +236,8 @@ class Provisioning:
                     message=f"waiting for {', '.join(remaining)} to be gone",
                 )
             await self._delete_ops_requests(database, desired, gateway)
+            if policy is DeletionPolicy.WIPE_OUT:
+                await self._wipe_auth_secret(database, desired, gateway)
         await records.transition(
             self._deps.store, operation, to=DatabaseStatus.DELETED, outcome="Succeeded",
             message=f"database deleted (deletion policy {policy.value})",
@@ -281,6 +284,16 @@ class Provisioning:
                 if await gateway.find(resource, name, namespace=desired.namespace) is not None:
                     left.append(f"{resource.kind} {name}")
         return left
+
+    async def _wipe_auth_secret(
+        self, database: Database, desired: DesiredDatabase, gateway: KubeGateway
+    ) -> None:
+        """WipeOut leaves no credentials: KubeDB removes the secrets it made, this removes the
+        one the platform wrote from custom credentials (KubeDB leaves it: not its own)."""
+        name = names.auth_secret_name(desired.name)
+        with translated(f"deleting Secret {desired.namespace}/{name}"):
+            await gateway.delete_secret(desired.namespace, name,
+                                        labelled={labels.DATABASE_ID_KEY: database.id})
 
     async def _delete_ops_requests(
         self, database: Database, desired: DesiredDatabase, gateway: KubeGateway
