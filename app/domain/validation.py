@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from croniter import croniter
+
 from app.domain import engines, errors
 from app.domain.engines import Engine, Topology, TopologySpec
 from app.domain.manifests import labels as system_labels
@@ -28,6 +30,7 @@ MIN_PASSWORD_LENGTH = 12
 MAX_ANNOTATIONS_BYTES = 256 * 1024
 BACKUP_RETENTION_DAYS = (1, 365)
 BACKUP_SCHEDULE_LENGTH = (1, 100)
+BACKUP_SCHEDULE_NAMES = ("hourly", "daily", "weekly")
 # The database settings a PATCH may change without an OpsRequest.
 SETTINGS_FIELDS = (
     "labels", "annotations", "monitoring_enabled", "deletion_protection", "backup_enabled",
@@ -228,12 +231,9 @@ def check_settings(values: Mapping[str, object]) -> dict[str, object]:
                 raise errors.InvalidValue(name, f"{name} must be true or false")
             checked[name] = value
         elif name == "backup_schedule":
-            low, high = BACKUP_SCHEDULE_LENGTH
-            if not isinstance(value, str) or not low <= len(value) <= high:
-                raise errors.InvalidValue(
-                    name, f"backup_schedule must be a text of {low} to {high} characters"
-                )
-            checked[name] = value
+            if not isinstance(value, str):
+                raise errors.InvalidValue(name, "backup_schedule must be a text")
+            checked[name] = check_backup_schedule(value)
         else:
             low, high = BACKUP_RETENTION_DAYS
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -242,3 +242,20 @@ def check_settings(values: Mapping[str, object]) -> dict[str, object]:
                 )
             checked[name] = value
     return checked
+
+
+def check_backup_schedule(schedule: str, *, field: str = "backup_schedule") -> str:
+    """`hourly`, `daily`, `weekly`, or a five-field cron expression (minute hour day month
+    weekday, checked by croniter; its six-field form with seconds is not cron)."""
+    if schedule in BACKUP_SCHEDULE_NAMES:
+        return schedule
+    low, high = BACKUP_SCHEDULE_LENGTH
+    if low <= len(schedule) <= high and len(schedule.split()) == 5 and croniter.is_valid(
+        schedule
+    ):
+        return schedule
+    raise errors.InvalidValue(
+        field, f"backup_schedule must be {', '.join(BACKUP_SCHEDULE_NAMES[:-1])} or "
+        f"{BACKUP_SCHEDULE_NAMES[-1]}, or a cron expression of five fields such as "
+        f"'0 3 * * *'; {schedule!r} is neither",
+    )

@@ -156,6 +156,10 @@ class DatabaseService:
             size = self._sizes.get(request.size or self._sizes.default.name)
             labels = validation.check_labels(request.labels)
             annotations = validation.check_annotations(request.annotations)
+            validation.check_settings({
+                "backup_schedule": request.backup_schedule,
+                "backup_retention_days": request.backup_retention_days,
+            })
             credentials = self._custom_credentials(engine, request)
         except domain_errors.InvalidValue as exc:
             raise _rule(exc) from exc

@@ -154,6 +154,7 @@ async def test_a_second_mutation_while_one_runs_is_409_with_the_active_operation
         ({"engine": "mariadb", "username": "app", "password": "long-enough-secret"},
          "username"),
         ({"password": "short"}, "body.password"),
+        ({"backup_schedule": "every night"}, "backup_schedule"),
     ],
 )
 async def test_create_rules_answer_422_naming_the_field(

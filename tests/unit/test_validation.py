@@ -219,7 +219,8 @@ def test_settings_are_checked_and_other_keys_left_out() -> None:
      ({"deletion_protection": 1}, "deletion_protection", "true or false"),
      ({"backup_retention_days": 0}, "backup_retention_days", "from 1 to 365"),
      ({"backup_retention_days": True}, "backup_retention_days", "from 1 to 365"),
-     ({"backup_schedule": ""}, "backup_schedule", "1 to 100 characters"),
+     ({"backup_schedule": ""}, "backup_schedule", "or a cron expression of five fields"),
+     ({"backup_schedule": 3}, "backup_schedule", "must be a text"),
      ({"labels": ["team"]}, "labels", "object of strings"),
      ({"annotations": {"kubedb.com/x": "y"}}, "annotations.kubedb.com/x", "reserved")],
 )
@@ -231,3 +232,19 @@ def test_settings_of_the_wrong_type_or_out_of_range_are_refused(
 
     assert caught.value.field == field
     assert complaint in caught.value.message
+
+
+@pytest.mark.parametrize("schedule", ["hourly", "daily", "weekly", "0 3 * * *",
+                                      "*/30 2-4 * * MON-FRI", "15 1 1 * *"])
+def test_backup_schedules_are_a_name_or_five_field_cron(schedule: str) -> None:
+    assert validation.check_backup_schedule(schedule) == schedule
+
+
+@pytest.mark.parametrize("schedule", ["monthly", "@daily", "61 * * * *", "0 3 * *",
+                                      "0 3 * * * *", "0 25 * * *", "every night"])
+def test_other_backup_schedules_are_refused_with_the_forms_that_work(schedule: str) -> None:
+    with pytest.raises(errors.InvalidValue) as caught:
+        validation.check_backup_schedule(schedule)
+
+    assert caught.value.field == "backup_schedule"
+    assert "'0 3 * * *'" in caught.value.message and repr(schedule) in caught.value.message
