@@ -1,0 +1,42 @@
+"""The README's benchmark commands run as written (with small sizes) and print their figures."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.e2e.conftest import ROOT
+
+
+def run_bench(module: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_queue_benchmark_prints_engine_and_raw_rates_for_the_embedded_redis() -> None:
+    out = run_bench("bench.queue", "--ops", "60")
+
+    line = re.search(r"^embedded\s+redis \S+\s+engine\s+(\d+) ops/s\s+raw streams\s+(\d+) "
+                     r"ops/s\s+engine/raw\s+([\d.]+)$", out, re.M)
+    assert line is not None, out
+    engine, raw, ratio = int(line[1]), int(line[2]), float(line[3])
+    assert engine > 0 and raw > 0
+    assert abs(ratio - engine / raw) < 0.01
+
+
+def test_the_simulator_benchmark_prints_page_times_and_memory() -> None:
+    out = run_bench("bench.simulator", "--databases", "600", "--page", "250", "--rounds", "1")
+
+    pages = re.search(r"pages of 250: (\d+) pages over 1 rounds, mean ([\d.]+) ms, max "
+                      r"([\d.]+) ms per page", out)
+    memory = re.search(r"RSS: (\d+) MiB at start, (\d+) MiB loaded, (\d+) MiB after listing",
+                       out)
+    assert pages is not None and memory is not None, out
+    assert int(pages[1]) == 3  # 600 databases in pages of 250
+    assert 0 < float(pages[2]) <= float(pages[3])
+    assert 0 < int(memory[1]) <= int(memory[2])
