@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
@@ -34,25 +35,28 @@ from app.broker.errors import BrokerError
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
 from app.config.settings import Settings, load_settings
-from app.domain import sizes
+from app.domain import clock, sizes
 from app.domain.retry import RetryPolicy
 from app.domain.sizes import SizeTable
 from app.log import get_logger
 from app.queue.streams import OperationQueue
 from app.services.api_keys import bootstrap_admin_key
 from app.services.catalog import CatalogService
+from app.services.cluster_view import ClusterView
 from app.services.databases import DatabaseService
 from app.services.handlers.deps import HandlerDeps, HandlerTiming
 from app.services.handlers.registry import register_database_handlers
 from app.services.health import HealthService, WorkerCounts
 from app.services.idempotency import IdempotencyStore
 from app.services.operations import OperationDefaults, OperationService
+from app.services.status_sync import StatusSync
 from app.startup import connect_with_retry
 from app.store import open_store
 from app.store.errors import StoreError
 from app.store.protocols import Store
 from app.supervisor import ComponentState, Supervisor
 from app.workers.leader_election import LeaderElector
+from app.workers.membership import Membership
 from app.workers.operation_worker import (
     DelayedPump,
     EngineConfig,
@@ -60,6 +64,7 @@ from app.workers.operation_worker import (
     OperationWorker,
 )
 from app.workers.reconciliation_worker import ReconciliationWorker
+from app.workers.status_sync_worker import StatusSyncWorker
 
 log = get_logger(__name__)
 
@@ -81,6 +86,8 @@ class Runtime:
     supervisor: Supervisor
     cluster: KubeGateway | None = None
     sizes: SizeTable = field(default_factory=sizes.default_size_table)
+    # Runs only with a cluster to read.
+    status_sync: StatusSyncWorker | None = None
 
 
 def operation_handlers() -> HandlerRegistry:
@@ -157,6 +164,12 @@ async def build_runtime(
         handlers=handlers, elector=elector, reconciler=reconciler, supervisor=supervisor,
         cluster=cluster, sizes=size_table,
     )
+    if cluster is not None:
+        interval = settings.status_sync_interval
+        runtime.status_sync = StatusSyncWorker(
+            StatusSync(store, ClusterView(cluster)),
+            Membership(redis, settings.instance_id, ttl=interval), interval=interval,
+        )
     _start_components(runtime, engine)
     return runtime
 
@@ -173,6 +186,8 @@ def _start_components(runtime: Runtime, engine: EngineConfig) -> None:
     log.info("operation_workers_started", count=settings.num_operation_workers)
     lead = runtime.reconciler.lead
     supervisor.start("leader_election", lambda stop: runtime.elector.run(lead, stop))
+    if runtime.status_sync is not None:
+        supervisor.start("status_sync", runtime.status_sync.run)
 
 
 def _size_table(settings: Settings) -> SizeTable:
@@ -197,17 +212,39 @@ def _health(runtime: Runtime) -> HealthService:
         )
 
     def components() -> dict[str, str]:
-        return {
+        states = {
             "leader_election": str(supervisor.state("leader_election")),
             "delayed_pump": str(supervisor.state("delayed_pump")),
         }
+        if runtime.status_sync is not None:
+            states["status_sync"] = str(supervisor.state("status_sync"))
+        return states
 
     return HealthService(
         instance_id=runtime.settings.instance_id, store=runtime.store,
         ping_redis=runtime.redis.ping, leader=runtime.elector, workers=workers,
-        components=components,
+        components=components, passes=lambda: pass_report(runtime),
         ping_cluster=runtime.cluster.ping if runtime.cluster is not None else None,
     )
+
+
+def pass_report(runtime: Runtime) -> dict[str, Any]:
+    """`/health`'s `passes`: the last pass of each periodic worker on this instance."""
+    report: dict[str, Any] = {"reconciliation": runtime.reconciler.report()}
+    sync = runtime.status_sync
+    if sync is not None:
+        last = sync.last_pass
+        report["status_sync"] = {
+            "passes": sync.passes, "failures": sync.failures, "last_error": sync.last_error,
+            "members": len(sync.members),
+            "last": None if last is None else {
+                "at": clock.to_text(last.started_at),
+                "duration_ms": round(last.duration * 1000, 1), "databases_seen": last.seen,
+                "synced": last.synced, "written": last.written, "missing": last.missing,
+                "cluster_calls": last.cluster_calls, "errors": last.errors,
+            },
+        }
+    return report
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

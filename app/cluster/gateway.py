@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from lightkube import AsyncClient
+from lightkube import ALL_NS, AsyncClient
 from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 from lightkube.resources.core_v1 import Namespace, Secret, Service
@@ -138,10 +138,13 @@ class KubeGateway:
         namespace: str | None = None,
         labels: Mapping[str, str] | None = None,
         chunk_size: int = LIST_CHUNK,
+        all_namespaces: bool = False,
     ) -> list[dict[str, Any]]:
-        """All matching objects, fetched in pages of `chunk_size` (limit/continue)."""
+        """All matching objects, fetched in pages of `chunk_size` (limit/continue): of
+        `namespace`, of every namespace with `all_namespaces`, else of the kubeconfig's."""
+        where = ALL_NS if all_namespaces else namespace
         listing = self._client.list(
-            _model(resource), namespace=namespace if resource.namespaced else None,
+            _model(resource), namespace=where if resource.namespaced else None,
             labels=dict(labels) if labels else None, chunk_size=chunk_size,
         )
         items: list[dict[str, Any]] = []

@@ -66,6 +66,10 @@ class Database(BaseModel):
     kubedb_resource_name: str | None = None
     operation_id: str | None = None
     message: str | None = None
+    # The CR's conditions as the status sync last saw them (type, status, reason, message).
+    conditions: list[dict[str, str]] = Field(default_factory=list)
+    # When the status sync last wrote an observed change (None: never).
+    synced_at: clock.Timestamp | None = None
     created_at: clock.Timestamp = Field(default_factory=clock.utcnow)
     updated_at: clock.Timestamp = Field(default_factory=clock.utcnow)
     # Compare-and-set token; bumped by every write.

@@ -45,6 +45,8 @@ class HealthService:
     # The cluster is reported but does not make the process degraded: operations wait and
     # retry while it is away, and the API keeps serving.
     ping_cluster: Callable[[], Awaitable[Any]] | None = None
+    # The last pass of each periodic worker (`reconciliation`, `status_sync`), as JSON.
+    passes: Callable[[], dict[str, Any]] | None = None
     _cluster_error: str | None = None
 
     async def _probe(self, ping: Callable[[], Awaitable[Any]]) -> str | None:
@@ -99,6 +101,8 @@ class HealthService:
             },
             "store": {"backend": self.store.backend},
         }
+        if self.passes is not None:
+            body["passes"] = self.passes()
         errors = {name: why for name, why in problems.items() if why}
         if cluster == "down":
             body["cluster_error"] = self._cluster_error

@@ -15,8 +15,10 @@ it only wakes the workers that own that job.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from app.domain import clock
 from app.log import get_logger
@@ -30,6 +32,8 @@ log = get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class PassResult:
     resent: int
+    started_at: datetime | None = None
+    duration: float = 0.0
 
 
 class ReconciliationWorker:
@@ -46,6 +50,19 @@ class ReconciliationWorker:
         self.interval = interval
         self._stall_grace = stall_grace
         self.passes = 0
+        self.last_pass: PassResult | None = None
+
+    def report(self) -> dict[str, Any]:
+        """For `/health`: passes run while this instance led, and the last one."""
+        last = self.last_pass
+        return {
+            "passes": self.passes,
+            "last": None if last is None or last.started_at is None else {
+                "at": clock.to_text(last.started_at),
+                "duration_ms": round(last.duration * 1000, 1),
+                "wakeups_resent": last.resent,
+            },
+        }
 
     async def lead(self, leadership: Leadership) -> None:
         """The led coroutine: a pass every `interval` for as long as we lead."""
@@ -55,6 +72,7 @@ class ReconciliationWorker:
             await asyncio.sleep(self.interval)
 
     async def run_pass(self, leadership: Leadership) -> PassResult:
+        started_at, began = clock.utcnow(), time.perf_counter()
         due_before = clock.utcnow() - timedelta(seconds=self._stall_grace)
         stalled = await self._store.operations.list_stalled(due_before=due_before)
         resent = 0
@@ -67,4 +85,5 @@ class ReconciliationWorker:
                 epoch=leadership.epoch,
             )
         self.passes += 1
-        return PassResult(resent=resent)
+        self.last_pass = PassResult(resent, started_at, time.perf_counter() - began)
+        return self.last_pass

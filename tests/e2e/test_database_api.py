@@ -39,7 +39,7 @@ async def platform(
             "redis_url": embedded_redis_url, "admin_api_key": SecretStr(ADMIN.text),
             "cluster_kubeconfig": kubeconfig, "operation_poll_interval": 0.05,
             "operation_step_timeout": 5, "operation_visibility_timeout": 10,
-            "operation_retry_initial": 0.05,
+            "operation_retry_initial": 0.05, "status_sync_interval": 0.5,
         }))
         async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test",
@@ -312,6 +312,32 @@ async def test_custom_credentials_replace_those_a_deleted_namesake_left_behind(
     assert (credentials["username"], credentials["password"]) == (
         "postgres", "Another-Long-Secret-2",
     )
+
+
+async def test_health_shows_the_status_syncs_last_pass_and_the_record_follows_the_cluster(
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+) -> None:
+    _, client, served = platform
+    created = await create(client, engine="mongodb", high_availability=True, replicas=3)
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+    namespace = placement.namespace_for("acme", "shop")
+    served.simulator.config.update({"degraded": [f"{namespace}/orders"]})
+
+    async def degraded() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await client.get(path)).json()
+        return body if body["health_status"] == "degraded" else None
+
+    database = await eventually(degraded, timeout=3, message="degraded within the interval")
+    status = (await client.get(f"{path}/status")).json()
+    health = (await client.get("/health")).json()
+
+    assert (database["status"], database["phase"]) == ("running", "Critical")
+    assert status["health_status"] == "degraded"
+    assert health["components"]["status_sync"] == "running"
+    last = health["passes"]["status_sync"]["last"]
+    assert last["databases_seen"] == 1 and last["cluster_calls"] == 5
+    assert health["passes"]["reconciliation"]["passes"] >= 1
 
 
 async def test_a_deletion_cannot_be_cancelled(

@@ -347,7 +347,9 @@ async def get_status(
         id=database.id, status=database.status, health_status=database.health_status,
         phase=database.phase, ready_replicas=database.ready_replicas,
         desired_replicas=database.replicas, endpoint=database.endpoint, port=database.port,
-        last_sync_at=database.updated_at,
+        # The status sync writes `synced_at` when the cluster says something new; before the
+        # first such write, the record's last change stands for it.
+        last_sync_at=database.synced_at or database.updated_at,
     )
 
 

@@ -1,0 +1,73 @@
+"""What the status sync writes to a Database record, given what its CR says.
+
+    sync_fields(record, observed, operation_active=...) -> the fields that changed
+
+Observed fields (`phase`, `health_status`, `ready_replicas`, `conditions`) follow the CR
+always. The lifecycle `status` moves only where no one else owns it:
+
+- an active operation owns its database's status (`scaling`, `updating`, ...);
+- `running` and `paused` are the user's intent: a CR halted or resumed behind the
+  platform's back is drift, which the reconciler fixes, not a new status;
+- a transitional status left behind with no operation (`scaling` after a crash, `pausing`
+  after a failed hook) and `failed` follow the phase (`status_mapping.lifecycle_status`):
+  serving -> running, Halted -> paused, building -> provisioning.
+
+Ready replicas: all of them when the phase is Ready, none when Halted or NotReady;
+otherwise (Critical, Provisioning) KubeDB reports no count and the record keeps its own.
+Must not: touch the store or the cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain import status_mapping
+from app.domain.databases import Database, DatabaseStatus
+from app.domain.status_mapping import DatabasePhase, ObservedDatabase
+
+_FOLLOWS_PHASE = status_mapping.OPERATION_STATUSES | {DatabaseStatus.FAILED}
+
+
+def conditions_of(observed: ObservedDatabase) -> list[dict[str, str]]:
+    """The conditions as the record keeps them (what a user needs to read them)."""
+    return [
+        {"type": c.type, "status": c.status.value, "reason": c.reason, "message": c.message}
+        for c in observed.conditions
+    ]
+
+
+def ready_replicas(database: Database, observed: ObservedDatabase) -> int:
+    if observed.phase is DatabasePhase.READY:
+        return database.replicas
+    if observed.phase in (DatabasePhase.HALTED, DatabasePhase.NOT_READY):
+        return 0
+    return database.ready_replicas
+
+
+def lifecycle(
+    database: Database, observed: ObservedDatabase, *, operation_active: bool
+) -> DatabaseStatus:
+    if operation_active or database.status not in _FOLLOWS_PHASE:
+        return database.status
+    return status_mapping.lifecycle_status(
+        observed.phase, current=database.status, operation_active=False
+    )
+
+
+def sync_fields(
+    database: Database, observed: ObservedDatabase, *, operation_active: bool
+) -> dict[str, Any]:
+    """The record's fields that differ from what the CR says; empty when nothing changed."""
+    wanted: dict[str, Any] = {
+        "phase": observed.raw_phase or None,
+        "health_status": observed.health,
+        "ready_replicas": ready_replicas(database, observed),
+        "conditions": conditions_of(observed),
+    }
+    status = lifecycle(database, observed, operation_active=operation_active)
+    if status is not database.status:
+        wanted["status"] = status
+        wanted["message"] = (
+            f"{status.value}: the cluster reports phase {observed.raw_phase or 'not set'}"
+        )
+    return {key: value for key, value in wanted.items() if getattr(database, key) != value}

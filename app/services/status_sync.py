@@ -1,0 +1,132 @@
+"""One status-sync pass: the cluster's view of each database, written to its record.
+
+    result = await StatusSync(store, view).run_pass(owns=lambda database_id: True)
+
+The pass reads the cluster once (`ClusterView.snapshot`: one paginated LIST per engine),
+the active operations once, and the live records page by page; for each record it `owns`
+(the worker shares databases among instances) it writes what `domain.sync.sync_fields`
+says changed, with compare-and-set on the record's revision: a record that changed
+meanwhile (an operation step wrote it) is left for the next pass rather than overwritten.
+A lifecycle status the sync changes (a leftover `scaling` with no operation, a `failed`
+database that serves again) is logged as an Event with actor `system`.
+
+A database whose CR is missing is not touched here: the reconciler decides about vanished
+CRs. Records not placed yet (no namespace) and deleted ones are skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.domain import clock, status_mapping, sync
+from app.domain.databases import Database
+from app.domain.events import Event
+from app.domain.operations import ACTIVE_STATUSES
+from app.log import get_logger
+from app.services.cluster_view import ClusterView
+from app.store import errors as store_errors
+from app.store.protocols import DatabaseFilter, OperationFilter, Store
+
+log = get_logger(__name__)
+
+PAGE = 500
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPass:
+    started_at: datetime
+    duration: float
+    seen: int  # live records read
+    synced: int  # records this instance owned and compared with their CR
+    written: int  # records that changed
+    missing: int  # owned records whose CR was not found
+    cluster_calls: int
+    errors: int = 0
+    synced_ids: frozenset[str] = field(default=frozenset(), repr=False)
+
+
+class StatusSync:
+    def __init__(self, store: Store, view: ClusterView) -> None:
+        self._store = store
+        self._view = view
+
+    async def run_pass(self, owns: Callable[[str], bool]) -> SyncPass:
+        started_at, began = clock.utcnow(), time.perf_counter()
+        snapshot = await self._view.snapshot()
+        active = await self._active_database_ids()
+        seen = written = missing = errors = 0
+        synced: set[str] = set()
+        offset = 0
+        while True:
+            page = await self._store.databases.list(DatabaseFilter(), offset=offset, limit=PAGE)
+            for database in page.items:
+                seen += 1
+                if database.namespace is None or not owns(database.id):
+                    continue
+                synced.add(database.id)
+                found = snapshot.databases.get(database.id)
+                if found is None:
+                    missing += 1
+                    continue
+                try:
+                    written += await self._sync_one(
+                        database, status_mapping.observe_database(found),
+                        operation_active=database.id in active,
+                    )
+                except store_errors.StoreUnavailable:
+                    raise
+                except store_errors.StoreError as exc:
+                    errors += 1
+                    log.warning("status_sync_write_failed", database_id=database.id,
+                                error=str(exc))
+            offset += PAGE
+            if not page.items or offset >= page.total:
+                break
+        return SyncPass(
+            started_at=started_at, duration=time.perf_counter() - began, seen=seen,
+            synced=len(synced), written=written, missing=missing,
+            cluster_calls=snapshot.calls, errors=errors, synced_ids=frozenset(synced),
+        )
+
+    async def _sync_one(
+        self, database: Database, observed: status_mapping.ObservedDatabase, *,
+        operation_active: bool,
+    ) -> int:
+        changes = sync.sync_fields(database, observed, operation_active=operation_active)
+        if not changes:
+            return 0
+        try:
+            updated = await self._store.databases.update_fields(
+                database.id, {**changes, "synced_at": clock.utcnow()},
+                expected_revision=database.revision,
+            )
+        except store_errors.RevisionConflict:
+            return 0  # written meanwhile (an operation step): the next pass looks again
+        if "status" in changes:
+            await self._store.events.append(Event(
+                database_id=database.id, domain=database.domain, project=database.project,
+                reason="StatusSynced", message=str(changes.get("message") or ""),
+                actor=SYSTEM_ACTOR, from_status=database.status.value,
+                to_status=updated.status.value,
+            ))
+            log.info("database_status_synced", database_id=database.id,
+                     from_status=database.status.value, to_status=updated.status.value)
+        return 1
+
+    async def _active_database_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for status in ACTIVE_STATUSES:
+            offset = 0
+            while True:
+                page = await self._store.operations.list(
+                    OperationFilter(status=status.value), offset=offset, limit=PAGE
+                )
+                ids.update(op.database_id for op in page.items)
+                offset += PAGE
+                if not page.items or offset >= page.total:
+                    break
+        return ids

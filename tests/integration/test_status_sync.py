@@ -1,0 +1,196 @@
+"""The status sync on a real Redis, a real SQLite store and the simulator on loopback: health
+follows the cluster within one interval, one batched listing per pass whatever the number of
+databases, and the work shared among live instances."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from app import tasks
+from app.cluster.config import ClusterConnection
+from app.cluster.gateway import KubeGateway
+from app.domain import engines, placement, sizes
+from app.domain.databases import Database, DatabaseStatus, HealthStatus
+from app.domain.manifests import database_cr
+from app.services.cluster_view import ClusterView
+from app.services.handlers.desired_spec import desired_for
+from app.services.status_sync import StatusSync
+from app.store.sqlite import SQLiteStore
+from app.workers.membership import Membership
+from app.workers.status_sync_worker import StatusSyncWorker
+from simulator.server import Served, Simulator, run_simulator
+from tests.integration.test_database_handlers import world
+from tests.support import eventually
+
+NAMESPACE = placement.namespace_for("acme", "shop")
+VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
+            "redis": "8.2.2"}
+TABLE = sizes.default_size_table()
+
+
+@dataclass
+class Fleet:
+    workers: dict[str, StatusSyncWorker]
+    tasks: dict[str, asyncio.Task[None]]
+    stops: dict[str, asyncio.Event]
+
+    async def kill(self, name: str) -> None:
+        """Gone without a word: cancelled, so it never leaves the member set cleanly."""
+        assert await tasks.cancel_and_wait(self.tasks[name], timeout=5)
+
+
+@contextlib.asynccontextmanager
+async def syncing(
+    store: SQLiteStore, redis: aioredis.Redis, gateway: KubeGateway, *names: str,
+    interval: float = 0.3, key: str = "test:members",
+) -> AsyncIterator[Fleet]:
+    """Status sync workers named `names`, each in its own task."""
+    fleet = Fleet({}, {}, {})
+    for name in names:
+        worker = StatusSyncWorker(
+            StatusSync(store, ClusterView(gateway)),
+            Membership(redis, name, ttl=interval, key=key),
+            interval=interval,
+        )
+        fleet.workers[name] = worker
+        fleet.stops[name] = asyncio.Event()
+        fleet.tasks[name] = tasks.spawn(f"test-sync-{name}", worker.run(fleet.stops[name]))
+    try:
+        yield fleet
+    finally:
+        for name, task in fleet.tasks.items():
+            fleet.stops[name].set()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 5)
+
+
+async def test_health_follows_a_database_the_cluster_turns_critical_or_not_ready_and_back(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with world(sqlite_store, redis_client) as w:
+        db = await w.created("orders", "postgres", high_availability=True, replicas=3)
+        interval = 0.3
+        async with syncing(sqlite_store, redis_client, w.gateway, "one", interval=interval,
+                           key=f"test:members:{uuid.uuid4().hex[:8]}"):
+
+            async def health_is(wanted: HealthStatus) -> Database | None:
+                record = await w.record(db.id)
+                return record if record.health_status is wanted else None
+
+            await w.configure(degraded=[f"{NAMESPACE}/orders"])
+            degraded = await eventually(lambda: health_is(HealthStatus.DEGRADED),
+                                        timeout=interval * 4, message="degraded")
+            await w.configure(degraded=[], unhealthy=[f"{NAMESPACE}/orders"])
+            unhealthy = await eventually(lambda: health_is(HealthStatus.UNHEALTHY),
+                                         timeout=interval * 4, message="unhealthy")
+            await w.configure(unhealthy=[])
+            healthy = await eventually(lambda: health_is(HealthStatus.HEALTHY),
+                                       timeout=interval * 4, message="healthy again")
+
+        assert (degraded.phase, degraded.status) == ("Critical", DatabaseStatus.RUNNING)
+        assert any(c["type"] == "ReplicaReady" and c["status"] == "False"
+                   for c in degraded.conditions)
+        assert (unhealthy.phase, unhealthy.ready_replicas) == ("NotReady", 0)
+        assert (healthy.phase, healthy.ready_replicas) == ("Ready", 3)
+        assert healthy.synced_at is not None
+
+
+async def seeded(store: SQLiteStore, served: Served, count: int) -> list[Database]:
+    """`count` running databases of mixed engines, in the store and (Ready) in the cluster."""
+    served.simulator.seed({"apiVersion": "v1", "kind": "Namespace",
+                           "metadata": {"name": NAMESPACE}})
+    client = served.client()
+    made = []
+    for i in range(count):
+        engine = sorted(VERSIONS)[i % len(VERSIONS)]
+        database = await store.databases.insert(Database(
+            name=f"db-{i:05d}", domain="acme", project="shop", engine=engine,
+            version=VERSIONS[engine], storage_gb=10, status=DatabaseStatus.RUNNING,
+            namespace=NAMESPACE, kubedb_resource_name=f"db-{i:05d}",
+        ))
+        manifest: dict[str, Any] = database_cr.database_manifest(desired_for(database, TABLE))
+        manifest["metadata"]["namespace"] = NAMESPACE
+        created = served.simulator.seed(manifest)
+        created["status"] = {"phase": "Ready", "conditions": []}
+        await client.update_status(created, admission=False)
+        made.append(database)
+    return made
+
+
+@pytest.mark.parametrize("count", [100, 2000])
+async def test_one_pass_lists_each_engine_once_per_page_whatever_the_number_of_databases(
+    sqlite_store: SQLiteStore, count: int
+) -> None:
+    async with (
+        run_simulator(simulator=Simulator()) as served,
+        httpx.AsyncClient(base_url=served.url) as admin,
+    ):
+        databases = await seeded(sqlite_store, served, count)
+        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
+        try:
+            await admin.post("/_sim/stats/reset")
+            result = await StatusSync(sqlite_store, ClusterView(gateway)).run_pass(
+                lambda _: True
+            )
+            stats = (await admin.get("/_sim/stats")).json()
+        finally:
+            await gateway.close()
+
+    per_engine = Counter(d.engine for d in databases)
+    pages = sum(max(1, math.ceil(per_engine[e] / 500)) for e in engines.Engine)
+    assert stats["total"] == result.cluster_calls == pages
+    assert all(key.startswith("list ") for key in stats["requests"])
+    assert (result.seen, result.synced, result.written, result.missing) == (
+        count, count, count, 0
+    )
+
+
+async def test_two_instances_share_every_database_once_and_one_takes_all_when_the_other_dies(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with run_simulator(simulator=Simulator()) as served:
+        databases = await seeded(sqlite_store, served, 200)
+        everyone = {d.id for d in databases}
+        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
+        interval = 0.4
+        try:
+            async with syncing(sqlite_store, redis_client, gateway, "alpha", "beta",
+                               interval=interval,
+                               key=f"test:members:{uuid.uuid4().hex[:8]}") as fleet:
+                alpha, beta = fleet.workers["alpha"], fleet.workers["beta"]
+
+                async def both_see_both() -> bool:
+                    return alpha.members == beta.members == ["alpha", "beta"]
+
+                await eventually(both_see_both, timeout=5, message="two members")
+                shared_a = await alpha.run_pass()
+                shared_b = await beta.run_pass()
+                assert shared_a is not None and shared_b is not None
+                # beta dies: no clean leave, its heartbeat entry simply expires.
+                await fleet.kill("beta")
+
+                async def alpha_alone() -> bool:
+                    return alpha.members == ["alpha"]
+
+                await eventually(alpha_alone, timeout=interval * 4, message="beta expired")
+                alone = await alpha.run_pass()
+        finally:
+            await gateway.close()
+
+    assert alone is not None
+    assert shared_a.synced_ids.isdisjoint(shared_b.synced_ids)
+    assert shared_a.synced_ids | shared_b.synced_ids == everyone
+    assert 40 < len(shared_a.synced_ids) < 160  # both take a real share
+    assert alone.synced_ids == everyone
+
