@@ -44,6 +44,7 @@ from app.services.api_keys import bootstrap_admin_key
 from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView
 from app.services.databases import DatabaseService
+from app.services.drift_repair import DriftRepair
 from app.services.handlers.deps import HandlerDeps, HandlerTiming
 from app.services.handlers.registry import register_database_handlers
 from app.services.health import HealthService, WorkerCounts
@@ -80,6 +81,7 @@ class Runtime:
     redis: aioredis.Redis
     queue: OperationQueue
     operations: OperationService
+    catalog: CatalogService
     handlers: HandlerRegistry
     elector: LeaderElector
     reconciler: ReconciliationWorker
@@ -151,16 +153,22 @@ async def build_runtime(
         redis, instance_id=settings.instance_id, ttl=settings.leader_lease_ttl,
         retry_interval=settings.leader_retry_interval,
     )
+    operations = OperationService(
+        store, queue, OperationDefaults(deadline=settings.operation_deadline)
+    )
+    catalog = CatalogService(cluster, size_table, allowed=settings.allowed_versions)
     reconciler = ReconciliationWorker(
         store=store, queue=queue,
         interval=min(settings.reconcile_interval, settings.operation_visibility_timeout),
         stall_grace=settings.operation_visibility_timeout,
+        repair=None if cluster is None else DriftRepair(
+            store, ClusterView(cluster), operations, catalog, size_table
+        ),
+        repair_interval=settings.reconcile_interval,
     )
     runtime = Runtime(
-        settings=settings, store=store, redis=redis, queue=queue,
-        operations=OperationService(
-            store, queue, OperationDefaults(deadline=settings.operation_deadline)
-        ),
+        settings=settings, store=store, redis=redis, queue=queue, operations=operations,
+        catalog=catalog,
         handlers=handlers, elector=elector, reconciler=reconciler, supervisor=supervisor,
         cluster=cluster, sizes=size_table,
     )
@@ -258,9 +266,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runtime = await build_runtime(settings, stack)
             app.state.runtime = runtime
             app.state.health = _health(runtime)
-            app.state.catalog = CatalogService(
-                runtime.cluster, runtime.sizes, allowed=settings.allowed_versions
-            )
+            app.state.catalog = runtime.catalog
             app.state.idempotency = IdempotencyStore(runtime.redis)
             app.state.databases = DatabaseService(
                 runtime.store, runtime.operations, app.state.catalog, runtime.sizes,

@@ -24,15 +24,14 @@ from datetime import datetime
 from app.domain import clock, status_mapping, sync
 from app.domain.databases import Database
 from app.domain.events import Event
-from app.domain.operations import ACTIVE_STATUSES
 from app.log import get_logger
+from app.services import inventory
 from app.services.cluster_view import ClusterView
 from app.store import errors as store_errors
-from app.store.protocols import DatabaseFilter, OperationFilter, Store
+from app.store.protocols import Store
 
 log = get_logger(__name__)
 
-PAGE = 500
 SYSTEM_ACTOR = "system"
 
 
@@ -57,35 +56,28 @@ class StatusSync:
     async def run_pass(self, owns: Callable[[str], bool]) -> SyncPass:
         started_at, began = clock.utcnow(), time.perf_counter()
         snapshot = await self._view.snapshot()
-        active = await self._active_database_ids()
+        active = await inventory.active_database_ids(self._store)
         seen = written = missing = errors = 0
         synced: set[str] = set()
-        offset = 0
-        while True:
-            page = await self._store.databases.list(DatabaseFilter(), offset=offset, limit=PAGE)
-            for database in page.items:
-                seen += 1
-                if database.namespace is None or not owns(database.id):
-                    continue
-                synced.add(database.id)
-                found = snapshot.databases.get(database.id)
-                if found is None:
-                    missing += 1
-                    continue
-                try:
-                    written += await self._sync_one(
-                        database, status_mapping.observe_database(found),
-                        operation_active=database.id in active,
-                    )
-                except store_errors.StoreUnavailable:
-                    raise
-                except store_errors.StoreError as exc:
-                    errors += 1
-                    log.warning("status_sync_write_failed", database_id=database.id,
-                                error=str(exc))
-            offset += PAGE
-            if not page.items or offset >= page.total:
-                break
+        async for database in inventory.live_databases(self._store):
+            seen += 1
+            if database.namespace is None or not owns(database.id):
+                continue
+            synced.add(database.id)
+            found = snapshot.databases.get(database.id)
+            if found is None:
+                missing += 1
+                continue
+            try:
+                written += await self._sync_one(
+                    database, status_mapping.observe_database(found),
+                    operation_active=database.id in active,
+                )
+            except store_errors.StoreUnavailable:
+                raise
+            except store_errors.StoreError as exc:
+                errors += 1
+                log.warning("status_sync_write_failed", database_id=database.id, error=str(exc))
         return SyncPass(
             started_at=started_at, duration=time.perf_counter() - began, seen=seen,
             synced=len(synced), written=written, missing=missing,
@@ -116,17 +108,3 @@ class StatusSync:
             log.info("database_status_synced", database_id=database.id,
                      from_status=database.status.value, to_status=updated.status.value)
         return 1
-
-    async def _active_database_ids(self) -> set[str]:
-        ids: set[str] = set()
-        for status in ACTIVE_STATUSES:
-            offset = 0
-            while True:
-                page = await self._store.operations.list(
-                    OperationFilter(status=status.value), offset=offset, limit=PAGE
-                )
-                ids.update(op.database_id for op in page.items)
-                offset += PAGE
-                if not page.items or offset >= page.total:
-                    break
-        return ids

@@ -5,11 +5,16 @@ restarts without its data, an enqueue fails after the operation was stored, a de
 wake-up vanishes. Each pass finds active operations that should have run by now (queued or
 waiting past their `next_run_at`, or running with an expired lease) and sends them a new
 wake-up. Duplicates are harmless: workers re-read the operation and claim it with
-compare-and-set. Drift between desired and observed cluster state joins this pass with the
-cluster gateway.
+compare-and-set.
+
+With a cluster, a drift-repair pass (`services.drift_repair.DriftRepair`) runs as well, every
+`RECONCILE_INTERVAL` (the stalled-operation pass keeps its shorter cadence): each database's
+CR compared with its record, drift fixed by an operation, adopted or reported, vanished CRs
+and orphans reported. Its failures (cluster or store away) are logged and counted; losing
+the lease ends it at the next side effect.
 
 It must only act while `Leadership.check()` passes, and never change an operation itself:
-it only wakes the workers that own that job.
+it only wakes the workers that own that job, or opens a new one.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.cluster import errors as cluster_errors
 from app.domain import clock
 from app.log import get_logger
 from app.queue.streams import OperationQueue
+from app.services.drift_repair import DriftRepair, RepairPass
+from app.store import errors as store_errors
 from app.store.protocols import Store
 from app.workers.leader_election import Leadership
 
@@ -44,17 +52,25 @@ class ReconciliationWorker:
         queue: OperationQueue,
         interval: float,
         stall_grace: float,
+        repair: DriftRepair | None = None,
+        repair_interval: float | None = None,
     ) -> None:
         self._store = store
         self._queue = queue
         self.interval = interval
         self._stall_grace = stall_grace
+        self._repair = repair
+        self.repair_interval = repair_interval or interval
         self.passes = 0
         self.last_pass: PassResult | None = None
+        self.repair_passes = 0
+        self.repair_failures = 0
+        self.last_repair: RepairPass | None = None
+        self.last_repair_error: str | None = None
 
     def report(self) -> dict[str, Any]:
-        """For `/health`: passes run while this instance led, and the last one."""
-        last = self.last_pass
+        """For `/health`: passes run while this instance led, and the last ones."""
+        last, repair = self.last_pass, self.last_repair
         return {
             "passes": self.passes,
             "last": None if last is None or last.started_at is None else {
@@ -62,14 +78,53 @@ class ReconciliationWorker:
                 "duration_ms": round(last.duration * 1000, 1),
                 "wakeups_resent": last.resent,
             },
+            "drift_passes": self.repair_passes,
+            "drift_failures": self.repair_failures,
+            "drift_last_error": self.last_repair_error,
+            "drift_last": None if repair is None else {
+                "at": clock.to_text(repair.started_at),
+                "duration_ms": round(repair.duration * 1000, 1),
+                "databases_seen": repair.seen, "checked": repair.checked,
+                "drift_found": repair.drift, "fixes_opened": repair.fixes,
+                "adopted": repair.adopted, "vanished": repair.vanished,
+                "orphans": repair.orphans, "skipped": repair.skipped,
+                "cluster_calls": repair.cluster_calls,
+            },
         }
 
     async def lead(self, leadership: Leadership) -> None:
         """The led coroutine: a pass every `interval` for as long as we lead."""
         log.info("reconciliation_worker_started", epoch=leadership.epoch, interval=self.interval)
+        loop = asyncio.get_running_loop()
+        next_repair = loop.time()
         while True:
             await self.run_pass(leadership)
+            if self._repair is not None and loop.time() >= next_repair:
+                await self.run_repair(leadership)
+                next_repair = loop.time() + self.repair_interval
             await asyncio.sleep(self.interval)
+
+    async def run_repair(self, leadership: Leadership) -> RepairPass | None:
+        """One drift-repair pass; None when there is no repair or it failed (logged)."""
+        if self._repair is None:
+            return None
+        leadership.check()
+        try:
+            result = await self._repair.run_pass(leadership.check)
+        except (cluster_errors.ClusterError, store_errors.StoreError) as exc:
+            self.repair_failures += 1
+            self.last_repair_error = f"{type(exc).__name__}: {exc}"
+            log.warning("drift_pass_failed", error=self.last_repair_error)
+            return None
+        self.repair_passes += 1
+        self.last_repair, self.last_repair_error = result, None
+        log.info(
+            "drift_pass", seen=result.seen, checked=result.checked, fixes=result.fixes,
+            adopted=result.adopted, vanished=result.vanished, orphans=result.orphans,
+            cluster_calls=result.cluster_calls, duration_ms=round(result.duration * 1000, 1),
+            epoch=leadership.epoch,
+        )
+        return result
 
     async def run_pass(self, leadership: Leadership) -> PassResult:
         started_at, began = clock.utcnow(), time.perf_counter()

@@ -23,8 +23,12 @@ from app.cluster.gateway import KubeGateway
 from app.domain import engines, placement, sizes
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import database_cr
+from app.queue.streams import OperationQueue
+from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView
+from app.services.drift_repair import DriftRepair
 from app.services.handlers.desired_spec import desired_for
+from app.services.operations import OperationDefaults, OperationService
 from app.services.status_sync import StatusSync
 from app.store.sqlite import SQLiteStore
 from app.workers.membership import Membership
@@ -129,8 +133,8 @@ async def seeded(store: SQLiteStore, served: Served, count: int) -> list[Databas
 
 
 @pytest.mark.parametrize("count", [100, 2000])
-async def test_one_pass_lists_each_engine_once_per_page_whatever_the_number_of_databases(
-    sqlite_store: SQLiteStore, count: int
+async def test_one_pass_of_each_worker_lists_each_engine_once_per_page_whatever_the_count(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis, count: int
 ) -> None:
     async with (
         run_simulator(simulator=Simulator()) as served,
@@ -138,21 +142,33 @@ async def test_one_pass_lists_each_engine_once_per_page_whatever_the_number_of_d
     ):
         databases = await seeded(sqlite_store, served, count)
         gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
+        operations = OperationService(sqlite_store, OperationQueue(redis_client, prefix="t"),
+                                      OperationDefaults(deadline=60))
+        repair = DriftRepair(sqlite_store, ClusterView(gateway), operations,
+                             CatalogService(gateway, TABLE), TABLE)
         try:
             await admin.post("/_sim/stats/reset")
-            result = await StatusSync(sqlite_store, ClusterView(gateway)).run_pass(
+            synced = await StatusSync(sqlite_store, ClusterView(gateway)).run_pass(
                 lambda _: True
             )
-            stats = (await admin.get("/_sim/stats")).json()
+            sync_stats = (await admin.get("/_sim/stats")).json()
+            await admin.post("/_sim/stats/reset")
+            repaired = await repair.run_pass(lambda: None)
+            repair_stats = (await admin.get("/_sim/stats")).json()
         finally:
             await gateway.close()
 
     per_engine = Counter(d.engine for d in databases)
     pages = sum(max(1, math.ceil(per_engine[e] / 500)) for e in engines.Engine)
-    assert stats["total"] == result.cluster_calls == pages
-    assert all(key.startswith("list ") for key in stats["requests"])
-    assert (result.seen, result.synced, result.written, result.missing) == (
+    assert sync_stats["total"] == synced.cluster_calls == pages
+    assert repair_stats["total"] == repaired.cluster_calls == pages
+    assert all(key.startswith("list ") for key in
+               [*sync_stats["requests"], *repair_stats["requests"]])
+    assert (synced.seen, synced.synced, synced.written, synced.missing) == (
         count, count, count, 0
+    )
+    assert (repaired.checked, repaired.drift, repaired.fixes, repaired.vanished) == (
+        count, {}, 0, 0
     )
 
 

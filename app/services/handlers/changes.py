@@ -12,6 +12,12 @@ OpsRequest that carries it out, and what the Database record gets when it succee
 A value equal to the record's is "nothing to do" (`Change.is_noop`); a value the rules
 refuse (unknown size, shrinking storage, a replica rule) is a permanent error with the rule's
 message. The API validates first; this is what the handlers rely on, not a second API.
+
+A drift fix (the reconciler undoing a change made in the cluster behind the platform's back)
+adds `"observed": {...}` to desired_state: the cluster's current value (`replicas`,
+`storage_gb`, `version`; `{}` for resources). The record already holds the target, so the
+change starts from the observed value instead: that decides "nothing to do", and the
+OpsRequest is built (and its rules checked) on the database as the cluster has it.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ class Change:
     record_fields: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     is_noop: bool = False
+    # A drift fix: the cluster's current values, as DesiredDatabase fields (see module doc).
+    observed: Mapping[str, Any] | None = None
 
     @property
     def ops_type(self) -> ops_requests.OpsRequestType:
@@ -59,7 +67,13 @@ class Change:
         self, desired: DesiredDatabase, *, operation_id: str, attempt: int, sizes: SizeTable,
         timeout: str | None,
     ) -> JsonObject:
-        """The OpsRequest, built on the database as it is now (`desired`)."""
+        """The OpsRequest, built on the database as it is now (`desired`; for a drift fix,
+        as the cluster has it)."""
+        if self.observed:
+            try:
+                desired = desired.replace(**self.observed)
+            except ValueError as exc:
+                raise steps.PermanentError(str(exc)) from exc
         common: dict[str, Any] = {
             "operation_id": operation_id, "attempt": attempt, "timeout": timeout,
         }
@@ -105,6 +119,16 @@ def parse(
         kind = OperationType(op_type)
     except ValueError:
         raise steps.PermanentError(f"{op_type!r} is not an OpsRequest operation") from None
+    change = _parse(kind, wanted, database, sizes)
+    observed = wanted.get("observed")
+    if observed is None:
+        return change
+    return _drift_fix(change, observed, database)
+
+
+def _parse(
+    kind: OperationType, wanted: Mapping[str, Any], database: Database, sizes: SizeTable
+) -> Change:
     if kind is OperationType.SCALE_HORIZONTAL:
         replicas = _int(wanted, "replicas")
         shards = _int(wanted, "shards") if wanted.get("shards") is not None else None
@@ -142,7 +166,39 @@ def parse(
         if wanted.get("secret_name") is not None:
             target["secret_name"] = _str(wanted, "secret_name")
         return Change(kind, target, {}, "credential rotation")
-    raise steps.PermanentError(f"{op_type!r} is not an OpsRequest operation")
+    raise steps.PermanentError(f"{kind.value!r} is not an OpsRequest operation")
+
+
+# For each type a drift fix may take: the observed key, and how the target is named.
+_DRIFT_KEYS = {
+    OperationType.SCALE_HORIZONTAL: ("replicas", "replicas"),
+    OperationType.EXPAND_STORAGE: ("storage_gb", "storage_gb"),
+    OperationType.UPGRADE_VERSION: ("version", "target_version"),
+}
+
+
+def _drift_fix(change: Change, observed: object, database: Database) -> Change:
+    if not isinstance(observed, Mapping):
+        raise steps.PermanentError("desired_state.observed must be an object")
+    if change.type is OperationType.SCALE_VERTICAL:
+        return dataclasses.replace(
+            change, observed={}, is_noop=False,
+            description=f"resources back to size {change.target['size']} (changed in the "
+                        "cluster)",
+        )
+    keys = _DRIFT_KEYS.get(change.type)
+    if keys is None:
+        raise steps.PermanentError(f"{change.type.value} does not fix drift")
+    key, target_key = keys
+    value = observed.get(key)
+    if value is None or isinstance(value, bool) or not isinstance(value, int | str):
+        raise steps.PermanentError(f"desired_state.observed.{key} is missing")
+    target = change.target[target_key]
+    return dataclasses.replace(
+        change, observed={key: value}, is_noop=value == target,
+        description=f"{key.replace('_gb', '')} back to {target} from {value} (changed in the "
+                    "cluster)",
+    )
 
 
 def from_state(state: Mapping[str, Any], database: Database, sizes: SizeTable) -> Change:

@@ -12,6 +12,8 @@
     give_up the same when the operation fails (its deadline, the retry limit); a cluster
             that cannot be read sends the record back to where it started.
 A database CR that is gone fails the operation: a missing object is reported, not skipped.
+A drift fix (desired_state `{"observed": {"halted": bool}}`, from the reconciler) runs on a
+record that already says paused / running: it goes through pausing / resuming and back.
 """
 
 from __future__ import annotations
@@ -106,14 +108,19 @@ class Halting:
         operation = ctx.operation
         database = await records.load(self._deps.store, operation)
         state: dict[str, Any] = dict(operation.state)
+        # A drift fix: the record says `way.final` already, the CR does not (someone halted
+        # or resumed it in the cluster); the record goes through `way.during` and back.
+        drift = "observed" in operation.desired_state
         if "step" not in state:
-            if database.status is way.final:
+            if database.status is way.final and not drift:
                 return steps.Done(f"database is already {way.final}")
-            if database.status not in (way.start_from, way.during):
+            allowed = {way.start_from, way.during} | ({way.final} if drift else set())
+            if database.status not in allowed:
                 raise steps.PermanentError(
                     f"cannot {way.verb} a database that is {database.status}"
                 )
-            state = {"step": "patch", "return_to": way.start_from.value}
+            start = database.status if drift else way.start_from
+            state = {"step": "patch", "return_to": start.value}
             await ctx.save(state=state)
         desired = desired_for(database, self._deps.sizes)
         gateway = self._deps.cluster_for(database)
@@ -125,8 +132,8 @@ class Halting:
             current = await records.load(self._deps.store, operation)
             if current.status is way.during:
                 await records.transition(
-                    self._deps.store, operation, to=way.start_from, outcome="Failed",
-                    message=f"{way.verb} failed: {exc}", previous=way.during,
+                    self._deps.store, operation, to=_return_status(state.get("return_to")),
+                    outcome="Failed", message=f"{way.verb} failed: {exc}", previous=way.during,
                 )
             raise
 
@@ -137,7 +144,7 @@ class Halting:
         await records.transition(
             self._deps.store, ctx.operation, to=way.during, outcome="Started",
             message=f"{way.verb} requested", fields={"operation_id": ctx.operation.id},
-            previous=way.start_from,
+            previous=_return_status(state.get("return_to")),
         )
         resource = desired.engine_spec.database_resource
         with translated(f"setting spec.halted on {desired.namespace}/{desired.name}"):

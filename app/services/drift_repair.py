@@ -1,0 +1,311 @@
+"""One drift-repair pass: every database's CR compared with its record, and each difference
+fixed by an operation, adopted, or reported.
+
+    result = await DriftRepair(store, view, operations, catalog, sizes).run_pass(fence)
+
+The pass reads the cluster once (`ClusterView.snapshot`), the active operations once and
+the live records page by page. For each `running` or `paused` database without an active
+operation, `domain.drift.find` compares the manifest its record describes with its CR; the
+first difference in the fix order (halted, storage, resources, replicas, version) gets:
+
+    halted      a `resume` (CR halted, record running) or `pause` (the reverse) drift fix
+    storage     smaller in the cluster: `expand_storage` back to the record's size;
+                larger: adopted into the record (volumes never shrink)
+    resources   `scale_vertical` back to the record's size plan
+    replicas    `scale_horizontal` back to the record's count
+    version     `upgrade_version` back to the record's version when the catalog allows that
+                update; otherwise (a newer version set in the cluster) adopted
+
+Fixing operations are created by `reconciler` with `"observed"` in their desired state
+(`handlers/changes.py`), so their handlers start from what the cluster has. One fix per
+database per pass; the rest of its drift is fixed by the next passes. Every drift found is an
+Event (`DriftDetected`, with field, desired and observed in its details). A fix that failed
+before with the same observed value is not opened again (reported instead), so a drift the
+cluster refuses to undo does not start an operation every pass.
+
+A database whose CR is gone becomes `failed` with an Event (`ClusterResourceMissing`); its
+record is never deleted. Managed CRs with no live record are orphans: logged and counted,
+with an Event the first time this process sees them, and left alone.
+
+`fence()` runs before every side effect and raises when this instance no longer leads, so a
+deposed leader stops mid-pass. The store allows one active operation per database, so two
+leaders overlapping for a moment cannot both open a fix.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.domain import clock, drift, engines
+from app.domain.databases import Database, DatabaseStatus, HealthStatus
+from app.domain.events import Event
+from app.domain.manifests import database_cr
+from app.domain.manifests import labels as label_keys
+from app.domain.operations import OperationStatus, OperationType
+from app.domain.sizes import SizeTable
+from app.log import get_logger
+from app.services import inventory
+from app.services.catalog import CatalogService, CatalogUnavailable
+from app.services.cluster_view import ClusterView
+from app.services.handlers.desired_spec import desired_for
+from app.services.operations import OperationService
+from app.store import errors as store_errors
+from app.store.protocols import OperationFilter, Store
+
+log = get_logger(__name__)
+
+ACTOR = "reconciler"
+_CHECKED = frozenset({DatabaseStatus.RUNNING, DatabaseStatus.PAUSED})
+_RECENT_OPERATIONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RepairPass:
+    started_at: datetime
+    duration: float
+    seen: int
+    checked: int
+    drift: dict[str, int]  # drifts found, by field
+    fixes: int  # operations opened
+    adopted: int
+    vanished: int
+    orphans: int
+    cluster_calls: int
+    skipped: int = 0  # drift left alone (a fix failed before, paused, no catalog)
+    fix_ids: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass
+class _Tally:
+    seen: int = 0
+    checked: int = 0
+    drift: Counter[str] = field(default_factory=Counter)
+    fixes: list[str] = field(default_factory=list)
+    adopted: int = 0
+    vanished: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Fix:
+    type: OperationType
+    desired_state: dict[str, Any]
+
+
+class DriftRepair:
+    def __init__(
+        self, store: Store, view: ClusterView, operations: OperationService,
+        catalog: CatalogService, sizes: SizeTable,
+        monitoring: database_cr.MonitoringConfig = database_cr.DEFAULT_MONITORING,
+    ) -> None:
+        self._store = store
+        self._view = view
+        self._operations = operations
+        self._catalog = catalog
+        self._sizes = sizes
+        self._monitoring = monitoring
+        self._orphans_reported: set[str] = set()
+
+    async def run_pass(self, fence: Callable[[], None]) -> RepairPass:
+        started_at, began = clock.utcnow(), time.perf_counter()
+        snapshot = await self._view.snapshot()
+        active = await inventory.active_database_ids(self._store)
+        tally = _Tally()
+        live: set[str] = set()
+        async for database in inventory.live_databases(self._store):
+            tally.seen += 1
+            live.add(database.id)
+            if (database.namespace is None or database.id in active
+                    or database.status not in _CHECKED):
+                continue
+            tally.checked += 1
+            found = snapshot.databases.get(database.id)
+            if found is None:
+                await self._vanished(database, fence)
+                tally.vanished += 1
+                continue
+            await self._compare(database, found, fence, tally)
+        orphans = [i for i in snapshot.databases if i not in live]
+        await self._report_orphans(orphans, snapshot.databases, fence)
+        for kind, namespace, name in snapshot.orphans:
+            log.warning("orphan_cluster_resource", kind=kind, namespace=namespace, name=name,
+                        reason="no database id label")
+        return RepairPass(
+            started_at=started_at, duration=time.perf_counter() - began, seen=tally.seen,
+            checked=tally.checked, drift=dict(tally.drift), fixes=len(tally.fixes),
+            adopted=tally.adopted, vanished=tally.vanished,
+            orphans=len(orphans) + len(snapshot.orphans), cluster_calls=snapshot.calls,
+            skipped=tally.skipped, fix_ids=tuple(tally.fixes),
+        )
+
+    # --- one database ------------------------------------------------------------------
+
+    async def _compare(
+        self, database: Database, found: dict[str, Any], fence: Callable[[], None],
+        tally: _Tally,
+    ) -> None:
+        try:
+            desired = desired_for(database, self._sizes,
+                                  halted=database.status is DatabaseStatus.PAUSED)
+        except Exception as exc:  # a record the rules no longer accept (a retired plan)
+            log.warning("drift_check_skipped", database_id=database.id, error=str(exc))
+            return
+        expected = database_cr.database_manifest(desired, monitoring=self._monitoring)
+        found_drift = drift.find(expected, found, container=desired.engine_spec.container)
+        if not found_drift:
+            return
+        for item in found_drift:
+            tally.drift[item.field] += 1
+        first = found_drift[0]
+        fix = await self._fix_for(database, first)
+        if fix is None:
+            if first.field in ("storage", "version") and await self._adoptable(database, first):
+                await self._adopt(database, first, found_drift, fence)
+                tally.adopted += 1
+            else:
+                await self._record(database, found_drift, fence, action="left alone")
+                tally.skipped += 1
+            return
+        if await self._failed_before(database, fix):
+            await self._record(database, found_drift, fence,
+                               action=f"not fixed: the same {fix.type.value} failed before")
+            tally.skipped += 1
+            return
+        fence()
+        try:
+            operation = await self._operations.submit(
+                database_id=database.id, domain=database.domain, project=database.project,
+                type=fix.type.value, desired_state=fix.desired_state, created_by=ACTOR,
+            )
+        except store_errors.OperationInProgress:
+            return  # an operation started meanwhile: the next pass looks again
+        tally.fixes.append(operation.id)
+        await self._record(database, found_drift, fence,
+                           action=f"{fix.type.value} {operation.id} opened to fix {first.field}",
+                           operation_id=operation.id)
+
+    async def _fix_for(self, database: Database, found: drift.Drift) -> _Fix | None:
+        """The operation that undoes `found`, or None (adopt it, or leave it)."""
+        paused = database.status is DatabaseStatus.PAUSED
+        if found.field == "halted":
+            if paused:
+                return _Fix(OperationType.PAUSE, {"observed": {"halted": False}})
+            return _Fix(OperationType.RESUME, {"observed": {"halted": True}})
+        if paused or found.value is None:
+            return None  # a halted database takes no OpsRequest; an unreadable value
+        if found.field == "storage":
+            if found.value >= database.storage_gb:
+                return None
+            return _Fix(OperationType.EXPAND_STORAGE, {
+                "storage_gb": database.storage_gb, "observed": {"storage_gb": found.value},
+            })
+        if found.field == "resources":
+            return _Fix(OperationType.SCALE_VERTICAL, {"size": database.size, "observed": {}})
+        if found.field == "replicas":
+            return _Fix(OperationType.SCALE_HORIZONTAL, {
+                "replicas": database.replicas, "observed": {"replicas": found.value},
+            })
+        if found.field == "version":
+            try:
+                targets = await self._catalog.upgrade_targets(
+                    engines.parse_engine(database.engine), str(found.value)
+                )
+            except CatalogUnavailable:
+                return None
+            if database.version in targets:
+                return _Fix(OperationType.UPGRADE_VERSION, {
+                    "target_version": database.version,
+                    "observed": {"version": str(found.value)},
+                })
+        return None
+
+    async def _adoptable(self, database: Database, found: drift.Drift) -> bool:
+        if database.status is not DatabaseStatus.RUNNING or found.value is None:
+            return False
+        if found.field == "storage":
+            return bool(found.value > database.storage_gb)
+        try:  # a version the catalog knows (set by hand, not a typo)
+            versions = await self._catalog.versions(engines.parse_engine(database.engine))
+        except CatalogUnavailable:
+            return False
+        return any(v.name == found.value for v in versions)
+
+    async def _failed_before(self, database: Database, fix: _Fix) -> bool:
+        recent = await self._store.operations.list(
+            OperationFilter(database_id=database.id), limit=_RECENT_OPERATIONS
+        )
+        return any(
+            op.created_by == ACTOR and op.type == fix.type.value
+            and op.status is OperationStatus.FAILED and op.desired_state == fix.desired_state
+            for op in recent.items
+        )
+
+    async def _adopt(
+        self, database: Database, found: drift.Drift, everything: list[drift.Drift],
+        fence: Callable[[], None],
+    ) -> None:
+        key = "storage_gb" if found.field == "storage" else "version"
+        fence()
+        await self._store.databases.update_fields(database.id, {key: found.value})
+        await self._record(database, everything, fence,
+                           action=f"{found.field} adopted from the cluster ({found.observed}): "
+                                  "it cannot be undone")
+        log.info("drift_adopted", database_id=database.id, field=found.field,
+                 value=found.value)
+
+    async def _vanished(self, database: Database, fence: Callable[[], None]) -> None:
+        kind = engines.spec(database.engine).kind
+        where = f"{kind} {database.namespace}/{database.kubedb_resource_name or database.name}"
+        message = (f"the {where} is gone from the cluster; the record is kept: delete the "
+                   "database to free its name")
+        fence()
+        await self._store.databases.update_fields(database.id, {
+            "status": DatabaseStatus.FAILED, "message": message, "phase": None,
+            "health_status": HealthStatus.UNKNOWN, "ready_replicas": 0,
+        })
+        await self._store.events.append(Event(
+            database_id=database.id, domain=database.domain, project=database.project,
+            reason="ClusterResourceMissing", message=message, actor=ACTOR,
+            from_status=database.status.value, to_status=DatabaseStatus.FAILED.value,
+        ))
+        log.warning("database_resource_missing", database_id=database.id, resource=where)
+
+    async def _record(
+        self, database: Database, found: list[drift.Drift], fence: Callable[[], None], *,
+        action: str, operation_id: str | None = None,
+    ) -> None:
+        fence()
+        await self._store.events.append(Event(
+            database_id=database.id, domain=database.domain, project=database.project,
+            reason="DriftDetected", message="; ".join(d.text for d in found) + f"; {action}",
+            actor=ACTOR, operation_id=operation_id,
+            details={"drift": [{"field": d.field, "desired": d.desired,
+                                "observed": d.observed} for d in found], "action": action},
+        ))
+        log.info("drift_detected", database_id=database.id,
+                 fields=",".join(d.field for d in found), action=action)
+
+    async def _report_orphans(
+        self, orphans: list[str], crs: dict[str, dict[str, Any]], fence: Callable[[], None]
+    ) -> None:
+        for database_id in orphans:
+            metadata = crs[database_id].get("metadata") or {}
+            labels = metadata.get("labels") or {}
+            where = f"{crs[database_id].get('kind')} {metadata.get('namespace')}/" \
+                    f"{metadata.get('name')}"
+            log.warning("orphan_cluster_resource", database_id=database_id, resource=where)
+            if database_id in self._orphans_reported:
+                continue
+            self._orphans_reported.add(database_id)
+            fence()
+            await self._store.events.append(Event(
+                database_id=database_id, domain=str(labels.get(label_keys.DOMAIN_KEY) or ""),
+                project=str(labels.get(label_keys.PROJECT_KEY) or ""), reason="OrphanDetected",
+                message=f"{where} carries the managed label but no database record; left "
+                        "alone", actor=ACTOR,
+            ))
