@@ -252,7 +252,7 @@ class MongoOperations:
             "$or": [
                 {
                     "status": {"$in": [s for s in _ACTIVE if s != running]},
-                    "next_run_at": {"$lt": cutoff},
+                    "$or": [{"next_run_at": {"$lt": cutoff}}, {"deadline_at": {"$lt": cutoff}}],
                 },
                 {
                     "status": running,

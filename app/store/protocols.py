@@ -95,7 +95,8 @@ class OperationRepository(Protocol):
 
     async def list_stalled(self, *, due_before: datetime, limit: int = 500) -> Sequence[Operation]:
         """Active operations that should have run by `due_before`: queued or waiting with
-        `next_run_at` before it, or running with a lease that expired before it."""
+        `next_run_at` or `deadline_at` before it (a wake-up past the deadline fails it), or
+        running with a lease that expired before it."""
 
 
 class EventRepository(Protocol):

@@ -276,11 +276,12 @@ class SQLiteOperations:
                 "SELECT doc FROM operations WHERE json_extract(doc, '$.status') IN "
                 f"{_ACTIVE} AND ("
                 "(json_extract(doc, '$.status') != 'running' "
-                " AND json_extract(doc, '$.next_run_at') < ?) OR "
+                " AND (json_extract(doc, '$.next_run_at') < ? "
+                "      OR coalesce(json_extract(doc, '$.deadline_at'), '9') < ?)) OR "
                 "(json_extract(doc, '$.status') = 'running' "
                 " AND coalesce(json_extract(doc, '$.lease_expires_at'), '') < ?)) "
                 "ORDER BY json_extract(doc, '$.next_run_at') LIMIT ?",
-                (cutoff, cutoff, limit),
+                (cutoff, cutoff, cutoff, limit),
             )
         )
         return [_parse(Operation, d) for d in docs]

@@ -241,10 +241,12 @@ class OperationWorker:
                 # message unacked: should that worker die, it is reclaimed again later.
                 return None
             early = operation.next_run_at - now
+            overdue = operation.deadline_at is not None and now >= operation.deadline_at
             if (
                 operation.status is not OperationStatus.RUNNING
                 and early > _EARLY_TOLERANCE
                 and not operation.cancel_requested
+                and not overdue  # woken to be failed at its deadline, not to wait on
             ):
                 await self._queue.schedule(operation.id, early.total_seconds())
                 await self._queue.ack(delivery)

@@ -282,10 +282,16 @@ async def test_stalled_operations_are_the_overdue_and_the_expired_leases(store: 
     )
     done = await store.operations.create_active(an_operation("db-6", next_run_at=past))
     await store.operations.update_fields(done.id, {"status": "succeeded"})
+    late = await store.operations.create_active(
+        an_operation("db-7", status="waiting", next_run_at=future, deadline_at=past)
+    )
+    await store.operations.create_active(
+        an_operation("db-8", status="waiting", next_run_at=future, deadline_at=future)
+    )
 
     stalled = await store.operations.list_stalled(due_before=now)
 
-    assert {o.id for o in stalled} == {overdue.id, expired.id, waiting.id}
+    assert {o.id for o in stalled} == {overdue.id, expired.id, waiting.id, late.id}
 
 
 async def test_events_list_newest_first_per_database(store: Store) -> None:

@@ -76,3 +76,30 @@ async def test_a_pass_without_a_valid_lease_wakes_nothing(
 
         depth = await engine.queue.depth()
     assert depth.ready == 0 and reconciler.passes == 0
+
+
+async def test_an_operation_waiting_long_past_its_deadline_is_failed_with_a_reason(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async def step(ctx: StepContext) -> steps.StepResult:
+        return steps.Wait(3600, message="OpsRequest Progressing")
+
+    async with running_engine(sqlite_store, redis_client) as engine:
+        engine.handlers.register("test", step)
+        # Its next wake-up is an hour away, its deadline is already behind it.
+        late = await sqlite_store.operations.create_active(lost_operation(
+            "db-1", status="waiting", message="OpsRequest Progressing",
+            next_run_at=clock.utcnow() + timedelta(hours=1),
+            deadline_at=clock.utcnow() - timedelta(seconds=5),
+        ))
+        reconciler = ReconciliationWorker(
+            store=sqlite_store, queue=engine.queue, interval=60, stall_grace=1
+        )
+
+        result = await reconciler.run_pass(leadership(60))
+        ended = await engine.wait_terminal(late.id)
+
+    assert result.resent == 1
+    assert ended.status is OperationStatus.FAILED
+    assert "did not finish by its deadline" in (ended.error_message or "")
+    assert "OpsRequest Progressing" in (ended.error_message or "")
