@@ -129,6 +129,52 @@ async def test_a_worker_killed_mid_step_has_its_operation_finished_by_another(
     assert waited >= worker_process.VISIBILITY * 0.5  # it waited for the reclaim
 
 
+async def test_operations_waiting_on_an_instance_that_is_killed_finish_on_another(
+    tmp_path: Path, sqlite_store: SQLiteStore, redis_client: aioredis.Redis, redis_url: str
+) -> None:
+    store = sqlite_store
+    calls: list[str] = []
+
+    async def step(ctx: StepContext) -> steps.StepResult:
+        calls.append(str(ctx.operation.lease_owner))
+        return steps.Done("OpsRequest Successful")
+
+    async with running_engine(
+        store, redis_client, workers=0, visibility_timeout=worker_process.VISIBILITY,
+        step_timeout=worker_process.STEP,
+    ) as engine:
+        engine.handlers.register("test", step)
+        prefix = engine.queue.stream.removesuffix(":stream")
+        doomed = subprocess.Popen(  # noqa: ASYNC220 - started once, read in a thread
+            [sys.executable, "-m", "tests.integration.worker_process",
+             str(tmp_path / "store.sqlite3"), redis_url, prefix, "doomed", "wait"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        try:
+            ops = [await engine.submit(f"db-{i}") for i in range(3)]
+            for _ in ops:
+                await asyncio.wait_for(asyncio.to_thread(doomed.stdout.readline), 20)  # type: ignore[union-attr]
+
+            async def all_waiting() -> bool:
+                current = [await store.operations.get(op.id) for op in ops]
+                return all(o is not None and o.status is OperationStatus.WAITING
+                           for o in current)
+
+            await eventually(all_waiting, timeout=10, message="three waiting operations")
+            doomed.kill()  # the instance dies while its operations wait
+            doomed.wait()
+        finally:
+            doomed.kill()
+            doomed.wait()
+            doomed.stdout.close()  # type: ignore[union-attr]
+
+        engine.add_worker("survivor")
+        ended = [await engine.wait_terminal(op.id) for op in ops]
+
+    assert [e.status for e in ended] == [OperationStatus.SUCCEEDED] * 3
+    assert calls == ["survivor"] * 3
+
+
 async def test_a_worker_stopped_mid_step_hands_its_operation_back_at_once(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:

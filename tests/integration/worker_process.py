@@ -1,9 +1,10 @@
 """One operation worker in a process of its own, so a test can SIGKILL it mid-step.
 
-    python -m tests.integration.worker_process SQLITE_PATH REDIS_URL QUEUE_PREFIX CONSUMER
+    python -m tests.integration.worker_process SQLITE_PATH REDIS_URL QUEUE_PREFIX CONSUMER [wait]
 
 Its handler for type "test" prints `entered <op id>` and then hangs, as a worker does when
-it dies in the middle of a step.
+it dies in the middle of a step; with `wait`, it returns `Wait(1)` instead (the operation
+then waits for its next wake-up, as one does while an OpsRequest runs).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from app.workers.operation_worker import (
 VISIBILITY, STEP = 3.0, 2.0
 
 
-async def main(sqlite_path: str, redis_url: str, prefix: str, consumer: str) -> None:
+async def main(
+    sqlite_path: str, redis_url: str, prefix: str, consumer: str, mode: str = "hang"
+) -> None:
     configure_logging(level=LogLevel.INFO, fmt=LogFormat.CONSOLE, stream=sys.stderr)
     store = await SQLiteStore.open(sqlite_path)
     queue = OperationQueue(make_client(redis_url), prefix=prefix)
@@ -39,7 +42,11 @@ async def main(sqlite_path: str, redis_url: str, prefix: str, consumer: str) -> 
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    handlers.register("test", hang)
+    async def wait(ctx: StepContext) -> steps.StepResult:
+        print(f"entered {ctx.operation.id}", flush=True)
+        return steps.Wait(1.0, message="OpsRequest Progressing")
+
+    handlers.register("test", wait if mode == "wait" else hang)
     worker = OperationWorker(
         consumer=consumer, store=store, queue=queue, handlers=handlers,
         config=EngineConfig(visibility_timeout=VISIBILITY, step_timeout=STEP,
@@ -49,4 +56,4 @@ async def main(sqlite_path: str, redis_url: str, prefix: str, consumer: str) -> 
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:5]))
+    asyncio.run(main(*sys.argv[1:6]))
