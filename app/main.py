@@ -290,9 +290,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     api_errors.install(app)
     api_idempotency.install(app)
-    app.include_router(health.router)
-    app.include_router(api_keys_routes.router)
-    app.include_router(catalog_routes.router)
-    app.include_router(operations_routes.router)
+    # Routes are matched in order: the database routes, which take most of the traffic,
+    # first (measured with bench.scale: matching is a large share of a GET's cost).
     app.include_router(database_routes.router)
+    app.include_router(operations_routes.router)
+    app.include_router(catalog_routes.router)
+    app.include_router(api_keys_routes.router)
+    app.include_router(health.router)
     return app

@@ -1,10 +1,12 @@
 """Reading the whole store in pages, for the passes that look at every database.
 
-    async for database in live_databases(store): ...   deleted ones left out, newest first
+    async for database in live_databases(store): ...   deleted ones left out, in id order
     await active_database_ids(store)                     databases with an active operation
 
-Offset pages of `PAGE` records: a record created during the walk may shift a page and be
-seen twice or not at all; both passes are idempotent and the next one sees it.
+Databases are walked by id (keyset pages of `PAGE`: each page is one index range read, so
+a walk over 10,000 records costs 20 reads, not a sort per page); a record created during
+the walk is seen by this pass or the next. Operations are read in offset pages of one
+status at a time (few are active at once).
 """
 
 from __future__ import annotations
@@ -13,20 +15,20 @@ from collections.abc import AsyncIterator
 
 from app.domain.databases import Database
 from app.domain.operations import ACTIVE_STATUSES
-from app.store.protocols import DatabaseFilter, OperationFilter, Store
+from app.store.protocols import OperationFilter, Store
 
 PAGE = 500
 
 
 async def live_databases(store: Store, *, page: int = PAGE) -> AsyncIterator[Database]:
-    offset = 0
+    after: str | None = None
     while True:
-        found = await store.databases.list(DatabaseFilter(), offset=offset, limit=page)
-        for database in found.items:
+        found = await store.databases.scan(after=after, limit=page)
+        for database in found:
             yield database
-        offset += page
-        if not found.items or offset >= found.total:
+        if len(found) < page:
             return
+        after = found[-1].id
 
 
 async def active_database_ids(store: Store, *, page: int = PAGE) -> set[str]:

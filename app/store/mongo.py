@@ -186,6 +186,14 @@ class MongoDatabases:
         docs, total = await self._c.page(query, offset=offset, limit=limit)
         return Page([_checked(Database, d) for d in docs], total)
 
+    async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
+        query: dict[str, Any] = {"status": {"$ne": "deleted"}}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self._c.c.find(query).sort([("_id", ASCENDING)]).limit(limit)
+        docs: list[dict[str, Any]] = await _guard(cursor.to_list(None))
+        return [_checked(Database, d) for d in docs]
+
     async def update_fields(
         self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
     ) -> Database:

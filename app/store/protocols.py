@@ -67,6 +67,10 @@ class DatabaseRepository(Protocol):
     ) -> Page[Database]:
         """Newest first."""
 
+    async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
+        """Live databases in id order, those after the id `after`: a walk over every record
+        that costs one index range read per page, however many there are."""
+
     async def update_fields(
         self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
     ) -> Database:

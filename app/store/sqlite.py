@@ -8,6 +8,12 @@ overwrite each other, and compare-and-set compares `revision` in the same statem
 One aiosqlite connection in WAL mode: statements run one at a time on its thread, each
 atomic; that is the whole concurrency story and it is enough for one process. This adapter
 must not be shared by two processes as a production store (MongoDB is that).
+
+Reads of one record by id (`get`, on every API request: the caller's key, the database) run
+inline on the event loop, on a second, query-only connection: the lookup takes tens of
+microseconds, while a hop to aiosqlite's thread and back costs about 180 µs (measured with
+`bench.scale`). WAL lets it read while the writer writes, each read sees every committed
+write, and its busy timeout (100 ms) bounds how long it could ever hold the loop.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 _ACTIVE = "('queued','running','waiting')"
+_LIVE_TENANT_INDEX = "databases_live_tenant_created"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS databases (
@@ -45,6 +52,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS databases_live_name ON databases (
 CREATE INDEX IF NOT EXISTS databases_tenant_created ON databases (
     json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.created_at')
 );
+CREATE INDEX IF NOT EXISTS databases_live_tenant_created ON databases (
+    json_extract(doc, '$.domain'), json_extract(doc, '$.project'),
+    json_extract(doc, '$.created_at'), id
+) WHERE json_extract(doc, '$.status') != 'deleted';
 
 CREATE TABLE IF NOT EXISTS operations (
     id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
@@ -86,8 +97,12 @@ def _translate(exc: sqlite3.Error) -> errors.StoreError:
 class _Table:
     """Document CRUD on one table; the repositories add the domain's words on top."""
 
-    def __init__(self, conn: aiosqlite.Connection, name: str, model: type[BaseModel]) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, name: str, model: type[BaseModel],
+        reader: sqlite3.Connection | None = None,
+    ) -> None:
         self._conn = conn
+        self._reader = reader
         self.name = name
         self.model = model
 
@@ -98,7 +113,13 @@ class _Table:
         )
 
     async def get(self, record_id: str) -> dict[str, Any] | None:
-        return await self.one(f"SELECT doc FROM {self.name} WHERE id = ?", (record_id,))
+        sql = f"SELECT doc FROM {self.name} WHERE id = ?"
+        if self._reader is None:
+            return await self.one(sql, (record_id,))
+        # fetchall, not fetchone: a statement left unfinished keeps its read transaction
+        # open, and later reads on this connection would see that old snapshot.
+        rows = self._reader.execute(sql, (record_id,)).fetchall()
+        return dict(json.loads(rows[0][0])) if rows else None
 
     async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
         async with self._conn.execute(sql, params) as cursor:
@@ -111,20 +132,26 @@ class _Table:
         return [json.loads(row[0]) for row in rows]
 
     async def page(
-        self, where: list[str], params: list[Any], *, offset: int, limit: int
+        self, where: list[str], params: list[Any], *, offset: int, limit: int,
+        index: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
+        """A page and the total. With `index` (a query the index answers in tens of
+        microseconds), it runs inline on the reader, like `get`."""
         clause = " AND ".join(where) or "1"
-        async with self._conn.execute(
-            f"SELECT count(*) FROM {self.name} WHERE {clause}", params
-        ) as cursor:
+        source = self.name if index is None else f"{self.name} INDEXED BY {index}"
+        count = f"SELECT count(*) FROM {source} WHERE {clause}"
+        select = (
+            f"SELECT doc FROM {source} WHERE {clause} "
+            "ORDER BY json_extract(doc, '$.created_at') DESC, id DESC LIMIT ? OFFSET ?"
+        )
+        if index is not None and self._reader is not None:
+            total = int(self._reader.execute(count, params).fetchall()[0][0])
+            rows = self._reader.execute(select, [*params, limit, offset]).fetchall()
+            return [json.loads(row[0]) for row in rows], total
+        async with self._conn.execute(count, params) as cursor:
             row = await cursor.fetchone()
         total = int(row[0]) if row else 0
-        docs = await self.many(
-            f"SELECT doc FROM {self.name} WHERE {clause} "
-            "ORDER BY json_extract(doc, '$.created_at') DESC, id DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-        return docs, total
+        return await self.many(select, [*params, limit, offset]), total
 
     async def update(
         self, record_id: str, fields: Mapping[str, Any], expected_revision: int | None
@@ -194,8 +221,23 @@ class SQLiteDatabases:
             key, value = where.label
             clauses.append("json_extract(doc, ?) = ?")
             params += [_json_path("labels", key), value]
-        docs, total = await _guard(self._t.page(clauses, params, offset=offset, limit=limit))
+        # A tenant's live databases: the partial index answers the count and the order
+        # without parsing a document (the planner would take the full one; measured with
+        # bench.scale, 0.8 ms against 0.04 ms for a count over 1,000 databases).
+        index = (_LIVE_TENANT_INDEX if where.domain is not None and where.status is None
+                 and not where.include_deleted else None)
+        docs, total = await _guard(
+            self._t.page(clauses, params, offset=offset, limit=limit, index=index)
+        )
         return Page([_parse(Database, d) for d in docs], total)
+
+    async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
+        docs = await _guard(self._t.many(
+            "SELECT doc FROM databases WHERE id > ? "
+            "AND json_extract(doc, '$.status') != 'deleted' ORDER BY id LIMIT ?",
+            (after or "", limit),
+        ))
+        return [_parse(Database, d) for d in docs]
 
     async def update_fields(
         self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
@@ -384,12 +426,15 @@ async def _guard(awaitable: Awaitable[T]) -> T:
 class SQLiteStore:
     backend = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, reader: sqlite3.Connection | None = None
+    ) -> None:
         self._conn = conn
-        self.databases = SQLiteDatabases(_Table(conn, "databases", Database))
-        self.operations = SQLiteOperations(_Table(conn, "operations", Operation))
-        self.events = SQLiteEvents(_Table(conn, "events", Event))
-        self.api_keys = SQLiteApiKeys(_Table(conn, "api_keys", ApiKey))
+        self._reader = reader
+        self.databases = SQLiteDatabases(_Table(conn, "databases", Database, reader))
+        self.operations = SQLiteOperations(_Table(conn, "operations", Operation, reader))
+        self.events = SQLiteEvents(_Table(conn, "events", Event, reader))
+        self.api_keys = SQLiteApiKeys(_Table(conn, "api_keys", ApiKey, reader))
 
     @classmethod
     async def open(cls, path: Path | str) -> SQLiteStore:
@@ -404,6 +449,11 @@ class SQLiteStore:
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA busy_timeout=5000")
             await conn.executescript(_SCHEMA)
+            reader = None
+            if str(path) != ":memory:":  # a second :memory: connection is another database
+                reader = sqlite3.connect(str(path), isolation_level=None)
+                reader.execute("PRAGMA busy_timeout=100")
+                reader.execute("PRAGMA query_only=1")
         except BaseException as exc:
             # aiosqlite's thread is not a daemon: an unclosed connection keeps the process
             # alive for ever.
@@ -411,7 +461,7 @@ class SQLiteStore:
             if isinstance(exc, sqlite3.Error):
                 raise _translate(exc) from exc
             raise
-        return cls(conn)
+        return cls(conn, reader)
 
     async def ping(self) -> None:
         try:
@@ -421,5 +471,7 @@ class SQLiteStore:
             raise errors.StoreUnavailable(f"sqlite: {exc}") from exc
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
         await self._conn.close()
 

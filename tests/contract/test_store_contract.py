@@ -415,3 +415,37 @@ async def test_an_index_an_earlier_version_made_is_dropped_when_the_store_opens(
 
     present = await collection.index_information()
     assert "api_keys_hash" not in present and "api_keys_tenant_created" in present
+
+
+async def test_a_scan_walks_every_live_database_once_in_id_order(store: Store) -> None:
+    made = [await store.databases.insert(a_database(f"db{i:02d}", project=f"p{i % 3}"))
+            for i in range(11)]
+    gone = made[4]
+    await store.databases.update_fields(gone.id, {"status": "deleted"})
+
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        page = await store.databases.scan(after=after, limit=4)
+        seen.extend(d.id for d in page)
+        if len(page) < 4:
+            break
+        after = page[-1].id
+
+    assert seen == sorted(d.id for d in made if d.id != gone.id)
+
+
+async def test_every_read_sees_every_write_before_it(store: Store) -> None:
+    first = await store.databases.insert(a_database("first"))
+    assert await store.databases.get(first.id) is not None
+    listed = await store.databases.list(DatabaseFilter(domain="acme", project="shop"))
+    second = await store.databases.insert(a_database("second"))
+    await store.databases.update_fields(first.id, {"replicas": 3})
+
+    again = await store.databases.get(first.id)
+    found = await store.databases.get(second.id)
+    relisted = await store.databases.list(DatabaseFilter(domain="acme", project="shop"))
+
+    assert listed.total == 1
+    assert found is not None and again is not None and again.replicas == 3
+    assert relisted.total == 2

@@ -40,3 +40,22 @@ def test_the_simulator_benchmark_prints_page_times_and_memory() -> None:
     assert int(pages[1]) == 3  # 600 databases in pages of 250
     assert 0 < float(pages[2]) <= float(pages[3])
     assert 0 < int(memory[1]) <= int(memory[2])
+
+
+def test_the_scale_benchmark_prints_pass_figures_and_app_against_bare_http_figures() -> None:
+    out = run_bench("bench.scale", "--databases", "300", "--seconds", "0.5",
+                    "--concurrency", "4")
+
+    passes = re.findall(r"^(status sync, .+?|reconcile \(drift repair\) pass)\s+([\d.]+) s"
+                        r"\s+cluster calls\s+(\d+)", out, re.M)
+    assert [p[0] for p in passes] == [
+        "status sync, cold (writes all)", "status sync, steady (no change)",
+        "status sync, 30 turned Critical", "reconcile (drift repair) pass",
+    ], out
+    assert all(int(calls) == 5 for _, _, calls in passes)  # one list per engine kind
+    http = re.findall(r"^\s+(app|bare) .+?(\d+) req/s\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms"
+                      r"\s+non-200 (\d+)$", out, re.M)
+    assert len(http) == 4, out
+    assert all(int(rate) > 0 and float(p50) <= float(p99) and failed == "0"
+               for _, rate, p50, p99, failed in http)
+    assert re.search(r"^app/bare throughput: GET one [\d.]+, list [\d.]+$", out, re.M)

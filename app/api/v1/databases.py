@@ -67,6 +67,13 @@ async def _database(
     return database
 
 
+def _json(body: models.DatabaseOut | models.DatabaseList) -> Response:
+    """The body serialised by its own model: the hot read routes skip FastAPI's second
+    validation of a response that is already a validated model (about a tenth of a GET,
+    measured with bench.scale); `response_model` still documents it."""
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
 async def _accepted(
     database: Database, operation: Operation, idem: idempotency.Guard
 ) -> JSONResponse:
@@ -111,7 +118,7 @@ async def list_databases(
     label: Annotated[str | None, Query(pattern=r"^[^=]+=[^=]*$")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> models.DatabaseList:
+) -> Response:
     auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
                    missing=f"project {domain}/{project} not found")
     key, _, value = label.partition("=") if label else ("", "", "")
@@ -123,20 +130,20 @@ async def list_databases(
     found = await request.app.state.runtime.store.databases.list(
         where, offset=(page - 1) * page_size, limit=page_size
     )
-    return models.DatabaseList(
+    return _json(models.DatabaseList(
         databases=[models.DatabaseOut.of(d) for d in found.items], total=found.total,
         page=page, page_size=page_size,
-    )
+    ))
 
 
 @router.get("/{database_id}", response_model=models.DatabaseOut, responses=READ_ERRORS,
             summary="One database, from the store")
 async def get_database(
     request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
-) -> models.DatabaseOut:
+) -> Response:
     database = await _database(request, principal, domain, project, database_id,
                                access.Action.READ)
-    return models.DatabaseOut.of(database)
+    return _json(models.DatabaseOut.of(database))
 
 
 @router.patch("/{database_id}", status_code=202, response_model=models.DatabaseOut,

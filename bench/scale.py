@@ -1,0 +1,346 @@
+"""The control plane at scale: passes over 10,000 databases, and the read API under load.
+
+    .venv/bin/python -m bench.scale [--databases 10000] [--seconds 5] [--concurrency 16]
+
+In one run, with N databases of mixed engines in a SQLite store and (phase Ready) in the
+simulator on a loopback socket (no operator model: the CRs stay as seeded):
+
+1. status-sync passes (cold: the seeded records lack every observed field, so all are
+   written; steady: nothing new; then after a tenth of the CRs turned Critical) and one
+   drift-repair pass: wall time, cluster calls (the simulator's request counters) and peak
+   Python memory of the pass (tracemalloc, measured on a repeat);
+2. the app (`python -m app`: uvicorn, one process, as deployed) on the same store and the
+   simulator, and a bare FastAPI endpoint (`bench.bare_app`) returning a document of the
+   same size, each in its own process: requests per second and p50/p99 latency of
+   `GET /databases/{id}` and of the list route, from the same load generator (httpx,
+   `--concurrency` requests in flight, `--seconds` each).
+
+Goals (issue 5): each pass within 5 s; the app's GET throughput at least 50 % of the bare
+endpoint's. Every figure is printed; the README's scaling section quotes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.broker.client import make_client
+from app.broker.embedded import EmbeddedRedis
+from app.cluster.config import ClusterConnection
+from app.cluster.gateway import KubeGateway
+from app.domain import placement, sizes
+from app.domain.api_keys import new_token
+from app.domain.databases import Database, DatabaseStatus
+from app.domain.manifests import database_cr
+from app.queue.streams import OperationQueue
+from app.services.catalog import CatalogService
+from app.services.cluster_view import ClusterView
+from app.services.drift_repair import DriftRepair
+from app.services.handlers.desired_spec import desired_for
+from app.services.operations import OperationDefaults, OperationService
+from app.services.status_sync import StatusSync
+from app.store.sqlite import SQLiteStore
+from simulator.server import Served, Simulator, run_simulator
+
+ROOT = Path(__file__).resolve().parents[1]
+VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
+            "redis": "8.2.2"}
+PROJECTS = 10
+TABLE = sizes.default_size_table()
+
+
+async def seed(store: SQLiteStore, served: Served, count: int) -> list[Database]:
+    client = served.client()
+    for p in range(PROJECTS):
+        served.simulator.seed({"apiVersion": "v1", "kind": "Namespace",
+                               "metadata": {"name": placement.namespace_for("acme", f"p{p}")}})
+    made = []
+    for i in range(count):
+        engine = sorted(VERSIONS)[i % len(VERSIONS)]
+        project = f"p{i % PROJECTS}"
+        namespace = placement.namespace_for("acme", project)
+        database = await store.databases.insert(Database(
+            name=f"db-{i:05d}", domain="acme", project=project, engine=engine,
+            version=VERSIONS[engine], storage_gb=10, status=DatabaseStatus.RUNNING,
+            namespace=namespace, kubedb_resource_name=f"db-{i:05d}",
+        ))
+        created = served.simulator.seed(
+            database_cr.database_manifest(desired_for(database, TABLE))
+        )
+        created["status"] = {"phase": "Ready", "observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "ReadinessCheckSucceeded",
+             "message": "The database passed its readiness check"}]}
+        await client.update_status(created, admission=False)
+        made.append(database)
+    return made
+
+
+async def measured(
+    served: Served, admin: httpx.AsyncClient, label: str,
+    run: Callable[[], Awaitable[Any]], *, repeat_for_memory: bool = True,
+) -> None:
+    await admin.post("/_sim/stats/reset")
+    began = time.perf_counter()
+    await run()
+    took = time.perf_counter() - began
+    calls = (await admin.get("/_sim/stats")).json()["total"]
+    peak = ""
+    if repeat_for_memory:
+        tracemalloc.start()
+        await run()
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        peak = f"   peak Python memory {top / 2**20:6.1f} MiB"
+    print(f"{label:<34} {took:6.2f} s   cluster calls {calls:3d}{peak}")
+
+
+async def turn_critical(served: Served, *, share: int) -> int:
+    """One database CR in `share` turns Critical (a member down); returns how many."""
+    client = served.client()
+    changed = 0
+    for plural in ("postgreses", "mysqls", "mariadbs", "mongodbs", "redises"):
+        for obj in (await client.list(plural))[::share]:
+            obj["status"] = {**obj.get("status", {}), "phase": "Critical"}
+            await client.update_status(obj, admission=False)
+            changed += 1
+    return changed
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def load(
+    base: str, paths: Iterator[str], *, seconds: float, concurrency: int,
+    headers: dict[str, str] | None = None,
+) -> tuple[float, float, float, int]:
+    """(requests/s, p50 ms, p99 ms, non-200 answers) over `seconds`.
+
+    Hand-written keep-alive HTTP/1.1 over asyncio streams rather than httpx: httpx spends
+    about a millisecond of CPU per request here, which caps a load generator near 800
+    requests/s on this machine, below either server, so it would measure itself.
+    """
+    host, port = base.removeprefix("http://").split(":")
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.perf_counter() + seconds
+
+    async def user() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while time.perf_counter() < deadline:
+                request = f"GET {next(paths)} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n"
+                t0 = time.perf_counter()
+                writer.write(request.encode())
+                status = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                latencies.append(time.perf_counter() - t0)
+                if status.split()[1:2] != [b"200"]:
+                    failures += 1
+        finally:
+            writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(user() for _ in range(concurrency)))
+    took = time.perf_counter() - began
+    return (len(latencies) / took, statistics.median(latencies) * 1000,
+            percentile(latencies, 0.99) * 1000, failures)
+
+
+def cycle(items: list[str]) -> Iterator[str]:
+    while True:
+        yield from items
+
+
+@contextlib.contextmanager
+def server(command: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[str]:
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, *command], cwd=ROOT, env={**os.environ, **env}, stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def ready(base: str, path: str, *, timeout: float = 120,
+                check: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+        while time.monotonic() < deadline:
+            try:
+                answer = await client.get(path)
+            except httpx.HTTPError as exc:
+                last = exc
+            else:
+                last = answer.text[:2000]
+                if answer.status_code in (200, 503):
+                    body: dict[str, Any] = answer.json()
+                    if check is None or check(body):
+                        return body
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"{base}{path} did not get ready within {timeout:g}s: {last}")
+
+
+@contextlib.asynccontextmanager
+async def simulated(tmp: Path) -> AsyncIterator[tuple[Served, httpx.AsyncClient, Path]]:
+    async with run_simulator(simulator=Simulator()) as served, httpx.AsyncClient(
+        base_url=served.url, timeout=30
+    ) as admin:
+        kubeconfig = tmp / "kubeconfig"
+        kubeconfig.write_text(json.dumps(served.kubeconfig()))
+        yield served, admin, kubeconfig
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--databases", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        data_dir = tmp / "var"
+        data_dir.mkdir()
+        store = await SQLiteStore.open(data_dir / "kubedb-dbaas.sqlite3")
+        async with simulated(tmp) as (served, admin, kubeconfig):
+            began = time.perf_counter()
+            databases = await seed(store, served, args.databases)
+            print(f"{args.databases} databases ({', '.join(sorted(VERSIONS))}, "
+                  f"{PROJECTS} projects) seeded in the store and the cluster in "
+                  f"{time.perf_counter() - began:.1f} s")
+            await passes(store, served, admin, tmp / "redis")
+            await store.close()
+            await api(args, data_dir, kubeconfig, databases, tmp)
+
+
+async def passes(
+    store: SQLiteStore, served: Served, admin: httpx.AsyncClient, redis_dir: Path
+) -> None:
+    gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=30)
+    try:
+        sync = StatusSync(store, ClusterView(gateway))
+        await measured(served, admin, "status sync, cold (writes all)",
+                       lambda: sync.run_pass(lambda _: True), repeat_for_memory=False)
+        await measured(served, admin, "status sync, steady (no change)",
+                       lambda: sync.run_pass(lambda _: True))
+        changed = await turn_critical(served, share=10)
+        await measured(served, admin, f"status sync, {changed} turned Critical",
+                       lambda: sync.run_pass(lambda _: True), repeat_for_memory=False)
+        embedded = EmbeddedRedis(redis_dir)
+        url = await embedded.start()
+        redis = make_client(url)
+        try:
+            repair = DriftRepair(
+                store, ClusterView(gateway),
+                OperationService(store, OperationQueue(redis), OperationDefaults(deadline=60)),
+                CatalogService(gateway, TABLE), TABLE,
+            )
+            await measured(served, admin, "reconcile (drift repair) pass",
+                           lambda: repair.run_pass(lambda: None))
+        finally:
+            await redis.aclose()
+            await embedded.stop()
+    finally:
+        await gateway.close()
+
+
+async def api(
+    args: argparse.Namespace, data_dir: Path, kubeconfig: Path, databases: list[Database],
+    tmp: Path,
+) -> None:
+    token = new_token()
+    env = {
+        "DATA_DIR": str(data_dir), "CLUSTER_KUBECONFIG": str(kubeconfig),
+        "ADMIN_API_KEY": token.text, "LOG_LEVEL": "WARNING", "INSTANCE_ID": "bench",
+        "RECONCILE_INTERVAL": "3600", "STATUS_SYNC_INTERVAL": "3600",
+    }
+    headers = {"Authorization": f"Bearer {token.text}"}
+    one = databases[len(databases) // 2]
+    path_of = {d.id: f"/api/v1/domain/acme/project/{d.project}/databases/{d.id}"
+               for d in databases}
+    port = free_port()
+    env.update({"HOST": "127.0.0.1", "PORT": str(port)})
+    with server(["-m", "app"], port, env, tmp / "app.log") as base:
+        # Wait for the first passes (leadership starts a repair pass) to leave the CPU.
+        await ready(base, "/health", check=lambda body: _settled(body))
+        async with httpx.AsyncClient(base_url=base, headers=headers) as client:
+            document = (await client.get(path_of[one.id])).json()
+        gets = cycle([path_of[d.id] for d in databases[:: max(1, len(databases) // 500)]])
+        app_get = await load(base, gets, seconds=args.seconds,
+                             concurrency=args.concurrency, headers=headers)
+        lists = cycle([f"/api/v1/domain/acme/project/p{p}/databases?page_size=20"
+                       for p in range(PROJECTS)])
+        app_list = await load(base, lists, seconds=args.seconds,
+                              concurrency=args.concurrency, headers=headers)
+    doc_file = tmp / "document.json"
+    doc_file.write_text(json.dumps(document))
+    port = free_port()
+    with server(["-m", "uvicorn", "bench.bare_app:app", "--host", "127.0.0.1", "--port",
+                 str(port), "--workers", "1", "--log-level", "warning"],
+                port, {"BARE_DOCUMENT": str(doc_file)}, tmp / "bare.log") as base:
+        await ready(base, "/doc/x")
+        bare_get = await load(base, cycle(["/doc/x"]), seconds=args.seconds,
+                              concurrency=args.concurrency)
+        bare_list = await load(base, cycle(["/docs"]), seconds=args.seconds,
+                               concurrency=args.concurrency)
+    size = len(json.dumps(document))
+    print(f"HTTP, {args.concurrency} requests in flight, {args.seconds:g} s each "
+          f"(database body {size} bytes; list page of 20):")
+    for label, (rate, p50, p99, failed) in (
+        ("app  GET /databases/{id}", app_get), ("bare GET (same document)", bare_get),
+        ("app  GET /databases (list)", app_list), ("bare GET (same page)", bare_list),
+    ):
+        print(f"  {label:<28} {rate:7.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+              f"   non-200 {failed}")
+    print(f"app/bare throughput: GET one {app_get[0] / bare_get[0]:.2f}, "
+          f"list {app_list[0] / bare_list[0]:.2f}")
+
+
+def _settled(body: dict[str, Any]) -> bool:
+    reconciliation = (body.get("passes") or {}).get("reconciliation") or {}
+    return bool(body.get("status") == "healthy" and reconciliation.get("drift_passes"))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
