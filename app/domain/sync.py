@@ -12,6 +12,10 @@ always. The lifecycle `status` moves only where no one else owns it:
   after a failed hook) and `failed` follow the phase (`status_mapping.lifecycle_status`):
   serving -> running, Halted -> paused, building -> provisioning.
 
+`message` follows the cluster when the health changes (the phase and every condition that
+is not True, with its reason and message), and with a lifecycle change; otherwise it keeps
+what the last operation said.
+
 Ready replicas: all of them when the phase is Ready, none when Halted or NotReady;
 otherwise (Critical, Provisioning) KubeDB reports no count and the record keeps its own.
 Must not: touch the store or the cluster.
@@ -67,7 +71,21 @@ def sync_fields(
     status = lifecycle(database, observed, operation_active=operation_active)
     if status is not database.status:
         wanted["status"] = status
-        wanted["message"] = (
-            f"{status.value}: the cluster reports phase {observed.raw_phase or 'not set'}"
-        )
+        wanted["message"] = f"{status.value}: {describe(observed)}"
+    elif observed.health != database.health_status and not operation_active:
+        wanted["message"] = describe(observed)
     return {key: value for key, value in wanted.items() if getattr(database, key) != value}
+
+
+def describe(observed: ObservedDatabase) -> str:
+    """What the cluster says, for the record's `message`: the phase, and the conditions that
+    are not True (what is wrong) with their reason and message."""
+    text = f"the cluster reports phase {observed.raw_phase or 'not set'}"
+    failing = [c for c in observed.conditions if c.status.value != "True"]
+    if failing:
+        text += "; " + "; ".join(
+            f"{c.type} {c.status.value}" + (f" ({c.reason})" if c.reason else "")
+            + (f": {c.message}" if c.message else "")
+            for c in failing
+        )
+    return text

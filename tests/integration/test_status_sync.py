@@ -103,6 +103,9 @@ async def test_health_follows_a_database_the_cluster_turns_critical_or_not_ready
                                        timeout=interval * 4, message="healthy again")
 
         assert (degraded.phase, degraded.status) == ("Critical", DatabaseStatus.RUNNING)
+        assert "One or more replicas are not ready" in (degraded.message or "")
+        assert "not accepting client requests" in (unhealthy.message or "")
+        assert healthy.message == "the cluster reports phase Ready"
         assert any(c["type"] == "ReplicaReady" and c["status"] == "False"
                    for c in degraded.conditions)
         assert (unhealthy.phase, unhealthy.ready_replicas) == ("NotReady", 0)

@@ -39,6 +39,8 @@ def test_a_database_turning_critical_is_written_degraded_and_keeps_its_status() 
         "phase": "Critical", "health_status": HealthStatus.DEGRADED,
         "conditions": [{"type": "ReplicaReady", "status": "False",
                         "reason": "ReplicaReadyFalse", "message": "m"}],
+        "message": "the cluster reports phase Critical; ReplicaReady False "
+                   "(ReplicaReadyFalse): m",
     }
 
 
