@@ -55,3 +55,7 @@ class ClusterView:
                     orphans.append((resource.kind, str(metadata.get("namespace") or ""),
                                     str(metadata.get("name") or "")))
         return Snapshot(databases=found, orphans=orphans, calls=calls)
+
+    async def exists(self, resource: engines.Resource, name: str, namespace: str) -> bool:
+        """One object, read directly (to confirm what an older snapshot says is missing)."""
+        return await self._gateway.find(resource, name, namespace=namespace) is not None

@@ -5,8 +5,10 @@ fixed by an operation, adopted, or reported.
 
 The pass reads the cluster once (`ClusterView.snapshot`), the active operations once and
 the live records page by page. For each `running` or `paused` database without an active
-operation, `domain.drift.find` compares the manifest its record describes with its CR; the
-first difference in the fix order (halted, storage, resources, replicas, version) gets:
+operation (and not changed since the cluster was read: the next pass looks at those),
+`domain.drift.find` compares the manifest its record describes with its CR; the first
+difference in the fix order (halted, storage, resources, replicas, version) that something
+can be done about gets:
 
     halted      a `resume` (CR halted, record running) or `pause` (the reverse) drift fix
     storage     smaller in the cluster: `expand_storage` back to the record's size;
@@ -14,18 +16,21 @@ first difference in the fix order (halted, storage, resources, replicas, version
     resources   `scale_vertical` back to the record's size plan
     replicas    `scale_horizontal` back to the record's count
     version     `upgrade_version` back to the record's version when the catalog allows that
-                update; otherwise (a newer version set in the cluster) adopted
+                update; a version the record's could be upgraded to is adopted; anything
+                else (a downgrade made by hand) is left alone
 
 Fixing operations are created by `reconciler` with `"observed"` in their desired state
 (`handlers/changes.py`), so their handlers start from what the cluster has. One fix per
-database per pass; the rest of its drift is fixed by the next passes. Every drift found is an
-Event (`DriftDetected`, with field, desired and observed in its details). A fix that failed
-before with the same observed value is not opened again (reported instead), so a drift the
-cluster refuses to undo does not start an operation every pass.
+database per pass; the rest of its drift is fixed by the next passes. Every fix opened or
+adoption made is an Event (`DriftDetected`, with field, desired and observed in its
+details); drift nothing can undo (a paused database's resources, a fix that failed before
+with the same observed value) is recorded once per process and left alone, so it starts no
+operation and adds no event every pass.
 
-A database whose CR is gone becomes `failed` with an Event (`ClusterResourceMissing`); its
-record is never deleted. Managed CRs with no live record are orphans: logged and counted,
-with an Event the first time this process sees them, and left alone.
+A database whose CR is missing from the listing is read once more directly; gone, it becomes
+`failed` with an Event (`ClusterResourceMissing`); its record is never deleted. Managed CRs
+with no live record are orphans: logged and counted, with an Event the first time this
+process sees them, and left alone. Record writes are compare-and-set on the revision read.
 
 `fence()` runs before every side effect and raises when this instance no longer leads, so a
 deposed leader stops mid-pass. The store allows one active operation per database, so two
@@ -110,6 +115,7 @@ class DriftRepair:
         self._sizes = sizes
         self._monitoring = monitoring
         self._orphans_reported: set[str] = set()
+        self._left_alone: dict[str, str] = {}
 
     async def run_pass(self, fence: Callable[[], None]) -> RepairPass:
         started_at, began = clock.utcnow(), time.perf_counter()
@@ -124,10 +130,12 @@ class DriftRepair:
                     or database.status not in _CHECKED):
                 continue
             tally.checked += 1
+            if database.updated_at > started_at:
+                continue  # changed since the cluster was read: the next pass looks again
             found = snapshot.databases.get(database.id)
             if found is None:
-                await self._vanished(database, fence)
-                tally.vanished += 1
+                if await self._vanished(database, fence):
+                    tally.vanished += 1
                 continue
             await self._compare(database, found, fence, tally)
         orphans = [i for i in snapshot.databases if i not in live]
@@ -161,21 +169,24 @@ class DriftRepair:
             return
         for item in found_drift:
             tally.drift[item.field] += 1
-        first = found_drift[0]
-        fix = await self._fix_for(database, first)
-        if fix is None:
-            if first.field in ("storage", "version") and await self._adoptable(database, first):
-                await self._adopt(database, first, found_drift, fence)
-                tally.adopted += 1
-            else:
-                await self._record(database, found_drift, fence, action="left alone")
-                tally.skipped += 1
-            return
-        if await self._failed_before(database, fix):
-            await self._record(database, found_drift, fence,
-                               action=f"not fixed: the same {fix.type.value} failed before")
-            tally.skipped += 1
-            return
+        for item in found_drift:  # the first drift something can be done about
+            fix = await self._fix_for(database, item)
+            if fix is not None and not await self._failed_before(database, fix):
+                await self._open(database, item, fix, found_drift, fence, tally)
+                return
+            if fix is None and await self._adoptable(database, item):
+                if await self._adopt(database, item, found_drift, fence):
+                    tally.adopted += 1
+                return
+        await self._record(database, found_drift, fence,
+                           action="left alone: nothing here can undo it (or its fix failed "
+                                  "before)", once=True)
+        tally.skipped += 1
+
+    async def _open(
+        self, database: Database, item: drift.Drift, fix: _Fix, found_drift: list[drift.Drift],
+        fence: Callable[[], None], tally: _Tally,
+    ) -> None:
         fence()
         try:
             operation = await self._operations.submit(
@@ -186,7 +197,7 @@ class DriftRepair:
             return  # an operation started meanwhile: the next pass looks again
         tally.fixes.append(operation.id)
         await self._record(database, found_drift, fence,
-                           action=f"{fix.type.value} {operation.id} opened to fix {first.field}",
+                           action=f"{fix.type.value} {operation.id} opened to fix {item.field}",
                            operation_id=operation.id)
 
     async def _fix_for(self, database: Database, found: drift.Drift) -> _Fix | None:
@@ -225,15 +236,21 @@ class DriftRepair:
         return None
 
     async def _adoptable(self, database: Database, found: drift.Drift) -> bool:
+        """Whether `found` is a change KubeDB cannot undo and the record should take: a volume
+        grown in the cluster, or a version the record's could have been upgraded to."""
         if database.status is not DatabaseStatus.RUNNING or found.value is None:
             return False
         if found.field == "storage":
             return bool(found.value > database.storage_gb)
-        try:  # a version the catalog knows (set by hand, not a typo)
-            versions = await self._catalog.versions(engines.parse_engine(database.engine))
+        if found.field != "version":
+            return False
+        try:
+            targets = await self._catalog.upgrade_targets(
+                engines.parse_engine(database.engine), database.version
+            )
         except CatalogUnavailable:
             return False
-        return any(v.name == found.value for v in versions)
+        return found.value in targets
 
     async def _failed_before(self, database: Database, fix: _Fix) -> bool:
         recent = await self._store.operations.list(
@@ -248,37 +265,59 @@ class DriftRepair:
     async def _adopt(
         self, database: Database, found: drift.Drift, everything: list[drift.Drift],
         fence: Callable[[], None],
-    ) -> None:
+    ) -> bool:
         key = "storage_gb" if found.field == "storage" else "version"
         fence()
-        await self._store.databases.update_fields(database.id, {key: found.value})
+        try:
+            await self._store.databases.update_fields(
+                database.id, {key: found.value}, expected_revision=database.revision
+            )
+        except store_errors.RevisionConflict:
+            return False  # changed meanwhile: the next pass looks again
         await self._record(database, everything, fence,
                            action=f"{found.field} adopted from the cluster ({found.observed}): "
                                   "it cannot be undone")
         log.info("drift_adopted", database_id=database.id, field=found.field,
                  value=found.value)
+        return True
 
-    async def _vanished(self, database: Database, fence: Callable[[], None]) -> None:
-        kind = engines.spec(database.engine).kind
-        where = f"{kind} {database.namespace}/{database.kubedb_resource_name or database.name}"
+    async def _vanished(self, database: Database, fence: Callable[[], None]) -> bool:
+        spec = engines.spec(database.engine)
+        name = database.kubedb_resource_name or database.name
+        where = f"{spec.kind} {database.namespace}/{name}"
+        # The listing may be older than the record (a create that finished mid-pass):
+        # ask for this one object before calling it gone.
+        if await self._view.exists(spec.database_resource, name, database.namespace or ""):
+            return False
         message = (f"the {where} is gone from the cluster; the record is kept: delete the "
                    "database to free its name")
         fence()
-        await self._store.databases.update_fields(database.id, {
-            "status": DatabaseStatus.FAILED, "message": message, "phase": None,
-            "health_status": HealthStatus.UNKNOWN, "ready_replicas": 0,
-        })
+        try:
+            await self._store.databases.update_fields(database.id, {
+                "status": DatabaseStatus.FAILED, "message": message, "phase": None,
+                "health_status": HealthStatus.UNKNOWN, "ready_replicas": 0,
+            }, expected_revision=database.revision)
+        except store_errors.RevisionConflict:
+            return False
         await self._store.events.append(Event(
             database_id=database.id, domain=database.domain, project=database.project,
             reason="ClusterResourceMissing", message=message, actor=ACTOR,
             from_status=database.status.value, to_status=DatabaseStatus.FAILED.value,
         ))
         log.warning("database_resource_missing", database_id=database.id, resource=where)
+        return True
 
     async def _record(
         self, database: Database, found: list[drift.Drift], fence: Callable[[], None], *,
-        action: str, operation_id: str | None = None,
+        action: str, operation_id: str | None = None, once: bool = False,
     ) -> None:
+        """A `DriftDetected` event; with `once`, only the first time this process sees that
+        drift on that database (drift left alone would otherwise add one every pass)."""
+        if once:
+            signature = "; ".join(d.text for d in found)
+            if self._left_alone.get(database.id) == signature:
+                return
+            self._left_alone[database.id] = signature
         fence()
         await self._store.events.append(Event(
             database_id=database.id, domain=database.domain, project=database.project,

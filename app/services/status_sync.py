@@ -6,7 +6,10 @@ The pass reads the cluster once (`ClusterView.snapshot`: one paginated LIST per 
 the active operations once, and the live records page by page; for each record it `owns`
 (the worker shares databases among instances) it writes what `domain.sync.sync_fields`
 says changed, with compare-and-set on the record's revision: a record that changed
-meanwhile (an operation step wrote it) is left for the next pass rather than overwritten.
+meanwhile (an operation step wrote it) is left for the next pass rather than overwritten,
+and so is a record changed since the cluster was read (its CR may be newer than the
+snapshot). A lifecycle status is only written after checking, on the record just read,
+that no operation became active since the pass listed them.
 A lifecycle status the sync changes (a leftover `scaling` with no operation, a `failed`
 database that serves again) is logged as an Event with actor `system`.
 
@@ -64,6 +67,8 @@ class StatusSync:
             if database.namespace is None or not owns(database.id):
                 continue
             synced.add(database.id)
+            if database.updated_at > started_at:
+                continue  # changed since the cluster was read: the next pass looks again
             found = snapshot.databases.get(database.id)
             if found is None:
                 missing += 1
@@ -90,6 +95,10 @@ class StatusSync:
     ) -> int:
         changes = sync.sync_fields(database, observed, operation_active=operation_active)
         if not changes:
+            return 0
+        if "status" in changes and await self._store.operations.get_active(database.id):
+            # An operation started after the pass read the active ones: the status is its.
+            # (Started after this read, it bumps the record's revision: the write fails.)
             return 0
         try:
             updated = await self._store.databases.update_fields(

@@ -228,3 +228,41 @@ async def test_two_leaders_overlapping_open_one_fix_and_a_failed_fix_is_not_retr
 
 async def _gone(w: World, db: Database) -> bool:
     return await w.cr(db) is None
+
+
+async def test_a_replica_count_the_rules_refuse_set_by_hand_is_still_put_back(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with repairing(sqlite_store, redis_client) as (w, repair):
+        db = await w.created("odd", "mongodb", high_availability=True, replicas=3)
+        client = w.served.client()
+        cr = await client.get("mongodbs", "odd", namespace=NAMESPACE)
+        cr["spec"]["replicas"] = 2  # a replica set of 2: past the webhook, by hand
+        await client.update(cr, admission=False)
+
+        result = await repair.run_pass(leading)
+        fix = await one_fix(w, db, result)
+
+        assert fix.status is OperationStatus.SUCCEEDED, fix.error_message
+        assert (await w.cr(db) or {})["spec"]["replicas"] == 3
+
+
+async def test_a_version_nothing_can_undo_is_left_alone_and_reported_once(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with repairing(sqlite_store, redis_client) as (w, repair):
+        db = await w.created("odd-version", "postgres")
+        client = w.served.client()
+        cr = await client.get("postgreses", "odd-version", namespace=NAMESPACE)
+        cr["spec"]["version"] = "99.1"  # not in the catalog: set past the webhook, by hand
+        await client.update(cr, admission=False)
+
+        first = await repair.run_pass(leading)
+        second = await repair.run_pass(leading)
+        record = await w.record(db.id)
+
+        assert (first.fixes, first.adopted, first.skipped) == (0, 0, 1)
+        assert (second.fixes, second.adopted, second.skipped) == (0, 0, 1)
+        assert record.version == "16.13"
+        (event,) = await drift_events(w, db)
+        assert "left alone" in event.message and "observed 99.1" in event.message

@@ -23,6 +23,7 @@ from app.cluster.gateway import KubeGateway
 from app.domain import engines, placement, sizes
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import database_cr
+from app.domain.status_mapping import observe_database as observe
 from app.queue.streams import OperationQueue
 from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView
@@ -213,3 +214,31 @@ async def test_two_instances_share_every_database_once_and_one_takes_all_when_th
     assert 40 < len(shared_a.synced_ids) < 160  # both take a real share
     assert alone.synced_ids == everyone
 
+
+
+async def test_a_status_an_operation_took_after_the_pass_listed_them_is_not_overwritten(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with run_simulator(simulator=Simulator()) as served:
+        (database,) = await seeded(sqlite_store, served, 1)
+        # An operation became active after the pass read the active ones, and left the
+        # record `scaling`; the CR says Ready.
+        scaling = await sqlite_store.databases.update_fields(
+            database.id, {"status": DatabaseStatus.SCALING})
+        operations = OperationService(sqlite_store, OperationQueue(redis_client, prefix="t"),
+                                      OperationDefaults(deadline=60))
+        await operations.submit(database_id=database.id, domain="acme", project="shop",
+                                type="scale_horizontal", desired_state={"replicas": 1})
+        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
+        try:
+            sync = StatusSync(sqlite_store, ClusterView(gateway))
+            snapshot = await ClusterView(gateway).snapshot()
+            written = await sync._sync_one(  # as the pass would, with its stale list
+                scaling, observe(snapshot.databases[database.id]), operation_active=False
+            )
+        finally:
+            await gateway.close()
+        record = await sqlite_store.databases.get(database.id)
+
+    assert written == 0
+    assert record is not None and record.status is DatabaseStatus.SCALING

@@ -126,3 +126,15 @@ class DesiredDatabase:
     def replace(self, **changes: Any) -> DesiredDatabase:
         """A copy with `changes`, validated again."""
         return dataclasses.replace(self, **changes)
+
+    def as_observed(self, **observed: Any) -> DesiredDatabase:
+        """A copy holding what the cluster has, without the creation rules: a CR changed by
+        hand may hold what they refuse (a replica set of 2), and an OpsRequest that undoes
+        the change must still be built from it. Only fields that exist may be set."""
+        unknown = set(observed) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"not fields of a database: {', '.join(sorted(unknown))}")
+        copy = dataclasses.replace(self)
+        for name, value in observed.items():
+            object.__setattr__(copy, name, value)
+        return copy

@@ -17,7 +17,9 @@ A drift fix (the reconciler undoing a change made in the cluster behind the plat
 adds `"observed": {...}` to desired_state: the cluster's current value (`replicas`,
 `storage_gb`, `version`; `{}` for resources). The record already holds the target, so the
 change starts from the observed value instead: that decides "nothing to do", and the
-OpsRequest is built (and its rules checked) on the database as the cluster has it.
+OpsRequest is built on the database as the cluster has it (`DesiredDatabase.as_observed`:
+without the creation rules, since a CR changed by hand may break them; the target, the
+record's value, is still checked).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class Change:
         as the cluster has it)."""
         if self.observed:
             try:
-                desired = desired.replace(**self.observed)
+                desired = desired.as_observed(**self.observed)
             except ValueError as exc:
                 raise steps.PermanentError(str(exc)) from exc
         common: dict[str, Any] = {

@@ -87,6 +87,8 @@ class Halting:
             return  # no record: nothing to undo
         if database.status not in (DatabaseStatus.PAUSING, DatabaseStatus.RESUMING):
             return
+        if "observed" in ctx.operation.desired_state:
+            phase = DatabasePhase.UNSET  # a drift fix goes back to what the user asked for
         if phase is None:
             desired = desired_for(database, self._deps.sizes)
             found = await self._find(desired, self._deps.cluster_for(database))
