@@ -17,7 +17,8 @@ def main() -> int:
     except ConfigError as exc:
         print(f"kubedb-dbaas: {exc}", file=sys.stderr)
         return 2
-    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    configure_logging(level=settings.log_level, fmt=settings.log_format,
+                      instance_id=settings.instance_id)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,

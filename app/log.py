@@ -104,20 +104,37 @@ class ConsoleRenderer:
         return f"{line}\n{exception}" if exception else line
 
 
-def _shared_processors() -> list[Processor]:
-    return [
+class _InstanceId:
+    """Every line names the instance that wrote it (several run side by side); a line that
+    names one itself (`leadership_acquired instance_id=...`) keeps its own."""
+
+    def __init__(self, instance_id: str) -> None:
+        self._instance_id = instance_id
+
+    def __call__(self, _logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+        event_dict.setdefault("instance_id", self._instance_id)
+        return event_dict
+
+
+def _shared_processors(instance_id: str | None = None) -> list[Processor]:
+    processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
     ]
+    if instance_id is not None:
+        processors.insert(1, _InstanceId(instance_id))
+    return processors
 
 
 def configure_logging(
-    *, level: LogLevel, fmt: LogFormat, stream: TextIO | None = None
+    *, level: LogLevel, fmt: LogFormat, stream: TextIO | None = None,
+    instance_id: str | None = None,
 ) -> None:
-    """Route structlog and stdlib logging (uvicorn included) through one renderer."""
+    """Route structlog and stdlib logging (uvicorn included) through one renderer; with
+    `instance_id`, every line carries it."""
     renderer: Processor
     renderer = structlog.processors.JSONRenderer() if fmt is LogFormat.JSON else ConsoleRenderer()
     final: list[Processor] = [
@@ -127,7 +144,7 @@ def configure_logging(
         renderer,
     ]
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_shared_processors(), processors=final
+        foreign_pre_chain=_shared_processors(instance_id), processors=final
     )
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(formatter)
@@ -141,7 +158,7 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
-            *_shared_processors(),
+            *_shared_processors(instance_id),
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

@@ -38,7 +38,7 @@ from app.config.settings import Settings, load_settings
 from app.domain import clock, sizes
 from app.domain.retry import RetryPolicy
 from app.domain.sizes import SizeTable
-from app.log import get_logger
+from app.log import configure_logging, get_logger
 from app.queue.streams import OperationQueue
 from app.services.api_keys import bootstrap_admin_key
 from app.services.catalog import CatalogService
@@ -298,3 +298,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_keys_routes.router)
     app.include_router(health.router)
     return app
+
+
+def __getattr__(name: str) -> Any:
+    """`app.main:app` for `uvicorn app.main:app` (the container's command): the app is built
+    on first access, from the environment, with logging set up as `python -m app` does.
+    Built lazily so that importing this module (tests, tools) reads no settings."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    global _asgi_app
+    if _asgi_app is None:
+        settings = load_settings()
+        configure_logging(level=settings.log_level, fmt=settings.log_format,
+                          instance_id=settings.instance_id)
+        _asgi_app = create_app(settings)
+    return _asgi_app
+
+
+_asgi_app: FastAPI | None = None

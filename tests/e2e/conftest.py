@@ -31,10 +31,11 @@ class AppProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> AppProcess:
+    def start(self, command: list[str] | None = None) -> AppProcess:
+        """`python -m app`, or `command` (arguments after the interpreter)."""
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app"], cwd=ROOT, env=self.env,
+                [sys.executable, *(command or ["-m", "app"])], cwd=ROOT, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT,
             )
         return self

@@ -204,3 +204,24 @@ def _run_readme_curl(data_dir: Path, port: str) -> str | None:
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def test_the_images_command_serves_the_app_and_every_json_line_names_the_instance(
+    make_app: MakeApp,
+) -> None:
+    app = make_app(LOG_FORMAT="json", INSTANCE_ID="kubedb-dbaas-7f9c")
+    app.start(["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
+               str(app.port), "--workers", "1"])
+    health = app.wait_healthy()
+    live = httpx.get(f"{app.url}/health/live")
+
+    code, _ = app.terminate()
+
+    assert health.json()["instance_id"] == "kubedb-dbaas-7f9c"
+    assert live.status_code == 200
+    # uvicorn's CLI re-raises the signal once it has shut down cleanly ("stopped" below).
+    assert code in (0, -signal.SIGTERM)
+    lines = [json.loads(line) for line in app.log.splitlines() if line.startswith("{")]
+    assert len(lines) > 5 and all(line["instance_id"] for line in lines)
+    events = {line["event"] for line in lines}
+    assert {"started", "leadership_acquired", "stopped"} <= events

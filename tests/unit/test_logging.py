@@ -111,3 +111,21 @@ def test_secret_looking_words_inside_ordinary_ones_are_left_alone(console: io.St
     get_logger("app.test").info("reconcile_pass", passes=3, note="all checks passed=yes")
 
     assert "passes=3" in console.getvalue() and "passed=yes" in console.getvalue()
+
+
+def test_every_line_names_its_instance_unless_it_names_one_itself() -> None:
+    stream = io.StringIO()
+    configure_logging(level=LogLevel.INFO, fmt=LogFormat.JSON, stream=stream,
+                      instance_id="kubedb-dbaas-7f9c")
+    try:
+        get_logger("app.test").info("operation_queued", op_id="op-1")
+        logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
+        get_logger("app.test").info("leadership_acquired", instance_id="other")
+    finally:
+        configure_logging(level=LogLevel.INFO, fmt=LogFormat.CONSOLE)
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["instance_id"] for line in lines] == [
+        "kubedb-dbaas-7f9c", "kubedb-dbaas-7f9c", "other",
+    ]
+    assert lines[1]["event"] == "Started server process [42]"
