@@ -99,7 +99,7 @@ class Halting:
             phase, current=database.status, operation_active=False
         )
         if status in (DatabaseStatus.PAUSING, DatabaseStatus.RESUMING):
-            status = _return_status(ctx.operation.state.get("return_to"))
+            status = records.start_status(ctx.operation.state.get("return_to"))
         await records.transition(
             self._deps.store, ctx.operation, to=status, outcome=outcome,
             message=f"{message} (phase {phase.value or 'not known'})",
@@ -134,7 +134,7 @@ class Halting:
             current = await records.load(self._deps.store, operation)
             if current.status is way.during:
                 await records.transition(
-                    self._deps.store, operation, to=_return_status(state.get("return_to")),
+                    self._deps.store, operation, to=records.start_status(state.get("return_to")),
                     outcome="Failed", message=f"{way.verb} failed: {exc}", previous=way.during,
                 )
             raise
@@ -146,7 +146,7 @@ class Halting:
         await records.transition(
             self._deps.store, ctx.operation, to=way.during, outcome="Started",
             message=f"{way.verb} requested", fields={"operation_id": ctx.operation.id},
-            previous=_return_status(state.get("return_to")),
+            previous=records.start_status(state.get("return_to")),
         )
         resource = desired.engine_spec.database_resource
         with translated(f"setting spec.halted on {desired.namespace}/{desired.name}"):
@@ -198,10 +198,3 @@ def _missing(desired: DesiredDatabase) -> str:
         f"{desired.engine_spec.kind} {desired.namespace}/{desired.name} does not exist in the "
         "cluster; the database must be created again"
     )
-
-
-def _return_status(value: object) -> DatabaseStatus:
-    try:
-        return DatabaseStatus(str(value))
-    except ValueError:
-        return DatabaseStatus.RUNNING

@@ -59,16 +59,6 @@ def check_startable(database: Database, change: Change) -> None:
         )
 
 
-def return_status(value: object) -> DatabaseStatus:
-    try:
-        status = DatabaseStatus(str(value))
-    except ValueError:
-        return DatabaseStatus.RUNNING
-    return status if status in (DatabaseStatus.FAILED, DatabaseStatus.PAUSED) else (
-        DatabaseStatus.RUNNING
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Check:
     """Where an OpsRequest stands; `observed` None: it does not exist."""
@@ -224,7 +214,7 @@ class OpsRequestOperations:
                      "description": change.description}
             await ctx.save(state=state)
         description = str(state.get("description") or change.description)
-        return_to = return_status(state.get("return_to"))
+        return_to = records.return_status(state.get("return_to"))
         try:
             if state["step"] == "submit":
                 return await self._submit(ctx, database, change, state, description)
@@ -244,7 +234,7 @@ class OpsRequestOperations:
         await records.transition(
             self._deps.store, ctx.operation, to=during, outcome="Started",
             message=f"{description} started", fields={"operation_id": ctx.operation.id},
-            previous=return_status(state.get("return_to")),
+            previous=records.return_status(state.get("return_to")),
         )
         name = await self._runner.create(database, manifest)
         await ctx.save(
@@ -305,7 +295,7 @@ class OpsRequestOperations:
         await self._runner.delete_if_not_started(ctx, database)
         state = ctx.operation.state
         description = str(state.get("description") or ctx.operation.type)
-        await self._back(ctx, return_status(state.get("return_to")), outcome="Cancelled",
+        await self._back(ctx, records.return_status(state.get("return_to")), outcome="Cancelled",
                          message=f"{description} cancelled")
 
     async def give_up(self, ctx: StepContext, reason: str) -> None:
@@ -317,5 +307,5 @@ class OpsRequestOperations:
             return
         await self._runner.withdraw(ctx, database)
         description = str(state.get("description") or ctx.operation.type)
-        await self._back(ctx, return_status(state.get("return_to")), outcome="Failed",
+        await self._back(ctx, records.return_status(state.get("return_to")), outcome="Failed",
                          message=f"{description} failed: {reason}")

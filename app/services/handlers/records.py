@@ -26,6 +26,22 @@ _CAS_ATTEMPTS = 5
 _RECENT_EVENTS = 50
 
 
+def start_status(value: object) -> DatabaseStatus:
+    """The status an operation kept in `state.return_to` (running if it kept none)."""
+    try:
+        return DatabaseStatus(str(value))
+    except ValueError:
+        return DatabaseStatus.RUNNING
+
+
+def return_status(value: object) -> DatabaseStatus:
+    """Where a change that started from `value` goes back to: paused and failed stay so,
+    anything else (a stale scaling, updating) is running."""
+    status = start_status(value)
+    paused_or_failed = (DatabaseStatus.PAUSED, DatabaseStatus.FAILED)
+    return status if status in paused_or_failed else DatabaseStatus.RUNNING
+
+
 def actor(operation: Operation) -> str:
     return operation.created_by or SYSTEM_ACTOR
 

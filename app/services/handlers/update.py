@@ -129,7 +129,7 @@ class Update:
                 self._deps.store, ctx.operation, to=DatabaseStatus.UPDATING, outcome="Started",
                 message="update started: " + "; ".join(p["description"] for p in plan),
                 fields={"operation_id": ctx.operation.id},
-                previous=_status(state.get("return_to")),
+                previous=records.start_status(state.get("return_to")),
             )
             state = {**state, "step": "submit"}
             await ctx.save(state=state)
@@ -290,19 +290,9 @@ def _failure_message(state: Mapping[str, Any], reason: str) -> str:
     return message
 
 
-def _status(value: object) -> DatabaseStatus:
-    try:
-        return DatabaseStatus(str(value))
-    except ValueError:
-        return DatabaseStatus.RUNNING
-
-
 def _final(state: Mapping[str, Any]) -> DatabaseStatus:
     """Back to where the update started: paused and failed stay so, the rest is running."""
-    status = _status(state.get("return_to"))
-    return status if status in (DatabaseStatus.PAUSED, DatabaseStatus.FAILED) else (
-        DatabaseStatus.RUNNING
-    )
+    return records.return_status(state.get("return_to"))
 
 
 def _progress(state: Mapping[str, Any], within: int) -> int:
