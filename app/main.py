@@ -24,7 +24,8 @@ from fastapi import FastAPI
 from app.api import errors as api_errors
 from app.api import health
 from app.api import idempotency as api_idempotency
-from app.api.middleware import RequestIdMiddleware
+from app.api import metrics as metrics_routes
+from app.api.middleware import MetricsMiddleware, RequestIdMiddleware
 from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import catalog as catalog_routes
 from app.api.v1 import databases as database_routes
@@ -39,6 +40,7 @@ from app.domain import clock, sizes
 from app.domain.retry import RetryPolicy
 from app.domain.sizes import SizeTable
 from app.log import configure_logging, get_logger
+from app.metrics import Metrics
 from app.queue.streams import OperationQueue
 from app.services.api_keys import bootstrap_admin_key
 from app.services.catalog import CatalogService
@@ -51,6 +53,7 @@ from app.services.health import HealthService, WorkerCounts
 from app.services.idempotency import IdempotencyStore
 from app.services.operations import OperationDefaults, OperationService
 from app.services.status_sync import StatusSync
+from app.services.telemetry import GaugeSampler
 from app.startup import connect_with_retry
 from app.store import open_store
 from app.store.errors import StoreError
@@ -86,6 +89,7 @@ class Runtime:
     elector: LeaderElector
     reconciler: ReconciliationWorker
     supervisor: Supervisor
+    metrics: Metrics
     cluster: KubeGateway | None = None
     sizes: SizeTable = field(default_factory=sizes.default_size_table)
     # Runs only with a cluster to read.
@@ -110,8 +114,10 @@ async def _connect_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.
 
 
 async def build_runtime(
-    settings: Settings, stack: AsyncExitStack, *, handlers: HandlerRegistry | None = None
+    settings: Settings, stack: AsyncExitStack, *, handlers: HandlerRegistry | None = None,
+    metrics: Metrics | None = None,
 ) -> Runtime:
+    metrics = metrics or Metrics()
     store = await connect_with_retry(
         f"store ({_store_kind(settings)})", lambda: open_store(settings)
     )
@@ -124,9 +130,9 @@ async def build_runtime(
     )
 
     cluster = None
-    if settings.cluster_kubeconfig is not None:
-        connection = ClusterConnection.kubeconfig_path(settings.cluster_kubeconfig)
-        cluster = KubeGateway.connect(connection)
+    connection = cluster_connection(settings)
+    if connection is not None:
+        cluster = KubeGateway.connect(connection, metrics=metrics)
         stack.push_async_callback(cluster.close)
     size_table = _size_table(settings)
     if handlers is None:
@@ -151,7 +157,7 @@ async def build_runtime(
     )
     elector = LeaderElector(
         redis, instance_id=settings.instance_id, ttl=settings.leader_lease_ttl,
-        retry_interval=settings.leader_retry_interval,
+        retry_interval=settings.leader_retry_interval, metrics=metrics,
     )
     operations = OperationService(
         store, queue, OperationDefaults(deadline=settings.operation_deadline)
@@ -164,19 +170,20 @@ async def build_runtime(
         repair=None if cluster is None else DriftRepair(
             store, ClusterView(cluster), operations, catalog, size_table
         ),
-        repair_interval=settings.reconcile_interval,
+        repair_interval=settings.reconcile_interval, metrics=metrics,
     )
     runtime = Runtime(
         settings=settings, store=store, redis=redis, queue=queue, operations=operations,
         catalog=catalog,
         handlers=handlers, elector=elector, reconciler=reconciler, supervisor=supervisor,
-        cluster=cluster, sizes=size_table,
+        metrics=metrics, cluster=cluster, sizes=size_table,
     )
     if cluster is not None:
         interval = settings.status_sync_interval
         runtime.status_sync = StatusSyncWorker(
             StatusSync(store, ClusterView(cluster)),
             Membership(redis, settings.instance_id, ttl=interval), interval=interval,
+            metrics=metrics,
         )
     _start_components(runtime, engine)
     return runtime
@@ -188,7 +195,7 @@ def _start_components(runtime: Runtime, engine: EngineConfig) -> None:
     for index in range(settings.num_operation_workers):
         worker = OperationWorker(
             consumer=f"{settings.instance_id}/{index}", store=runtime.store, queue=runtime.queue,
-            handlers=runtime.handlers, config=engine,
+            handlers=runtime.handlers, config=engine, metrics=runtime.metrics,
         )
         supervisor.start(f"operation_worker_{index}", worker.run, group=WORKER_GROUP)
     log.info("operation_workers_started", count=settings.num_operation_workers)
@@ -196,6 +203,15 @@ def _start_components(runtime: Runtime, engine: EngineConfig) -> None:
     supervisor.start("leader_election", lambda stop: runtime.elector.run(lead, stop))
     if runtime.status_sync is not None:
         supervisor.start("status_sync", runtime.status_sync.run)
+
+
+def cluster_connection(settings: Settings) -> ClusterConnection | None:
+    """The cluster databases go to: a kubeconfig, the pod's own cluster, or none."""
+    if settings.cluster_in_cluster:
+        return ClusterConnection.in_cluster()
+    if settings.cluster_kubeconfig is not None:
+        return ClusterConnection.kubeconfig_path(settings.cluster_kubeconfig)
+    return None
 
 
 def _size_table(settings: Settings) -> SizeTable:
@@ -258,13 +274,16 @@ def pass_report(runtime: Runtime) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI app. Without `settings`, they are read from the environment (and `.env`)."""
     settings = settings or load_settings()
+    # Built with the app, not in the lifespan: the HTTP middleware needs it from the start.
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             log.info("starting", instance_id=settings.instance_id)
-            runtime = await build_runtime(settings, stack)
+            runtime = await build_runtime(settings, stack, metrics=metrics)
             app.state.runtime = runtime
+            app.state.gauges = GaugeSampler(metrics, store=runtime.store, queue=runtime.queue)
             app.state.health = _health(runtime)
             app.state.catalog = runtime.catalog
             app.state.idempotency = IdempotencyStore(runtime.redis)
@@ -287,7 +306,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Database-as-a-Service control plane for Kubernetes and KubeDB",
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     api_errors.install(app)
     api_idempotency.install(app)
     # Routes are matched in order: the database routes, which take most of the traffic,
@@ -297,6 +318,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_routes.router)
     app.include_router(api_keys_routes.router)
     app.include_router(health.router)
+    app.include_router(metrics_routes.router)
     return app
 
 

@@ -1,13 +1,17 @@
-"""Request ids: every request gets one (or keeps a sane one it brought), every log line of the
-request carries it (uvicorn's access line included), and the response echoes it."""
+"""Middleware of every request: a request id (every request gets one, or keeps a sane one it
+brought; every log line of the request carries it, uvicorn's access line included, and the
+response echoes it) and the request's HTTP metrics."""
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import metrics as app_metrics
 
 HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -36,3 +40,37 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by route template (`/api/v1/.../{database_id}`,
+    never the path itself, so ids stay out of the labels), method and status code.
+
+    The route is known only once the router has matched it: FastAPI records the matched route
+    in the request's scope, which this middleware shares, so it is read after the call."""
+
+    def __init__(self, app: ASGIApp, *, metrics: app_metrics.Metrics) -> None:
+        self.app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        status = 500  # unless a response starts: an exception that escaped every handler
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path_format", None) or app_metrics.UNMATCHED_ROUTE
+            self._metrics.http_request(
+                template, scope["method"], status, time.perf_counter() - began
+            )

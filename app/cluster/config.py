@@ -11,6 +11,8 @@ import yaml
 from lightkube.config.kubeconfig import KubeConfig
 from lightkube.config.models import Cluster, User
 
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
 
 class ConnectionKind(StrEnum):
     URL = "url"
@@ -39,8 +41,10 @@ class ClusterConnection:
         return cls(ConnectionKind.KUBECONFIG, content, context)
 
     @classmethod
-    def in_cluster(cls) -> ClusterConnection:
-        return cls(ConnectionKind.IN_CLUSTER)
+    def in_cluster(cls, service_account: str = SERVICE_ACCOUNT_DIR) -> ClusterConnection:
+        """The pod's service account (token, CA, namespace under `service_account`) and the
+        API server the kubelet names in KUBERNETES_SERVICE_HOST/PORT."""
+        return cls(ConnectionKind.IN_CLUSTER, service_account)
 
     def __repr__(self) -> str:
         # Kubeconfig content holds credentials: never in a repr (and so never in a log).
@@ -57,7 +61,7 @@ def to_lightkube(connection: ClusterConnection) -> KubeConfig:
     elif connection.kind is ConnectionKind.KUBECONFIG:
         config = KubeConfig.from_dict(yaml.safe_load(connection.value))
     else:
-        config = KubeConfig.from_service_account()
+        config = KubeConfig.from_service_account(connection.value)
     if connection.context:
         config.current_context = connection.context
     return config

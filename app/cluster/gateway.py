@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 from app.cluster import errors
 from app.cluster.config import ClusterConnection, to_lightkube
 from app.domain.engines import Resource
+from app.metrics import Metrics, outcome_of
 
 FIELD_MANAGER = "kubedb-dbaas"
 LIST_CHUNK = 500
@@ -83,28 +85,38 @@ def translate(exc: BaseException) -> errors.ClusterError:
     return errors.ClusterError(f"{type(exc).__name__}: {exc}")
 
 
-async def _call(awaitable: Any) -> Any:
-    try:
-        return await awaitable
-    except errors.ClusterError:
-        raise
-    except (ApiError, httpx2.HTTPError, ValueError) as exc:
-        raise translate(exc) from exc
-
-
 class KubeGateway:
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncClient, *, metrics: Metrics | None = None) -> None:
         self._client = client
+        self._metrics = metrics or Metrics()
+
+    async def _call(self, verb: str, awaitable: Any) -> Any:
+        """Await one API call: counted and timed by verb and outcome, its errors translated."""
+        began = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            return await awaitable
+        except (ApiError, httpx2.HTTPError, ValueError) as exc:
+            failure = translate(exc)
+            raise failure from exc
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            self._metrics.cluster_call(
+                verb, outcome_of(failure), time.perf_counter() - began
+            )
 
     @classmethod
     def connect(
-        cls, connection: ClusterConnection, *, timeout: float = 10.0
+        cls, connection: ClusterConnection, *, timeout: float = 10.0,
+        metrics: Metrics | None = None,
     ) -> KubeGateway:
         client = AsyncClient(
             to_lightkube(connection), timeout=httpx2.Timeout(timeout), field_manager=FIELD_MANAGER,
             trust_env=False,
         )
-        return cls(client)
+        return cls(client, metrics=metrics)
 
     async def close(self) -> None:
         await self._client.close()
@@ -114,13 +126,15 @@ class KubeGateway:
     async def create(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]:
         # The object's own metadata.namespace says where a namespaced object goes.
         client: Any = self._client
-        created = await _call(client.create(_model(resource)(dict(obj))))
+        created = await self._call("create", client.create(_model(resource)(dict(obj))))
         return _plain(created)
 
     async def get(
         self, resource: Resource, name: str, *, namespace: str | None = None
     ) -> dict[str, Any]:
-        found = await _call(self._client.get(_model(resource), name, namespace=namespace))
+        found = await self._call(
+            "get", self._client.get(_model(resource), name, namespace=namespace)
+        )
         return _plain(found)
 
     async def find(
@@ -147,25 +161,26 @@ class KubeGateway:
             _model(resource), namespace=where if resource.namespaced else None,
             labels=dict(labels) if labels else None, chunk_size=chunk_size,
         )
-        items: list[dict[str, Any]] = []
-        try:
-            async for item in listing:
-                items.append(_plain(item))
-        except (ApiError, httpx2.HTTPError, ValueError) as exc:
-            raise translate(exc) from exc
+
+        async def every_page() -> list[dict[str, Any]]:
+            return [_plain(item) async for item in listing]
+
+        items: list[dict[str, Any]] = await self._call("list", every_page())
         return items
 
     async def merge_patch(
         self, resource: Resource, name: str, patch: Mapping[str, Any], *,
         namespace: str | None = None,
     ) -> dict[str, Any]:
-        patched = await _call(self._client.patch(
+        patched = await self._call("patch", self._client.patch(
             _model(resource), name, dict(patch), namespace=namespace, patch_type=PatchType.MERGE,
         ))
         return _plain(patched)
 
     async def delete(self, resource: Resource, name: str, *, namespace: str | None = None) -> None:
-        await _call(self._client.delete(_model(resource), name, namespace=namespace))
+        await self._call(
+            "delete", self._client.delete(_model(resource), name, namespace=namespace)
+        )
 
     async def watch(
         self,
@@ -202,7 +217,7 @@ class KubeGateway:
 
     async def ensure_namespace(self, name: str) -> None:
         try:
-            await _call(self._client.create(Namespace.from_dict(
+            await self._call("create", self._client.create(Namespace.from_dict(
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
             )))
         except errors.AlreadyExists:
@@ -210,7 +225,9 @@ class KubeGateway:
 
     async def read_credentials(self, namespace: str, secret_name: str) -> Credentials:
         """The `username`/`password` of a basic-auth secret (KubeDB's `<name>-auth`)."""
-        secret = _plain(await _call(self._client.get(Secret, secret_name, namespace=namespace)))
+        secret = _plain(await self._call(
+            "get", self._client.get(Secret, secret_name, namespace=namespace)
+        ))
         data = secret.get("data") or {}
         try:
             return Credentials(
@@ -233,12 +250,12 @@ class KubeGateway:
         }
         metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
         try:
-            await _call(self._client.create(Secret.from_dict({
+            await self._call("create", self._client.create(Secret.from_dict({
                 "apiVersion": "v1", "kind": "Secret", "metadata": metadata,
                 "type": "kubernetes.io/basic-auth", "data": data,
             })))
         except errors.AlreadyExists:
-            await _call(self._client.patch(
+            await self._call("patch", self._client.patch(
                 Secret, name, {"metadata": {"labels": dict(labels)}, "data": data},
                 namespace=namespace, patch_type=PatchType.MERGE,
             ))
@@ -249,22 +266,26 @@ class KubeGateway:
         """Delete the secret if it carries every label of `labelled` (so that only what the
         caller made is removed); False when it is not there or not the caller's."""
         try:
-            secret = _plain(await _call(self._client.get(Secret, name, namespace=namespace)))
+            secret = _plain(await self._call(
+                "get", self._client.get(Secret, name, namespace=namespace)
+            ))
         except errors.NotFound:
             return False
         present = (secret.get("metadata") or {}).get("labels") or {}
         if any(present.get(key) != value for key, value in labelled.items()):
             return False
         try:
-            await _call(self._client.delete(Secret, name, namespace=namespace))
+            await self._call("delete", self._client.delete(Secret, name, namespace=namespace))
         except errors.NotFound:
             return False
         return True
 
     async def read_service(self, namespace: str, name: str) -> dict[str, Any]:
-        return _plain(await _call(self._client.get(Service, name, namespace=namespace)))
+        return _plain(await self._call(
+            "get", self._client.get(Service, name, namespace=namespace)
+        ))
 
     async def ping(self) -> None:
         """One cheap authenticated call; raises a ClusterError when the cluster is not there."""
-        await _call(self._client.get(Namespace, "default"))
+        await self._call("get", self._client.get(Namespace, "default"))
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Unset in production is an error of configuration; `make run` points it at the embedded
     # simulator's kubeconfig.
     cluster_kubeconfig: Path | None = None
+    # Reach the cluster this process runs in with its pod's service account (the Kubernetes
+    # manifests set it); excludes CLUSTER_KUBECONFIG.
+    cluster_in_cluster: bool = False
 
     # Catalog: the versions offered per engine (JSON, e.g. {"postgres": ["16.13", "17.6"]});
     # unset: every non-deprecated version of the cluster's catalog. Size plans: a JSON file in
@@ -174,6 +177,10 @@ class Settings(BaseSettings):
         if self.operation_step_timeout >= self.operation_visibility_timeout:
             raise ValueError(
                 "OPERATION_STEP_TIMEOUT: must be shorter than OPERATION_VISIBILITY_TIMEOUT"
+            )
+        if self.cluster_in_cluster and self.cluster_kubeconfig is not None:
+            raise ValueError(
+                "CLUSTER_IN_CLUSTER: set either it or CLUSTER_KUBECONFIG, not both"
             )
         return self
 

@@ -11,6 +11,7 @@ The adapter takes a database handle, so tests can hand it an in-memory stand-in;
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
@@ -117,6 +118,15 @@ class _Collection:
     async def insert(self, record: BaseModel) -> None:
         await _guard(self.c.insert_one(_in(record)))
 
+    async def aggregate(self, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # PyMongo's async collection returns the cursor from a coroutine; Motor's API (that
+        # mongomock-motor, the tests' stand-in, follows) returns it directly.
+        cursor = self.c.aggregate(pipeline)
+        if inspect.isawaitable(cursor):
+            cursor = await cursor
+        docs: list[dict[str, Any]] = await cursor.to_list(None)
+        return docs
+
     async def find_one(self, query: Mapping[str, Any]) -> dict[str, Any] | None:
         doc: dict[str, Any] | None = await _guard(self.c.find_one(dict(query)))
         return doc
@@ -205,6 +215,23 @@ class MongoDatabases:
                 raise errors.NotFound("database", database_id) from exc
             raise errors.DuplicateName(current.domain, current.project, current.name) from exc
         return _checked(Database, doc)
+
+    async def count_by_state(self) -> Mapping[tuple[str, str, str], int]:
+        # One string key rather than a compound `_id` document: nx-27017, the wire-protocol
+        # stand-in the contract suite runs, groups on a single expression only. The three
+        # values are enum words and never hold the separator.
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"status": {"$ne": "deleted"}}},
+            {"$group": {
+                "_id": {"$concat": ["$engine", "|", "$status", "|", "$health_status"]},
+                "n": {"$sum": 1},
+            }},
+        ]
+        counts: dict[tuple[str, str, str], int] = {}
+        for group in await _guard(self._c.aggregate(pipeline)):
+            engine, status, health = str(group["_id"]).split("|", 2)
+            counts[(engine, status, health)] = int(group["n"])
+        return counts
 
 
 class MongoOperations:

@@ -77,6 +77,9 @@ class DatabaseRepository(Protocol):
         """Raises `NotFound`, `RevisionConflict` (when `expected_revision` is stale), or
         `DuplicateName` (when the change makes a deleted name live next to a live one)."""
 
+    async def count_by_state(self) -> Mapping[tuple[str, str, str], int]:
+        """Live databases counted by (engine, status, health_status), for the metrics."""
+
 
 class OperationRepository(Protocol):
     async def create_active(self, operation: Operation) -> Operation:

@@ -37,60 +37,16 @@ from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
 from app.store import documents, errors
+from app.store import sqlite_schema as schema
 from app.store.protocols import ApiKeyFilter, DatabaseFilter, OperationFilter, Page
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
-_ACTIVE = "('queued','running','waiting')"
-_LIVE_TENANT_INDEX = "databases_live_tenant_created"
+_ACTIVE = schema.ACTIVE
+_LIVE_TENANT_INDEX = schema.LIVE_TENANT_INDEX
 # Deeper pages, and filters on document fields, read documents: not on the event loop.
 _INLINE_MAX_OFFSET = 1000
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS databases (
-    id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
-);
-CREATE UNIQUE INDEX IF NOT EXISTS databases_live_name ON databases (
-    json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.name')
-) WHERE json_extract(doc, '$.status') != 'deleted';
-CREATE INDEX IF NOT EXISTS databases_tenant_created ON databases (
-    json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.created_at')
-);
-CREATE INDEX IF NOT EXISTS databases_live_tenant_created ON databases (
-    json_extract(doc, '$.domain'), json_extract(doc, '$.project'),
-    json_extract(doc, '$.created_at'), id
-) WHERE json_extract(doc, '$.status') != 'deleted';
-
-CREATE TABLE IF NOT EXISTS operations (
-    id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
-);
-CREATE UNIQUE INDEX IF NOT EXISTS operations_one_active ON operations (
-    json_extract(doc, '$.database_id')
-) WHERE json_extract(doc, '$.status') IN {_ACTIVE};
-CREATE INDEX IF NOT EXISTS operations_database_created ON operations (
-    json_extract(doc, '$.database_id'), json_extract(doc, '$.created_at')
-);
-CREATE INDEX IF NOT EXISTS operations_created ON operations (json_extract(doc, '$.created_at'));
-CREATE INDEX IF NOT EXISTS operations_due ON operations (
-    json_extract(doc, '$.next_run_at')
-) WHERE json_extract(doc, '$.status') IN {_ACTIVE};
-
-CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
-);
-CREATE INDEX IF NOT EXISTS events_database_created ON events (
-    json_extract(doc, '$.database_id'), json_extract(doc, '$.created_at')
-);
-
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
-);
-DROP INDEX IF EXISTS api_keys_hash;
-CREATE INDEX IF NOT EXISTS api_keys_tenant_created ON api_keys (
-    json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.created_at')
-);
-"""
 
 
 def _translate(exc: sqlite3.Error) -> errors.StoreError:
@@ -129,6 +85,11 @@ class _Table:
         # A row the writer committed a moment ago has been seen missing here (under load,
         # bench.queue): a miss is confirmed on the writer's connection.
         return await self.one(sql, (record_id,))
+
+    async def rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Plain result rows (aggregates), on the writer's connection."""
+        async with self._conn.execute(sql, params) as cursor:
+            return [tuple(row) for row in await cursor.fetchall()]
 
     async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
         async with self._conn.execute(sql, params) as cursor:
@@ -263,6 +224,14 @@ class SQLiteDatabases:
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
         return _parse(Database, doc)
+
+    async def count_by_state(self) -> Mapping[tuple[str, str, str], int]:
+        rows = await _guard(self._t.rows(
+            "SELECT json_extract(doc, '$.engine'), json_extract(doc, '$.status'), "
+            "json_extract(doc, '$.health_status'), COUNT(*) FROM databases "
+            "WHERE json_extract(doc, '$.status') != 'deleted' GROUP BY 1, 2, 3", (),
+        ))
+        return {(str(e), str(s), str(h)): int(n) for e, s, h, n in rows}
 
 
 class SQLiteOperations:
@@ -461,7 +430,7 @@ class SQLiteStore:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA busy_timeout=5000")
-            await conn.executescript(_SCHEMA)
+            await conn.executescript(schema.SCHEMA)
             reader = None
             if str(path) != ":memory:":  # a second :memory: connection is another database
                 reader = sqlite3.connect(str(path), isolation_level=None)

@@ -29,6 +29,7 @@ from redis import exceptions as redis_errors
 
 from app import tasks
 from app.log import get_logger
+from app.metrics import Metrics
 
 log = get_logger(__name__)
 
@@ -97,6 +98,7 @@ class LeaderElector:
         retry_interval: float,
         key: str = LEADER_KEY,
         clock: Callable[[], float] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         if retry_interval >= ttl:
             raise ValueError("retry_interval must be shorter than ttl")
@@ -112,6 +114,7 @@ class LeaderElector:
         self._release = redis.register_script(_RELEASE)
         self._token = f"{instance_id}/{uuid.uuid4().hex}"
         self._leadership: Leadership | None = None
+        self._metrics = metrics or Metrics()
 
     @property
     def is_leader(self) -> bool:
@@ -159,6 +162,7 @@ class LeaderElector:
             return None
         leadership = Leadership(epoch, self.instance_id, sent + self.ttl - self._drift, self._clock)
         self._leadership = leadership
+        self._metrics.leadership("acquired", leading=True)
         log.info("leadership_acquired", instance_id=self.instance_id, epoch=epoch)
         return leadership
 
@@ -189,6 +193,8 @@ class LeaderElector:
             leadership._deadline = float("-inf")
             if self._leadership is leadership:
                 self._leadership = None
+            if still_valid:
+                self._metrics.leadership("released", leading=False)
             await tasks.cancel_and_wait(led, timeout=1.0)
             # Hand the lease back, so a standby need not wait out its TTL. After a failed
             # renew this is best effort: the compare-and-delete only removes our own token.
@@ -230,6 +236,7 @@ class LeaderElector:
         leadership._deadline = float("-inf")
         if self._leadership is leadership:
             self._leadership = None
+        self._metrics.leadership("lost", leading=False)
         log.warning(
             "leadership_lost", instance_id=self.instance_id, epoch=leadership.epoch, reason=reason
         )

@@ -38,6 +38,7 @@ from app.domain import clock, steps
 from app.domain.operations import Operation, OperationStatus
 from app.domain.retry import RetryPolicy
 from app.log import get_logger
+from app.metrics import Metrics
 from app.queue.streams import Delivery, OperationQueue
 from app.store import errors as store_errors
 from app.store.protocols import Store
@@ -146,8 +147,10 @@ class OperationWorker:
         handlers: HandlerRegistry,
         config: EngineConfig,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.consumer = consumer
+        self._metrics = metrics or Metrics()
         self._store = store
         self._queue = queue
         self._handlers = handlers
@@ -169,6 +172,7 @@ class OperationWorker:
                         self.consumer, min_idle=self._config.visibility_timeout
                     )
                     next_reclaim = loop.time() + reclaim_every
+                    self._metrics.reclaimed(len(deliveries))
                     for delivery in deliveries:
                         self._log.info("operation_reclaimed", op_id=delivery.operation_id)
                 if not deliveries:
@@ -269,6 +273,8 @@ class OperationWorker:
                 self._log.info(
                     "operation_running", type=operation.type, db_id=operation.database_id
                 )
+            if operation.started_at is None:
+                self._metrics.operation_started(operation.type)
             return claimed
         return None
 
@@ -396,9 +402,18 @@ class OperationWorker:
                 k: fields[k] for k in ("progress", "message", "error_message") if fields.get(k)
             }
             ctx.log.info(event, status=str(fields["status"]), **log_fields)
+            self._note_end(ctx.operation)
             return True
         ctx.log.error("operation_outcome_not_written", event=event)
         return False
+
+    def _note_end(self, operation: Operation) -> None:
+        if operation.status.is_terminal:
+            ended = operation.completed_at or clock.utcnow()
+            self._metrics.operation_finished(
+                operation.type, str(operation.status),
+                (ended - operation.created_at).total_seconds(),
+            )
 
     def _outcome(
         self, operation: Operation, result: steps.StepResult

@@ -28,6 +28,7 @@ from typing import Any
 from app.cluster import errors as cluster_errors
 from app.domain import clock
 from app.log import get_logger
+from app.metrics import Metrics
 from app.queue.streams import OperationQueue
 from app.services.drift_repair import DriftRepair, RepairPass
 from app.store import errors as store_errors
@@ -54,7 +55,9 @@ class ReconciliationWorker:
         stall_grace: float,
         repair: DriftRepair | None = None,
         repair_interval: float | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._store = store
         self._queue = queue
         self.interval = interval
@@ -118,6 +121,11 @@ class ReconciliationWorker:
             return None
         self.repair_passes += 1
         self.last_repair, self.last_repair_error = result, None
+        self._metrics.reconcile_pass("drift", result.duration)
+        for kind, count in result.drift.items():
+            self._metrics.drift(kind, count)
+        self._metrics.drift("vanished", result.vanished)
+        self._metrics.drift("orphan", result.orphans)
         log.info(
             "drift_pass", seen=result.seen, checked=result.checked, fixes=result.fixes,
             adopted=result.adopted, vanished=result.vanished, orphans=result.orphans,
@@ -141,4 +149,5 @@ class ReconciliationWorker:
             )
         self.passes += 1
         self.last_pass = PassResult(resent, started_at, time.perf_counter() - began)
+        self._metrics.reconcile_pass("stalled", self.last_pass.duration)
         return self.last_pass

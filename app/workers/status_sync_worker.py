@@ -22,6 +22,7 @@ from redis import exceptions as redis_errors
 
 from app.cluster import errors as cluster_errors
 from app.log import get_logger
+from app.metrics import Metrics
 from app.services.status_sync import StatusSync, SyncPass
 from app.store import errors as store_errors
 from app.workers.membership import Membership, owner_of
@@ -30,7 +31,11 @@ log = get_logger(__name__)
 
 
 class StatusSyncWorker:
-    def __init__(self, sync: StatusSync, membership: Membership, *, interval: float) -> None:
+    def __init__(
+        self, sync: StatusSync, membership: Membership, *, interval: float,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._metrics = metrics or Metrics()
         self._sync = sync
         self._membership = membership
         self.interval = interval
@@ -80,6 +85,9 @@ class StatusSyncWorker:
             return None
         self.passes += 1
         self.last_pass, self.last_error = result, None
+        self._metrics.status_sync_pass(
+            result.duration, synced=result.synced, written=result.written
+        )
         log.info(
             "status_sync_pass", seen=result.seen, synced=result.synced, written=result.written,
             missing=result.missing, cluster_calls=result.cluster_calls,

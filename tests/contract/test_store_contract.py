@@ -435,6 +435,23 @@ async def test_a_scan_walks_every_live_database_once_in_id_order(store: Store) -
     assert seen == sorted(d.id for d in made if d.id != gone.id)
 
 
+async def test_live_databases_are_counted_by_engine_status_and_health(store: Store) -> None:
+    await store.databases.insert(a_database("a", status="running", health_status="healthy"))
+    await store.databases.insert(a_database("b", status="running", health_status="healthy"))
+    await store.databases.insert(a_database("c", status="running", health_status="degraded"))
+    await store.databases.insert(a_database("d", engine="redis", version="7.4"))
+    gone = await store.databases.insert(a_database("e", status="running"))
+    await store.databases.update_fields(gone.id, {"status": "deleted"})
+
+    counts = await store.databases.count_by_state()
+
+    assert dict(counts) == {
+        ("postgres", "running", "healthy"): 2,
+        ("postgres", "running", "degraded"): 1,
+        ("redis", "pending", "unknown"): 1,
+    }
+
+
 async def test_every_read_sees_every_write_before_it(store: Store) -> None:
     first = await store.databases.insert(a_database("first"))
     assert await store.databases.get(first.id) is not None

@@ -7,13 +7,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from app.config.settings import Settings
+from tests.e2e.platform import Platform, running
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,3 +112,12 @@ def make_app(tmp_path: Path) -> Iterator[object]:
     yield factory
     for app in started:
         app.kill()
+
+
+@pytest.fixture
+async def platform(
+    settings: Settings, embedded_redis_url: str, tmp_path: Path
+) -> AsyncIterator[Platform]:
+    """The app in-process with the simulator as its cluster (`tests.e2e.platform`)."""
+    async with running(settings, embedded_redis_url, tmp_path) as started:
+        yield started

@@ -4,67 +4,18 @@ Redis, workers) and the simulator with the KubeDB model on a loopback socket."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from app.config.settings import Settings
 from app.domain import placement
-from app.domain.api_keys import Role, new_token
-from app.main import Runtime, create_app
+from app.domain.api_keys import Role
+from app.main import Runtime
 from app.services.api_keys import issue_key
-from simulator.kubedb import install
-from simulator.server import Served, Simulator, run_simulator
+from simulator.server import Served
+from tests.e2e.platform import BASE, VERSIONS, create, finished
 from tests.support import eventually
-
-ADMIN = new_token()
-BASE = "/api/v1/domain/acme/project/shop/databases"
-VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
-            "redis": "8.2.2"}
-
-
-@pytest.fixture
-async def platform(
-    settings: Settings, embedded_redis_url: str, tmp_path: Path
-) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient, Served]]:
-    async with run_simulator(simulator=Simulator(plugins=[install])) as served:
-        served.simulator.config.update({"time_scale": 0.005})
-        kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(json.dumps(served.kubeconfig()))
-        app = create_app(settings.model_copy(update={
-            "redis_url": embedded_redis_url, "admin_api_key": SecretStr(ADMIN.text),
-            "cluster_kubeconfig": kubeconfig, "operation_poll_interval": 0.05,
-            "operation_step_timeout": 5, "operation_visibility_timeout": 10,
-            "operation_retry_initial": 0.05, "status_sync_interval": 0.5,
-        }))
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test",
-            headers={"Authorization": f"Bearer {ADMIN.text}"}, timeout=10,
-        ) as client:
-            yield app.state.runtime, client, served
-
-
-async def finished(client: httpx.AsyncClient, response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 202, response.text
-    location = response.headers["location"]
-    assert response.json()["poll_url"] == location
-
-    async def ended() -> dict[str, Any] | None:
-        body: dict[str, Any] = (await client.get(location)).json()
-        return body if body["status"] in ("succeeded", "failed", "cancelled") else None
-
-    return await eventually(ended, timeout=30, interval=0.05, message=location)
-
-
-async def create(client: httpx.AsyncClient, **body: Any) -> httpx.Response:
-    body.setdefault("name", "orders")
-    body.setdefault("engine", "postgres")
-    body.setdefault("version", VERSIONS[body["engine"]])
-    return await client.post(BASE, json=body)
 
 
 @pytest.mark.parametrize("engine", sorted(VERSIONS))

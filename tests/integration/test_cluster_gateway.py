@@ -16,6 +16,7 @@ from app.cluster.config import ClusterConnection
 from app.cluster.gateway import Credentials, KubeGateway
 from app.domain import engines, sizes
 from app.domain.manifests import database_cr, desired, ops_requests
+from app.metrics import Metrics
 from simulator.kubedb import install
 from simulator.server import Served, Simulator, run_simulator
 from tests.support import eventually
@@ -350,3 +351,30 @@ async def test_each_engines_database_and_opsrequest_round_trip_through_the_gatew
     assert [o["metadata"]["name"] for o in listed] == [request["metadata"]["name"]]
     assert await gateway.find(spec.ops_resource, request["metadata"]["name"],
                               namespace="default") is None
+
+
+async def test_every_call_is_counted_by_verb_and_outcome(
+    simulated: tuple[Served, KubeGateway, httpx.AsyncClient],
+) -> None:
+    served, _, admin = simulated
+    metrics = Metrics()
+    gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2, metrics=metrics)
+    try:
+        await gateway.ping()
+        assert await gateway.find(PG.database_resource, "absent", namespace="default") is None
+        await gateway.list(PG.database_resource, all_namespaces=True)
+        await admin.put("/_sim/config", json={"error_rate": 1.0})
+        with pytest.raises(errors.Unavailable):
+            await gateway.list(PG.database_resource, all_namespaces=True)
+    finally:
+        await admin.put("/_sim/config", json={"error_rate": 0.0})
+        await gateway.close()
+
+    def calls(verb: str, outcome: str) -> float | None:
+        labels = {"verb": verb, "outcome": outcome}
+        return metrics.registry.get_sample_value("dbaas_cluster_calls_total", labels)
+
+    assert calls("get", "ok") == 1
+    assert calls("get", "not_found") == 1
+    assert calls("list", "ok") == 1
+    assert calls("list", "unavailable") == 1

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from app import tasks
 from app.broker.client import make_client
+from app.metrics import Metrics
 from app.workers.leader_election import LEADER_KEY, LeaderElector, Leadership
 
 TTL = 1.0
@@ -50,9 +51,11 @@ class Ledger:
 
 @asynccontextmanager
 async def running_elector(
-    client: aioredis.Redis, name: str, ledger: Ledger
+    client: aioredis.Redis, name: str, ledger: Ledger, *, metrics: Metrics | None = None
 ) -> AsyncIterator[tuple[LeaderElector, asyncio.Event, asyncio.Task[None]]]:
-    elector = LeaderElector(client, instance_id=name, ttl=TTL, retry_interval=RETRY)
+    elector = LeaderElector(
+        client, instance_id=name, ttl=TTL, retry_interval=RETRY, metrics=metrics
+    )
     stop = asyncio.Event()
     task = tasks.spawn(f"elector:{name}", elector.run(ledger.lead_fn(name), stop))
     try:
@@ -159,6 +162,29 @@ async def test_a_leader_whose_lease_is_taken_is_cancelled_within_a_second(
         assert await victim.current_leader() == "thief"
     # Noticed at the next renewal (every TTL/3), cancelled well within a second of that.
     assert ledger.cancelled["victim"][0] - stolen_at <= TTL / 3 + 1.0
+
+
+async def test_the_leader_gauge_and_the_changes_follow_a_lease_lost_and_won_again(
+    redis_client: aioredis.Redis,
+) -> None:
+    metrics, ledger = Metrics(), Ledger()
+
+    def sample(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, labels)
+
+    async with running_elector(redis_client, "me", ledger, metrics=metrics) as (me, _, _):
+        await wait_until(lambda: me.is_leader, timeout=5)
+        leading = sample("dbaas_leader")
+        await redis_client.set(LEADER_KEY, "thief/abc", px=int(TTL * 1000))
+        await wait_until(lambda: not me.is_leader, timeout=TTL + 2)
+        lost = sample("dbaas_leader")
+        await wait_until(lambda: me.is_leader, timeout=TTL + RETRY + 2)
+    released = sample("dbaas_leader")
+
+    assert (leading, lost, released) == (1, 0, 0)
+    assert sample("dbaas_leadership_changes_total", change="acquired") == 2
+    assert sample("dbaas_leadership_changes_total", change="lost") == 1
+    assert sample("dbaas_leadership_changes_total", change="released") == 1
 
 
 async def test_the_epoch_grows_with_every_acquisition(redis_client: aioredis.Redis) -> None:

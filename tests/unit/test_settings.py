@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from app.cluster.config import ClusterConnection, to_lightkube
 from app.config.settings import ConfigError, LogFormat, Settings, load_settings
+from app.main import cluster_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,6 +85,37 @@ def test_a_retry_interval_not_shorter_than_the_lease_is_refused(
 
     with pytest.raises(ConfigError, match="LEADER_RETRY_INTERVAL: must be shorter than"):
         load_settings()
+
+
+def test_the_pods_own_cluster_and_a_kubeconfig_are_not_both_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CLUSTER_IN_CLUSTER", "true")
+    monkeypatch.setenv("CLUSTER_KUBECONFIG", "/etc/kubeconfig")
+
+    with pytest.raises(ConfigError, match="CLUSTER_IN_CLUSTER: set either it or"):
+        load_settings()
+
+
+def test_in_cluster_the_service_account_and_the_kubelets_address_are_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text("the-token")
+    (account / "namespace").write_text("kubedb-dbaas")
+    (account / "ca.crt").write_text("")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    monkeypatch.setenv("CLUSTER_IN_CLUSTER", "true")
+
+    connection = cluster_connection(load_settings())
+    assert connection is not None
+    config = to_lightkube(ClusterConnection.in_cluster(str(account))).get()
+
+    assert connection == ClusterConnection.in_cluster()
+    assert config.cluster.server == "https://10.96.0.1:443"
+    assert config.namespace == "kubedb-dbaas"
 
 
 def test_every_setting_is_documented_in_env_example_and_nothing_else_is() -> None:

@@ -1,0 +1,24 @@
+"""`/metrics`: Prometheus text, unauthenticated like `/health` (API.md), for the scraper."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.metrics import Metrics
+from app.services.telemetry import GaugeSampler
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of this instance",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
+async def metrics(request: Request) -> Response:
+    sampler: GaugeSampler = request.app.state.gauges
+    registry: Metrics = request.app.state.metrics
+    await sampler.sample()
+    return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)
