@@ -25,7 +25,7 @@ from app.api import errors as api_errors
 from app.api import health
 from app.api import idempotency as api_idempotency
 from app.api import metrics as metrics_routes
-from app.api.middleware import MetricsMiddleware, RequestIdMiddleware
+from app.api.middleware import RequestMiddleware
 from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import catalog as catalog_routes
 from app.api.v1 import databases as database_routes
@@ -307,8 +307,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.metrics = metrics
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestMiddleware, metrics=metrics)
     api_errors.install(app)
     api_idempotency.install(app)
     # Routes are matched in order: the database routes, which take most of the traffic,

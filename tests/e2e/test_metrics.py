@@ -120,11 +120,15 @@ async def test_metric_labels_never_carry_ids_or_names(fast_platform: Platform) -
     operation = await finished(client, accepted)
     await client.get(f"{BASE}/{accepted.json()['id']}")
     await client.get(f"/api/v1/operations/{operation['id']}")
+    for method in ("FROB", "XYZZY"):  # any token is a method to HTTP
+        await client.request(method, "/health")
 
     _, samples = await scrape(client)
 
     values = {v for _, labels in samples for _, v in labels}
     assert values, "no labelled series at all"
+    assert value(samples, "dbaas_http_requests_total", route="/health", method="OTHER",
+                 status="405") == 2
     forbidden = re.compile(r"db-|op-|secretive-name|acme|shop")
     assert not [v for v in values if forbidden.search(v)]
 

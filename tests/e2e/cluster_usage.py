@@ -1,0 +1,90 @@
+"""What the app asks of a cluster: every lifecycle route of every engine run against the
+simulator, with the simulator counting each request by verb and resource.
+
+The Kubernetes RBAC test (`tests/test_kubernetes_manifests.py`) compares the ClusterRole in
+`k8s/app/rbac.yaml` with this record, so the role is derived from what the code does rather
+than written from memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from simulator.server import Served
+from tests.e2e.platform import BASE, VERSIONS, create, finished
+from tests.support import eventually
+
+# Kubernetes' discovery endpoints, readable by every authenticated user
+# (system:discovery); not RBAC resources.
+_DISCOVERY = ("/api", "/apis", "/version", "/openapi")
+
+
+async def _lifecycle(client: httpx.AsyncClient, engine: str) -> list[str]:
+    """Every mutating route once; returns the statuses of the operations."""
+    created = await create(client, name=f"life-{engine}", engine=engine,
+                           high_availability=True, replicas=3, deletion_policy="WipeOut")
+    outcomes = [(await finished(client, created))["status"]]
+    path = f"{BASE}/{created.json()['id']}"
+    await client.get(f"{path}/credentials")
+    upgrades = (await client.get(f"{path}/available-upgrades")).json()["available_upgrades"]
+    requests: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("POST", "/scale", {"replicas": 5}),
+        ("POST", "/scale", {"size": "db.t3.small"}),
+        ("POST", "/scale", {"storage_gb": 30}),
+        ("POST", "/restart", None),
+        ("POST", "/credentials/rotate", None),
+        ("PATCH", "", {"labels": {"team": "a"}, "backup_schedule": "hourly"}),
+        ("POST", "/pause", None),
+        ("POST", "/resume", None),
+    ]
+    if upgrades:
+        requests.append(("POST", "/upgrade", {"target_version": upgrades[0]}))
+    requests.append(("DELETE", "", None))
+    for method, suffix, body in requests:
+        response = await client.request(method, f"{path}{suffix}", json=body)
+        outcomes.append((await finished(client, response))["status"])
+    return outcomes
+
+
+async def _custom_credentials(client: httpx.AsyncClient) -> list[str]:
+    """Credentials given at create, twice under one name: the second overwrites the secret
+    the first left behind (deletion policy Delete keeps it), and WipeOut removes it."""
+    outcomes = []
+    for password, policy in (("First-Long-Secret-1", "Delete"),
+                             ("Second-Long-Secret-2", "WipeOut")):
+        created = await create(client, name="custom", password=password,
+                               deletion_policy=policy)
+        outcomes.append((await finished(client, created))["status"])
+        deleted = await client.delete(f"{BASE}/{created.json()['id']}")
+        outcomes.append((await finished(client, deleted))["status"])
+    return outcomes
+
+
+async def record(platform: tuple[Any, httpx.AsyncClient, Served]) -> set[tuple[str, str]]:
+    """Run the whole lifecycle; the (verb, resource) pairs the cluster saw, e.g.
+    ("create", "postgreses"), ("get", "secrets")."""
+    runtime, client, served = platform
+    assert (await client.get("/api/v1/versions")).status_code == 200
+    results = await asyncio.gather(
+        *(_lifecycle(client, engine) for engine in VERSIONS), _custom_credentials(client),
+    )
+    assert all(status == "succeeded" for outcome in results for status in outcome), results
+    # A pass of each periodic worker after the work, and /health (which pings the cluster).
+    repairs, syncs = runtime.reconciler.repair_passes, runtime.status_sync.passes
+
+    async def passed() -> bool:
+        return (runtime.reconciler.repair_passes > repairs
+                and runtime.status_sync.passes > syncs)
+
+    await eventually(passed, timeout=20, interval=0.1, message="a drift and a sync pass")
+    assert (await client.get("/health")).status_code == 200
+    stats: dict[str, int] = served.simulator.stats.snapshot()["requests"]  # type: ignore[assignment]
+    seen = set()
+    for key in stats:
+        verb, resource = key.split(" ", 1)
+        if not resource.startswith(_DISCOVERY):
+            seen.add((verb, resource))
+    return seen
