@@ -91,7 +91,7 @@ class Metrics:
         )
         self.drift_found = Counter(
             f"{PREFIX}_drift_found", "Differences between a record and its cluster, by kind "
-            "(halted, storage, resources, replicas, version, vanished, orphan).", ["kind"],
+            "(halted, storage, resources, replicas, shards, version, vanished, orphan).", ["kind"],
             registry=r,
         )
         self.status_sync_duration = Histogram(

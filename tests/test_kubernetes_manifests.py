@@ -5,6 +5,7 @@ settings the app accepts. The RBAC rules are compared with what the app really c
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,11 @@ def test_probes_ask_the_health_routes_on_the_containers_port() -> None:
     assert app["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert app[probe]["httpGet"]["port"] in ports
-    assert ports["http"] == int(objects()[("ConfigMap", "kubedb-dbaas")]["data"]["PORT"])
+    # The image's command chooses the port (uvicorn --port), not a setting.
+    command = re.search(r'^CMD (.*)$', (ROOT / "Dockerfile").read_text(), re.M)
+    assert command is not None
+    argv = json.loads(command.group(1))
+    assert ports["http"] == int(argv[argv.index("--port") + 1])
 
 
 def test_the_termination_grace_outlasts_the_pre_stop_pause_and_the_shutdown() -> None:

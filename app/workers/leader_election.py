@@ -195,6 +195,7 @@ class LeaderElector:
                 self._leadership = None
             if still_valid:
                 self._metrics.leadership("released", leading=False)
+            self._metrics.leader.set(0)
             await tasks.cancel_and_wait(led, timeout=1.0)
             # Hand the lease back, so a standby need not wait out its TTL. After a failed
             # renew this is best effort: the compare-and-delete only removes our own token.

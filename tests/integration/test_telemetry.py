@@ -1,0 +1,57 @@
+"""The gauges sampled at scrape time, on a real Redis and a real SQLite store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from app.domain.databases import Database
+from app.metrics import Metrics
+from app.queue.streams import OperationQueue
+from app.services.telemetry import GaugeSampler
+from app.store.sqlite import SQLiteStore
+
+
+async def test_a_sample_reads_the_queue_and_the_databases_and_keeps_emptied_states_at_zero(
+    redis_client: aioredis.Redis, sqlite_store: SQLiteStore,
+) -> None:
+    metrics = Metrics()
+    queue = OperationQueue(redis_client, prefix="test:telemetry")
+    await queue.ensure_group()
+    await queue.enqueue("op-1")
+    await queue.schedule("op-2", 60)
+    made = await sqlite_store.databases.insert(Database(
+        name="orders", domain="acme", project="shop", engine="postgres", version="16.4"))
+    sampler = GaugeSampler(metrics, store=sqlite_store, queue=queue)
+
+    await sampler.sample()
+    first = metrics.registry.get_sample_value(
+        "dbaas_databases", {"engine": "postgres", "status": "pending", "health": "unknown"})
+    await sqlite_store.databases.update_fields(made.id, {"status": "running"})
+    await sampler.sample()
+
+    def gauge(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, labels)
+
+    assert first == 1
+    assert gauge("dbaas_databases", engine="postgres", status="pending", health="unknown") == 0
+    assert gauge("dbaas_databases", engine="postgres", status="running", health="unknown") == 1
+    assert (gauge("dbaas_queue_ready"), gauge("dbaas_queue_delayed")) == (1, 1)
+
+
+async def test_a_failing_sample_is_counted_and_the_rest_is_still_sampled(
+    redis_client: aioredis.Redis, tmp_path: Path,
+) -> None:
+    metrics = Metrics()
+    queue = OperationQueue(redis_client, prefix="test:telemetry-broken")
+    await queue.ensure_group()
+    await queue.enqueue("op-1")
+    store = await SQLiteStore.open(tmp_path / "store.sqlite3")
+    await store.close()  # every read fails from here on
+
+    await GaugeSampler(metrics, store=store, queue=queue).sample()
+
+    assert metrics.registry.get_sample_value(
+        "dbaas_metrics_sample_errors_total", {"source": "store"}) == 1
+    assert metrics.registry.get_sample_value("dbaas_queue_ready") == 1
