@@ -21,6 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from app import encryption
 from app.api import errors as api_errors
 from app.api import health
 from app.api import idempotency as api_idempotency
@@ -30,6 +31,7 @@ from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import catalog as catalog_routes
 from app.api.v1 import databases as database_routes
 from app.api.v1 import operations as operations_routes
+from app.api.v1 import providers as provider_routes
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
 from app.broker.errors import BrokerError
@@ -39,19 +41,23 @@ from app.config.settings import Settings, load_settings
 from app.domain import clock, sizes
 from app.domain.retry import RetryPolicy
 from app.domain.sizes import SizeTable
+from app.encryption import Cipher
 from app.log import configure_logging, get_logger
 from app.metrics import Metrics
 from app.queue.streams import OperationQueue
 from app.services.api_keys import bootstrap_admin_key
 from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView
+from app.services.clusters import ClusterFleet
 from app.services.databases import DatabaseService
 from app.services.drift_repair import DriftRepair
-from app.services.handlers.deps import HandlerDeps, HandlerTiming
+from app.services.handlers.deps import HandlerDeps, HandlerTiming, fleet_clusters
 from app.services.handlers.registry import register_database_handlers
 from app.services.health import HealthService, WorkerCounts
 from app.services.idempotency import IdempotencyStore
 from app.services.operations import OperationDefaults, OperationService
+from app.services.placement import Placement
+from app.services.providers import ProviderService, register_local_provider
 from app.services.status_sync import StatusSync
 from app.services.telemetry import GaugeSampler
 from app.startup import connect_with_retry
@@ -90,6 +96,9 @@ class Runtime:
     reconciler: ReconciliationWorker
     supervisor: Supervisor
     metrics: Metrics
+    fleet: ClusterFleet
+    providers: ProviderService
+    placement: Placement
     cluster: KubeGateway | None = None
     sizes: SizeTable = field(default_factory=sizes.default_size_table)
     # Runs only with a cluster to read.
@@ -134,18 +143,22 @@ async def build_runtime(
     if connection is not None:
         cluster = KubeGateway.connect(connection, metrics=metrics)
         stack.push_async_callback(cluster.close)
+        await register_local_provider(store)
+    cipher = _cipher(settings)
+    fleet = ClusterFleet(store, default=cluster, cipher=cipher, metrics=metrics)
+    stack.push_async_callback(fleet.close)
     size_table = _size_table(settings)
+    placement = Placement(store, size_table)
     if handlers is None:
         handlers = operation_handlers()
-        if cluster is not None:
-            poll = settings.operation_poll_interval
-            register_database_handlers(handlers, HandlerDeps.single_cluster(
-                store=store, cluster=cluster, sizes=size_table,
-                timing=HandlerTiming(
-                    provision_deadline=settings.provision_deadline, provision_poll=poll,
-                    ops_poll=poll, halt_poll=poll, delete_poll=poll,
-                ),
-            ))
+        poll = settings.operation_poll_interval
+        register_database_handlers(handlers, HandlerDeps(
+            store=store, cluster_for=fleet_clusters(fleet), sizes=size_table,
+            timing=HandlerTiming(
+                provision_deadline=settings.provision_deadline, provision_poll=poll,
+                ops_poll=poll, halt_poll=poll, delete_poll=poll,
+            ),
+        ))
     supervisor = Supervisor(expected_errors=(BrokerError, StoreError))
     engine = EngineConfig(
         visibility_timeout=settings.operation_visibility_timeout,
@@ -167,24 +180,27 @@ async def build_runtime(
         store=store, queue=queue,
         interval=min(settings.reconcile_interval, settings.operation_visibility_timeout),
         stall_grace=settings.operation_visibility_timeout,
-        repair=None if cluster is None else DriftRepair(
-            store, ClusterView(cluster), operations, catalog, size_table
-        ),
+        repair=DriftRepair(store, ClusterView(fleet), operations, catalog, size_table),
         repair_interval=settings.reconcile_interval, metrics=metrics,
     )
     runtime = Runtime(
         settings=settings, store=store, redis=redis, queue=queue, operations=operations,
-        catalog=catalog,
+        catalog=catalog, fleet=fleet, placement=placement,
+        providers=ProviderService(
+            store, fleet, cipher=cipher,
+            catalog_for=lambda gateway: CatalogService(
+                gateway, size_table, allowed=settings.allowed_versions
+            ),
+        ),
         handlers=handlers, elector=elector, reconciler=reconciler, supervisor=supervisor,
         metrics=metrics, cluster=cluster, sizes=size_table,
     )
-    if cluster is not None:
-        interval = settings.status_sync_interval
-        runtime.status_sync = StatusSyncWorker(
-            StatusSync(store, ClusterView(cluster)),
-            Membership(redis, settings.instance_id, ttl=interval), interval=interval,
-            metrics=metrics,
-        )
+    interval = settings.status_sync_interval
+    runtime.status_sync = StatusSyncWorker(
+        StatusSync(store, ClusterView(fleet)),
+        Membership(redis, settings.instance_id, ttl=interval), interval=interval,
+        metrics=metrics,
+    )
     _start_components(runtime, engine)
     return runtime
 
@@ -196,6 +212,7 @@ def _start_components(runtime: Runtime, engine: EngineConfig) -> None:
         worker = OperationWorker(
             consumer=f"{settings.instance_id}/{index}", store=runtime.store, queue=runtime.queue,
             handlers=runtime.handlers, config=engine, metrics=runtime.metrics,
+            on_end=lambda operation: runtime.placement.settle(operation.database_id),
         )
         supervisor.start(f"operation_worker_{index}", worker.run, group=WORKER_GROUP)
     log.info("operation_workers_started", count=settings.num_operation_workers)
@@ -211,6 +228,16 @@ def cluster_connection(settings: Settings) -> ClusterConnection | None:
         return ClusterConnection.in_cluster()
     if settings.cluster_kubeconfig is not None:
         return ClusterConnection.kubeconfig_path(settings.cluster_kubeconfig)
+    return None
+
+
+def _cipher(settings: Settings) -> Cipher | None:
+    """ENCRYPTION_KEY; on the embedded store, a key generated under DATA_DIR on first
+    start; with MongoDB and no key, none (kubeconfig content cannot be stored)."""
+    if settings.encryption_key is not None:
+        return Cipher(settings.encryption_key.get_secret_value())
+    if settings.mongodb_url is None:
+        return Cipher(encryption.load_or_create_key(settings.data_dir / "encryption-key"))
     return None
 
 
@@ -286,10 +313,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.gauges = GaugeSampler(metrics, store=runtime.store, queue=runtime.queue)
             app.state.health = _health(runtime)
             app.state.catalog = runtime.catalog
+            app.state.providers = runtime.providers
             app.state.idempotency = IdempotencyStore(runtime.redis)
             app.state.databases = DatabaseService(
                 runtime.store, runtime.operations, app.state.catalog, runtime.sizes,
-                runtime.cluster,
+                runtime.fleet, runtime.placement,
             )
             log.info("started", instance_id=settings.instance_id)
             try:
@@ -316,6 +344,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(operations_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(api_keys_routes.router)
+    app.include_router(provider_routes.router)
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
     return app

@@ -168,6 +168,19 @@ class KubeGateway:
         items: list[dict[str, Any]] = await self._call("list", every_page())
         return items
 
+    async def probe(self, resource: Resource) -> None:
+        """One list request for at most one object, across namespaces: raises `NotFound`
+        when the API server does not serve the resource (its CRD is not installed)."""
+        listing = self._client.list(
+            _model(resource), namespace=ALL_NS if resource.namespaced else None, chunk_size=1,
+        )
+
+        async def first_page() -> None:
+            async for _ in listing:
+                break
+
+        await self._call("list", first_page())
+
     async def merge_patch(
         self, resource: Resource, name: str, patch: Mapping[str, Any], *,
         namespace: str | None = None,

@@ -16,6 +16,7 @@ from typing import Annotated, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app import encryption
 from app.domain import api_keys
 from app.domain.engines import Engine
 
@@ -101,6 +102,10 @@ class Settings(BaseSettings):
     # An admin API key token (`kdb_<id body>_<secret>`) to install at start; unset: a first
     # start writes a generated one to DATA_DIR/admin-api-key. A secret: never logged or echoed.
     admin_api_key: SecretStr | None = None
+    # The key that encrypts providers' kubeconfigs at rest (a Fernet key: 32 url-safe
+    # base64-encoded bytes). Unset: generated into DATA_DIR/encryption-key on first start;
+    # every instance sharing a store must have the same key, so set it with MongoDB.
+    encryption_key: SecretStr | None = None
 
     # Where embedded state lives (SQLite file, embedded Redis data and socket).
     data_dir: Path = Path("var")
@@ -155,10 +160,17 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @field_validator("admin_api_key", mode="before")
+    @field_validator("admin_api_key", "encryption_key", mode="before")
     @classmethod
     def _empty_key_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not encryption.is_key(value.get_secret_value()):
+            raise ValueError(encryption.KEY_RULE)
+        return value
 
     @field_validator("admin_api_key")
     @classmethod

@@ -62,6 +62,10 @@ class Database(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
     provider_id: str | None = None
+    # What the database holds on its provider's capacity (services.placement).
+    reserved_cpu_cores: float = 0
+    reserved_memory_gb: float = 0
+    reserved_storage_gb: float = 0
     namespace: str | None = None
     kubedb_resource_name: str | None = None
     operation_id: str | None = None

@@ -16,9 +16,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.cluster import errors as cluster_errors
 from app.cluster.gateway import LIST_CHUNK, KubeGateway
 from app.domain import engines
+from app.domain.databases import Database
 from app.domain.manifests import labels
+from app.log import get_logger
+from app.services.clusters import ClusterFleet, ClusterUnavailable
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,24 +33,63 @@ class Snapshot:
     # Managed CRs without a usable database id label: (kind, namespace, name).
     orphans: list[tuple[str, str, str]] = field(default_factory=list)
     calls: int = 0
+    # Provider ids (None: databases without one) whose cluster could not be listed: their
+    # databases are neither missing nor synced this time.
+    unlisted: frozenset[str | None] = frozenset()
+
+    def covers(self, database: Database) -> bool:
+        return database.provider_id not in self.unlisted
+
+
+class _OneCluster:
+    """A single gateway as the only cluster (tests, benchmarks, one-cluster installs)."""
+
+    def __init__(self, gateway: KubeGateway) -> None:
+        self._gateway = gateway
+
+    async def clusters(self) -> list[tuple[frozenset[str | None], KubeGateway]]:
+        return [(frozenset({None}), self._gateway)]
+
+    async def gateway_for(self, database: Database) -> KubeGateway:
+        return self._gateway
 
 
 class ClusterView:
-    def __init__(self, gateway: KubeGateway, *, chunk: int = LIST_CHUNK) -> None:
-        self._gateway = gateway
+    def __init__(self, source: KubeGateway | ClusterFleet, *, chunk: int = LIST_CHUNK) -> None:
+        self._source = _OneCluster(source) if isinstance(source, KubeGateway) else source
         self._chunk = chunk
 
     async def snapshot(self) -> Snapshot:
-        """Raises the gateway's `ClusterError` when a listing fails (a partial view would
-        make every database it missed look vanished)."""
+        """Every cluster's managed CRs. A cluster whose listing fails is left out (its
+        providers in `unlisted`, logged); when none could be listed the error is raised
+        (a partial view must never make a database look vanished)."""
         found: dict[str, dict[str, Any]] = {}
         orphans: list[tuple[str, str, str]] = []
+        calls, unlisted, failure = 0, set[str | None](), None
+        clusters = await self._source.clusters()
+        for keys, gateway in clusters:
+            try:
+                calls += await self._list_one(gateway, found, orphans)
+            except cluster_errors.ClusterError as exc:
+                log.warning("cluster_listing_failed", providers=sorted(map(str, keys)),
+                            error=str(exc))
+                unlisted |= keys
+                failure = exc
+        if failure is not None and len(unlisted) == sum(len(k) for k, _ in clusters):
+            raise failure
+        return Snapshot(databases=found, orphans=orphans, calls=calls,
+                        unlisted=frozenset(unlisted))
+
+    async def _list_one(
+        self, gateway: KubeGateway, found: dict[str, dict[str, Any]],
+        orphans: list[tuple[str, str, str]],
+    ) -> int:
         calls = 0
         managed = {labels.MANAGED_BY_KEY: labels.MANAGED_BY}
         for engine in engines.Engine:
             resource = engines.spec(engine).database_resource
-            items = await self._gateway.list(resource, labels=managed, chunk_size=self._chunk,
-                                             all_namespaces=True)
+            items = await gateway.list(resource, labels=managed, chunk_size=self._chunk,
+                                       all_namespaces=True)
             calls += max(1, math.ceil(len(items) / self._chunk))
             for item in items:
                 metadata = item.get("metadata") or {}
@@ -54,8 +99,15 @@ class ClusterView:
                 else:
                     orphans.append((resource.kind, str(metadata.get("namespace") or ""),
                                     str(metadata.get("name") or "")))
-        return Snapshot(databases=found, orphans=orphans, calls=calls)
+        return calls
 
-    async def exists(self, resource: engines.Resource, name: str, namespace: str) -> bool:
-        """One object, read directly (to confirm what an older snapshot says is missing)."""
-        return await self._gateway.find(resource, name, namespace=namespace) is not None
+    async def exists(
+        self, database: Database, resource: engines.Resource, name: str, namespace: str
+    ) -> bool:
+        """One object on the database's cluster, read directly (to confirm what an older
+        snapshot says is missing)."""
+        try:
+            gateway = await self._source.gateway_for(database)
+        except ClusterUnavailable:
+            return True  # cannot look: never call a database gone on no evidence
+        return await gateway.find(resource, name, namespace=namespace) is not None

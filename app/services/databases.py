@@ -27,10 +27,14 @@ from app.domain.events import Event
 from app.domain.manifests import labels, names
 from app.domain.operations import Operation, OperationType
 from app.domain.placement import namespace_for
+from app.domain.providers import Demand, NoProvider, Provider
 from app.domain.sizes import SizeTable
 from app.log import get_logger
+from app.services import placement
 from app.services.catalog import CatalogService, CatalogUnavailable
+from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.services.operations import OperationService
+from app.services.placement import Placement
 from app.store import errors as store_errors
 from app.store.protocols import Page, Store
 
@@ -84,6 +88,9 @@ class NewDatabase:
     annotations: dict[str, str] = field(default_factory=dict)
 
 
+# The fields that change what a database takes of its provider's capacity.
+SHAPE_FIELDS = frozenset({"size", "replicas", "storage_gb"})
+
 # What a PATCH may change, and what each means for the update handler.
 PATCHABLE = frozenset({
     "size", "storage_gb", "replicas", "version", "labels", "annotations", "backup_enabled",
@@ -98,13 +105,20 @@ def _rule(exc: domain_errors.InvalidValue) -> RuleViolated:
 class DatabaseService:
     def __init__(
         self, store: Store, operations: OperationService, catalog: CatalogService,
-        sizes: SizeTable, cluster: KubeGateway | None,
+        sizes: SizeTable, clusters: ClusterFleet, placement: Placement,
     ) -> None:
         self._store = store
         self._operations = operations
         self._catalog = catalog
         self._sizes = sizes
-        self._cluster = cluster
+        self._clusters = clusters
+        self._placement = placement
+
+    async def _gateway(self, database: Database) -> KubeGateway:
+        try:
+            return await self._clusters.gateway_for(database)
+        except ClusterUnavailable as exc:
+            raise Unavailable(str(exc), code="cluster_unavailable") from exc
 
     # --- reads ---------------------------------------------------------------------
 
@@ -121,11 +135,12 @@ class DatabaseService:
                                                            limit=limit)
 
     async def credentials(self, database: Database) -> Credentials:
-        if self._cluster is None or database.namespace is None:
+        if database.namespace is None:
             raise Unavailable("the database has no credentials yet", code="not_ready")
         secret = f"{database.kubedb_resource_name or database.name}-auth"
+        gateway = await self._gateway(database)
         try:
-            return await self._cluster.read_credentials(database.namespace, secret)
+            return await gateway.read_credentials(database.namespace, secret)
         except cluster_errors.NotFound as exc:
             raise Unavailable("the database has no credentials yet", code="not_ready") from exc
         except cluster_errors.ClusterError as exc:
@@ -143,7 +158,8 @@ class DatabaseService:
     # --- create --------------------------------------------------------------------
 
     async def create(
-        self, domain: str, project: str, request: NewDatabase, *, actor: str
+        self, domain: str, project: str, request: NewDatabase, *, actor: str,
+        region: str | None = None, zone: str | None = None,
     ) -> tuple[Database, Operation]:
         try:
             engine = engines.parse_engine(request.engine)
@@ -182,10 +198,19 @@ class DatabaseService:
             namespace=namespace_for(domain, project), kubedb_resource_name=request.name,
             status=DatabaseStatus.PENDING,
         )
+        demand = self._placement.demand(size=size.name, replicas=request.replicas,
+                                        storage_gb=request.storage_gb)
+        provider = await self._place(demand, domain=domain, region=region, zone=zone)
+        database = database.model_copy(update={
+            "provider_id": provider.id, **placement.reserved_fields(demand),
+        })
         try:
             await self._store.databases.insert(database)
-        except store_errors.DuplicateName as exc:
-            raise Conflict(str(exc), code="duplicate_name") from exc
+        except BaseException as exc:
+            await self._placement.release(provider.id, demand)
+            if isinstance(exc, store_errors.DuplicateName):
+                raise Conflict(str(exc), code="duplicate_name") from exc
+            raise
         desired: dict[str, Any] = {}
         try:
             if credentials is not None:
@@ -204,6 +229,7 @@ class DatabaseService:
                 database.id, {"status": DatabaseStatus.DELETED,
                               "message": "creation could not be started"}
             )
+            await self._placement.settle(database.id)
             raise
         database = await self._store.databases.update_fields(
             database.id, {"operation_id": operation.id}
@@ -232,18 +258,27 @@ class DatabaseService:
             password=validation.check_password(request.password),
         )
 
+    async def _place(
+        self, demand: Demand, *, domain: str, region: str | None, zone: str | None
+    ) -> Provider:
+        try:
+            return await self._placement.place(demand, domain=domain, region=region,
+                                               zone=zone)
+        except NoProvider as exc:
+            if exc.capacity:
+                raise Conflict(exc.reason, code="insufficient_capacity") from exc
+            raise RuleViolated("placement", exc.reason, code="no_provider") from exc
+
     async def _write_credentials(self, database: Database, credentials: Credentials) -> str:
         """The database's auth secret written before its operation exists, so the password
         goes from the request to the cluster and never into the store, the queue or a log.
         KubeDB finds the secret under its default name and manages it from then on."""
-        if self._cluster is None:
-            raise Unavailable("custom credentials need a cluster; none is configured",
-                              code="cluster_unavailable")
+        cluster = await self._gateway(database)
         namespace = database.namespace or namespace_for(database.domain, database.project)
         name = names.auth_secret_name(database.kubedb_resource_name or database.name)
         try:
-            await self._cluster.ensure_namespace(namespace)
-            await self._cluster.write_auth_secret(
+            await cluster.ensure_namespace(namespace)
+            await cluster.write_auth_secret(
                 namespace, name, credentials,
                 labels=labels.system_labels(database_id=database.id, domain=database.domain,
                                             project=database.project),
@@ -254,15 +289,16 @@ class DatabaseService:
         return name
 
     async def _forget_credentials(self, database: Database, secret_name: str) -> None:
-        if self._cluster is None or database.namespace is None:
+        if database.namespace is None:
             return
         try:
-            await self._cluster.delete_secret(
+            cluster = await self._gateway(database)
+            await cluster.delete_secret(
                 database.namespace, secret_name,
                 labelled={labels.DATABASE_ID_KEY: database.id},
             )
-        except cluster_errors.ClusterError as exc:  # best effort: nothing uses it
-            log.warning("auth_secret_not_removed", database_id=database.id, error=exc.message)
+        except (cluster_errors.ClusterError, Unavailable) as exc:  # best effort: unused
+            log.warning("auth_secret_not_removed", database_id=database.id, error=str(exc))
 
     # --- mutations -----------------------------------------------------------------
 
@@ -279,12 +315,18 @@ class DatabaseService:
                 "status", f"{op_type.value} needs a {wanted} database; this one is "
                 f"{database.status.value}", code="invalid_state",
             )
+        before = database
+        database = await self._reserve_growth(database, desired)
         try:
             operation = await self._operations.submit(
                 database_id=database.id, domain=database.domain, project=database.project,
                 type=op_type.value, desired_state=dict(desired), created_by=actor,
             )
-        except store_errors.OperationInProgress as exc:
+        except BaseException as exc:
+            if database is not before:  # give back what this change reserved
+                await self._placement.shrink_back(before, database)
+            if not isinstance(exc, store_errors.OperationInProgress):
+                raise
             raise Conflict(
                 f"database {database.id} has an operation in progress",
                 code="operation_in_progress", details={"operation_id": exc.operation_id},
@@ -293,6 +335,22 @@ class DatabaseService:
             database.id, {"operation_id": operation.id, "updated_at": clock.utcnow()}
         )
         return updated, operation
+
+    async def _reserve_growth(self, database: Database, desired: Mapping[str, Any]) -> Database:
+        """A change that makes the database bigger reserves the growth on its provider now
+        (409 `insufficient_capacity` when it does not fit); `settle` squares it up when the
+        operation ends."""
+        if not SHAPE_FIELDS & desired.keys():
+            return database
+        target = self._placement.demand(
+            size=str(desired.get("size", database.size)),
+            replicas=int(desired.get("replicas", database.replicas)),
+            storage_gb=int(desired.get("storage_gb", database.storage_gb)),
+        )
+        try:
+            return await self._placement.grow(database, target)
+        except NoProvider as exc:
+            raise Conflict(exc.reason, code="insufficient_capacity") from exc
 
     async def delete(self, database: Database, *, actor: str) -> tuple[Database, Operation]:
         if database.deletion_protection:

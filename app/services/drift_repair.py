@@ -132,6 +132,8 @@ class DriftRepair:
             tally.checked += 1
             if database.updated_at > started_at:
                 continue  # changed since the cluster was read: the next pass looks again
+            if not snapshot.covers(database):
+                continue  # its cluster could not be listed this time
             found = snapshot.databases.get(database.id)
             if found is None:
                 if await self._vanished(database, fence):
@@ -287,7 +289,8 @@ class DriftRepair:
         where = f"{spec.kind} {database.namespace}/{name}"
         # The listing may be older than the record (a create that finished mid-pass):
         # ask for this one object before calling it gone.
-        if await self._view.exists(spec.database_resource, name, database.namespace or ""):
+        if await self._view.exists(database, spec.database_resource, name,
+                                   database.namespace or ""):
             return False
         message = (f"the {where} is gone from the cluster; the record is kept: delete the "
                    "database to free its name")

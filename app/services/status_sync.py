@@ -69,6 +69,8 @@ class StatusSync:
             synced.add(database.id)
             if database.updated_at > started_at:
                 continue  # changed since the cluster was read: the next pass looks again
+            if not snapshot.covers(database):
+                continue  # its cluster could not be listed this time
             found = snapshot.databases.get(database.id)
             if found is None:
                 missing += 1

@@ -26,9 +26,12 @@ from pydantic import BaseModel
 from app.domain import clock
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
+from app.domain.providers import Provider
 
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Identity fields never change after insert; the derived keys rely on that.
+# A provider's name and domain are ordinary fields (the store keeps the name unique).
+_PROVIDER_PROTECTED = frozenset({"id", "_id", "revision", "created_at"})
 _PROTECTED = frozenset(
     {"id", "_id", "revision", "live_name_key", "active_key", "label_pairs", "domain",
      "project", "name", "database_id", "created_at"}
@@ -82,7 +85,8 @@ def update_set(model: type[BaseModel], fields: Mapping[str, Any]) -> dict[str, A
     known = model.model_fields
     out: dict[str, Any] = {}
     for name, value in fields.items():
-        if not _FIELD_NAME.match(name) or name in _PROTECTED or name not in known:
+        protected = _PROVIDER_PROTECTED if model is Provider else _PROTECTED
+        if not _FIELD_NAME.match(name) or name in protected or name not in known:
             raise ValueError(f"{model.__name__} has no updatable field {name!r}")
         out[name] = encode(value)
     out["updated_at"] = clock.to_text(clock.utcnow())

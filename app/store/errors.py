@@ -5,6 +5,7 @@
     ├── NotFound               no record with that id
     └── Conflict
         ├── DuplicateName      a live database of that (domain, project, name) exists
+        ├── NameTaken          another record of that kind has the name (providers)
         ├── OperationInProgress  the database already has an active operation
         └── RevisionConflict   compare-and-set lost: the record changed since it was read
 """
@@ -36,6 +37,13 @@ class DuplicateName(Conflict):
         super().__init__(f"a database named {name!r} already exists in {domain}/{project}")
         self.domain = domain
         self.project = project
+        self.name = name
+
+
+class NameTaken(Conflict):
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(f"a {kind} named {name!r} already exists")
+        self.kind = kind
         self.name = name
 
 

@@ -26,8 +26,15 @@ from app.domain.api_keys import ApiKey
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
+from app.domain.providers import Provider
 from app.store import documents, errors
-from app.store.protocols import ApiKeyFilter, DatabaseFilter, OperationFilter, Page
+from app.store.protocols import (
+    ApiKeyFilter,
+    DatabaseFilter,
+    OperationFilter,
+    Page,
+    ProviderFilter,
+)
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -55,6 +62,9 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("database_id", ASCENDING), ("created_at", DESCENDING)],
             name="events_database_created",
         ),
+    ],
+    "providers": [
+        IndexModel([("name", ASCENDING)], unique=True, name="providers_name"),
     ],
     "api_keys": [
         IndexModel(
@@ -161,7 +171,10 @@ class _Collection:
         kind = self.model.__name__.lower()
         if await self.find_one({"_id": record_id}) is None:
             raise errors.NotFound(kind, record_id)
-        assert expected_revision is not None
+        if expected_revision is None:
+            # The record is there and no revision was asked for: a unique index refused the
+            # change (nx-27017 answers so where MongoDB raises DuplicateKeyError).
+            raise errors.Conflict(f"{kind} {record_id}: a unique index refused the change")
         raise errors.RevisionConflict(kind, record_id, expected_revision)
 
 
@@ -183,7 +196,7 @@ class MongoDatabases:
         self, where: DatabaseFilter, *, offset: int = 0, limit: int = 20
     ) -> Page[Database]:
         query: dict[str, Any] = {}
-        for field in ("domain", "project", "engine", "status"):
+        for field in ("domain", "project", "engine", "status", "provider_id"):
             value = getattr(where, field)
             if value is not None:
                 query[field] = value
@@ -373,6 +386,53 @@ class MongoApiKeys:
         return int(await _guard(self._c.c.count_documents({})))
 
 
+class MongoProviders:
+    def __init__(self, collection: _Collection) -> None:
+        self._c = collection
+
+    async def insert(self, provider: Provider) -> Provider:
+        try:
+            await self._c.insert(provider)
+        except mongo_errors.DuplicateKeyError as exc:
+            raise errors.NameTaken("provider", provider.name) from exc
+        return provider
+
+    async def get(self, provider_id: str) -> Provider | None:
+        return _out(Provider, await self._c.find_one({"_id": provider_id}))
+
+    async def list(
+        self, where: ProviderFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[Provider]:
+        query = {
+            field: getattr(where, field)
+            for field in ("region", "availability_zone", "is_active")
+            if getattr(where, field) is not None
+        }
+        docs, total = await self._c.page(query, offset=offset, limit=limit)
+        return Page([_checked(Provider, d) for d in docs], total)
+
+    async def all(self) -> Sequence[Provider]:
+        docs: list[dict[str, Any]] = await _guard(
+            self._c.c.find({}).sort([("_id", ASCENDING)]).to_list(None)
+        )
+        return [_checked(Provider, d) for d in docs]
+
+    async def update_fields(
+        self, provider_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Provider:
+        try:
+            doc = await self._c.update(provider_id, fields, expected_revision)
+        except errors.RevisionConflict:
+            raise
+        except (mongo_errors.DuplicateKeyError, errors.Conflict) as exc:
+            raise errors.NameTaken("provider", str(fields.get("name"))) from exc
+        return _checked(Provider, doc)
+
+    async def delete(self, provider_id: str) -> bool:
+        result = await _guard(self._c.c.delete_one({"_id": provider_id}))
+        return bool(result.deleted_count)
+
+
 def _checked(model: type[M], doc: Mapping[str, Any]) -> M:
     record = _out(model, doc)
     assert record is not None
@@ -389,6 +449,7 @@ class MongoStore:
         self.operations = MongoOperations(_Collection(db["operations"], Operation))
         self.events = MongoEvents(_Collection(db["events"], Event))
         self.api_keys = MongoApiKeys(_Collection(db["api_keys"], ApiKey))
+        self.providers = MongoProviders(_Collection(db["providers"], Provider))
 
     @classmethod
     async def open(cls, db: Any, *, client: Any = None) -> MongoStore:

@@ -17,6 +17,7 @@ from app.domain.api_keys import ApiKey
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
+from app.domain.providers import Provider
 
 T = TypeVar("T")
 
@@ -35,6 +36,7 @@ class DatabaseFilter:
     status: str | None = None
     name_prefix: str | None = None
     label: tuple[str, str] | None = None
+    provider_id: str | None = None
     # Deleted records are left out unless asked for by `status="deleted"` or this flag.
     include_deleted: bool = False
 
@@ -46,6 +48,13 @@ class OperationFilter:
     database_id: str | None = None
     status: str | None = None
     type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFilter:
+    region: str | None = None
+    availability_zone: str | None = None
+    is_active: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +147,29 @@ class ApiKeyRepository(Protocol):
     async def count(self) -> int: ...
 
 
+class ProviderRepository(Protocol):
+    async def insert(self, provider: Provider) -> Provider:
+        """Raises `NameTaken` when a provider has the same name."""
+
+    async def get(self, provider_id: str) -> Provider | None: ...
+
+    async def list(
+        self, where: ProviderFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[Provider]:
+        """Newest first."""
+
+    async def all(self) -> Sequence[Provider]:
+        """Every provider (they are few: placement reads them all)."""
+
+    async def update_fields(
+        self, provider_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Provider:
+        """Raises `NotFound`, `RevisionConflict` or `NameTaken`."""
+
+    async def delete(self, provider_id: str) -> bool:
+        """False when there was no such provider."""
+
+
 class Store(Protocol):
     @property
     def backend(self) -> str: ...
@@ -153,6 +185,9 @@ class Store(Protocol):
 
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def providers(self) -> ProviderRepository: ...
 
     async def ping(self) -> None:
         """Raises `StoreUnavailable` when the backend does not answer."""

@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
 );
 DROP INDEX IF EXISTS api_keys_hash;
+CREATE TABLE IF NOT EXISTS providers (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS providers_name ON providers (json_extract(doc, '$.name'));
 CREATE INDEX IF NOT EXISTS api_keys_tenant_created ON api_keys (
     json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.created_at')
 );

@@ -90,6 +90,8 @@ StepFn = Callable[[StepContext], Awaitable[steps.StepResult]]
 CancelFn = Callable[[StepContext], Awaitable[None]]
 # Called with the failure reason before an operation is recorded failed.
 FailFn = Callable[[StepContext, str], Awaitable[None]]
+# Called with every operation once it has ended (any type, any outcome).
+EndFn = Callable[[Operation], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +150,10 @@ class OperationWorker:
         config: EngineConfig,
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
+        on_end: EndFn | None = None,
     ) -> None:
         self.consumer = consumer
+        self._on_end = on_end
         self._metrics = metrics or Metrics()
         self._store = store
         self._queue = queue
@@ -403,9 +407,20 @@ class OperationWorker:
             }
             ctx.log.info(event, status=str(fields["status"]), **log_fields)
             self._note_end(ctx.operation)
+            await self._after_end(ctx)
             return True
         ctx.log.error("operation_outcome_not_written", event=event)
         return False
+
+    async def _after_end(self, ctx: StepContext) -> None:
+        """The `on_end` hook, for an operation that just ended: best effort, since the
+        outcome is written already (the hook must be idempotent and repair itself later)."""
+        if self._on_end is None or not ctx.operation.status.is_terminal:
+            return
+        try:
+            await asyncio.wait_for(self._on_end(ctx.operation), self._config.step_timeout)
+        except Exception as exc:
+            ctx.log.error("operation_end_hook_failed", exc_info=exc)
 
     def _note_end(self, operation: Operation) -> None:
         if operation.status.is_terminal:

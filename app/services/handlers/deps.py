@@ -3,13 +3,15 @@ the size table, monitoring settings and timings. Frozen values, made once in `ap
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from app.cluster.gateway import KubeGateway
+from app.domain import steps
 from app.domain.databases import Database
 from app.domain.manifests import database_cr
 from app.domain.sizes import SizeTable
+from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.store.protocols import Store
 
 # Finished OpsRequests kept per database (the OpsRequest has no TTL of its own, §7.1).
@@ -38,11 +40,27 @@ class HandlerTiming:
                 raise ValueError(f"{name} must be positive")
 
 
-def one_cluster(gateway: KubeGateway) -> Callable[[Database], KubeGateway]:
-    """Every database on the same cluster (until providers pick one per database)."""
+ClusterFor = Callable[[Database], Awaitable[KubeGateway]]
 
-    def gateway_for(_database: Database) -> KubeGateway:
+
+def one_cluster(gateway: KubeGateway) -> ClusterFor:
+    """Every database on the same cluster."""
+
+    async def gateway_for(_database: Database) -> KubeGateway:
         return gateway
+
+    return gateway_for
+
+
+def fleet_clusters(fleet: ClusterFleet) -> ClusterFor:
+    """Each database on its provider's cluster; a provider that cannot be reached any more
+    (deleted, its kubeconfig undecryptable) fails the operation with the reason."""
+
+    async def gateway_for(database: Database) -> KubeGateway:
+        try:
+            return await fleet.gateway_for(database)
+        except ClusterUnavailable as exc:
+            raise steps.PermanentError(str(exc)) from exc
 
     return gateway_for
 
@@ -51,7 +69,7 @@ def one_cluster(gateway: KubeGateway) -> Callable[[Database], KubeGateway]:
 class HandlerDeps:
     store: Store
     # The gateway of the cluster that holds (or will hold) a database.
-    cluster_for: Callable[[Database], KubeGateway]
+    cluster_for: ClusterFor
     sizes: SizeTable
     timing: HandlerTiming = field(default_factory=HandlerTiming)
     monitoring: database_cr.MonitoringConfig = database_cr.DEFAULT_MONITORING

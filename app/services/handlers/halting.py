@@ -91,7 +91,7 @@ class Halting:
             phase = DatabasePhase.UNSET  # a drift fix goes back to what the user asked for
         if phase is None:
             desired = desired_for(database, self._deps.sizes)
-            found = await self._find(desired, self._deps.cluster_for(database))
+            found = await self._find(desired, await self._deps.cluster_for(database))
             phase = status_mapping.observe_database(found).phase if found else (
                 DatabasePhase.UNSET
             )
@@ -125,7 +125,7 @@ class Halting:
             state = {"step": "patch", "return_to": start.value}
             await ctx.save(state=state)
         desired = desired_for(database, self._deps.sizes)
-        gateway = self._deps.cluster_for(database)
+        gateway = await self._deps.cluster_for(database)
         try:
             if state["step"] == "patch":
                 return await self._patch(ctx, desired, gateway, way, state)

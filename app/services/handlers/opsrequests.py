@@ -107,8 +107,8 @@ class OpsRequestRunner:
     def __init__(self, deps: HandlerDeps) -> None:
         self._deps = deps
 
-    def gateway(self, database: Database) -> KubeGateway:
-        return self._deps.cluster_for(database)
+    async def gateway(self, database: Database) -> KubeGateway:
+        return await self._deps.cluster_for(database)
 
     def build(
         self, operation_id: str, database: Database, change: Change, *, attempt: int
@@ -130,7 +130,7 @@ class OpsRequestRunner:
             translated(f"creating {resource.kind} {namespace}/{name}"),
             contextlib.suppress(errors.AlreadyExists),
         ):
-            await self.gateway(database).create(resource, manifest)
+            await (await self.gateway(database)).create(resource, manifest)
         return name
 
     async def submit(
@@ -143,7 +143,7 @@ class OpsRequestRunner:
         desired = desired_for(database, self._deps.sizes)
         resource = desired.engine_spec.ops_resource
         with translated(f"reading {resource.kind} {desired.namespace}/{name}"):
-            found = await self.gateway(database).find(
+            found = await (await self.gateway(database)).find(
                 resource, name, namespace=desired.namespace
             )
         check = Check(name, None if found is None else status_mapping.observe_ops_request(found))
@@ -158,7 +158,7 @@ class OpsRequestRunner:
             return
         resource = desired_for(database, self._deps.sizes).engine_spec.ops_resource
         namespace = namespace_of(database)
-        gateway = self.gateway(database)
+        gateway = await self.gateway(database)
         with translated(f"cancelling {resource.kind} {namespace}/{name}"):
             found = await gateway.find(resource, name, namespace=namespace)
             if found is None:
@@ -186,7 +186,7 @@ class OpsRequestRunner:
     async def prune(self, ctx: StepContext, database: Database, current: str) -> None:
         desired = desired_for(database, self._deps.sizes)
         await pruning.prune_finished(
-            self.gateway(database), desired.engine_spec.ops_resource,
+            await self.gateway(database), desired.engine_spec.ops_resource,
             namespace=desired.namespace, database_id=database.id,
             keep=self._deps.keep_finished_ops_requests, current=current, log=ctx.log,
         )

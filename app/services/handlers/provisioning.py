@@ -69,7 +69,7 @@ class Provisioning:
             raise steps.PermanentError(f"database {database.name} is {database.status}")
         try:
             desired = self._desired(ctx, database)
-            gateway = self._deps.cluster_for(database)
+            gateway = await self._deps.cluster_for(database)
             if ctx.operation.state.get("step") != "wait":
                 return await self._submit(ctx, database, desired, gateway)
             return await self._await_ready(ctx, database, desired, gateway)
@@ -215,7 +215,7 @@ class Provisioning:
         # database was made must not keep it alive.
         desired = desired_for(database, self._deps.sizes, deletion_policy=policy,
                               size=self._deps.sizes.default)
-        gateway = self._deps.cluster_for(database)
+        gateway = await self._deps.cluster_for(database)
         placed = database.namespace is not None
         if operation.state.get("step") != "wait":
             await records.transition(

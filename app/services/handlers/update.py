@@ -201,7 +201,7 @@ class Update:
             resource = desired.engine_spec.database_resource
             with translated(f"updating {resource.kind} {desired.namespace}/{desired.name}"):
                 try:
-                    await self._deps.cluster_for(database).merge_patch(
+                    await (await self._deps.cluster_for(database)).merge_patch(
                         resource, desired.name, patch, namespace=desired.namespace
                     )
                 except errors.NotFound:
