@@ -65,10 +65,10 @@ from app.store import open_store
 from app.store.errors import StoreError
 from app.store.protocols import Store
 from app.supervisor import ComponentState, Supervisor
+from app.workers.delayed_pump import DelayedPump
 from app.workers.leader_election import LeaderElector
 from app.workers.membership import Membership
 from app.workers.operation_worker import (
-    DelayedPump,
     EngineConfig,
     HandlerRegistry,
     OperationWorker,

@@ -36,8 +36,8 @@ from app.services.operations import OperationDefaults, OperationService
 from app.store.protocols import OperationFilter
 from app.store.sqlite import SQLiteStore
 from app.supervisor import Supervisor
+from app.workers.delayed_pump import DelayedPump
 from app.workers.operation_worker import (
-    DelayedPump,
     EngineConfig,
     HandlerRegistry,
     OperationWorker,

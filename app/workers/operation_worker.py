@@ -32,7 +32,6 @@ from typing import Any
 
 import structlog
 
-from app import tasks
 from app.broker.errors import BrokerError
 from app.domain import clock, steps
 from app.domain.operations import Operation, OperationStatus
@@ -496,19 +495,3 @@ def _deadline_message(operation: Operation) -> str:
         f"operation did not finish by its deadline ({clock.to_text(operation.deadline_at)}); "
         f"last state: {operation.message or operation.status}"
     )
-
-
-class DelayedPump:
-    """Moves due wake-ups from the delayed set to the stream; one per process."""
-
-    def __init__(self, queue: OperationQueue, *, max_sleep: float = 0.25) -> None:
-        self._queue = queue
-        self._max_sleep = max_sleep
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            moved, next_due = await self._queue.promote_due()
-            if moved:
-                continue
-            sleep = self._max_sleep if next_due is None else min(self._max_sleep, next_due)
-            await tasks.sleep_or_stop(stop, max(sleep, 0.005))

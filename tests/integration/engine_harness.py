@@ -16,8 +16,8 @@ from app.queue.streams import OperationQueue
 from app.services.operations import OperationDefaults, OperationService
 from app.store.protocols import Store
 from app.supervisor import Supervisor
+from app.workers.delayed_pump import DelayedPump
 from app.workers.operation_worker import (
-    DelayedPump,
     EngineConfig,
     HandlerRegistry,
     OperationWorker,
