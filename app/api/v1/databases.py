@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api import auth, idempotency
@@ -95,13 +95,20 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409, 422, 503)
 async def create_database(
     request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
     project: Project, body: models.CreateDatabaseIn,
+    region: Annotated[str | None, Header(alias="X-Region", max_length=100,
+                                         description="place it on a provider in this region")]
+    = None,
+    zone: Annotated[str | None, Header(alias="X-Availability-Zone", max_length=100,
+                                       description="place it in this availability zone")]
+    = None,
 ) -> JSONResponse:
     auth.authorize(principal, domain=domain, project=project, action=access.Action.WRITE,
                    missing=f"project {domain}/{project} not found")
     new = NewDatabase(**body.model_dump(mode="json"))
     try:
         database, operation = await _service(request).create(
-            domain, project, new, actor=principal.key_id
+            domain, project, new, actor=principal.key_id, region=region or None,
+            zone=zone or None,
         )
     except service_errors.DatabaseError as exc:
         raise _translate(exc) from exc
