@@ -57,6 +57,7 @@ from app.services.health import HealthService, WorkerCounts
 from app.services.idempotency import IdempotencyStore
 from app.services.operations import OperationDefaults, OperationService
 from app.services.placement import Placement
+from app.services.rate_limits import Limit, RateLimiter
 from app.services.providers import ProviderService, register_local_provider
 from app.services.status_sync import StatusSync
 from app.services.telemetry import GaugeSampler
@@ -315,6 +316,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.catalog = runtime.catalog
             app.state.providers = runtime.providers
             app.state.idempotency = IdempotencyStore(runtime.redis)
+            app.state.rate_limiter = RateLimiter(runtime.redis, Limit(
+                per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
+            ))
             app.state.databases = DatabaseService(
                 runtime.store, runtime.operations, app.state.catalog, runtime.sizes,
                 runtime.fleet, runtime.placement,

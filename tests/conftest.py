@@ -78,6 +78,9 @@ def settings(tmp_path: Path) -> Settings:
         operation_visibility_timeout=1.0,
         operation_step_timeout=0.5,
         num_operation_workers=3,
+        # The suites poll as fast as they can with one key; tests/e2e/test_rate_limits.py
+        # turns limiting on.
+        rate_limit_per_minute=0,
     )
 
 

@@ -25,6 +25,7 @@ from app.domain import access
 from app.domain.access import Action, Decision, Principal
 from app.log import get_logger
 from app.services import api_keys
+from app.services.rate_limits import RateLimited, RateLimiter
 from app.store.protocols import Store
 
 __all__ = [
@@ -76,6 +77,16 @@ class _ApiKeyBearer(HTTPBearer):
         except api_keys.AuthenticationFailed as exc:
             log.info("api_key_rejected", reason=exc.reason.value, key_id=exc.key_id)
             raise errors.Unauthorized(_MESSAGES[exc.reason]) from None
+        limiter: RateLimiter = request.app.state.rate_limiter
+        try:
+            await limiter.check(key.id)
+        except RateLimited as exc:
+            raise errors.ApiError(
+                429, "rate_limited",
+                f"this API key made more than {limiter.limit.per_minute} requests a minute "
+                f"(bursts of {limiter.limit.burst}); retry in {exc.retry_after} s",
+                {"retry_after": exc.retry_after}, headers={"Retry-After": str(exc.retry_after)},
+            ) from None
         return Principal.of(key)
 
 

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     # base64-encoded bytes). Unset: generated into DATA_DIR/encryption-key on first start;
     # every instance sharing a store must have the same key, so set it with MongoDB.
     encryption_key: SecretStr | None = None
+    # Requests per minute per API key, with bursts of up to RATE_LIMIT_BURST (kept in Redis,
+    # shared by every instance); 0 turns limiting off. Health and metrics are never limited.
+    rate_limit_per_minute: Annotated[int, Field(ge=0, le=10_000_000)] = 1200
+    rate_limit_burst: Annotated[int, Field(ge=1, le=10_000_000)] = 200
 
     # Where embedded state lives (SQLite file, embedded Redis data and socket).
     data_dir: Path = Path("var")

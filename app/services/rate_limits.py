@@ -1,0 +1,111 @@
+"""Request rate limits per API key, kept in Redis so that they hold across instances.
+
+A token bucket per key: `burst` tokens, refilled at `per_minute / 60` a second; a request
+takes one, and a key with none left gets 429 with `Retry-After` (the seconds until the next
+token). Refill and take are one Lua script, on Redis's clock, so instances never disagree.
+
+Every request to Redis would cost a round trip on the hot path (a GET of a database is
+about as long as two of them), so an instance takes tokens a few at a time (`lease`) and
+spends them locally for at most `LEASE_SECONDS` (at most a twentieth of the burst at a
+time); what it has not spent by then is dropped, never handed out twice. The bucket therefore never lets more through than the limit across
+all instances; at worst a few tokens are wasted.
+
+Redis down: requests pass (logged once per outage). Limiting is protection, not a reason to
+turn every request away while the queue is down; the API answers 503 where it needs Redis.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from app.log import get_logger
+
+log = get_logger(__name__)
+
+LEASE_SECONDS = 1.0
+KEY_PREFIX = "kubedb:ratelimit:"
+
+# KEYS[1] bucket; ARGV: rate per ms, burst, wanted. Returns {granted, ms until one token}.
+_TAKE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+if now > at then
+  tokens = math.min(burst, tokens + (now - at) * rate)
+end
+local granted = math.min(wanted, math.floor(tokens))
+tokens = tokens - granted
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
+local wait = 0
+if granted == 0 then
+  wait = math.ceil((1 - tokens) / rate)
+end
+return {granted, wait}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    per_minute: int
+    burst: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_minute > 0
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limit reached; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class RateLimiter:
+    def __init__(self, redis: aioredis.Redis, limit: Limit, *, lease: int = 5) -> None:
+        self._redis = redis
+        self.limit = limit
+        # At most a twentieth of the burst in one instance's hand, so that instances sharing
+        # a key never refuse a request because another holds the tokens.
+        self._lease = max(1, min(lease, limit.burst // 20))
+        self._take = redis.register_script(_TAKE)
+        # key id -> (tokens in hand, until when they may be spent: monotonic seconds)
+        self._local: dict[str, tuple[int, float]] = {}
+        self._redis_down = False
+
+    async def check(self, key_id: str) -> None:
+        """Take a token for `key_id`, or raise `RateLimited`."""
+        if not self.limit.enabled:
+            return
+        now = time.monotonic()
+        held, until = self._local.get(key_id, (0, 0.0))
+        if held > 0 and now < until:
+            self._local[key_id] = (held - 1, until)
+            return
+        try:
+            granted, wait_ms = await self._take(
+                keys=[KEY_PREFIX + key_id],
+                args=[self.limit.per_minute / 60_000, self.limit.burst, self._lease],
+            )
+        except (redis_errors.RedisError, OSError) as exc:
+            if not self._redis_down:
+                log.warning("rate_limit_unchecked", error=str(exc))
+            self._redis_down = True
+            return
+        self._redis_down = False
+        if int(granted) == 0:
+            self._local.pop(key_id, None)
+            raise RateLimited(max(1, math.ceil(int(wait_ms) / 1000)))
+        self._local[key_id] = (int(granted) - 1, now + LEASE_SECONDS)
+        if len(self._local) > 10_000:  # keys seen once and never again
+            self._local = {k: v for k, v in self._local.items() if v[1] > now}
