@@ -57,8 +57,8 @@ from app.services.health import HealthService, WorkerCounts
 from app.services.idempotency import IdempotencyStore
 from app.services.operations import OperationDefaults, OperationService
 from app.services.placement import Placement
-from app.services.rate_limits import Limit, RateLimiter
 from app.services.providers import ProviderService, register_local_provider
+from app.services.rate_limits import Limit, RateLimiter
 from app.services.status_sync import StatusSync
 from app.services.telemetry import GaugeSampler
 from app.startup import connect_with_retry

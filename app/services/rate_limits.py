@@ -5,10 +5,10 @@ takes one, and a key with none left gets 429 with `Retry-After` (the seconds unt
 token). Refill and take are one Lua script, on Redis's clock, so instances never disagree.
 
 Every request to Redis would cost a round trip on the hot path (a GET of a database is
-about as long as two of them), so an instance takes tokens a few at a time (`lease`) and
-spends them locally for at most `LEASE_SECONDS` (at most a twentieth of the burst at a
-time); what it has not spent by then is dropped, never handed out twice. The bucket therefore never lets more through than the limit across
-all instances; at worst a few tokens are wasted.
+about as long as two of them), so an instance takes tokens a few at a time (`lease`, at
+most a twentieth of the burst) and spends them locally for at most `LEASE_SECONDS`; what it
+has not spent by then is dropped, never handed out twice. The bucket therefore never lets
+more through than the limit across all instances; at worst a few tokens are wasted.
 
 Redis down: requests pass (logged once per outage). Limiting is protection, not a reason to
 turn every request away while the queue is down; the API answers 503 where it needs Redis.

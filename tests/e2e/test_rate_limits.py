@@ -39,7 +39,8 @@ async def two_instances(
                 transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=10,
             )))
         runtime = runtimes[0]
-        await runtime.redis.delete(*[k async for k in runtime.redis.scan_iter("kubedb:ratelimit:*")] or ["-"])
+        async for bucket in runtime.redis.scan_iter("kubedb:ratelimit:*"):
+            await runtime.redis.delete(bucket)
         yield runtime, clients
 
 
