@@ -28,6 +28,7 @@ from app.api import idempotency as api_idempotency
 from app.api import metrics as metrics_routes
 from app.api.middleware import RequestMiddleware
 from app.api.v1 import api_keys as api_keys_routes
+from app.api.v1 import audit as audit_routes
 from app.api.v1 import catalog as catalog_routes
 from app.api.v1 import databases as database_routes
 from app.api.v1 import operations as operations_routes
@@ -46,6 +47,7 @@ from app.log import configure_logging, get_logger
 from app.metrics import Metrics
 from app.queue.streams import OperationQueue
 from app.services.api_keys import bootstrap_admin_key
+from app.services.audit import AuditLog
 from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView
 from app.services.clusters import ClusterFleet
@@ -315,6 +317,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.health = _health(runtime)
             app.state.catalog = runtime.catalog
             app.state.providers = runtime.providers
+            app.state.audit = AuditLog(runtime.store)
             app.state.idempotency = IdempotencyStore(runtime.redis)
             app.state.rate_limiter = RateLimiter(runtime.redis, Limit(
                 per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
@@ -349,6 +352,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_routes.router)
     app.include_router(api_keys_routes.router)
     app.include_router(provider_routes.router)
+    app.include_router(audit_routes.router)
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
     return app

@@ -87,7 +87,9 @@ class _ApiKeyBearer(HTTPBearer):
                 f"(bursts of {limiter.limit.burst}); retry in {exc.retry_after} s",
                 {"retry_after": exc.retry_after}, headers={"Retry-After": str(exc.retry_after)},
             ) from None
-        return Principal.of(key)
+        principal = Principal.of(key)
+        request.state.principal = principal  # for the audit log (app.api.middleware)
+        return principal
 
 
 # The caller's key as a `Principal`, or 401 `unauthorized`: `Depends(auth.authenticate)`.

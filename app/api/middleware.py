@@ -8,7 +8,11 @@ never the path itself, so ids stay out of the labels), method and status code. T
 known only once the router has matched it: Starlette records the matched route in the
 request's scope, which this middleware shares, so it is read after the call.
 
-One middleware, not two: each ASGI layer wraps every `send` once more, and the GET of a
+Audit: a mutating request, or a read of credentials, leaves an entry in the audit log once
+it has been answered (`app.domain.audit`), with the caller the authentication dependency
+left in the request's state.
+
+One middleware, not three: each ASGI layer wraps every `send` once more, and the GET of a
 database is the hot path (bench.scale measures it against a bare endpoint).
 """
 
@@ -22,9 +26,29 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics as app_metrics
+from app.domain import audit
+from app.domain.audit import AuditEntry
+from app.services.audit import AuditLog
 
 HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+async def _audit(scope: Scope, route: str, status: int, request_id: str) -> None:
+    """One audit entry for a request the log records (after its answer has gone out)."""
+    log_service: AuditLog | None = getattr(scope["app"].state, "audit", None)
+    if log_service is None:  # the lifespan has not built it (not started yet)
+        return
+    principal = (scope.get("state") or {}).get("principal")
+    params: dict[str, str] = scope.get("path_params") or {}
+    client = scope.get("client")
+    await log_service.record(AuditEntry(
+        actor_key_id=getattr(principal, "key_id", None),
+        actor_role=getattr(getattr(principal, "role", None), "value", None),
+        domain=params.get("domain"), project=params.get("project"),
+        action=f"{scope['method']} {route}", target=audit.target_of(params),
+        outcome=status, request_id=request_id, client=client[0] if client else None,
+    ))
 
 
 class RequestMiddleware:
@@ -60,3 +84,5 @@ class RequestMiddleware:
                 route or app_metrics.UNMATCHED_ROUTE, scope["method"], status,
                 time.perf_counter() - began,
             )
+        if route is not None and audit.audited(scope["method"], route):
+            await _audit(scope, route, status, request_id)

@@ -13,6 +13,7 @@ class IdPrefix(StrEnum):
     API_KEY = "key"
     PROVIDER = "prv"
     BACKUP = "bkp"
+    AUDIT = "aud"
 
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"

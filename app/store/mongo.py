@@ -11,25 +11,33 @@ The adapter takes a database handle, so tests can hand it an in-memory stand-in;
 
 from __future__ import annotations
 
-import inspect
 import re
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo import errors as mongo_errors
 
 from app.domain import clock
 from app.domain.api_keys import ApiKey
+from app.domain.audit import AuditEntry
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
 from app.domain.providers import Provider
-from app.store import documents, errors
+from app.store import errors
+from app.store.mongo_collection import (
+    Collection,
+    checked,
+    guard,
+    out,
+    translate,
+)
 from app.store.protocols import (
     ApiKeyFilter,
+    AuditFilter,
     DatabaseFilter,
     OperationFilter,
     Page,
@@ -63,6 +71,11 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="events_database_created",
         ),
     ],
+    "audit": [
+        IndexModel([("domain", ASCENDING), ("created_at", DESCENDING)],
+                   name="audit_domain_created"),
+        IndexModel([("created_at", DESCENDING)], name="audit_created"),
+    ],
     "providers": [
         IndexModel([("name", ASCENDING)], unique=True, name="providers_name"),
     ],
@@ -80,22 +93,6 @@ OBSOLETE_INDEXES: dict[str, list[str]] = {"api_keys": ["api_keys_hash"]}
 
 _INDEX_NOT_FOUND = 27  # MongoDB's IndexNotFound error code
 
-_NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
-
-
-def _translate(exc: mongo_errors.PyMongoError) -> errors.StoreError:
-    if isinstance(exc, mongo_errors.ConnectionFailure | mongo_errors.ExecutionTimeout):
-        return errors.StoreUnavailable(f"mongodb: {type(exc).__name__}")
-    return errors.StoreError(f"mongodb: {type(exc).__name__}: {exc}")
-
-
-async def _guard(awaitable: Awaitable[T]) -> T:
-    try:
-        return await awaitable
-    except mongo_errors.DuplicateKeyError:
-        raise
-    except mongo_errors.PyMongoError as exc:
-        raise _translate(exc) from exc
 
 
 async def _drop_index(collection: Any, index: str) -> None:
@@ -103,83 +100,13 @@ async def _drop_index(collection: Any, index: str) -> None:
         await collection.drop_index(index)
     except mongo_errors.OperationFailure as exc:
         if exc.code != _INDEX_NOT_FOUND:  # else another instance dropped it first
-            raise _translate(exc) from exc
+            raise translate(exc) from exc
     except mongo_errors.PyMongoError as exc:
-        raise _translate(exc) from exc
-
-
-def _out(model: type[M], doc: Mapping[str, Any] | None) -> M | None:
-    if doc is None:
-        return None
-    return model.model_validate({k: v for k, v in doc.items() if k != "_id"})
-
-
-def _in(record: BaseModel) -> dict[str, Any]:
-    doc = documents.to_document(record)
-    doc["_id"] = doc["id"]
-    return doc
-
-
-class _Collection:
-    def __init__(self, collection: Any, model: type[BaseModel]) -> None:
-        self.c = collection
-        self.model = model
-
-    async def insert(self, record: BaseModel) -> None:
-        await _guard(self.c.insert_one(_in(record)))
-
-    async def aggregate(self, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        # PyMongo's async collection returns the cursor from a coroutine; Motor's API (that
-        # mongomock-motor, the tests' stand-in, follows) returns it directly.
-        cursor = self.c.aggregate(pipeline)
-        if inspect.isawaitable(cursor):
-            cursor = await cursor
-        docs: list[dict[str, Any]] = await cursor.to_list(None)
-        return docs
-
-    async def find_one(self, query: Mapping[str, Any]) -> dict[str, Any] | None:
-        doc: dict[str, Any] | None = await _guard(self.c.find_one(dict(query)))
-        return doc
-
-    async def page(
-        self, query: Mapping[str, Any], *, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        total = int(await _guard(self.c.count_documents(dict(query))))
-        if limit <= 0:
-            return [], total
-        cursor = self.c.find(dict(query)).sort(_NEWEST_FIRST).skip(offset).limit(limit)
-        docs: list[dict[str, Any]] = await _guard(cursor.to_list(None))
-        return docs, total
-
-    async def update(
-        self, record_id: str, fields: Mapping[str, Any], expected_revision: int | None
-    ) -> dict[str, Any]:
-        changes = documents.update_set(self.model, fields)
-        changes.update(documents.derived_keys(self.model, record_id, changes))
-        query: dict[str, Any] = {"_id": record_id}
-        if expected_revision is not None:
-            query["revision"] = expected_revision
-        doc: dict[str, Any] | None = await _guard(
-            self.c.find_one_and_update(
-                query,
-                {"$set": changes, "$inc": {"revision": 1}},
-                return_document=ReturnDocument.AFTER,
-            )
-        )
-        if doc is not None:
-            return doc
-        kind = self.model.__name__.lower()
-        if await self.find_one({"_id": record_id}) is None:
-            raise errors.NotFound(kind, record_id)
-        if expected_revision is None:
-            # The record is there and no revision was asked for: a unique index refused the
-            # change (nx-27017 answers so where MongoDB raises DuplicateKeyError).
-            raise errors.Conflict(f"{kind} {record_id}: a unique index refused the change")
-        raise errors.RevisionConflict(kind, record_id, expected_revision)
+        raise translate(exc) from exc
 
 
 class MongoDatabases:
-    def __init__(self, collection: _Collection) -> None:
+    def __init__(self, collection: Collection) -> None:
         self._c = collection
 
     async def insert(self, database: Database) -> Database:
@@ -190,7 +117,7 @@ class MongoDatabases:
         return database
 
     async def get(self, database_id: str) -> Database | None:
-        return _out(Database, await self._c.find_one({"_id": database_id}))
+        return out(Database, await self._c.find_one({"_id": database_id}))
 
     async def list(
         self, where: DatabaseFilter, *, offset: int = 0, limit: int = 20
@@ -207,15 +134,15 @@ class MongoDatabases:
         if where.label is not None:
             query["label_pairs"] = "=".join(where.label)
         docs, total = await self._c.page(query, offset=offset, limit=limit)
-        return Page([_checked(Database, d) for d in docs], total)
+        return Page([checked(Database, d) for d in docs], total)
 
     async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
         query: dict[str, Any] = {"status": {"$ne": "deleted"}}
         if after is not None:
             query["_id"] = {"$gt": after}
         cursor = self._c.c.find(query).sort([("_id", ASCENDING)]).limit(limit)
-        docs: list[dict[str, Any]] = await _guard(cursor.to_list(None))
-        return [_checked(Database, d) for d in docs]
+        docs: list[dict[str, Any]] = await guard(cursor.to_list(None))
+        return [checked(Database, d) for d in docs]
 
     async def update_fields(
         self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
@@ -227,7 +154,7 @@ class MongoDatabases:
             if current is None:
                 raise errors.NotFound("database", database_id) from exc
             raise errors.DuplicateName(current.domain, current.project, current.name) from exc
-        return _checked(Database, doc)
+        return checked(Database, doc)
 
     async def count_by_state(self) -> Mapping[tuple[str, str, str], int]:
         # One string key rather than a compound `_id` document: nx-27017, the wire-protocol
@@ -241,14 +168,14 @@ class MongoDatabases:
             }},
         ]
         counts: dict[tuple[str, str, str], int] = {}
-        for group in await _guard(self._c.aggregate(pipeline)):
+        for group in await guard(self._c.aggregate(pipeline)):
             engine, status, health = str(group["_id"]).split("|", 2)
             counts[(engine, status, health)] = int(group["n"])
         return counts
 
 
 class MongoOperations:
-    def __init__(self, collection: _Collection) -> None:
+    def __init__(self, collection: Collection) -> None:
         self._c = collection
 
     async def create_active(self, operation: Operation) -> Operation:
@@ -267,10 +194,10 @@ class MongoOperations:
         raise errors.StoreError("could not claim the active operation slot")
 
     async def get(self, operation_id: str) -> Operation | None:
-        return _out(Operation, await self._c.find_one({"_id": operation_id}))
+        return out(Operation, await self._c.find_one({"_id": operation_id}))
 
     async def get_active(self, database_id: str) -> Operation | None:
-        return _out(
+        return out(
             Operation,
             await self._c.find_one({"active_key": database_id, "status": {"$in": _ACTIVE}}),
         )
@@ -284,12 +211,12 @@ class MongoOperations:
             if getattr(where, field) is not None
         }
         docs, total = await self._c.page(query, offset=offset, limit=limit)
-        return Page([_checked(Operation, d) for d in docs], total)
+        return Page([checked(Operation, d) for d in docs], total)
 
     async def update_fields(
         self, operation_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
     ) -> Operation:
-        return _checked(Operation, await self._c.update(operation_id, fields, expected_revision))
+        return checked(Operation, await self._c.update(operation_id, fields, expected_revision))
 
     async def list_stalled(
         self, *, due_before: datetime, limit: int = 500
@@ -312,12 +239,12 @@ class MongoOperations:
             ]
         }
         cursor = self._c.c.find(query).sort([("next_run_at", ASCENDING)]).limit(limit)
-        docs: list[dict[str, Any]] = await _guard(cursor.to_list(None))
-        return [_checked(Operation, d) for d in docs]
+        docs: list[dict[str, Any]] = await guard(cursor.to_list(None))
+        return [checked(Operation, d) for d in docs]
 
 
 class MongoEvents:
-    def __init__(self, collection: _Collection) -> None:
+    def __init__(self, collection: Collection) -> None:
         self._c = collection
 
     async def append(self, event: Event) -> Event:
@@ -328,11 +255,11 @@ class MongoEvents:
         self, database_id: str, *, offset: int = 0, limit: int = 20
     ) -> Page[Event]:
         docs, total = await self._c.page({"database_id": database_id}, offset=offset, limit=limit)
-        return Page([_checked(Event, d) for d in docs], total)
+        return Page([checked(Event, d) for d in docs], total)
 
 
 class MongoApiKeys:
-    def __init__(self, collection: _Collection) -> None:
+    def __init__(self, collection: Collection) -> None:
         self._c = collection
 
     async def insert(self, key: ApiKey) -> ApiKey:
@@ -343,7 +270,7 @@ class MongoApiKeys:
         return key
 
     async def get(self, key_id: str) -> ApiKey | None:
-        return _out(ApiKey, await self._c.find_one({"_id": key_id}))
+        return out(ApiKey, await self._c.find_one({"_id": key_id}))
 
     async def list(
         self, where: ApiKeyFilter | None = None, *, offset: int = 0, limit: int = 20
@@ -354,10 +281,10 @@ class MongoApiKeys:
             if where is not None and getattr(where, field) is not None
         }
         docs, total = await self._c.page(query, offset=offset, limit=limit)
-        return Page([_checked(ApiKey, d) for d in docs], total)
+        return Page([checked(ApiKey, d) for d in docs], total)
 
     async def mark_used(self, key_id: str, *, at: datetime, unless_since: datetime) -> bool:
-        result = await _guard(
+        result = await guard(
             self._c.c.update_one(
                 {
                     "_id": key_id,
@@ -372,7 +299,7 @@ class MongoApiKeys:
         return bool(result.modified_count)
 
     async def revoke(self, key_id: str, *, at: datetime) -> ApiKey:
-        await _guard(
+        await guard(
             self._c.c.update_one(
                 {"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": clock.to_text(at)}}
             )
@@ -383,11 +310,11 @@ class MongoApiKeys:
         return key
 
     async def count(self) -> int:
-        return int(await _guard(self._c.c.count_documents({})))
+        return int(await guard(self._c.c.count_documents({})))
 
 
 class MongoProviders:
-    def __init__(self, collection: _Collection) -> None:
+    def __init__(self, collection: Collection) -> None:
         self._c = collection
 
     async def insert(self, provider: Provider) -> Provider:
@@ -398,7 +325,7 @@ class MongoProviders:
         return provider
 
     async def get(self, provider_id: str) -> Provider | None:
-        return _out(Provider, await self._c.find_one({"_id": provider_id}))
+        return out(Provider, await self._c.find_one({"_id": provider_id}))
 
     async def list(
         self, where: ProviderFilter, *, offset: int = 0, limit: int = 20
@@ -409,13 +336,13 @@ class MongoProviders:
             if getattr(where, field) is not None
         }
         docs, total = await self._c.page(query, offset=offset, limit=limit)
-        return Page([_checked(Provider, d) for d in docs], total)
+        return Page([checked(Provider, d) for d in docs], total)
 
     async def all(self) -> Sequence[Provider]:
-        docs: list[dict[str, Any]] = await _guard(
+        docs: list[dict[str, Any]] = await guard(
             self._c.c.find({}).sort([("_id", ASCENDING)]).to_list(None)
         )
-        return [_checked(Provider, d) for d in docs]
+        return [checked(Provider, d) for d in docs]
 
     async def update_fields(
         self, provider_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
@@ -426,17 +353,38 @@ class MongoProviders:
             raise
         except (mongo_errors.DuplicateKeyError, errors.Conflict) as exc:
             raise errors.NameTaken("provider", str(fields.get("name"))) from exc
-        return _checked(Provider, doc)
+        return checked(Provider, doc)
 
     async def delete(self, provider_id: str) -> bool:
-        result = await _guard(self._c.c.delete_one({"_id": provider_id}))
+        result = await guard(self._c.c.delete_one({"_id": provider_id}))
         return bool(result.deleted_count)
 
 
-def _checked(model: type[M], doc: Mapping[str, Any]) -> M:
-    record = _out(model, doc)
-    assert record is not None
-    return record
+class MongoAudit:
+    def __init__(self, collection: Collection) -> None:
+        self._c = collection
+
+    async def append(self, entry: AuditEntry) -> AuditEntry:
+        await self._c.insert(entry)
+        return entry
+
+    async def list(
+        self, where: AuditFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[AuditEntry]:
+        query: dict[str, Any] = {
+            field: getattr(where, field)
+            for field in ("domain", "project", "actor_key_id", "target", "outcome")
+            if getattr(where, field) is not None
+        }
+        when: dict[str, str] = {}
+        if where.since is not None:
+            when["$gte"] = clock.to_text(where.since)
+        if where.until is not None:
+            when["$lt"] = clock.to_text(where.until)
+        if when:
+            query["created_at"] = when
+        docs, total = await self._c.page(query, offset=offset, limit=limit)
+        return Page([checked(AuditEntry, d) for d in docs], total)
 
 
 class MongoStore:
@@ -445,11 +393,12 @@ class MongoStore:
     def __init__(self, db: Any, *, client: Any = None) -> None:
         self._db = db
         self._client = client
-        self.databases = MongoDatabases(_Collection(db["databases"], Database))
-        self.operations = MongoOperations(_Collection(db["operations"], Operation))
-        self.events = MongoEvents(_Collection(db["events"], Event))
-        self.api_keys = MongoApiKeys(_Collection(db["api_keys"], ApiKey))
-        self.providers = MongoProviders(_Collection(db["providers"], Provider))
+        self.databases = MongoDatabases(Collection(db["databases"], Database))
+        self.operations = MongoOperations(Collection(db["operations"], Operation))
+        self.events = MongoEvents(Collection(db["events"], Event))
+        self.api_keys = MongoApiKeys(Collection(db["api_keys"], ApiKey))
+        self.providers = MongoProviders(Collection(db["providers"], Provider))
+        self.audit = MongoAudit(Collection(db["audit"], AuditEntry))
 
     @classmethod
     async def open(cls, db: Any, *, client: Any = None) -> MongoStore:
@@ -459,15 +408,15 @@ class MongoStore:
 
     async def create_indexes(self) -> None:
         for name, indexes in INDEXES.items():
-            await _guard(self._db[name].create_indexes(indexes))
+            await guard(self._db[name].create_indexes(indexes))
         for name, obsolete in OBSOLETE_INDEXES.items():
-            present = await _guard(self._db[name].index_information())
+            present = await guard(self._db[name].index_information())
             for index in obsolete:
                 if index in present:
                     await _drop_index(self._db[name], index)
 
     async def ping(self) -> None:
-        await _guard(self._db.command("ping"))
+        await guard(self._db.command("ping"))
 
     async def close(self) -> None:
         if self._client is not None:

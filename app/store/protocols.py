@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from app.domain.api_keys import ApiKey
+from app.domain.audit import AuditEntry
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
@@ -55,6 +56,18 @@ class ProviderFilter:
     region: str | None = None
     availability_zone: str | None = None
     is_active: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    domain: str | None = None
+    project: str | None = None
+    actor_key_id: str | None = None
+    target: str | None = None
+    outcome: int | None = None
+    # Entries at or after `since`, before `until`.
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +183,15 @@ class ProviderRepository(Protocol):
         """False when there was no such provider."""
 
 
+class AuditRepository(Protocol):
+    async def append(self, entry: AuditEntry) -> AuditEntry: ...
+
+    async def list(
+        self, where: AuditFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[AuditEntry]:
+        """Newest first."""
+
+
 class Store(Protocol):
     @property
     def backend(self) -> str: ...
@@ -188,6 +210,9 @@ class Store(Protocol):
 
     @property
     def providers(self) -> ProviderRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
 
     async def ping(self) -> None:
         """Raises `StoreUnavailable` when the backend does not answer."""

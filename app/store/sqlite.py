@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from app.domain import clock
 from app.domain.api_keys import ApiKey
+from app.domain.audit import AuditEntry
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
@@ -40,6 +41,7 @@ from app.store import errors
 from app.store import sqlite_schema as schema
 from app.store.protocols import (
     ApiKeyFilter,
+    AuditFilter,
     DatabaseFilter,
     OperationFilter,
     Page,
@@ -352,6 +354,34 @@ class SQLiteProviders:
         return bool(gone)
 
 
+class SQLiteAudit:
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    async def append(self, entry: AuditEntry) -> AuditEntry:
+        await guard(self._t.insert(entry))
+        return entry
+
+    async def list(
+        self, where: AuditFilter, *, offset: int = 0, limit: int = 20
+    ) -> Page[AuditEntry]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for field in ("domain", "project", "actor_key_id", "target", "outcome"):
+            value = getattr(where, field)
+            if value is not None:
+                clauses.append(f"json_extract(doc, '$.{field}') = ?")
+                params.append(value)
+        if where.since is not None:
+            clauses.append("json_extract(doc, '$.created_at') >= ?")
+            params.append(clock.to_text(where.since))
+        if where.until is not None:
+            clauses.append("json_extract(doc, '$.created_at') < ?")
+            params.append(clock.to_text(where.until))
+        docs, total = await guard(self._t.page(clauses, params, offset=offset, limit=limit))
+        return Page([parse(AuditEntry, d) for d in docs], total)
+
+
 class SQLiteStore:
     backend = "sqlite"
 
@@ -367,6 +397,7 @@ class SQLiteStore:
         self.events = SQLiteEvents(Table(conn, "events", Event))
         self.api_keys = SQLiteApiKeys(Table(conn, "api_keys", ApiKey, reader))
         self.providers = SQLiteProviders(Table(conn, "providers", Provider))
+        self.audit = SQLiteAudit(Table(conn, "audit", AuditEntry))
 
     @classmethod
     async def open(cls, path: Path | str) -> SQLiteStore:

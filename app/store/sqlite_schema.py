@@ -51,6 +51,14 @@ CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
 );
 DROP INDEX IF EXISTS api_keys_hash;
+CREATE TABLE IF NOT EXISTS audit (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_domain_created ON audit (
+    json_extract(doc, '$.domain'), json_extract(doc, '$.created_at')
+);
+CREATE INDEX IF NOT EXISTS audit_created ON audit (json_extract(doc, '$.created_at'));
 CREATE TABLE IF NOT EXISTS providers (
     id TEXT PRIMARY KEY,
     doc TEXT NOT NULL

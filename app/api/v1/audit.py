@@ -1,0 +1,83 @@
+"""`/api/v1/audit`: the audit log, newest first. Admin keys read all of it; owner keys read
+their own scope (a domain owner its domain, a project owner its project), whatever filters
+they give; other keys get 403."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from app.api import auth, errors
+from app.domain import clock
+from app.domain.api_keys import Role
+from app.domain.audit import AuditEntry
+from app.services.audit import AuditLog
+from app.store.protocols import AuditFilter
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"],
+                   responses=errors.error_responses(400, 401, 403, 422))
+
+Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
+Label = Annotated[str | None, Query(max_length=100)]
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    actor_key_id: str | None
+    actor_role: str | None
+    domain: str | None
+    project: str | None
+    action: str
+    target: str | None
+    outcome: int
+    request_id: str | None
+    client: str | None
+    created_at: clock.Timestamp
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditEntryOut:
+        return cls(**entry.model_dump())
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryOut]
+    total: int
+    page: int
+    page_size: int
+
+
+@router.get("", response_model=AuditPage, summary="The audit log, newest first")
+@router.get("/", response_model=AuditPage, include_in_schema=False)
+async def audit_log(
+    caller: Caller, request: Request,
+    domain: Label = None, project: Label = None,
+    actor: Annotated[str | None, Query(max_length=64, description="an API key id")] = None,
+    target: Label = None,
+    outcome: Annotated[int | None, Query(ge=100, le=599, description="a status code")] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> AuditPage:
+    if caller.role is Role.OWNER and caller.domain is not None:
+        # An owner's own scope, whatever was asked for.
+        if (domain not in (None, caller.domain)
+                or (caller.project is not None and project not in (None, caller.project))):
+            raise errors.Forbidden("an owner key reads the audit log of its own scope only")
+        domain, project = caller.domain, caller.project or project
+    elif caller.role is not Role.ADMIN:
+        raise errors.Forbidden("reading the audit log needs an admin or an owner key")
+    for name, when in (("since", since), ("until", until)):
+        if when is not None and when.tzinfo is None:
+            raise errors.ValidationFailed({name: "give a time zone (e.g. Z)"})
+    service: AuditLog = request.app.state.audit
+    result = await service.page(
+        AuditFilter(domain=domain, project=project, actor_key_id=actor, target=target,
+                    outcome=outcome, since=since, until=until),
+        offset=(page - 1) * page_size, limit=page_size,
+    )
+    return AuditPage(entries=[AuditEntryOut.of(e) for e in result.items], total=result.total,
+                     page=page, page_size=page_size)
