@@ -33,6 +33,7 @@ from app.api.v1 import catalog as catalog_routes
 from app.api.v1 import databases as database_routes
 from app.api.v1 import operations as operations_routes
 from app.api.v1 import providers as provider_routes
+from app.api.v1 import quotas as quota_routes
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
 from app.broker.errors import BrokerError
@@ -60,6 +61,7 @@ from app.services.idempotency import IdempotencyStore
 from app.services.operations import OperationDefaults, OperationService
 from app.services.placement import Placement
 from app.services.providers import ProviderService, register_local_provider
+from app.services.quotas import Quotas
 from app.services.rate_limits import Limit, RateLimiter
 from app.services.status_sync import StatusSync
 from app.services.telemetry import GaugeSampler
@@ -151,7 +153,7 @@ async def build_runtime(
     fleet = ClusterFleet(store, default=cluster, cipher=cipher, metrics=metrics)
     stack.push_async_callback(fleet.close)
     size_table = _size_table(settings)
-    placement = Placement(store, size_table)
+    placement = Placement(store, size_table, Quotas(store))
     if handlers is None:
         handlers = operation_handlers()
         poll = settings.operation_poll_interval
@@ -318,6 +320,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.catalog = runtime.catalog
             app.state.providers = runtime.providers
             app.state.audit = AuditLog(runtime.store)
+            app.state.quotas = runtime.placement.quotas
             app.state.idempotency = IdempotencyStore(runtime.redis)
             app.state.rate_limiter = RateLimiter(runtime.redis, Limit(
                 per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
@@ -353,6 +356,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_keys_routes.router)
     app.include_router(provider_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(quota_routes.router)
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
     return app

@@ -66,6 +66,8 @@ class Database(BaseModel):
     reserved_cpu_cores: float = 0
     reserved_memory_gb: float = 0
     reserved_storage_gb: float = 0
+    # Counted in its project's and domain's usage (services.quotas).
+    counted: bool = False
     namespace: str | None = None
     kubedb_resource_name: str | None = None
     operation_id: str | None = None

@@ -9,6 +9,7 @@ database is the store's rule; a second mutation gets `Conflict("operation_in_pro
     ├── NotFound
     ├── Conflict        (code: duplicate_name, operation_in_progress, deletion_protected)
     ├── RuleViolated    (422 naming the rule; field, code)
+    ├── OverQuota       (429 quota_exceeded: the limit, its usage and what was asked)
     └── Unavailable     (the catalog or cluster cannot be read)
 """
 
@@ -28,6 +29,7 @@ from app.domain.manifests import labels, names
 from app.domain.operations import Operation, OperationType
 from app.domain.placement import namespace_for
 from app.domain.providers import Demand, NoProvider, Provider
+from app.domain.quotas import Excess
 from app.domain.sizes import SizeTable
 from app.log import get_logger
 from app.services import placement
@@ -35,6 +37,7 @@ from app.services.catalog import CatalogService, CatalogUnavailable
 from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.services.operations import OperationService
 from app.services.placement import Placement
+from app.services.quotas import QuotaExceeded
 from app.store import errors as store_errors
 from app.store.protocols import Page, Store
 
@@ -65,6 +68,16 @@ class RuleViolated(DatabaseError):
 
 class Unavailable(DatabaseError):
     pass
+
+
+class OverQuota(DatabaseError):
+    """A project's or domain's quota would be passed (429 `quota_exceeded`)."""
+
+    def __init__(self, excess: Excess) -> None:
+        super().__init__(excess.message, code="quota_exceeded", details={
+            "scope": excess.scope, "tenant": excess.tenant, "limit_name": excess.limit_name,
+            "limit": excess.limit, "usage": excess.usage, "requested": excess.requested,
+        })
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,14 +213,21 @@ class DatabaseService:
         )
         demand = self._placement.demand(size=size.name, replicas=request.replicas,
                                         storage_gb=request.storage_gb)
-        provider = await self._place(demand, domain=domain, region=region, zone=zone)
+        quotas = self._placement.quotas
+        await self._charge(domain, project, count=1, demand=demand)
+        try:
+            provider = await self._place(demand, domain=domain, region=region, zone=zone)
+        except BaseException:
+            await quotas.charge(domain, project, count=-1, demand=-demand, check=False)
+            raise
         database = database.model_copy(update={
-            "provider_id": provider.id, **placement.reserved_fields(demand),
+            "provider_id": provider.id, "counted": True, **placement.reserved_fields(demand),
         })
         try:
             await self._store.databases.insert(database)
         except BaseException as exc:
             await self._placement.release(provider.id, demand)
+            await quotas.charge(domain, project, count=-1, demand=-demand, check=False)
             if isinstance(exc, store_errors.DuplicateName):
                 raise Conflict(str(exc), code="duplicate_name") from exc
             raise
@@ -257,6 +277,13 @@ class DatabaseService:
             username=validation.check_username(engine, username),
             password=validation.check_password(request.password),
         )
+
+    async def _charge(self, domain: str, project: str, *, count: int, demand: Demand) -> None:
+        try:
+            await self._placement.quotas.charge(domain, project, count=count, demand=demand,
+                                                check=True)
+        except QuotaExceeded as exc:
+            raise OverQuota(exc.excess) from exc
 
     async def _place(
         self, demand: Demand, *, domain: str, region: str | None, zone: str | None
@@ -351,6 +378,8 @@ class DatabaseService:
             return await self._placement.grow(database, target)
         except NoProvider as exc:
             raise Conflict(exc.reason, code="insufficient_capacity") from exc
+        except QuotaExceeded as exc:
+            raise OverQuota(exc.excess) from exc
 
     async def delete(self, database: Database, *, actor: str) -> tuple[Database, Operation]:
         if database.deletion_protection:

@@ -28,6 +28,7 @@ from app.domain.databases import Database, DatabaseStatus
 from app.domain.providers import Demand, NoProvider, Provider
 from app.domain.sizes import SizeTable
 from app.log import get_logger
+from app.services.quotas import Quotas
 from app.store import errors as store_errors
 from app.store.protocols import Store
 
@@ -50,9 +51,10 @@ def reserved_fields(demand: Demand) -> dict[str, float]:
 
 
 class Placement:
-    def __init__(self, store: Store, sizes: SizeTable) -> None:
+    def __init__(self, store: Store, sizes: SizeTable, quotas: Quotas) -> None:
         self._store = store
         self._sizes = sizes
+        self.quotas = quotas
 
     def demand(self, *, size: str, replicas: int, storage_gb: int) -> Demand:
         plan = self._sizes.get(size) if size in self._sizes.names else self._sizes.default
@@ -94,7 +96,14 @@ class Placement:
             (target.storage_gb, have.storage_gb))))
         if database.provider_id is None or growth.is_zero:
             return database
-        await self._apply(database.provider_id, growth, check=True)
+        await self.quotas.charge(database.domain, database.project, count=0, demand=growth,
+                                 check=True)
+        try:
+            await self._apply(database.provider_id, growth, check=True)
+        except BaseException:
+            await self.quotas.charge(database.domain, database.project, count=0,
+                                     demand=-growth, check=False)
+            raise
         larger = Demand(*(max(t, h) for t, h in (
             (target.cpu_cores, have.cpu_cores), (target.memory_gb, have.memory_gb),
             (target.storage_gb, have.storage_gb))))
@@ -107,6 +116,8 @@ class Placement:
             return
         await self._store.databases.update_fields(grown.id, reserved_fields(held(before)))
         await self._apply(grown.provider_id, -delta, check=False)
+        await self.quotas.charge(grown.domain, grown.project, count=0, demand=-delta,
+                                 check=False)
 
     async def settle(self, database_id: str) -> None:
         """Bring the provider's allocation to what the record needs now (idempotent)."""
@@ -115,10 +126,16 @@ class Placement:
             return
         want, have = self.needs(database), held(database)
         delta = want - have
-        if delta.is_zero:
+        counted = database.status is not DatabaseStatus.DELETED
+        count = int(counted) - int(database.counted)
+        if delta.is_zero and count == 0:
             return
-        await self._store.databases.update_fields(database.id, reserved_fields(want))
+        await self._store.databases.update_fields(
+            database.id, {**reserved_fields(want), "counted": counted}
+        )
         await self._apply(database.provider_id, delta, check=False)
+        await self.quotas.charge(database.domain, database.project, count=count,
+                                 demand=delta, check=False)
         log.info("placement_settled", database_id=database.id,
                  provider_id=database.provider_id, cpu=delta.cpu_cores,
                  memory_gb=delta.memory_gb, storage_gb=delta.storage_gb)

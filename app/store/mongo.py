@@ -27,6 +27,7 @@ from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
 from app.domain.providers import Provider
+from app.domain.quotas import Tenant
 from app.store import errors
 from app.store.mongo_collection import (
     Collection,
@@ -387,6 +388,26 @@ class MongoAudit:
         return Page([checked(AuditEntry, d) for d in docs], total)
 
 
+class MongoTenants:
+    def __init__(self, collection: Collection) -> None:
+        self._c = collection
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        return out(Tenant, await self._c.find_one({"_id": tenant_id}))
+
+    async def insert(self, tenant: Tenant) -> Tenant:
+        try:
+            await self._c.insert(tenant)
+        except mongo_errors.DuplicateKeyError as exc:
+            raise errors.Conflict(f"tenant {tenant.id} exists") from exc
+        return tenant
+
+    async def update_fields(
+        self, tenant_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Tenant:
+        return checked(Tenant, await self._c.update(tenant_id, fields, expected_revision))
+
+
 class MongoStore:
     backend = "mongodb"
 
@@ -399,6 +420,7 @@ class MongoStore:
         self.api_keys = MongoApiKeys(Collection(db["api_keys"], ApiKey))
         self.providers = MongoProviders(Collection(db["providers"], Provider))
         self.audit = MongoAudit(Collection(db["audit"], AuditEntry))
+        self.tenants = MongoTenants(Collection(db["tenants"], Tenant))
 
     @classmethod
     async def open(cls, db: Any, *, client: Any = None) -> MongoStore:

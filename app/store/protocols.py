@@ -19,6 +19,7 @@ from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
 from app.domain.providers import Provider
+from app.domain.quotas import Tenant
 
 T = TypeVar("T")
 
@@ -192,6 +193,18 @@ class AuditRepository(Protocol):
         """Newest first."""
 
 
+class TenantRepository(Protocol):
+    async def get(self, tenant_id: str) -> Tenant | None: ...
+
+    async def insert(self, tenant: Tenant) -> Tenant:
+        """Raises `Conflict` when the tenant record exists already."""
+
+    async def update_fields(
+        self, tenant_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Tenant:
+        """Raises `NotFound` or `RevisionConflict`."""
+
+
 class Store(Protocol):
     @property
     def backend(self) -> str: ...
@@ -213,6 +226,9 @@ class Store(Protocol):
 
     @property
     def audit(self) -> AuditRepository: ...
+
+    @property
+    def tenants(self) -> TenantRepository: ...
 
     async def ping(self) -> None:
         """Raises `StoreUnavailable` when the backend does not answer."""

@@ -37,6 +37,7 @@ from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
 from app.domain.providers import Provider
+from app.domain.quotas import Tenant
 from app.store import errors
 from app.store import sqlite_schema as schema
 from app.store.protocols import (
@@ -382,6 +383,30 @@ class SQLiteAudit:
         return Page([parse(AuditEntry, d) for d in docs], total)
 
 
+class SQLiteTenants:
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        doc = await guard(self._t.get(tenant_id))
+        return None if doc is None else parse(Tenant, doc)
+
+    async def insert(self, tenant: Tenant) -> Tenant:
+        try:
+            await self._t.insert(tenant)
+        except sqlite3.IntegrityError as exc:
+            raise errors.Conflict(f"tenant {tenant.id} exists") from exc
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+        return tenant
+
+    async def update_fields(
+        self, tenant_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Tenant:
+        doc = await guard(self._t.update(tenant_id, fields, expected_revision))
+        return parse(Tenant, doc)
+
+
 class SQLiteStore:
     backend = "sqlite"
 
@@ -398,6 +423,7 @@ class SQLiteStore:
         self.api_keys = SQLiteApiKeys(Table(conn, "api_keys", ApiKey, reader))
         self.providers = SQLiteProviders(Table(conn, "providers", Provider))
         self.audit = SQLiteAudit(Table(conn, "audit", AuditEntry))
+        self.tenants = SQLiteTenants(Table(conn, "tenants", Tenant))
 
     @classmethod
     async def open(cls, path: Path | str) -> SQLiteStore:

@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc))
 );
 DROP INDEX IF EXISTS api_keys_hash;
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     id TEXT PRIMARY KEY,
     doc TEXT NOT NULL

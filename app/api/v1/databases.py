@@ -46,6 +46,7 @@ def _translate(exc: service_errors.DatabaseError) -> ApiError:
     status = {
         service_errors.NotFound: 404, service_errors.Conflict: 409,
         service_errors.RuleViolated: 422, service_errors.Unavailable: 503,
+        service_errors.OverQuota: 429,
     }.get(type(exc), 400)
     return ApiError(status, exc.code, exc.message, exc.details or None)
 
@@ -85,11 +86,11 @@ async def _accepted(
 
 
 READ_ERRORS = error_responses(401, 404, 422)
-WRITE_ERRORS = error_responses(401, 403, 404, 409, 422, 503)
+WRITE_ERRORS = error_responses(401, 403, 404, 409, 422, 429, 503)
 
 
 @router.post("", status_code=202, response_model=models.DatabaseOut,
-             responses=error_responses(401, 403, 404, 409, 422, 503),
+             responses=error_responses(401, 403, 404, 409, 422, 429, 503),
              summary="Create a database")
 @router.post("/", status_code=202, include_in_schema=False)
 async def create_database(

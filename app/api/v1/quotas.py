@@ -1,0 +1,88 @@
+"""`/api/v1/domains/{domain}` and `/api/v1/domains/{domain}/projects/{project}`: quotas and
+usage. Admin keys set quotas (PUT); any key of the domain (or of the project) reads them with
+the current usage beside each limit (GET). A limit left out is unlimited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict
+
+from app.api import auth, errors
+from app.api.v1.databases import Domain, Project
+from app.domain import access, clock
+from app.domain.quotas import Quota, Tenant
+from app.services.quotas import Quotas
+
+router = APIRouter(prefix="/api/v1/domains", tags=["quotas"],
+                   responses=errors.error_responses(400, 401, 403, 404, 422))
+
+Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
+
+
+class QuotaIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quota: Quota
+
+
+class Usage(BaseModel):
+    databases: int
+    cpu_cores: float
+    memory_gb: float
+    storage_gb: float
+
+
+class TenantOut(BaseModel):
+    domain: str
+    project: str | None
+    quota: Quota
+    usage: Usage
+    updated_at: clock.Timestamp
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantOut:
+        return cls(
+            domain=tenant.domain, project=tenant.project, quota=tenant.quota,
+            usage=Usage(databases=tenant.databases, cpu_cores=tenant.cpu_cores,
+                        memory_gb=tenant.memory_gb, storage_gb=tenant.storage_gb),
+            updated_at=tenant.updated_at,
+        )
+
+
+def _quotas(request: Request) -> Quotas:
+    quotas: Quotas = request.app.state.quotas
+    return quotas
+
+
+@router.put("/{domain}", response_model=TenantOut, summary="Set a domain's quota")
+async def set_domain_quota(
+    domain: Domain, body: QuotaIn, caller: Caller, request: Request
+) -> TenantOut:
+    auth.require_admin(caller)
+    return TenantOut.of(await _quotas(request).set_quota(domain, None, body.quota))
+
+
+@router.get("/{domain}", response_model=TenantOut, summary="A domain's quota and usage")
+async def domain_quota(domain: Domain, caller: Caller, request: Request) -> TenantOut:
+    auth.authorize(caller, domain=domain, project=None, action=access.Action.READ)
+    return TenantOut.of(await _quotas(request).tenant(domain))
+
+
+@router.put("/{domain}/projects/{project}", response_model=TenantOut,
+            summary="Set a project's quota")
+async def set_project_quota(
+    domain: Domain, project: Project, body: QuotaIn, caller: Caller, request: Request
+) -> TenantOut:
+    auth.require_admin(caller)
+    return TenantOut.of(await _quotas(request).set_quota(domain, project, body.quota))
+
+
+@router.get("/{domain}/projects/{project}", response_model=TenantOut,
+            summary="A project's quota and usage")
+async def project_quota(
+    domain: Domain, project: Project, caller: Caller, request: Request
+) -> TenantOut:
+    auth.authorize(caller, domain=domain, project=project, action=access.Action.READ)
+    return TenantOut.of(await _quotas(request).tenant(domain, project))
