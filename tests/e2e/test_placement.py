@@ -148,6 +148,7 @@ async def test_no_provider_in_the_region_is_422_and_maintenance_is_skipped(
 ) -> None:
     (_, client, _), second = two_clusters
     other = await register(client, second, is_maintenance=True)
+    await register(client, second, name="retired", is_active=False)
 
     nowhere = await client.post(
         BASE, json={"name": "moon", "engine": "postgres", "version": "16.13"},

@@ -218,3 +218,21 @@ async def test_a_providers_versions_come_from_its_own_catalog(
     assert sum(v["default"] for v in versions.json()) == 1
     assert unknown.status_code == 422
     assert json.loads(unknown.text)["error"]["code"] == "validation_error"
+
+
+async def test_a_changed_connection_is_checked_again_and_a_bad_one_changes_nothing(
+    two_clusters: tuple[Platform, Served],
+) -> None:
+    (runtime, client, _), second = two_clusters
+    created = (await client.post(URL, json=provider_body(second))).json()
+    nobody = f"http://127.0.0.1:{free_port()}"
+
+    moved = await client.patch(f"{URL}/{created['id']}", json={"api_endpoint": nobody})
+    renamed = await client.patch(f"{URL}/{created['id']}", json={"name": "eu-west-2"})
+    stored = await runtime.store.providers.get(created["id"])
+
+    assert moved.status_code == 422
+    assert moved.json()["error"]["code"] == "provider_unreachable"
+    assert renamed.status_code == 200 and renamed.json()["connection"] == "kubeconfig"
+    assert stored is not None and stored.api_endpoint is None
+    assert stored.kubeconfig_encrypted is not None
