@@ -153,7 +153,7 @@ async def build_runtime(
     fleet = ClusterFleet(store, default=cluster, cipher=cipher, metrics=metrics)
     stack.push_async_callback(fleet.close)
     size_table = _size_table(settings)
-    placement = Placement(store, size_table, Quotas(store))
+    placement = Placement(store, size_table, Quotas(store), redis)
     if handlers is None:
         handlers = operation_handlers()
         poll = settings.operation_poll_interval
@@ -185,14 +185,15 @@ async def build_runtime(
         store=store, queue=queue,
         interval=min(settings.reconcile_interval, settings.operation_visibility_timeout),
         stall_grace=settings.operation_visibility_timeout,
-        repair=DriftRepair(store, ClusterView(fleet), operations, catalog, size_table),
+        repair=DriftRepair(store, ClusterView(fleet), operations, catalog, size_table,
+                           placement=placement),
         repair_interval=settings.reconcile_interval, metrics=metrics,
     )
     runtime = Runtime(
         settings=settings, store=store, redis=redis, queue=queue, operations=operations,
         catalog=catalog, fleet=fleet, placement=placement,
         providers=ProviderService(
-            store, fleet, cipher=cipher,
+            store, fleet, cipher=cipher, kubeconfig_dir=settings.kubeconfig_dir,
             catalog_for=lambda gateway: CatalogService(
                 gateway, size_table, allowed=settings.allowed_versions
             ),

@@ -77,6 +77,8 @@ class _ApiKeyBearer(HTTPBearer):
         except api_keys.AuthenticationFailed as exc:
             log.info("api_key_rejected", reason=exc.reason.value, key_id=exc.key_id)
             raise errors.Unauthorized(_MESSAGES[exc.reason]) from None
+        principal = Principal.of(key)
+        request.state.principal = principal  # for the audit log (app.api.middleware)
         limiter: RateLimiter = request.app.state.rate_limiter
         try:
             await limiter.check(key.id)
@@ -87,8 +89,6 @@ class _ApiKeyBearer(HTTPBearer):
                 f"(bursts of {limiter.limit.burst}); retry in {exc.retry_after} s",
                 {"retry_after": exc.retry_after}, headers={"Retry-After": str(exc.retry_after)},
             ) from None
-        principal = Principal.of(key)
-        request.state.principal = principal  # for the audit log (app.api.middleware)
         return principal
 
 

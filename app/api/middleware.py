@@ -18,6 +18,7 @@ database is the hot path (bench.scale measures it against a bare endpoint).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -42,10 +43,14 @@ async def _audit(scope: Scope, route: str, status: int, request_id: str) -> None
     principal = (scope.get("state") or {}).get("principal")
     params: dict[str, str] = scope.get("path_params") or {}
     client = scope.get("client")
+    # A path without a tenant (an operation, an API key): the caller's own scope.
+    domain = params.get("domain") or getattr(principal, "domain", None)
+    project = params.get("project") or (
+        getattr(principal, "project", None) if "domain" not in params else None)
     await log_service.record(AuditEntry(
         actor_key_id=getattr(principal, "key_id", None),
         actor_role=getattr(getattr(principal, "role", None), "value", None),
-        domain=params.get("domain"), project=params.get("project"),
+        domain=domain, project=project,
         action=f"{scope['method']} {route}", target=audit.target_of(params),
         outcome=status, request_id=request_id, client=client[0] if client else None,
     ))
@@ -75,8 +80,15 @@ class RequestMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        cancelled = False
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            status = 500  # answered by the server's error handler; recorded as such
+            raise
+        except asyncio.CancelledError:
+            cancelled = True  # the connection went away mid-request: nothing to wait on
+            raise
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
             route = getattr(scope.get("route"), "path_format", None)
@@ -84,5 +96,5 @@ class RequestMiddleware:
                 route or app_metrics.UNMATCHED_ROUTE, scope["method"], status,
                 time.perf_counter() - began,
             )
-        if route is not None and audit.audited(scope["method"], route):
-            await _audit(scope, route, status, request_id)
+            if not cancelled and route is not None and audit.audited(scope["method"], route):
+                await _audit(scope, route, status, request_id)

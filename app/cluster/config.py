@@ -30,6 +30,9 @@ class ClusterConnection:
     context: str | None = None
     # False: the server's certificate is not checked (a provider's `verify_ssl`).
     verify_ssl: bool = True
+    # False for a kubeconfig an API client gave (a provider's): only embedded credentials
+    # are accepted, nothing that runs a command or reads a file (`refuse_unsafe`).
+    trusted: bool = True
 
     @classmethod
     def url(cls, url: str, *, verify_ssl: bool = True) -> ClusterConnection:
@@ -37,15 +40,17 @@ class ClusterConnection:
 
     @classmethod
     def kubeconfig_path(
-        cls, path: Path | str, *, context: str | None = None, verify_ssl: bool = True
+        cls, path: Path | str, *, context: str | None = None, verify_ssl: bool = True,
+        trusted: bool = True,
     ) -> ClusterConnection:
-        return cls(ConnectionKind.KUBECONFIG_PATH, str(path), context, verify_ssl)
+        return cls(ConnectionKind.KUBECONFIG_PATH, str(path), context, verify_ssl, trusted)
 
     @classmethod
     def kubeconfig(
-        cls, content: str, *, context: str | None = None, verify_ssl: bool = True
+        cls, content: str, *, context: str | None = None, verify_ssl: bool = True,
+        trusted: bool = True,
     ) -> ClusterConnection:
-        return cls(ConnectionKind.KUBECONFIG, content, context, verify_ssl)
+        return cls(ConnectionKind.KUBECONFIG, content, context, verify_ssl, trusted)
 
     @classmethod
     def in_cluster(cls, service_account: str = SERVICE_ACCOUNT_DIR) -> ClusterConnection:
@@ -62,6 +67,18 @@ class ClusterConnection:
 def to_lightkube(connection: ClusterConnection) -> KubeConfig:
     """Raises `ValueError` for a kubeconfig that is not a YAML mapping."""
     insecure = not connection.verify_ssl
+    if not connection.trusted and connection.kind in (
+        ConnectionKind.KUBECONFIG, ConnectionKind.KUBECONFIG_PATH
+    ):
+        text = connection.value
+        if connection.kind is ConnectionKind.KUBECONFIG_PATH:
+            text = Path(connection.value).read_text()
+        given = parse_kubeconfig(text)
+        refuse_unsafe(given)
+        loaded = KubeConfig.from_dict(_skip_tls_verify(given, insecure))
+        if connection.context:
+            loaded.current_context = connection.context
+        return loaded
     if connection.kind is ConnectionKind.URL:
         # KubeConfig.from_server fails in lightkube 1.0.1 ("Missing user"): build it whole.
         return KubeConfig.from_one(
@@ -82,11 +99,14 @@ def to_lightkube(connection: ClusterConnection) -> KubeConfig:
 
 
 def parse_kubeconfig(text: str) -> dict[str, Any]:
-    """A kubeconfig's content as a mapping; `ValueError` when it is not one."""
+    """A kubeconfig's content as a mapping; `ValueError` when it is not one. The message
+    never quotes the content (it holds credentials): a line number at most."""
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValueError(f"not YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ValueError(f"not valid YAML{where}") from None
     if not isinstance(loaded, dict) or not isinstance(loaded.get("clusters"), list):
         raise ValueError("not a kubeconfig: no `clusters` list")
     return loaded
@@ -98,3 +118,28 @@ def _skip_tls_verify(config: dict[str, Any], insecure: bool) -> dict[str, Any]:
             if isinstance(entry, dict) and isinstance(entry.get("cluster"), dict):
                 entry["cluster"]["insecure-skip-tls-verify"] = True
     return config
+
+
+# What a kubeconfig from an API client may not hold: ways to run a command or to read a file
+# of the control plane's (whose content would go to the server the kubeconfig names).
+_UNSAFE_USER = {
+    "exec": "runs a command", "auth-provider": "runs a plugin",
+    "tokenFile": "reads a file", "client-certificate": "reads a file",
+    "client-key": "reads a file",
+}
+_UNSAFE_CLUSTER = {"certificate-authority": "reads a file"}
+
+
+def refuse_unsafe(config: dict[str, Any]) -> None:
+    """`ValueError` when the kubeconfig would run a command or read a local file."""
+    for section, unsafe in (("users", _UNSAFE_USER), ("clusters", _UNSAFE_CLUSTER)):
+        for entry in config.get(section) or []:
+            body = (entry or {}).get(section[:-1]) if isinstance(entry, dict) else None
+            for name, why in unsafe.items():
+                if isinstance(body, dict) and name in body:
+                    raise ValueError(
+                        f"{section[:-1]} {entry.get('name')!r} uses {name!r}, which {why}: "
+                        "not accepted for a provider; embed the credentials instead "
+                        "(token, client-certificate-data, client-key-data, "
+                        "certificate-authority-data)"
+                    )

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None
     # Requests per minute per API key, with bursts of up to RATE_LIMIT_BURST (kept in Redis,
     # shared by every instance); 0 turns limiting off. Health and metrics are never limited.
+    # Where kubeconfig files given as a provider's `kubeconfig_path` must be; unset:
+    # DATA_DIR/kubeconfigs. A path outside is refused.
+    provider_kubeconfig_dir: Path | None = None
     rate_limit_per_minute: Annotated[int, Field(ge=0, le=10_000_000)] = 1200
     rate_limit_burst: Annotated[int, Field(ge=1, le=10_000_000)] = 200
 
@@ -139,6 +142,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "mongodb_url", "redis_url", "cluster_kubeconfig", "allowed_versions", "sizes_file",
+        "provider_kubeconfig_dir",
         mode="before",
     )
     @classmethod
@@ -203,6 +207,10 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "kubedb-dbaas.sqlite3"
+
+    @property
+    def kubeconfig_dir(self) -> Path:
+        return self.provider_kubeconfig_dir or self.data_dir / "kubeconfigs"
 
     @property
     def embedded_redis_dir(self) -> Path:

@@ -47,8 +47,10 @@ class _OneCluster:
     def __init__(self, gateway: KubeGateway) -> None:
         self._gateway = gateway
 
-    async def clusters(self) -> list[tuple[frozenset[str | None], KubeGateway]]:
-        return [(frozenset({None}), self._gateway)]
+    async def clusters(
+        self,
+    ) -> tuple[list[tuple[frozenset[str | None], KubeGateway]], frozenset[str]]:
+        return [(frozenset({None}), self._gateway)], frozenset()
 
     async def gateway_for(self, database: Database) -> KubeGateway:
         return self._gateway
@@ -65,8 +67,9 @@ class ClusterView:
         (a partial view must never make a database look vanished)."""
         found: dict[str, dict[str, Any]] = {}
         orphans: list[tuple[str, str, str]] = []
-        calls, unlisted, failure = 0, set[str | None](), None
-        clusters = await self._source.clusters()
+        calls, failure = 0, None
+        clusters, unreachable = await self._source.clusters()
+        unlisted: set[str | None] = set(unreachable)
         for keys, gateway in clusters:
             try:
                 calls += await self._list_one(gateway, found, orphans)
@@ -75,7 +78,7 @@ class ClusterView:
                             error=str(exc))
                 unlisted |= keys
                 failure = exc
-        if failure is not None and len(unlisted) == sum(len(k) for k, _ in clusters):
+        if failure is not None and all(keys <= unlisted for keys, _ in clusters):
             raise failure
         return Snapshot(databases=found, orphans=orphans, calls=calls,
                         unlisted=frozenset(unlisted))

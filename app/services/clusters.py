@@ -3,14 +3,16 @@
 A database's cluster is its provider's (`Database.provider_id`); a database without one, and
 a provider without connection details (the `local` provider registered at first start), are
 on the control plane's own cluster (CLUSTER_KUBECONFIG or CLUSTER_IN_CLUSTER). Gateways are
-cached by provider id and revision: a provider whose kubeconfig changed gets a new one, and
-the old one is closed.
+cached by provider id and how the provider is reached: one whose connection changed gets a
+new gateway, and the old one is closed with the fleet (a task may still be using it).
 
 It must not decide placement (`services.placement`) nor check connectivity of a provider
 being registered (`services.providers`): it only connects to registered ones.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
@@ -38,10 +40,11 @@ def connection_for(provider: Provider, cipher: Cipher | None) -> ClusterConnecti
             content = cipher.decrypt(provider.kubeconfig_encrypted)
         except DecryptionFailed as exc:
             raise ClusterUnavailable(f"provider {provider.name}: {exc}") from exc
-        return ClusterConnection.kubeconfig(content, verify_ssl=provider.verify_ssl)
+        return ClusterConnection.kubeconfig(content, verify_ssl=provider.verify_ssl,
+                                            trusted=False)
     if provider.kubeconfig_path is not None:
         return ClusterConnection.kubeconfig_path(
-            provider.kubeconfig_path, verify_ssl=provider.verify_ssl
+            provider.kubeconfig_path, verify_ssl=provider.verify_ssl, trusted=False
         )
     if provider.api_endpoint is not None:
         return ClusterConnection.url(provider.api_endpoint, verify_ssl=provider.verify_ssl)
@@ -57,7 +60,13 @@ class ClusterFleet:
         self.default = default
         self._cipher = cipher
         self._metrics = metrics
-        self._gateways: dict[str, tuple[int, KubeGateway]] = {}
+        # provider id -> (how it is reached, its gateway). Keyed on the connection, not the
+        # revision: reservations change a provider's revision many times a second.
+        self._gateways: dict[str, tuple[tuple[object, ...], KubeGateway]] = {}
+        # Gateways of connections that changed: other tasks may still be using them, so
+        # they are closed with the fleet.
+        self._retired: list[KubeGateway] = []
+        self._building = asyncio.Lock()
 
     async def gateway_for(self, database: Database) -> KubeGateway:
         if database.provider_id is None:
@@ -70,34 +79,48 @@ class ClusterFleet:
         return await self.gateway_of(provider)
 
     async def gateway_of(self, provider: Provider) -> KubeGateway:
+        key = (provider.kubeconfig_encrypted, provider.kubeconfig_path, provider.api_endpoint,
+               provider.verify_ssl)
         cached = self._gateways.get(provider.id)
-        if cached is not None and cached[0] == provider.revision:
+        if cached is not None and cached[0] == key:
             return cached[1]
-        connection = connection_for(provider, self._cipher)
-        if connection is None:
-            return self._default()
-        try:
-            gateway = KubeGateway.connect(connection, metrics=self._metrics)
-        except (ValueError, KeyError, TypeError, OSError) as exc:
-            raise ClusterUnavailable(f"provider {provider.name}: {exc}") from exc
-        self._gateways[provider.id] = (provider.revision, gateway)
-        if cached is not None:
-            await cached[1].close()
-        return gateway
+        async with self._building:
+            cached = self._gateways.get(provider.id)
+            if cached is not None and cached[0] == key:
+                return cached[1]  # built by another task meanwhile
+            connection = connection_for(provider, self._cipher)
+            if connection is None:
+                return self._default()
+            try:
+                gateway = KubeGateway.connect(connection, metrics=self._metrics)
+            except Exception as exc:  # a client's kubeconfig: never quote its content
+                raise ClusterUnavailable(
+                    f"provider {provider.name}: its kubeconfig cannot be used "
+                    f"({type(exc).__name__})"
+                ) from exc
+            self._gateways[provider.id] = (key, gateway)
+            if cached is not None:
+                self._retired.append(cached[1])
+            return gateway
 
-    async def clusters(self) -> list[tuple[frozenset[str | None], KubeGateway]]:
+    async def clusters(
+        self,
+    ) -> tuple[list[tuple[frozenset[str | None], KubeGateway]], frozenset[str]]:
         """Each distinct cluster once, with the provider ids it serves (None: databases
-        without a provider). A provider that cannot be connected to is left out."""
+        without a provider), and the providers that cannot be connected to."""
         groups: dict[int, tuple[set[str | None], KubeGateway]] = {}
+        unreachable: set[str] = set()
         if self.default is not None:
             groups[id(self.default)] = ({None}, self.default)
         for provider in await self._store.providers.all():
             try:
                 gateway = await self.gateway_of(provider)
             except ClusterUnavailable:
-                continue  # reported by the operations that need it
+                unreachable.add(provider.id)  # reported by the operations that need it
+                continue
             groups.setdefault(id(gateway), (set(), gateway))[0].add(provider.id)
-        return [(frozenset(keys), gateway) for keys, gateway in groups.values()]
+        return ([(frozenset(keys), gateway) for keys, gateway in groups.values()],
+                frozenset(unreachable))
 
     def _default(self) -> KubeGateway:
         if self.default is None:
@@ -105,6 +128,7 @@ class ClusterFleet:
         return self.default
 
     async def close(self) -> None:
-        for _, gateway in self._gateways.values():
+        for gateway in [*(g for _, g in self._gateways.values()), *self._retired]:
             await gateway.close()
         self._gateways.clear()
+        self._retired.clear()

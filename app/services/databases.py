@@ -342,18 +342,25 @@ class DatabaseService:
                 "status", f"{op_type.value} needs a {wanted} database; this one is "
                 f"{database.status.value}", code="invalid_state",
             )
-        before = database
-        database = await self._reserve_growth(database, desired)
-        try:
-            operation = await self._operations.submit(
+        # A change that makes the database bigger reserves the growth first (409
+        # `insufficient_capacity`, 429 `quota_exceeded`); `settle` squares it up when the
+        # operation ends.
+        target = (self._placement.target(database, desired)
+                  if SHAPE_FIELDS & desired.keys() else None)
+
+        async def submit() -> Operation:
+            return await self._operations.submit(
                 database_id=database.id, domain=database.domain, project=database.project,
                 type=op_type.value, desired_state=dict(desired), created_by=actor,
             )
-        except BaseException as exc:
-            if database is not before:  # give back what this change reserved
-                await self._placement.shrink_back(before, database)
-            if not isinstance(exc, store_errors.OperationInProgress):
-                raise
+
+        try:
+            operation = await self._placement.change(database, target, submit)
+        except NoProvider as exc:
+            raise Conflict(exc.reason, code="insufficient_capacity") from exc
+        except QuotaExceeded as exc:
+            raise OverQuota(exc.excess) from exc
+        except store_errors.OperationInProgress as exc:
             raise Conflict(
                 f"database {database.id} has an operation in progress",
                 code="operation_in_progress", details={"operation_id": exc.operation_id},
@@ -362,24 +369,6 @@ class DatabaseService:
             database.id, {"operation_id": operation.id, "updated_at": clock.utcnow()}
         )
         return updated, operation
-
-    async def _reserve_growth(self, database: Database, desired: Mapping[str, Any]) -> Database:
-        """A change that makes the database bigger reserves the growth on its provider now
-        (409 `insufficient_capacity` when it does not fit); `settle` squares it up when the
-        operation ends."""
-        if not SHAPE_FIELDS & desired.keys():
-            return database
-        target = self._placement.demand(
-            size=str(desired.get("size", database.size)),
-            replicas=int(desired.get("replicas", database.replicas)),
-            storage_gb=int(desired.get("storage_gb", database.storage_gb)),
-        )
-        try:
-            return await self._placement.grow(database, target)
-        except NoProvider as exc:
-            raise Conflict(exc.reason, code="insufficient_capacity") from exc
-        except QuotaExceeded as exc:
-            raise OverQuota(exc.excess) from exc
 
     async def delete(self, database: Database, *, actor: str) -> tuple[Database, Operation]:
         if database.deletion_protection:

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app.broker.errors import BrokerError
 from app.domain import clock, drift, engines
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.events import Event
@@ -59,6 +60,7 @@ from app.services.catalog import CatalogService, CatalogUnavailable
 from app.services.cluster_view import ClusterView
 from app.services.handlers.desired_spec import desired_for
 from app.services.operations import OperationService
+from app.services.placement import Placement
 from app.store import errors as store_errors
 from app.store.protocols import OperationFilter, Store
 
@@ -107,7 +109,9 @@ class DriftRepair:
         self, store: Store, view: ClusterView, operations: OperationService,
         catalog: CatalogService, sizes: SizeTable,
         monitoring: database_cr.MonitoringConfig = database_cr.DEFAULT_MONITORING,
+        placement: Placement | None = None,
     ) -> None:
+        self._placement = placement
         self._store = store
         self._view = view
         self._operations = operations
@@ -126,6 +130,15 @@ class DriftRepair:
         async for database in inventory.live_databases(self._store):
             tally.seen += 1
             live.add(database.id)
+            if (self._placement is not None and database.id not in active
+                    and self._placement.unsettled(database)):
+                # What it holds disagrees with what it needs (a settle that failed).
+                fence()
+                try:
+                    await self._placement.settle(database.id)
+                except (BrokerError, store_errors.StoreError) as exc:
+                    log.warning("placement_settle_failed", database_id=database.id,
+                                error=str(exc))
             if (database.namespace is None or database.id in active
                     or database.status not in _CHECKED):
                 continue
@@ -276,6 +289,8 @@ class DriftRepair:
             )
         except store_errors.RevisionConflict:
             return False  # changed meanwhile: the next pass looks again
+        if self._placement is not None:  # a volume grown outside: its capacity is taken
+            await self._placement.settle(database.id)
         await self._record(database, everything, fence,
                            action=f"{found.field} adopted from the cluster ({found.observed}): "
                                   "it cannot be undone")

@@ -1,28 +1,41 @@
-"""Placing databases on providers and keeping the providers' allocations right.
+"""Placing databases on providers and keeping their allocations, and the tenants' quota
+usage, equal to what the databases take.
 
-Every change to a provider's allocation is a compare-and-set on its revision, retried on a
-conflict with the provider read again: two creates that both saw room cannot both take the
-last of it (tests/e2e/test_placement.py runs 50 at once).
-
-A database records what it holds on its provider (`reserved_*`). The rules:
+A database records what it holds (`reserved_*`, and `counted` in its tenants' usage). Every
+change to a provider's allocation is a compare-and-set on its revision, retried with the
+provider read again: two creates that both saw room cannot both take the last of it
+(tests/e2e/test_placement.py runs 50 at once). Changes to what one database holds happen one
+at a time, under a per-database lock in Redis (`_locked`), so that a change being accepted
+and an operation ending never interleave.
 
 - create: `place` picks a provider (`domain.providers.candidates`) and reserves the
-  database's demand on it before the record exists;
-- a change that grows a database (scale, resize, more storage): `grow` reserves the growth
-  when it is accepted (409 when it does not fit) and the record holds the larger figure;
-- when an operation that may change a database's shape ends (succeeded or failed), and when
-  a database is deleted, `settle` brings its provider's allocation to what the record now
-  needs (nothing once deleted).
+  database's demand before the record exists (quotas are charged just before);
+- a change that grows a database (scale, resize, more storage): `change` reserves the
+  growth and only then submits the operation (409 or 429 when it does not fit; the growth
+  is given back if the submit fails);
+- when any operation ends, on delete, after a drift adoption and, as a safety net, on each
+  drift-repair pass for records that disagree: `settle` brings what the database holds to
+  what it needs (its record's shape, or its operation's target while one runs).
 
-`settle` writes the record first, then the provider: a crash between the two leaves capacity
-allocated that no database holds (never the reverse, which could overbook).
+`settle` writes the record first, then the provider and the quotas: a crash between them
+leaves capacity allocated that no database holds (never the reverse, which could
+overbook).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from app.broker.errors import BrokerUnavailable
 from app.domain import providers as rules
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.providers import Demand, NoProvider, Provider
@@ -33,6 +46,16 @@ from app.store import errors as store_errors
 from app.store.protocols import Store
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
+LOCK_PREFIX = "kubedb:placement:"
+LOCK_TTL = 30.0  # seconds a lock outlives a holder that died
+LOCK_WAIT = 10.0  # seconds to wait for one
+# Release a lock only if it is still ours.
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 # Compare-and-set attempts before giving up; with a random pause of up to 10 ms between
 # them, 50 concurrent reservations on one provider settle well within this.
@@ -45,16 +68,30 @@ def held(database: Database) -> Demand:
                   database.reserved_storage_gb)
 
 
+def _positive(demand: Demand) -> Demand:
+    return Demand(max(0.0, demand.cpu_cores), max(0.0, demand.memory_gb),
+                  max(0.0, demand.storage_gb))
+
+
+def _larger(a: Demand, b: Demand) -> Demand:
+    return Demand(max(a.cpu_cores, b.cpu_cores), max(a.memory_gb, b.memory_gb),
+                  max(a.storage_gb, b.storage_gb))
+
+
 def reserved_fields(demand: Demand) -> dict[str, float]:
     return {"reserved_cpu_cores": demand.cpu_cores, "reserved_memory_gb": demand.memory_gb,
             "reserved_storage_gb": demand.storage_gb}
 
 
 class Placement:
-    def __init__(self, store: Store, sizes: SizeTable, quotas: Quotas) -> None:
+    def __init__(
+        self, store: Store, sizes: SizeTable, quotas: Quotas, redis: aioredis.Redis
+    ) -> None:
         self._store = store
         self._sizes = sizes
         self.quotas = quotas
+        self._redis = redis
+        self._unlock = redis.register_script(_UNLOCK)
 
     def demand(self, *, size: str, replicas: int, storage_gb: int) -> Demand:
         plan = self._sizes.get(size) if size in self._sizes.names else self._sizes.default
@@ -87,58 +124,112 @@ class Placement:
         raise NoProvider("the providers are too busy to reserve capacity; try again",
                          capacity=True)
 
-    async def grow(self, database: Database, target: Demand) -> Database:
-        """Reserve on the database's provider what `target` needs beyond what the database
-        holds; `NoProvider` when it does not fit. Shrinking waits for `settle`."""
-        have = held(database)
-        growth = Demand(*(max(0.0, t - h) for t, h in (
-            (target.cpu_cores, have.cpu_cores), (target.memory_gb, have.memory_gb),
-            (target.storage_gb, have.storage_gb))))
-        if database.provider_id is None or growth.is_zero:
-            return database
+    async def change(
+        self, database: Database, target: Demand | None, submit: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Run `submit` (which starts a change of the database) with the growth the change
+        needs reserved first: its project's and domain's quotas (`QuotaExceeded`) and its
+        provider (`NoProvider`). When `submit` fails, the growth is given back. Shrinking
+        waits for `settle` when the change has been made."""
+        if target is None or database.provider_id is None:
+            return await submit()
+        async with self._locked(database.id):
+            fresh = await self._store.databases.get(database.id) or database
+            have = held(fresh)
+            growth = _positive(target - have)
+            if not growth.is_zero:
+                await self._take(fresh, growth)
+                await self._store.databases.update_fields(
+                    fresh.id, reserved_fields(_larger(target, have))
+                )
+            try:
+                return await submit()
+            except BaseException:
+                if not growth.is_zero:
+                    await self._store.databases.update_fields(fresh.id, reserved_fields(have))
+                    await self._give(fresh, growth, count=0)
+                raise
+
+    async def settle(self, database_id: str) -> None:
+        """Bring what the database holds to what it needs now: its record's shape, or the
+        target of an operation in progress if that is larger (idempotent)."""
+        async with self._locked(database_id):
+            database = await self._store.databases.get(database_id)
+            if database is None or database.provider_id is None:
+                return
+            want = self.needs(database)
+            active = await self._store.operations.get_active(database_id)
+            if active is not None and database.status is not DatabaseStatus.DELETED:
+                want = _larger(want, self.target(database, active.desired_state))
+            have = held(database)
+            delta = want - have
+            counted = database.status is not DatabaseStatus.DELETED
+            count = int(counted) - int(database.counted)
+            if delta.is_zero and count == 0:
+                return
+            await self._store.databases.update_fields(
+                database.id, {**reserved_fields(want), "counted": counted}
+            )
+            await self._apply(database.provider_id, delta, check=False)
+            await self.quotas.charge(database.domain, database.project, count=count,
+                                     demand=delta, check=False)
+        log.info("placement_settled", database_id=database.id,
+                 provider_id=database.provider_id, cpu=delta.cpu_cores,
+                 memory_gb=delta.memory_gb, storage_gb=delta.storage_gb, count=count)
+
+    def target(self, database: Database, desired: Mapping[str, Any]) -> Demand:
+        """What the database needs once `desired` (an operation's desired state) is done."""
+        return self.demand(
+            size=str(desired.get("size", database.size)),
+            replicas=int(desired.get("replicas", database.replicas)),
+            storage_gb=int(desired.get("storage_gb", database.storage_gb)),
+        )
+
+    def unsettled(self, database: Database) -> bool:
+        """Does what the record holds differ from what it needs (a settle that failed)?"""
+        return database.provider_id is not None and (
+            not (self.needs(database) - held(database)).is_zero
+            or database.counted != (database.status is not DatabaseStatus.DELETED)
+        )
+
+    async def _take(self, database: Database, growth: Demand) -> None:
         await self.quotas.charge(database.domain, database.project, count=0, demand=growth,
                                  check=True)
         try:
+            assert database.provider_id is not None
             await self._apply(database.provider_id, growth, check=True)
         except BaseException:
             await self.quotas.charge(database.domain, database.project, count=0,
                                      demand=-growth, check=False)
             raise
-        larger = Demand(*(max(t, h) for t, h in (
-            (target.cpu_cores, have.cpu_cores), (target.memory_gb, have.memory_gb),
-            (target.storage_gb, have.storage_gb))))
-        return await self._store.databases.update_fields(database.id, reserved_fields(larger))
 
-    async def shrink_back(self, before: Database, grown: Database) -> None:
-        """Undo a `grow` whose change was not accepted after all."""
-        delta = held(grown) - held(before)
-        if grown.provider_id is None or delta.is_zero:
-            return
-        await self._store.databases.update_fields(grown.id, reserved_fields(held(before)))
-        await self._apply(grown.provider_id, -delta, check=False)
-        await self.quotas.charge(grown.domain, grown.project, count=0, demand=-delta,
-                                 check=False)
+    async def _give(self, database: Database, demand: Demand, *, count: int) -> None:
+        assert database.provider_id is not None
+        await self._apply(database.provider_id, -demand, check=False)
+        await self.quotas.charge(database.domain, database.project, count=-count,
+                                 demand=-demand, check=False)
 
-    async def settle(self, database_id: str) -> None:
-        """Bring the provider's allocation to what the record needs now (idempotent)."""
-        database = await self._store.databases.get(database_id)
-        if database is None or database.provider_id is None:
-            return
-        want, have = self.needs(database), held(database)
-        delta = want - have
-        counted = database.status is not DatabaseStatus.DELETED
-        count = int(counted) - int(database.counted)
-        if delta.is_zero and count == 0:
-            return
-        await self._store.databases.update_fields(
-            database.id, {**reserved_fields(want), "counted": counted}
-        )
-        await self._apply(database.provider_id, delta, check=False)
-        await self.quotas.charge(database.domain, database.project, count=count,
-                                 demand=delta, check=False)
-        log.info("placement_settled", database_id=database.id,
-                 provider_id=database.provider_id, cpu=delta.cpu_cores,
-                 memory_gb=delta.memory_gb, storage_gb=delta.storage_gb)
+    @asynccontextmanager
+    async def _locked(self, database_id: str) -> AsyncIterator[None]:
+        """One reservation change at a time per database, across instances: a Redis lock
+        with a lease (`LOCK_TTL`), so that one holder dying frees it."""
+        key, token = f"{LOCK_PREFIX}{database_id}", uuid.uuid4().hex
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOCK_WAIT
+        try:
+            while not await self._redis.set(key, token, nx=True, px=int(LOCK_TTL * 1000)):
+                if loop.time() > deadline:
+                    raise BrokerUnavailable(
+                        f"the reservations of database {database_id} stay locked; try again"
+                    )
+                await asyncio.sleep(random.uniform(0.005, 0.02))
+        except (redis_errors.RedisError, OSError) as exc:
+            raise BrokerUnavailable(f"redis: {exc}") from exc
+        try:
+            yield
+        finally:
+            with contextlib.suppress(redis_errors.RedisError, OSError):
+                await self._unlock(keys=[key], args=[token])
 
     async def release(self, provider_id: str, demand: Demand) -> None:
         """Give back a reservation no database came to hold (a create that failed)."""

@@ -18,18 +18,20 @@ Errors, for the API to translate:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from lightkube.core.exceptions import ConfigError
 
 from app.cluster import errors as cluster_errors
-from app.cluster.config import ClusterConnection, parse_kubeconfig
+from app.cluster.config import ClusterConnection, parse_kubeconfig, refuse_unsafe
 from app.cluster.gateway import KubeGateway
 from app.domain import clock, engines
-from app.domain.providers import Provider
+from app.domain.providers import Provider, ResourceKind
 from app.encryption import Cipher
 from app.log import get_logger
 from app.services.catalog import CatalogService, OfferedVersion
@@ -70,26 +72,44 @@ class EncryptionUnavailable(ProviderError):
 
 class ProviderInUse(ProviderError):
     def __init__(self, name: str, databases: int) -> None:
-        super().__init__(f"provider {name} still has {databases} database(s); delete or "
-                         "move them first")
+        super().__init__(f"provider {name} still has {databases} database(s) or capacity "
+                         "reserved by one being created; delete or move them first")
         self.databases = databases
 
 
 def kubeconfig_text(content: str) -> str:
-    """Raw YAML, or base64 of it, as the text of a kubeconfig; `InvalidKubeconfig` if
-    neither (the message never quotes the content: it holds credentials)."""
+    """Raw YAML, or base64 of it, as the text of a kubeconfig that holds its credentials
+    (`refuse_unsafe`); `InvalidKubeconfig` otherwise. Messages never quote the content."""
     try:
-        parse_kubeconfig(content)
-        return content
+        config = parse_kubeconfig(content)
+        text = content
     except ValueError as raw_problem:
         try:
-            decoded = base64.b64decode(content.strip(), validate=True).decode()
-            parse_kubeconfig(decoded)
+            text = base64.b64decode(content.strip(), validate=True).decode()
+            config = parse_kubeconfig(text)
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise InvalidKubeconfig(
                 f"kubeconfig_content is neither a kubeconfig nor base64 of one ({raw_problem})"
             ) from None
-        return decoded
+    try:
+        refuse_unsafe(config)
+    except ValueError as exc:
+        raise InvalidKubeconfig(f"kubeconfig_content: {exc}") from None
+    return text
+
+
+def allowed_path(path: str, directory: Path) -> str:
+    """`path` if it names a file inside `directory` (PROVIDER_KUBECONFIG_DIR), resolved;
+    `InvalidKubeconfig` otherwise: an API client must not make the control plane read any
+    file it likes."""
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(directory.resolve()):
+        raise InvalidKubeconfig(
+            f"kubeconfig_path must be a file under {directory} (PROVIDER_KUBECONFIG_DIR)"
+        )
+    if not resolved.is_file():
+        raise InvalidKubeconfig(f"kubeconfig_path {path} is not a file")
+    return str(resolved)
 
 
 async def check_cluster(connection: ClusterConnection) -> None:
@@ -97,7 +117,13 @@ async def check_cluster(connection: ClusterConnection) -> None:
     try:
         gateway = KubeGateway.connect(connection, timeout=CHECK_TIMEOUT)
     except (ConfigError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise ProviderUnreachable(f"the kubeconfig cannot be used: {exc}") from None
+        # Our own messages (refuse_unsafe, parse_kubeconfig) quote no content; others may.
+        reason = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
+        raise ProviderUnreachable(f"the kubeconfig cannot be used: {reason}") from None
+    except Exception as exc:  # the boundary of a client's kubeconfig: never a 500
+        raise ProviderUnreachable(
+            f"the kubeconfig cannot be used: {type(exc).__name__}"
+        ) from None
     try:
         try:
             await gateway.ping()
@@ -117,6 +143,12 @@ async def check_cluster(connection: ClusterConnection) -> None:
                     raise ProviderUnreachable(
                         f"cannot read {resource.plural}.{resource.group}: {exc.message}"
                     ) from None
+    except ProviderUnreachable:
+        raise
+    except Exception as exc:  # anything else the client's kubeconfig provokes
+        raise ProviderUnreachable(
+            f"the cluster could not be checked: {type(exc).__name__}"
+        ) from None
     finally:
         await gateway.close()
 
@@ -124,8 +156,9 @@ async def check_cluster(connection: ClusterConnection) -> None:
 class ProviderService:
     def __init__(
         self, store: Store, fleet: ClusterFleet, *, cipher: Cipher | None,
-        catalog_for: Any = None,
+        kubeconfig_dir: Path, catalog_for: Any = None,
     ) -> None:
+        self._kubeconfig_dir = kubeconfig_dir
         self._store = store
         self._fleet = fleet
         self._cipher = cipher
@@ -154,6 +187,9 @@ class ProviderService:
         return await self._store.providers.list(where, offset=offset, limit=limit)
 
     async def update(self, provider_id: str, changes: Mapping[str, Any]) -> Provider:
+        """Apply `changes`; a new connection is checked once, then written. The fields
+        written are never the allocations, so no revision is needed: a reservation in
+        between keeps its figures."""
         current = await self.get(provider_id)
         values = dict(changes)
         if any(name in values for name in CONNECTION_FIELDS):
@@ -171,26 +207,30 @@ class ProviderService:
         values.pop("kubeconfig_content", None)
         values["updated_at"] = clock.utcnow()
         try:
-            updated = await self._store.providers.update_fields(
-                provider_id, values, expected_revision=current.revision
-            )
+            updated = await self._store.providers.update_fields(provider_id, values)
         except store_errors.NameTaken as exc:
             raise ProviderNameTaken(str(exc)) from None
-        except store_errors.RevisionConflict:
-            # Changed meanwhile (a reservation): apply the change to what is there now.
-            return await self.update(provider_id, changes)
+        except store_errors.NotFound:
+            raise ProviderNotFound(f"provider {provider_id} not found") from None
         log.info("provider_updated", provider_id=provider_id,
                  fields=sorted(k for k in changes if k != "kubeconfig_content"))
         return updated
 
     async def delete(self, provider_id: str) -> None:
-        provider = await self.get(provider_id)
-        using = await self._store.databases.list(DatabaseFilter(provider_id=provider_id),
-                                                 limit=0)
-        if using.total:
-            raise ProviderInUse(provider.name, using.total)
-        await self._store.providers.delete(provider_id)
-        log.info("provider_deleted", provider_id=provider_id, name=provider.name)
+        """Refused while databases are on it or capacity is reserved on it (a create in
+        flight); the delete is conditional on the provider not changing meanwhile."""
+        for _ in range(5):
+            provider = await self.get(provider_id)
+            using = await self._store.databases.list(DatabaseFilter(provider_id=provider_id),
+                                                     limit=0)
+            held = any(provider.allocated(kind) > 0 for kind in ResourceKind)
+            if using.total or held:
+                raise ProviderInUse(provider.name, using.total)
+            if await self._store.providers.delete(provider_id,
+                                                  expected_revision=provider.revision):
+                log.info("provider_deleted", provider_id=provider_id, name=provider.name)
+                return
+        raise ProviderInUse(provider.name, 0)
 
     async def versions(self, provider_id: str, engine: engines.Engine) -> list[OfferedVersion]:
         provider = await self.get(provider_id)
@@ -204,7 +244,13 @@ class ProviderService:
     # --- connection --------------------------------------------------------------------
 
     def _current_connection(self, provider: Provider) -> dict[str, Any]:
-        connection = connection_for(provider, self._cipher)
+        try:
+            connection = connection_for(provider, self._cipher)
+        except ClusterUnavailable as exc:
+            raise EncryptionUnavailable(
+                f"{exc}; give the connection again (kubeconfig_content, kubeconfig_path or "
+                "api_endpoint) with verify_ssl"
+            ) from None
         if connection is None:
             return {}
         if provider.kubeconfig_encrypted is not None:
@@ -228,10 +274,15 @@ class ProviderService:
                     "kubeconfig_path or api_endpoint, or set the key on every instance)"
                 )
             text = kubeconfig_text(content)
-            await check_cluster(ClusterConnection.kubeconfig(text, verify_ssl=verify))
+            await check_cluster(ClusterConnection.kubeconfig(text, verify_ssl=verify,
+                                                             trusted=False))
             stored["kubeconfig_encrypted"] = self._cipher.encrypt(text)
         elif path is not None:
-            await check_cluster(ClusterConnection.kubeconfig_path(path, verify_ssl=verify))
+            path = allowed_path(path, self._kubeconfig_dir)
+            # The same rules as for a content (read in a thread: file I/O).
+            kubeconfig_text(await asyncio.to_thread(Path(path).read_text))
+            await check_cluster(ClusterConnection.kubeconfig_path(path, verify_ssl=verify,
+                                                                  trusted=False))
             stored["kubeconfig_path"] = path
         elif endpoint is not None:
             await check_cluster(ClusterConnection.url(endpoint, verify_ssl=verify))

@@ -356,8 +356,11 @@ class MongoProviders:
             raise errors.NameTaken("provider", str(fields.get("name"))) from exc
         return checked(Provider, doc)
 
-    async def delete(self, provider_id: str) -> bool:
-        result = await guard(self._c.c.delete_one({"_id": provider_id}))
+    async def delete(self, provider_id: str, *, expected_revision: int | None = None) -> bool:
+        query: dict[str, Any] = {"_id": provider_id}
+        if expected_revision is not None:
+            query["revision"] = expected_revision
+        result = await guard(self._c.c.delete_one(query))
         return bool(result.deleted_count)
 
 

@@ -180,8 +180,8 @@ class ProviderRepository(Protocol):
     ) -> Provider:
         """Raises `NotFound`, `RevisionConflict` or `NameTaken`."""
 
-    async def delete(self, provider_id: str) -> bool:
-        """False when there was no such provider."""
+    async def delete(self, provider_id: str, *, expected_revision: int | None = None) -> bool:
+        """False when there was no such provider (at that revision)."""
 
 
 class AuditRepository(Protocol):

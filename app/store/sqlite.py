@@ -348,10 +348,13 @@ class SQLiteProviders:
             raise translate(exc) from exc
         return parse(Provider, doc)
 
-    async def delete(self, provider_id: str) -> bool:
-        gone = await guard(self._t.rows(
-            "DELETE FROM providers WHERE id = ? RETURNING id", (provider_id,)
-        ))
+    async def delete(self, provider_id: str, *, expected_revision: int | None = None) -> bool:
+        sql = "DELETE FROM providers WHERE id = ?"
+        params: list[Any] = [provider_id]
+        if expected_revision is not None:
+            sql += " AND json_extract(doc, '$.revision') = ?"
+            params.append(expected_revision)
+        gone = await guard(self._t.rows(sql + " RETURNING id", params))
         return bool(gone)
 
 

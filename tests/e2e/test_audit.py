@@ -99,6 +99,8 @@ async def test_owners_read_their_own_domain_and_other_keys_none(platform: Platfo
     as_member = await client.get(AUDIT, headers=bearer(member.token))
     as_admin = await entries(client)
     naive_time = await client.get(AUDIT, params={"since": "2026-01-01T00:00:00"})
+    overflowing = await client.get(AUDIT, params={"since": "9999-12-31T23:00:00-14:00"})
+    ancient = await client.get(AUDIT, params={"until": "0001-01-01T00:00:00+05:00"})
 
     assert as_owner.status_code == 200
     assert {e["domain"] for e in as_owner.json()["entries"]} == {"acme"}
@@ -106,3 +108,4 @@ async def test_owners_read_their_own_domain_and_other_keys_none(platform: Platfo
     assert as_member.status_code == 403
     assert {e["domain"] for e in as_admin} >= {"acme", "globex"}
     assert naive_time.status_code == 422
+    assert overflowing.status_code == 422 and ancient.status_code == 422

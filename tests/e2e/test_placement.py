@@ -192,3 +192,52 @@ async def test_a_domains_dedicated_provider_comes_first_then_shared_ones(
     # dedicated to another domain never does, whatever its priority.
     assert third.json()["provider_id"] == home["id"]
     assert other_domain["id"] not in {a.json()["provider_id"] for a in (first, second_db, third)}
+
+
+async def test_two_scales_at_once_leave_exactly_what_the_database_needs(
+    two_clusters: tuple[Platform, Served],
+) -> None:
+    (runtime, client, _), _ = two_clusters
+    home = await local(client)
+    accepted = await create(client, high_availability=True, replicas=3)
+    await finished(client, accepted)
+    path = f"{BASE}/{accepted.json()['id']}"
+
+    answers = await asyncio.gather(
+        client.post(f"{path}/scale", json={"replicas": 5}),
+        client.post(f"{path}/scale", json={"replicas": 7}),
+    )
+    won = next(a for a in answers if a.status_code == 202)
+    lost = next(a for a in answers if a.status_code != 202)
+    await finished(client, won)
+    replicas = (await client.get(path)).json()["replicas"]
+
+    async def settled() -> tuple[float, float, float] | None:
+        now = await allocated(runtime, home["id"])
+        return now if now == (0.5 * replicas, 1.0 * replicas, 20.0 * replicas) else None
+
+    assert lost.status_code == 409
+    assert lost.json()["error"]["code"] == "operation_in_progress"
+    assert await eventually(settled, timeout=5, message="exactly the scaled shape")
+
+
+async def test_a_drift_pass_puts_right_what_a_settle_never_did(
+    settings: Settings, embedded_redis_url: str, tmp_path: Path,
+) -> None:
+    async with running(settings, embedded_redis_url, tmp_path,
+                       reconcile_interval=0.3) as (runtime, client, _):
+        home = await local(client)
+        accepted = await create(client, high_availability=True, replicas=3)
+        await finished(client, accepted)
+        # As if an operation had scaled it to 2 and its end hook had never run: the record
+        # says 2 replicas, it and the provider still hold 3.
+        await runtime.store.databases.update_fields(accepted.json()["id"], {"replicas": 2})
+
+        async def repaired() -> tuple[float, float, float] | None:
+            database = await runtime.store.databases.get(accepted.json()["id"])
+            assert database is not None
+            now = await allocated(runtime, home["id"])
+            return now if database.reserved_cpu_cores == 1.0 and now[0] == 1.0 else None
+
+        assert await eventually(repaired, timeout=10, message="the drift pass settles it") \
+            == (1.0, 2.0, 40.0)

@@ -96,11 +96,12 @@ async def test_a_provider_is_registered_with_its_kubeconfig_encrypted_and_never_
 
 
 async def test_a_base64_kubeconfig_a_path_and_an_endpoint_are_accepted(
-    two_clusters: tuple[Platform, Served], tmp_path: Path,
+    two_clusters: tuple[Platform, Served],
 ) -> None:
-    (_, client, _), second = two_clusters
+    (runtime, client, _), second = two_clusters
     text = kubeconfig(second)
-    path = tmp_path / "second.kubeconfig"
+    path = runtime.settings.kubeconfig_dir / "second.kubeconfig"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
 
     encoded = await client.post(URL, json=provider_body(
@@ -236,3 +237,47 @@ async def test_a_changed_connection_is_checked_again_and_a_bad_one_changes_nothi
     assert renamed.status_code == 200 and renamed.json()["connection"] == "kubeconfig"
     assert stored is not None and stored.api_endpoint is None
     assert stored.kubeconfig_encrypted is not None
+
+
+async def test_a_kubeconfig_that_runs_a_command_or_reads_a_file_is_refused_unrun(
+    two_clusters: tuple[Platform, Served], tmp_path: Path,
+) -> None:
+    (_, client, _), second = two_clusters
+    ran = tmp_path / "the-command-ran"
+    config = second.kubeconfig()
+    config["users"][0]["user"] = {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": "/bin/sh",
+        "args": ["-c", f"touch {ran}"]}}
+    reads = second.kubeconfig()
+    reads["users"][0]["user"] = {"tokenFile": "/etc/hostname"}
+    outside = tmp_path / "elsewhere.kubeconfig"
+    outside.write_text(kubeconfig(second))
+
+    by_exec = await client.post(URL, json=provider_body(
+        second, kubeconfig_content=yaml.safe_dump(config)))
+    by_file = await client.post(URL, json=provider_body(
+        second, name="reads", kubeconfig_content=yaml.safe_dump(reads)))
+    by_path = await client.post(URL, json=provider_body(
+        second, name="outside", kubeconfig_content=None, kubeconfig_path=str(outside)))
+    broken = await client.post(URL, json=provider_body(
+        second, name="broken", kubeconfig_content=f"token: {TOKEN}\n  bad: [indent"))
+
+    assert by_exec.status_code == 422 and "runs a command" in by_exec.text
+    assert not ran.exists()
+    assert by_file.status_code == 422 and "reads a file" in by_file.text
+    assert by_path.status_code == 422 and "PROVIDER_KUBECONFIG_DIR" in by_path.text
+    assert broken.status_code == 422 and TOKEN not in broken.text
+
+
+async def test_a_provider_holding_reserved_capacity_is_not_deleted(
+    two_clusters: tuple[Platform, Served],
+) -> None:
+    (runtime, client, _), second = two_clusters
+    created = (await client.post(URL, json=provider_body(second))).json()
+    # A create in flight: reserved on the provider, its record not written yet.
+    await runtime.store.providers.update_fields(created["id"], {"cpu_allocated_cores": 0.5})
+
+    refused = await client.delete(f"{URL}/{created['id']}")
+
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "provider_in_use"

@@ -354,12 +354,15 @@ async def test_every_answer_of_the_key_routes_is_in_the_openapi_document(
         for method, operation in item.items()
     }
 
-    # 400: a body or request the server cannot parse, declared router-wide.
+    # 400: a body or request the server cannot parse, 429: the key's rate limit; both
+    # declared router-wide.
     assert statuses == {
-        ("/api/v1/api-keys", "post"): {"201", "400", "401", "403", "422"},
-        ("/api/v1/api-keys", "get"): {"200", "400", "401", "403", "422"},
-        ("/api/v1/api-keys/{key_id}", "get"): {"200", "400", "401", "403", "404", "422"},
-        ("/api/v1/api-keys/{key_id}", "delete"): {"200", "400", "401", "403", "404", "422"},
+        ("/api/v1/api-keys", "post"): {"201", "400", "401", "403", "422", "429"},
+        ("/api/v1/api-keys", "get"): {"200", "400", "401", "403", "422", "429"},
+        ("/api/v1/api-keys/{key_id}", "get"): {"200", "400", "401", "403", "404", "422",
+                                               "429"},
+        ("/api/v1/api-keys/{key_id}", "delete"): {"200", "400", "401", "403", "404", "422",
+                                                  "429"},
     }
     assert "secret" not in document["components"]["schemas"]["ApiKeyOut"]["properties"]
     assert "secret" in document["components"]["schemas"]["IssuedApiKeyOut"]["properties"]

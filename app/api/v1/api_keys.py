@@ -26,7 +26,7 @@ from app.store import errors as store_errors
 
 # 400: a body that is not JSON at all (every route here may get one).
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"],
-                   responses=errors.error_responses(400))
+                   responses=errors.error_responses(400, 429))
 
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 KeyId = Annotated[str, Path(min_length=1, max_length=64, description="`key-...`")]

@@ -4,7 +4,7 @@ they give; other keys get 403."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,7 +18,7 @@ from app.services.audit import AuditLog
 from app.store.protocols import AuditFilter
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"],
-                   responses=errors.error_responses(400, 401, 403, 422))
+                   responses=errors.error_responses(400, 401, 403, 422, 429))
 
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 Label = Annotated[str | None, Query(max_length=100)]
@@ -49,6 +49,22 @@ class AuditPage(BaseModel):
     page_size: int
 
 
+def _utc(name: str, when: datetime | None) -> datetime | None:
+    """`when` in UTC; 422 for a time without a zone, or one outside years 1000-9998 (stored
+    times compare as text of fixed width)."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        raise errors.ValidationFailed({name: "give a time zone (e.g. Z)"})
+    try:
+        utc = when.astimezone(UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not 1000 <= utc.year <= 9998:
+        raise errors.ValidationFailed({name: "must be between the years 1000 and 9998"})
+    return utc
+
+
 @router.get("", response_model=AuditPage, summary="The audit log, newest first")
 @router.get("/", response_model=AuditPage, include_in_schema=False)
 async def audit_log(
@@ -70,9 +86,7 @@ async def audit_log(
         domain, project = caller.domain, caller.project or project
     elif caller.role is not Role.ADMIN:
         raise errors.Forbidden("reading the audit log needs an admin or an owner key")
-    for name, when in (("since", since), ("until", until)):
-        if when is not None and when.tzinfo is None:
-            raise errors.ValidationFailed({name: "give a time zone (e.g. Z)"})
+    since, until = _utc("since", since), _utc("until", until)
     service: AuditLog = request.app.state.audit
     result = await service.page(
         AuditFilter(domain=domain, project=project, actor_key_id=actor, target=target,

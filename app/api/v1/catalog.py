@@ -13,7 +13,8 @@ from app.api.errors import ApiError, error_responses
 from app.domain import engines
 from app.services.catalog import CatalogService, CatalogUnavailable
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"])
+router = APIRouter(prefix="/api/v1", tags=["catalog"],
+                   responses=error_responses(429))
 
 Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
 

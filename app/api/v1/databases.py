@@ -30,7 +30,7 @@ Project = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
 Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
 
 router = APIRouter(prefix="/api/v1/domain/{domain}/project/{project}/databases",
-                   tags=["databases"], responses=error_responses(400))
+                   tags=["databases"], responses=error_responses(400, 429))
 
 RUNNING = frozenset({DatabaseStatus.RUNNING})
 PAUSED = frozenset({DatabaseStatus.PAUSED})

@@ -16,7 +16,8 @@ from app.services.operations import OperationNotCancellable, OperationService
 from app.store import errors as store_errors
 from app.store.protocols import OperationFilter, Store
 
-router = APIRouter(prefix="/api/v1/operations", tags=["operations"])
+router = APIRouter(prefix="/api/v1/operations", tags=["operations"],
+                   responses=error_responses(429))
 
 Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
 

@@ -30,7 +30,7 @@ from app.services.providers import ProviderService
 from app.store.protocols import ProviderFilter
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"],
-                   responses=errors.error_responses(400, 401, 403))
+                   responses=errors.error_responses(400, 401, 403, 429))
 
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 ProviderId = Annotated[str, Path(min_length=1, max_length=64, description="`prv-...`")]

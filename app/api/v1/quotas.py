@@ -16,7 +16,7 @@ from app.domain.quotas import Quota, Tenant
 from app.services.quotas import Quotas
 
 router = APIRouter(prefix="/api/v1/domains", tags=["quotas"],
-                   responses=errors.error_responses(400, 401, 403, 404, 422))
+                   responses=errors.error_responses(400, 401, 403, 404, 422, 429))
 
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 
