@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from app.config.settings import Settings
+from simulator.kubedb import install
+from simulator.server import Served, Simulator, run_simulator
 from tests.e2e.platform import Platform, running
 from tests.support import free_port
 
@@ -121,3 +123,17 @@ async def platform(
     """The app in-process with the simulator as its cluster (`tests.e2e.platform`)."""
     async with running(settings, embedded_redis_url, tmp_path) as started:
         yield started
+
+
+@pytest.fixture
+async def two_clusters(
+    settings: Settings, embedded_redis_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[Platform, Served]]:
+    """The platform (simulator A is its own cluster, the provider `local`) and simulator B,
+    with the KubeDB model, to register as a second provider."""
+    async with (
+        running(settings, embedded_redis_url, tmp_path) as platform,
+        run_simulator(simulator=Simulator(plugins=[install])) as second,
+    ):
+        second.simulator.config.update({"time_scale": 0.005})
+        yield platform, second

@@ -5,35 +5,20 @@ on scale."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
 from app.config.settings import Settings
 from app.domain import placement as namespaces
 from app.main import Runtime
-from simulator.kubedb import install
-from simulator.server import Served, Simulator, run_simulator
+from simulator.server import Served
 from tests.e2e.platform import BASE, Platform, create, finished, running
 from tests.support import eventually
 
 PROVIDERS = "/api/v1/providers"
-
-
-@pytest.fixture
-async def two_clusters(
-    settings: Settings, embedded_redis_url: str, tmp_path: Path
-) -> AsyncIterator[tuple[Platform, Served]]:
-    async with (
-        running(settings, embedded_redis_url, tmp_path) as platform,
-        run_simulator(simulator=Simulator(plugins=[install])) as second,
-    ):
-        second.simulator.config.update({"time_scale": 0.005})
-        yield platform, second
 
 
 async def local(client: httpx.AsyncClient) -> dict[str, Any]:

@@ -5,34 +5,20 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from app.config.settings import Settings
 from app.domain.api_keys import Role
 from app.services.api_keys import issue_key
-from simulator.kubedb import install
 from simulator.registry import CORE_TYPES, Registry
 from simulator.server import Served, Simulator, run_simulator
-from tests.e2e.platform import Platform, running
+from tests.e2e.platform import Platform
 from tests.support import free_port
 
 URL = "/api/v1/providers"
-
-
-@pytest.fixture
-async def two_clusters(
-    settings: Settings, embedded_redis_url: str, tmp_path: Path
-) -> AsyncIterator[tuple[Platform, Served]]:
-    async with (
-        running(settings, embedded_redis_url, tmp_path) as platform,
-        run_simulator(simulator=Simulator(plugins=[install])) as second,
-    ):
-        yield platform, second
 
 
 TOKEN = "kubeconfig-token-4b1d2e9c7f"

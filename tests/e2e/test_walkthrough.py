@@ -20,48 +20,10 @@ pytestmark = [
 ]
 
 
-def walkthrough() -> str:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Your first hour", 1)[1]
-    match = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert match is not None
-    return match.group(1)
+SECTION = "## Providers, placement, quotas, audit and limits"
 
 
-def test_the_first_hour_walkthrough_works_as_written(tmp_path: Path) -> None:
-    data_dir = tmp_path / "var"
-    port = str(free_port())
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))},
-        "DATA_DIR": str(data_dir), "PORT": port, "PY": sys.executable,
-        "OPERATION_POLL_INTERVAL": "0.5",
-    }
-    env.pop("CLUSTER_KUBECONFIG", None)
-    script = walkthrough().replace("var/", f"{data_dir}/").replace(
-        "127.0.0.1:8000", f"127.0.0.1:{port}"
-    )
-
-    def make(target: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-
-    try:
-        started = make("run")
-        assert started.returncode == 0, started.stdout + started.stderr
-        result = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=240)
-    finally:
-        make("stop")
-
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines.count("succeeded") == 6, result.stdout
-    assert lines[1] == "running" and lines[-1] == "deleted"
-    assert any(line.startswith("postgresql://postgres:") for line in lines)
-    assert "'17.6'" in next(line for line in lines if line.startswith("["))
-
-
-def section_script(heading: str, index: int = 0) -> str:
+def readme_block(heading: str, index: int = 0) -> str:
     """The `index`-th shell block of the README's section under `heading`."""
     readme = (ROOT / "README.md").read_text()
     section = readme.split(heading, 1)[1].split("\n## ", 1)[0]
@@ -69,16 +31,20 @@ def section_script(heading: str, index: int = 0) -> str:
     return str(blocks[index])
 
 
-def test_the_providers_quotas_and_audit_examples_work_as_written(tmp_path: Path) -> None:
+def run_against_make_run(
+    tmp_path: Path, script: str, *, timeout: float = 240, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """`make run` with its own data directory and port (and `settings`), the README
+    `script` as written but for those, then `make stop`."""
     data_dir = tmp_path / "var"
     port = str(free_port())
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))},
-        "DATA_DIR": str(data_dir), "PORT": port, "PY": sys.executable,
+        "DATA_DIR": str(data_dir), "PORT": port, "PY": sys.executable, **settings,
     }
     env.pop("CLUSTER_KUBECONFIG", None)
-    script = section_script("## Providers, placement, quotas, audit and limits").replace(
-        "var/", f"{data_dir}/").replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    script = script.replace("var/", f"{data_dir}/").replace("127.0.0.1:8000",
+                                                            f"127.0.0.1:{port}")
 
     def make(target: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, env=env,
@@ -88,11 +54,27 @@ def test_the_providers_quotas_and_audit_examples_work_as_written(tmp_path: Path)
         started = make("run")
         assert started.returncode == 0, started.stdout + started.stderr
         result = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)
+                                capture_output=True, text=True, timeout=timeout)
     finally:
         make("stop")
-
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_the_first_hour_walkthrough_works_as_written(tmp_path: Path) -> None:
+    result = run_against_make_run(tmp_path, readme_block("## Your first hour"),
+                                  OPERATION_POLL_INTERVAL="0.5")
+
+    lines = result.stdout.splitlines()
+    assert lines.count("succeeded") == 6, result.stdout
+    assert lines[1] == "running" and lines[-1] == "deleted"
+    assert any(line.startswith("postgresql://postgres:") for line in lines)
+    assert "'17.6'" in next(line for line in lines if line.startswith("["))
+
+
+def test_the_providers_quotas_and_audit_examples_work_as_written(tmp_path: Path) -> None:
+    result = run_against_make_run(tmp_path, readme_block(SECTION), timeout=120)
+
     lines = result.stdout.splitlines()
     assert lines[0] == ("{'total': 16.0, 'reservation_percent': 80.0, 'allocatable': 12.8, "
                         "'allocated': 0.0, 'available': 12.8}"), lines
@@ -109,30 +91,9 @@ def test_the_providers_quotas_and_audit_examples_work_as_written(tmp_path: Path)
 
 
 def test_the_rate_limit_example_works_as_written(tmp_path: Path) -> None:
-    data_dir = tmp_path / "var"
-    port = str(free_port())
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))},
-        "DATA_DIR": str(data_dir), "PORT": port, "PY": sys.executable,
-        "RATE_LIMIT_PER_MINUTE": "60", "RATE_LIMIT_BURST": "5",
-    }
-    env.pop("CLUSTER_KUBECONFIG", None)
-    script = section_script("## Providers, placement, quotas, audit and limits", 1).replace(
-        "var/", f"{data_dir}/").replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    result = run_against_make_run(tmp_path, readme_block(SECTION, 1), timeout=60,
+                                  RATE_LIMIT_PER_MINUTE="60", RATE_LIMIT_BURST="5")
 
-    def make(target: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-
-    try:
-        started = make("run")
-        assert started.returncode == 0, started.stdout + started.stderr
-        result = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=60)
-    finally:
-        make("stop")
-
-    assert result.returncode == 0, result.stderr
     codes, retry = result.stdout.splitlines()
     assert codes.split() == ["200"] * 5 + ["429"] * 2
     assert retry.lower().startswith("retry-after: ")
