@@ -14,10 +14,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from pydantic_core import PydanticCustomError
 
 from app.api import auth, errors
-from app.domain import access, clock, validation
+from app.api.v1 import fields
+from app.domain import access, clock
 from app.domain import api_keys as key_rules
 from app.domain import errors as domain_errors
 from app.domain.api_keys import ApiKey, Role
@@ -44,15 +44,7 @@ class CreateApiKey(BaseModel):
     domain: str | None = Field(default=None, description="DNS-1123 label; not for admin keys")
     project: str | None = Field(default=None, description="DNS-1123 label; needs `domain`")
 
-    @field_validator("domain", "project")
-    @classmethod
-    def _dns_label(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return validation.check_dns_label(value, field="tenant")
-        except domain_errors.InvalidValue as exc:
-            raise PydanticCustomError(exc.code, "{reason}", {"reason": exc.message}) from None
+    _tenant = field_validator("domain", "project")(fields.dns_label)
 
 
 class ApiKeyOut(BaseModel):

@@ -18,11 +18,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from app.api import auth, errors
-from app.domain import clock, engines, validation
-from app.domain import errors as domain_errors
+from app.api.v1 import fields
+from app.domain import clock, engines
 from app.domain.providers import Provider, capacity_view
 from app.services import providers as provider_service
 from app.services.catalog import CatalogUnavailable
@@ -45,15 +44,6 @@ Tags = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=
                  Field(max_length=50)]
 Metadata = Annotated[dict[str, Annotated[str, StringConstraints(max_length=500)]],
                      Field(max_length=50)]
-
-
-def _dns_label(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return validation.check_dns_label(value, field="domain")
-    except domain_errors.InvalidValue as exc:
-        raise PydanticCustomError(exc.code, "{reason}", {"reason": exc.message}) from None
 
 
 Kubeconfig = Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
@@ -92,7 +82,7 @@ class CreateProvider(_Connection):
     tags: Tags = Field(default_factory=list)
     metadata: Metadata = Field(default_factory=dict)
 
-    _domain = field_validator("domain")(_dns_label)
+    _domain = field_validator("domain")(fields.dns_label)
 
     @model_validator(mode="after")
     def _one_way_in(self) -> CreateProvider:
@@ -123,7 +113,7 @@ class UpdateProvider(_Connection):
     tags: Tags | None = None
     metadata: Metadata | None = None
 
-    _domain = field_validator("domain")(_dns_label)
+    _domain = field_validator("domain")(fields.dns_label)
 
     @model_validator(mode="after")
     def _at_most_one_way_in(self) -> UpdateProvider:
