@@ -36,6 +36,7 @@ _PROTECTED = frozenset(
     {"id", "_id", "revision", "live_name_key", "active_key", "label_pairs", "domain",
      "project", "name", "database_id", "created_at"}
 )
+_PROTECTED_BY_MODEL: dict[type[BaseModel], frozenset[str]] = {Provider: _PROVIDER_PROTECTED}
 
 
 def encode(value: Any) -> Any:
@@ -85,7 +86,7 @@ def update_set(model: type[BaseModel], fields: Mapping[str, Any]) -> dict[str, A
     known = model.model_fields
     out: dict[str, Any] = {}
     for name, value in fields.items():
-        protected = _PROVIDER_PROTECTED if model is Provider else _PROTECTED
+        protected = _PROTECTED_BY_MODEL.get(model, _PROTECTED)
         if not _FIELD_NAME.match(name) or name in protected or name not in known:
             raise ValueError(f"{model.__name__} has no updatable field {name!r}")
         out[name] = encode(value)

@@ -39,6 +39,7 @@ from app.domain.retry import RetryPolicy
 from app.log import get_logger
 from app.metrics import Metrics
 from app.queue.streams import Delivery, OperationQueue
+from app.services.handlers.contract import CancelFn, FailFn, StepFn
 from app.store import errors as store_errors
 from app.store.protocols import Store
 
@@ -85,11 +86,9 @@ class StepContext:
         raise LeaseLost(f"operation {self.operation.id} keeps changing under this worker")
 
 
-StepFn = Callable[[StepContext], Awaitable[steps.StepResult]]
-CancelFn = Callable[[StepContext], Awaitable[None]]
-# Called with the failure reason before an operation is recorded failed.
-FailFn = Callable[[StepContext, str], Awaitable[None]]
-# Called with every operation once it has ended (any type, any outcome).
+# The handlers' signatures (StepFn, CancelFn, FailFn) are their contract's
+# (`services.handlers.contract`), which this module's StepContext fulfils.
+# Called with every operation once it has ended (any type, any outcome):
 EndFn = Callable[[Operation], Awaitable[None]]
 
 
