@@ -326,6 +326,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.rate_limiter = RateLimiter(runtime.redis, Limit(
                 per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
             ))
+            app.state.anonymous_rate_limiter = RateLimiter(runtime.redis, Limit(
+                per_minute=settings.anonymous_rate_limit_per_minute,
+                burst=settings.anonymous_rate_limit_burst,
+            ))
             app.state.databases = DatabaseService(
                 runtime.store, runtime.operations, app.state.catalog, runtime.sizes,
                 runtime.fleet, runtime.placement,

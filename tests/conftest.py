@@ -79,8 +79,9 @@ def settings(tmp_path: Path) -> Settings:
         operation_step_timeout=0.5,
         num_operation_workers=3,
         # The suites poll as fast as they can with one key; tests/e2e/test_rate_limits.py
-        # turns limiting on.
+        # turns limiting on (and tests/e2e/test_audit.py the limit per address).
         rate_limit_per_minute=0,
+        anonymous_rate_limit_per_minute=0,
     )
 
 

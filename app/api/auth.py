@@ -68,6 +68,7 @@ class _ApiKeyBearer(HTTPBearer):
         credentials = await super().__call__(request)
         if credentials is None:
             given = request.headers.get("authorization")
+            await _limit_address(request)
             raise errors.Unauthorized(
                 "send an API key as Authorization: Bearer <key>" if not given
                 else "the Authorization header must read Bearer <key>"
@@ -76,6 +77,7 @@ class _ApiKeyBearer(HTTPBearer):
             key = await api_keys.authenticate(store(request), credentials.credentials)
         except api_keys.AuthenticationFailed as exc:
             log.info("api_key_rejected", reason=exc.reason.value, key_id=exc.key_id)
+            await _limit_address(request)
             raise errors.Unauthorized(_MESSAGES[exc.reason]) from None
         principal = Principal.of(key)
         request.state.principal = principal  # for the audit log (app.api.middleware)
@@ -83,13 +85,32 @@ class _ApiKeyBearer(HTTPBearer):
         try:
             await limiter.check(key.id)
         except RateLimited as exc:
-            raise errors.ApiError(
-                429, "rate_limited",
-                f"this API key made more than {limiter.limit.per_minute} requests a minute "
-                f"(bursts of {limiter.limit.burst}); retry in {exc.retry_after} s",
-                {"retry_after": exc.retry_after}, headers={"Retry-After": str(exc.retry_after)},
-            ) from None
+            raise _limited(exc, f"this API key made more than {limiter.limit.per_minute} "
+                                f"requests a minute (bursts of {limiter.limit.burst})") from None
         return principal
+
+
+def _limited(exc: RateLimited, what: str) -> errors.ApiError:
+    return errors.ApiError(
+        429, "rate_limited", f"{what}; retry in {exc.retry_after} s",
+        {"retry_after": exc.retry_after}, headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+async def _limit_address(request: Request) -> None:
+    """A request with no accepted key takes a token of its client address (the socket's
+    peer, as the server leaves it: proxy headers count only from trusted proxies), or is
+    answered 429 `rate_limited`."""
+    limiter: RateLimiter | None = getattr(request.app.state, "anonymous_rate_limiter", None)
+    if limiter is None:
+        return
+    address = request.client.host if request.client else "unknown"
+    try:
+        await limiter.check(f"address:{address}")
+    except RateLimited as exc:
+        raise _limited(exc, f"this address made more than {limiter.limit.per_minute} requests "
+                            f"a minute without a valid API key (bursts of "
+                            f"{limiter.limit.burst})") from None
 
 
 # The caller's key as a `Principal`, or 401 `unauthorized`: `Depends(auth.authenticate)`.

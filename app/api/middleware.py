@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics as app_metrics
 from app.domain import audit
+from app.domain.access import Principal
 from app.domain.audit import AuditEntry
 from app.services.audit import AuditLog
 
@@ -36,11 +37,15 @@ _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 async def _audit(scope: Scope, route: str, status: int, request_id: str) -> None:
-    """One audit entry for a request the log records (after its answer has gone out)."""
+    """One audit entry for a request the log records (after its answer has gone out).
+
+    Without an accepted key (none, refused, or the address over its limit) the entry goes
+    to the platform scope, never the tenant the path names: anyone can send such requests.
+    """
     log_service: AuditLog | None = getattr(scope["app"].state, "audit", None)
     if log_service is None:  # the lifespan has not built it (not started yet)
         return
-    principal = (scope.get("state") or {}).get("principal")
+    principal: Principal | None = (scope.get("state") or {}).get("principal")
     params: dict[str, str] = scope.get("path_params") or {}
     client = scope.get("client")
     # A path without a tenant (an operation, an API key): the caller's own scope.
@@ -48,8 +53,11 @@ async def _audit(scope: Scope, route: str, status: int, request_id: str) -> None
     project = params.get("project") or (
         getattr(principal, "project", None) if "domain" not in params else None)
     await log_service.record(AuditEntry(
-        actor_key_id=getattr(principal, "key_id", None),
-        actor_role=getattr(getattr(principal, "role", None), "value", None),
+        actor_key_id=principal.key_id if principal else None,
+        actor_role=principal.role.value if principal else None,
+        actor_domain=principal.domain if principal else None,
+        actor_project=principal.project if principal else None,
+        scope=audit.AuditScope.TENANT if principal else audit.AuditScope.PLATFORM,
         domain=domain, project=project,
         action=f"{scope['method']} {route}", target=audit.target_of(params),
         outcome=status, request_id=request_id, client=client[0] if client else None,

@@ -106,13 +106,17 @@ class Settings(BaseSettings):
     # base64-encoded bytes). Unset: generated into DATA_DIR/encryption-key on first start;
     # every instance sharing a store must have the same key, so set it with MongoDB.
     encryption_key: SecretStr | None = None
-    # Requests per minute per API key, with bursts of up to RATE_LIMIT_BURST (kept in Redis,
-    # shared by every instance); 0 turns limiting off. Health and metrics are never limited.
     # Where kubeconfig files given as a provider's `kubeconfig_path` must be; unset:
     # DATA_DIR/kubeconfigs. A path outside is refused.
     provider_kubeconfig_dir: Path | None = None
+    # Requests per minute per API key, with bursts of up to RATE_LIMIT_BURST (kept in Redis,
+    # shared by every instance); 0 turns limiting off. Health and metrics are never limited.
     rate_limit_per_minute: Annotated[int, Field(ge=0, le=10_000_000)] = 1200
     rate_limit_burst: Annotated[int, Field(ge=1, le=10_000_000)] = 200
+    # Requests per minute per client address (the socket's peer) that bring no API key or
+    # one that is refused, with bursts of ANONYMOUS_RATE_LIMIT_BURST; 0 turns it off.
+    anonymous_rate_limit_per_minute: Annotated[int, Field(ge=0, le=10_000_000)] = 60
+    anonymous_rate_limit_burst: Annotated[int, Field(ge=1, le=10_000_000)] = 20
 
     # Where embedded state lives (SQLite file, embedded Redis data and socket).
     data_dir: Path = Path("var")

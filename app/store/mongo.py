@@ -22,7 +22,7 @@ from pymongo import errors as mongo_errors
 
 from app.domain import clock
 from app.domain.api_keys import ApiKey
-from app.domain.audit import AuditEntry
+from app.domain.audit import AuditEntry, AuditScope
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
@@ -380,6 +380,10 @@ class MongoAudit:
             for field in ("domain", "project", "actor_key_id", "target", "outcome")
             if getattr(where, field) is not None
         }
+        if where.scope is AuditScope.PLATFORM:
+            query["scope"] = AuditScope.PLATFORM.value
+        elif where.scope is AuditScope.TENANT:  # an entry stored without a scope is `tenant`
+            query["scope"] = {"$ne": AuditScope.PLATFORM.value}
         when: dict[str, str] = {}
         if where.since is not None:
             when["$gte"] = clock.to_text(where.since)

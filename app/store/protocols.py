@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from app.domain.api_keys import ApiKey
-from app.domain.audit import AuditEntry
+from app.domain.audit import AuditEntry, AuditScope
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
@@ -61,6 +61,8 @@ class ProviderFilter:
 
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
+    # None: both scopes; an entry stored without one is `tenant`.
+    scope: AuditScope | None = None
     domain: str | None = None
     project: str | None = None
     actor_key_id: str | None = None

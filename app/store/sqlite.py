@@ -376,6 +376,9 @@ class SQLiteAudit:
             if value is not None:
                 clauses.append(f"json_extract(doc, '$.{field}') = ?")
                 params.append(value)
+        if where.scope is not None:
+            clauses.append("coalesce(json_extract(doc, '$.scope'), 'tenant') = ?")
+            params.append(where.scope.value)
         if where.since is not None:
             clauses.append("json_extract(doc, '$.created_at') >= ?")
             params.append(clock.to_text(where.since))

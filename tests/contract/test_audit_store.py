@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.domain import clock
-from app.domain.audit import AuditEntry
+from app.domain.audit import AuditEntry, AuditScope
 from app.store.protocols import AuditFilter, Store
 
 
@@ -40,3 +40,18 @@ async def test_entries_are_read_back_newest_first_with_filters(store: Store) -> 
     assert [e.id for e in by_actor.items] == [mine.id]
     assert (paged.total, [e.id for e in paged.items]) == (3, [mine.id])
     assert everything.items[1].model_dump() == mine.model_dump()
+
+
+async def test_the_platform_scope_is_read_apart_from_the_tenants_logs(store: Store) -> None:
+    tenant = await store.audit.append(entry())
+    anonymous = await store.audit.append(entry(
+        scope=AuditScope.PLATFORM, actor_key_id=None, actor_role=None, outcome=401))
+
+    acme_log = await store.audit.list(AuditFilter(scope=AuditScope.TENANT, domain="acme"))
+    platform = await store.audit.list(AuditFilter(scope=AuditScope.PLATFORM))
+    both = await store.audit.list(AuditFilter())
+
+    assert [e.id for e in acme_log.items] == [tenant.id]
+    assert [e.id for e in platform.items] == [anonymous.id]
+    assert platform.items[0].scope is AuditScope.PLATFORM
+    assert {e.id for e in both.items} == {tenant.id, anonymous.id}

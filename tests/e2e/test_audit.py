@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
+import pytest
 import yaml
+from fastapi import FastAPI
+from pydantic import SecretStr
 
+from app.config.settings import Settings
 from app.domain.api_keys import Role
+from app.domain.audit import AuditScope
+from app.main import create_app
 from app.services.api_keys import issue_key
 from app.store.protocols import AuditFilter
-from tests.e2e.platform import BASE, Platform, create, finished
+from tests.e2e.platform import ADMIN, BASE, Platform, create, finished
 from tests.support import eventually
 
 AUDIT = "/api/v1/audit"
@@ -41,6 +49,7 @@ async def test_mutations_and_credential_reads_are_recorded_with_who_what_and_out
     anonymous = await client.delete(f"{BASE}/{database_id}", headers={"Authorization": ""})
 
     log = await entries(client, domain="acme")
+    platform_log = await entries(client, scope="platform")
 
     assert refused.status_code == 403 and anonymous.status_code == 401
     actions = [(e["action"], e["outcome"]) for e in reversed(log)]
@@ -49,9 +58,11 @@ async def test_mutations_and_credential_reads_are_recorded_with_who_what_and_out
         (f"POST {collection}", 202),
         (f"GET {collection}/{{database_id}}/credentials", 200),
         (f"POST {collection}/{{database_id}}/restart", 403),
-        (f"DELETE {collection}/{{database_id}}", 401),
     ]
-    created, read, forbidden, unknown = reversed(log)
+    created, read, forbidden = reversed(log)
+    (unknown,) = platform_log
+    assert (unknown["action"], unknown["outcome"]) == (f"DELETE {collection}/{{database_id}}",
+                                                       401)
     assert (created["actor_role"], created["domain"], created["project"]) == (
         "admin", "acme", "shop")
     assert created["target"] == "shop"  # the collection: the project it was created in
@@ -109,3 +120,99 @@ async def test_owners_read_their_own_domain_and_other_keys_none(platform: Platfo
     assert {e["domain"] for e in as_admin} >= {"acme", "globex"}
     assert naive_time.status_code == 422
     assert overflowing.status_code == 422 and ancient.status_code == 422
+
+
+async def test_anonymous_requests_are_recorded_in_the_platform_scope_never_the_tenants_log(
+    platform: Platform,
+) -> None:
+    runtime, client, _ = platform
+    owner = await issue_key(runtime.store, name="o", role=Role.OWNER, domain="acme")
+    answers = [await client.post(f"{BASE}/anon-junk-{n}/restart",
+                                 headers={"Authorization": ""}) for n in range(300)]
+
+    acme_as_admin = await client.get(AUDIT, params={"domain": "acme"})
+    acme_as_owner = await client.get(AUDIT, headers=bearer(owner.token))
+    platform_log = await client.get(AUDIT, params={"scope": "platform", "page_size": 100})
+    owner_asks_platform = await client.get(AUDIT, params={"scope": "platform"},
+                                           headers=bearer(owner.token))
+    in_tenants = await runtime.store.audit.list(AuditFilter(scope=AuditScope.TENANT))
+
+    assert {r.status_code for r in answers} == {401}
+    assert acme_as_admin.json()["total"] == 0 and acme_as_owner.json()["total"] == 0
+    assert in_tenants.total == 0
+    assert platform_log.json()["total"] == 300
+    first = platform_log.json()["entries"][0]
+    assert (first["scope"], first["actor_key_id"], first["outcome"]) == ("platform", None, 401)
+    assert first["target"] == "anon-junk-299" and first["domain"] == "acme"
+    assert owner_asks_platform.status_code == 403
+
+
+async def test_an_owner_sees_actors_from_outside_its_tenant_as_external(
+    platform: Platform,
+) -> None:
+    runtime, client, _ = platform
+    owner = await issue_key(runtime.store, name="o", role=Role.OWNER, domain="evil")
+    insider = await issue_key(runtime.store, name="i", role=Role.MEMBER, domain="evil")
+    acme = await issue_key(runtime.store, name="a", role=Role.MEMBER, domain="acme")
+    evil_dbs = "/api/v1/domain/evil/project/lair/databases"
+    probe = await client.post(f"{evil_dbs}/x/restart", headers=bearer(acme.token))
+    by_admin = await client.post(f"{evil_dbs}/y/restart")
+    by_insider = await client.post(f"{evil_dbs}/z/restart", headers=bearer(insider.token))
+
+    as_owner = await client.get(AUDIT, headers=bearer(owner.token))
+    owner_filters_on_acme = await client.get(AUDIT, params={"actor": acme.key.id},
+                                             headers=bearer(owner.token))
+    as_admin = await entries(client, domain="evil")
+
+    assert (probe.status_code, by_admin.status_code, by_insider.status_code) == (404, 404, 404)
+    seen = {e["target"]: e for e in as_owner.json()["entries"]}
+    assert set(seen) == {"x", "y", "z"}
+    for outsider in (seen["x"], seen["y"]):
+        assert (outsider["actor_key_id"], outsider["actor_role"]) == ("external", "external")
+        assert outsider["client"] is None
+    assert (seen["z"]["actor_key_id"], seen["z"]["actor_role"]) == (insider.key.id, "member")
+    assert acme.key.id not in as_owner.text and "admin" not in as_owner.text
+    assert owner_filters_on_acme.json()["total"] == 0
+    admin_seen = {e["target"]: e["actor_key_id"] for e in as_admin}
+    assert admin_seen["x"] == acme.key.id and admin_seen["y"] not in (None, "external")
+
+
+@pytest.fixture
+async def limited(
+    settings: Settings, embedded_redis_url: str, tmp_path: Path,
+) -> AsyncIterator[FastAPI]:
+    """The app alone (no cluster), limiting requests without a valid key to bursts of 5."""
+    app = create_app(settings.model_copy(update={
+        "redis_url": embedded_redis_url, "admin_api_key": SecretStr(ADMIN.text),
+        "anonymous_rate_limit_per_minute": 60, "anonymous_rate_limit_burst": 5,
+    }))
+    async with app.router.lifespan_context(app):
+        redis = app.state.runtime.redis
+        async for bucket in redis.scan_iter("kubedb:ratelimit:address:*"):
+            await redis.delete(bucket)
+        yield app
+
+
+async def test_a_bogus_key_is_limited_per_address_after_its_burst(limited: FastAPI) -> None:
+    def client(address: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url="http://test", transport=httpx.ASGITransport(
+            app=limited, client=(address, 4321)))
+
+    bogus = bearer("kdb_AAAAAAAAAAAAAAAA_" + "x" * 43)
+    async with client("10.0.0.1") as one, client("10.0.0.2") as two:
+        answers = [await one.post(f"{BASE}/d/restart", headers=bogus) for _ in range(8)]
+        no_key = await one.get(BASE)
+        other_address = await two.post(f"{BASE}/d/restart", headers=bogus)
+        valid_key = await one.get(BASE, headers=bearer(ADMIN.text))
+        recorded = await limited.state.runtime.store.audit.list(
+            AuditFilter(scope=AuditScope.PLATFORM))
+
+    codes = [r.status_code for r in answers]
+    assert codes == [401] * 5 + [429] * 3, codes
+    assert answers[-1].json()["error"]["code"] == "rate_limited"
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    assert no_key.status_code == 429
+    assert other_address.status_code == 401
+    assert valid_key.status_code == 200
+    assert recorded.total == 9 and {e.client for e in recorded.items} == {"10.0.0.1",
+                                                                         "10.0.0.2"}

@@ -1,19 +1,24 @@
 """`/api/v1/audit`: the audit log, newest first. Admin keys read all of it; owner keys read
 their own scope (a domain owner its domain, a project owner its project), whatever filters
-they give; other keys get 403."""
+they give; other keys get 403.
+
+`scope`: `tenant` (the default: the tenants' logs), `platform` (requests without a valid
+key, admins only) or `all` (admins only). In an owner's view an actor from outside the
+owner's tenant is `external` (`app.domain.audit.as_seen_by_owner`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from app.api import auth, errors
-from app.domain import clock
+from app.domain import audit, clock
 from app.domain.api_keys import Role
-from app.domain.audit import AuditEntry
+from app.domain.audit import AuditEntry, AuditScope
 from app.services.audit import AuditLog
 from app.store.protocols import AuditFilter
 
@@ -24,8 +29,15 @@ Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 Label = Annotated[str | None, Query(max_length=100)]
 
 
+class ScopeQuery(StrEnum):
+    TENANT = "tenant"
+    PLATFORM = "platform"
+    ALL = "all"
+
+
 class AuditEntryOut(BaseModel):
     id: str
+    scope: AuditScope
     actor_key_id: str | None
     actor_role: str | None
     domain: str | None
@@ -39,7 +51,7 @@ class AuditEntryOut(BaseModel):
 
     @classmethod
     def of(cls, entry: AuditEntry) -> AuditEntryOut:
-        return cls(**entry.model_dump())
+        return cls.model_validate(entry.model_dump(exclude={"actor_domain", "actor_project"}))
 
 
 class AuditPage(BaseModel):
@@ -69,6 +81,9 @@ def _utc(name: str, when: datetime | None) -> datetime | None:
 @router.get("/", response_model=AuditPage, include_in_schema=False)
 async def audit_log(
     caller: Caller, request: Request,
+    scope: Annotated[ScopeQuery, Query(
+        description="tenant: the tenants' logs; platform: requests without a valid key "
+                    "(admins); all (admins)")] = ScopeQuery.TENANT,
     domain: Label = None, project: Label = None,
     actor: Annotated[str | None, Query(max_length=64, description="an API key id")] = None,
     target: Label = None,
@@ -78,20 +93,39 @@ async def audit_log(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AuditPage:
-    if caller.role is Role.OWNER and caller.domain is not None:
+    owner = caller.role is Role.OWNER and caller.domain is not None
+    if owner:
         # An owner's own scope, whatever was asked for.
         if (domain not in (None, caller.domain)
                 or (caller.project is not None and project not in (None, caller.project))):
             raise errors.Forbidden("an owner key reads the audit log of its own scope only")
+        if scope is not ScopeQuery.TENANT:
+            raise errors.Forbidden("the platform scope of the audit log needs an admin key")
         domain, project = caller.domain, caller.project or project
     elif caller.role is not Role.ADMIN:
         raise errors.Forbidden("reading the audit log needs an admin or an owner key")
     since, until = _utc("since", since), _utc("until", until)
     service: AuditLog = request.app.state.audit
+    if owner and actor is not None and not await _actor_inside(request, actor, caller):
+        # An owner learns nothing about keys outside its tenant, not even by filtering.
+        return AuditPage(entries=[], total=0, page=page, page_size=page_size)
     result = await service.page(
-        AuditFilter(domain=domain, project=project, actor_key_id=actor, target=target,
+        AuditFilter(scope=None if scope is ScopeQuery.ALL else AuditScope(scope.value),
+                    domain=domain, project=project, actor_key_id=actor, target=target,
                     outcome=outcome, since=since, until=until),
         offset=(page - 1) * page_size, limit=page_size,
     )
-    return AuditPage(entries=[AuditEntryOut.of(e) for e in result.items], total=result.total,
+    items = result.items
+    if owner and caller.domain is not None:
+        items = [audit.as_seen_by_owner(e, domain=caller.domain, project=caller.project)
+                 for e in items]
+    return AuditPage(entries=[AuditEntryOut.of(e) for e in items], total=result.total,
                      page=page, page_size=page_size)
+
+
+async def _actor_inside(request: Request, key_id: str, caller: auth.Principal) -> bool:
+    """Is `key_id` a key of the owner's own tenant (whose id it may filter on)?"""
+    key = await auth.store(request).api_keys.get(key_id)
+    if key is None or key.domain != caller.domain:
+        return False
+    return caller.project is None or key.project in (None, caller.project)
