@@ -4,6 +4,16 @@ authorization helpers every router uses.
     principal: Annotated[auth.Principal, Depends(auth.authenticate)]
     auth.authorize(principal, domain=d, project=p, action=auth.Action.WRITE)   # or raise
     auth.require_admin(principal)                                              # or raise
+    caller: auth.Admin                          # a route dependency: admin keys only
+    APIRouter(..., dependencies=[auth.TENANT_GATE])  # the path's tenant, read or write
+
+Authorization before validation: FastAPI solves a route's dependencies (and raises what
+they raise) before it reports the request's parameter and body errors, so the dependencies
+here (`Admin`, `TENANT_GATE`, `require_key_manager`) answer 401/403/404 before any 422 that
+would tell a caller without the right what a valid request looks like. They read the path
+as it came (`request.path_params`), not validated path parameters, which FastAPI would
+check first. (A body that is not JSON at all is refused with 400 before any dependency
+runs: FastAPI reads it first; that answer names no field.)
 
 `authenticate` reads `Authorization: Bearer <token>` and answers 401 `unauthorized` (with
 `WWW-Authenticate: Bearer`) for a missing, malformed, unknown, wrong or revoked key; the
@@ -17,7 +27,9 @@ Must not: log or echo a presented token; decide a rule itself (the table is in t
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from app.api import errors
@@ -29,7 +41,8 @@ from app.services.rate_limits import RateLimited, RateLimiter
 from app.store.protocols import Store
 
 __all__ = [
-    "Action", "Principal", "authenticate", "authorize", "check", "require_admin", "store",
+    "TENANT_GATE", "Action", "Admin", "Caller", "Principal", "authenticate", "authorize", "check",
+    "require_admin", "require_key_manager", "store",
 ]
 
 log = get_logger(__name__)
@@ -153,3 +166,42 @@ def require_admin(principal: Principal) -> None:
         access.decide_platform(principal), missing="not found",
         forbidden="this needs an admin key",
     )
+
+
+Caller = Annotated[Principal, Depends(authenticate)]
+
+
+async def _admin(principal: Caller) -> Principal:
+    require_admin(principal)
+    return principal
+
+
+# The caller, an admin key, or 403 before the request's parameters and body are validated.
+Admin = Annotated[Principal, Depends(_admin)]
+
+
+async def _tenant_gate(request: Request, principal: Caller) -> Principal:
+    """The path's tenant (`/domain/{domain}/project/{project}/...`): reads need READ, other
+    methods WRITE; another tenant's scope is 404 (as for a missing object), too weak a
+    role 403. Routes still make their finer checks (credentials, the object itself)."""
+    params = request.path_params
+    domain, project = str(params.get("domain", "")), params.get("project")
+    action = Action.READ if request.method in ("GET", "HEAD") else Action.WRITE
+    database_id = params.get("database_id")
+    authorize(
+        principal, domain=domain, project=None if project is None else str(project),
+        action=action,
+        missing=f"database {database_id} not found" if database_id
+        else f"project {domain}/{project} not found" if project is not None else None,
+    )
+    return principal
+
+
+TENANT_GATE = Depends(_tenant_gate)
+
+
+async def require_key_manager(principal: Caller) -> Principal:
+    """API key management: admin and owner keys (which keys, the route decides)."""
+    if principal.role not in access.KEY_MANAGERS:
+        raise errors.Forbidden("managing API keys needs an admin key or an owner key")
+    return principal

@@ -34,6 +34,8 @@ KeyId = Annotated[str, Path(min_length=1, max_length=64, description="`key-...`"
 # Offsets past this would overflow the stores' 64-bit integers long before anyone pages there.
 MAX_PAGE = 1_000_000
 _MANAGERS_ONLY = "managing API keys needs an admin key or an owner key"
+# Creating and listing keys: admin and owner keys only, before the body and query are read.
+_MANAGER = Depends(auth.require_key_manager)
 
 
 class CreateApiKey(BaseModel):
@@ -86,8 +88,10 @@ class ApiKeyList(BaseModel):
     responses=errors.error_responses(
         401, 403, 422, s403="the caller may not create a key with this role or scope"
     ),
+    dependencies=[_MANAGER],
 )
-@router.post("/", status_code=201, response_model=IssuedApiKeyOut, include_in_schema=False)
+@router.post("/", status_code=201, response_model=IssuedApiKeyOut, include_in_schema=False,
+             dependencies=[_MANAGER])
 async def create_api_key(
     body: CreateApiKey, principal: Caller, request: Request, response: Response
 ) -> IssuedApiKeyOut:
@@ -114,9 +118,9 @@ async def create_api_key(
 
 @router.get(
     "", response_model=ApiKeyList, summary="API keys the caller manages, newest first",
-    responses=errors.error_responses(401, 403, 422),
+    responses=errors.error_responses(401, 403, 422), dependencies=[_MANAGER],
 )
-@router.get("/", response_model=ApiKeyList, include_in_schema=False)
+@router.get("/", response_model=ApiKeyList, include_in_schema=False, dependencies=[_MANAGER])
 async def list_api_keys(
     principal: Caller,
     request: Request,

@@ -25,7 +25,15 @@ from app.store.protocols import AuditFilter
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"],
                    responses=errors.error_responses(400, 401, 403, 422, 429))
 
-Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
+async def _reader(caller: auth.Caller) -> auth.Principal:
+    """Admin keys and owner keys (of a scope) read the log; others get 403 before the query
+    is validated."""
+    if caller.role is not Role.ADMIN and not (caller.role is Role.OWNER and caller.domain):
+        raise errors.Forbidden("reading the audit log needs an admin or an owner key")
+    return caller
+
+
+Caller = Annotated[auth.Principal, Depends(_reader)]
 Label = Annotated[str | None, Query(max_length=100)]
 
 
@@ -102,8 +110,6 @@ async def audit_log(
         if scope is not ScopeQuery.TENANT:
             raise errors.Forbidden("the platform scope of the audit log needs an admin key")
         domain, project = caller.domain, caller.project or project
-    elif caller.role is not Role.ADMIN:
-        raise errors.Forbidden("reading the audit log needs an admin or an owner key")
     since, until = _utc("since", since), _utc("until", until)
     service: AuditLog = request.app.state.audit
     if owner and actor is not None and not await _actor_inside(request, actor, caller):

@@ -29,8 +29,10 @@ Domain = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
 Project = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
 Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
 
+# The path's tenant is authorized before parameters and bodies are validated (auth.py).
 router = APIRouter(prefix="/api/v1/domain/{domain}/project/{project}/databases",
-                   tags=["databases"], responses=error_responses(400, 429))
+                   tags=["databases"], responses=error_responses(400, 429),
+                   dependencies=[auth.TENANT_GATE])
 
 RUNNING = frozenset({DatabaseStatus.RUNNING})
 PAUSED = frozenset({DatabaseStatus.PAUSED})

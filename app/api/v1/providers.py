@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -31,7 +31,6 @@ from app.store.protocols import ProviderFilter
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"],
                    responses=errors.error_responses(400, 401, 403, 429))
 
-Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 ProviderId = Annotated[str, Path(min_length=1, max_length=64, description="`prv-...`")]
 MAX_PAGE = 1_000_000
 
@@ -208,9 +207,8 @@ _ERRORS = errors.error_responses(404, 409, 422, s409="the name is taken, or data
              responses=_ERRORS)
 @router.post("/", status_code=201, response_model=ProviderOut, include_in_schema=False)
 async def create_provider(
-    body: CreateProvider, caller: Caller, request: Request, response: Response
+    body: CreateProvider, caller: auth.Admin, request: Request, response: Response
 ) -> ProviderOut:
-    auth.require_admin(caller)
     try:
         created = await _service(request).create(body.model_dump())
     except provider_service.ProviderError as exc:
@@ -222,14 +220,13 @@ async def create_provider(
 @router.get("", response_model=ProviderPage, summary="Providers, newest first")
 @router.get("/", response_model=ProviderPage, include_in_schema=False)
 async def list_providers(
-    caller: Caller, request: Request,
+    caller: auth.Admin, request: Request,
     region: Annotated[str | None, Query(max_length=100)] = None,
     availability_zone: Annotated[str | None, Query(max_length=100)] = None,
     is_active: bool | None = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ProviderPage:
-    auth.require_admin(caller)
     result = await _service(request).page(
         ProviderFilter(region=region, availability_zone=availability_zone, is_active=is_active),
         offset=(page - 1) * page_size, limit=page_size,
@@ -240,8 +237,9 @@ async def list_providers(
 
 @router.get("/{provider_id}", response_model=ProviderOut, summary="One provider",
             responses=_ERRORS)
-async def get_provider(provider_id: ProviderId, caller: Caller, request: Request) -> ProviderOut:
-    auth.require_admin(caller)
+async def get_provider(
+    provider_id: ProviderId, caller: auth.Admin, request: Request
+) -> ProviderOut:
     try:
         return ProviderOut.of(await _service(request).get(provider_id))
     except provider_service.ProviderError as exc:
@@ -251,9 +249,8 @@ async def get_provider(provider_id: ProviderId, caller: Caller, request: Request
 @router.patch("/{provider_id}", response_model=ProviderOut, summary="Change a provider",
               responses=_ERRORS)
 async def update_provider(
-    provider_id: ProviderId, body: UpdateProvider, caller: Caller, request: Request
+    provider_id: ProviderId, body: UpdateProvider, caller: auth.Admin, request: Request
 ) -> ProviderOut:
-    auth.require_admin(caller)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     nulls = [k for k, v in changes.items() if v is None and k != "domain"
              and k not in ("availability_zone", "cloud_provider")]
@@ -267,8 +264,9 @@ async def update_provider(
 
 @router.delete("/{provider_id}", status_code=204, summary="Remove a provider",
                responses=_ERRORS)
-async def delete_provider(provider_id: ProviderId, caller: Caller, request: Request) -> Response:
-    auth.require_admin(caller)
+async def delete_provider(
+    provider_id: ProviderId, caller: auth.Admin, request: Request
+) -> Response:
     try:
         await _service(request).delete(provider_id)
     except provider_service.ProviderError as exc:
@@ -279,9 +277,8 @@ async def delete_provider(provider_id: ProviderId, caller: Caller, request: Requ
 @router.get("/{provider_id}/versions/{engine}", response_model=list[VersionOut],
             summary="Versions the provider's cluster offers", responses=_ERRORS)
 async def provider_versions(
-    provider_id: ProviderId, engine: engines.Engine, caller: Caller, request: Request
+    provider_id: ProviderId, engine: engines.Engine, caller: auth.Admin, request: Request
 ) -> list[VersionOut]:
-    auth.require_admin(caller)
     try:
         offered = await _service(request).versions(provider_id, engine)
     except provider_service.ProviderError as exc:

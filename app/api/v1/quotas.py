@@ -1,6 +1,7 @@
 """`/api/v1/domains/{domain}` and `/api/v1/domains/{domain}/projects/{project}`: quotas and
 usage. Admin keys set quotas (PUT); any key of the domain (or of the project) reads them with
-the current usage beside each limit (GET). A limit left out is unlimited."""
+the current usage beside each limit (GET). A limit left out is unlimited. Both are
+authorized before the path and body are validated (`auth.Admin`, `auth.TENANT_GATE`)."""
 
 from __future__ import annotations
 
@@ -58,13 +59,13 @@ def _quotas(request: Request) -> Quotas:
 
 @router.put("/{domain}", response_model=TenantOut, summary="Set a domain's quota")
 async def set_domain_quota(
-    domain: Domain, body: QuotaIn, caller: Caller, request: Request
+    domain: Domain, body: QuotaIn, caller: auth.Admin, request: Request
 ) -> TenantOut:
-    auth.require_admin(caller)
     return TenantOut.of(await _quotas(request).set_quota(domain, None, body.quota))
 
 
-@router.get("/{domain}", response_model=TenantOut, summary="A domain's quota and usage")
+@router.get("/{domain}", response_model=TenantOut, summary="A domain's quota and usage",
+            dependencies=[auth.TENANT_GATE])
 async def domain_quota(domain: Domain, caller: Caller, request: Request) -> TenantOut:
     auth.authorize(caller, domain=domain, project=None, action=access.Action.READ)
     return TenantOut.of(await _quotas(request).tenant(domain))
@@ -73,14 +74,13 @@ async def domain_quota(domain: Domain, caller: Caller, request: Request) -> Tena
 @router.put("/{domain}/projects/{project}", response_model=TenantOut,
             summary="Set a project's quota")
 async def set_project_quota(
-    domain: Domain, project: Project, body: QuotaIn, caller: Caller, request: Request
+    domain: Domain, project: Project, body: QuotaIn, caller: auth.Admin, request: Request
 ) -> TenantOut:
-    auth.require_admin(caller)
     return TenantOut.of(await _quotas(request).set_quota(domain, project, body.quota))
 
 
 @router.get("/{domain}/projects/{project}", response_model=TenantOut,
-            summary="A project's quota and usage")
+            summary="A project's quota and usage", dependencies=[auth.TENANT_GATE])
 async def project_quota(
     domain: Domain, project: Project, caller: Caller, request: Request
 ) -> TenantOut:
