@@ -690,3 +690,21 @@ async def test_a_pause_of_a_database_whose_namespace_is_gone_fails_at_once_namin
 
         assert op.status is OperationStatus.FAILED and op.attempts <= 1
         assert op.error_message is not None and NAMESPACE in op.error_message
+
+
+@pytest.mark.parametrize("policy", ["Delete", "Halt"])
+async def test_a_recreated_name_gets_fresh_credentials_not_the_deleted_databases(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis, policy: str
+) -> None:
+    async with world(sqlite_store, redis_client) as w:
+        first = await w.created("reborn", "mysql", deletion_policy=policy)
+        before = await w.gateway.read_credentials(NAMESPACE, "reborn-auth")
+        deleted = await w.run(first, "delete")
+        assert deleted.status is OperationStatus.SUCCEEDED, deleted.error_message
+        await w.gateway.read_credentials(NAMESPACE, "reborn-auth")  # the policy kept it
+
+        second = await w.created("reborn", "mysql")
+        after = await w.gateway.read_credentials(NAMESPACE, "reborn-auth")
+
+        assert second.id != first.id
+        assert after.password != before.password
