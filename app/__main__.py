@@ -9,6 +9,7 @@ import uvicorn
 from app.config.settings import ConfigError, load_settings
 from app.log import configure_logging
 from app.main import create_app
+from app.store import sqlite_lock
 
 
 def main() -> int:
@@ -17,6 +18,13 @@ def main() -> int:
     except ConfigError as exc:
         print(f"kubedb-dbaas: {exc}", file=sys.stderr)
         return 2
+    if not settings.mongodb_url:
+        # Held for the process's life, before anything under DATA_DIR (Redis too) starts.
+        try:
+            sqlite_lock.acquire(settings.sqlite_path)
+        except sqlite_lock.StoreLocked as exc:
+            print(f"kubedb-dbaas: {exc}", file=sys.stderr)
+            return 1
     configure_logging(level=settings.log_level, fmt=settings.log_format,
                       instance_id=settings.instance_id)
     config = uvicorn.Config(

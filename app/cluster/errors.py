@@ -2,7 +2,7 @@
 here, once, by `translate`.
 
     ClusterError
-    ├── NotFound         404
+    ├── NotFound         404 (`kind`/`name` say what is missing: `namespaces` is permanent)
     ├── AlreadyExists    409 AlreadyExists (a create that already happened: done)
     ├── Conflict         409 Conflict (stale resourceVersion: read again, retry)
     ├── Invalid          422 (the cluster's message and field causes; permanent)
@@ -26,13 +26,19 @@ class ClusterError(Exception):
     message: str
     code: int | None = None
     reason: str | None = None
+    # What the Status's details name (`kind` is the plural, e.g. "namespaces"), when given.
+    kind: str | None = None
+    name: str | None = None
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
 
 
 class NotFound(ClusterError):
-    pass
+    @property
+    def namespace_gone(self) -> bool:
+        """The namespace itself is missing (a create or read inside it answers so)."""
+        return self.kind == "namespaces"
 
 
 class AlreadyExists(ClusterError):
@@ -107,16 +113,21 @@ def from_status(
         cls = Unavailable
     else:
         cls = _BY_CODE.get(code, ClusterError)
+    details = status.get("details") or {}
+    named = {
+        key: str(details[key]) for key in ("kind", "name")
+        if isinstance(details, dict) and isinstance(details.get(key), str)
+    }
     if cls is Invalid:
         causes = [
             {k: str(v) for k, v in cause.items()}
-            for cause in (status.get("details") or {}).get("causes") or []
+            for cause in (details.get("causes") if isinstance(details, dict) else None) or []
             if isinstance(cause, dict)
         ]
-        return Invalid(message, code, reason, causes)
+        return Invalid(message, code, reason, causes=causes, **named)
     if cls is Unavailable:
-        return Unavailable(message, code, reason, _seconds(retry_after))
-    return cls(message, code, reason if isinstance(reason, str) else None)
+        return Unavailable(message, code, reason, retry_after=_seconds(retry_after), **named)
+    return cls(message, code, reason if isinstance(reason, str) else None, **named)
 
 
 def _seconds(value: str | None) -> float | None:

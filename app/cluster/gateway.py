@@ -273,6 +273,17 @@ class KubeGateway:
                 namespace=namespace, patch_type=PatchType.MERGE,
             ))
 
+    async def secret_labels(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The labels of a secret (no data is read into the answer); None when absent."""
+        try:
+            secret = _plain(await self._call(
+                "get", self._client.get(Secret, name, namespace=namespace)
+            ))
+        except errors.NotFound:
+            return None
+        found = (secret.get("metadata") or {}).get("labels") or {}
+        return {str(key): str(value) for key, value in found.items()}
+
     async def delete_secret(
         self, namespace: str, name: str, *, labelled: Mapping[str, str]
     ) -> bool:

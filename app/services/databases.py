@@ -32,7 +32,7 @@ from app.domain.providers import Demand, NoProvider, Provider
 from app.domain.quotas import Excess
 from app.domain.sizes import SizeTable
 from app.log import get_logger
-from app.services import placement
+from app.services import operations, placement
 from app.services.catalog import CatalogService, CatalogUnavailable
 from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.services.operations import OperationService
@@ -251,14 +251,23 @@ class DatabaseService:
             )
             await self._placement.settle(database.id)
             raise
-        database = await self._store.databases.update_fields(
-            database.id, {"operation_id": operation.id}
+        # Queued: the answer is 202 from here on; what follows is best effort (the create
+        # step writes `operation_id` again when it starts).
+        database = await operations.after_queueing(
+            operation, "databases.update_fields",
+            self._store.databases.update_fields(database.id, {"operation_id": operation.id}),
+            fallback=database.model_copy(update={"operation_id": operation.id}),
         )
-        await self._store.events.append(Event(
-            database_id=database.id, domain=domain, project=project, reason="CreateRequested",
-            message=f"create {engine.value} {request.version} requested", actor=actor,
-            operation_id=operation.id, to_status=DatabaseStatus.PENDING.value,
-        ))
+        await operations.after_queueing(
+            operation, "events.append",
+            self._store.events.append(Event(
+                database_id=database.id, domain=domain, project=project,
+                reason="CreateRequested",
+                message=f"create {engine.value} {request.version} requested", actor=actor,
+                operation_id=operation.id, to_status=DatabaseStatus.PENDING.value,
+            )),
+            fallback=None,
+        )
         return database, operation
 
     @staticmethod
@@ -365,8 +374,11 @@ class DatabaseService:
                 f"database {database.id} has an operation in progress",
                 code="operation_in_progress", details={"operation_id": exc.operation_id},
             ) from exc
-        updated = await self._store.databases.update_fields(
-            database.id, {"operation_id": operation.id, "updated_at": clock.utcnow()}
+        fields = {"operation_id": operation.id, "updated_at": clock.utcnow()}
+        updated = await operations.after_queueing(
+            operation, "databases.update_fields",
+            self._store.databases.update_fields(database.id, fields),
+            fallback=database.model_copy(update=fields),
         )
         return updated, operation
 

@@ -4,13 +4,17 @@
 database) and only then wakes a worker. If the wake-up cannot be sent, the operation is still
 safe in the store: the reconciler's stalled-operation pass re-sends it. So an accepted
 operation is never lost, whatever Redis does.
+
+Once `submit` returns, the request is accepted (202): the caller's writes that follow go
+through `after_queueing`, which logs a failure naming the call and carries on, so a client
+is never told to retry work that is already running (issue 12, item 20).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from app.broker.errors import BrokerError
 from app.domain import clock
@@ -21,6 +25,8 @@ from app.store import errors
 from app.store.protocols import Store
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 
 # A deletion under way cannot be undone: cancelling it would strand the record in `deleting`.
@@ -100,3 +106,16 @@ class OperationService:
         except BrokerError as exc:
             # Safe to continue: the stalled-operation pass re-sends the wake-up.
             log.warning("operation_wakeup_deferred", op_id=operation_id, error=str(exc))
+
+
+async def after_queueing(
+    operation: Operation, call: str, write: Awaitable[T], *, fallback: T
+) -> T:
+    """A store write after `operation` was queued: best effort. A store failure is logged
+    with the call's name and `fallback` stands in for its result."""
+    try:
+        return await write
+    except errors.StoreError as exc:
+        log.warning("operation_followup_failed", op_id=operation.id,
+                    db_id=operation.database_id, call=call, error=str(exc))
+        return fallback

@@ -14,4 +14,4 @@ async def open_store(settings: Settings) -> Store:
         return await mongo.connect(settings.mongodb_url, settings.mongodb_database)
     from app.store.sqlite import SQLiteStore
 
-    return await SQLiteStore.open(settings.sqlite_path)
+    return await SQLiteStore.open(settings.sqlite_path, exclusive=True)

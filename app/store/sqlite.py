@@ -38,7 +38,7 @@ from app.domain.events import Event
 from app.domain.operations import Operation
 from app.domain.providers import Provider
 from app.domain.quotas import Tenant
-from app.store import errors
+from app.store import errors, sqlite_lock
 from app.store import sqlite_schema as schema
 from app.store.protocols import (
     ApiKeyFilter,
@@ -417,10 +417,12 @@ class SQLiteStore:
     backend = "sqlite"
 
     def __init__(
-        self, conn: aiosqlite.Connection, reader: sqlite3.Connection | None = None
+        self, conn: aiosqlite.Connection, reader: sqlite3.Connection | None = None,
+        *, lock: Path | None = None,
     ) -> None:
         self._conn = conn
         self._reader = reader
+        self._lock = lock
         # Inline reads for what every API request reads (its key, the database); the
         # operation engine reads operations through the writer, in order with its writes.
         self.databases = SQLiteDatabases(Table(conn, "databases", Database, reader))
@@ -432,12 +434,18 @@ class SQLiteStore:
         self.tenants = SQLiteTenants(Table(conn, "tenants", Tenant))
 
     @classmethod
-    async def open(cls, path: Path | str) -> SQLiteStore:
+    async def open(cls, path: Path | str, *, exclusive: bool = False) -> SQLiteStore:
+        """`exclusive`: hold the one-process lock beside the file while open (the app does;
+        raises sqlite_lock.StoreLocked when another process has it)."""
+        lock = None
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            lock = sqlite_lock.acquire(Path(path)) if exclusive else None
         try:
             conn = await aiosqlite.connect(str(path), isolation_level=None)
         except sqlite3.Error as exc:
+            if lock is not None:
+                sqlite_lock.release(lock)
             raise translate(exc) from exc
         try:
             await conn.execute("PRAGMA journal_mode=WAL")
@@ -453,10 +461,12 @@ class SQLiteStore:
             # aiosqlite's thread is not a daemon: an unclosed connection keeps the process
             # alive for ever.
             await conn.close()
+            if lock is not None:
+                sqlite_lock.release(lock)
             if isinstance(exc, sqlite3.Error):
                 raise translate(exc) from exc
             raise
-        return cls(conn, reader)
+        return cls(conn, reader, lock=lock)
 
     async def ping(self) -> None:
         try:
@@ -469,4 +479,7 @@ class SQLiteStore:
         if self._reader is not None:
             self._reader.close()
         await self._conn.close()
+        if self._lock is not None:
+            sqlite_lock.release(self._lock)
+            self._lock = None
 

@@ -225,3 +225,21 @@ def test_the_images_command_serves_the_app_and_every_json_line_names_the_instanc
     assert len(lines) > 5 and all(line["instance_id"] for line in lines)
     events = {line["event"] for line in lines}
     assert {"started", "leadership_acquired", "stopped"} <= events
+
+
+def test_a_second_process_on_the_same_data_dir_refuses_to_start_with_one_line(
+    make_app: MakeApp,
+) -> None:
+    first = make_app().start()
+    first.wait_healthy()
+
+    second = make_app("second", DATA_DIR=str(first.data_dir)).start()
+    assert second.proc is not None
+    code = second.proc.wait(timeout=20)
+
+    lines = [line for line in second.log.splitlines() if line.strip()]
+    assert code != 0
+    assert len(lines) == 1, lines
+    assert "another kubedb-dbaas process" in lines[0] and str(first.data_dir) in lines[0]
+    assert httpx.get(f"{first.url}/health", timeout=5).status_code == 200
+    first.terminate()

@@ -649,3 +649,62 @@ async def test_an_update_with_a_setting_that_breaks_a_rule_fails_before_anything
         assert record.status is DatabaseStatus.RUNNING
         assert await w.ops_requests(db) == []
         assert await w.transitions(db.id, op.id) == []
+
+
+async def _delete_namespace(w: World) -> None:
+    answer = await w.admin.delete(f"/api/v1/namespaces/{NAMESPACE}")
+    assert answer.status_code == 200, answer.text
+
+    async def gone() -> bool:
+        return (await w.admin.get(f"/api/v1/namespaces/{NAMESPACE}")).status_code == 404
+
+    await eventually(gone, timeout=10)
+
+
+@pytest.mark.parametrize("op_type", ["restart", "scale_horizontal", "rotate_credentials"])
+async def test_an_action_on_a_database_whose_namespace_is_gone_fails_at_once_naming_it(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis, op_type: str
+) -> None:
+    async with world(sqlite_store, redis_client) as w:
+        db = await w.created("orphaned", high_availability=True, replicas=2)
+        await _delete_namespace(w)
+
+        wanted = {"replicas": 3} if op_type == "scale_horizontal" else {}
+        op = await w.run(db, op_type, wanted, timeout=10)
+
+        assert op.status is OperationStatus.FAILED
+        assert op.error_message is not None
+        assert f"namespace {NAMESPACE}" in op.error_message
+        assert "gone" in op.error_message
+        assert op.attempts <= 1, op.attempts
+
+
+async def test_a_pause_of_a_database_whose_namespace_is_gone_fails_at_once_naming_the_object(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with world(sqlite_store, redis_client) as w:
+        db = await w.created("orphaned")
+        await _delete_namespace(w)
+
+        op = await w.run(db, "pause", timeout=10)
+
+        assert op.status is OperationStatus.FAILED and op.attempts <= 1
+        assert op.error_message is not None and NAMESPACE in op.error_message
+
+
+@pytest.mark.parametrize("policy", ["Delete", "Halt"])
+async def test_a_recreated_name_gets_fresh_credentials_not_the_deleted_databases(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis, policy: str
+) -> None:
+    async with world(sqlite_store, redis_client) as w:
+        first = await w.created("reborn", "mysql", deletion_policy=policy)
+        before = await w.gateway.read_credentials(NAMESPACE, "reborn-auth")
+        deleted = await w.run(first, "delete")
+        assert deleted.status is OperationStatus.SUCCEEDED, deleted.error_message
+        await w.gateway.read_credentials(NAMESPACE, "reborn-auth")  # the policy kept it
+
+        second = await w.created("reborn", "mysql")
+        after = await w.gateway.read_credentials(NAMESPACE, "reborn-auth")
+
+        assert second.id != first.id
+        assert after.password != before.password

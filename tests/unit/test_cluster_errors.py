@@ -64,3 +64,20 @@ def test_only_unavailable_and_conflict_are_temporary() -> None:
     temporary = {cls for cls in set(EXPECTED.values()) if issubclass(cls, errors.TEMPORARY)}
 
     assert temporary == {errors.Unavailable, errors.Conflict}
+
+
+def test_a_missing_namespace_is_a_permanent_step_error_that_names_it() -> None:
+    from app.domain import steps
+    from app.services.handlers.cluster_errors import translated
+
+    status = k8s.NotFound('namespaces "acme-shop" not found', name="acme-shop",
+                          kind="namespaces").to_status()
+    error = errors.from_status(404, status)
+
+    assert isinstance(error, errors.NotFound) and error.namespace_gone
+    gone = pytest.raises(steps.PermanentError, match="namespace acme-shop is gone")
+    with gone, translated("creating PostgresOpsRequest acme-shop/x"):
+        raise error
+    other = errors.from_status(404, k8s.NotFound("x", name="x", kind="secrets").to_status())
+    with pytest.raises(errors.NotFound), translated("reading Secret acme-shop/x"):
+        raise other

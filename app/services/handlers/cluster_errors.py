@@ -6,7 +6,11 @@
                                                  message (a webhook denial reads as it was)
     Expired, anything else unexpected            -> steps.TemporaryError
 
-`NotFound` and `AlreadyExists` pass through untouched: what they mean depends on the call
+NotFound of the namespace itself                -> steps.PermanentError naming it: the
+                                                 database's namespace was deleted outside
+                                                 the platform; no retry brings it back
+
+Any other `NotFound` and `AlreadyExists` pass through untouched: what they mean depends on the call
 (gone is success for a delete; AlreadyExists is done for a create with a deterministic
 name), so the caller catches them inside the block.
 """
@@ -25,6 +29,11 @@ PERMANENT: tuple[type[errors.ClusterError], ...] = (
 
 
 def as_step_error(exc: errors.ClusterError, action: str) -> steps.StepError:
+    if isinstance(exc, errors.NotFound) and exc.namespace_gone:
+        return steps.PermanentError(
+            f"{action}: namespace {exc.name} is gone (deleted outside the platform); "
+            "the database's objects went with it. Delete the database to release its name"
+        )
     if isinstance(exc, errors.TEMPORARY):
         retry_after = exc.retry_after if isinstance(exc, errors.Unavailable) else None
         return steps.TemporaryError(f"{action}: {exc.message}", retry_after=retry_after)
@@ -38,7 +47,11 @@ def translated(action: str) -> Iterator[None]:
     """Run cluster calls; raise their failures as step errors (`action` says what failed)."""
     try:
         yield
-    except (errors.NotFound, errors.AlreadyExists):
+    except errors.NotFound as exc:
+        if exc.namespace_gone:
+            raise as_step_error(exc, action) from exc
+        raise
+    except errors.AlreadyExists:
         raise
     except errors.ClusterError as exc:
         raise as_step_error(exc, action) from exc

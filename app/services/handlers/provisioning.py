@@ -3,7 +3,9 @@
 create (desired_state: optional `auth_secret_name`, `storage_class`)
     submit  record pending -> provisioning (namespace and resource name stored first, so a
             delete always finds what a create may have made); the project's namespace
-            ensured; the CR(s) of `database_cr.manifests_for` created (AlreadyExists is done,
+            ensured; an auth secret a deleted database of the same name left behind
+            removed (a create gets fresh credentials); the CR(s) of
+            `database_cr.manifests_for` created (AlreadyExists is done,
             if the object is ours); `state = {step: wait, ready_by}`
     wait    poll the CR until it serves, phase Ready or Critical (a member down, reads and
             writes work: health `degraded`): record -> running with endpoint, port, phase,
@@ -99,6 +101,7 @@ class Provisioning:
         )
         with translated(f"creating namespace {desired.namespace}"):
             await gateway.ensure_namespace(desired.namespace)
+        await self._drop_stale_auth_secret(ctx, database, desired, gateway)
         for manifest in database_cr.manifests_for(desired, monitoring=self._deps.monitoring):
             await _create_owned(gateway, manifest, database_id=database.id)
         ready_by = ctx.operation.state.get("ready_by") or clock.to_text(
@@ -109,6 +112,29 @@ class Provisioning:
             message=f"{desired.engine_spec.kind} {desired.namespace}/{desired.name} created",
         )
         return steps.Wait(self._deps.timing.provision_poll, message="waiting for phase Ready")
+
+    async def _drop_stale_auth_secret(
+        self, ctx: StepContext, database: Database, desired: DesiredDatabase,
+        gateway: KubeGateway,
+    ) -> None:
+        """A create gets fresh credentials: an auth secret left under the default name by a
+        deleted database of the same name (Delete and Halt keep secrets) would otherwise be
+        taken over by KubeDB, handing back the old password. Only before this database's CR
+        exists, and only a secret not labelled with this database's id (the user's own
+        password, written by the API under this id, stays)."""
+        if desired.auth_secret_name is not None:
+            return
+        resource = desired.engine_spec.database_resource
+        name = names.auth_secret_name(desired.name)
+        with translated(f"removing the stale Secret {desired.namespace}/{name}"):
+            if await gateway.find(resource, desired.name, namespace=desired.namespace):
+                return
+            found = await gateway.secret_labels(desired.namespace, name)
+            if found is None or found.get(labels.DATABASE_ID_KEY) == database.id:
+                return
+            if await gateway.delete_secret(desired.namespace, name, labelled=found):
+                ctx.log.info("stale_auth_secret_removed", secret=name,
+                             owner=found.get(labels.DATABASE_ID_KEY))
 
     async def _await_ready(
         self, ctx: StepContext, database: Database, desired: DesiredDatabase,

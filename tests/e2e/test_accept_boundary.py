@@ -1,0 +1,102 @@
+"""Where a request becomes an operation: once the operation is queued the answer is 202,
+whatever fails after it, and an idempotent retry replays that answer or starts the work once.
+
+The faults are injected into the real SQLite store: a thin wrapper raises StoreUnavailable
+once, at one method, and otherwise passes every call through."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config.settings import Settings
+from app.store import errors as store_errors
+from tests.e2e.platform import BASE, VERSIONS, finished, running
+
+pytestmark = pytest.mark.timeout(90)
+
+
+class FailOnceAt:
+    """The real repository, except that `method` raises StoreUnavailable the first time it
+    is called with an `operation_id` among its fields (the write after the queueing)."""
+
+    def __init__(self, real: Any, method: str) -> None:
+        self._real = real
+        self._method = method
+        self.failed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._real, name)
+        if name != self._method:
+            return attribute
+
+        async def failing(*args: Any, **kwargs: Any) -> Any:
+            fields = next((a for a in args if isinstance(a, Mapping)), {})
+            if not self.failed and "operation_id" in fields:
+                self.failed += 1
+                raise store_errors.StoreUnavailable("sqlite: disk I/O error (injected)")
+            return await attribute(*args, **kwargs)
+
+        return failing
+
+
+async def _operations_of(client: httpx.AsyncClient, database_id: str) -> list[dict[str, Any]]:
+    answer = await client.get(f"{BASE}/{database_id}/operations")
+    if answer.status_code == 200:
+        return list(answer.json()["operations"])
+    return []
+
+
+async def test_a_create_whose_follow_up_write_fails_is_accepted_and_its_retry_replays_it(
+    settings: Settings, embedded_redis_url: str, tmp_path: Path
+) -> None:
+    async with running(settings, embedded_redis_url, tmp_path) as (runtime, client, _):
+        fault = FailOnceAt(runtime.store.databases, "update_fields")
+        runtime.store.databases = fault  # type: ignore[misc]
+        body = {"name": "orders", "engine": "postgres", "version": VERSIONS["postgres"]}
+        headers = {"Idempotency-Key": "create-orders-1"}
+
+        first = await client.post(BASE, json=body, headers=headers)
+        again = await client.post(BASE, json=body, headers=headers)
+
+        assert fault.failed == 1
+        assert first.status_code == 202, first.text
+        assert again.status_code == 202, again.text
+        assert again.json()["operation_id"] == first.json()["operation_id"]
+        operation = await finished(client, first)
+        assert operation["status"] == "succeeded", operation
+        listed = (await client.get(BASE)).json()["databases"]
+        assert [d["name"] for d in listed] == ["orders"]
+
+
+async def test_a_scale_whose_follow_up_write_fails_is_accepted_and_its_retry_replays_it(
+    settings: Settings, embedded_redis_url: str, tmp_path: Path
+) -> None:
+    async with running(settings, embedded_redis_url, tmp_path) as (runtime, client, _):
+        created = await client.post(BASE, json={
+            "name": "orders", "engine": "postgres", "version": VERSIONS["postgres"],
+            "high_availability": True, "replicas": 2,
+        })
+        assert (await finished(client, created))["status"] == "succeeded"
+        database_id = created.json()["id"]
+        fault = FailOnceAt(runtime.store.databases, "update_fields")
+        runtime.store.databases = fault  # type: ignore[misc]
+        headers = {"Idempotency-Key": "scale-orders-1"}
+
+        first = await client.post(f"{BASE}/{database_id}/scale", json={"replicas": 3},
+                                  headers=headers)
+        again = await client.post(f"{BASE}/{database_id}/scale", json={"replicas": 3},
+                                  headers=headers)
+
+        assert fault.failed == 1
+        assert first.status_code == 202, first.text
+        assert again.status_code == 202, again.text
+        assert again.json()["operation_id"] == first.json()["operation_id"]
+        assert (await finished(client, first))["status"] == "succeeded"
+        scales = [o for o in await _operations_of(client, database_id)
+                  if o["type"] == "scale_horizontal"]
+        assert len(scales) == 1
