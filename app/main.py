@@ -22,8 +22,9 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from app import encryption
+from app.api import docs as api_docs
+from app.api import edge, health
 from app.api import errors as api_errors
-from app.api import health
 from app.api import idempotency as api_idempotency
 from app.api import metrics as metrics_routes
 from app.api.middleware import RequestMiddleware
@@ -344,9 +345,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Database-as-a-Service control plane for Kubernetes and KubeDB",
         lifespan=lifespan,
+        docs_url=None,  # app.api.docs serves /docs with local assets
+        redoc_url=None,
     )
     app.state.metrics = metrics
     app.add_middleware(RequestMiddleware, metrics=metrics)
+    edge.install(app, settings)  # outermost: proxy headers, security headers, CORS
     api_errors.install(app)
     api_idempotency.install(app)
     # Routes are matched in order: the database routes, which take most of the traffic,
@@ -360,6 +364,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(quota_routes.router)
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
+    api_docs.install(app)
     return app
 
 
