@@ -21,7 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from app import encryption
+from app import data_dir, encryption
 from app.api import docs as api_docs
 from app.api import edge, health
 from app.api import errors as api_errors
@@ -133,6 +133,7 @@ async def build_runtime(
     metrics: Metrics | None = None,
 ) -> Runtime:
     metrics = metrics or Metrics()
+    data_dir.make_private(settings.data_dir)  # before anything is written under it
     store = await connect_with_retry(
         f"store ({_store_kind(settings)})", lambda: open_store(settings)
     )
