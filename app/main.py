@@ -27,6 +27,7 @@ from app.api import edge, health
 from app.api import errors as api_errors
 from app.api import idempotency as api_idempotency
 from app.api import metrics as metrics_routes
+from app.api.limits import RequestLimits
 from app.api.middleware import RequestMiddleware
 from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import audit as audit_routes
@@ -350,6 +351,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.metrics = metrics
+    # Inside the request middleware: a 413 carries the request id.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=metrics)
     edge.install(app, settings)  # outermost: proxy headers, security headers, CORS
     api_errors.install(app)

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.CONSOLE
     host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # The largest request body accepted (bytes); a larger one is refused with 413 before it is
+    # read whole or parsed.
+    max_request_body_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = 1024 * 1024
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated IPs or
     # networks (`10.0.0.0/8`), or `*`; unset: none (the client is the TCP peer).
     forwarded_allow_ips: str = ""
