@@ -40,6 +40,10 @@ _SECRET_WORDS = (
     r"|authorization|kubeconfig|credentials?|private[_-]?key|cookie"
 )
 _SECRET_KEY = re.compile(_SECRET_WORDS, re.IGNORECASE)
+# A word holds one of these (lowercased) before the expression above is worth running: a
+# substring test is a fast scan, so a long ordinary word (`?name=aaaa...`) costs little.
+_SECRET_STEMS = ("pass", "secret", "token", "key", "authorization", "kubeconfig",
+                 "credential", "cookie")
 # "Bearer abc.def" / "Basic dXNlcjpw" in free text (an echoed header)
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token)(\s++)[A-Za-z0-9._~+/=-]++")
 # A word that may be a key: `password`, `db_password`, `api-key`, `x.token`.
@@ -94,6 +98,11 @@ def _mask_url_passwords(text: str) -> str:
     return "".join(out)
 
 
+def _looks_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(stem in lowered for stem in _SECRET_STEMS) and bool(_SECRET_KEY.search(key))
+
+
 def _mask_secret_pairs(text: str) -> str:
     """password=..., "password": "...", 'api_key': '...', ?token=...: the value masked."""
     out: list[str] = []
@@ -101,7 +110,7 @@ def _mask_secret_pairs(text: str) -> str:
     scan = 0
     while (word := _WORD.search(text, scan)) is not None:
         scan = word.end()
-        if not _SECRET_KEY.search(word.group()):
+        if not _looks_secret(word.group()):
             continue
         separator = _SEPARATOR.match(text, scan)
         if separator is None:
@@ -118,7 +127,7 @@ def _mask_secret_pairs(text: str) -> str:
 
 
 def _scrub(key: str, value: Any) -> Any:
-    if value is not None and _SECRET_KEY.search(key):
+    if value is not None and _looks_secret(key):
         return MASK
     if isinstance(value, str):
         limit = MAX_LOGGED_TRACEBACK_CHARS if key == "exception" else MAX_LOGGED_VALUE_CHARS
