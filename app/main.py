@@ -21,11 +21,13 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from app import encryption
+from app import data_dir, encryption
+from app.api import docs as api_docs
+from app.api import edge, health
 from app.api import errors as api_errors
-from app.api import health
 from app.api import idempotency as api_idempotency
 from app.api import metrics as metrics_routes
+from app.api.limits import RequestLimits
 from app.api.middleware import RequestMiddleware
 from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import audit as audit_routes
@@ -133,6 +135,7 @@ async def build_runtime(
     metrics: Metrics | None = None,
 ) -> Runtime:
     metrics = metrics or Metrics()
+    data_dir.make_private(settings.data_dir)  # before anything is written under it
     store = await connect_with_retry(
         f"store ({_store_kind(settings)})", lambda: open_store(settings)
     )
@@ -353,9 +356,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Database-as-a-Service control plane for Kubernetes and KubeDB",
         lifespan=lifespan,
+        docs_url=None,  # app.api.docs serves /docs with local assets
+        redoc_url=None,
     )
     app.state.metrics = metrics
+    # Inside the request middleware: a 413 carries the request id.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=metrics)
+    edge.install(app, settings)  # outermost: proxy headers, security headers, CORS
     api_errors.install(app)
     api_idempotency.install(app)
     # Routes are matched in order: the database routes, which take most of the traffic,
@@ -369,6 +377,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(quota_routes.router)
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
+    api_docs.install(app)
     return app
 
 
