@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.broker.errors import BrokerUnavailable
-from app.store.errors import StoreUnavailable
+from app.store.errors import InvalidQuery, StoreUnavailable
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -160,7 +160,21 @@ async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _invalid_query(request: Request, exc: Exception) -> JSONResponse:
+    # The store answered and refused the query built from the request's filters: the
+    # request's fault (the routes validate filters first; this is the backstop), not a 503.
+    return JSONResponse(
+        error_body("invalid_query", "the store refused a filter of this request"),
+        status_code=422,
+    )
+
+
+INTERNAL_ERROR = error_body("internal_error", "an unexpected error; it has been logged with "
+                            "the request id")
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(InvalidQuery, _invalid_query)
     app.add_exception_handler(StoreUnavailable, _dependency_down)
     app.add_exception_handler(BrokerUnavailable, _dependency_down)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -36,7 +36,7 @@ MAX_PAGE = 1_000_000
 _MANAGERS_ONLY = "managing API keys needs an admin key or an owner key"
 
 
-class CreateApiKey(BaseModel):
+class CreateApiKey(fields.RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from app.api.v1 import fields
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.engines import Engine
 from app.domain.events import Event
@@ -15,8 +16,8 @@ DeletionPolicy = Literal["Delete", "WipeOut", "Halt"]
 Schedule = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(fields.RequestBody):
+    pass
 
 
 class CreateDatabaseIn(Strict):

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from app.api import auth, idempotency
 from app.api.errors import ApiError, error_responses
 from app.api.v1 import database_models as models
+from app.api.v1 import filters
 from app.api.v1.operations import OperationList, OperationOut
 from app.domain import access, engines
 from app.domain.databases import Database, DatabaseStatus
@@ -122,18 +123,18 @@ async def create_database(
 async def list_databases(
     request: Request, principal: Principal, domain: Domain, project: Project,
     engine: engines.Engine | None = None, status: DatabaseStatus | None = None,
-    name: Annotated[str | None, Query(max_length=63)] = None,
-    label: Annotated[str | None, Query(pattern=r"^[^=]+=[^=]*$")] = None,
+    name: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9-]+$")] = None,
+    label: Annotated[str | None, Query(max_length=filters.LABEL_SELECTOR_MAX,
+                                       description=filters.LABEL_SELECTOR_HELP)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
                    missing=f"project {domain}/{project} not found")
-    key, _, value = label.partition("=") if label else ("", "", "")
     where = DatabaseFilter(
         domain=domain, project=project, engine=engine.value if engine else None,
         status=status.value if status else None, name_prefix=name,
-        label=(key, value) if label else None,
+        label=filters.label_selector(label),
     )
     found = await request.app.state.runtime.store.databases.list(
         where, offset=(page - 1) * page_size, limit=page_size

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
 from app.api import auth, errors
+from app.api.v1 import fields
 from app.api.v1.databases import Domain, Project
 from app.domain import access, clock
 from app.domain.quotas import Quota, Tenant
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/api/v1/domains", tags=["quotas"],
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 
 
-class QuotaIn(BaseModel):
+class QuotaIn(fields.RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     quota: Quota

@@ -1,0 +1,75 @@
+"""Answers a hostile or careless client gets (issue 12): every error has the error shape and
+the request id, a 503 only when a dependency is really down, 409s and 410s that say why."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.e2e.platform import BASE, Platform, create, finished
+
+PROVIDERS = "/api/v1/providers"
+
+
+def _shaped(response: httpx.Response, status: int, code: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details"}
+    if code is not None:
+        assert error["code"] == code, error
+    assert response.headers.get("x-request-id")
+
+
+async def test_a_nul_in_a_provider_path_is_a_422_naming_the_field(platform: Platform) -> None:
+    _, client, _ = platform
+    body = {"name": "p1", "region": "eu", "cpu_total_cores": 8, "memory_total_gb": 16,
+            "storage_total_gb": 100, "kubeconfig_path": "a\u0000"}
+
+    created = await client.post(PROVIDERS, json=body)
+    patched = await client.patch(f"{PROVIDERS}/local", json={"kubeconfig_path": "a\u0000"})
+    escape = await client.post(PROVIDERS, json={**body, "kubeconfig_path": "kube\u001bconfig"})
+
+    for response in (created, patched, escape):
+        _shaped(response, 422, "validation_error")
+        assert "body.kubeconfig_path" in response.json()["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize("label", ['a"=b', "a\u0000=b", "=b", "a b=c", "a=b\u0007"])
+async def test_a_malformed_label_selector_is_a_422_not_a_5xx(
+    platform: Platform, label: str
+) -> None:
+    _, client, _ = platform
+
+    response = await client.get(BASE, params={"label": label})
+
+    _shaped(response, 422, "validation_error")
+    assert "query.label" in response.json()["error"]["details"]["fields"]
+
+
+async def test_a_label_selector_with_a_prefixed_key_still_filters(platform: Platform) -> None:
+    _, client, _ = platform
+    await finished(client, await create(client, labels={"app.kubernetes.io/team": "web"}))
+
+    found = await client.get(BASE, params={"label": "app.kubernetes.io/team=web"})
+    other = await client.get(BASE, params={"label": "app.kubernetes.io/team=db"})
+
+    assert (found.json()["total"], other.json()["total"]) == (1, 0)
+
+
+async def test_an_unexpected_exception_is_a_shaped_500_with_the_request_id(
+    platform: Platform,
+) -> None:
+    _, client, _ = platform
+    app: FastAPI = client._transport.app  # type: ignore[attr-defined]
+
+    @app.get("/test-only/raises")
+    async def raises() -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    response = await client.get("/test-only/raises", headers={"X-Request-ID": "trace-500"})
+
+    _shaped(response, 500, "internal_error")
+    assert response.headers["x-request-id"] == "trace-500"
+    assert "secret internals" not in response.text and "Traceback" not in response.text
