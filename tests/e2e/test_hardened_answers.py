@@ -7,6 +7,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.domain.databases import Database, DatabaseStatus
+from app.domain.placement import namespace_for
 from tests.e2e.platform import BASE, Platform, create, finished
 
 PROVIDERS = "/api/v1/providers"
@@ -73,3 +75,24 @@ async def test_an_unexpected_exception_is_a_shaped_500_with_the_request_id(
     _shaped(response, 500, "internal_error")
     assert response.headers["x-request-id"] == "trace-500"
     assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+async def test_credentials_of_a_failed_database_are_409_saying_so_and_of_a_deleted_one_410(
+    platform: Platform,
+) -> None:
+    runtime, client, _ = platform
+    failed = Database(name="broken", domain="acme", project="shop", engine="postgres",
+                      version="16.13", status=DatabaseStatus.FAILED,
+                      namespace=namespace_for("acme", "shop"), kubedb_resource_name="broken")
+    await runtime.store.databases.insert(failed)
+    created = await create(client)
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+    await finished(client, await client.delete(path))
+
+    of_failed = await client.get(f"{BASE}/{failed.id}/credentials")
+    of_deleted = await client.get(f"{path}/credentials")
+
+    _shaped(of_failed, 409, "database_failed")
+    assert of_failed.json()["error"]["details"]["status"] == "failed"
+    _shaped(of_deleted, 410, "database_deleted")

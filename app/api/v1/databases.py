@@ -45,7 +45,7 @@ def _service(request: Request) -> DatabaseService:
 
 def _translate(exc: service_errors.DatabaseError) -> ApiError:
     status = {
-        service_errors.NotFound: 404, service_errors.Conflict: 409,
+        service_errors.NotFound: 404, service_errors.Gone: 410, service_errors.Conflict: 409,
         service_errors.RuleViolated: 422, service_errors.Unavailable: 503,
         service_errors.OverQuota: 429,
     }.get(type(exc), 400)
@@ -328,7 +328,11 @@ async def upgrade_database(
 
 
 @router.get("/{database_id}/credentials", response_model=models.CredentialsOut,
-            responses=error_responses(401, 403, 404, 503),
+            responses=error_responses(
+                401, 403, 404, 409, 410, 503,
+                s409="no credentials to read: `not_ready` while it is created, "
+                     "`database_<status>` otherwise (details.status)",
+                s410="the database is deleted (`database_deleted`)"),
             summary="Connection credentials (owner or member)")
 async def get_credentials(
     request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
