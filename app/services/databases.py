@@ -348,10 +348,22 @@ class DatabaseService:
 
     # --- mutations -----------------------------------------------------------------
 
+    async def check_idle(self, database: Database) -> None:
+        """409 `operation_in_progress` naming the active operation, if there is one: checked
+        before any rule on the request or the state (a database mid-scale is `scaling`, and
+        the client must learn it waits on an operation, not that its request is wrong)."""
+        active = await self._store.operations.get_active(database.id)
+        if active is not None:
+            raise Conflict(
+                f"database {database.id} has an operation in progress",
+                code="operation_in_progress", details={"operation_id": active.id},
+            )
+
     async def mutate(
         self, database: Database, op_type: OperationType, desired: Mapping[str, Any], *,
         actor: str, allowed_from: frozenset[DatabaseStatus] | None = None,
     ) -> tuple[Database, Operation]:
+        await self.check_idle(database)
         if database.status is DatabaseStatus.DELETED:
             raise RuleViolated("status", "a deleted database can only be read",
                                code="database_deleted")
@@ -390,6 +402,7 @@ class DatabaseService:
         return updated, operation
 
     async def delete(self, database: Database, *, actor: str) -> tuple[Database, Operation]:
+        await self.check_idle(database)
         if database.deletion_protection:
             raise Conflict(
                 f"database {database.id} is protected from deletion; set deletion_protection "

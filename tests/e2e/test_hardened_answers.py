@@ -3,13 +3,19 @@ the request id, a 503 only when a dependency is really down, 409s and 410s that 
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.domain import clock
 from app.domain.databases import Database, DatabaseStatus
+from app.domain.operations import Operation, OperationStatus
 from app.domain.placement import namespace_for
 from tests.e2e.platform import BASE, Platform, create, finished
+from tests.support import eventually
 
 PROVIDERS = "/api/v1/providers"
 
@@ -96,3 +102,61 @@ async def test_credentials_of_a_failed_database_are_409_saying_so_and_of_a_delet
     _shaped(of_failed, 409, "database_failed")
     assert of_failed.json()["error"]["details"]["status"] == "failed"
     _shaped(of_deleted, 410, "database_deleted")
+
+
+async def test_of_twenty_concurrent_scales_one_is_accepted_and_nineteen_name_it_in_a_409(
+    platform: Platform,
+) -> None:
+    _, client, served = platform
+    created = await create(client, high_availability=True, replicas=3)
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+    # Slower, so the first scale is still running when the last request arrives: each
+    # request must meet it, not a record read before it ended.
+    served.simulator.config.update({"time_scale": 0.05})
+
+    async def scaling() -> bool:
+        return bool((await client.get(path)).json()["status"] == "scaling")
+
+    first = await client.post(f"{path}/scale", json={"replicas": 5})
+    await eventually(scaling, timeout=10, interval=0.02)
+    answers = [first, *await asyncio.gather(*(
+        client.post(f"{path}/scale", json={"replicas": 5}) for _ in range(19)))]
+
+    accepted = [a for a in answers if a.status_code == 202]
+    refused = [a for a in answers if a.status_code != 202]
+    assert len(accepted) == 1, [a.text for a in answers]
+    for answer in refused:
+        _shaped(answer, 409, "operation_in_progress")
+        assert answer.json()["error"]["details"]["operation_id"] == accepted[0].json()[
+            "operation_id"]
+    await finished(client, accepted[0])
+
+
+async def test_every_mutating_route_answers_409_naming_the_active_operation(
+    platform: Platform,
+) -> None:
+    runtime, client, _ = platform
+    created = await create(client)
+    await finished(client, created)
+    database_id = created.json()["id"]
+    path = f"{BASE}/{database_id}"
+    # An active operation that no worker will touch during the test (not queued, not due).
+    active = await runtime.store.operations.create_active(Operation(
+        database_id=database_id, domain="acme", project="shop", type="restart",
+        status=OperationStatus.WAITING, next_run_at=clock.utcnow() + timedelta(hours=1)))
+
+    answers = [
+        await client.patch(path, json={"replicas": 1}),  # the current value: still a 409
+        await client.delete(path),
+        await client.post(f"{path}/scale", json={"storage_gb": 30}),
+        await client.post(f"{path}/pause"),
+        await client.post(f"{path}/resume"),  # a running database: still a 409, not a 422
+        await client.post(f"{path}/restart"),
+        await client.post(f"{path}/credentials/rotate"),
+        await client.post(f"{path}/upgrade", json={"target_version": "17.6"}),
+    ]
+
+    for answer in answers:
+        _shaped(answer, 409, "operation_in_progress")
+        assert answer.json()["error"]["details"]["operation_id"] == active.id

@@ -167,6 +167,7 @@ async def patch_database(
     asked = body.model_dump(exclude_none=True)
     service = _service(request)
     try:
+        await service.check_idle(database)
         changes = service.check_scale(database, asked)
         if "version" in asked and asked["version"] != database.version:
             await service.check_upgrade(database, asked["version"])
@@ -266,6 +267,7 @@ async def scale_database(
                                access.Action.WRITE)
     service = _service(request)
     try:
+        await service.check_idle(database)
         changes = service.check_scale(database, body.model_dump(exclude_none=True))
         if not changes:
             raise service_errors.RuleViolated("body", "nothing to scale: give replicas, "
@@ -316,6 +318,7 @@ async def upgrade_database(
                                access.Action.WRITE)
     service = _service(request)
     try:
+        await service.check_idle(database)
         if database.status is not DatabaseStatus.DELETED:
             await service.check_upgrade(database, body.target_version)
         database, operation = await service.mutate(
