@@ -30,13 +30,19 @@ def _shaped(response: httpx.Response, status: int, code: str | None = None) -> N
     assert response.headers.get("x-request-id")
 
 
+async def _local_provider_id(client: httpx.AsyncClient) -> str:
+    listed = (await client.get(PROVIDERS)).json()
+    return str(next(p["id"] for p in listed["providers"] if p["name"] == "local"))
+
+
 async def test_a_nul_in_a_provider_path_is_a_422_naming_the_field(platform: Platform) -> None:
     _, client, _ = platform
     body = {"name": "p1", "region": "eu", "cpu_total_cores": 8, "memory_total_gb": 16,
             "storage_total_gb": 100, "kubeconfig_path": "a\u0000"}
 
     created = await client.post(PROVIDERS, json=body)
-    patched = await client.patch(f"{PROVIDERS}/local", json={"kubeconfig_path": "a\u0000"})
+    patched = await client.patch(f"{PROVIDERS}/{await _local_provider_id(client)}",
+                                 json={"kubeconfig_path": "a\u0000"})
     escape = await client.post(PROVIDERS, json={**body, "kubeconfig_path": "kube\u001bconfig"})
 
     for response in (created, patched, escape):
@@ -160,3 +166,69 @@ async def test_every_mutating_route_answers_409_naming_the_active_operation(
     for answer in answers:
         _shaped(answer, 409, "operation_in_progress")
         assert answer.json()["error"]["details"]["operation_id"] == active.id
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"replicas": "3"}, "body.replicas"),
+    ({"storage_gb": "25"}, "body.storage_gb"),
+    ({"replicas": True}, "body.replicas"),
+    ({"high_availability": "true"}, "body.high_availability"),
+    ({"backup_retention_days": 7.0}, "body.backup_retention_days"),
+])
+async def test_strings_are_not_numbers_and_booleans_are_not_counts(
+    platform: Platform, body: dict[str, object], field: str
+) -> None:
+    _, client, _ = platform
+
+    created = await create(client, **body)
+
+    _shaped(created, 422, "validation_error")
+    assert field in created.json()["error"]["details"]["fields"]
+    assert (await client.get(BASE)).json()["total"] == 0
+
+
+async def test_scale_patch_quota_and_provider_bodies_are_strict_too(platform: Platform) -> None:
+    _, client, _ = platform
+    created = await create(client)
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+
+    answers = [
+        await client.post(f"{path}/scale", json={"replicas": "3"}),
+        await client.patch(path, json={"storage_gb": "25"}),
+        await client.patch(path, json={"deletion_protection": 1}),
+        await client.put("/api/v1/domains/acme", json={"quota": {"max_databases": "5"}}),
+        await client.patch(f"{PROVIDERS}/{await _local_provider_id(client)}",
+                           json={"priority": True}),
+    ]
+
+    for answer in answers:
+        _shaped(answer, 422, "validation_error")
+
+
+async def test_region_and_zone_are_taken_from_the_body_or_the_headers_but_must_agree(
+    platform: Platform,
+) -> None:
+    _, client, _ = platform
+    local = (await client.get(f"{PROVIDERS}/{await _local_provider_id(client)}")).json()
+    region, zone = local["region"], local["availability_zone"]
+
+    in_body = await create(client, name="in-body", region=region)
+    in_headers = await client.post(
+        BASE, json={"name": "in-headers", "engine": "postgres", "version": "16.13"},
+        headers={"X-Region": region})
+    elsewhere = await create(client, name="elsewhere", region="nowhere-1")
+    disagree = await client.post(
+        BASE, json={"name": "disagree", "engine": "postgres", "version": "16.13",
+                    "region": region}, headers={"X-Region": "nowhere-1"})
+    zones = await client.post(
+        BASE, json={"name": "zones", "engine": "postgres", "version": "16.13",
+                    "availability_zone": "z-1"}, headers={"X-Availability-Zone": "z-2"})
+
+    assert in_body.status_code == 202 and in_headers.status_code == 202, in_body.text
+    assert in_body.json()["provider_id"] == local["id"]
+    _shaped(elsewhere, 422, "no_provider")
+    for refused, name in ((disagree, "region"), (zones, "availability_zone")):
+        _shaped(refused, 422, "validation_error")
+        assert f"body.{name}" in refused.json()["error"]["details"]["fields"]
+    assert zone is None or isinstance(zone, str)

@@ -40,7 +40,7 @@ class CreateApiKey(fields.RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    role: Role
+    role: Annotated[Role, Field(strict=False)]
     domain: str | None = Field(default=None, description="DNS-1123 label; not for admin keys")
     project: str | None = Field(default=None, description="DNS-1123 label; needs `domain`")
 

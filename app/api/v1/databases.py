@@ -106,15 +106,25 @@ async def create_database(
 ) -> JSONResponse:
     auth.authorize(principal, domain=domain, project=project, action=access.Action.WRITE,
                    missing=f"project {domain}/{project} not found")
-    new = NewDatabase(**body.model_dump(mode="json"))
+    new = NewDatabase(**body.model_dump(mode="json", exclude=set(body.PLACEMENT)))
+    region = _one_of("region", body.region, "X-Region", region)
+    zone = _one_of("availability_zone", body.availability_zone, "X-Availability-Zone", zone)
     try:
         database, operation = await _service(request).create(
-            domain, project, new, actor=principal.key_id, region=region or None,
-            zone=zone or None,
+            domain, project, new, actor=principal.key_id, region=region, zone=zone,
         )
     except service_errors.DatabaseError as exc:
         raise _translate(exc) from exc
     return await _accepted(database, operation, idem)
+
+
+def _one_of(field: str, in_body: str | None, header: str, in_header: str | None) -> str | None:
+    """A placement choice from the body or its header: either, or both if they agree."""
+    if in_body and in_header and in_body != in_header:
+        raise ApiError(422, "validation_error", f"{field} and {header} disagree",
+                       {"fields": {f"body.{field}": f"{in_body!r} in the body, {in_header!r} "
+                                                    f"in {header}: give one, or the same"}})
+    return in_body or in_header or None
 
 
 @router.get("", response_model=models.DatabaseList, responses=READ_ERRORS,

@@ -43,10 +43,12 @@ def _no_control_characters(value: Any) -> None:
 
 
 class RequestBody(BaseModel):
-    """The base of every request body: unknown fields refused, and no control characters in
-    any string, key included (a NUL reached the file system as a 500)."""
+    """The base of every request body: unknown fields refused, strict types (a string is not
+    a number, a boolean is not a count: JSON's own types, no coercion; an enum field says
+    `Field(strict=False)` to take its JSON string), and no control characters in any string,
+    key included (a NUL reached the file system as a 500)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @field_validator("*", mode="before")
     @classmethod

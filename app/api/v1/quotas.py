@@ -22,10 +22,14 @@ router = APIRouter(prefix="/api/v1/domains", tags=["quotas"],
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 
 
-class QuotaIn(fields.RequestBody):
-    model_config = ConfigDict(extra="forbid")
+class StrictQuota(Quota):
+    """The quota as a request gives it: JSON's own types (a string is not a count)."""
 
-    quota: Quota
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class QuotaIn(fields.RequestBody):
+    quota: StrictQuota
 
 
 class Usage(BaseModel):
