@@ -232,3 +232,17 @@ async def test_region_and_zone_are_taken_from_the_body_or_the_headers_but_must_a
         _shaped(refused, 422, "validation_error")
         assert f"body.{name}" in refused.json()["error"]["details"]["fields"]
     assert zone is None or isinstance(zone, str)
+
+
+async def test_available_upgrades_of_16_13_offer_no_variant_of_16_13(platform: Platform) -> None:
+    _, client, _ = platform
+    created = await create(client, version="16.13")
+    await finished(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+
+    upgrades = (await client.get(f"{path}/available-upgrades")).json()["available_upgrades"]
+    to_variant = await client.post(f"{path}/upgrade", json={"target_version": "16.13-bookworm"})
+
+    assert "17.6" in upgrades
+    assert not [v for v in upgrades if v.startswith("16.13")]
+    _shaped(to_variant, 422, "upgrade_not_allowed")
