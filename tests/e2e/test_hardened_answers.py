@@ -11,13 +11,16 @@ import pytest
 from fastapi import FastAPI
 
 from app.domain import clock
+from app.domain.api_keys import Role
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.operations import Operation, OperationStatus
 from app.domain.placement import namespace_for
+from app.services.api_keys import IssuedKey, issue_key
 from tests.e2e.platform import BASE, Platform, create, finished
 from tests.support import eventually
 
 PROVIDERS = "/api/v1/providers"
+ALL = "/api/v1/databases"
 
 
 def _shaped(response: httpx.Response, status: int, code: str | None = None) -> None:
@@ -246,3 +249,43 @@ async def test_available_upgrades_of_16_13_offer_no_variant_of_16_13(platform: P
     assert "17.6" in upgrades
     assert not [v for v in upgrades if v.startswith("16.13")]
     _shaped(to_variant, 422, "upgrade_not_allowed")
+
+
+async def test_databases_are_listed_across_projects_within_each_keys_scope(
+    platform: Platform,
+) -> None:
+    runtime, client, _ = platform
+    for domain, project, name in (("acme", "shop", "orders"), ("acme", "blog", "posts"),
+                                  ("globex", "shop", "ledger")):
+        accepted = await client.post(
+            f"/api/v1/domain/{domain}/project/{project}/databases",
+            json={"name": name, "engine": "postgres", "version": "16.13",
+                  "labels": {"team": "web"}})
+        await finished(client, accepted)
+    owner = await issue_key(runtime.store, name="o", role=Role.OWNER, domain="acme")
+    member = await issue_key(runtime.store, name="m", role=Role.MEMBER, domain="acme",
+                             project="blog")
+
+    def names(response: httpx.Response) -> list[str]:
+        assert response.status_code == 200, response.text
+        return sorted(d["name"] for d in response.json()["databases"])
+
+    def as_(key: IssuedKey) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key.token}"}
+
+    assert names(await client.get(ALL)) == ["ledger", "orders", "posts"]
+    assert names(await client.get(ALL, params={"domain": "acme"})) == ["orders", "posts"]
+    assert names(await client.get(ALL, params={"domain": "acme", "project": "shop"})) == [
+        "orders"]
+    assert names(await client.get(ALL, params={"label": "team=web", "name": "po"})) == [
+        "posts"]
+    paged = (await client.get(ALL, params={"page": 2, "page_size": 2})).json()
+    assert (len(paged["databases"]), paged["total"]) == (1, 3)
+    assert names(await client.get(ALL, headers=as_(owner))) == ["orders", "posts"]
+    assert names(await client.get(ALL, headers=as_(member))) == ["posts"]
+    assert names(await client.get(ALL, params={"domain": "acme"}, headers=as_(member))) == [
+        "posts"]
+    hidden = await client.get(ALL, params={"domain": "globex"}, headers=as_(owner))
+    _shaped(hidden, 404, "not_found")
+    no_domain = await client.get(ALL, params={"project": "shop"})
+    _shaped(no_domain, 422, "validation_error")
