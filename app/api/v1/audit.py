@@ -49,11 +49,21 @@ class AuditPage(BaseModel):
     page_size: int
 
 
-def _utc(name: str, when: datetime | None) -> datetime | None:
-    """`when` in UTC; 422 for a time without a zone, or one outside years 1000-9998 (stored
-    times compare as text of fixed width)."""
-    if when is None:
+# A date and time with a zone, from the year 1000 (not a number: `0.5` was taken as a Unix
+# time); the year's upper bound (9998) is checked in `_utc`.
+ISO_8601_WITH_ZONE = (r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
+                      r"(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|z|[+-][0-9]{2}:?[0-9]{2})$")
+
+
+def _utc(name: str, text: str | None) -> datetime | None:
+    """`text` as a time in UTC; 422 for a time without a zone, or one outside years
+    1000-9998 (stored times compare as text of fixed width)."""
+    if text is None:
         return None
+    try:
+        when = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise errors.ValidationFailed({name: "not an ISO 8601 date and time"}) from None
     if when.tzinfo is None:
         raise errors.ValidationFailed({name: "give a time zone (e.g. Z)"})
     try:
@@ -73,8 +83,10 @@ async def audit_log(
     actor: Annotated[str | None, Query(max_length=64, description="an API key id")] = None,
     target: Label = None,
     outcome: Annotated[int | None, Query(ge=100, le=599, description="a status code")] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+    since: Annotated[str | None, Query(pattern=ISO_8601_WITH_ZONE, description=(
+        "ISO 8601 with a zone, years 1000-9998, inclusive"))] = None,
+    until: Annotated[str | None, Query(pattern=ISO_8601_WITH_ZONE, description=(
+        "ISO 8601 with a zone, years 1000-9998, exclusive"))] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AuditPage:
@@ -86,11 +98,11 @@ async def audit_log(
         domain, project = caller.domain, caller.project or project
     elif caller.role is not Role.ADMIN:
         raise errors.Forbidden("reading the audit log needs an admin or an owner key")
-    since, until = _utc("since", since), _utc("until", until)
+    since_at, until_at = _utc("since", since), _utc("until", until)
     service: AuditLog = request.app.state.audit
     result = await service.page(
         AuditFilter(domain=domain, project=project, actor_key_id=actor, target=target,
-                    outcome=outcome, since=since, until=until),
+                    outcome=outcome, since=since_at, until=until_at),
         offset=(page - 1) * page_size, limit=page_size,
     )
     return AuditPage(entries=[AuditEntryOut.of(e) for e in result.items], total=result.total,
