@@ -82,6 +82,20 @@ def check_label_key(key: str, *, field: str) -> str:
     return key
 
 
+def check_label_selector(selector: str, *, field: str = "label") -> tuple[str, str]:
+    """`key=value`, both by the label rules: the one equality a list filters on."""
+    key, equals, value = selector.partition("=")
+    if not equals or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in selector):
+        raise errors.InvalidLabels(field, "a label selector is key=value, as in team=web")
+    check_label_key(key, field=field)
+    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
+        raise errors.InvalidLabels(
+            field, "label value must be at most 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit (or empty)",
+        )
+    return key, value
+
+
 def check_labels(labels: Mapping[str, str], *, field: str = "labels") -> dict[str, str]:
     if len(labels) > MAX_LABELS:
         raise errors.InvalidLabels(field, f"{len(labels)} labels; at most {MAX_LABELS}")
