@@ -102,7 +102,8 @@ def test_probes_ask_the_health_routes_on_the_containers_port() -> None:
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert app[probe]["httpGet"]["port"] in ports
     # The image's command chooses the port (uvicorn --port), not a setting.
-    command = re.search(r'^CMD (.*)$', (ROOT / "Dockerfile").read_text(), re.M)
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", "")  # continued lines
+    command = re.search(r'^CMD (.*)$', dockerfile, re.M)
     assert command is not None
     argv = json.loads(command.group(1))
     assert ports["http"] == int(argv[argv.index("--port") + 1])
