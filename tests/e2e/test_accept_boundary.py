@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from app.broker.errors import BrokerUnavailable
 from app.config.settings import Settings
+from app.services.idempotency import IdempotencyStore
 from app.store import errors as store_errors
 from tests.e2e.platform import BASE, VERSIONS, finished, running
 
@@ -100,3 +102,29 @@ async def test_a_scale_whose_follow_up_write_fails_is_accepted_and_its_retry_rep
         scales = [o for o in await _operations_of(client, database_id)
                   if o["type"] == "scale_horizontal"]
         assert len(scales) == 1
+
+
+async def test_a_create_whose_answer_cannot_be_kept_for_replays_is_still_accepted(
+    settings: Settings, embedded_redis_url: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    real_finish = IdempotencyStore.finish
+    failed: list[str] = []
+
+    async def failing_finish(self: IdempotencyStore, *args: Any, **kwargs: Any) -> None:
+        if not failed:
+            failed.append("finish")
+            raise BrokerUnavailable("redis: Connection reset by peer (injected)")
+        await real_finish(self, *args, **kwargs)
+
+    async with running(settings, embedded_redis_url, tmp_path) as (_runtime, client, _):
+        monkeypatch.setattr(IdempotencyStore, "finish", failing_finish)
+        body = {"name": "orders", "engine": "postgres", "version": VERSIONS["postgres"]}
+
+        first = await client.post(BASE, json=body, headers={"Idempotency-Key": "orders-2"})
+
+        assert failed == ["finish"]
+        assert first.status_code == 202, first.text
+        assert (await finished(client, first))["status"] == "succeeded"
+        assert "idempotency_answer_not_kept" in caplog.text
+        assert "idempotency.finish" in caplog.text
