@@ -13,6 +13,9 @@ CR compared with its record, drift fixed by an operation, adopted or reported, v
 and orphans reported. Its failures (cluster or store away) are logged and counted; losing
 the lease ends it at the next side effect.
 
+Each pass also rolls back creates that never got their operation (a `pending` record with
+none, older than `ORPHAN_RECORD_GRACE`: `services.orphan_records`).
+
 It must only act while `Leadership.check()` passes, and never change an operation itself:
 it only wakes the workers that own that job, or opens a new one.
 """
@@ -25,12 +28,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.broker.errors import BrokerError
 from app.cluster import errors as cluster_errors
 from app.domain import clock
 from app.log import get_logger
 from app.metrics import Metrics
 from app.queue.streams import OperationQueue
 from app.services.drift_repair import DriftRepair, RepairPass
+from app.services.orphan_records import OrphanRecords
 from app.store import errors as store_errors
 from app.store.protocols import Store
 from app.workers.leader_election import Leadership
@@ -43,6 +48,7 @@ class PassResult:
     resent: int
     started_at: datetime | None = None
     duration: float = 0.0
+    rolled_back: int = 0  # creates that never got their operation
 
 
 class ReconciliationWorker:
@@ -56,8 +62,10 @@ class ReconciliationWorker:
         repair: DriftRepair | None = None,
         repair_interval: float | None = None,
         metrics: Metrics | None = None,
+        orphans: OrphanRecords | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
+        self._orphans = orphans
         self._store = store
         self._queue = queue
         self.interval = interval
@@ -80,6 +88,7 @@ class ReconciliationWorker:
                 "at": clock.to_text(last.started_at),
                 "duration_ms": round(last.duration * 1000, 1),
                 "wakeups_resent": last.resent,
+                "creates_rolled_back": last.rolled_back,
             },
             "drift_passes": self.repair_passes,
             "drift_failures": self.repair_failures,
@@ -147,7 +156,18 @@ class ReconciliationWorker:
                 "operation_wakeup_resent", op_id=operation.id, status=str(operation.status),
                 epoch=leadership.epoch,
             )
+        rolled_back = await self._roll_back_orphans(leadership)
         self.passes += 1
-        self.last_pass = PassResult(resent, started_at, time.perf_counter() - began)
+        self.last_pass = PassResult(resent, started_at, time.perf_counter() - began,
+                                    rolled_back=rolled_back)
         self._metrics.reconcile_pass("stalled", self.last_pass.duration)
         return self.last_pass
+
+    async def _roll_back_orphans(self, leadership: Leadership) -> int:
+        if self._orphans is None:
+            return 0
+        try:
+            return await self._orphans.roll_back(leadership.check)
+        except (BrokerError, store_errors.StoreError) as exc:
+            log.warning("orphan_record_pass_failed", error=f"{type(exc).__name__}: {exc}")
+            return 0
