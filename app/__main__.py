@@ -35,6 +35,9 @@ def main() -> int:
         lifespan="on",
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace / 2)),
         server_header=False,
+        # Proxy headers are read by app.api.edge, from FORWARDED_ALLOW_IPS only (uvicorn's own
+        # handling believes 127.0.0.1 unless told otherwise).
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     server.run()

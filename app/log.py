@@ -6,7 +6,10 @@ with `structlog.contextvars` (the request id, an operation id) rides on every li
 
 Secrets never reach a log: `redact` masks the values of secret-looking keys and the password
 of any URL with credentials, in our events and in foreign (stdlib) records alike. It must
-stay the last processor before rendering so nothing added later escapes it.
+stay the last processor before rendering so nothing added later escapes it. It reads text by
+structure (known keys, URL userinfo, auth schemes) in one pass that never backtracks, and
+cuts every value (uvicorn's access URL included) to a fixed length with a visible marker:
+a hostile URL or header costs a log call time linear in its size, never more.
 """
 
 from __future__ import annotations
@@ -23,58 +26,140 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from app.config.settings import LogFormat, LogLevel
 
 MASK = "***"
+# Longest URL (and any other single value) a log line carries; the rest is cut with a
+# visible marker, before scrubbing, so a hostile request costs the log a bounded amount.
+MAX_LOGGED_URL_CHARS = 2048
+MAX_LOGGED_VALUE_CHARS = 4096
+# A traceback is kept longer: it is ours, not a client's.
+MAX_LOGGED_TRACEBACK_CHARS = 65536
+# Every pattern below is matched by a scan that never backtracks over its input (possessive
+# quantifiers, literal alternatives, one pass per position): a log call costs time linear in
+# what it logs, whatever a client puts in a URL or a header (issue 12, item 1).
 _SECRET_WORDS = (
-    r"pass(?:word|wd|phrase)|(?<![a-z])pass(?![a-z])|secret|token|api[_-]?key|apikey|authorization|kubeconfig|credentials?"
-    r"|private[_-]?key|cookie"
+    r"pass(?:word|wd|phrase)|(?<![a-z])pass(?![a-z])|secret|token|api[_-]?key|apikey"
+    r"|authorization|kubeconfig|credentials?|private[_-]?key|cookie"
 )
 _SECRET_KEY = re.compile(_SECRET_WORDS, re.IGNORECASE)
-# scheme://user:password@host -> scheme://user:***@host (greedy to the token's last "@", so a
-# password holding "@" is masked whole)
-_URL_CREDENTIALS = re.compile(r"(?P<prefix>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)\S*@")
+# A word holds one of these (lowercased) before the expression above is worth running: a
+# substring test is a fast scan, so a long ordinary word (`?name=aaaa...`) costs little.
+_SECRET_STEMS = ("pass", "secret", "token", "key", "authorization", "kubeconfig",
+                 "credential", "cookie")
 # "Bearer abc.def" / "Basic dXNlcjpw" in free text (an echoed header)
-_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]+")
-# password=..., "password": "...", 'api_key': '...', ?token=... in free text
-_KEY_VALUE = re.compile(
-    rf"""(?ix)
-    (?P<key>["']?[\w.-]*(?:{_SECRET_WORDS})[\w.-]*["']?)   # a secret-looking key
-    (?P<sep>\s*[:=]\s*)
-    (?P<quote>["'])?
-    (?P<value>(?(quote)[^"']*|[^\s&,;)}}\]]+))
-    """
-)
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token)(\s++)[A-Za-z0-9._~+/=-]++")
+# A word that may be a key: `password`, `db_password`, `api-key`, `x.token`.
+_WORD = re.compile(r"[\w.-]++")
+# What makes a word a key: an optional closing quote, `=` or `:`, an optional opening quote.
+_SEPARATOR = re.compile(r"""["']?+\s*+[:=]\s*+(["']?+)""")
+_QUOTED_VALUE = re.compile(r"""[^"']*+""")
+_BARE_VALUE = re.compile(r"[^\s&,;)}\]]*+")
+_URL_USER = re.compile(r"[^:/@\s]*+")
+_TOKEN_END = re.compile(r"\S*+")
 
-_FIRST_KEYS = ("event",)
 _LAST_KEYS = ("level", "logger", "timestamp")
+
+
+def bound(text: str, limit: int = MAX_LOGGED_VALUE_CHARS) -> str:
+    """`text` cut to `limit` characters, with a marker saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...[truncated {len(text) - limit} chars]"
 
 
 def scrub_text(text: str) -> str:
     """Mask credentials embedded in free text: URLs with a password, auth headers,
-    `key=value` and `"key": "value"` pairs whose key looks secret, secret query parameters."""
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('prefix')}{MASK}@", text)
+    `key=value` and `"key": "value"` pairs whose key looks secret, secret query parameters.
+    Linear in `len(text)`."""
+    text = _mask_url_passwords(text)
     text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    return _KEY_VALUE.sub(
-        lambda m: f"{m.group('key')}{m.group('sep')}{m.group('quote') or ''}{MASK}", text
-    )
+    return _mask_secret_pairs(text)
+
+
+def _mask_url_passwords(text: str) -> str:
+    """scheme://user:password@host -> scheme://user:***@host, to the token's last `@` (so a
+    password holding `@` is masked whole). Each character is looked at a bounded number of
+    times: the scan resumes past everything it has read."""
+    out: list[str] = []
+    pos = 0
+    while (found := text.find("://", pos)) != -1:
+        user_end = _URL_USER.match(text, found + 3).end()  # type: ignore[union-attr]
+        if user_end >= len(text) or text[user_end] != ":":
+            out.append(text[pos:user_end])
+            pos = user_end
+            continue
+        token_end = _TOKEN_END.match(text, user_end).end()  # type: ignore[union-attr]
+        at = text.rfind("@", user_end, token_end)
+        if at == -1:
+            out.append(text[pos:token_end])
+            pos = token_end
+            continue
+        out.append(f"{text[pos:user_end + 1]}{MASK}")
+        pos = at
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _looks_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(stem in lowered for stem in _SECRET_STEMS) and bool(_SECRET_KEY.search(key))
+
+
+def _mask_secret_pairs(text: str) -> str:
+    """password=..., "password": "...", 'api_key': '...', ?token=...: the value masked."""
+    out: list[str] = []
+    pos = 0  # everything before it is in `out`
+    scan = 0
+    while (word := _WORD.search(text, scan)) is not None:
+        scan = word.end()
+        if not _looks_secret(word.group()):
+            continue
+        separator = _SEPARATOR.match(text, scan)
+        if separator is None:
+            continue
+        quote = separator.group(1)
+        value = (_QUOTED_VALUE if quote else _BARE_VALUE).match(text, separator.end())
+        assert value is not None  # both match the empty string at worst
+        if not quote and value.end() == separator.end():
+            continue  # `password=` with nothing after it
+        out.append(f"{text[pos:separator.end()]}{MASK}")
+        pos = scan = value.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _scrub(key: str, value: Any) -> Any:
-    if _SECRET_KEY.search(key) and value is not None:
+    if value is not None and _looks_secret(key):
         return MASK
     if isinstance(value, str):
-        return scrub_text(value)
+        limit = MAX_LOGGED_TRACEBACK_CHARS if key == "exception" else MAX_LOGGED_VALUE_CHARS
+        # Scrubbed whole, then cut: a cut first could split `user:password@` from its `@`.
+        return bound(scrub_text(value), limit)
     if isinstance(value, Mapping):
-        return {k: _scrub(str(k), v) for k, v in value.items()}
+        return {bound(str(k)): _scrub(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub(key, v) for v in value]
     if value is None or isinstance(value, bool | int | float):
         return value
     # Anything else (an exception, a settings object) is rendered as text later: scrub
     # that text now, so no renderer ever sees the raw object.
-    return scrub_text(str(value))
+    return bound(scrub_text(str(value)))
 
 
 def redact(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
     return {key: _scrub(key, value) for key, value in event_dict.items()}
+
+
+class _BoundAccessLine(logging.Filter):
+    """uvicorn's access line carries the request's whole URL (`args[2]`): scrubbed and cut
+    to MAX_LOGGED_URL_CHARS here, so the line keeps its method, protocol and status."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+            url = args[2]
+            if isinstance(url, str):
+                url = bound(scrub_text(url), MAX_LOGGED_URL_CHARS)
+                record.args = (args[0], args[1], url, args[3], args[4])
+        return True
 
 
 def _logfmt_value(value: Any) -> str:
@@ -148,6 +233,7 @@ def configure_logging(
     )
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(formatter)
+    handler.addFilter(_BoundAccessLine())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.value)

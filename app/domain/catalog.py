@@ -94,7 +94,9 @@ def upgrade_targets(
     current: CatalogVersion, candidates: Iterable[CatalogVersion], *,
     topology: str | None = None,
 ) -> list[CatalogVersion]:
-    """The versions `current` may be updated to, oldest first (no downgrade, not itself)."""
+    """The versions `current` may be updated to, oldest first: a newer upstream version only.
+    Not itself, no downgrade, and no variant of the same upstream version (16.13-bookworm
+    for 16.13: another image of the same release, not an upgrade; not offered)."""
     allow = _for_topology(current.allowlist, topology)
     deny = _for_topology(current.denylist, topology)
     now = current.parsed
@@ -103,7 +105,7 @@ def upgrade_targets(
         version = candidate.parsed
         if version is None or candidate.name == current.name:
             continue
-        if now is not None and version < now:
+        if now is not None and version <= now:
             continue
         if allow and not any(_matches(version, c) for c in allow):
             continue

@@ -28,6 +28,10 @@ STORAGE_GB_RANGE = (1, 10_000)
 MIN_PASSWORD_LENGTH = 12
 # Kubernetes caps all annotations of one object together at 256 KiB.
 MAX_ANNOTATIONS_BYTES = 256 * 1024
+# Kubernetes sets no count; these are ours, far above any real use, so that a request
+# cannot make every read of the database carry an unbounded map (docs/edge.md).
+MAX_LABELS = 64
+MAX_ANNOTATIONS = 64
 BACKUP_RETENTION_DAYS = (1, 365)
 BACKUP_SCHEDULE_LENGTH = (1, 100)
 BACKUP_SCHEDULE_NAMES = ("hourly", "daily", "weekly")
@@ -78,7 +82,23 @@ def check_label_key(key: str, *, field: str) -> str:
     return key
 
 
+def check_label_selector(selector: str, *, field: str = "label") -> tuple[str, str]:
+    """`key=value`, both by the label rules: the one equality a list filters on."""
+    key, equals, value = selector.partition("=")
+    if not equals or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in selector):
+        raise errors.InvalidLabels(field, "a label selector is key=value, as in team=web")
+    check_label_key(key, field=field)
+    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
+        raise errors.InvalidLabels(
+            field, "label value must be at most 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit (or empty)",
+        )
+    return key, value
+
+
 def check_labels(labels: Mapping[str, str], *, field: str = "labels") -> dict[str, str]:
+    if len(labels) > MAX_LABELS:
+        raise errors.InvalidLabels(field, f"{len(labels)} labels; at most {MAX_LABELS}")
     for key, value in labels.items():
         where = f"{field}.{key}"
         check_label_key(key, field=where)
@@ -96,6 +116,10 @@ def check_labels(labels: Mapping[str, str], *, field: str = "labels") -> dict[st
 def check_annotations(
     annotations: Mapping[str, str], *, field: str = "annotations"
 ) -> dict[str, str]:
+    if len(annotations) > MAX_ANNOTATIONS:
+        raise errors.InvalidLabels(
+            field, f"{len(annotations)} annotations; at most {MAX_ANNOTATIONS}"
+        )
     size = 0
     for key, value in annotations.items():
         where = f"{field}.{key}"

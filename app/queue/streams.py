@@ -88,7 +88,7 @@ async def _guard(awaitable: Awaitable[T]) -> T:
 
 class OperationQueue:
     def __init__(
-        self, redis: aioredis.Redis, *, prefix: str = "kubedb:ops",
+        self, redis: aioredis.Redis, *, prefix: str,
         group: str = "operation-workers",
     ) -> None:
         self._redis = redis

@@ -7,7 +7,9 @@ database is the store's rule; a second mutation gets `Conflict("operation_in_pro
 
     DatabaseError
     ├── NotFound
-    ├── Conflict        (code: duplicate_name, operation_in_progress, deletion_protected)
+    ├── Gone            (code: database_deleted: it existed, and is deleted)
+    ├── Conflict        (code: duplicate_name, operation_in_progress, deletion_protected,
+    │                    not_ready, database_<status>: its state does not allow it)
     ├── RuleViolated    (422 naming the rule; field, code)
     ├── OverQuota       (429 quota_exceeded: the limit, its usage and what was asked)
     └── Unavailable     (the catalog or cluster cannot be read)
@@ -53,6 +55,10 @@ class DatabaseError(Exception):
 
 
 class NotFound(DatabaseError):
+    pass
+
+
+class Gone(DatabaseError):
     pass
 
 
@@ -111,6 +117,16 @@ PATCHABLE = frozenset({
 })
 
 
+def _no_credentials(database: Database) -> Conflict:
+    """No secret to read: the database's state says why (409, not a 503: nothing is down)."""
+    status = database.status
+    if status in (DatabaseStatus.PENDING, DatabaseStatus.PROVISIONING):
+        return Conflict("the database has no credentials yet; it is being created",
+                        code="not_ready", details={"status": status.value})
+    return Conflict(f"the database is {status.value} and has no credentials to read",
+                    code=f"database_{status.value}", details={"status": status.value})
+
+
 def _rule(exc: domain_errors.InvalidValue) -> RuleViolated:
     return RuleViolated(exc.field, exc.message, code=getattr(exc, "code", "rule_violated"))
 
@@ -148,14 +164,17 @@ class DatabaseService:
                                                            limit=limit)
 
     async def credentials(self, database: Database) -> Credentials:
+        if database.status is DatabaseStatus.DELETED:
+            raise Gone(f"database {database.id} is deleted; its credentials went with it",
+                       code="database_deleted", details={"status": database.status.value})
         if database.namespace is None:
-            raise Unavailable("the database has no credentials yet", code="not_ready")
+            raise _no_credentials(database)
         secret = f"{database.kubedb_resource_name or database.name}-auth"
         gateway = await self._gateway(database)
         try:
             return await gateway.read_credentials(database.namespace, secret)
         except cluster_errors.NotFound as exc:
-            raise Unavailable("the database has no credentials yet", code="not_ready") from exc
+            raise _no_credentials(database) from exc
         except cluster_errors.ClusterError as exc:
             raise Unavailable(f"the cluster did not answer: {exc.message}",
                               code="cluster_unavailable") from exc
@@ -379,10 +398,22 @@ class DatabaseService:
 
     # --- mutations -----------------------------------------------------------------
 
+    async def check_idle(self, database: Database) -> None:
+        """409 `operation_in_progress` naming the active operation, if there is one: checked
+        before any rule on the request or the state (a database mid-scale is `scaling`, and
+        the client must learn it waits on an operation, not that its request is wrong)."""
+        active = await self._store.operations.get_active(database.id)
+        if active is not None:
+            raise Conflict(
+                f"database {database.id} has an operation in progress",
+                code="operation_in_progress", details={"operation_id": active.id},
+            )
+
     async def mutate(
         self, database: Database, op_type: OperationType, desired: Mapping[str, Any], *,
         actor: str, allowed_from: frozenset[DatabaseStatus] | None = None,
     ) -> tuple[Database, Operation]:
+        await self.check_idle(database)
         if database.status is DatabaseStatus.DELETED:
             raise RuleViolated("status", "a deleted database can only be read",
                                code="database_deleted")
@@ -424,6 +455,7 @@ class DatabaseService:
         return updated, operation
 
     async def delete(self, database: Database, *, actor: str) -> tuple[Database, Operation]:
+        await self.check_idle(database)
         if database.deletion_protection:
             raise Conflict(
                 f"database {database.id} is protected from deletion; set deletion_protection "

@@ -1,7 +1,7 @@
 """Idempotency keys: the same `Idempotency-Key` with the same body within 24 hours gets the
 first answer again and starts nothing new; with another body it is refused.
 
-Records live in Redis (`kubedb:idem:<api key id>:<idempotency key>`), scoped by API key so
+Records live in Redis (`<prefix>:idem:<api key id>:<hash of the key>`), scoped by API key so
 two clients cannot collide. A record is claimed before the request runs (`SET NX`): a
 concurrent duplicate finds the claim and is told the first is still in progress, rather than
 starting a second operation. A request that fails without an answer worth replaying
@@ -46,7 +46,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, redis: aioredis.Redis, *, prefix: str = "kubedb:idem") -> None:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
 

@@ -48,7 +48,6 @@ from app.store.protocols import Store
 log = get_logger(__name__)
 
 T = TypeVar("T")
-LOCK_PREFIX = "kubedb:placement:"
 LOCK_TTL = 30.0  # seconds a lock outlives a holder that died
 LOCK_WAIT = 10.0  # seconds to wait for one
 # Release a lock only if it is still ours.
@@ -85,9 +84,11 @@ def reserved_fields(demand: Demand) -> dict[str, float]:
 
 class Placement:
     def __init__(
-        self, store: Store, sizes: SizeTable, quotas: Quotas, redis: aioredis.Redis
+        self, store: Store, sizes: SizeTable, quotas: Quotas, redis: aioredis.Redis, *,
+        lock_prefix: str,
     ) -> None:
         self._store = store
+        self._lock_prefix = lock_prefix
         self._sizes = sizes
         self.quotas = quotas
         self._redis = redis
@@ -213,7 +214,7 @@ class Placement:
     async def _locked(self, database_id: str) -> AsyncIterator[None]:
         """One reservation change at a time per database, across instances: a Redis lock
         with a lease (`LOCK_TTL`), so that one holder dying frees it."""
-        key, token = f"{LOCK_PREFIX}{database_id}", uuid.uuid4().hex
+        key, token = f"{self._lock_prefix}{database_id}", uuid.uuid4().hex
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LOCK_WAIT
         try:

@@ -29,7 +29,6 @@ from app.log import get_logger
 log = get_logger(__name__)
 
 LEASE_SECONDS = 1.0
-KEY_PREFIX = "kubedb:ratelimit:"
 
 # KEYS[1] bucket; ARGV: rate per ms, burst, wanted. Returns {granted, ms until one token}.
 _TAKE = """
@@ -73,8 +72,11 @@ class RateLimited(Exception):
 
 
 class RateLimiter:
-    def __init__(self, redis: aioredis.Redis, limit: Limit, *, lease: int = 50) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, limit: Limit, *, prefix: str, lease: int = 50
+    ) -> None:
         self._redis = redis
+        self._prefix = prefix
         self.limit = limit
         # At most a twentieth of the burst in one instance's hand, so that instances sharing
         # a key never refuse a request because another holds the tokens.
@@ -95,7 +97,7 @@ class RateLimiter:
             return
         try:
             granted, wait_ms = await self._take(
-                keys=[KEY_PREFIX + key_id],
+                keys=[self._prefix + key_id],
                 args=[self.limit.per_minute / 60_000, self.limit.burst, self._lease],
             )
         except (redis_errors.RedisError, OSError) as exc:

@@ -2,6 +2,7 @@
 
     StoreError
     ├── StoreUnavailable       the backend cannot be reached or timed out (temporary)
+    ├── InvalidQuery           the backend refused the query itself (not a dependency down)
     ├── NotFound               no record with that id
     └── Conflict
         ├── DuplicateName      a live database of that (domain, project, name) exists
@@ -19,6 +20,11 @@ class StoreError(Exception):
 
 class StoreUnavailable(StoreError):
     pass
+
+
+class InvalidQuery(StoreError):
+    """The backend answered, and refused the query (a malformed JSON path, a bad regex):
+    the caller's input, never a reason to report the store as down."""
 
 
 class NotFound(StoreError):

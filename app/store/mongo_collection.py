@@ -20,9 +20,16 @@ T = TypeVar("T")
 NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
 
 
+# Server codes for a query the server refused as written (BadValue, FailedToParse,
+# InvalidBSON, a bad regular expression): the caller's input, not the server down.
+_REFUSED_QUERY = frozenset({2, 9, 22, 51091, 51108})
+
+
 def translate(exc: mongo_errors.PyMongoError) -> errors.StoreError:
     if isinstance(exc, mongo_errors.ConnectionFailure | mongo_errors.ExecutionTimeout):
         return errors.StoreUnavailable(f"mongodb: {type(exc).__name__}")
+    if isinstance(exc, mongo_errors.OperationFailure) and exc.code in _REFUSED_QUERY:
+        return errors.InvalidQuery(f"mongodb: {type(exc).__name__}: {exc}")
     return errors.StoreError(f"mongodb: {type(exc).__name__}: {exc}")
 
 

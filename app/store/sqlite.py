@@ -299,7 +299,7 @@ def _json_path(field: str, key: str) -> str:
     # Quoted member names accept dots and slashes (`app.kubernetes.io/name`); label keys
     # cannot hold a double quote, and this refuses one rather than escape it.
     if '"' in key:
-        raise ValueError("label keys cannot contain '\"'")
+        raise errors.InvalidQuery("label keys cannot contain '\"'")
     return f'$.{field}."{key}"'
 
 

@@ -20,9 +20,22 @@ T = TypeVar("T")
 Table_Record = tuple[str, BaseModel]
 
 
+# The result codes that mean the file cannot be used now (busy, locked, I/O, full...): a
+# dependency down. Any other `OperationalError` is SQLite refusing the statement itself.
+_DOWN = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL",
+         "SQLITE_NOMEM", "SQLITE_PROTOCOL", "SQLITE_INTERRUPT", "SQLITE_READONLY",
+         "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_PERM", "SQLITE_ABORT")
+
+
 def translate(exc: sqlite3.Error) -> errors.StoreError:
-    if isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError):
+    if isinstance(exc, sqlite3.InterfaceError):  # a closed connection
         return errors.StoreUnavailable(f"sqlite: {exc}")
+    if isinstance(exc, sqlite3.OperationalError):
+        name = getattr(exc, "sqlite_errorname", None) or ""
+        if not name or name.startswith(_DOWN):
+            return errors.StoreUnavailable(f"sqlite: {exc}")
+        # A JSON path built from a caller's label key (a NUL in it ends the path early).
+        return errors.InvalidQuery(f"sqlite: {exc}")
     return errors.StoreError(f"sqlite: {exc}")
 
 

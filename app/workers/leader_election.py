@@ -1,6 +1,6 @@
 """Leader election on a Redis lease, so that exactly one instance runs the reconciler.
 
-    acquire:  SET kubedb:leader:reconciler <token> NX PX ttl, then INCR the epoch (one script)
+    acquire:  SET <prefix>:leader:reconciler <token> NX PX ttl, then INCR the epoch (one script)
     renew:    every ttl/3, compare-and-PEXPIRE (only while the value is still our token)
     release:  compare-and-DEL on shutdown, so a standby takes over within one retry interval
 
@@ -32,8 +32,6 @@ from app.log import get_logger
 from app.metrics import Metrics
 
 log = get_logger(__name__)
-
-LEADER_KEY = "kubedb:leader:reconciler"
 
 # Re-entrant: an instance that stepped down while its key lived on (a renew answer lost on
 # the way back) may take it again at once, with a new epoch.
@@ -96,7 +94,7 @@ class LeaderElector:
         instance_id: str,
         ttl: float,
         retry_interval: float,
-        key: str = LEADER_KEY,
+        key: str,
         clock: Callable[[], float] | None = None,
         metrics: Metrics | None = None,
     ) -> None:

@@ -21,8 +21,6 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-MEMBERS_KEY = "kubedb:members:status-sync"
-
 # KEYS[1] the set; ARGV: member, ttl in ms. Returns the live members.
 _HEARTBEAT = """
 local now = redis.call('TIME')
@@ -35,7 +33,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 
 class Membership:
     def __init__(
-        self, redis: aioredis.Redis, member: str, *, ttl: float, key: str = MEMBERS_KEY
+        self, redis: aioredis.Redis, member: str, *, ttl: float, key: str
     ) -> None:
         self._redis = redis
         self.member = member

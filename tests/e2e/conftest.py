@@ -18,7 +18,7 @@ from app.config.settings import Settings
 from simulator.kubedb import install
 from simulator.server import Served, Simulator, run_simulator
 from tests.e2e.platform import Platform, running
-from tests.support import free_port
+from tests.support import free_port, redis_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,7 +102,8 @@ def make_app(tmp_path: Path) -> Iterator[object]:
         process_env = {
             **base, "DATA_DIR": str(data_dir), "PORT": str(free_port()),
             "INSTANCE_ID": "kubedb-dbaas-abc123", "LOG_LEVEL": "INFO",
-            "LEADER_LEASE_TTL": "2", "LEADER_RETRY_INTERVAL": "0.2", **env,
+            "LEADER_LEASE_TTL": "2", "LEADER_RETRY_INTERVAL": "0.2",
+            "REDIS_KEY_PREFIX": redis_keys().prefix, **env,
         }
         app = AppProcess(
             data_dir=data_dir, port=int(process_env["PORT"]), log_path=tmp_path / f"{name}.log",

@@ -187,9 +187,6 @@ async def limited(
         "anonymous_rate_limit_per_minute": 60, "anonymous_rate_limit_burst": 5,
     }))
     async with app.router.lifespan_context(app):
-        redis = app.state.runtime.redis
-        async for bucket in redis.scan_iter("kubedb:ratelimit:address:*"):
-            await redis.delete(bucket)
         yield app
 
 

@@ -88,7 +88,6 @@ def test_a_killed_process_takes_its_embedded_redis_with_it_and_starts_again(
 def test_two_instances_on_one_redis_elect_exactly_one_leader(
     make_app: MakeApp, embedded_redis_url: str
 ) -> None:
-    redis.Redis.from_url(embedded_redis_url).delete("kubedb:leader:reconciler")
     one = make_app("one", REDIS_URL=embedded_redis_url, INSTANCE_ID="instance-one").start()
     two = make_app("two", REDIS_URL=embedded_redis_url, INSTANCE_ID="instance-two").start()
     one.wait_healthy()

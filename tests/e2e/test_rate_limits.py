@@ -39,7 +39,7 @@ async def two_instances(
                 transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=10,
             )))
         runtime = runtimes[0]
-        async for bucket in runtime.redis.scan_iter("kubedb:ratelimit:*"):
+        async for bucket in runtime.redis.scan_iter(f"{settings.redis_key_prefix}:ratelimit:*"):
             await runtime.redis.delete(bucket)
         yield runtime, clients
 

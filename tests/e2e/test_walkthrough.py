@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from app.api.v1.operations import OperationOut
 from tests.e2e.conftest import ROOT
-from tests.support import free_port
+from tests.e2e.platform import Platform
+from tests.support import eventually, free_port
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -98,3 +102,56 @@ def test_the_rate_limit_example_works_as_written(tmp_path: Path) -> None:
     assert codes.split() == ["200"] * 5 + ["429"] * 2
     assert retry.lower().startswith("retry-after: ")
     assert int(retry.split(":")[1]) >= 1
+
+
+def shape(value: Any) -> Any:
+    """A JSON value with every leaf replaced by its kind: two answers of one shape compare
+    equal whatever their numbers and times."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, bool) or value is None:
+        return value if value is None else "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+async def test_the_readme_health_example_has_the_fields_health_answers(
+    platform: Platform,
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Health and metrics\n", 1)[1].split("\n## ", 1)[0]
+    example = json.loads(re.findall(r"```json\n(.*?)```", section, re.S)[0])
+    _runtime, client, _served = platform
+
+    async def after_the_first_passes() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await client.get("/health")).json()
+        passes = body["passes"]
+        done = passes["reconciliation"]["drift_last"] and passes["status_sync"]["last"]
+        return body if done and body["leader"]["is_leader"] else None
+
+    body = await eventually(after_the_first_passes, timeout=30)
+
+    assert list(body) == list(example)
+    assert shape(body) == shape(example)
+
+
+def test_the_readme_names_every_operation_field_as_the_api_does() -> None:
+    readme = (ROOT / "README.md").read_text()
+    row = next(line for line in readme.splitlines()
+               if line.startswith("| `GET /api/v1/operations/{id}` |"))
+    described = re.sub(r"\([^)]*\)", "", row.split("|")[2])  # without the notes in brackets
+
+    assert re.findall(r"`(\w+)`", described) == list(OperationOut.model_fields)
+    assert "error_message" in readme and not re.search(r"\['error'\]\['message'\]|\.error\b",
+                                                       readme)
+
+
+def test_a_shell_helper_means_the_same_in_every_readme_block() -> None:
+    readme = (ROOT / "README.md").read_text()
+    definitions: dict[str, set[str]] = {}
+    for block in re.findall(r"```sh\n(.*?)```", readme, re.S):
+        for name, body in re.findall(r"^(\w+)\(\) \{(.*?)$", block, re.M):
+            definitions.setdefault(name, set()).add(body.strip())
+
+    assert {name: bodies for name, bodies in definitions.items() if len(bodies) > 1} == {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from app.workers.operation_worker import (
     HandlerRegistry,
     OperationWorker,
 )
-from tests.support import eventually
+from tests.support import eventually, scoped_key
 
 FAST_RETRY = RetryPolicy(initial=0.05, factor=2.0, cap=1.0, max_attempts=4, jitter=0.0)
 
@@ -68,7 +67,7 @@ async def running_engine(
     step_timeout: float = 0.5,
     deadline: float = 60.0,
 ) -> AsyncIterator[Engine]:
-    queue = OperationQueue(redis, prefix=f"test:{uuid.uuid4().hex[:8]}")
+    queue = OperationQueue(redis, prefix=scoped_key("ops"))
     await queue.ensure_group()
     config = EngineConfig(
         visibility_timeout=visibility_timeout, step_timeout=step_timeout, retry=retry,

@@ -16,6 +16,7 @@ from app.broker.embedded import EmbeddedRedis
 from app.config.settings import Settings
 from app.domain.api_keys import Role, parse_token
 from app.main import Runtime, create_app
+from app.queue.keys import RedisKeys
 from tests.support import eventually
 
 
@@ -134,5 +135,5 @@ async def test_shutdown_releases_the_lease_and_ends_within_ten_seconds(
     took = time.monotonic() - started_stopping
 
     assert took < 10
-    assert await redis_client.get("kubedb:leader:reconciler") is None
+    assert await redis_client.get(RedisKeys(settings.redis_key_prefix).leader) is None
     assert runtime.supervisor.count("operation_workers") == 0

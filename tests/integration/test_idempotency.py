@@ -7,6 +7,7 @@ import redis.asyncio as aioredis
 
 from app.services import idempotency
 from app.services.idempotency import IdempotencyStore, StoredResponse
+from tests.support import redis_keys
 
 BODY = b'{"replicas": 3}'
 
@@ -14,7 +15,7 @@ BODY = b'{"replicas": 3}'
 async def test_the_same_key_and_body_replays_the_first_answer(
     redis_client: aioredis.Redis,
 ) -> None:
-    store = IdempotencyStore(redis_client)
+    store = IdempotencyStore(redis_client, prefix=redis_keys().idempotency)
     print_ = idempotency.fingerprint("POST", "/x", BODY)
     assert await store.begin("key-1", "k", print_) is None
     answer = StoredResponse(202, {"operation_id": "op-1"}, {"Location": "/op-1"})
@@ -27,7 +28,7 @@ async def test_the_same_key_and_body_replays_the_first_answer(
 
 
 async def test_the_same_key_with_another_body_is_refused(redis_client: aioredis.Redis) -> None:
-    store = IdempotencyStore(redis_client)
+    store = IdempotencyStore(redis_client, prefix=redis_keys().idempotency)
     await store.begin("key-1", "k", idempotency.fingerprint("POST", "/x", BODY))
 
     with pytest.raises(idempotency.KeyReused):
@@ -37,7 +38,7 @@ async def test_the_same_key_with_another_body_is_refused(redis_client: aioredis.
 async def test_a_duplicate_while_the_first_runs_is_told_so_and_keys_are_per_api_key(
     redis_client: aioredis.Redis,
 ) -> None:
-    store = IdempotencyStore(redis_client)
+    store = IdempotencyStore(redis_client, prefix=redis_keys().idempotency)
     print_ = idempotency.fingerprint("POST", "/x", BODY)
     await store.begin("key-1", "k", print_)
 

@@ -17,7 +17,8 @@ import redis.asyncio as aioredis
 from app import tasks
 from app.broker.client import make_client
 from app.metrics import Metrics
-from app.workers.leader_election import LEADER_KEY, LeaderElector, Leadership
+from app.workers.leader_election import LeaderElector, Leadership
+from tests.support import redis_keys
 
 TTL = 1.0
 RETRY = 0.2
@@ -54,7 +55,8 @@ async def running_elector(
     client: aioredis.Redis, name: str, ledger: Ledger, *, metrics: Metrics | None = None
 ) -> AsyncIterator[tuple[LeaderElector, asyncio.Event, asyncio.Task[None]]]:
     elector = LeaderElector(
-        client, instance_id=name, ttl=TTL, retry_interval=RETRY, metrics=metrics
+        client, instance_id=name, ttl=TTL, retry_interval=RETRY, key=redis_keys().leader,
+        metrics=metrics,
     )
     stop = asyncio.Event()
     task = tasks.spawn(f"elector:{name}", elector.run(ledger.lead_fn(name), stop))
@@ -80,8 +82,8 @@ async def test_of_three_electors_exactly_one_leads_at_a_time(
     ledger = Ledger()
     async with (
         running_elector(redis_client, "a", ledger) as (a, stop_a, _),
-        running_elector(redis_client, "b", ledger) as (b, _, _),
-        running_elector(redis_client, "c", ledger) as (c, _, _),
+        running_elector(redis_client, "b", ledger) as (b, stop_b, _),
+        running_elector(redis_client, "c", ledger) as (c, stop_c, _),
     ):
         electors = [a, b, c]
         await wait_until(lambda: len(ledger.leading) == 1, timeout=5)
@@ -93,10 +95,8 @@ async def test_of_three_electors_exactly_one_leads_at_a_time(
         leader = {"a": a, "b": b, "c": c}[first]
         assert leader.is_leader
         assert await leader.current_leader() == first
-        if first == "a":
-            stop_a.set()
-        else:
-            await redis_client.delete(LEADER_KEY)  # the lease vanishes under the leader
+        # Whoever leads stops (a lease taken from under a leader: the "thief" tests below).
+        {"a": stop_a, "b": stop_b, "c": stop_c}[first].set()
         await wait_until(lambda: bool(ledger.leading - {first}), timeout=TTL + RETRY + 2)
         assert sum(e.is_leader for e in electors) == 1
 
@@ -125,8 +125,8 @@ async def test_after_the_leader_is_killed_another_leads_within_ttl_and_retry(
     redis_client: aioredis.Redis, redis_url: str
 ) -> None:
     proc = subprocess.Popen(  # noqa: ASYNC220 - started once, waited on in a thread
-        [sys.executable, "-m", "tests.integration.elector_process", redis_url, "doomed",
-         str(TTL), str(RETRY)],
+        [sys.executable, "-m", "tests.integration.elector_process", redis_url,
+         redis_keys().leader, "doomed", str(TTL), str(RETRY)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -155,7 +155,7 @@ async def test_a_leader_whose_lease_is_taken_is_cancelled_within_a_second(
     ledger = Ledger()
     async with running_elector(redis_client, "victim", ledger) as (victim, _, _):
         await wait_until(lambda: victim.is_leader, timeout=5)
-        await redis_client.set(LEADER_KEY, "thief/abc", px=60_000)
+        await redis_client.set(redis_keys().leader, "thief/abc", px=60_000)
         stolen_at = time.monotonic()
         await wait_until(lambda: bool(ledger.cancelled.get("victim")), timeout=TTL / 3 + 2)
         assert not victim.is_leader
@@ -175,7 +175,7 @@ async def test_the_leader_gauge_and_the_changes_follow_a_lease_lost_and_won_agai
     async with running_elector(redis_client, "me", ledger, metrics=metrics) as (me, _, _):
         await wait_until(lambda: me.is_leader, timeout=5)
         leading = sample("dbaas_leader")
-        await redis_client.set(LEADER_KEY, "thief/abc", px=int(TTL * 1000))
+        await redis_client.set(redis_keys().leader, "thief/abc", px=int(TTL * 1000))
         await wait_until(lambda: not me.is_leader, timeout=TTL + 2)
         lost = sample("dbaas_leader")
         await wait_until(lambda: me.is_leader, timeout=TTL + RETRY + 2)
@@ -221,7 +221,8 @@ def test_a_leader_whose_loop_was_blocked_past_the_ttl_does_not_act_when_it_wakes
         client = make_client(redis_url)
         stop = asyncio.Event()
         stop_a_holder.append(stop)
-        elector = LeaderElector(client, instance_id="a", ttl=TTL, retry_interval=RETRY)
+        elector = LeaderElector(client, instance_id="a", ttl=TTL, retry_interval=RETRY,
+                             key=redis_keys().leader)
         try:
             await elector.run(lead_a, stop)
         finally:
@@ -242,7 +243,8 @@ def test_a_leader_whose_loop_was_blocked_past_the_ttl_does_not_act_when_it_wakes
                 b_started.set()
                 await asyncio.Event().wait()
 
-            elector = LeaderElector(client, instance_id="b", ttl=TTL, retry_interval=RETRY)
+            elector = LeaderElector(client, instance_id="b", ttl=TTL, retry_interval=RETRY,
+                             key=redis_keys().leader)
             task = asyncio.create_task(elector.run(lead_b, stop))
             await wait_until(b_started.is_set, timeout=TTL * 2 + 2)
             await asyncio.sleep(TTL * 2)  # A wakes up in here and must stay quiet
@@ -268,20 +270,23 @@ async def test_an_elector_refuses_a_retry_interval_not_shorter_than_the_ttl(
     redis_client: aioredis.Redis, bad: tuple[float, float]
 ) -> None:
     with pytest.raises(ValueError):
-        LeaderElector(redis_client, instance_id="x", ttl=bad[0], retry_interval=bad[1])
+        LeaderElector(redis_client, instance_id="x", ttl=bad[0], retry_interval=bad[1],
+                      key=redis_keys().leader)
 
 
 async def test_an_elector_whose_key_outlived_its_step_down_takes_it_again_at_once(
     redis_client: aioredis.Redis,
 ) -> None:
     """A renew whose answer was lost: we stepped down, but the key is still ours in Redis."""
-    elector = LeaderElector(redis_client, instance_id="me", ttl=TTL, retry_interval=RETRY)
+    elector = LeaderElector(redis_client, instance_id="me", ttl=TTL, retry_interval=RETRY,
+                             key=redis_keys().leader)
     first = await elector._try_acquire()
     assert first is not None
 
     again = await elector._try_acquire()
 
     assert again is not None and again.epoch == first.epoch + 1
-    assert 0 < await redis_client.pttl(LEADER_KEY) <= TTL * 1000
-    other = LeaderElector(redis_client, instance_id="other", ttl=TTL, retry_interval=RETRY)
+    assert 0 < await redis_client.pttl(redis_keys().leader) <= TTL * 1000
+    other = LeaderElector(redis_client, instance_id="other", ttl=TTL, retry_interval=RETRY,
+                             key=redis_keys().leader)
     assert await other._try_acquire() is None

@@ -30,7 +30,7 @@ from app.workers.operation_worker import (
 )
 from tests.integration import worker_process
 from tests.integration.engine_harness import running_engine
-from tests.support import eventually
+from tests.support import eventually, scoped_key
 
 
 async def test_operations_over_many_databases_each_take_effect_exactly_once(
@@ -212,7 +212,7 @@ async def test_a_worker_that_stalled_past_its_lease_cannot_overwrite_the_new_hol
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
     config = EngineConfig(visibility_timeout=0.2, step_timeout=0.1, retry=RetryPolicy())
-    queue = OperationQueue(redis_client, prefix="test:stall")
+    queue = OperationQueue(redis_client, prefix=scoped_key("stall"))
 
     def worker(name: str) -> OperationWorker:
         return OperationWorker(consumer=name, store=sqlite_store, queue=queue,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from app.workers.membership import Membership
 from app.workers.status_sync_worker import StatusSyncWorker
 from simulator.server import Served, Simulator, run_simulator
 from tests.integration.test_database_handlers import world
-from tests.support import eventually
+from tests.support import eventually, redis_keys, scoped_key
 
 NAMESPACE = placement.namespace_for("acme", "shop")
 VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
@@ -58,14 +57,14 @@ class Fleet:
 @contextlib.asynccontextmanager
 async def syncing(
     store: SQLiteStore, redis: aioredis.Redis, gateway: KubeGateway, *names: str,
-    interval: float = 0.3, key: str = "test:members",
+    interval: float = 0.3, key: str | None = None,
 ) -> AsyncIterator[Fleet]:
     """Status sync workers named `names`, each in its own task."""
     fleet = Fleet({}, {}, {})
     for name in names:
         worker = StatusSyncWorker(
             StatusSync(store, ClusterView(gateway)),
-            Membership(redis, name, ttl=interval, key=key),
+            Membership(redis, name, ttl=interval, key=key or redis_keys().members),
             interval=interval,
         )
         fleet.workers[name] = worker
@@ -87,7 +86,7 @@ async def test_health_follows_a_database_the_cluster_turns_critical_or_not_ready
         db = await w.created("orders", "postgres", high_availability=True, replicas=3)
         interval = 0.3
         async with syncing(sqlite_store, redis_client, w.gateway, "one", interval=interval,
-                           key=f"test:members:{uuid.uuid4().hex[:8]}"):
+                           key=scoped_key("members")):
 
             async def health_is(wanted: HealthStatus) -> Database | None:
                 record = await w.record(db.id)
@@ -146,8 +145,8 @@ async def test_one_pass_of_each_worker_lists_each_engine_once_per_page_whatever_
     ):
         databases = await seeded(sqlite_store, served, count)
         gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
-        operations = OperationService(sqlite_store, OperationQueue(redis_client, prefix="t"),
-                                      OperationDefaults(deadline=60))
+        queue = OperationQueue(redis_client, prefix=scoped_key("ops"))
+        operations = OperationService(sqlite_store, queue, OperationDefaults(deadline=60))
         repair = DriftRepair(sqlite_store, ClusterView(gateway), operations,
                              CatalogService(gateway, TABLE), TABLE)
         try:
@@ -187,7 +186,7 @@ async def test_two_instances_share_every_database_once_and_one_takes_all_when_th
         try:
             async with syncing(sqlite_store, redis_client, gateway, "alpha", "beta",
                                interval=interval,
-                               key=f"test:members:{uuid.uuid4().hex[:8]}") as fleet:
+                               key=scoped_key("members")) as fleet:
                 alpha, beta = fleet.workers["alpha"], fleet.workers["beta"]
 
                 async def both_see_both() -> bool:
@@ -225,8 +224,8 @@ async def test_a_status_an_operation_took_after_the_pass_listed_them_is_not_over
         # record `scaling`; the CR says Ready.
         scaling = await sqlite_store.databases.update_fields(
             database.id, {"status": DatabaseStatus.SCALING})
-        operations = OperationService(sqlite_store, OperationQueue(redis_client, prefix="t"),
-                                      OperationDefaults(deadline=60))
+        queue = OperationQueue(redis_client, prefix=scoped_key("ops"))
+        operations = OperationService(sqlite_store, queue, OperationDefaults(deadline=60))
         await operations.submit(database_id=database.id, domain="acme", project="shop",
                                 type="scale_horizontal", desired_state={"replicas": 1})
         gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)

@@ -11,13 +11,14 @@ from app.metrics import Metrics
 from app.queue.streams import OperationQueue
 from app.services.telemetry import GaugeSampler
 from app.store.sqlite import SQLiteStore
+from tests.support import scoped_key
 
 
 async def test_a_sample_reads_the_queue_and_the_databases_and_keeps_emptied_states_at_zero(
     redis_client: aioredis.Redis, sqlite_store: SQLiteStore,
 ) -> None:
     metrics = Metrics()
-    queue = OperationQueue(redis_client, prefix="test:telemetry")
+    queue = OperationQueue(redis_client, prefix=scoped_key("telemetry"))
     await queue.ensure_group()
     await queue.enqueue("op-1")
     await queue.schedule("op-2", 60)
@@ -44,7 +45,7 @@ async def test_a_failing_sample_is_counted_and_the_rest_is_still_sampled(
     redis_client: aioredis.Redis, tmp_path: Path,
 ) -> None:
     metrics = Metrics()
-    queue = OperationQueue(redis_client, prefix="test:telemetry-broken")
+    queue = OperationQueue(redis_client, prefix=scoped_key("telemetry-broken"))
     await queue.ensure_group()
     await queue.enqueue("op-1")
     store = await SQLiteStore.open(tmp_path / "store.sqlite3")

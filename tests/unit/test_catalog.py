@@ -57,3 +57,10 @@ def test_mysql_lists_are_read_per_topology() -> None:
 
     assert [v.name for v in standalone] == ["8.4.9"]
     assert [v.name for v in group] == ["9.1.0"]
+
+
+def test_a_variant_of_the_same_version_is_not_an_upgrade() -> None:
+    current = version("16.13")
+    candidates = [current, version("16.13-bookworm", version="16.13"), version("17.6")]
+
+    assert [v.name for v in catalog.upgrade_targets(current, candidates)] == ["17.6"]

@@ -248,3 +248,15 @@ def test_other_backup_schedules_are_refused_with_the_forms_that_work(schedule: s
 
     assert caught.value.field == "backup_schedule"
     assert "'0 3 * * *'" in caught.value.message and repr(schedule) in caught.value.message
+
+
+def test_more_labels_or_annotations_than_the_maximum_are_refused_on_create_and_patch() -> None:
+    many = {f"k{i}": "v" for i in range(validation.MAX_LABELS + 1)}
+    enough = {f"k{i}": "v" for i in range(validation.MAX_LABELS)}
+
+    for check in (validation.check_labels, validation.check_annotations):
+        with pytest.raises(errors.InvalidLabels, match="at most 64"):
+            check(many)
+    with pytest.raises(errors.InvalidLabels, match="at most 64"):
+        validation.check_settings({"labels": many})
+    assert validation.check_labels(enough) == enough

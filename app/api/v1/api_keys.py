@@ -13,7 +13,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from app.api import auth, errors
 from app.api.v1 import fields
@@ -38,13 +45,23 @@ _MANAGERS_ONLY = "managing API keys needs an admin key or an owner key"
 _MANAGER = Depends(auth.require_key_manager)
 
 
-class CreateApiKey(BaseModel):
+_DNS_LABEL_SCHEMA = {"anyOf": [
+    {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "maxLength": 63},
+    {"type": "null"},
+]}
+
+
+class CreateApiKey(fields.RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    role: Role
-    domain: str | None = Field(default=None, description="DNS-1123 label; not for admin keys")
-    project: str | None = Field(default=None, description="DNS-1123 label; needs `domain`")
+    role: Annotated[Role, Field(strict=False)]
+    # The DNS-label rule is checked by `fields.dns_label` (with its own message); the schema
+    # states it too.
+    domain: Annotated[str | None, WithJsonSchema(_DNS_LABEL_SCHEMA)] = Field(
+        default=None, description="DNS-1123 label; not for admin keys")
+    project: Annotated[str | None, WithJsonSchema(_DNS_LABEL_SCHEMA)] = Field(
+        default=None, description="DNS-1123 label; needs `domain`")
 
     _tenant = field_validator("domain", "project")(fields.dns_label)
 

@@ -69,11 +69,21 @@ class AuditPage(BaseModel):
     page_size: int
 
 
-def _utc(name: str, when: datetime | None) -> datetime | None:
-    """`when` in UTC; 422 for a time without a zone, or one outside years 1000-9998 (stored
-    times compare as text of fixed width)."""
-    if when is None:
+# A date and time with a zone, from the year 1000 (not a number: `0.5` was taken as a Unix
+# time); the year's upper bound (9998) is checked in `_utc`.
+ISO_8601_WITH_ZONE = (r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
+                      r"(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|z|[+-][0-9]{2}:?[0-9]{2})$")
+
+
+def _utc(name: str, text: str | None) -> datetime | None:
+    """`text` as a time in UTC; 422 for a time without a zone, or one outside years
+    1000-9998 (stored times compare as text of fixed width)."""
+    if text is None:
         return None
+    try:
+        when = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise errors.ValidationFailed({name: "not an ISO 8601 date and time"}) from None
     if when.tzinfo is None:
         raise errors.ValidationFailed({name: "give a time zone (e.g. Z)"})
     try:
@@ -96,8 +106,10 @@ async def audit_log(
     actor: Annotated[str | None, Query(max_length=64, description="an API key id")] = None,
     target: Label = None,
     outcome: Annotated[int | None, Query(ge=100, le=599, description="a status code")] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+    since: Annotated[str | None, Query(pattern=ISO_8601_WITH_ZONE, description=(
+        "ISO 8601 with a zone, years 1000-9998, inclusive"))] = None,
+    until: Annotated[str | None, Query(pattern=ISO_8601_WITH_ZONE, description=(
+        "ISO 8601 with a zone, years 1000-9998, exclusive"))] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AuditPage:
@@ -110,7 +122,7 @@ async def audit_log(
         if scope is not ScopeQuery.TENANT:
             raise errors.Forbidden("the platform scope of the audit log needs an admin key")
         domain, project = caller.domain, caller.project or project
-    since, until = _utc("since", since), _utc("until", until)
+    since_at, until_at = _utc("since", since), _utc("until", until)
     service: AuditLog = request.app.state.audit
     if owner and actor is not None and not await _actor_inside(request, actor, caller):
         # An owner learns nothing about keys outside its tenant, not even by filtering.
@@ -118,7 +130,7 @@ async def audit_log(
     result = await service.page(
         AuditFilter(scope=None if scope is ScopeQuery.ALL else AuditScope(scope.value),
                     domain=domain, project=project, actor_key_id=actor, target=target,
-                    outcome=outcome, since=since, until=until),
+                    outcome=outcome, since=since_at, until=until_at),
         offset=(page - 1) * page_size, limit=page_size,
     )
     items = result.items

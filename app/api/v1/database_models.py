@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from app.api.v1 import fields
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.engines import Engine
 from app.domain.events import Event
@@ -15,13 +16,13 @@ DeletionPolicy = Literal["Delete", "WipeOut", "Halt"]
 Schedule = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(fields.RequestBody):
+    pass
 
 
 class CreateDatabaseIn(Strict):
     name: Annotated[str, Field(min_length=3, max_length=63)]
-    engine: Engine
+    engine: Annotated[Engine, Field(strict=False)]
     version: Annotated[str, Field(min_length=1, max_length=63)]
     size: str | None = None
     storage_gb: Annotated[int, Field(ge=1, le=10000)] = 20
@@ -37,6 +38,11 @@ class CreateDatabaseIn(Strict):
     password: Annotated[str | None, Field(min_length=12)] = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
+    # Older clients send placement in the body; newer ones in X-Region/X-Availability-Zone.
+    region: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    availability_zone: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+
+    PLACEMENT: ClassVar[frozenset[str]] = frozenset({"region", "availability_zone"})
 
 
 class PatchDatabaseIn(Strict):

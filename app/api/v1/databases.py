@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from app.api import auth, idempotency
 from app.api.errors import ApiError, error_responses
 from app.api.v1 import database_models as models
+from app.api.v1 import filters
 from app.api.v1.operations import OperationList, OperationOut
 from app.domain import access, engines
 from app.domain.databases import Database, DatabaseStatus
@@ -46,7 +47,7 @@ def _service(request: Request) -> DatabaseService:
 
 def _translate(exc: service_errors.DatabaseError) -> ApiError:
     status = {
-        service_errors.NotFound: 404, service_errors.Conflict: 409,
+        service_errors.NotFound: 404, service_errors.Gone: 410, service_errors.Conflict: 409,
         service_errors.RuleViolated: 422, service_errors.Unavailable: 503,
         service_errors.OverQuota: 429,
     }.get(type(exc), 400)
@@ -107,15 +108,25 @@ async def create_database(
 ) -> JSONResponse:
     auth.authorize(principal, domain=domain, project=project, action=access.Action.WRITE,
                    missing=f"project {domain}/{project} not found")
-    new = NewDatabase(**body.model_dump(mode="json"))
+    new = NewDatabase(**body.model_dump(mode="json", exclude=set(body.PLACEMENT)))
+    region = _one_of("region", body.region, "X-Region", region)
+    zone = _one_of("availability_zone", body.availability_zone, "X-Availability-Zone", zone)
     try:
         database, operation = await _service(request).create(
-            domain, project, new, actor=principal.key_id, region=region or None,
-            zone=zone or None,
+            domain, project, new, actor=principal.key_id, region=region, zone=zone,
         )
     except service_errors.DatabaseError as exc:
         raise _translate(exc) from exc
     return await _accepted(database, operation, idem)
+
+
+def _one_of(field: str, in_body: str | None, header: str, in_header: str | None) -> str | None:
+    """A placement choice from the body or its header: either, or both if they agree."""
+    if in_body and in_header and in_body != in_header:
+        raise ApiError(422, "validation_error", f"{field} and {header} disagree",
+                       {"fields": {f"body.{field}": f"{in_body!r} in the body, {in_header!r} "
+                                                    f"in {header}: give one, or the same"}})
+    return in_body or in_header or None
 
 
 @router.get("", response_model=models.DatabaseList, responses=READ_ERRORS,
@@ -124,18 +135,18 @@ async def create_database(
 async def list_databases(
     request: Request, principal: Principal, domain: Domain, project: Project,
     engine: engines.Engine | None = None, status: DatabaseStatus | None = None,
-    name: Annotated[str | None, Query(max_length=63)] = None,
-    label: Annotated[str | None, Query(pattern=r"^[^=]+=[^=]*$")] = None,
+    name: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9-]+$")] = None,
+    label: Annotated[str | None, Query(max_length=filters.LABEL_SELECTOR_MAX,
+                                       description=filters.LABEL_SELECTOR_HELP)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
                    missing=f"project {domain}/{project} not found")
-    key, _, value = label.partition("=") if label else ("", "", "")
     where = DatabaseFilter(
         domain=domain, project=project, engine=engine.value if engine else None,
         status=status.value if status else None, name_prefix=name,
-        label=(key, value) if label else None,
+        label=filters.label_selector(label),
     )
     found = await request.app.state.runtime.store.databases.list(
         where, offset=(page - 1) * page_size, limit=page_size
@@ -168,6 +179,7 @@ async def patch_database(
     asked = body.model_dump(exclude_none=True)
     service = _service(request)
     try:
+        await service.check_idle(database)
         changes = service.check_scale(database, asked)
         if "version" in asked and asked["version"] != database.version:
             await service.check_upgrade(database, asked["version"])
@@ -267,6 +279,7 @@ async def scale_database(
                                access.Action.WRITE)
     service = _service(request)
     try:
+        await service.check_idle(database)
         changes = service.check_scale(database, body.model_dump(exclude_none=True))
         if not changes:
             raise service_errors.RuleViolated("body", "nothing to scale: give replicas, "
@@ -317,6 +330,7 @@ async def upgrade_database(
                                access.Action.WRITE)
     service = _service(request)
     try:
+        await service.check_idle(database)
         if database.status is not DatabaseStatus.DELETED:
             await service.check_upgrade(database, body.target_version)
         database, operation = await service.mutate(
@@ -329,7 +343,11 @@ async def upgrade_database(
 
 
 @router.get("/{database_id}/credentials", response_model=models.CredentialsOut,
-            responses=error_responses(401, 403, 404, 503),
+            responses=error_responses(
+                401, 403, 404, 409, 410, 503,
+                s409="no credentials to read: `not_ready` while it is created, "
+                     "`database_<status>` otherwise (details.status)",
+                s410="the database is deleted (`database_deleted`)"),
             summary="Connection credentials (owner or member)")
 async def get_credentials(
     request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,

@@ -49,7 +49,7 @@ Kubeconfig = Annotated[str, StringConstraints(min_length=1, max_length=1_000_000
 FilePath = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
-class _Connection(BaseModel):
+class _Connection(fields.RequestBody):
     kubeconfig_content: Kubeconfig | None = Field(
         default=None, description="raw YAML or base64 of it; stored encrypted, never returned")
     kubeconfig_path: FilePath | None = None

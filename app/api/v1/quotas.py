@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
 from app.api import auth, errors
+from app.api.v1 import fields
 from app.api.v1.databases import Domain, Project
 from app.domain import access, clock
 from app.domain.quotas import Quota, Tenant
@@ -22,10 +23,14 @@ router = APIRouter(prefix="/api/v1/domains", tags=["quotas"],
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 
 
-class QuotaIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StrictQuota(Quota):
+    """The quota as a request gives it: JSON's own types (a string is not a count)."""
 
-    quota: Quota
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class QuotaIn(fields.RequestBody):
+    quota: StrictQuota
 
 
 class Usage(BaseModel):

@@ -1,0 +1,72 @@
+"""`GET /api/v1/databases`: databases across projects, within the caller's scope.
+
+An admin key sees every tenant; an owner (or any role) of a domain sees all its projects; a
+project key its project. `domain` and `project` narrow the list; naming a tenant outside the
+key's scope answers 404, as a missing one would. The filters and paging are the project
+list's (`app.api.v1.databases`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.api import auth
+from app.api.errors import ValidationFailed, error_responses
+from app.api.v1 import database_models as models
+from app.api.v1 import filters
+from app.api.v1.databases import DNS_LABEL
+from app.domain import access, engines
+from app.domain.databases import DatabaseStatus
+from app.store.protocols import DatabaseFilter
+
+Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
+Tenant = Annotated[str | None, Query(pattern=DNS_LABEL, max_length=63)]
+
+router = APIRouter(prefix="/api/v1/databases", tags=["databases"])
+
+
+def _scope(principal: auth.Principal, domain: str | None,
+           project: str | None) -> tuple[str | None, str | None]:
+    """The (domain, project) to list: the query's, inside the key's scope."""
+    if project is not None and domain is None:
+        raise ValidationFailed({"query.project": "a project needs its domain"})
+    own_domain, own_project = access.visible_scope(principal)
+    domain = domain or own_domain
+    if domain is None:  # an admin asking for everything
+        return None, None
+    if project is None and domain == own_domain:
+        project = own_project  # a project key's own domain: its project
+    auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
+                   missing=f"{domain if project is None else f'{domain}/{project}'} "
+                           "not found")
+    return domain, project
+
+
+@router.get("", response_model=models.DatabaseList,
+            responses=error_responses(400, 401, 404, 422, 429),
+            summary="Databases across projects (the key's scope), newest first")
+async def list_all_databases(
+    request: Request, principal: Principal, domain: Tenant = None, project: Tenant = None,
+    engine: engines.Engine | None = None, status: DatabaseStatus | None = None,
+    name: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9-]+$")] = None,
+    label: Annotated[str | None, Query(max_length=filters.LABEL_SELECTOR_MAX,
+                                       description=filters.LABEL_SELECTOR_HELP)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    domain, project = _scope(principal, domain, project)
+    where = DatabaseFilter(
+        domain=domain, project=project, engine=engine.value if engine else None,
+        status=status.value if status else None, name_prefix=name,
+        label=filters.label_selector(label),
+    )
+    found = await request.app.state.runtime.store.databases.list(
+        where, offset=(page - 1) * page_size, limit=page_size
+    )
+    body = models.DatabaseList(
+        databases=[models.DatabaseOut.of(d) for d in found.items], total=found.total,
+        page=page, page_size=page_size,
+    )
+    return Response(body.model_dump_json(), media_type="application/json")
