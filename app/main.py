@@ -63,6 +63,7 @@ from app.services.handlers.registry import register_database_handlers
 from app.services.health import HealthService, WorkerCounts
 from app.services.idempotency import IdempotencyStore
 from app.services.operations import OperationDefaults, OperationService
+from app.services.orphan_records import OrphanRecords
 from app.services.placement import Placement
 from app.services.providers import ProviderService, register_local_provider
 from app.services.quotas import Quotas
@@ -195,6 +196,7 @@ async def build_runtime(
         repair=DriftRepair(store, ClusterView(fleet), operations, catalog, size_table,
                            placement=placement),
         repair_interval=settings.reconcile_interval, metrics=metrics,
+        orphans=OrphanRecords(store, placement, grace=settings.orphan_record_grace),
     )
     runtime = Runtime(
         settings=settings, store=store, redis=redis, queue=queue, operations=operations,

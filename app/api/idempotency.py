@@ -5,6 +5,11 @@ another key) claims the key before the route runs, replays the stored answer whe
 key comes back with the same request, and refuses a reuse with another body (422
 `idempotency_key_reused`) or a duplicate still in flight (409). Only accepted (2xx) answers
 are kept; a request that failed started nothing and may simply be sent again.
+
+Keeping the answer comes after the work was accepted: when Redis refuses it, the answer is
+still the 202 (logged, naming the call), and the claim is left to expire rather than
+released, so a retry within `PENDING_TTL_SECONDS` is told the first is in progress instead
+of starting the work again (issue 12, item 20).
 """
 
 from __future__ import annotations
@@ -19,8 +24,12 @@ from fastapi.responses import JSONResponse
 
 from app.api import auth
 from app.api.errors import ApiError
+from app.broker.errors import BrokerError
+from app.log import get_logger
 from app.services import idempotency
 from app.services.idempotency import IdempotencyStore, StoredResponse
+
+log = get_logger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -45,9 +54,15 @@ class Guard:
         if self.store is not None and 200 <= response.status_code < 300:
             body = json.loads(bytes(response.body))
             headers = {k: v for k, v in response.headers.items() if k.lower() == "location"}
-            await self.store.finish(self.owner, self.key, self.fingerprint,
-                                    StoredResponse(response.status_code, body, headers))
+            # Finished either way: a claim that could not be completed is not released.
             self.finished = True
+            try:
+                await self.store.finish(self.owner, self.key, self.fingerprint,
+                                        StoredResponse(response.status_code, body, headers))
+            except BrokerError as exc:
+                log.warning("idempotency_answer_not_kept", call="idempotency.finish",
+                            op_id=body.get("operation_id") if isinstance(body, dict) else None,
+                            error=str(exc))
         return response
 
 

@@ -9,6 +9,11 @@ Delivery is at least once, so consumers treat a message as a hint and re-read th
     a consumer dies ──► its unacked messages idle past the visibility timeout
                    └── reclaim: XAUTOCLAIM hands them to a live consumer
 
+Redis losing its data (a FLUSHALL, a restart without persistence) loses every wake-up: a
+read or ack that finds the group gone raises `QueueLost` (the worker recreates the group),
+and `fingerprint` changes (a marker key gone, or a new server run id), which the leader
+watches to re-send the active operations' wake-ups at once.
+
 Due times use the Redis server's clock (`TIME` inside the scripts), so instances with
 skewed clocks agree on when a delayed message is due. A delayed member is the operation id:
 scheduling an operation again moves its one wake-up rather than adding a second.
@@ -16,6 +21,8 @@ scheduling an operation again moves its one wake-up rather than adding a second.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,7 +30,7 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
-from app.broker.errors import BrokerError, BrokerUnavailable
+from app.broker.errors import BrokerError, BrokerUnavailable, QueueLost
 
 T = TypeVar("T")
 
@@ -71,6 +78,10 @@ async def _guard(awaitable: Awaitable[T]) -> T:
         return await awaitable
     except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
         raise BrokerUnavailable(f"redis: {exc}") from exc
+    except redis_errors.ResponseError as exc:
+        if "NOGROUP" in str(exc):
+            raise QueueLost(f"redis: {exc}") from exc
+        raise BrokerError(f"redis: {exc}") from exc
     except redis_errors.RedisError as exc:
         raise BrokerError(f"redis: {exc}") from exc
 
@@ -83,6 +94,10 @@ class OperationQueue:
         self._redis = redis
         self.stream = f"{prefix}:stream"
         self.delayed = f"{prefix}:delayed"
+        self.marker = f"{prefix}:marker"
+        # Set by a worker that met `QueueLost` (after recreating the group): the leader in
+        # this process re-sends the wake-ups without waiting for its next look.
+        self.lost_seen = asyncio.Event()
         self.group = group
         self._schedule = redis.register_script(_SCHEDULE)
         self._promote = redis.register_script(_PROMOTE)
@@ -96,6 +111,23 @@ class OperationQueue:
                 raise BrokerError(f"redis: {exc}") from exc
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
             raise BrokerUnavailable(f"redis: {exc}") from exc
+
+    async def recreate_group(self) -> None:
+        """After `QueueLost`: the group again, and the leader in this process told to
+        re-send the active operations' wake-ups (`ReconciliationWorker`)."""
+        await self.ensure_group()
+        self.lost_seen.set()
+
+    async def fingerprint(self) -> tuple[str, bool]:
+        """What identifies the queue's data now: the server's run id and a marker key, written
+        when missing (then the second value is True). A different answer later means Redis
+        lost its data in between, and with it every wake-up."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.info("server")
+            pipe.set(self.marker, uuid.uuid4().hex, nx=True)
+            pipe.get(self.marker)
+            info, created, marker = await _guard(pipe.execute())
+        return f"{info.get('run_id', '')}/{marker}", bool(created)
 
     async def enqueue(self, operation_id: str) -> None:
         await _guard(self._redis.xadd(self.stream, {_FIELD: operation_id}))

@@ -242,22 +242,73 @@ class DatabaseService:
         database = database.model_copy(update={
             "provider_id": provider.id, "counted": True, **placement.reserved_fields(demand),
         })
+        if credentials is None:
+            database, operation = await self._insert_with_operation(database, demand,
+                                                                    actor=actor)
+        else:
+            database, operation = await self._insert_then_submit(database, demand,
+                                                                 credentials, actor=actor)
+        await operations.after_queueing(
+            operation, "events.append",
+            self._store.events.append(Event(
+                database_id=database.id, domain=domain, project=project,
+                reason="CreateRequested",
+                message=f"create {engine.value} {request.version} requested", actor=actor,
+                operation_id=operation.id, to_status=DatabaseStatus.PENDING.value,
+            )),
+            fallback=None,
+        )
+        return database, operation
+
+    async def _insert_with_operation(
+        self, database: Database, demand: Demand, *, actor: str
+    ) -> tuple[Database, Operation]:
+        """The record and its operation in one store write (issue 12, item 21)."""
+        try:
+            return await self._operations.submit_with_record(
+                database, type=OperationType.CREATE.value, desired_state={}, created_by=actor,
+            )
+        except BaseException as exc:
+            if not await self._record_left(database):
+                await self._give_back(database, demand)
+            if isinstance(exc, store_errors.DuplicateName):
+                raise Conflict(str(exc), code="duplicate_name") from exc
+            raise
+
+    async def _record_left(self, database: Database) -> bool:
+        """Whether a failed create left its record (MongoDB writes it first): then the
+        reconciliation pass rolls it back, capacity and quota with it. Unknown counts as
+        left: capacity held a while longer, never given back twice."""
+        try:
+            return await self._store.databases.get(database.id) is not None
+        except store_errors.StoreError:
+            return True
+
+    async def _give_back(self, database: Database, demand: Demand) -> None:
+        assert database.provider_id is not None
+        await self._placement.release(database.provider_id, demand)
+        await self._placement.quotas.charge(database.domain, database.project, count=-1,
+                                            demand=-demand, check=False)
+
+    async def _insert_then_submit(
+        self, database: Database, demand: Demand, credentials: Credentials, *, actor: str
+    ) -> tuple[Database, Operation]:
+        """With the user's credentials: the record first (it holds the name), then the
+        secret, then the operation, so the password never reaches the store. A crash
+        between leaves a record without an operation: the reconciliation pass rolls it
+        back (`services.orphan_records`)."""
         try:
             await self._store.databases.insert(database)
         except BaseException as exc:
-            await self._placement.release(provider.id, demand)
-            await quotas.charge(domain, project, count=-1, demand=-demand, check=False)
+            await self._give_back(database, demand)
             if isinstance(exc, store_errors.DuplicateName):
                 raise Conflict(str(exc), code="duplicate_name") from exc
             raise
         desired: dict[str, Any] = {}
         try:
-            if credentials is not None:
-                desired["auth_secret_name"] = await self._write_credentials(
-                    database, credentials
-                )
+            desired["auth_secret_name"] = await self._write_credentials(database, credentials)
             operation = await self._operations.submit(
-                database_id=database.id, domain=domain, project=project,
+                database_id=database.id, domain=database.domain, project=database.project,
                 type=OperationType.CREATE.value, desired_state=desired, created_by=actor,
             )
         except BaseException:
@@ -276,16 +327,6 @@ class DatabaseService:
             operation, "databases.update_fields",
             self._store.databases.update_fields(database.id, {"operation_id": operation.id}),
             fallback=database.model_copy(update={"operation_id": operation.id}),
-        )
-        await operations.after_queueing(
-            operation, "events.append",
-            self._store.events.append(Event(
-                database_id=database.id, domain=domain, project=project,
-                reason="CreateRequested",
-                message=f"create {engine.value} {request.version} requested", actor=actor,
-                operation_id=operation.id, to_status=DatabaseStatus.PENDING.value,
-            )),
-            fallback=None,
         )
         return database, operation
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from app.broker.errors import BrokerUnavailable
+from app.broker.errors import BrokerError, BrokerUnavailable
 
 TTL_SECONDS = 24 * 3600
 # A claim outlives its request only if the process died mid-request; then a retry may go
@@ -82,6 +82,8 @@ class IdempotencyStore:
             await self._redis.set(self._key(owner, key), json.dumps(record), ex=TTL_SECONDS)
         except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
             raise BrokerUnavailable(f"redis: {exc}") from exc
+        except aioredis.RedisError as exc:  # refused (out of memory, read-only replica)
+            raise BrokerError(f"redis: {exc}") from exc
 
     async def release(self, owner: str, key: str) -> None:
         try:

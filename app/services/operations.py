@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from app.broker.errors import BrokerError
 from app.domain import clock
+from app.domain.databases import Database
 from app.domain.operations import Operation
 from app.log import get_logger
 from app.queue.streams import OperationQueue
@@ -66,8 +67,34 @@ class OperationService:
         deadline: float | None = None,
     ) -> Operation:
         """Raises `store.errors.OperationInProgress` when the database has an active one."""
+        operation = self._new(database_id=database_id, domain=domain, project=project,
+                              type=type, desired_state=desired_state, created_by=created_by,
+                              deadline=deadline)
+        await self._store.operations.create_active(operation)
+        await self._queued(operation)
+        return operation
+
+    async def submit_with_record(
+        self, database: Database, *, type: str, desired_state: Mapping[str, Any],
+        created_by: str | None,
+    ) -> tuple[Database, Operation]:
+        """A new database's record and its first operation in one store write
+        (`Store.create_database`). Raises `store.errors.DuplicateName`."""
+        operation = self._new(database_id=database.id, domain=database.domain,
+                              project=database.project, type=type,
+                              desired_state=desired_state, created_by=created_by)
+        database = database.model_copy(update={"operation_id": operation.id})
+        await self._store.create_database(database, operation)
+        await self._queued(operation)
+        return database, operation
+
+    def _new(
+        self, *, database_id: str, domain: str, project: str, type: str,
+        desired_state: Mapping[str, Any] | None, created_by: str | None,
+        deadline: float | None = None,
+    ) -> Operation:
         now = clock.utcnow()
-        operation = Operation(
+        return Operation(
             database_id=database_id,
             domain=domain,
             project=project,
@@ -78,10 +105,11 @@ class OperationService:
             next_run_at=now,
             deadline_at=clock.later(deadline or self._defaults.deadline, start=now),
         )
-        await self._store.operations.create_active(operation)
-        log.info("operation_queued", op_id=operation.id, db_id=database_id, type=type)
+
+    async def _queued(self, operation: Operation) -> None:
+        log.info("operation_queued", op_id=operation.id, db_id=operation.database_id,
+                 type=operation.type)
         await self._wake(operation.id)
-        return operation
 
     async def request_cancel(self, operation_id: str) -> Operation:
         """Ask for cancellation; a worker carries it out at the operation's next step.

@@ -444,6 +444,18 @@ class MongoStore:
                 if index in present:
                     await _drop_index(self._db[name], index)
 
+    async def create_database(self, database: Database, operation: Operation) -> None:
+        # Two writes, record first: no transaction (see the protocol); undone on failure.
+        await self.databases.insert(database)
+        try:
+            await self.operations.create_active(operation)
+        except errors.StoreError:
+            await guard(self._db["databases"].delete_one({"_id": database.id}))
+            raise
+        except mongo_errors.PyMongoError as exc:
+            await guard(self._db["databases"].delete_one({"_id": database.id}))
+            raise translate(exc) from exc
+
     async def ping(self) -> None:
         await guard(self._db.command("ping"))
 

@@ -232,6 +232,15 @@ class Store(Protocol):
     @property
     def tenants(self) -> TenantRepository: ...
 
+    async def create_database(self, database: Database, operation: Operation) -> None:
+        """A new database's record and its first (active) operation, both or neither where
+        the backend allows it: one transaction on SQLite. On MongoDB, two writes, the
+        record first (multi-document transactions need a replica set, which a deployment
+        may not run), and the record is deleted again when the operation cannot be written;
+        a process killed between them leaves a record without an operation, which the
+        reconciliation pass rolls back (`services.orphan_records`). Raises `DuplicateName`
+        (nothing written) or a `StoreError`."""
+
     async def ping(self) -> None:
         """Raises `StoreUnavailable` when the backend does not answer."""
 

@@ -48,7 +48,7 @@ from app.store.protocols import (
     Page,
     ProviderFilter,
 )
-from app.store.sqlite_table import Table, guard, parse, translate
+from app.store.sqlite_table import Table, guard, insert_together, parse, translate
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -467,6 +467,18 @@ class SQLiteStore:
                 raise translate(exc) from exc
             raise
         return cls(conn, reader, lock=lock)
+
+    async def create_database(self, database: Database, operation: Operation) -> None:
+        try:
+            await insert_together(self._conn, [("databases", database),
+                                               ("operations", operation)])
+        except sqlite3.IntegrityError as exc:
+            if "databases_live_name" in str(exc):
+                raise errors.DuplicateName(
+                    database.domain, database.project, database.name) from exc
+            raise translate(exc) from exc
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
 
     async def ping(self) -> None:
         try:

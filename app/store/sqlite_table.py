@@ -16,6 +16,8 @@ from app.store import documents, errors
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+# (table name, record) for `insert_together`.
+Table_Record = tuple[str, BaseModel]
 
 
 # The result codes that mean the file cannot be used now (busy, locked, I/O, full...): a
@@ -127,6 +129,28 @@ class Table:
             raise errors.NotFound(self.model.__name__.lower(), record_id)
         assert expected_revision is not None
         raise errors.RevisionConflict(self.model.__name__.lower(), record_id, expected_revision)
+
+
+async def insert_together(conn: aiosqlite.Connection, records: Sequence[Table_Record]) -> None:
+    """Insert documents into several tables in one transaction: all or none.
+
+    The connection is shared by every coroutine, so the transaction must not span an
+    `await` (another writer's statement would join it): the whole of it runs as one call on
+    aiosqlite's thread, through `_execute`, the method its every public call goes through."""
+
+    def run(db: sqlite3.Connection) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for table, record in records:
+                doc = documents.to_document(record)
+                db.execute(f"INSERT INTO {table} (id, doc) VALUES (?, ?)",
+                           (doc["id"], json.dumps(doc)))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    await conn._execute(run, conn._conn)  # type: ignore[no-untyped-call]
 
 
 def parse(model: type[M], doc: Mapping[str, Any]) -> M:

@@ -32,7 +32,7 @@ from typing import Any
 
 import structlog
 
-from app.broker.errors import BrokerError
+from app.broker.errors import BrokerError, QueueLost
 from app.domain import clock, steps
 from app.domain.operations import Operation, OperationStatus
 from app.domain.retry import RetryPolicy
@@ -168,21 +168,25 @@ class OperationWorker:
         next_reclaim = loop.time()
         try:
             while not stop.is_set():
-                deliveries: list[Delivery] = []
-                if loop.time() >= next_reclaim:
-                    deliveries = await self._queue.reclaim(
-                        self.consumer, min_idle=self._config.visibility_timeout
-                    )
-                    next_reclaim = loop.time() + reclaim_every
-                    self._metrics.reclaimed(len(deliveries))
+                try:
+                    deliveries: list[Delivery] = []
+                    if loop.time() >= next_reclaim:
+                        deliveries = await self._queue.reclaim(
+                            self.consumer, min_idle=self._config.visibility_timeout
+                        )
+                        next_reclaim = loop.time() + reclaim_every
+                        self._metrics.reclaimed(len(deliveries))
+                        for delivery in deliveries:
+                            self._log.info("operation_reclaimed", op_id=delivery.operation_id)
+                    if not deliveries:
+                        deliveries = await self._queue.read(
+                            self.consumer, block=self._config.read_block
+                        )
                     for delivery in deliveries:
-                        self._log.info("operation_reclaimed", op_id=delivery.operation_id)
-                if not deliveries:
-                    deliveries = await self._queue.read(
-                        self.consumer, block=self._config.read_block
-                    )
-                for delivery in deliveries:
-                    await self.process(delivery)
+                        await self.process(delivery)
+                except QueueLost as exc:  # Redis lost its data: the leader re-sends
+                    self._log.warning("operation_queue_lost", error=str(exc))
+                    await self._queue.recreate_group()
         finally:
             if stop.is_set():
                 await self._forget_self()

@@ -13,6 +13,14 @@ CR compared with its record, drift fixed by an operation, adopted or reported, v
 and orphans reported. Its failures (cluster or store away) are logged and counted; losing
 the lease ends it at the next side effect.
 
+Each pass also rolls back creates that never got their operation (a `pending` record with
+none, older than `ORPHAN_RECORD_GRACE`: `services.orphan_records`).
+
+Between passes the leader looks at the queue every second (`OperationQueue.fingerprint`:
+Redis's run id and a marker key): when Redis lost its data (a FLUSHALL, a restart without
+persistence) or a worker here met `QueueLost`, the group is recreated and every active
+operation's wake-up is sent again at once; otherwise they would wait for the stall pass.
+
 It must only act while `Leadership.check()` passes, and never change an operation itself:
 it only wakes the workers that own that job, or opens a new one.
 """
@@ -20,22 +28,28 @@ it only wakes the workers that own that job, or opens a new one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.broker.errors import BrokerError
 from app.cluster import errors as cluster_errors
 from app.domain import clock
 from app.log import get_logger
 from app.metrics import Metrics
 from app.queue.streams import OperationQueue
 from app.services.drift_repair import DriftRepair, RepairPass
+from app.services.orphan_records import OrphanRecords
 from app.store import errors as store_errors
 from app.store.protocols import Store
 from app.workers.leader_election import Leadership
 
 log = get_logger(__name__)
+
+# A `due_before` every active operation is due by: all of them.
+_EVERYTHING = timedelta(days=365 * 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +57,7 @@ class PassResult:
     resent: int
     started_at: datetime | None = None
     duration: float = 0.0
+    rolled_back: int = 0  # creates that never got their operation
 
 
 class ReconciliationWorker:
@@ -56,8 +71,12 @@ class ReconciliationWorker:
         repair: DriftRepair | None = None,
         repair_interval: float | None = None,
         metrics: Metrics | None = None,
+        orphans: OrphanRecords | None = None,
+        queue_check_interval: float = 1.0,
     ) -> None:
+        self._queue_check_interval = queue_check_interval
         self._metrics = metrics or Metrics()
+        self._orphans = orphans
         self._store = store
         self._queue = queue
         self.interval = interval
@@ -80,6 +99,7 @@ class ReconciliationWorker:
                 "at": clock.to_text(last.started_at),
                 "duration_ms": round(last.duration * 1000, 1),
                 "wakeups_resent": last.resent,
+                "creates_rolled_back": last.rolled_back,
             },
             "drift_passes": self.repair_passes,
             "drift_failures": self.repair_failures,
@@ -100,12 +120,50 @@ class ReconciliationWorker:
         log.info("reconciliation_worker_started", epoch=leadership.epoch, interval=self.interval)
         loop = asyncio.get_running_loop()
         next_repair = loop.time()
+        fingerprint: str | None = None
         while True:
             await self.run_pass(leadership)
             if self._repair is not None and loop.time() >= next_repair:
                 await self.run_repair(leadership)
                 next_repair = loop.time() + self.repair_interval
-            await asyncio.sleep(self.interval)
+            fingerprint = await self._watch_queue(leadership, fingerprint,
+                                                  until=loop.time() + self.interval)
+
+    async def _watch_queue(
+        self, leadership: Leadership, fingerprint: str | None, *, until: float
+    ) -> str | None:
+        """Until the next pass, look at the queue every `queue_check_interval` (or at once
+        when a worker here met `QueueLost`): when Redis lost its data, every active
+        operation's wake-up is sent again now, not at the next stall pass."""
+        loop = asyncio.get_running_loop()
+        lost = self._queue.lost_seen
+        while (left := until - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), min(left, self._queue_check_interval))
+            try:
+                now, created = await self._queue.fingerprint()
+            except BrokerError as exc:  # Redis away: look again at the next tick
+                log.warning("operation_queue_check_failed", error=str(exc))
+                continue
+            if lost.is_set() or (now != fingerprint and (fingerprint or created)):
+                lost.clear()
+                await self.restore_queue(leadership)
+            fingerprint = now
+        return fingerprint
+
+    async def restore_queue(self, leadership: Leadership) -> int:
+        """The queue lost its data: recreate its group and re-send the wake-up of every
+        active operation (the stall pass's re-send, with nothing left out). A waiting
+        operation woken early is put back on its schedule by the worker."""
+        try:
+            await self._queue.ensure_group()
+            resent = await self._resend(leadership, due_before=clock.utcnow() + _EVERYTHING)
+        except (BrokerError, store_errors.StoreError) as exc:
+            log.warning("operation_queue_restore_failed", error=f"{type(exc).__name__}: {exc}")
+            self._queue.lost_seen.set()  # try again at the next tick
+            return 0
+        log.warning("operation_queue_restored", wakeups_resent=resent, epoch=leadership.epoch)
+        return resent
 
     async def run_repair(self, leadership: Leadership) -> RepairPass | None:
         """One drift-repair pass; None when there is no repair or it failed (logged)."""
@@ -137,17 +195,31 @@ class ReconciliationWorker:
     async def run_pass(self, leadership: Leadership) -> PassResult:
         started_at, began = clock.utcnow(), time.perf_counter()
         due_before = clock.utcnow() - timedelta(seconds=self._stall_grace)
+        resent = await self._resend(leadership, due_before=due_before)
+        rolled_back = await self._roll_back_orphans(leadership)
+        self.passes += 1
+        self.last_pass = PassResult(resent, started_at, time.perf_counter() - began,
+                                    rolled_back=rolled_back)
+        self._metrics.reconcile_pass("stalled", self.last_pass.duration)
+        return self.last_pass
+
+    async def _roll_back_orphans(self, leadership: Leadership) -> int:
+        if self._orphans is None:
+            return 0
+        try:
+            return await self._orphans.roll_back(leadership.check)
+        except (BrokerError, store_errors.StoreError) as exc:
+            log.warning("orphan_record_pass_failed", error=f"{type(exc).__name__}: {exc}")
+            return 0
+
+    async def _resend(self, leadership: Leadership, *, due_before: datetime) -> int:
+        """Wake every active operation that should have run by `due_before`."""
         stalled = await self._store.operations.list_stalled(due_before=due_before)
-        resent = 0
         for operation in stalled:
             leadership.check()
             await self._queue.enqueue(operation.id)
-            resent += 1
             log.info(
                 "operation_wakeup_resent", op_id=operation.id, status=str(operation.status),
                 epoch=leadership.epoch,
             )
-        self.passes += 1
-        self.last_pass = PassResult(resent, started_at, time.perf_counter() - began)
-        self._metrics.reconcile_pass("stalled", self.last_pass.duration)
-        return self.last_pass
+        return len(stalled)

@@ -466,3 +466,41 @@ async def test_every_read_sees_every_write_before_it(store: Store) -> None:
     assert listed.total == 1
     assert found is not None and again is not None and again.replicas == 3
     assert relisted.total == 2
+
+
+async def test_a_database_and_its_first_operation_are_written_together(store: Store) -> None:
+    operation = an_operation("placeholder")
+    database = a_database("orders", operation_id=operation.id)
+    operation = operation.model_copy(update={"database_id": database.id})
+
+    await store.create_database(database, operation)
+
+    assert await store.databases.get(database.id) == database
+    assert (await store.operations.get_active(database.id)) == operation
+
+
+async def test_a_database_whose_name_is_taken_is_written_with_no_operation(store: Store) -> None:
+    await store.databases.insert(a_database("orders"))
+    database = a_database("orders")
+    operation = an_operation(database.id)
+
+    with pytest.raises(errors.DuplicateName):
+        await store.create_database(database, operation)
+
+    assert await store.databases.get(database.id) is None
+    assert await store.operations.get(operation.id) is None
+
+
+async def test_a_database_whose_operation_cannot_be_written_is_not_written_either(
+    store: Store,
+) -> None:
+    taken = await store.operations.create_active(an_operation("db-other"))
+    database = a_database("orders")
+    # The operation's id is taken: its insert fails after the record's.
+    operation = an_operation(database.id).model_copy(update={"id": taken.id})
+
+    with pytest.raises(errors.StoreError):
+        await store.create_database(database, operation)
+
+    assert await store.databases.get(database.id) is None
+    await store.databases.insert(a_database("orders"))  # the name is free
