@@ -110,6 +110,8 @@ def settings(tmp_path: Path, redis_keys: RedisKeys) -> Settings:
         operation_visibility_timeout=1.0,
         operation_step_timeout=0.5,
         num_operation_workers=3,
+        # An idle worker's blocking read: every app a test starts waits for it when it stops.
+        operation_read_block=0.1,
         # The suites poll as fast as they can with one key; tests/e2e/test_rate_limits.py
         # turns limiting on (and tests/e2e/test_audit.py the limit per address).
         rate_limit_per_minute=0,
