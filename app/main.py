@@ -180,6 +180,7 @@ async def build_runtime(
             initial=settings.operation_retry_initial,
             max_attempts=settings.operation_max_attempts,
         ),
+        read_block=settings.operation_read_block,
     )
     elector = LeaderElector(
         redis, instance_id=settings.instance_id, ttl=settings.leader_lease_ttl,

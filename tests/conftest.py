@@ -1,12 +1,13 @@
 """Fixtures shared by every suite: settings for tests, Redis servers, logging, task hygiene.
 
-Redis-facing tests take the `redis_url` fixture and run twice: against the embedded server
-the suite starts (always) and against the Redis at `TEST_LOCAL_REDIS_URL` (default
-redis://127.0.0.1:6379/13; skipped where no server answers, so `make test` passes on a bare
-machine). That server may be shared: a test's keys all live under its own prefix
-(`redis_keys`, from `tests.support`; the app's keys through `REDIS_KEY_PREFIX` in
-`settings`), and after the test exactly the keys under that prefix are deleted (SCAN MATCH +
-UNLINK). No test flushes a Redis server it did not start.
+Redis-facing tests take the `redis_url` fixture and run against the embedded server the
+suite starts. Those marked `every_redis` (queue semantics, leader election, the rate-limit and
+idempotency scripts: tests whose point is a real, separate server) run a second time against
+the Redis at `TEST_LOCAL_REDIS_URL` (default redis://127.0.0.1:6379/13; skipped where no
+server answers, so `make test` passes on a bare machine). That server may be shared: a
+test's keys all live under its own prefix (`redis_keys`, from `tests.support`; the app's keys
+through `REDIS_KEY_PREFIX` in `settings`), and after the test exactly the keys under that
+prefix are deleted (SCAN MATCH + UNLINK). No test flushes a Redis server it did not start.
 """
 
 from __future__ import annotations
@@ -60,7 +61,23 @@ def redis_keys() -> RedisKeys:
     return support.next_redis_keys()
 
 
-@pytest.fixture(params=["embedded", "local"])
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "every_redis: run on the local Redis at TEST_LOCAL_REDIS_URL as well as on "
+        "the embedded one (for tests whose point is a real, separate Redis server)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`redis_url` is the embedded Redis; for a test marked `every_redis`, the local one too."""
+    if "redis_url" in metafunc.fixturenames:
+        servers = ["embedded", "local"]
+        if metafunc.definition.get_closest_marker("every_redis") is None:
+            servers = ["embedded"]
+        metafunc.parametrize("redis_url", servers, indirect=True)
+
+
+@pytest.fixture
 def redis_url(request: pytest.FixtureRequest, redis_keys: RedisKeys) -> Iterator[str]:
     if request.param == "embedded":
         url = str(request.getfixturevalue("embedded_redis_url"))
@@ -93,6 +110,8 @@ def settings(tmp_path: Path, redis_keys: RedisKeys) -> Settings:
         operation_visibility_timeout=1.0,
         operation_step_timeout=0.5,
         num_operation_workers=3,
+        # An idle worker's blocking read: every app a test starts waits for it when it stops.
+        operation_read_block=0.1,
         # The suites poll as fast as they can with one key; tests/e2e/test_rate_limits.py
         # turns limiting on (and tests/e2e/test_audit.py the limit per address).
         rate_limit_per_minute=0,

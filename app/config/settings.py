@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     # How often a waiting operation looks at the cluster again, and how long a new database
     # may take to become Ready before its create fails with the cluster's reason.
     operation_poll_interval: Annotated[float, Field(gt=0, le=300)] = 5
+    # How long an idle worker's read of the queue blocks; a stop waits for it to return.
+    operation_read_block: Annotated[float, Field(gt=0, le=10)] = 1
     provision_deadline: PositiveSeconds = 1800
 
     # Logging and HTTP

@@ -102,7 +102,7 @@ def make_app(tmp_path: Path) -> Iterator[object]:
         process_env = {
             **base, "DATA_DIR": str(data_dir), "PORT": str(free_port()),
             "INSTANCE_ID": "kubedb-dbaas-abc123", "LOG_LEVEL": "INFO",
-            "LEADER_LEASE_TTL": "2", "LEADER_RETRY_INTERVAL": "0.2",
+            "LEADER_LEASE_TTL": "2", "LEADER_RETRY_INTERVAL": "0.2", "OPERATION_READ_BLOCK": "0.1",
             "REDIS_KEY_PREFIX": redis_keys().prefix, **env,
         }
         app = AppProcess(

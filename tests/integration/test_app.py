@@ -137,3 +137,24 @@ async def test_shutdown_releases_the_lease_and_ends_within_ten_seconds(
     assert took < 10
     assert await redis_client.get(RedisKeys(settings.redis_key_prefix).leader) is None
     assert runtime.supervisor.count("operation_workers") == 0
+
+
+async def test_a_stop_waits_for_idle_workers_no_longer_than_their_read_block(
+    settings: Settings, redis_url: str
+) -> None:
+    """An idle worker sits in a blocking Redis read; a stop waits for it to return, so the
+    read's length (`OPERATION_READ_BLOCK`, 1 s by default) bounds how long a stop takes."""
+    quick = with_redis(settings, redis_url).model_copy(
+        update={"operation_read_block": 0.05, "num_operation_workers": 8}
+    )
+    app = create_app(quick)
+    async with app.router.lifespan_context(app):
+        runtime: Runtime = app.state.runtime
+        await eventually(lambda: runtime.elector.is_leader and runtime.reconciler.passes >= 1,
+                         timeout=5)
+        started_stopping = time.monotonic()
+    took = time.monotonic() - started_stopping
+
+    # Eight workers in reads of a second would keep it past 0.6 s nearly always.
+    assert took < 0.6
+    assert runtime.supervisor.count("operation_workers") == 0

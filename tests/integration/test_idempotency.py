@@ -9,6 +9,9 @@ from app.services import idempotency
 from app.services.idempotency import IdempotencyStore, StoredResponse
 from tests.support import redis_keys
 
+# SET NX with a TTL across requests: run on the local Redis as well as the embedded one.
+pytestmark = pytest.mark.every_redis
+
 BODY = b'{"replicas": 3}'
 
 

@@ -20,6 +20,9 @@ from app.metrics import Metrics
 from app.workers.leader_election import LeaderElector, Leadership
 from tests.support import redis_keys
 
+# Leases and their Lua scripts: run on the local Redis as well as the embedded one.
+pytestmark = pytest.mark.every_redis
+
 TTL = 1.0
 RETRY = 0.2
 

@@ -1,4 +1,8 @@
-"""The operation engine on a real Redis (embedded and local) and a real SQLite store."""
+"""The operation engine on a real Redis and a real SQLite store.
+
+The tests of the queue's semantics (delivery, reclaim after a lease, hand-back, duplicate
+wake-ups) are marked `every_redis`: they run on the local Redis as well as the embedded one.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from tests.integration.engine_harness import running_engine
 from tests.support import eventually, scoped_key
 
 
+@pytest.mark.every_redis
 async def test_operations_over_many_databases_each_take_effect_exactly_once(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
@@ -83,6 +88,7 @@ async def test_operations_over_many_databases_each_take_effect_exactly_once(
     assert overlaps == []
 
 
+@pytest.mark.every_redis
 async def test_a_worker_killed_mid_step_has_its_operation_finished_by_another(
     tmp_path: Path, sqlite_store: SQLiteStore, redis_client: aioredis.Redis, redis_url: str
 ) -> None:
@@ -129,6 +135,7 @@ async def test_a_worker_killed_mid_step_has_its_operation_finished_by_another(
     assert waited >= worker_process.VISIBILITY * 0.5  # it waited for the reclaim
 
 
+@pytest.mark.every_redis
 async def test_operations_waiting_on_an_instance_that_is_killed_finish_on_another(
     tmp_path: Path, sqlite_store: SQLiteStore, redis_client: aioredis.Redis, redis_url: str
 ) -> None:
@@ -175,6 +182,7 @@ async def test_operations_waiting_on_an_instance_that_is_killed_finish_on_anothe
     assert calls == ["survivor"] * 3
 
 
+@pytest.mark.every_redis
 async def test_a_worker_stopped_mid_step_hands_its_operation_back_at_once(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
@@ -208,6 +216,7 @@ async def test_a_worker_stopped_mid_step_hands_its_operation_back_at_once(
     assert calls == ["leaving", "staying"]
 
 
+@pytest.mark.every_redis
 async def test_a_worker_that_stalled_past_its_lease_cannot_overwrite_the_new_holder(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
@@ -240,6 +249,7 @@ async def test_a_worker_that_stalled_past_its_lease_cannot_overwrite_the_new_hol
     assert (current.lease_owner, current.state) == ("B", {"by": "B"})
 
 
+@pytest.mark.every_redis
 async def test_a_cancel_hook_runs_once_even_when_step_and_hook_outlast_the_lease(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
@@ -336,7 +346,7 @@ async def test_a_permanent_error_fails_at_once_with_its_reason(
 async def test_waiting_operations_do_not_occupy_the_workers(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
-    """1,000 operations each wait a second on "the cluster"; 3 workers drive them all."""
+    """300 operations each wait two seconds on "the cluster"; 3 workers drive them all."""
     waiting = 0
     most_waiting = 0
 
@@ -346,14 +356,14 @@ async def test_waiting_operations_do_not_occupy_the_workers(
             await ctx.save(state={"asked": True})
             waiting += 1
             most_waiting = max(most_waiting, waiting)
-            return steps.Wait(1.0, message="cluster is working")
+            return steps.Wait(2.0, message="cluster is working")
         waiting -= 1
         return steps.Done()
 
     async with running_engine(sqlite_store, redis_client, step_timeout=5,
                               visibility_timeout=30) as engine:
         engine.handlers.register("test", step)
-        ops = [await engine.submit(f"db-{i}") for i in range(1000)]
+        ops = [await engine.submit(f"db-{i}") for i in range(300)]
 
         async def all_succeeded() -> bool:
             page = await sqlite_store.operations.list(
@@ -361,7 +371,7 @@ async def test_waiting_operations_do_not_occupy_the_workers(
             )
             return page.total == len(ops)
 
-        await eventually(all_succeeded, timeout=120, interval=0.2, message="all 1000 succeeded")
+        await eventually(all_succeeded, timeout=120, interval=0.2, message="all 300 succeeded")
 
     # Were a waiting operation to hold a worker, at most 3 could wait at once.
     assert most_waiting >= 100
@@ -510,6 +520,7 @@ async def test_an_operation_of_a_type_without_a_handler_fails_clearly(
     assert ended.error_message == "no handler for operation type 'teleport'"
 
 
+@pytest.mark.every_redis
 async def test_a_duplicate_wakeup_for_a_finished_operation_changes_nothing(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:

@@ -13,6 +13,9 @@ from app.broker.client import make_client
 from app.services.rate_limits import Limit, RateLimited, RateLimiter
 from tests.support import free_port, redis_keys
 
+# The bucket is a Lua script: run on the local Redis as well as the embedded one.
+pytestmark = pytest.mark.every_redis
+
 
 async def allowed(limiter: RateLimiter, key: str, tries: int) -> int:
     passed = 0

@@ -25,14 +25,23 @@ ROOT = Path(__file__).resolve().parents[2]
 INNER_TEST = '''
 import os
 
+import pytest
+
 from app.main import create_app
 from app.queue.streams import OperationQueue
 from tests.support import eventually
 
 
-async def test_the_app_and_a_queue_write_their_keys(redis_client, redis_url, redis_keys, settings):
+def record(request, redis_keys):
     with open(os.environ["KEYS_OUT"], "a") as out:
-        out.write(redis_keys.prefix + "\\n")
+        out.write(f"{request.node.name} {redis_keys.prefix}\\n")
+
+
+@pytest.mark.every_redis
+async def test_the_app_and_a_queue_write_their_keys(
+    request, redis_client, redis_url, redis_keys, settings
+):
+    record(request, redis_keys)
     queue = OperationQueue(redis_client, prefix=redis_keys.operations)
     await queue.ensure_group()
     await queue.enqueue("op-1")
@@ -41,10 +50,15 @@ async def test_the_app_and_a_queue_write_their_keys(redis_client, redis_url, red
         await eventually(lambda: app.state.runtime.elector.is_leader, timeout=5)
         assert await redis_client.get(redis_keys.leader) is not None
     assert await redis_client.exists(queue.stream)
+
+
+async def test_an_unmarked_test_runs_on_the_embedded_redis_only(request, redis_client, redis_keys):
+    record(request, redis_keys)
+    await redis_client.set(f"{redis_keys.prefix}:plain", "1")
 '''
 
 
-def test_the_redis_fixtures_delete_their_own_keys_and_leave_everyone_elses(
+def test_the_redis_fixtures_delete_their_own_keys_and_use_the_local_redis_only_when_marked(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     if not _local_redis_available():
@@ -67,10 +81,16 @@ def test_the_redis_fixtures_delete_their_own_keys_and_leave_everyone_elses(
         )
 
         assert result.ret == 0, result.stdout.str()
-        result.assert_outcomes(passed=2)  # the embedded Redis and the local one
-        prefixes = keys_out.read_text().split()
-        assert len(prefixes) == 2 and all(re.fullmatch(r"test-[0-9a-f]+-\d+", p)
-                                          for p in prefixes)
+        # A test marked `every_redis` runs on the embedded Redis and the local one; any other
+        # Redis-facing test on the embedded one only (it costs the suite's time twice).
+        ran = dict(line.split() for line in keys_out.read_text().splitlines())
+        assert sorted(ran) == [
+            "test_an_unmarked_test_runs_on_the_embedded_redis_only[embedded]",
+            "test_the_app_and_a_queue_write_their_keys[embedded]",
+            "test_the_app_and_a_queue_write_their_keys[local]",
+        ]
+        prefixes = list(ran.values())
+        assert all(re.fullmatch(r"test-[0-9a-f]+-\d+", p) for p in prefixes)
         assert shared.get(planted) == b"theirs"
         left = [k for p in prefixes for k in shared.scan_iter(match=f"{p}:*", count=1000)]
         assert left == []

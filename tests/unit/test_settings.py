@@ -30,6 +30,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.mongodb_url is None and settings.redis_url is None
     assert settings.leader_lease_ttl == 30 and settings.leader_retry_interval == 5
     assert settings.port == 8000
+    assert settings.operation_read_block == 1
     assert settings.log_format is LogFormat.CONSOLE
     assert settings.instance_id
 
