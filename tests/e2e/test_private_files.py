@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_walkthrough import run_against_make_run
+from tests.e2e.test_walkthrough import made_run
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -41,7 +41,8 @@ def assert_private(found: dict[str, tuple[int, str]]) -> None:
 
 
 def test_everything_make_run_writes_under_data_dir_is_private(tmp_path: Path) -> None:
-    result = run_against_make_run(tmp_path, SCRIPT, timeout=60)
+    with made_run(tmp_path / "var") as run:
+        result = run.script(SCRIPT, timeout=60)
 
     found = modes(result.stdout)
     names = {Path(p).name for p in found}
@@ -63,6 +64,7 @@ def test_a_data_dir_left_readable_by_an_older_version_is_made_private(tmp_path: 
     (data_dir / "app.log").write_text("an older log\n")
     (data_dir / "app.log").chmod(0o644)
 
-    result = run_against_make_run(tmp_path, "find var/ -printf '%m %y %p\\n'", timeout=60)
+    with made_run(data_dir) as run:
+        result = run.script("find var/ -printf '%m %y %p\\n'", timeout=60)
 
     assert_private(modes(result.stdout))
