@@ -22,8 +22,8 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from app import data_dir, encryption
+from app.api import auth, edge, health
 from app.api import docs as api_docs
-from app.api import edge, health
 from app.api import errors as api_errors
 from app.api import idempotency as api_idempotency
 from app.api import metrics as metrics_routes
@@ -368,7 +368,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=metrics)
     edge.install(app, settings)  # outermost: proxy headers, security headers, CORS
-    api_errors.install(app)
+    api_errors.install(app, authenticate=auth.authenticate)
     api_idempotency.install(app)
     # Routes are matched in order: the database routes, which take most of the traffic,
     # first (measured with bench.scale: matching is a large share of a GET's cost).

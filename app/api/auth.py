@@ -12,8 +12,9 @@ they raise) before it reports the request's parameter and body errors, so the de
 here (`Admin`, `TENANT_GATE`, `require_key_manager`) answer 401/403/404 before any 422 that
 would tell a caller without the right what a valid request looks like. They read the path
 as it came (`request.path_params`), not validated path parameters, which FastAPI would
-check first. (A body that is not JSON at all is refused with 400 before any dependency
-runs: FastAPI reads it first; that answer names no field.)
+check first. (A body that is not JSON at all is refused by FastAPI before any dependency
+runs; `app.api.errors` then calls `authenticate` itself, so it is 401 without a valid key and
+counts against the rate limits, and 400 `malformed_request`, naming no field, with one.)
 
 `authenticate` reads `Authorization: Bearer <token>` and answers 401 `unauthorized` (with
 `WWW-Authenticate: Bearer`) for a missing, malformed, unknown, wrong or revoked key; the

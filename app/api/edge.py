@@ -16,6 +16,8 @@
   image's `--no-proxy-headers`); `Forwarded` is never read.
 - CORS: Starlette's middleware, only with origins configured; a preflight from an origin not
   listed gets no `Access-Control-*` header at all (the Fetch standard's "CORS check fails").
+  A preflight is answered here, outside the request middleware, so this adds its request id
+  and gives a refused one the error shape (400 `cors_preflight_refused`, naming what).
 
 This module must not read request bodies or make decisions about routes.
 """
@@ -27,10 +29,12 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from app.api.errors import error_body
+from app.api.middleware import HEADER, request_id_for
 from app.config.settings import Settings
 
 HTML_POLICY = (
@@ -89,8 +93,20 @@ class _StrictCORS(CORSMiddleware):
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
         if response.status_code >= 400:
-            for name in [n for n in response.headers if n.lower().startswith("access-control-")]:
-                del response.headers[name]
+            # Starlette's plain text: "Disallowed CORS origin, method, headers".
+            text = bytes(response.body).decode()
+            refused = text.removeprefix("Disallowed CORS ").split(", ")
+            kept = {n: v for n, v in response.headers.items()
+                    if n.lower() not in ("content-length", "content-type")
+                    and not n.lower().startswith("access-control-")}
+            response = JSONResponse(
+                error_body("cors_preflight_refused",
+                           f"the CORS preflight is refused: its {' and '.join(refused)} "
+                           f"{'is' if len(refused) == 1 else 'are'} not allowed",
+                           {"refused": refused}),
+                status_code=response.status_code, headers=kept,
+            )
+        response.headers[HEADER] = request_id_for(request_headers.get(HEADER, ""))
         return response
 
     async def send(self, message: Message, send: Send, request_headers: Headers) -> None:

@@ -16,7 +16,7 @@ Routes raise `ApiError` (or a leaf) for an answer they decide on; the handler re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ExceptionHandler
 
 from app.broker.errors import BrokerUnavailable
 from app.store.errors import InvalidQuery, StoreUnavailable
@@ -183,20 +184,36 @@ def _openapi_error_bodies(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    if any(error.get("type") == "json_invalid" for error in exc.errors()):
+Authenticate = Callable[[Request], Awaitable[object]]
+
+
+def _validation_error(authenticate: Authenticate | None) -> ExceptionHandler:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        if any(error.get("type") == "json_invalid" for error in exc.errors()):
+            # FastAPI refuses a body that is not JSON before any dependency runs: the
+            # caller is authenticated here, so it is still a 401 without a valid key (and
+            # charged to its address or key by the rate limits) and audited as itself.
+            if authenticate is not None:
+                try:
+                    await authenticate(request)
+                except ApiError as refusal:
+                    return await _api_error(request, refusal)
+                except (StoreUnavailable, BrokerUnavailable) as down:
+                    return await _dependency_down(request, down)
+            return JSONResponse(
+                error_body("malformed_request", "the request body is not valid JSON"),
+                status_code=400,
+            )
+        fields = {
+            ".".join(str(p) for p in error["loc"]): error["msg"] for error in exc.errors()
+        }
         return JSONResponse(
-            error_body("malformed_request", "the request body is not valid JSON"),
-            status_code=400,
+            error_body("validation_error", "the request is not valid", {"fields": fields}),
+            status_code=422,
         )
-    fields = {
-        ".".join(str(p) for p in error["loc"]): error["msg"] for error in exc.errors()
-    }
-    return JSONResponse(
-        error_body("validation_error", "the request is not valid", {"fields": fields}),
-        status_code=422,
-    )
+
+    return handle
 
 
 async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
@@ -222,11 +239,13 @@ INTERNAL_ERROR = error_body("internal_error", "an unexpected error; it has been 
                             "the request id")
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, authenticate: Authenticate | None = None) -> None:
+    """`authenticate(request)` (the API's authentication dependency) raises the answer for
+    a caller without a valid key; it is called for a body that is not JSON."""
     _openapi_error_bodies(app)
     app.add_exception_handler(InvalidQuery, _invalid_query)
     app.add_exception_handler(StoreUnavailable, _dependency_down)
     app.add_exception_handler(BrokerUnavailable, _dependency_down)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RequestValidationError, _validation_error(authenticate))
     app.add_exception_handler(ApiError, _api_error)

@@ -41,6 +41,11 @@ HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def request_id_for(given: str) -> str:
+    """The id a request brought, when it is sane, or a new one."""
+    return given if _SANE.match(given) else uuid.uuid4().hex
+
+
 async def _audit(scope: Scope, route: str, status: int, request_id: str) -> None:
     """One audit entry for a request the log records (after its answer has gone out).
 
@@ -80,7 +85,7 @@ class RequestMiddleware:
             return
         began = time.perf_counter()
         given = dict(scope["headers"]).get(HEADER.encode(), b"").decode("latin-1")
-        request_id = given if _SANE.match(given) else uuid.uuid4().hex
+        request_id = request_id_for(given)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500  # unless a response starts: an exception that escaped every handler
         started = False

@@ -70,20 +70,23 @@ class Table:
         # bench.queue): a miss is confirmed on the writer's connection.
         return await self.one(sql, (record_id,))
 
+    async def _all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Every row, in one call on aiosqlite's thread: the statement runs to its end
+        before any other coroutine's. A statement left open between calls (an `UPDATE ...
+        RETURNING` read with `fetchone`) made `insert_together`'s COMMIT fail with "SQL
+        statements in progress" under concurrent requests."""
+        return [tuple(row) for row in await self._conn.execute_fetchall(sql, params)]
+
     async def rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Plain result rows (aggregates), on the writer's connection."""
-        async with self._conn.execute(sql, params) as cursor:
-            return [tuple(row) for row in await cursor.fetchall()]
+        return await self._all(sql, params)
 
     async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
-        async with self._conn.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        rows = await self._all(sql, params)
+        return dict(json.loads(rows[0][0])) if rows else None
 
     async def many(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-        async with self._conn.execute(sql, params) as cursor:
-            rows = await cursor.fetchall()
-        return [json.loads(row[0]) for row in rows]
+        return [json.loads(row[0]) for row in await self._all(sql, params)]
 
     async def page(
         self, where: list[str], params: list[Any], *, offset: int, limit: int,
@@ -102,9 +105,8 @@ class Table:
             total = int(self._reader.execute(count, params).fetchall()[0][0])
             rows = self._reader.execute(select, [*params, limit, offset]).fetchall()
             return [json.loads(row[0]) for row in rows], total
-        async with self._conn.execute(count, params) as cursor:
-            row = await cursor.fetchone()
-        total = int(row[0]) if row else 0
+        counted = await self._all(count, params)
+        total = int(counted[0][0]) if counted else 0
         return await self.many(select, [*params, limit, offset]), total
 
     async def update(
@@ -145,10 +147,13 @@ async def insert_together(conn: aiosqlite.Connection, records: Sequence[Table_Re
                 doc = documents.to_document(record)
                 db.execute(f"INSERT INTO {table} (id, doc) VALUES (?, ?)",
                            (doc["id"], json.dumps(doc)))
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # A failed COMMIT leaves the transaction open: every later statement of the
+            # shared connection would join it, uncommitted, and every later BEGIN fail.
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
     await conn._execute(run, conn._conn)  # type: ignore[no-untyped-call]
 

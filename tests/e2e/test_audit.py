@@ -213,3 +213,22 @@ async def test_a_bogus_key_is_limited_per_address_after_its_burst(limited: FastA
     assert valid_key.status_code == 200
     assert recorded.total == 9 and {e.client for e in recorded.items} == {"10.0.0.1",
                                                                          "10.0.0.2"}
+
+
+async def test_a_body_that_is_not_json_is_authenticated_and_limited_like_any_other(
+    limited: FastAPI,
+) -> None:
+    not_json = {"Content-Type": "application/json"}
+    transport = httpx.ASGITransport(app=limited, client=("10.0.0.3", 4321))
+    async with httpx.AsyncClient(base_url="http://test", transport=transport) as client:
+        anonymous = [await client.post(BASE, content=b"{", headers=not_json) for _ in range(8)]
+        with_key = await client.post(BASE, content=b"{",
+                                     headers={**not_json, **bearer(ADMIN.text)})
+        tenant = await limited.state.runtime.store.audit.list(
+            AuditFilter(scope=AuditScope.TENANT))
+
+    codes = [r.status_code for r in anonymous]
+    assert codes == [401] * 5 + [429] * 3, codes
+    assert with_key.status_code == 400
+    assert with_key.json()["error"]["code"] == "malformed_request"
+    assert [(e.outcome, e.actor_key_id is not None) for e in tenant.items] == [(400, True)]

@@ -209,3 +209,32 @@ def test_a_preflight_from_another_origin_gets_no_cors_header(configured_app: App
     get = httpx.get(f"{configured_app.url}/health/live", headers={"Origin": "https://evil.example"})
 
     assert cors_headers(options) == {} and cors_headers(get) == {}
+
+
+def test_a_refused_preflight_answers_the_error_shape_with_a_request_id(
+    configured_app: AppProcess,
+) -> None:
+    other_origin = preflight(configured_app, "https://evil.example")
+    bad_method = httpx.options(
+        f"{configured_app.url}/api/v1/domain/acme/project/shop/databases",
+        headers={"Origin": CONSOLE, "Access-Control-Request-Method": "TRACE"},
+    )
+
+    for answer, refused in ((other_origin, ["origin"]), (bad_method, ["method"])):
+        assert answer.status_code == 400
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json()["error"]["code"] == "cors_preflight_refused"
+        assert answer.json()["error"]["details"] == {"refused": refused}
+        assert answer.headers["x-request-id"]
+        assert cors_headers(answer) == {}
+
+
+def test_an_accepted_preflight_carries_a_request_id(configured_app: AppProcess) -> None:
+    answer = httpx.options(
+        f"{configured_app.url}/api/v1/domain/acme/project/shop/databases",
+        headers={"Origin": CONSOLE, "Access-Control-Request-Method": "POST",
+                 "X-Request-ID": "preflight-1"},
+    )
+
+    assert answer.status_code == 200
+    assert answer.headers["x-request-id"] == "preflight-1"

@@ -4,6 +4,7 @@ through."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -41,6 +42,27 @@ async def test_instances_sharing_redis_never_let_more_than_the_burst_through(
         total += await allowed(first, key, 5) + await allowed(second, key, 5)
 
     assert total == 100
+
+
+async def test_concurrent_requests_of_one_key_get_the_whole_burst_and_no_more(
+    redis_client: aioredis.Redis,
+) -> None:
+    key = f"key-{uuid.uuid4().hex[:8]}"
+    limiter = RateLimiter(redis_client, Limit(per_minute=1, burst=200),
+                          prefix=redis_keys().rate_limits)
+
+    async def one() -> bool:
+        try:
+            await limiter.check(key)
+        except RateLimited:
+            return False
+        return True
+
+    first = await asyncio.gather(*(one() for _ in range(40)))
+    rest = await asyncio.gather(*(one() for _ in range(200)))
+
+    assert all(first), f"{first.count(False)} of 40 concurrent requests refused"
+    assert rest.count(True) == 160
 
 
 async def test_a_refused_request_says_when_the_next_token_comes(
