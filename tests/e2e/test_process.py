@@ -242,38 +242,3 @@ def test_a_second_process_on_the_same_data_dir_refuses_to_start_with_one_line(
     assert "another kubedb-dbaas process" in lines[0] and str(first.data_dir) in lines[0]
     assert httpx.get(f"{first.url}/health", timeout=5).status_code == 200
     first.terminate()
-
-
-def _readme_health_example() -> dict[str, object]:
-    readme = (ROOT / "README.md").read_text()
-    after = readme.split("`GET /health` of an instance that leads", 1)[1]
-    example: dict[str, object] = json.loads(after.split("```json\n", 1)[1].split("```", 1)[0])
-    return example
-
-
-def _different_fields(example: object, live: object, path: str = "") -> list[str]:
-    """Paths where a JSON object of `example` and the same object of `live` have different
-    keys (objects `live` does not have, such as the cluster's without one, are skipped)."""
-    if not isinstance(example, dict) or not isinstance(live, dict):
-        return []
-    differences = [f"{path}{key}" for key in set(example) ^ set(live)]
-    for key in set(example) & set(live):
-        differences += _different_fields(example[key], live[key], f"{path}{key}.")
-    return differences
-
-
-def test_the_readmes_health_example_has_the_fields_of_a_real_health_answer(
-    make_app: MakeApp,
-) -> None:
-    app = make_app().start()
-    app.wait_healthy()
-    deadline = time.monotonic() + 30
-    while True:
-        live = httpx.get(f"{app.url}/health").json()
-        if live["passes"]["reconciliation"].get("last") and live["passes"]["status_sync"].get(
-                "last"):
-            break
-        assert time.monotonic() < deadline, live
-        time.sleep(0.1)
-
-    assert _different_fields(_readme_health_example(), live) == []

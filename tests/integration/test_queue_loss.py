@@ -81,7 +81,8 @@ async def test_an_operation_waiting_when_redis_loses_its_data_finishes_long_befo
                     and await own_redis.zcard(engine.queue.delayed) == 1)
 
         await eventually(waiting_on_its_delayed_wakeup, timeout=10)
-        await own_redis.flushall()  # the wake-up, the stream and its group are gone
+        # The wake-up, the stream and its group are gone (own_redis: a server this test started).
+        await own_redis.flushall()  # flushes: a server this test started
         lost_at = time.monotonic()
 
         ended = await engine.wait_terminal(operation.id, timeout=15)
