@@ -49,13 +49,18 @@ def request_id_for(given: str) -> str:
 async def _audit(scope: Scope, route: str, status: int, request_id: str) -> None:
     """One audit entry for a request the log records (after its answer has gone out).
 
-    Without an accepted key (none, refused, or the address over its limit) the entry goes
-    to the platform scope, never the tenant the path names: anyone can send such requests.
+    Without an accepted key (none, or a refused one) the entry goes to the platform scope,
+    never the tenant the path names: anyone can send such requests. An address over its
+    limit (429 without a key) leaves no entry.
     """
     log_service: AuditLog | None = getattr(scope["app"].state, "audit", None)
     if log_service is None:  # the lifespan has not built it (not started yet)
         return
     principal: Principal | None = (scope.get("state") or {}).get("principal")
+    if principal is None and status == 429:
+        # An address over its limit: not written, so a flood grows the log no faster than
+        # the limit lets requests through (the HTTP metrics count the refusals).
+        return
     params: dict[str, str] = scope.get("path_params") or {}
     client = scope.get("client")
     # A path without a tenant (an operation, an API key): the caller's own scope.

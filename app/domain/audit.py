@@ -8,11 +8,11 @@ accepted), the tenant (domain, project), the action (method and route template),
 Never a body, a query string or a header: that is how secrets stay out of it.
 
 Two scopes: a request made with a valid key is recorded in the tenant's log (the tenant the
-path names, else the key's own); one with no key or a key that was refused (401, or 429
-for the address) is recorded in the platform scope, which only admins read: anyone can
-send such a request, so it must not fill a tenant's log. The actor's own tenant is kept
-(`actor_domain`, `actor_project`) so that an owner's view can show an actor from outside
-its tenant as `external` (`as_seen_by_owner`).
+path names, else the key's own); one with no key or a key that was refused (401) is
+recorded in the platform scope, which only admins read: anyone can send such a request,
+so it must not fill a tenant's log (one over its address's limit, 429, is not recorded).
+The actor's own tenant is kept (`actor_domain`, `actor_project`) so that an owner's view
+can show an actor from outside its tenant as `external` (`as_seen_by_owner`).
 """
 
 from __future__ import annotations

@@ -297,9 +297,10 @@ class SQLiteApiKeys:
 
 def _json_path(field: str, key: str) -> str:
     # Quoted member names accept dots and slashes (`app.kubernetes.io/name`); label keys
-    # cannot hold a double quote, and this refuses one rather than escape it.
-    if '"' in key:
-        raise errors.InvalidQuery("label keys cannot contain '\"'")
+    # cannot hold a double quote or a NUL (which would end the path early), and this
+    # refuses them rather than escape them.
+    if '"' in key or "\0" in key:
+        raise errors.InvalidQuery("label keys cannot contain '\"' or NUL")
     return f'$.{field}."{key}"'
 
 

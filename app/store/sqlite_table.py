@@ -21,7 +21,9 @@ Table_Record = tuple[str, BaseModel]
 
 
 # The result codes that mean the file cannot be used now (busy, locked, I/O, full...): a
-# dependency down. Any other `OperationalError` is SQLite refusing the statement itself.
+# dependency down. Any other `OperationalError` is SQLite refusing a statement we built: a
+# defect of ours (a plain StoreError, answered 500), never the caller's fault (queries built
+# from a caller's input are checked before they reach SQLite: `_json_path`).
 _DOWN = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL",
          "SQLITE_NOMEM", "SQLITE_PROTOCOL", "SQLITE_INTERRUPT", "SQLITE_READONLY",
          "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_PERM", "SQLITE_ABORT")
@@ -34,8 +36,6 @@ def translate(exc: sqlite3.Error) -> errors.StoreError:
         name = getattr(exc, "sqlite_errorname", None) or ""
         if not name or name.startswith(_DOWN):
             return errors.StoreUnavailable(f"sqlite: {exc}")
-        # A JSON path built from a caller's label key (a NUL in it ends the path early).
-        return errors.InvalidQuery(f"sqlite: {exc}")
     return errors.StoreError(f"sqlite: {exc}")
 
 

@@ -3,12 +3,13 @@ caller's input (`InvalidQuery`), never the store being down; lists across tenant
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from app.domain import clock
-from app.store import errors
+from app.store import errors, sqlite_table
 from app.store.protocols import DatabaseFilter, Store
 from tests.contract.test_store_contract import a_database
 
@@ -50,3 +51,19 @@ async def test_a_list_spans_projects_and_domains_newest_first_with_filters_and_p
     assert [d.name for d in second_page.items] == ["db-0"] and second_page.total == 3
     assert [(d.name, d.project) for d in acme_mysql.items] == [("db-3", "shop"),
                                                                ("db-1", "blog")]
+
+
+def test_a_statement_sqlite_refuses_is_our_defect_not_the_callers_nor_a_dependency_down(
+) -> None:
+    """A query built from a caller's input is checked before it reaches SQLite, so any other
+    refusal is a bug of ours: a plain StoreError (a 500), never 422 `invalid_query`, never
+    503."""
+    refused = sqlite3.connect(":memory:")
+    try:
+        refused.execute("SELECT nothing FROM nowhere")
+    except sqlite3.OperationalError as exc:
+        translated = sqlite_table.translate(exc)
+    finally:
+        refused.close()
+
+    assert type(translated) is errors.StoreError
