@@ -162,7 +162,9 @@ class ReconciliationWorker:
             log.warning("operation_queue_restore_failed", error=f"{type(exc).__name__}: {exc}")
             self._queue.lost_seen.set()  # try again at the next tick
             return 0
-        log.warning("operation_queue_restored", wakeups_resent=resent, epoch=leadership.epoch)
+        # A first start finds no marker either, and nothing to re-send: no cause for a warning.
+        report = log.warning if resent else log.info
+        report("operation_queue_restored", wakeups_resent=resent, epoch=leadership.epoch)
         return resent
 
     async def run_repair(self, leadership: Leadership) -> RepairPass | None:
