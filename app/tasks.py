@@ -55,6 +55,9 @@ async def sleep_or_stop(stop: asyncio.Event, delay: float) -> bool:
     """Sleep `delay` seconds or until `stop` is set; True when stopping."""
     if delay <= 0:
         return stop.is_set()
+    # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel that lands
+    # as its timeout fires, leaving a loop running that its owner has cancelled.
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), delay)
+        async with asyncio.timeout(delay):
+            await stop.wait()
     return stop.is_set()

@@ -121,7 +121,7 @@ class ReconciliationWorker:
         loop = asyncio.get_running_loop()
         next_repair = loop.time()
         fingerprint: str | None = None
-        while True:
+        while leadership.valid:
             await self.run_pass(leadership)
             if self._repair is not None and loop.time() >= next_repair:
                 await self.run_repair(leadership)
@@ -137,9 +137,12 @@ class ReconciliationWorker:
         operation's wake-up is sent again now, not at the next stall pass."""
         loop = asyncio.get_running_loop()
         lost = self._queue.lost_seen
-        while (left := until - loop.time()) > 0:
+        while leadership.valid and (left := until - loop.time()) > 0:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel that
+            # lands as its timeout fires, and the elector's cancel must end this loop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), min(left, self._queue_check_interval))
+                async with asyncio.timeout(min(left, self._queue_check_interval)):
+                    await lost.wait()
             try:
                 now, created = await self._queue.fingerprint()
             except BrokerError as exc:  # Redis away: look again at the next tick
