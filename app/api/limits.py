@@ -92,7 +92,8 @@ async def _answer(
     send: Send, status: int, code: str, message: str, details: dict[str, object], *,
     close: bool = False,
 ) -> None:
-    body = json.dumps(error_body(code, message, details)).encode()
+    # Compact, as every other answer (Starlette's JSONResponse) is written.
+    body = json.dumps(error_body(code, message, details), separators=(",", ":")).encode()
     headers = [(b"content-type", b"application/json"),
                (b"content-length", str(len(body)).encode())]
     if close:  # the rest of the body is not read: the connection cannot be reused

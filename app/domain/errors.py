@@ -6,6 +6,7 @@
     │   ├── UnknownSize
     │   ├── InvalidName
     │   ├── InvalidLabels
+    │   ├── InvalidAnnotations
     │   ├── InvalidTopology
     │   ├── ReplicaRuleViolated (+ rule: which engine rule, e.g. "mysql.group_replication")
     │   └── StorageRuleViolated
@@ -46,6 +47,10 @@ class InvalidName(InvalidValue):
 
 class InvalidLabels(InvalidValue):
     code = "invalid_labels"
+
+
+class InvalidAnnotations(InvalidValue):
+    code = "invalid_annotations"
 
 
 class InvalidTopology(InvalidValue):

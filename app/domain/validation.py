@@ -117,20 +117,23 @@ def check_annotations(
     annotations: Mapping[str, str], *, field: str = "annotations"
 ) -> dict[str, str]:
     if len(annotations) > MAX_ANNOTATIONS:
-        raise errors.InvalidLabels(
+        raise errors.InvalidAnnotations(
             field, f"{len(annotations)} annotations; at most {MAX_ANNOTATIONS}"
         )
     size = 0
     for key, value in annotations.items():
         where = f"{field}.{key}"
-        check_label_key(key, field=where)
+        try:
+            check_label_key(key, field=where)
+        except errors.InvalidLabels as exc:  # the same key rules, said of an annotation
+            raise errors.InvalidAnnotations(where, exc.message) from None
         if system_labels.is_reserved_key(key, label=False):
-            raise errors.InvalidLabels(where, f"annotation key {key!r} is reserved")
+            raise errors.InvalidAnnotations(where, f"annotation key {key!r} is reserved")
         if not isinstance(value, str):
-            raise errors.InvalidLabels(where, "annotation value must be a string")
+            raise errors.InvalidAnnotations(where, "annotation value must be a string")
         size += len(key.encode()) + len(value.encode())
     if size > MAX_ANNOTATIONS_BYTES:
-        raise errors.InvalidLabels(
+        raise errors.InvalidAnnotations(
             field, f"annotations total {size} bytes; Kubernetes allows {MAX_ANNOTATIONS_BYTES}"
         )
     return dict(annotations)

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.api.limits import RequestLimits
 from tests.e2e.conftest import AppProcess
 
 MakeApp = Callable[..., AppProcess]
@@ -139,3 +140,24 @@ def test_an_over_long_id_in_the_path_is_a_4xx_with_the_error_shape(
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "not_found"
     assert "x-request-id" in answer.headers
+
+
+async def test_the_413_body_is_compact_json_like_every_other_answer() -> None:
+    sent: list[dict[str, object]] = []
+
+    async def never_called(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("the route ran")
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": True}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    limited = RequestLimits(never_called, max_body_bytes=10)  # type: ignore[arg-type]
+    await limited({"type": "http", "method": "POST", "path": "/api/v1/x",
+                   "headers": [(b"content-length", b"100")]}, receive, send)  # type: ignore[arg-type]
+
+    body = sent[1]["body"]
+    assert isinstance(body, bytes)
+    assert body == json.dumps(json.loads(body), separators=(",", ":")).encode()

@@ -64,10 +64,18 @@ def test_labels_breaking_kubernetes_rules_or_on_our_keys_are_refused(
 
 def test_annotations_take_any_value_but_not_reserved_keys_or_too_many_bytes() -> None:
     assert validation.check_annotations({"note": "free text, with spaces!"})
-    with pytest.raises(errors.InvalidLabels, match="reserved"):
+    with pytest.raises(errors.InvalidAnnotations, match="reserved"):
         validation.check_annotations({"kubedb.com/resource-policy-keep-on": "halt"})
-    with pytest.raises(errors.InvalidLabels, match="Kubernetes allows 262144"):
+    with pytest.raises(errors.InvalidAnnotations, match="Kubernetes allows 262144"):
         validation.check_annotations({"big": "x" * (256 * 1024)})
+
+
+def test_an_annotation_error_is_named_for_annotations_not_labels() -> None:
+    with pytest.raises(errors.InvalidAnnotations) as bad_key:
+        validation.check_annotations({"not a key!": "v"})
+
+    assert bad_key.value.code == "invalid_annotations"
+    assert bad_key.value.field == "annotations.not a key!"
 
 
 @pytest.mark.parametrize("engine", list(Engine))
@@ -254,9 +262,10 @@ def test_more_labels_or_annotations_than_the_maximum_are_refused_on_create_and_p
     many = {f"k{i}": "v" for i in range(validation.MAX_LABELS + 1)}
     enough = {f"k{i}": "v" for i in range(validation.MAX_LABELS)}
 
-    for check in (validation.check_labels, validation.check_annotations):
-        with pytest.raises(errors.InvalidLabels, match="at most 64"):
-            check(many)
+    with pytest.raises(errors.InvalidLabels, match="at most 64"):
+        validation.check_labels(many)
+    with pytest.raises(errors.InvalidAnnotations, match="at most 64"):
+        validation.check_annotations(many)
     with pytest.raises(errors.InvalidLabels, match="at most 64"):
         validation.check_settings({"labels": many})
     assert validation.check_labels(enough) == enough
