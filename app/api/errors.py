@@ -3,13 +3,22 @@
 FastAPI's own answers (404 for an unknown path, 405, 422 for a malformed body) are rewritten
 into the same shape here, so a client parses one format whatever went wrong.
 
-Routes raise `ApiError` (or a leaf) for an answer they decide on; the handler renders it:
+Services raise a `ServiceError` (`app.services.errors`, its tree drawn there), which
+carries its status, code, message and details: one handler renders any of them by that data,
+so a route does not catch and translate them, and a new subclass answers its parent's
+status. Routes raise `ApiError` (or a leaf) for an answer they decide on themselves:
 
     ApiError (status, code, message, details, headers)
     ├── Unauthorized       401 unauthorized, with `WWW-Authenticate: Bearer`
     ├── Forbidden          403 forbidden: the key's role or scope is too weak
     ├── NotFound           404 not_found: missing, or another tenant's
     └── ValidationFailed   422 validation_error, field errors in `details.fields`
+
+Errors of the layers below services are answered here too, on purpose and only these: the
+store's `StoreUnavailable` and Redis's `BrokerUnavailable` are 503 `dependency_unavailable`,
+the store's `InvalidQuery` 422 `invalid_query`. Any other store error reaching this boundary
+is a service's defect (it must turn it into its own leaf where it reads the record): it is
+logged with the request id and answered 500 `internal_error`.
 
 `error_responses(...)` declares error answers in a route's OpenAPI `responses`.
 """
@@ -29,6 +38,7 @@ from starlette.routing import Match
 from starlette.types import ExceptionHandler
 
 from app.broker.errors import BrokerUnavailable
+from app.services.errors import ServiceError
 from app.store.errors import InvalidQuery, StoreUnavailable
 
 
@@ -112,6 +122,15 @@ def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details),
+        status_code=exc.status,
+        headers=exc.headers or None,
+    )
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
     return JSONResponse(
         error_body(exc.code, exc.message, exc.details),
         status_code=exc.status,
@@ -249,3 +268,4 @@ def install(app: FastAPI, *, authenticate: Authenticate | None = None) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error(authenticate))
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ServiceError, _service_error)

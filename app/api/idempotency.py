@@ -31,7 +31,7 @@ from app.services.idempotency import IdempotencyStore, StoredResponse
 
 log = get_logger(__name__)
 
-HEADER = "Idempotency-Key"
+HEADER = idempotency.HEADER
 MAX_KEY_LENGTH = 255
 
 
@@ -79,14 +79,7 @@ async def guard(
     store: IdempotencyStore = request.app.state.idempotency
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     print_ = idempotency.fingerprint(request.method, target, await request.body())
-    try:
-        replay = await store.begin(principal.key_id, key, print_)
-    except idempotency.KeyReused as exc:
-        raise ApiError(422, "idempotency_key_reused",
-                       f"{HEADER} was used with a different request") from exc
-    except idempotency.StillRunning as exc:
-        raise ApiError(409, "idempotency_key_in_progress",
-                       f"a request with this {HEADER} is still being handled") from exc
+    replay = await store.begin(principal.key_id, key, print_)
     if replay is not None:
         raise Replay(replay)
     current = Guard(store, principal.key_id, key, print_)

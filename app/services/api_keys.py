@@ -2,8 +2,9 @@
 revoking, and the first admin key of an installation, so that a fresh `make run` can be used
 at once.
 
-    ApiKeyError
-    └── AuthenticationFailed (reason)   the token is malformed, unknown, wrong or revoked
+    ApiKeyError (a branch of the service tree, app.services.errors)
+    ├── AuthenticationFailed (reason)   the token is malformed, unknown, wrong or revoked
+    └── ApiKeyNotFound                  no key with that id (revoking)
 
 Who may issue, see or revoke which key is the API's question (`app.domain.access`); this
 module does what it is asked. Must not: log a token or a secret, or store a secret.
@@ -23,6 +24,7 @@ from pydantic import SecretStr
 from app.domain import clock
 from app.domain.api_keys import ApiKey, Role, Token, new_token, parse_token
 from app.log import get_logger
+from app.services.errors import ServiceError
 from app.store import errors as store_errors
 from app.store.protocols import ApiKeyFilter, Page, Store
 
@@ -34,8 +36,9 @@ LAST_USED_GRANULARITY = timedelta(minutes=1)
 BOOTSTRAP_NAME = "bootstrap-admin"
 
 
-class ApiKeyError(Exception):
-    pass
+class ApiKeyError(ServiceError):
+    status = 401
+    code = "unauthorized"
 
 
 class FailureReason(StrEnum):
@@ -49,6 +52,15 @@ class AuthenticationFailed(ApiKeyError):
     def __init__(self, reason: FailureReason, *, key_id: str | None = None) -> None:
         super().__init__(f"authentication failed: {reason.value}")
         self.reason = reason
+        self.key_id = key_id
+
+
+class ApiKeyNotFound(ApiKeyError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"API key {key_id} not found")
         self.key_id = key_id
 
 
@@ -126,8 +138,11 @@ async def revoke_key(
     store: Store, key_id: str, *, by: str | None = None,
     now: Callable[[], datetime] = clock.utcnow,
 ) -> ApiKey:
-    """Revoke; revoking again keeps the first time. Raises the store's `NotFound`."""
-    key = await store.api_keys.revoke(key_id, at=now())
+    """Revoke; revoking again keeps the first time. Raises `ApiKeyNotFound`."""
+    try:
+        key = await store.api_keys.revoke(key_id, at=now())
+    except store_errors.NotFound:
+        raise ApiKeyNotFound(key_id) from None
     log.info("api_key_revoked", key_id=key_id, revoked_by=by)
     return key
 

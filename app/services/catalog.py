@@ -16,12 +16,16 @@ from app.cluster import errors
 from app.cluster.gateway import KubeGateway
 from app.domain import catalog, engines
 from app.domain.sizes import SizeTable
+from app.services.errors import ServiceError
 
 CACHE_SECONDS = 30.0
 
 
-class CatalogUnavailable(Exception):
+class CatalogUnavailable(ServiceError):
     """No cluster is configured, or it did not answer."""
+
+    status = 503
+    code = "cluster_unavailable"
 
 
 @dataclass(frozen=True, slots=True)

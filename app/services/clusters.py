@@ -20,12 +20,16 @@ from app.domain.databases import Database
 from app.domain.providers import Provider
 from app.encryption import Cipher, DecryptionFailed
 from app.metrics import Metrics
+from app.services.errors import ServiceError
 from app.store.protocols import Store
 
 
-class ClusterUnavailable(Exception):
+class ClusterUnavailable(ServiceError):
     """No way to the cluster: no default cluster, the provider is gone, or its kubeconfig
     cannot be decrypted. Permanent for the operation that needs it."""
+
+    status = 503
+    code = "cluster_unavailable"
 
 
 def connection_for(provider: Provider, cipher: Cipher | None) -> ClusterConnection | None:

@@ -5,14 +5,11 @@ an operation whose `desired_state` says what it should become (docs/database-ope
 the handlers write the record once the cluster has done it. One active operation per
 database is the store's rule; a second mutation gets `Conflict("operation_in_progress")`.
 
-    DatabaseError
-    ├── NotFound
-    ├── Gone            (code: database_deleted: it existed, and is deleted)
-    ├── Conflict        (code: duplicate_name, operation_in_progress, deletion_protected,
-    │                    not_ready, database_<status>: its state does not allow it)
-    ├── RuleViolated    (422 naming the rule; field, code)
-    ├── OverQuota       (429 quota_exceeded: the limit, its usage and what was asked)
-    └── Unavailable     (the catalog or cluster cannot be read)
+Its errors are the `DatabaseError` branch of the service tree (`app.services.errors`, with
+the status each answers): NotFound, Gone (database_deleted), Conflict (duplicate_name,
+operation_in_progress, deletion_protected, not_ready, database_<status>), RuleViolated
+(naming the rule and its field), OverQuota (quota_exceeded), Unavailable (the catalog or
+cluster cannot be read).
 """
 
 from __future__ import annotations
@@ -37,6 +34,7 @@ from app.log import get_logger
 from app.services import operations, placement
 from app.services.catalog import CatalogService, CatalogUnavailable
 from app.services.clusters import ClusterFleet, ClusterUnavailable
+from app.services.errors import ServiceError
 from app.services.operations import OperationService
 from app.services.placement import Placement
 from app.services.quotas import QuotaExceeded
@@ -46,38 +44,41 @@ from app.store.protocols import Page, Store
 log = get_logger(__name__)
 
 
-class DatabaseError(Exception):
+class DatabaseError(ServiceError):
+    status = 400
+
     def __init__(self, message: str, *, code: str, details: Mapping[str, Any] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.details = dict(details or {})
+        super().__init__(message, code=code, details=details)
 
 
 class NotFound(DatabaseError):
-    pass
+    status = 404
 
 
 class Gone(DatabaseError):
-    pass
+    status = 410
 
 
 class Conflict(DatabaseError):
-    pass
+    status = 409
 
 
 class RuleViolated(DatabaseError):
+    status = 422
+
     def __init__(self, field_name: str, message: str, *, code: str = "rule_violated") -> None:
         super().__init__(message, code=code, details={"fields": {field_name: message}})
         self.field = field_name
 
 
 class Unavailable(DatabaseError):
-    pass
+    status = 503
 
 
 class OverQuota(DatabaseError):
     """A project's or domain's quota would be passed (429 `quota_exceeded`)."""
+
+    status = 429
 
     def __init__(self, excess: Excess) -> None:
         super().__init__(excess.message, code="quota_exceeded", details={

@@ -18,20 +18,37 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from app.broker.errors import BrokerError, BrokerUnavailable
+from app.services.errors import ServiceError
 
 TTL_SECONDS = 24 * 3600
 # A claim outlives its request only if the process died mid-request; then a retry may go
 # ahead after this long instead of being told "in progress" for a day.
+# The request header that carries the key.
+HEADER = "Idempotency-Key"
 PENDING_TTL_SECONDS = 60
 _PENDING = "pending"
 
 
-class KeyReused(Exception):
+class KeyReused(ServiceError):
     """The key was used before with a different request."""
 
+    status = 422
+    code = "idempotency_key_reused"
 
-class StillRunning(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"{HEADER} was used with a different request")
+        self.key = key
+
+
+class StillRunning(ServiceError):
     """The first request with this key has not answered yet."""
+
+    status = 409
+    code = "idempotency_key_in_progress"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"a request with this {HEADER} is still being handled")
+        self.key = key
 
 
 @dataclass(frozen=True, slots=True)

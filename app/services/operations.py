@@ -22,6 +22,7 @@ from app.domain.databases import Database
 from app.domain.operations import Operation
 from app.log import get_logger
 from app.queue.streams import OperationQueue
+from app.services.errors import ServiceError
 from app.store import errors
 from app.store.protocols import Store
 
@@ -34,13 +35,25 @@ T = TypeVar("T")
 NOT_CANCELLABLE = frozenset({"delete"})
 
 
-class OperationNotCancellable(Exception):
+class OperationNotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self, operation_id: str) -> None:
+        super().__init__(f"operation {operation_id} not found")
+        self.operation_id = operation_id
+
+
+class OperationNotCancellable(ServiceError):
+    status = 409
+    code = "operation_not_cancellable"
+
     def __init__(self, operation: Operation) -> None:
         why = (
             f"a {operation.type} operation cannot be cancelled" if operation.is_active
             else f"operation {operation.id} has already {operation.status}"
         )
-        super().__init__(why)
+        super().__init__(why, details={"status": operation.status.value})
         self.operation = operation
 
 
@@ -114,11 +127,11 @@ class OperationService:
     async def request_cancel(self, operation_id: str) -> Operation:
         """Ask for cancellation; a worker carries it out at the operation's next step.
 
-        Raises `store.errors.NotFound` or `OperationNotCancellable` (already ended).
+        Raises `OperationNotFound` or `OperationNotCancellable` (already ended).
         """
         operation = await self._store.operations.get(operation_id)
         if operation is None:
-            raise errors.NotFound("operation", operation_id)
+            raise OperationNotFound(operation_id)
         if not operation.is_active or operation.type in NOT_CANCELLABLE:
             raise OperationNotCancellable(operation)
         operation = await self._store.operations.update_fields(

@@ -5,7 +5,7 @@ it must answer, and serve the KubeDB resources (databases, OpsRequests and the c
 every engine); otherwise `ProviderUnreachable` says why. A kubeconfig given as content is
 stored encrypted (`app.encryption`) and never returned, logged or put in an error.
 
-Errors, for the API to translate:
+Errors (a branch of the service tree, `app.services.errors`, which gives their answers):
 
     ProviderError
     ├── ProviderNotFound        no such provider
@@ -36,6 +36,7 @@ from app.encryption import Cipher
 from app.log import get_logger
 from app.services.catalog import CatalogService, OfferedVersion
 from app.services.clusters import ClusterFleet, ClusterUnavailable, connection_for
+from app.services.errors import ServiceError
 from app.store import errors as store_errors
 from app.store.protocols import DatabaseFilter, Page, ProviderFilter, Store
 
@@ -46,16 +47,19 @@ CHECK_TIMEOUT = 5.0
 CONNECTION_FIELDS = ("kubeconfig_content", "kubeconfig_path", "api_endpoint", "verify_ssl")
 
 
-class ProviderError(Exception):
-    pass
+class ProviderError(ServiceError):
+    status = 422
+    code = "provider_unreachable"
 
 
 class ProviderNotFound(ProviderError):
-    pass
+    status = 404
+    code = "not_found"
 
 
 class ProviderNameTaken(ProviderError):
-    pass
+    status = 409
+    code = "provider_name_taken"
 
 
 class ProviderUnreachable(ProviderError):
@@ -63,17 +67,33 @@ class ProviderUnreachable(ProviderError):
 
 
 class InvalidKubeconfig(ProviderError):
-    pass
+    """A field error on the kubeconfig: answered as the API's `validation_error`."""
+
+    code = "validation_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, details={"fields": {"kubeconfig_content": message}})
+        self.message = "the request is not valid"
 
 
 class EncryptionUnavailable(ProviderError):
-    pass
+    """A kubeconfig's content but no key to store it: answered as InvalidKubeconfig is."""
+
+    code = "validation_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, details={"fields": {"kubeconfig_content": message}})
+        self.message = "the request is not valid"
 
 
 class ProviderInUse(ProviderError):
+    status = 409
+    code = "provider_in_use"
+
     def __init__(self, name: str, databases: int) -> None:
         super().__init__(f"provider {name} still has {databases} database(s) or capacity "
-                         "reserved by one being created; delete or move them first")
+                         "reserved by one being created; delete or move them first",
+                         details={"databases": databases})
         self.databases = databases
 
 

@@ -14,15 +14,22 @@ from app.domain import clock
 from app.domain import quotas as rules
 from app.domain.providers import Demand
 from app.domain.quotas import Quota, Tenant
+from app.services.errors import ServiceError
 from app.store import errors as store_errors
 from app.store.protocols import Store
 
 _ATTEMPTS = 200
 
 
-class QuotaExceeded(Exception):
+class QuotaExceeded(ServiceError):
+    status = 429
+    code = "quota_exceeded"
+
     def __init__(self, excess: rules.Excess) -> None:
-        super().__init__(excess.message)
+        super().__init__(excess.message, details={
+            "scope": excess.scope, "tenant": excess.tenant, "limit_name": excess.limit_name,
+            "limit": excess.limit, "usage": excess.usage, "requested": excess.requested,
+        })
         self.excess = excess
 
 

@@ -26,6 +26,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
 from app.log import get_logger
+from app.services.errors import ServiceError
 
 log = get_logger(__name__)
 
@@ -66,9 +67,14 @@ class Limit:
         return self.per_minute > 0
 
 
-class RateLimited(Exception):
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"rate limit reached; retry in {retry_after} s")
+        super().__init__(f"rate limit reached; retry in {retry_after} s",
+                         details={"retry_after": retry_after},
+                         headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
 
 

@@ -21,7 +21,7 @@ from app.domain import clock, steps
 from app.domain.operations import Operation, OperationStatus
 from app.domain.retry import RetryPolicy
 from app.queue.streams import Delivery, OperationQueue
-from app.services.operations import OperationNotCancellable
+from app.services.operations import OperationNotCancellable, OperationNotFound
 from app.store import errors
 from app.store.protocols import OperationFilter
 from app.store.sqlite import SQLiteStore
@@ -419,7 +419,7 @@ async def test_cancelling_an_ended_operation_is_refused(
         await engine.wait_terminal(op.id)
         with pytest.raises(OperationNotCancellable):
             await engine.service.request_cancel(op.id)
-        with pytest.raises(errors.NotFound):
+        with pytest.raises(OperationNotFound):
             await engine.service.request_cancel("op-missing")
 
 

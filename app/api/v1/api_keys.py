@@ -29,7 +29,6 @@ from app.domain import api_keys as key_rules
 from app.domain import errors as domain_errors
 from app.domain.api_keys import ApiKey, Role
 from app.services import api_keys
-from app.store import errors as store_errors
 
 # 400: a body that is not JSON at all (every route here may get one).
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"],
@@ -182,8 +181,5 @@ async def get_api_key(key_id: KeyId, principal: Caller, request: Request) -> Api
 )
 async def revoke_api_key(key_id: KeyId, principal: Caller, request: Request) -> ApiKeyOut:
     await _reachable(request, principal, key_id)
-    try:
-        revoked = await api_keys.revoke_key(auth.store(request), key_id, by=principal.key_id)
-    except store_errors.NotFound:
-        raise errors.NotFound(f"API key {key_id} not found") from None
+    revoked = await api_keys.revoke_key(auth.store(request), key_id, by=principal.key_id)
     return ApiKeyOut.of(revoked)

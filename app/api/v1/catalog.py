@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from app.api import auth
-from app.api.errors import ApiError, error_responses
+from app.api.errors import error_responses
 from app.domain import engines
-from app.services.catalog import CatalogService, CatalogUnavailable
+from app.services.catalog import CatalogService
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"],
                    responses=error_responses(429))
@@ -59,13 +59,10 @@ async def versions(
 ) -> dict[str, list[VersionOut]]:
     service = _catalog(request)
     chosen = [engine] if engine is not None else list(engines.Engine)
-    try:
-        return {
-            e.value: [VersionOut(**asdict(v)) for v in await service.offered(e)]
-            for e in chosen
-        }
-    except CatalogUnavailable as exc:
-        raise ApiError(503, "cluster_unavailable", str(exc)) from exc
+    return {
+        e.value: [VersionOut(**asdict(v)) for v in await service.offered(e)]
+        for e in chosen
+    }
 
 
 @router.get(

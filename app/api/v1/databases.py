@@ -45,15 +45,6 @@ def _service(request: Request) -> DatabaseService:
     return service
 
 
-def _translate(exc: service_errors.DatabaseError) -> ApiError:
-    status = {
-        service_errors.NotFound: 404, service_errors.Gone: 410, service_errors.Conflict: 409,
-        service_errors.RuleViolated: 422, service_errors.Unavailable: 503,
-        service_errors.OverQuota: 429,
-    }.get(type(exc), 400)
-    return ApiError(status, exc.code, exc.message, exc.details or None)
-
-
 async def _database(
     request: Request, principal: auth.Principal, domain: str, project: str, database_id: str,
     action: access.Action,
@@ -61,10 +52,7 @@ async def _database(
     missing = f"database {database_id} not found"
     auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
                    missing=missing)
-    try:
-        database = await _service(request).get(domain, project, database_id)
-    except service_errors.DatabaseError as exc:
-        raise _translate(exc) from exc
+    database = await _service(request).get(domain, project, database_id)
     if action is not access.Action.READ:
         auth.authorize(principal, domain=domain, project=project, action=action,
                        missing=missing)
@@ -111,12 +99,9 @@ async def create_database(
     new = NewDatabase(**body.model_dump(mode="json", exclude=set(body.PLACEMENT)))
     region = _one_of("region", body.region, "X-Region", region)
     zone = _one_of("availability_zone", body.availability_zone, "X-Availability-Zone", zone)
-    try:
-        database, operation = await _service(request).create(
-            domain, project, new, actor=principal.key_id, region=region, zone=zone,
-        )
-    except service_errors.DatabaseError as exc:
-        raise _translate(exc) from exc
+    database, operation = await _service(request).create(
+        domain, project, new, actor=principal.key_id, region=region, zone=zone,
+    )
     return await _accepted(database, operation, idem)
 
 
@@ -178,20 +163,17 @@ async def patch_database(
                                access.Action.WRITE)
     asked = body.model_dump(exclude_none=True)
     service = _service(request)
-    try:
-        await service.check_idle(database)
-        changes = service.check_scale(database, asked)
-        if "version" in asked and asked["version"] != database.version:
-            await service.check_upgrade(database, asked["version"])
-            changes["version"] = asked["version"]
-        if not changes:
-            raise service_errors.RuleViolated("body", "nothing to change: every value given "
-                                              "is the current one", code="no_change")
-        database, operation = await service.mutate(
-            database, OperationType.UPDATE, changes, actor=principal.key_id,
-        )
-    except service_errors.DatabaseError as exc:
-        raise _translate(exc) from exc
+    await service.check_idle(database)
+    changes = service.check_scale(database, asked)
+    if "version" in asked and asked["version"] != database.version:
+        await service.check_upgrade(database, asked["version"])
+        changes["version"] = asked["version"]
+    if not changes:
+        raise service_errors.RuleViolated("body", "nothing to change: every value given "
+                                          "is the current one", code="no_change")
+    database, operation = await service.mutate(
+        database, OperationType.UPDATE, changes, actor=principal.key_id,
+    )
     return await _accepted(database, operation, idem)
 
 
@@ -203,10 +185,7 @@ async def delete_database(
 ) -> JSONResponse:
     database = await _database(request, principal, domain, project, database_id,
                                access.Action.WRITE)
-    try:
-        database, operation = await _service(request).delete(database, actor=principal.key_id)
-    except service_errors.DatabaseError as exc:
-        raise _translate(exc) from exc
+    database, operation = await _service(request).delete(database, actor=principal.key_id)
     return await _accepted(database, operation, idem)
 
 
@@ -217,13 +196,10 @@ async def _simple(
 ) -> JSONResponse:
     database = await _database(request, principal, domain, project, database_id,
                                access.Action.WRITE)
-    try:
-        database, operation = await _service(request).mutate(
-            database, op_type, desired_state or {}, actor=principal.key_id,
-            allowed_from=allowed,
-        )
-    except service_errors.DatabaseError as exc:
-        raise _translate(exc) from exc
+    database, operation = await _service(request).mutate(
+        database, op_type, desired_state or {}, actor=principal.key_id,
+        allowed_from=allowed,
+    )
     return await _accepted(database, operation, idem)
 
 
@@ -278,19 +254,16 @@ async def scale_database(
     database = await _database(request, principal, domain, project, database_id,
                                access.Action.WRITE)
     service = _service(request)
-    try:
-        await service.check_idle(database)
-        changes = service.check_scale(database, body.model_dump(exclude_none=True))
-        if not changes:
-            raise service_errors.RuleViolated("body", "nothing to scale: give replicas, "
-                                              "storage_gb or size different from now",
-                                              code="no_change")
-        op_type, state = _scale_operation(changes)
-        database, operation = await service.mutate(
-            database, op_type, state, actor=principal.key_id, allowed_from=RUNNING,
-        )
-    except service_errors.DatabaseError as exc:
-        raise _translate(exc) from exc
+    await service.check_idle(database)
+    changes = service.check_scale(database, body.model_dump(exclude_none=True))
+    if not changes:
+        raise service_errors.RuleViolated("body", "nothing to scale: give replicas, "
+                                          "storage_gb or size different from now",
+                                          code="no_change")
+    op_type, state = _scale_operation(changes)
+    database, operation = await service.mutate(
+        database, op_type, state, actor=principal.key_id, allowed_from=RUNNING,
+    )
     return await _accepted(database, operation, idem)
 
 
@@ -312,10 +285,7 @@ async def available_upgrades(
 ) -> models.UpgradesOut:
     database = await _database(request, principal, domain, project, database_id,
                                access.Action.READ)
-    try:
-        targets = await _service(request).available_upgrades(database)
-    except service_errors.DatabaseError as exc:
-        raise _translate(exc) from exc
+    targets = await _service(request).available_upgrades(database)
     return models.UpgradesOut(current_version=database.version, available_upgrades=targets)
 
 
@@ -329,16 +299,13 @@ async def upgrade_database(
     database = await _database(request, principal, domain, project, database_id,
                                access.Action.WRITE)
     service = _service(request)
-    try:
-        await service.check_idle(database)
-        if database.status is not DatabaseStatus.DELETED:
-            await service.check_upgrade(database, body.target_version)
-        database, operation = await service.mutate(
-            database, OperationType.UPGRADE_VERSION, {"target_version": body.target_version},
-            actor=principal.key_id, allowed_from=RUNNING,
-        )
-    except service_errors.DatabaseError as exc:
-        raise _translate(exc) from exc
+    await service.check_idle(database)
+    if database.status is not DatabaseStatus.DELETED:
+        await service.check_upgrade(database, body.target_version)
+    database, operation = await service.mutate(
+        database, OperationType.UPGRADE_VERSION, {"target_version": body.target_version},
+        actor=principal.key_id, allowed_from=RUNNING,
+    )
     return await _accepted(database, operation, idem)
 
 
@@ -355,10 +322,7 @@ async def get_credentials(
 ) -> models.CredentialsOut:
     database = await _database(request, principal, domain, project, database_id,
                                access.Action.CREDENTIALS)
-    try:
-        secret = await _service(request).credentials(database)
-    except service_errors.DatabaseError as exc:
-        raise _translate(exc) from exc
+    secret = await _service(request).credentials(database)
     info = connection.connection_info(
         database.engine, name=database.kubedb_resource_name or database.name,
         namespace=database.namespace or "", username=secret.username,

@@ -12,8 +12,7 @@ from app.api import auth
 from app.api.errors import ApiError, error_responses
 from app.domain import access
 from app.domain.operations import Operation, OperationStatus, OperationType
-from app.services.operations import OperationNotCancellable, OperationService
-from app.store import errors as store_errors
+from app.services.operations import OperationService
 from app.store.protocols import OperationFilter, Store
 
 router = APIRouter(prefix="/api/v1/operations", tags=["operations"],
@@ -119,11 +118,5 @@ async def cancel_operation(
     operation = await _visible(request, principal, operation_id)
     auth.authorize(principal, domain=operation.domain, project=operation.project,
                    action=auth.Action.WRITE, missing=f"operation {operation_id} not found")
-    try:
-        cancelled = await _service(request).request_cancel(operation_id)
-    except OperationNotCancellable as exc:
-        raise ApiError(409, "operation_not_cancellable", str(exc),
-                       {"status": exc.operation.status.value}) from exc
-    except store_errors.NotFound as exc:
-        raise ApiError(404, "not_found", str(exc)) from exc
+    cancelled = await _service(request).request_cancel(operation_id)
     return OperationOut.of(cancelled)

@@ -23,8 +23,6 @@ from app.api import auth, errors
 from app.api.v1 import fields
 from app.domain import clock, engines
 from app.domain.providers import Provider, capacity_view
-from app.services import providers as provider_service
-from app.services.catalog import CatalogUnavailable
 from app.services.providers import ProviderService
 from app.store.protocols import ProviderFilter
 
@@ -184,21 +182,6 @@ def _service(request: Request) -> ProviderService:
     return service
 
 
-def _translated(exc: provider_service.ProviderError) -> errors.ApiError:
-    if isinstance(exc, provider_service.ProviderNotFound):
-        return errors.NotFound(str(exc))
-    if isinstance(exc, provider_service.ProviderNameTaken):
-        return errors.ApiError(409, "provider_name_taken", str(exc))
-    if isinstance(exc, provider_service.ProviderInUse):
-        return errors.ApiError(409, "provider_in_use", str(exc),
-                               {"databases": exc.databases})
-    if isinstance(exc, provider_service.InvalidKubeconfig):
-        return errors.ValidationFailed({"kubeconfig_content": str(exc)})
-    if isinstance(exc, provider_service.EncryptionUnavailable):
-        return errors.ValidationFailed({"kubeconfig_content": str(exc)})
-    return errors.ApiError(422, "provider_unreachable", str(exc))
-
-
 _ERRORS = errors.error_responses(404, 409, 422, s409="the name is taken, or databases use it",
                                  s422="invalid, or the cluster does not answer or lacks KubeDB")
 
@@ -209,10 +192,7 @@ _ERRORS = errors.error_responses(404, 409, 422, s409="the name is taken, or data
 async def create_provider(
     body: CreateProvider, caller: auth.Admin, request: Request, response: Response
 ) -> ProviderOut:
-    try:
-        created = await _service(request).create(body.model_dump())
-    except provider_service.ProviderError as exc:
-        raise _translated(exc) from None
+    created = await _service(request).create(body.model_dump())
     response.headers["Location"] = f"/api/v1/providers/{created.id}"
     return ProviderOut.of(created)
 
@@ -240,10 +220,7 @@ async def list_providers(
 async def get_provider(
     provider_id: ProviderId, caller: auth.Admin, request: Request
 ) -> ProviderOut:
-    try:
-        return ProviderOut.of(await _service(request).get(provider_id))
-    except provider_service.ProviderError as exc:
-        raise _translated(exc) from None
+    return ProviderOut.of(await _service(request).get(provider_id))
 
 
 @router.patch("/{provider_id}", response_model=ProviderOut, summary="Change a provider",
@@ -256,10 +233,7 @@ async def update_provider(
              and k not in ("availability_zone", "cloud_provider")]
     if nulls:
         raise errors.ValidationFailed({k: "may not be null" for k in nulls})
-    try:
-        return ProviderOut.of(await _service(request).update(provider_id, changes))
-    except provider_service.ProviderError as exc:
-        raise _translated(exc) from None
+    return ProviderOut.of(await _service(request).update(provider_id, changes))
 
 
 @router.delete("/{provider_id}", status_code=204, summary="Remove a provider",
@@ -267,10 +241,7 @@ async def update_provider(
 async def delete_provider(
     provider_id: ProviderId, caller: auth.Admin, request: Request
 ) -> Response:
-    try:
-        await _service(request).delete(provider_id)
-    except provider_service.ProviderError as exc:
-        raise _translated(exc) from None
+    await _service(request).delete(provider_id)
     return Response(status_code=204)
 
 
@@ -279,11 +250,6 @@ async def delete_provider(
 async def provider_versions(
     provider_id: ProviderId, engine: engines.Engine, caller: auth.Admin, request: Request
 ) -> list[VersionOut]:
-    try:
-        offered = await _service(request).versions(provider_id, engine)
-    except provider_service.ProviderError as exc:
-        raise _translated(exc) from None
-    except CatalogUnavailable as exc:
-        raise errors.ApiError(503, "cluster_unavailable", str(exc)) from None
+    offered = await _service(request).versions(provider_id, engine)
     return [VersionOut(version=v.version, deprecated=v.deprecated, default=v.default)
             for v in offered]
