@@ -30,10 +30,15 @@ from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 from app.cluster import errors
 from app.cluster.config import ClusterConnection, to_lightkube
 from app.domain.engines import Resource
+from app.domain.retry import RetryPolicy
 from app.metrics import Metrics, outcome_of
 
 FIELD_MANAGER = "kubedb-dbaas"
 LIST_CHUNK = 500
+
+# A dropped watch resumes after 0.1, 0.2, 0.4 ... s (at most 5 s), five times; a sixth
+# failure in a row ends it (`on_error` below).
+_WATCH_RETRY = RetryPolicy(initial=0.1, factor=2.0, cap=5.0, max_attempts=6, jitter=0.2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,9 +216,10 @@ class KubeGateway:
         """
 
         def on_error(exc: Exception, count: int) -> OnErrorResult:
-            if count > 5 or not isinstance(translate(exc), (*errors.TEMPORARY, errors.Expired)):
+            retryable = isinstance(translate(exc), (*errors.TEMPORARY, errors.Expired))
+            if _WATCH_RETRY.exhausted(count) or not retryable:
                 return OnErrorResult(OnErrorAction.RAISE)
-            return OnErrorResult(OnErrorAction.RETRY, sleep=min(5.0, 0.1 * 2 ** (count - 1)))
+            return OnErrorResult(OnErrorAction.RETRY, sleep=_WATCH_RETRY.delay(count))
 
         stream = self._client.watch(
             _model(resource), namespace=namespace if resource.namespaced else None,
