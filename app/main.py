@@ -185,6 +185,7 @@ async def build_runtime(
     elector = LeaderElector(
         redis, instance_id=settings.instance_id, ttl=settings.leader_lease_ttl,
         retry_interval=settings.leader_retry_interval, key=keys.leader, metrics=metrics,
+        epochs=store.fences,
     )
     operations = OperationService(
         store, queue, OperationDefaults(deadline=settings.operation_deadline)

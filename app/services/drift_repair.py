@@ -33,8 +33,11 @@ with no live record are orphans: logged and counted, with an Event the first tim
 process sees them, and left alone. Record writes are compare-and-set on the revision read.
 
 `fence()` runs before every side effect and raises when this instance no longer leads, so a
-deposed leader stops mid-pass. The store allows one active operation per database, so two
-leaders overlapping for a moment cannot both open a fix.
+deposed leader stops mid-pass; it returns the leader's epoch, which every record and event
+write carries, so the store refuses (`store_errors.Fenced`) a write of a leader that paused
+between the check and the write while a newer one took over. The store allows one active
+operation per database, so two leaders overlapping for a moment cannot both open a fix (the
+fix's operation itself is not fenced yet).
 """
 
 from __future__ import annotations
@@ -62,11 +65,14 @@ from app.services.handlers.desired_spec import desired_for
 from app.services.operations import OperationService
 from app.services.placement import Placement
 from app.store import errors as store_errors
-from app.store.protocols import OperationFilter, Store
+from app.store.protocols import Fence, OperationFilter, Store
 
 log = get_logger(__name__)
 
 ACTOR = "reconciler"
+# Runs before every side effect: raises once this instance no longer leads, else returns
+# the epoch (a `Fence`, or None unfenced) every store write of that side effect carries.
+Guard = Callable[[], Fence | None]
 _CHECKED = frozenset({DatabaseStatus.RUNNING, DatabaseStatus.PAUSED})
 _RECENT_OPERATIONS = 5
 
@@ -121,7 +127,7 @@ class DriftRepair:
         self._orphans_reported: set[str] = set()
         self._left_alone: dict[str, str] = {}
 
-    async def run_pass(self, fence: Callable[[], None]) -> RepairPass:
+    async def run_pass(self, fence: Guard) -> RepairPass:
         started_at, began = clock.utcnow(), time.perf_counter()
         snapshot = await self._view.snapshot()
         active = await inventory.active_database_ids(self._store)
@@ -169,7 +175,7 @@ class DriftRepair:
     # --- one database ------------------------------------------------------------------
 
     async def _compare(
-        self, database: Database, found: dict[str, Any], fence: Callable[[], None],
+        self, database: Database, found: dict[str, Any], fence: Guard,
         tally: _Tally,
     ) -> None:
         try:
@@ -200,7 +206,7 @@ class DriftRepair:
 
     async def _open(
         self, database: Database, item: drift.Drift, fix: _Fix, found_drift: list[drift.Drift],
-        fence: Callable[[], None], tally: _Tally,
+        fence: Guard, tally: _Tally,
     ) -> None:
         fence()
         try:
@@ -279,13 +285,14 @@ class DriftRepair:
 
     async def _adopt(
         self, database: Database, found: drift.Drift, everything: list[drift.Drift],
-        fence: Callable[[], None],
+        fence: Guard,
     ) -> bool:
         key = "storage_gb" if found.field == "storage" else "version"
-        fence()
+        held = fence()
         try:
             await self._store.databases.update_fields(
-                database.id, {key: found.value}, expected_revision=database.revision
+                database.id, {key: found.value}, expected_revision=database.revision,
+                fence=held,
             )
         except store_errors.RevisionConflict:
             return False  # changed meanwhile: the next pass looks again
@@ -298,7 +305,7 @@ class DriftRepair:
                  value=found.value)
         return True
 
-    async def _vanished(self, database: Database, fence: Callable[[], None]) -> bool:
+    async def _vanished(self, database: Database, fence: Guard) -> bool:
         spec = engines.spec(database.engine)
         name = database.kubedb_resource_name or database.name
         where = f"{spec.kind} {database.namespace}/{name}"
@@ -309,24 +316,24 @@ class DriftRepair:
             return False
         message = (f"the {where} is gone from the cluster; the record is kept: delete the "
                    "database to free its name")
-        fence()
+        held = fence()
         try:
             await self._store.databases.update_fields(database.id, {
                 "status": DatabaseStatus.FAILED, "message": message, "phase": None,
                 "health_status": HealthStatus.UNKNOWN, "ready_replicas": 0,
-            }, expected_revision=database.revision)
+            }, expected_revision=database.revision, fence=held)
         except store_errors.RevisionConflict:
             return False
         await self._store.events.append(Event(
             database_id=database.id, domain=database.domain, project=database.project,
             reason="ClusterResourceMissing", message=message, actor=ACTOR,
             from_status=database.status.value, to_status=DatabaseStatus.FAILED.value,
-        ))
+        ), fence=held)
         log.warning("database_resource_missing", database_id=database.id, resource=where)
         return True
 
     async def _record(
-        self, database: Database, found: list[drift.Drift], fence: Callable[[], None], *,
+        self, database: Database, found: list[drift.Drift], fence: Guard, *,
         action: str, operation_id: str | None = None, once: bool = False,
     ) -> None:
         """A `DriftDetected` event; with `once`, only the first time this process sees that
@@ -336,19 +343,19 @@ class DriftRepair:
             if self._left_alone.get(database.id) == signature:
                 return
             self._left_alone[database.id] = signature
-        fence()
+        held = fence()
         await self._store.events.append(Event(
             database_id=database.id, domain=database.domain, project=database.project,
             reason="DriftDetected", message="; ".join(d.text for d in found) + f"; {action}",
             actor=ACTOR, operation_id=operation_id,
             details={"drift": [{"field": d.field, "desired": d.desired,
                                 "observed": d.observed} for d in found], "action": action},
-        ))
+        ), fence=held)
         log.info("drift_detected", database_id=database.id,
                  fields=",".join(d.field for d in found), action=action)
 
     async def _report_orphans(
-        self, orphans: list[str], crs: dict[str, dict[str, Any]], fence: Callable[[], None]
+        self, orphans: list[str], crs: dict[str, dict[str, Any]], fence: Guard
     ) -> None:
         for database_id in orphans:
             metadata = crs[database_id].get("metadata") or {}
@@ -359,10 +366,10 @@ class DriftRepair:
             if database_id in self._orphans_reported:
                 continue
             self._orphans_reported.add(database_id)
-            fence()
+            held = fence()
             await self._store.events.append(Event(
                 database_id=database_id, domain=str(labels.get(label_keys.DOMAIN_KEY) or ""),
                 project=str(labels.get(label_keys.PROJECT_KEY) or ""), reason="OrphanDetected",
                 message=f"{where} carries the managed label but no database record; left "
                         "alone", actor=ACTOR,
-            ))
+            ), fence=held)

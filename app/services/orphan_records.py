@@ -13,7 +13,8 @@ capacity and the quota, and a `CreateAbandoned` event says why. Rolled back, not
 the request that wrote the record never answered 202, so its client was told (or will
 assume) that nothing was accepted, and may send it again.
 
-Must not: touch a record that has, or ever had, an operation; write without `fence()`.
+Must not: touch a record that has, or ever had, an operation; write without `fence()`
+and the epoch it returns.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from app.domain.events import Event
 from app.log import get_logger
 from app.services.placement import Placement
 from app.store import errors as store_errors
-from app.store.protocols import DatabaseFilter, OperationFilter, Store
+from app.store.protocols import DatabaseFilter, Fence, OperationFilter, Store
 
 log = get_logger(__name__)
 
@@ -42,7 +43,7 @@ class OrphanRecords:
         self._placement = placement
         self._grace = grace
 
-    async def roll_back(self, fence: Callable[[], None]) -> int:
+    async def roll_back(self, fence: Callable[[], Fence | None]) -> int:
         """Roll back every orphan older than the grace period; how many were."""
         cutoff = clock.utcnow() - timedelta(seconds=self._grace)
         rolled_back, offset = 0, 0
@@ -58,17 +59,17 @@ class OrphanRecords:
             if offset >= page.total or not page.items:
                 return rolled_back
 
-    async def _roll_back(self, database: Database, fence: Callable[[], None]) -> int:
+    async def _roll_back(self, database: Database, fence: Callable[[], Fence | None]) -> int:
         ever = await self._store.operations.list(
             OperationFilter(database_id=database.id), limit=1
         )
         if ever.total:
             return 0  # it has an operation: only the write of its id was lost
-        fence()
+        held = fence()  # the epoch we lead with: the store refuses it once it is stale
         try:
             await self._store.databases.update_fields(
                 database.id, {"status": DatabaseStatus.DELETED, "message": MESSAGE},
-                expected_revision=database.revision,
+                expected_revision=database.revision, fence=held,
             )
         except store_errors.RevisionConflict:
             return 0  # changed meanwhile: the next pass looks again
@@ -78,7 +79,7 @@ class OrphanRecords:
             database_id=database.id, domain=database.domain, project=database.project,
             reason="CreateAbandoned", message=MESSAGE, actor=ACTOR,
             from_status=DatabaseStatus.PENDING.value, to_status=DatabaseStatus.DELETED.value,
-        ))
+        ), fence=held)
         log.warning("orphan_record_rolled_back", database_id=database.id,
                     name=database.name, domain=database.domain, project=database.project,
                     created_at=clock.to_text(database.created_at))

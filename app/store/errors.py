@@ -4,6 +4,7 @@
     ├── StoreUnavailable       the backend cannot be reached or timed out (temporary)
     ├── InvalidQuery           the backend refused the query itself (not a dependency down)
     ├── NotFound               no record with that id
+    ├── Fenced                 a write carried a leader epoch older than the newest taken
     └── Conflict
         ├── DuplicateName      a live database of that (domain, project, name) exists
         ├── NameTaken          another record of that kind has the name (providers)
@@ -32,6 +33,17 @@ class NotFound(StoreError):
         super().__init__(f"{kind} {record_id} not found")
         self.kind = kind
         self.record_id = record_id
+
+
+class Fenced(StoreError):
+    """A leader-only write refused: a newer leader took the lease (and its epoch) since
+    this writer took `epoch`. Nothing was written; the writer no longer leads."""
+
+    def __init__(self, name: str, epoch: int, newest: int) -> None:
+        super().__init__(f"write of {name} epoch {epoch} refused: epoch {newest} was taken")
+        self.name = name
+        self.epoch = epoch
+        self.newest = newest
 
 
 class Conflict(StoreError):

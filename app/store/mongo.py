@@ -36,10 +36,12 @@ from app.store.mongo_collection import (
     out,
     translate,
 )
+from app.store.mongo_fences import MongoFences
 from app.store.protocols import (
     ApiKeyFilter,
     AuditFilter,
     DatabaseFilter,
+    Fence,
     OperationFilter,
     Page,
     ProviderFilter,
@@ -107,8 +109,9 @@ async def _drop_index(collection: Any, index: str) -> None:
 
 
 class MongoDatabases:
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, fences: MongoFences) -> None:
         self._c = collection
+        self._fences = fences
 
     async def insert(self, database: Database) -> Database:
         try:
@@ -146,8 +149,10 @@ class MongoDatabases:
         return [checked(Database, d) for d in docs]
 
     async def update_fields(
-        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Database:
+        await self._fences.refuse_if_stale(fence)
         try:
             doc = await self._c.update(database_id, fields, expected_revision)
         except mongo_errors.DuplicateKeyError as exc:
@@ -245,10 +250,12 @@ class MongoOperations:
 
 
 class MongoEvents:
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, fences: MongoFences) -> None:
         self._c = collection
+        self._fences = fences
 
-    async def append(self, event: Event) -> Event:
+    async def append(self, event: Event, *, fence: Fence | None = None) -> Event:
+        await self._fences.refuse_if_stale(fence)
         await self._c.insert(event)
         return event
 
@@ -421,9 +428,10 @@ class MongoStore:
     def __init__(self, db: Any, *, client: Any = None) -> None:
         self._db = db
         self._client = client
-        self.databases = MongoDatabases(Collection(db["databases"], Database))
+        self.fences = MongoFences(db["fences"])
+        self.databases = MongoDatabases(Collection(db["databases"], Database), self.fences)
         self.operations = MongoOperations(Collection(db["operations"], Operation))
-        self.events = MongoEvents(Collection(db["events"], Event))
+        self.events = MongoEvents(Collection(db["events"], Event), self.fences)
         self.api_keys = MongoApiKeys(Collection(db["api_keys"], ApiKey))
         self.providers = MongoProviders(Collection(db["providers"], Provider))
         self.audit = MongoAudit(Collection(db["audit"], AuditEntry))

@@ -31,6 +31,15 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class Fence:
+    """The epoch a leader holds for the lease `name`: a write carrying it is refused
+    (`errors.Fenced`) once a newer epoch of that name has been taken."""
+
+    name: str
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
 class DatabaseFilter:
     domain: str | None = None
     project: str | None = None
@@ -97,10 +106,12 @@ class DatabaseRepository(Protocol):
         that costs one index range read per page, however many there are."""
 
     async def update_fields(
-        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Database:
-        """Raises `NotFound`, `RevisionConflict` (when `expected_revision` is stale), or
-        `DuplicateName` (when the change makes a deleted name live next to a live one)."""
+        """Raises `NotFound`, `RevisionConflict` (when `expected_revision` is stale),
+        `DuplicateName` (when the change makes a deleted name live next to a live one), or
+        `Fenced` (when `fence` is older than the newest epoch of its name)."""
 
     async def count_by_state(self) -> Mapping[tuple[str, str, str], int]:
         """Live databases counted by (engine, status, health_status), for the metrics."""
@@ -132,7 +143,8 @@ class OperationRepository(Protocol):
 
 
 class EventRepository(Protocol):
-    async def append(self, event: Event) -> Event: ...
+    async def append(self, event: Event, *, fence: Fence | None = None) -> Event:
+        """Raises `Fenced` (nothing written) when `fence` is older than the newest epoch."""
 
     async def list_for_database(
         self, database_id: str, *, offset: int = 0, limit: int = 20
@@ -207,6 +219,20 @@ class TenantRepository(Protocol):
         """Raises `NotFound` or `RevisionConflict`."""
 
 
+class FenceRepository(Protocol):
+    """Leader epochs that only grow, kept where the leader's writes go (not in Redis, which
+    can lose them). A fenced write compares its epoch with this counter atomically with the
+    write on SQLite (one statement); on MongoDB the check is a read just before the write
+    (docs/architecture.md, decision on fencing)."""
+
+    async def advance(self, name: str) -> int:
+        """Take the next epoch of `name` (1 the first time): atomic, so two callers never
+        take the same one."""
+
+    async def current(self, name: str) -> int:
+        """The newest epoch taken of `name`; 0 when none was."""
+
+
 class Store(Protocol):
     @property
     def backend(self) -> str: ...
@@ -231,6 +257,9 @@ class Store(Protocol):
 
     @property
     def tenants(self) -> TenantRepository: ...
+
+    @property
+    def fences(self) -> FenceRepository: ...
 
     async def create_database(self, database: Database, operation: Operation) -> None:
         """A new database's record and its first (active) operation, both or neither where

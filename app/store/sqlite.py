@@ -44,11 +44,20 @@ from app.store.protocols import (
     ApiKeyFilter,
     AuditFilter,
     DatabaseFilter,
+    Fence,
     OperationFilter,
     Page,
     ProviderFilter,
 )
-from app.store.sqlite_table import Table, guard, insert_together, parse, translate
+from app.store.sqlite_fences import SQLiteFences
+from app.store.sqlite_table import (
+    Table,
+    guard,
+    insert_together,
+    json_path,
+    parse,
+    translate,
+)
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -98,7 +107,7 @@ class SQLiteDatabases:
         if where.label is not None:
             key, value = where.label
             clauses.append("json_extract(doc, ?) = ?")
-            params += [_json_path("labels", key), value]
+            params += [json_path("labels", key), value]
         # A tenant's live databases: the partial index answers the count and the order
         # without parsing a document (the planner would take the full one; measured with
         # bench.scale, 0.8 ms against 0.04 ms for a count over 1,000 databases).
@@ -120,10 +129,11 @@ class SQLiteDatabases:
         return [parse(Database, d) for d in docs]
 
     async def update_fields(
-        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Database:
         try:
-            doc = await self._t.update(database_id, fields, expected_revision)
+            doc = await self._t.update(database_id, fields, expected_revision, fence)
         except sqlite3.IntegrityError as exc:
             current = await self.get(database_id)
             if current is not None and "databases_live_name" in str(exc):
@@ -221,8 +231,8 @@ class SQLiteEvents:
     def __init__(self, table: Table) -> None:
         self._t = table
 
-    async def append(self, event: Event) -> Event:
-        await guard(self._t.insert(event))
+    async def append(self, event: Event, *, fence: Fence | None = None) -> Event:
+        await guard(self._t.insert(event, fence))
         return event
 
     async def list_for_database(
@@ -293,15 +303,6 @@ class SQLiteApiKeys:
     async def count(self) -> int:
         _docs, total = await guard(self._t.page([], [], offset=0, limit=0))
         return total
-
-
-def _json_path(field: str, key: str) -> str:
-    # Quoted member names accept dots and slashes (`app.kubernetes.io/name`); label keys
-    # cannot hold a double quote or a NUL (which would end the path early), and this
-    # refuses them rather than escape them.
-    if '"' in key or "\0" in key:
-        raise errors.InvalidQuery("label keys cannot contain '\"' or NUL")
-    return f'$.{field}."{key}"'
 
 
 class SQLiteProviders:
@@ -433,6 +434,7 @@ class SQLiteStore:
         self.providers = SQLiteProviders(Table(conn, "providers", Provider))
         self.audit = SQLiteAudit(Table(conn, "audit", AuditEntry))
         self.tenants = SQLiteTenants(Table(conn, "tenants", Tenant))
+        self.fences = SQLiteFences(conn)
 
     @classmethod
     async def open(cls, path: Path | str, *, exclusive: bool = False) -> SQLiteStore:

@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS providers (
     doc TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS providers_name ON providers (json_extract(doc, '$.name'));
+CREATE TABLE IF NOT EXISTS fences (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS api_keys_tenant_created ON api_keys (
     json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.created_at')
 );

@@ -13,20 +13,32 @@ import aiosqlite
 from pydantic import BaseModel
 
 from app.store import documents, errors
+from app.store.protocols import Fence
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 # (table name, record) for `insert_together`.
 Table_Record = tuple[str, BaseModel]
+# A fenced statement's condition (`app.store.sqlite_fences`): no newer epoch of the name.
+HOLDS = "NOT EXISTS (SELECT 1 FROM fences WHERE name = ? AND epoch > ?)"
 
 
 # The result codes that mean the file cannot be used now (busy, locked, I/O, full...): a
 # dependency down. Any other `OperationalError` is SQLite refusing a statement we built: a
 # defect of ours (a plain StoreError, answered 500), never the caller's fault (queries built
-# from a caller's input are checked before they reach SQLite: `_json_path`).
+# from a caller's input are checked before they reach SQLite: `json_path`).
 _DOWN = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL",
          "SQLITE_NOMEM", "SQLITE_PROTOCOL", "SQLITE_INTERRUPT", "SQLITE_READONLY",
          "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_PERM", "SQLITE_ABORT")
+
+
+def json_path(field: str, key: str) -> str:
+    # Quoted member names accept dots and slashes (`app.kubernetes.io/name`); label keys
+    # cannot hold a double quote or a NUL (which would end the path early), and this
+    # refuses them rather than escape them.
+    if '"' in key or "\0" in key:
+        raise errors.InvalidQuery("label keys cannot contain '\"' or NUL")
+    return f'$.{field}."{key}"'
 
 
 def translate(exc: sqlite3.Error) -> errors.StoreError:
@@ -51,11 +63,22 @@ class Table:
         self.name = name
         self.model = model
 
-    async def insert(self, record: BaseModel) -> None:
+    async def insert(self, record: BaseModel, fence: Fence | None = None) -> None:
         doc = documents.to_document(record)
-        await self._conn.execute(
-            f"INSERT INTO {self.name} (id, doc) VALUES (?, ?)", (doc["id"], json.dumps(doc))
-        )
+        values = (doc["id"], json.dumps(doc))
+        if fence is None:
+            await self._conn.execute(f"INSERT INTO {self.name} (id, doc) VALUES (?, ?)", values)
+            return
+        sql = f"INSERT INTO {self.name} (id, doc) SELECT ?, ? WHERE {HOLDS} RETURNING id"
+        if not await self._all(sql, [*values, fence.name, fence.epoch]):
+            await self.refuse_if_stale(fence)
+
+    async def refuse_if_stale(self, fence: Fence) -> None:
+        """After a fenced statement changed nothing: raise `Fenced` if that was why."""
+        rows = await self._all("SELECT epoch FROM fences WHERE name = ?", [fence.name])
+        newest = int(rows[0][0]) if rows else 0
+        if newest > fence.epoch:
+            raise errors.Fenced(fence.name, fence.epoch, newest)
 
     async def get(self, record_id: str) -> dict[str, Any] | None:
         sql = f"SELECT doc FROM {self.name} WHERE id = ?"
@@ -110,7 +133,8 @@ class Table:
         return await self.many(select, [*params, limit, offset]), total
 
     async def update(
-        self, record_id: str, fields: Mapping[str, Any], expected_revision: int | None
+        self, record_id: str, fields: Mapping[str, Any], expected_revision: int | None,
+        fence: Fence | None = None,
     ) -> dict[str, Any]:
         changes = documents.update_set(self.model, fields)
         changes.update(documents.derived_keys(self.model, record_id, changes))
@@ -124,9 +148,14 @@ class Table:
         if expected_revision is not None:
             sql += " AND json_extract(doc, '$.revision') = ?"
             params.append(expected_revision)
+        if fence is not None:
+            sql += f" AND {HOLDS}"
+            params += [fence.name, fence.epoch]
         doc = await self.one(sql + " RETURNING doc", params)
         if doc is not None:
             return doc
+        if fence is not None:
+            await self.refuse_if_stale(fence)
         if await self.get(record_id) is None:
             raise errors.NotFound(self.model.__name__.lower(), record_id)
         assert expected_revision is not None

@@ -1,11 +1,16 @@
 """Leader election on a Redis lease, so that exactly one instance runs the reconciler.
 
-    acquire:  SET <prefix>:leader:reconciler <token> NX PX ttl, then INCR the epoch (one script)
-    renew:    every ttl/3, compare-and-PEXPIRE (only while the value is still our token)
+    acquire:  SET <prefix>:leader:reconciler <token> NX PX ttl, then INCR the epoch (one script);
+              with a store (`epochs`), the epoch is then taken from the store instead
+    renew:    every ttl/3, compare-and-PEXPIRE (only while the value is still our token);
+              a key that vanished (FLUSHDB, Redis restarted empty) means stepping down
     release:  compare-and-DEL on shutdown, so a standby takes over within one retry interval
 
-The epoch is a fencing token: it grows with every acquisition, so anything the leader writes
-can carry it and a store can refuse a write from an older leader.
+The epoch is a fencing token: it grows with every acquisition, and the leader's store writes
+carry it (`Leadership.check()` returns it as a `Fence`), so the store refuses a write from an
+older leader (`store_errors.Fenced`). Redis alone cannot keep it: a FLUSHDB deletes the
+epoch key with the lease, and a standby would start again at 1 under a leader still at 4.
+The store's counter (`Store.fences`) only grows.
 
 The holder never trusts Redis alone. It keeps a local deadline on the loop's monotonic clock,
 `ttl` after it *sent* the last successful acquire or renew (minus a small drift allowance),
@@ -30,6 +35,8 @@ from redis import exceptions as redis_errors
 from app import tasks
 from app.log import get_logger
 from app.metrics import Metrics
+from app.store import errors as store_errors
+from app.store.protocols import Fence, FenceRepository
 
 log = get_logger(__name__)
 
@@ -46,8 +53,12 @@ end
 return 0
 """
 _RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not holder then
+  return -1
 end
 return 0
 """
@@ -73,14 +84,25 @@ class Leadership:
     instance_id: str
     _deadline: float
     _clock: Callable[[], float]
+    # The epoch as the store knows it: None when the elector has no store (`epochs`).
+    fence: Fence | None = None
 
     @property
     def valid(self) -> bool:
         return self._clock() < self._deadline
 
-    def check(self) -> None:
+    def check(self) -> Fence | None:
+        """Raise `LeadershipLost` once the lease may no longer be ours; else the fence every
+        store write of this side effect must carry."""
         if not self.valid:
             raise LeadershipLost(f"lease of epoch {self.epoch} expired")
+        return self.fence
+
+    def fenced(self, exc: store_errors.Fenced) -> LeadershipLost:
+        """The store refused a write of ours: a newer leader exists. Stop leading now (the
+        elector notices at its next wake-up and hands the lease back)."""
+        self._deadline = float("-inf")
+        return LeadershipLost(str(exc))
 
 
 Led = Callable[[Leadership], Awaitable[None]]
@@ -97,6 +119,7 @@ class LeaderElector:
         key: str,
         clock: Callable[[], float] | None = None,
         metrics: Metrics | None = None,
+        epochs: FenceRepository | None = None,
     ) -> None:
         if retry_interval >= ttl:
             raise ValueError("retry_interval must be shorter than ttl")
@@ -113,6 +136,7 @@ class LeaderElector:
         self._token = f"{instance_id}/{uuid.uuid4().hex}"
         self._leadership: Leadership | None = None
         self._metrics = metrics or Metrics()
+        self._epochs = epochs
 
     @property
     def is_leader(self) -> bool:
@@ -158,7 +182,19 @@ class LeaderElector:
             return None
         if not epoch:
             return None
-        leadership = Leadership(epoch, self.instance_id, sent + self.ttl - self._drift, self._clock)
+        fence = None
+        if self._epochs is not None:
+            try:
+                fence = Fence(self.key, await self._epochs.advance(self.key))
+            except store_errors.StoreError as exc:
+                # No epoch, no leading: hand the lease back, try again next interval.
+                log.warning("leadership_epoch_failed", instance_id=self.instance_id,
+                            error=f"{type(exc).__name__}: {exc}")
+                await self._release(keys=[self.key], args=[self._token])
+                return None
+            epoch = fence.epoch
+        leadership = Leadership(epoch, self.instance_id, sent + self.ttl - self._drift,
+                                self._clock, fence)
         self._leadership = leadership
         self._metrics.leadership("acquired", leading=True)
         log.info("leadership_acquired", instance_id=self.instance_id, epoch=epoch)
@@ -225,8 +261,9 @@ class LeaderElector:
         except (TimeoutError, *_REDIS_ERRORS) as exc:
             self._lost(leadership, f"renew failed: {exc or type(exc).__name__}")
             return False
-        if not int(renewed):
-            self._lost(leadership, "lease was taken by another instance")
+        if int(renewed) < 1:
+            self._lost(leadership, "lease key vanished (Redis lost its data)"
+                       if int(renewed) < 0 else "lease was taken by another instance")
             return False
         leadership._deadline = sent + self.ttl - self._drift
         return True

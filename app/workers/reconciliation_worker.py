@@ -21,7 +21,9 @@ Redis's run id and a marker key): when Redis lost its data (a FLUSHALL, a restar
 persistence) or a worker here met `QueueLost`, the group is recreated and every active
 operation's wake-up is sent again at once; otherwise they would wait for the stall pass.
 
-It must only act while `Leadership.check()` passes, and never change an operation itself:
+It must only act while `Leadership.check()` passes, and its store writes carry the epoch that
+check returns; a write the store refuses as fenced ends its leadership at once. It must
+never change an operation itself:
 it only wakes the workers that own that job, or opens a new one.
 """
 
@@ -177,6 +179,8 @@ class ReconciliationWorker:
         leadership.check()
         try:
             result = await self._repair.run_pass(leadership.check)
+        except store_errors.Fenced as exc:  # a newer leader exists: stop leading now
+            raise leadership.fenced(exc) from exc
         except (cluster_errors.ClusterError, store_errors.StoreError) as exc:
             self.repair_failures += 1
             self.last_repair_error = f"{type(exc).__name__}: {exc}"
@@ -213,6 +217,8 @@ class ReconciliationWorker:
             return 0
         try:
             return await self._orphans.roll_back(leadership.check)
+        except store_errors.Fenced as exc:
+            raise leadership.fenced(exc) from exc
         except (BrokerError, store_errors.StoreError) as exc:
             log.warning("orphan_record_pass_failed", error=f"{type(exc).__name__}: {exc}")
             return 0

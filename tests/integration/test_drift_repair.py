@@ -17,7 +17,8 @@ from app.domain.operations import Operation, OperationStatus
 from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView
 from app.services.drift_repair import DriftRepair, RepairPass
-from app.store.protocols import OperationFilter
+from app.store import errors as store_errors
+from app.store.protocols import Fence, OperationFilter
 from app.store.sqlite import SQLiteStore
 from tests.integration.test_database_handlers import NAMESPACE, World, world
 from tests.support import eventually
@@ -266,3 +267,20 @@ async def test_a_version_nothing_can_undo_is_left_alone_and_reported_once(
         assert record.version == "16.13"
         (event,) = await drift_events(w, db)
         assert "left alone" in event.message and "observed 99.1" in event.message
+
+
+async def test_a_stale_leaders_adoption_is_refused_by_the_store_and_writes_nothing(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with repairing(sqlite_store, redis_client) as (w, repair):
+        db = await w.created("stale", "postgres")
+        await patch_cr(w, db, {"spec": {"storage": {"resources": {"requests": {
+            "storage": "50Gi"}}}}})
+        held = Fence("leader", await sqlite_store.fences.advance("leader"))
+        await sqlite_store.fences.advance("leader")  # a newer leader took the lease
+
+        with pytest.raises(store_errors.Fenced):
+            await repair.run_pass(lambda: held)
+
+        assert (await w.record(db.id)).storage_gb == db.storage_gb
+        assert await drift_events(w, db) == []
