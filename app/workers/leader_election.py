@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
 from app import tasks
+from app.domain.retry import RetryPolicy
 from app.log import get_logger
 from app.metrics import Metrics
 from app.store import errors as store_errors
@@ -127,6 +128,11 @@ class LeaderElector:
         self.instance_id = instance_id
         self.ttl = ttl
         self.retry_interval = retry_interval
+        # A led task that crashed restarts after 2, 4, 8 ... retry intervals, at most 30 s.
+        self._led_restart = RetryPolicy(
+            initial=min(2 * retry_interval, 30.0), factor=2.0, cap=30.0,
+            max_attempts=1_000_000, jitter=0.0,
+        )
         self.key = key
         self.epoch_key = f"{key}:epoch"
         self._clock = clock or asyncio.get_running_loop().time
@@ -249,7 +255,7 @@ class LeaderElector:
             except Exception as exc:
                 failures += 1
                 log.error("leader_task_crashed", instance_id=self.instance_id, exc_info=exc)
-            await tasks.sleep_or_stop(stop, min(30.0, self.retry_interval * 2 ** failures))
+            await tasks.sleep_or_stop(stop, self._led_restart.nominal_delay(failures))
 
     async def _renew_once(self, leadership: Leadership) -> bool:
         sent = self._clock()
