@@ -27,6 +27,7 @@ from app.api import docs as api_docs
 from app.api import errors as api_errors
 from app.api import idempotency as api_idempotency
 from app.api import metrics as metrics_routes
+from app.api import wiring as api_wiring
 from app.api.limits import RequestLimits
 from app.api.middleware import RequestMiddleware
 from app.api.v1 import api_keys as api_keys_routes
@@ -51,11 +52,12 @@ from app.log import configure_logging, get_logger
 from app.metrics import Metrics
 from app.queue.keys import RedisKeys
 from app.queue.streams import OperationQueue
-from app.services.api_keys import bootstrap_admin_key
+from app.services.api_keys import ApiKeyService, bootstrap_admin_key
 from app.services.audit import AuditLog
 from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView
 from app.services.clusters import ClusterFleet
+from app.services.database_lists import DatabaseLists
 from app.services.databases import DatabaseService
 from app.services.drift_repair import DriftRepair
 from app.services.handlers.deps import HandlerDeps, HandlerTiming, fleet_clusters
@@ -93,7 +95,8 @@ WORKER_GROUP = "operation_workers"
 
 @dataclass
 class Runtime:
-    """Everything the lifespan built, for routes and tests to reach."""
+    """Everything the lifespan built, for tests and tools to reach (routes reach
+    `app.api.wiring.Services`, built from it)."""
 
     settings: Settings
     store: Store
@@ -297,6 +300,35 @@ def _health(runtime: Runtime) -> HealthService:
     )
 
 
+def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
+    """What requests call, built once per app from the runtime."""
+    keys = RedisKeys(settings.redis_key_prefix)
+    return api_wiring.Services(
+        databases=DatabaseService(
+            runtime.store, runtime.operations, runtime.catalog, runtime.sizes, runtime.fleet,
+            runtime.placement,
+        ),
+        database_lists=DatabaseLists(runtime.store),
+        operations=runtime.operations,
+        catalog=runtime.catalog,
+        providers=runtime.providers,
+        quotas=runtime.placement.quotas,
+        audit=AuditLog(runtime.store),
+        api_keys=ApiKeyService(runtime.store),
+        idempotency=IdempotencyStore(runtime.redis, prefix=keys.idempotency),
+        rate_limiter=RateLimiter(runtime.redis, Limit(
+            per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
+        ), prefix=keys.rate_limits),
+        anonymous_rate_limiter=RateLimiter(runtime.redis, Limit(
+            per_minute=settings.anonymous_rate_limit_per_minute,
+            burst=settings.anonymous_rate_limit_burst,
+        ), prefix=keys.rate_limits),
+        health=_health(runtime),
+        gauges=GaugeSampler(runtime.metrics, store=runtime.store, queue=runtime.queue),
+        metrics=runtime.metrics,
+    )
+
+
 def pass_report(runtime: Runtime) -> dict[str, Any]:
     """`/health`'s `passes`: the last pass of each periodic worker on this instance."""
     report: dict[str, Any] = {"reconciliation": runtime.reconciler.report()}
@@ -327,26 +359,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:
             log.info("starting", instance_id=settings.instance_id)
             runtime = await build_runtime(settings, stack, metrics=metrics)
-            app.state.runtime = runtime
-            app.state.gauges = GaugeSampler(metrics, store=runtime.store, queue=runtime.queue)
-            app.state.health = _health(runtime)
-            app.state.catalog = runtime.catalog
-            app.state.providers = runtime.providers
-            app.state.audit = AuditLog(runtime.store)
-            app.state.quotas = runtime.placement.quotas
-            keys = RedisKeys(settings.redis_key_prefix)
-            app.state.idempotency = IdempotencyStore(runtime.redis, prefix=keys.idempotency)
-            app.state.rate_limiter = RateLimiter(runtime.redis, Limit(
-                per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
-            ), prefix=keys.rate_limits)
-            app.state.anonymous_rate_limiter = RateLimiter(runtime.redis, Limit(
-                per_minute=settings.anonymous_rate_limit_per_minute,
-                burst=settings.anonymous_rate_limit_burst,
-            ), prefix=keys.rate_limits)
-            app.state.databases = DatabaseService(
-                runtime.store, runtime.operations, app.state.catalog, runtime.sizes,
-                runtime.fleet, runtime.placement,
-            )
+            app.state.runtime = runtime  # for tests and tools; the API reads `services`
+            api_wiring.attach(app, _services(runtime, settings))
             log.info("started", instance_id=settings.instance_id)
             try:
                 yield
@@ -364,7 +378,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # app.api.docs serves /docs with local assets
         redoc_url=None,
     )
-    app.state.metrics = metrics
     # Inside the request middleware: a 413 carries the request id.
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=metrics)

@@ -33,17 +33,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from app.api import errors
+from app.api import deps, errors, wiring
 from app.domain import access
 from app.domain.access import Action, Decision, Principal
 from app.log import get_logger
 from app.services import api_keys
-from app.services.rate_limits import RateLimited, RateLimiter
-from app.store.protocols import Store
+from app.services.rate_limits import RateLimited
 
 __all__ = [
     "TENANT_GATE", "Action", "Admin", "Caller", "Principal", "authenticate", "authorize", "check",
-    "require_admin", "require_key_manager", "store",
+    "require_admin", "require_key_manager",
 ]
 
 log = get_logger(__name__)
@@ -61,12 +60,6 @@ _VERBS = {
     Action.CREDENTIALS: "read credentials",
     Action.ADMIN: "administer",
 }
-
-
-def store(request: Request) -> Store:
-    """The store of the running app (the lifespan puts it on `app.state.runtime`)."""
-    found: Store = request.app.state.runtime.store
-    return found
 
 
 class _ApiKeyBearer(HTTPBearer):
@@ -87,15 +80,16 @@ class _ApiKeyBearer(HTTPBearer):
                 "send an API key as Authorization: Bearer <key>" if not given
                 else "the Authorization header must read Bearer <key>"
             )
+        services = deps.services_of(request)
         try:
-            key = await api_keys.authenticate(store(request), credentials.credentials)
+            key = await services.api_keys.authenticate(credentials.credentials)
         except api_keys.AuthenticationFailed as exc:
             log.info("api_key_rejected", reason=exc.reason.value, key_id=exc.key_id)
             await _limit_address(request)
             raise errors.Unauthorized(_MESSAGES[exc.reason]) from None
         principal = Principal.of(key)
         request.state.principal = principal  # for the audit log (app.api.middleware)
-        limiter: RateLimiter = request.app.state.rate_limiter
+        limiter = services.rate_limiter
         try:
             await limiter.check(key.id)
         except RateLimited as exc:
@@ -115,9 +109,10 @@ async def _limit_address(request: Request) -> None:
     """A request with no accepted key takes a token of its client address (the socket's
     peer, as the server leaves it: proxy headers count only from trusted proxies), or is
     answered 429 `rate_limited`."""
-    limiter: RateLimiter | None = getattr(request.app.state, "anonymous_rate_limiter", None)
-    if limiter is None:
+    services = wiring.of(request.app)
+    if services is None:  # the lifespan has not built it (not started yet)
         return
+    limiter = services.anonymous_rate_limiter
     address = request.client.host if request.client else "unknown"
     try:
         await limiter.check(f"address:{address}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.services.health import HealthService
+from app.api import deps
 
 router = APIRouter(tags=["health"])
 
@@ -18,19 +18,14 @@ _STATUS_BODY = {"application/json": {"schema": {
 }}}
 
 
-def _service(request: Request) -> HealthService:
-    service: HealthService = request.app.state.health
-    return service
-
-
 @router.get(
     "/health",
     summary="Component health",
     responses={503: {"description": "a dependency is down or a worker is not running",
                      "content": _STATUS_BODY}},
 )
-async def health(request: Request) -> JSONResponse:
-    healthy, body = await _service(request).report()
+async def health(service: deps.Health) -> JSONResponse:
+    healthy, body = await service.report()
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 
@@ -45,8 +40,8 @@ async def live() -> dict[str, Any]:
     responses={503: {"description": "the store or Redis does not answer",
                      "content": _STATUS_BODY}},
 )
-async def ready(request: Request) -> JSONResponse:
-    problems = await _service(request).dependencies()
+async def ready(service: deps.Health) -> JSONResponse:
+    problems = await service.dependencies()
     checks = {name: ("up" if why is None else "down") for name, why in problems.items()}
     ok = not any(problems.values())
     return JSONResponse(

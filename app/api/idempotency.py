@@ -22,7 +22,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.api import auth
+from app.api import auth, deps
 from app.api.errors import ApiError
 from app.broker.errors import BrokerError
 from app.log import get_logger
@@ -67,7 +67,8 @@ class Guard:
 
 
 async def guard(
-    request: Request, principal: Annotated[auth.Principal, Depends(auth.authenticate)]
+    request: Request, principal: Annotated[auth.Principal, Depends(auth.authenticate)],
+    store: deps.Idempotency,
 ) -> AsyncIterator[Guard]:
     key = request.headers.get(HEADER)
     if not key:
@@ -76,7 +77,6 @@ async def guard(
     if len(key) > MAX_KEY_LENGTH:
         raise ApiError(422, "validation_error", f"{HEADER} is longer than {MAX_KEY_LENGTH}",
                        {"fields": {HEADER: f"at most {MAX_KEY_LENGTH} characters"}})
-    store: IdempotencyStore = request.app.state.idempotency
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     print_ = idempotency.fingerprint(request.method, target, await request.body())
     replay = await store.begin(principal.key_id, key, print_)

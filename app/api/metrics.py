@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.metrics import Metrics
-from app.services.telemetry import GaugeSampler
+from app.api import deps
 
 router = APIRouter(tags=["health"])
 
@@ -17,8 +16,6 @@ router = APIRouter(tags=["health"])
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
-async def metrics(request: Request) -> Response:
-    sampler: GaugeSampler = request.app.state.gauges
-    registry: Metrics = request.app.state.metrics
+async def metrics(sampler: deps.Gauges, registry: deps.Registry) -> Response:
     await sampler.sample()
     return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)

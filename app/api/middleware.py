@@ -29,11 +29,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics as app_metrics
 from app.api import errors as api_errors
+from app.api import wiring
 from app.domain import audit
 from app.domain.access import Principal
 from app.domain.audit import AuditEntry
 from app.log import get_logger
-from app.services.audit import AuditLog
 
 log = get_logger(__name__)
 
@@ -53,9 +53,10 @@ async def _audit(scope: Scope, route: str, status: int, request_id: str) -> None
     never the tenant the path names: anyone can send such requests. An address over its
     limit (429 without a key) leaves no entry.
     """
-    log_service: AuditLog | None = getattr(scope["app"].state, "audit", None)
-    if log_service is None:  # the lifespan has not built it (not started yet)
+    services = wiring.of(scope["app"])
+    if services is None:  # the lifespan has not built them (not started yet)
         return
+    log_service = services.audit
     principal: Principal | None = (scope.get("state") or {}).get("principal")
     if principal is None and status == 429:
         # An address over its limit: not written, so a flood grows the log no faster than

@@ -147,6 +147,35 @@ async def revoke_key(
     return key
 
 
+class ApiKeyService:
+    """The functions above, bound to one store: what the API calls."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def issue(
+        self, *, name: str, role: Role, domain: str | None = None, project: str | None = None,
+        created_by: str | None = None,
+    ) -> IssuedKey:
+        return await issue_key(self._store, name=name, role=role, domain=domain,
+                               project=project, created_by=created_by)
+
+    async def authenticate(self, presented: str) -> ApiKey:
+        return await authenticate(self._store, presented)
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        return await get_key(self._store, key_id)
+
+    async def page(
+        self, *, domain: str | None, project: str | None, offset: int, limit: int
+    ) -> Page[ApiKey]:
+        return await list_keys(self._store, domain=domain, project=project, offset=offset,
+                               limit=limit)
+
+    async def revoke(self, key_id: str, *, by: str | None) -> ApiKey:
+        return await revoke_key(self._store, key_id, by=by)
+
+
 async def bootstrap_admin_key(
     store: Store, path: Path, *, configured: SecretStr | None = None
 ) -> ApiKey | None:

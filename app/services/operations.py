@@ -24,7 +24,7 @@ from app.log import get_logger
 from app.queue.streams import OperationQueue
 from app.services.errors import ServiceError
 from app.store import errors
-from app.store.protocols import Store
+from app.store.protocols import OperationFilter, Page, Store
 
 log = get_logger(__name__)
 
@@ -123,6 +123,14 @@ class OperationService:
         log.info("operation_queued", op_id=operation.id, db_id=operation.database_id,
                  type=operation.type)
         await self._wake(operation.id)
+
+    async def get(self, operation_id: str) -> Operation | None:
+        """The operation, or None when there is none with that id."""
+        return await self._store.operations.get(operation_id)
+
+    async def page(self, where: OperationFilter, *, offset: int, limit: int) -> Page[Operation]:
+        """Operations matching `where`, newest first."""
+        return await self._store.operations.list(where, offset=offset, limit=limit)
 
     async def request_cancel(self, operation_id: str) -> Operation:
         """Ask for cancellation; a worker carries it out at the operation's next step.

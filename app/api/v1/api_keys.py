@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,13 +22,13 @@ from pydantic import (
     field_validator,
 )
 
-from app.api import auth, errors
+from app.api import auth, deps, errors
 from app.api.v1 import fields
 from app.domain import access, clock
 from app.domain import api_keys as key_rules
 from app.domain import errors as domain_errors
 from app.domain.api_keys import ApiKey, Role
-from app.services import api_keys
+from app.services.api_keys import ApiKeyService
 
 # 400: a body that is not JSON at all (every route here may get one).
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"],
@@ -109,7 +109,7 @@ class ApiKeyList(BaseModel):
 @router.post("/", status_code=201, response_model=IssuedApiKeyOut, include_in_schema=False,
              dependencies=[_MANAGER])
 async def create_api_key(
-    body: CreateApiKey, principal: Caller, request: Request, response: Response
+    body: CreateApiKey, principal: Caller, keys: deps.ApiKeys, response: Response
 ) -> IssuedApiKeyOut:
     try:
         key_rules.check_scope(body.role, domain=body.domain, project=body.project)
@@ -123,9 +123,9 @@ async def create_api_key(
         forbidden="an owner key creates owner, member or viewer keys inside its own scope only"
         if principal.role is Role.OWNER else _MANAGERS_ONLY,
     )
-    issued = await api_keys.issue_key(
-        auth.store(request), name=body.name, role=body.role, domain=body.domain,
-        project=body.project, created_by=principal.key_id,
+    issued = await keys.issue(
+        name=body.name, role=body.role, domain=body.domain, project=body.project,
+        created_by=principal.key_id,
     )
     response.headers["Location"] = f"{router.prefix}/{issued.key.id}"
     response.headers["Cache-Control"] = "no-store"
@@ -139,16 +139,15 @@ async def create_api_key(
 @router.get("/", response_model=ApiKeyList, include_in_schema=False, dependencies=[_MANAGER])
 async def list_api_keys(
     principal: Caller,
-    request: Request,
+    keys: deps.ApiKeys,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ApiKeyList:
     domain, project = access.visible_scope(principal)
     decision = access.decide_key_management(principal, domain=domain, project=project)
     auth.check(decision, missing="not found", forbidden=_MANAGERS_ONLY)
-    result = await api_keys.list_keys(
-        auth.store(request), domain=domain, project=project, offset=(page - 1) * page_size,
-        limit=page_size,
+    result = await keys.page(
+        domain=domain, project=project, offset=(page - 1) * page_size, limit=page_size,
     )
     return ApiKeyList(
         api_keys=[ApiKeyOut.of(k) for k in result.items], total=result.total, page=page,
@@ -156,9 +155,9 @@ async def list_api_keys(
     )
 
 
-async def _reachable(request: Request, principal: auth.Principal, key_id: str) -> ApiKey:
+async def _reachable(keys: ApiKeyService, principal: auth.Principal, key_id: str) -> ApiKey:
     missing = f"API key {key_id} not found"
-    key = await api_keys.get_key(auth.store(request), key_id)
+    key = await keys.get(key_id)
     if key is None:
         raise errors.NotFound(missing)
     if key.id != principal.key_id:
@@ -171,15 +170,15 @@ async def _reachable(request: Request, principal: auth.Principal, key_id: str) -
     "/{key_id}", response_model=ApiKeyOut, summary="One API key",
     responses=errors.error_responses(401, 403, 404, 422),
 )
-async def get_api_key(key_id: KeyId, principal: Caller, request: Request) -> ApiKeyOut:
-    return ApiKeyOut.of(await _reachable(request, principal, key_id))
+async def get_api_key(key_id: KeyId, principal: Caller, keys: deps.ApiKeys) -> ApiKeyOut:
+    return ApiKeyOut.of(await _reachable(keys, principal, key_id))
 
 
 @router.delete(
     "/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key (idempotent)",
     responses=errors.error_responses(401, 403, 404, 422),
 )
-async def revoke_api_key(key_id: KeyId, principal: Caller, request: Request) -> ApiKeyOut:
-    await _reachable(request, principal, key_id)
-    revoked = await api_keys.revoke_key(auth.store(request), key_id, by=principal.key_id)
+async def revoke_api_key(key_id: KeyId, principal: Caller, keys: deps.ApiKeys) -> ApiKeyOut:
+    await _reachable(keys, principal, key_id)
+    revoked = await keys.revoke(key_id, by=principal.key_id)
     return ApiKeyOut.of(revoked)

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from app.api import auth, errors
+from app.api import auth, deps, errors
 from app.domain import audit, clock
 from app.domain.api_keys import Role
 from app.domain.audit import AuditEntry, AuditScope
-from app.services.audit import AuditLog
+from app.services.api_keys import ApiKeyService
 from app.store.protocols import AuditFilter
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"],
@@ -98,7 +98,7 @@ def _utc(name: str, text: str | None) -> datetime | None:
 @router.get("", response_model=AuditPage, summary="The audit log, newest first")
 @router.get("/", response_model=AuditPage, include_in_schema=False)
 async def audit_log(
-    caller: Caller, request: Request,
+    caller: Caller, service: deps.Audit, keys: deps.ApiKeys,
     scope: Annotated[ScopeQuery, Query(
         description="tenant: the tenants' logs; platform: requests without a valid key "
                     "(admins); all (admins)")] = ScopeQuery.TENANT,
@@ -123,8 +123,7 @@ async def audit_log(
             raise errors.Forbidden("the platform scope of the audit log needs an admin key")
         domain, project = caller.domain, caller.project or project
     since_at, until_at = _utc("since", since), _utc("until", until)
-    service: AuditLog = request.app.state.audit
-    if owner and actor is not None and not await _actor_inside(request, actor, caller):
+    if owner and actor is not None and not await _actor_inside(keys, actor, caller):
         # An owner learns nothing about keys outside its tenant, not even by filtering.
         return AuditPage(entries=[], total=0, page=page, page_size=page_size)
     result = await service.page(
@@ -141,9 +140,9 @@ async def audit_log(
                      page=page, page_size=page_size)
 
 
-async def _actor_inside(request: Request, key_id: str, caller: auth.Principal) -> bool:
+async def _actor_inside(keys: ApiKeyService, key_id: str, caller: auth.Principal) -> bool:
     """Is `key_id` a key of the owner's own tenant (whose id it may filter on)?"""
-    key = await auth.store(request).api_keys.get(key_id)
+    key = await keys.get(key_id)
     if key is None or key.domain != caller.domain:
         return False
     return caller.project is None or key.project in (None, caller.project)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from app.api import auth
+from app.api import auth, deps
 from app.api.errors import error_responses
 from app.domain import engines
-from app.services.catalog import CatalogService
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"],
                    responses=error_responses(429))
@@ -36,11 +35,6 @@ class SizesOut(BaseModel):
     default: str
 
 
-def _catalog(request: Request) -> CatalogService:
-    service: CatalogService = request.app.state.catalog
-    return service
-
-
 _COMMON = error_responses(401)
 
 
@@ -53,11 +47,10 @@ _COMMON = error_responses(401)
 )
 @router.get("/versions/", response_model=dict[str, list[VersionOut]], include_in_schema=False)
 async def versions(
-    request: Request,
+    service: deps.Catalog,
     principal: Principal,
     engine: Annotated[engines.Engine | None, Query(description="one engine only")] = None,
 ) -> dict[str, list[VersionOut]]:
-    service = _catalog(request)
     chosen = [engine] if engine is not None else list(engines.Engine)
     return {
         e.value: [VersionOut(**asdict(v)) for v in await service.offered(e)]
@@ -69,8 +62,8 @@ async def versions(
     "/sizes", response_model=SizesOut, summary="Size plans", responses=_COMMON,
 )
 @router.get("/sizes/", response_model=SizesOut, include_in_schema=False)
-async def sizes(request: Request, principal: Principal) -> SizesOut:
-    table = _catalog(request).sizes
+async def sizes(service: deps.Catalog, principal: Principal) -> SizesOut:
+    table = service.sizes
     return SizesOut(
         sizes=[SizeOut(name=p.name, cpu=p.cpu, memory_gib=p.memory_gib) for p in table],
         default=table.default.name,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
-from app.api import auth
+from app.api import auth, deps
 from app.api.errors import ValidationFailed, error_responses
 from app.api.v1 import database_models as models
 from app.api.v1 import filters
@@ -48,7 +48,8 @@ def _scope(principal: auth.Principal, domain: str | None,
             responses=error_responses(400, 401, 404, 422, 429),
             summary="Databases across projects (the key's scope), newest first")
 async def list_all_databases(
-    request: Request, principal: Principal, domain: Tenant = None, project: Tenant = None,
+    lists: deps.DatabaseListing, principal: Principal,
+    domain: Tenant = None, project: Tenant = None,
     engine: engines.Engine | None = None, status: DatabaseStatus | None = None,
     name: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9-]+$")] = None,
     label: Annotated[str | None, Query(max_length=filters.LABEL_SELECTOR_MAX,
@@ -62,9 +63,7 @@ async def list_all_databases(
         status=status.value if status else None, name_prefix=name,
         label=filters.label_selector(label),
     )
-    found = await request.app.state.runtime.store.databases.list(
-        where, offset=(page - 1) * page_size, limit=page_size
-    )
+    found = await lists.page(where, offset=(page - 1) * page_size, limit=page_size)
     body = models.DatabaseList(
         databases=[models.DatabaseOut.of(d) for d in found.items], total=found.total,
         page=page, page_size=page_size,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from app.api import auth, idempotency
+from app.api import auth, deps, idempotency
 from app.api.errors import ApiError, error_responses
 from app.api.v1 import database_models as models
 from app.api.v1 import filters
@@ -40,19 +40,15 @@ PAUSED = frozenset({DatabaseStatus.PAUSED})
 SERVING = frozenset({DatabaseStatus.RUNNING, DatabaseStatus.FAILED})
 
 
-def _service(request: Request) -> DatabaseService:
-    service: DatabaseService = request.app.state.databases
-    return service
-
-
 async def _database(
-    request: Request, principal: auth.Principal, domain: str, project: str, database_id: str,
+    service: DatabaseService, principal: auth.Principal,
+    domain: str, project: str, database_id: str,
     action: access.Action,
 ) -> Database:
     missing = f"database {database_id} not found"
     auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
                    missing=missing)
-    database = await _service(request).get(domain, project, database_id)
+    database = await service.get(domain, project, database_id)
     if action is not access.Action.READ:
         auth.authorize(principal, domain=domain, project=project, action=action,
                        missing=missing)
@@ -85,7 +81,7 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409, 422, 429, 503)
              summary="Create a database")
 @router.post("/", status_code=202, include_in_schema=False)
 async def create_database(
-    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
     project: Project, body: models.CreateDatabaseIn,
     region: Annotated[str | None, Header(alias="X-Region", max_length=100,
                                          description="place it on a provider in this region")]
@@ -99,7 +95,7 @@ async def create_database(
     new = NewDatabase(**body.model_dump(mode="json", exclude=set(body.PLACEMENT)))
     region = _one_of("region", body.region, "X-Region", region)
     zone = _one_of("availability_zone", body.availability_zone, "X-Availability-Zone", zone)
-    database, operation = await _service(request).create(
+    database, operation = await service.create(
         domain, project, new, actor=principal.key_id, region=region, zone=zone,
     )
     return await _accepted(database, operation, idem)
@@ -118,7 +114,7 @@ def _one_of(field: str, in_body: str | None, header: str, in_header: str | None)
             summary="Databases of a project, newest first")
 @router.get("/", response_model=models.DatabaseList, include_in_schema=False)
 async def list_databases(
-    request: Request, principal: Principal, domain: Domain, project: Project,
+    lists: deps.DatabaseListing, principal: Principal, domain: Domain, project: Project,
     engine: engines.Engine | None = None, status: DatabaseStatus | None = None,
     name: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9-]+$")] = None,
     label: Annotated[str | None, Query(max_length=filters.LABEL_SELECTOR_MAX,
@@ -133,9 +129,7 @@ async def list_databases(
         status=status.value if status else None, name_prefix=name,
         label=filters.label_selector(label),
     )
-    found = await request.app.state.runtime.store.databases.list(
-        where, offset=(page - 1) * page_size, limit=page_size
-    )
+    found = await lists.page(where, offset=(page - 1) * page_size, limit=page_size)
     return _json(models.DatabaseList(
         databases=[models.DatabaseOut.of(d) for d in found.items], total=found.total,
         page=page, page_size=page_size,
@@ -145,9 +139,10 @@ async def list_databases(
 @router.get("/{database_id}", response_model=models.DatabaseOut, responses=READ_ERRORS,
             summary="One database, from the store")
 async def get_database(
-    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+    service: deps.Databases, principal: Principal,
+    domain: Domain, project: Project, database_id: str,
 ) -> Response:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.READ)
     return _json(models.DatabaseOut.of(database))
 
@@ -155,14 +150,13 @@ async def get_database(
 @router.patch("/{database_id}", status_code=202, response_model=models.DatabaseOut,
               responses=WRITE_ERRORS, summary="Change the desired state")
 async def patch_database(
-    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
     project: Project, database_id: str,
     body: models.PatchDatabaseIn,
 ) -> JSONResponse:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.WRITE)
     asked = body.model_dump(exclude_none=True)
-    service = _service(request)
     await service.check_idle(database)
     changes = service.check_scale(database, asked)
     if "version" in asked and asked["version"] != database.version:
@@ -180,23 +174,24 @@ async def patch_database(
 @router.delete("/{database_id}", status_code=202, response_model=models.DatabaseOut,
                responses=WRITE_ERRORS, summary="Delete a database")
 async def delete_database(
-    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
     project: Project, database_id: str,
 ) -> JSONResponse:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.WRITE)
-    database, operation = await _service(request).delete(database, actor=principal.key_id)
+    database, operation = await service.delete(database, actor=principal.key_id)
     return await _accepted(database, operation, idem)
 
 
 async def _simple(
-    request: Request, principal: auth.Principal, domain: str, project: str, database_id: str,
+    service: DatabaseService, principal: auth.Principal,
+    domain: str, project: str, database_id: str,
     op_type: OperationType, allowed: frozenset[DatabaseStatus] | None,
     idem: idempotency.Guard, desired_state: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.WRITE)
-    database, operation = await _service(request).mutate(
+    database, operation = await service.mutate(
         database, op_type, desired_state or {}, actor=principal.key_id,
         allowed_from=allowed,
     )
@@ -206,30 +201,30 @@ async def _simple(
 @router.post("/{database_id}/pause", status_code=202, response_model=models.DatabaseOut,
              responses=WRITE_ERRORS, summary="Pause (halt) a running database")
 async def pause_database(
-    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
     project: Project, database_id: str,
 ) -> JSONResponse:
-    return await _simple(request, principal, domain, project, database_id,
+    return await _simple(service, principal, domain, project, database_id,
                          OperationType.PAUSE, RUNNING, idem)
 
 
 @router.post("/{database_id}/resume", status_code=202, response_model=models.DatabaseOut,
              responses=WRITE_ERRORS, summary="Resume a paused database")
 async def resume_database(
-    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
     project: Project, database_id: str,
 ) -> JSONResponse:
-    return await _simple(request, principal, domain, project, database_id,
+    return await _simple(service, principal, domain, project, database_id,
                          OperationType.RESUME, PAUSED, idem)
 
 
 @router.post("/{database_id}/restart", status_code=202, response_model=models.DatabaseOut,
              responses=WRITE_ERRORS, summary="Restart a database")
 async def restart_database(
-    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
     project: Project, database_id: str,
 ) -> JSONResponse:
-    return await _simple(request, principal, domain, project, database_id,
+    return await _simple(service, principal, domain, project, database_id,
                          OperationType.RESTART, SERVING, idem)
 
 
@@ -237,23 +232,22 @@ async def restart_database(
              response_model=models.DatabaseOut, responses=WRITE_ERRORS,
              summary="Rotate the database's credentials")
 async def rotate_credentials(
-    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
     project: Project, database_id: str,
 ) -> JSONResponse:
-    return await _simple(request, principal, domain, project, database_id,
+    return await _simple(service, principal, domain, project, database_id,
                          OperationType.ROTATE_CREDENTIALS, RUNNING, idem)
 
 
 @router.post("/{database_id}/scale", status_code=202, response_model=models.DatabaseOut,
              responses=WRITE_ERRORS, summary="Scale replicas, storage or size")
 async def scale_database(
-    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
     project: Project, database_id: str,
     body: models.ScaleIn,
 ) -> JSONResponse:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.WRITE)
-    service = _service(request)
     await service.check_idle(database)
     changes = service.check_scale(database, body.model_dump(exclude_none=True))
     if not changes:
@@ -281,24 +275,24 @@ def _scale_operation(changes: dict[str, Any]) -> tuple[OperationType, dict[str, 
 @router.get("/{database_id}/available-upgrades", response_model=models.UpgradesOut,
             responses=error_responses(401, 404, 503), summary="Versions it may upgrade to")
 async def available_upgrades(
-    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+    service: deps.Databases, principal: Principal,
+    domain: Domain, project: Project, database_id: str,
 ) -> models.UpgradesOut:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.READ)
-    targets = await _service(request).available_upgrades(database)
+    targets = await service.available_upgrades(database)
     return models.UpgradesOut(current_version=database.version, available_upgrades=targets)
 
 
 @router.post("/{database_id}/upgrade", status_code=202, response_model=models.DatabaseOut,
              responses=WRITE_ERRORS, summary="Upgrade to another version")
 async def upgrade_database(
-    request: Request, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
+    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
     project: Project, database_id: str,
     body: models.UpgradeIn,
 ) -> JSONResponse:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.WRITE)
-    service = _service(request)
     await service.check_idle(database)
     if database.status is not DatabaseStatus.DELETED:
         await service.check_upgrade(database, body.target_version)
@@ -317,12 +311,13 @@ async def upgrade_database(
                 s410="the database is deleted (`database_deleted`)"),
             summary="Connection credentials (owner or member)")
 async def get_credentials(
-    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+    service: deps.Databases, principal: Principal,
+    domain: Domain, project: Project, database_id: str,
     response: Response,
 ) -> models.CredentialsOut:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.CREDENTIALS)
-    secret = await _service(request).credentials(database)
+    secret = await service.credentials(database)
     info = connection.connection_info(
         database.engine, name=database.kubedb_resource_name or database.name,
         namespace=database.namespace or "", username=secret.username,
@@ -338,9 +333,10 @@ async def get_credentials(
 @router.get("/{database_id}/status", response_model=models.StatusOut, responses=READ_ERRORS,
             summary="Observed state, as last synced")
 async def get_status(
-    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+    service: deps.Databases, principal: Principal,
+    domain: Domain, project: Project, database_id: str,
 ) -> models.StatusOut:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.READ)
     return models.StatusOut(
         id=database.id, status=database.status, health_status=database.health_status,
@@ -355,13 +351,14 @@ async def get_status(
 @router.get("/{database_id}/operations", response_model=OperationList,
             responses=READ_ERRORS, summary="This database's operations, newest first")
 async def database_operations(
-    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+    service: deps.Databases, operations: deps.Operations, principal: Principal,
+    domain: Domain, project: Project, database_id: str,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> OperationList:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.READ)
-    found = await request.app.state.runtime.store.operations.list(
+    found = await operations.page(
         OperationFilter(database_id=database.id), offset=(page - 1) * page_size,
         limit=page_size,
     )
@@ -372,13 +369,14 @@ async def database_operations(
 @router.get("/{database_id}/events", response_model=models.EventList, responses=READ_ERRORS,
             summary="Lifecycle events, newest first")
 async def database_events(
-    request: Request, principal: Principal, domain: Domain, project: Project, database_id: str,
+    service: deps.Databases, principal: Principal,
+    domain: Domain, project: Project, database_id: str,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> models.EventList:
-    database = await _database(request, principal, domain, project, database_id,
+    database = await _database(service, principal, domain, project, database_id,
                                access.Action.READ)
-    found = await _service(request).events(database, offset=(page - 1) * page_size,
+    found = await service.events(database, offset=(page - 1) * page_size,
                                            limit=page_size)
     return models.EventList(events=[models.EventOut.of(e) for e in found.items],
                             total=found.total, page=page, page_size=page_size)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from app.api import auth
+from app.api import auth, deps
 from app.api.errors import ApiError, error_responses
 from app.domain import access
 from app.domain.operations import Operation, OperationStatus, OperationType
 from app.services.operations import OperationService
-from app.store.protocols import OperationFilter, Store
+from app.store.protocols import OperationFilter
 
 router = APIRouter(prefix="/api/v1/operations", tags=["operations"],
                    responses=error_responses(429))
@@ -52,18 +52,10 @@ class OperationList(BaseModel):
     page_size: int
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.runtime.store
-    return store
-
-
-def _service(request: Request) -> OperationService:
-    service: OperationService = request.app.state.runtime.operations
-    return service
-
-
-async def _visible(request: Request, principal: auth.Principal, operation_id: str) -> Operation:
-    operation = await _store(request).operations.get(operation_id)
+async def _visible(
+    service: OperationService, principal: auth.Principal, operation_id: str
+) -> Operation:
+    operation = await service.get(operation_id)
     if operation is None:
         raise ApiError(404, "not_found", f"operation {operation_id} not found")
     auth.authorize(principal, domain=operation.domain, project=operation.project,
@@ -76,15 +68,17 @@ _ERRORS = error_responses(401, 404, s404="no such operation (or another tenant's
 
 @router.get("/{operation_id}", response_model=OperationOut, responses=_ERRORS,
             summary="One operation")
-async def get_operation(request: Request, principal: Principal, operation_id: str) -> OperationOut:
-    return OperationOut.of(await _visible(request, principal, operation_id))
+async def get_operation(
+    service: deps.Operations, principal: Principal, operation_id: str
+) -> OperationOut:
+    return OperationOut.of(await _visible(service, principal, operation_id))
 
 
 @router.get("", response_model=OperationList, summary="Operations, newest first",
             responses=error_responses(401, 422, s422="a bad filter or page"))
 @router.get("/", response_model=OperationList, include_in_schema=False)
 async def list_operations(
-    request: Request,
+    service: deps.Operations,
     principal: Principal,
     database_id: str | None = None,
     status: OperationStatus | None = None,
@@ -97,9 +91,7 @@ async def list_operations(
         domain=domain, project=project, database_id=database_id,
         status=status.value if status else None, type=type.value if type else None,
     )
-    result = await _store(request).operations.list(
-        where, offset=(page - 1) * page_size, limit=page_size
-    )
+    result = await service.page(where, offset=(page - 1) * page_size, limit=page_size)
     return OperationList(
         operations=[OperationOut.of(o) for o in result.items], total=result.total, page=page,
         page_size=page_size,
@@ -113,10 +105,10 @@ async def list_operations(
     summary="Cancel a queued or waiting operation",
 )
 async def cancel_operation(
-    request: Request, principal: Principal, operation_id: str
+    service: deps.Operations, principal: Principal, operation_id: str
 ) -> OperationOut:
-    operation = await _visible(request, principal, operation_id)
+    operation = await _visible(service, principal, operation_id)
     auth.authorize(principal, domain=operation.domain, project=operation.project,
                    action=auth.Action.WRITE, missing=f"operation {operation_id} not found")
-    cancelled = await _service(request).request_cancel(operation_id)
+    cancelled = await service.request_cancel(operation_id)
     return OperationOut.of(cancelled)

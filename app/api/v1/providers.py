@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -19,11 +19,10 @@ from pydantic import (
     model_validator,
 )
 
-from app.api import auth, errors
+from app.api import auth, deps, errors
 from app.api.v1 import fields
 from app.domain import clock, engines
 from app.domain.providers import Provider, capacity_view
-from app.services.providers import ProviderService
 from app.store.protocols import ProviderFilter
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"],
@@ -177,11 +176,6 @@ class VersionOut(BaseModel):
     default: bool
 
 
-def _service(request: Request) -> ProviderService:
-    service: ProviderService = request.app.state.providers
-    return service
-
-
 _ERRORS = errors.error_responses(404, 409, 422, s409="the name is taken, or databases use it",
                                  s422="invalid, or the cluster does not answer or lacks KubeDB")
 
@@ -190,9 +184,9 @@ _ERRORS = errors.error_responses(404, 409, 422, s409="the name is taken, or data
              responses=_ERRORS)
 @router.post("/", status_code=201, response_model=ProviderOut, include_in_schema=False)
 async def create_provider(
-    body: CreateProvider, caller: auth.Admin, request: Request, response: Response
+    body: CreateProvider, caller: auth.Admin, service: deps.Providers, response: Response
 ) -> ProviderOut:
-    created = await _service(request).create(body.model_dump())
+    created = await service.create(body.model_dump())
     response.headers["Location"] = f"/api/v1/providers/{created.id}"
     return ProviderOut.of(created)
 
@@ -200,14 +194,14 @@ async def create_provider(
 @router.get("", response_model=ProviderPage, summary="Providers, newest first")
 @router.get("/", response_model=ProviderPage, include_in_schema=False)
 async def list_providers(
-    caller: auth.Admin, request: Request,
+    caller: auth.Admin, service: deps.Providers,
     region: Annotated[str | None, Query(max_length=100)] = None,
     availability_zone: Annotated[str | None, Query(max_length=100)] = None,
     is_active: bool | None = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ProviderPage:
-    result = await _service(request).page(
+    result = await service.page(
         ProviderFilter(region=region, availability_zone=availability_zone, is_active=is_active),
         offset=(page - 1) * page_size, limit=page_size,
     )
@@ -218,38 +212,38 @@ async def list_providers(
 @router.get("/{provider_id}", response_model=ProviderOut, summary="One provider",
             responses=_ERRORS)
 async def get_provider(
-    provider_id: ProviderId, caller: auth.Admin, request: Request
+    provider_id: ProviderId, caller: auth.Admin, service: deps.Providers
 ) -> ProviderOut:
-    return ProviderOut.of(await _service(request).get(provider_id))
+    return ProviderOut.of(await service.get(provider_id))
 
 
 @router.patch("/{provider_id}", response_model=ProviderOut, summary="Change a provider",
               responses=_ERRORS)
 async def update_provider(
-    provider_id: ProviderId, body: UpdateProvider, caller: auth.Admin, request: Request
+    provider_id: ProviderId, body: UpdateProvider, caller: auth.Admin, service: deps.Providers
 ) -> ProviderOut:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     nulls = [k for k, v in changes.items() if v is None and k != "domain"
              and k not in ("availability_zone", "cloud_provider")]
     if nulls:
         raise errors.ValidationFailed({k: "may not be null" for k in nulls})
-    return ProviderOut.of(await _service(request).update(provider_id, changes))
+    return ProviderOut.of(await service.update(provider_id, changes))
 
 
 @router.delete("/{provider_id}", status_code=204, summary="Remove a provider",
                responses=_ERRORS)
 async def delete_provider(
-    provider_id: ProviderId, caller: auth.Admin, request: Request
+    provider_id: ProviderId, caller: auth.Admin, service: deps.Providers
 ) -> Response:
-    await _service(request).delete(provider_id)
+    await service.delete(provider_id)
     return Response(status_code=204)
 
 
 @router.get("/{provider_id}/versions/{engine}", response_model=list[VersionOut],
             summary="Versions the provider's cluster offers", responses=_ERRORS)
 async def provider_versions(
-    provider_id: ProviderId, engine: engines.Engine, caller: auth.Admin, request: Request
+    provider_id: ProviderId, engine: engines.Engine, caller: auth.Admin, service: deps.Providers
 ) -> list[VersionOut]:
-    offered = await _service(request).versions(provider_id, engine)
+    offered = await service.versions(provider_id, engine)
     return [VersionOut(version=v.version, deprecated=v.deprecated, default=v.default)
             for v in offered]

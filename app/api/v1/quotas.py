@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
-from app.api import auth, errors
+from app.api import auth, deps, errors
 from app.api.v1 import fields
 from app.api.v1.databases import Domain, Project
 from app.domain import access, clock
 from app.domain.quotas import Quota, Tenant
-from app.services.quotas import Quotas
 
 router = APIRouter(prefix="/api/v1/domains", tags=["quotas"],
                    responses=errors.error_responses(400, 401, 403, 404, 422, 429))
@@ -57,37 +56,32 @@ class TenantOut(BaseModel):
         )
 
 
-def _quotas(request: Request) -> Quotas:
-    quotas: Quotas = request.app.state.quotas
-    return quotas
-
-
 @router.put("/{domain}", response_model=TenantOut, summary="Set a domain's quota")
 async def set_domain_quota(
-    domain: Domain, body: QuotaIn, caller: auth.Admin, request: Request
+    domain: Domain, body: QuotaIn, caller: auth.Admin, quotas: deps.QuotaService
 ) -> TenantOut:
-    return TenantOut.of(await _quotas(request).set_quota(domain, None, body.quota))
+    return TenantOut.of(await quotas.set_quota(domain, None, body.quota))
 
 
 @router.get("/{domain}", response_model=TenantOut, summary="A domain's quota and usage",
             dependencies=[auth.TENANT_GATE])
-async def domain_quota(domain: Domain, caller: Caller, request: Request) -> TenantOut:
+async def domain_quota(domain: Domain, caller: Caller, quotas: deps.QuotaService) -> TenantOut:
     auth.authorize(caller, domain=domain, project=None, action=access.Action.READ)
-    return TenantOut.of(await _quotas(request).tenant(domain))
+    return TenantOut.of(await quotas.tenant(domain))
 
 
 @router.put("/{domain}/projects/{project}", response_model=TenantOut,
             summary="Set a project's quota")
 async def set_project_quota(
-    domain: Domain, project: Project, body: QuotaIn, caller: auth.Admin, request: Request
+    domain: Domain, project: Project, body: QuotaIn, caller: auth.Admin, quotas: deps.QuotaService
 ) -> TenantOut:
-    return TenantOut.of(await _quotas(request).set_quota(domain, project, body.quota))
+    return TenantOut.of(await quotas.set_quota(domain, project, body.quota))
 
 
 @router.get("/{domain}/projects/{project}", response_model=TenantOut,
             summary="A project's quota and usage", dependencies=[auth.TENANT_GATE])
 async def project_quota(
-    domain: Domain, project: Project, caller: Caller, request: Request
+    domain: Domain, project: Project, caller: Caller, quotas: deps.QuotaService
 ) -> TenantOut:
     auth.authorize(caller, domain=domain, project=project, action=access.Action.READ)
-    return TenantOut.of(await _quotas(request).tenant(domain, project))
+    return TenantOut.of(await quotas.tenant(domain, project))
