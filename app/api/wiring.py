@@ -1,6 +1,6 @@
 """The services the API calls, built once by `app.main`'s lifespan and kept in one place.
 
-    app.main (lifespan) ── builds ──► Services ── attach(app, ·) ──► app.state.services
+    app.main (lifespan) ── builds ──► Services ── attach(app, ·) ──► app's state `services`
     routers ◄── Annotated[DatabaseService, Depends(deps.databases)] ◄── of(app)
     auth, idempotency, middleware ◄── of(app)
 
@@ -53,7 +53,7 @@ class Services:
 
 
 def attach(app: Starlette, services: Services) -> None:
-    """Keep `services` on the app (`app.state.services`) for the requests it serves."""
+    """Keep `services` in the app's state (as `services`) for the requests it serves."""
     setattr(app.state, _ATTRIBUTE, services)
 
 
