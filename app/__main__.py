@@ -7,8 +7,8 @@ import sys
 import uvicorn
 
 from app.config.settings import ConfigError, load_settings
-from app.log import configure_logging
 from app.main import create_app
+from app.observability.log import configure_logging
 from app.store import sqlite_lock
 
 
@@ -31,7 +31,7 @@ def main() -> int:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        log_config=None,  # our pipeline (app.log) renders uvicorn's records too
+        log_config=None,  # our pipeline (app.observability.log) renders uvicorn's records too
         lifespan="on",
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace / 2)),
         server_header=False,

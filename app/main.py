@@ -41,6 +41,8 @@ from app.api.v1 import quotas as quota_routes
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
 from app.broker.errors import BrokerError
+from app.broker.keys import RedisKeys
+from app.broker.streams import OperationQueue
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
 from app.config.settings import Settings, load_settings
@@ -48,10 +50,10 @@ from app.domain import clock, sizes
 from app.domain.retry import RetryPolicy
 from app.domain.sizes import SizeTable
 from app.encryption import Cipher
-from app.log import configure_logging, get_logger
-from app.metrics import Metrics
-from app.queue.keys import RedisKeys
-from app.queue.streams import OperationQueue
+from app.observability.log import configure_logging, get_logger
+from app.observability.metrics import Metrics
+from app.runtime.startup import connect_with_retry
+from app.runtime.supervisor import ComponentState, Supervisor
 from app.services.api_keys import ApiKeyService, bootstrap_admin_key
 from app.services.audit import AuditLog
 from app.services.catalog import CatalogService
@@ -72,11 +74,9 @@ from app.services.quotas import Quotas
 from app.services.rate_limits import Limit, RateLimiter
 from app.services.status_sync import StatusSync
 from app.services.telemetry import GaugeSampler
-from app.startup import connect_with_retry
 from app.store import open_store
 from app.store.errors import StoreError
 from app.store.protocols import Store
-from app.supervisor import ComponentState, Supervisor
 from app.workers.delayed_pump import DelayedPump
 from app.workers.leader_election import LeaderElector
 from app.workers.membership import Membership

@@ -29,15 +29,15 @@ import redis.asyncio as aioredis
 
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
+from app.broker.streams import OperationQueue
 from app.config.settings import LogFormat, LogLevel
 from app.domain import steps
 from app.domain.retry import RetryPolicy
-from app.log import configure_logging
-from app.queue.streams import OperationQueue
+from app.observability.log import configure_logging
+from app.runtime.supervisor import Supervisor
 from app.services.operations import OperationDefaults, OperationService
 from app.store.protocols import OperationFilter
 from app.store.sqlite import SQLiteStore
-from app.supervisor import Supervisor
 from app.workers.delayed_pump import DelayedPump
 from app.workers.operation_worker import (
     EngineConfig,

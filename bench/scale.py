@@ -43,13 +43,13 @@ import httpx
 
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
+from app.broker.streams import OperationQueue
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
-from app.domain import placement, sizes
+from app.domain import namespaces, sizes
 from app.domain.api_keys import new_token
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import database_cr
-from app.queue.streams import OperationQueue
 from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView
 from app.services.drift_repair import DriftRepair
@@ -70,12 +70,12 @@ async def seed(store: SQLiteStore, served: Served, count: int) -> list[Database]
     client = served.client()
     for p in range(PROJECTS):
         served.simulator.seed({"apiVersion": "v1", "kind": "Namespace",
-                               "metadata": {"name": placement.namespace_for("acme", f"p{p}")}})
+                               "metadata": {"name": namespaces.namespace_for("acme", f"p{p}")}})
     made = []
     for i in range(count):
         engine = sorted(VERSIONS)[i % len(VERSIONS)]
         project = f"p{i % PROJECTS}"
-        namespace = placement.namespace_for("acme", project)
+        namespace = namespaces.namespace_for("acme", project)
         database = await store.databases.insert(Database(
             name=f"db-{i:05d}", domain="acme", project=project, engine=engine,
             version=VERSIONS[engine], storage_gb=10, status=DatabaseStatus.RUNNING,
@@ -317,7 +317,7 @@ async def api(
                for d in databases}
     port = free_port()
     env.update({"HOST": "127.0.0.1", "PORT": str(port)})
-    with server(["-m", "app"], port, env, tmp / "app.log") as app:
+    with server(["-m", "app"], port, env, tmp / "app.observability.log") as app:
         base = app.url
         # Wait for the first passes (leadership starts a repair pass) to leave the CPU.
         await ready(app, "/health", check=lambda body: _settled(body))

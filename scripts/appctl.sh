@@ -8,7 +8,7 @@ umask 077
 
 VAR_DIR=${DATA_DIR:-var}
 PID_FILE="$VAR_DIR/app.pid"
-LOG_FILE="$VAR_DIR/app.log"
+LOG_FILE="$VAR_DIR/app.observability.log"
 SIM_PID_FILE="$VAR_DIR/simulator.pid"
 SIM_LOG_FILE="$VAR_DIR/simulator.log"
 SIM_KUBECONFIG="$VAR_DIR/kubeconfig"

@@ -23,9 +23,9 @@ import redis.asyncio as aioredis
 
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
+from app.broker.keys import RedisKeys
 from app.config.settings import LogFormat, LogLevel, Settings
-from app.log import configure_logging
-from app.queue.keys import RedisKeys
+from app.observability.log import configure_logging
 from tests import support
 
 LOCAL_REDIS_URL = os.environ.get("TEST_LOCAL_REDIS_URL", "redis://127.0.0.1:6379/13")

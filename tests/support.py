@@ -23,7 +23,7 @@ from typing import TypeVar
 import redis
 import redis.asyncio as aioredis
 
-from app.queue.keys import RedisKeys
+from app.broker.keys import RedisKeys
 
 T = TypeVar("T")
 

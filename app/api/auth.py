@@ -36,7 +36,7 @@ from fastapi.security import HTTPBearer
 from app.api import deps, errors, wiring
 from app.domain import access
 from app.domain.access import Action, Decision, Principal
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services import api_keys
 from app.services.rate_limits import RateLimited
 

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.api import wiring
-from app.metrics import Metrics
+from app.observability.metrics import Metrics
 from app.services.api_keys import ApiKeyService
 from app.services.audit import AuditLog
 from app.services.catalog import CatalogService

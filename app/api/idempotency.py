@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from app.api import auth, deps
 from app.api.errors import ApiError
 from app.broker.errors import BrokerError
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services import idempotency
 from app.services.idempotency import IdempotencyStore, StoredResponse
 

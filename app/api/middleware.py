@@ -27,13 +27,13 @@ import structlog
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import metrics as app_metrics
 from app.api import errors as api_errors
 from app.api import wiring
 from app.domain import audit
 from app.domain.access import Principal
 from app.domain.audit import AuditEntry
-from app.log import get_logger
+from app.observability import metrics as app_metrics
+from app.observability.log import get_logger
 
 log = get_logger(__name__)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
-from app.metrics import Metrics
+from app.observability.metrics import Metrics
 from app.services.api_keys import ApiKeyService
 from app.services.audit import AuditLog
 from app.services.catalog import CatalogService

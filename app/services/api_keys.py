@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from app.domain import clock
 from app.domain.api_keys import ApiKey, Role, Token, new_token, parse_token
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services.errors import ServiceError
 from app.store import errors as store_errors
 from app.store.protocols import ApiKeyFilter, Page, Store

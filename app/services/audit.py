@@ -8,7 +8,7 @@ log is unavailable would turn a store outage into a total one.
 from __future__ import annotations
 
 from app.domain.audit import AuditEntry
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.store import errors as store_errors
 from app.store.protocols import AuditFilter, Page, Store
 

@@ -21,7 +21,7 @@ from app.cluster.gateway import LIST_CHUNK, KubeGateway
 from app.domain import engines
 from app.domain.databases import Database
 from app.domain.manifests import labels
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services.clusters import ClusterFleet, ClusterUnavailable
 
 log = get_logger(__name__)

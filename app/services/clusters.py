@@ -19,7 +19,7 @@ from app.cluster.gateway import KubeGateway
 from app.domain.databases import Database
 from app.domain.providers import Provider
 from app.encryption import Cipher, DecryptionFailed
-from app.metrics import Metrics
+from app.observability.metrics import Metrics
 from app.services.errors import ServiceError
 from app.store.protocols import Store
 

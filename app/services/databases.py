@@ -25,12 +25,12 @@ from app.domain import errors as domain_errors
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
 from app.domain.manifests import labels, names
+from app.domain.namespaces import namespace_for
 from app.domain.operations import Operation, OperationType
-from app.domain.placement import namespace_for
 from app.domain.providers import Demand, NoProvider, Provider
 from app.domain.quotas import Excess
 from app.domain.sizes import SizeTable
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services import operations, placement
 from app.services.catalog import CatalogService, CatalogUnavailable
 from app.services.clusters import ClusterFleet, ClusterUnavailable

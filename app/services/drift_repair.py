@@ -57,7 +57,7 @@ from app.domain.manifests import database_cr
 from app.domain.manifests import labels as label_keys
 from app.domain.operations import OperationStatus, OperationType
 from app.domain.sizes import SizeTable
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services import inventory
 from app.services.catalog import CatalogService, CatalogUnavailable
 from app.services.cluster_view import ClusterView

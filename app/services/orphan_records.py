@@ -25,7 +25,7 @@ from datetime import timedelta
 from app.domain import clock
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services.placement import Placement
 from app.store import errors as store_errors
 from app.store.protocols import DatabaseFilter, Fence, OperationFilter, Store

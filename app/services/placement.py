@@ -40,7 +40,7 @@ from app.domain import providers as rules
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.providers import Demand, NoProvider, Provider
 from app.domain.sizes import SizeTable
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services.quotas import Quotas
 from app.store import errors as store_errors
 from app.store.protocols import Store

@@ -33,7 +33,7 @@ from app.cluster.gateway import KubeGateway
 from app.domain import clock, engines
 from app.domain.providers import Provider, ResourceKind
 from app.encryption import Cipher
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services.catalog import CatalogService, OfferedVersion
 from app.services.clusters import ClusterFleet, ClusterUnavailable, connection_for
 from app.services.errors import ServiceError

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services.errors import ServiceError
 
 log = get_logger(__name__)

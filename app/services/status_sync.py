@@ -27,7 +27,7 @@ from datetime import datetime
 from app.domain import clock, status_mapping, sync
 from app.domain.databases import Database
 from app.domain.events import Event
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services import inventory
 from app.services.cluster_view import ClusterView
 from app.store import errors as store_errors

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 
-from app.log import get_logger
-from app.metrics import Metrics
-from app.queue.streams import OperationQueue
+from app.broker.streams import OperationQueue
+from app.observability.log import get_logger
+from app.observability.metrics import Metrics
 from app.store.protocols import Store
 
 log = get_logger(__name__)

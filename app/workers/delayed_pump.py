@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from app import tasks
-from app.queue.streams import OperationQueue
+from app.broker.streams import OperationQueue
+from app.runtime import tasks
 
 
 class DelayedPump:

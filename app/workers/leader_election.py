@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
-from app import tasks
 from app.domain.retry import RetryPolicy
-from app.log import get_logger
-from app.metrics import Metrics
+from app.observability.log import get_logger
+from app.observability.metrics import Metrics
+from app.runtime import tasks
 from app.store import errors as store_errors
 from app.store.protocols import Fence, FenceRepository
 

@@ -33,12 +33,12 @@ from typing import Any
 import structlog
 
 from app.broker.errors import BrokerError, QueueLost
+from app.broker.streams import Delivery, OperationQueue
 from app.domain import clock, steps
 from app.domain.operations import Operation, OperationStatus
 from app.domain.retry import RetryPolicy
-from app.log import get_logger
-from app.metrics import Metrics
-from app.queue.streams import Delivery, OperationQueue
+from app.observability.log import get_logger
+from app.observability.metrics import Metrics
 from app.services.handlers.contract import CancelFn, FailFn, StepFn
 from app.store import errors as store_errors
 from app.store.protocols import Store

@@ -37,11 +37,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.broker.errors import BrokerError
+from app.broker.streams import OperationQueue
 from app.cluster import errors as cluster_errors
 from app.domain import clock
-from app.log import get_logger
-from app.metrics import Metrics
-from app.queue.streams import OperationQueue
+from app.observability.log import get_logger
+from app.observability.metrics import Metrics
 from app.services.drift_repair import DriftRepair, RepairPass
 from app.services.orphan_records import OrphanRecords
 from app.store import errors as store_errors

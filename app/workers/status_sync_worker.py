@@ -21,8 +21,8 @@ import contextlib
 from redis import exceptions as redis_errors
 
 from app.cluster import errors as cluster_errors
-from app.log import get_logger
-from app.metrics import Metrics
+from app.observability.log import get_logger
+from app.observability.metrics import Metrics
 from app.services.status_sync import StatusSync, SyncPass
 from app.store import errors as store_errors
 from app.workers.membership import Membership, owner_of

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from app.domain import placement
+from app.domain import namespaces
 from simulator.server import Served
 from tests.e2e.platform import BASE, VERSIONS, create, finished
 from tests.support import eventually
@@ -49,7 +49,7 @@ async def _lifecycle(client: httpx.AsyncClient, engine: str, served: Served) -> 
     if engine == "redis":
         # The sentinels' deletion policy changed outside the platform: the delete sets it
         # back before deleting them (a patch).
-        namespace = placement.namespace_for("acme", "shop")
+        namespace = namespaces.namespace_for("acme", "shop")
         for sentinel in await served.client().list("redissentinels", namespace=namespace):
             await served.client().patch("redissentinels", sentinel["metadata"]["name"],
                                         {"spec": {"deletionPolicy": "Halt"}},

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.domain import placement
+from app.domain import namespaces
 from app.domain.api_keys import Role
 from app.main import Runtime
 from app.services.api_keys import issue_key
@@ -69,7 +69,7 @@ async def test_a_database_is_scaled_paused_resumed_upgraded_and_deleted(
     assert (after["replicas"], after["version"], after["status"]) == (5, "17.6", "running")
     assert gone["status"] == "deleted"
     assert recreated["status"] == "succeeded"  # the name was free again
-    namespace = placement.namespace_for("acme", "shop")
+    namespace = namespaces.namespace_for("acme", "shop")
     assert await served.client().find("postgreses", "orders", namespace=namespace) is not None
 
 
@@ -208,7 +208,7 @@ async def test_a_paused_database_deleted_with_wipeout_loses_its_secret_too(
     created = await create(client, deletion_policy="WipeOut")
     await finished(client, created)
     path = f"{BASE}/{created.json()['id']}"
-    namespace = placement.namespace_for("acme", "shop")
+    namespace = namespaces.namespace_for("acme", "shop")
     await finished(client, await client.post(f"{path}/pause"))
 
     deleted = await finished(client, await client.delete(path))
@@ -231,7 +231,7 @@ async def test_custom_credentials_are_the_databases_and_are_kept_out_of_every_re
     stored_op = await runtime.store.operations.get(operation["id"])
     stored_db = await runtime.store.databases.get(created.json()["id"])
     events = (await client.get(f"{path}/events")).text
-    namespace = placement.namespace_for("acme", "shop")
+    namespace = namespaces.namespace_for("acme", "shop")
     secret = await served.client().find("secrets", "orders-auth", namespace=namespace)
     deleted = await finished(client, await client.delete(path))
 
@@ -272,7 +272,7 @@ async def test_health_shows_the_status_syncs_last_pass_and_the_record_follows_th
     created = await create(client, engine="mongodb", high_availability=True, replicas=3)
     await finished(client, created)
     path = f"{BASE}/{created.json()['id']}"
-    namespace = placement.namespace_for("acme", "shop")
+    namespace = namespaces.namespace_for("acme", "shop")
     served.simulator.config.update({"degraded": [f"{namespace}/orders"]})
 
     async def degraded() -> dict[str, Any] | None:
@@ -340,7 +340,7 @@ async def test_cluster_faults_delay_operations_but_never_lose_or_duplicate_them(
     scaled = await finished(client, await client.post(f"{path}/scale", json={"replicas": 5}))
     restarted = await finished(client, await client.post(f"{path}/restart"))
     served.simulator.config.update({"error_rate": 0.0, "throttle_rate": 0.0})
-    namespace = placement.namespace_for("acme", "shop")
+    namespace = namespaces.namespace_for("acme", "shop")
     requests = await served.client().list("postgresopsrequests", namespace=namespace)
     faults = served.simulator.stats.faults
 

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from app.domain import clock
 from app.domain.api_keys import Role
 from app.domain.databases import Database, DatabaseStatus
+from app.domain.namespaces import namespace_for
 from app.domain.operations import Operation, OperationStatus
-from app.domain.placement import namespace_for
 from app.services.api_keys import IssuedKey, issue_key
 from tests.e2e.platform import BASE, Platform, create, finished
 from tests.support import eventually

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.config.settings import Settings
-from app.domain import placement
+from app.domain import namespaces
 from tests.e2e.platform import BASE, Platform, create, finished, running
 from tests.support import eventually
 
@@ -60,7 +60,7 @@ async def test_metrics_count_requests_operations_passes_and_cluster_calls_of_rea
     # A drift the leader finds: the cluster halted behind the record's back.
     await served.client().patch(
         "postgreses", "kept", {"spec": {"halted": True}},
-        namespace=placement.namespace_for("acme", "shop"),
+        namespace=namespaces.namespace_for("acme", "shop"),
     )
 
     async def settled() -> Samples | None:

@@ -12,7 +12,7 @@ import httpx
 import yaml
 
 from app.config.settings import Settings
-from app.domain import placement as namespaces
+from app.domain import namespaces
 from app.main import Runtime
 from simulator.server import Served
 from tests.e2e.platform import BASE, Platform, create, finished, running

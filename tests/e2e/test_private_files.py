@@ -46,7 +46,7 @@ def test_everything_make_run_writes_under_data_dir_is_private(tmp_path: Path) ->
 
     found = modes(result.stdout)
     names = {Path(p).name for p in found}
-    assert {"kubedb-dbaas.sqlite3", "kubedb-dbaas.sqlite3-wal", "app.log", "app.pid",
+    assert {"kubedb-dbaas.sqlite3", "kubedb-dbaas.sqlite3-wal", "app.observability.log", "app.pid",
             "simulator.log", "kubeconfig", "admin-api-key", "encryption-key"} <= names
     assert any(n.endswith(".aof") or n == "appendonlydir" for n in names)
     assert_private(found)
@@ -61,8 +61,8 @@ def test_a_data_dir_left_readable_by_an_older_version_is_made_private(tmp_path: 
     data_dir = tmp_path / "var"
     data_dir.mkdir(mode=0o755)
     data_dir.chmod(0o755)
-    (data_dir / "app.log").write_text("an older log\n")
-    (data_dir / "app.log").chmod(0o644)
+    (data_dir / "app.observability.log").write_text("an older log\n")
+    (data_dir / "app.observability.log").chmod(0o644)
 
     with made_run(data_dir) as run:
         result = run.script("find var/ -printf '%m %y %p\\n'", timeout=60)

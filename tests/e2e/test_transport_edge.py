@@ -87,7 +87,7 @@ def _app(base: Path, command: list[str] | None = None, **env: str) -> Iterator[A
                    if not k.startswith(("MONGODB_", "REDIS_", "FORWARDED_", "CORS_"))}
     process_env.update({"DATA_DIR": str(base / "var"), "PORT": str(port),
                         "INSTANCE_ID": "edge", **env})
-    app = AppProcess(data_dir=base / "var", port=port, log_path=base / "app.log",
+    app = AppProcess(data_dir=base / "var", port=port, log_path=base / "app.observability.log",
                      env=process_env)
     if command is not None:
         command = [c.replace("8000", str(port)).replace("0.0.0.0", "127.0.0.1")

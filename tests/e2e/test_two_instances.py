@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from app.config.settings import Settings
-from app.domain import engines, placement
+from app.domain import engines, namespaces
 from app.domain.api_keys import new_token
 from app.domain.operations import OperationStatus
 from app.main import Runtime, create_app
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.timeout(120)
 
 ADMIN = new_token()
 BASE = "/api/v1/domain/acme/project/shop/databases"
-NAMESPACE = placement.namespace_for("acme", "shop")
+NAMESPACE = namespaces.namespace_for("acme", "shop")
 
 
 @contextlib.asynccontextmanager

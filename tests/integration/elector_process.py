@@ -12,7 +12,7 @@ import sys
 
 from app.broker.client import make_client
 from app.config.settings import LogFormat, LogLevel
-from app.log import configure_logging
+from app.observability.log import configure_logging
 from app.workers.leader_election import LeaderElector, Leadership
 
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from app.broker.streams import OperationQueue
 from app.domain.operations import Operation
 from app.domain.retry import RetryPolicy
-from app.queue.streams import OperationQueue
+from app.runtime.supervisor import Supervisor
 from app.services.operations import OperationDefaults, OperationService
 from app.store.protocols import Store
-from app.supervisor import Supervisor
 from app.workers.delayed_pump import DelayedPump
 from app.workers.operation_worker import (
     EngineConfig,

@@ -21,8 +21,8 @@ from app.api import auth
 from app.config.settings import LogFormat, LogLevel, Settings
 from app.domain.access import Action
 from app.domain.api_keys import new_token, parse_token
-from app.log import configure_logging
 from app.main import Runtime, create_app
+from app.observability.log import configure_logging
 
 ADMIN = new_token()
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]

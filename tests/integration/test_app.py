@@ -13,10 +13,10 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from app.broker.embedded import EmbeddedRedis
+from app.broker.keys import RedisKeys
 from app.config.settings import Settings
 from app.domain.api_keys import Role, parse_token
 from app.main import Runtime, create_app
-from app.queue.keys import RedisKeys
 from tests.support import eventually
 
 

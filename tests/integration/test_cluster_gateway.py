@@ -16,7 +16,7 @@ from app.cluster.config import ClusterConnection
 from app.cluster.gateway import Credentials, KubeGateway
 from app.domain import engines, sizes
 from app.domain.manifests import database_cr, desired, ops_requests
-from app.metrics import Metrics
+from app.observability.metrics import Metrics
 from simulator.kubedb import install
 from simulator.server import Served, Simulator, run_simulator
 from tests.support import eventually

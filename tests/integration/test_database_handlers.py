@@ -16,12 +16,12 @@ import redis.asyncio as aioredis
 from app.cluster import errors
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
-from app.domain import engines, placement, sizes
+from app.domain import engines, namespaces, sizes
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import labels
 from app.domain.operations import Operation, OperationStatus
 from app.domain.retry import RetryPolicy
-from app.log import get_logger
+from app.observability.log import get_logger
 from app.services.handlers.opsrequests import OpsRequestOperations
 from app.services.handlers.provisioning import Provisioning
 from app.services.handlers.registry import (
@@ -37,7 +37,7 @@ from tests.support import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
-NAMESPACE = placement.namespace_for("acme", "shop")
+NAMESPACE = namespaces.namespace_for("acme", "shop")
 ACTOR = "key-test0000000000001"
 VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
             "redis": "8.2.2"}

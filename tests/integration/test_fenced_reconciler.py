@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 
+from app.broker.streams import OperationQueue
 from app.domain import clock
 from app.domain.databases import Database, DatabaseStatus
-from app.queue.streams import OperationQueue
 from app.services.orphan_records import OrphanRecords
 from app.store import errors as store_errors
 from app.store.protocols import Fence

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import pytest
 import redis.asyncio as aioredis
 
-from app import tasks
 from app.broker.client import make_client
-from app.metrics import Metrics
+from app.observability.metrics import Metrics
+from app.runtime import tasks
 from app.workers.leader_election import LeaderElector, Leadership
 from tests.support import redis_keys
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from app import tasks
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
 from app.domain.databases import Database
+from app.runtime import tasks
 from app.store import errors as store_errors
 from app.store.mongo import MongoStore
 from app.store.protocols import Store

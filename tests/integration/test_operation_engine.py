@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from app.broker.streams import Delivery, OperationQueue
 from app.domain import clock, steps
 from app.domain.operations import Operation, OperationStatus
 from app.domain.retry import RetryPolicy
-from app.queue.streams import Delivery, OperationQueue
 from app.services.operations import OperationNotCancellable, OperationNotFound
 from app.store import errors
 from app.store.protocols import OperationFilter

@@ -28,7 +28,7 @@ import os
 import pytest
 
 from app.main import create_app
-from app.queue.streams import OperationQueue
+from app.broker.streams import OperationQueue
 from tests.support import eventually
 
 

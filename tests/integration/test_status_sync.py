@@ -16,14 +16,14 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from app import tasks
+from app.broker.streams import OperationQueue
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
-from app.domain import engines, placement, sizes
+from app.domain import engines, namespaces, sizes
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import database_cr
 from app.domain.status_mapping import observe_database as observe
-from app.queue.streams import OperationQueue
+from app.runtime import tasks
 from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView
 from app.services.drift_repair import DriftRepair
@@ -37,7 +37,7 @@ from simulator.server import Served, Simulator, run_simulator
 from tests.integration.test_database_handlers import world
 from tests.support import eventually, redis_keys, scoped_key
 
-NAMESPACE = placement.namespace_for("acme", "shop")
+NAMESPACE = namespaces.namespace_for("acme", "shop")
 VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
             "redis": "8.2.2"}
 TABLE = sizes.default_size_table()

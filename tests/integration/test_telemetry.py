@@ -6,9 +6,9 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from app.broker.streams import OperationQueue
 from app.domain.databases import Database
-from app.metrics import Metrics
-from app.queue.streams import OperationQueue
+from app.observability.metrics import Metrics
 from app.services.telemetry import GaugeSampler
 from app.store.sqlite import SQLiteStore
 from tests.support import scoped_key

@@ -13,11 +13,11 @@ import asyncio
 import sys
 
 from app.broker.client import make_client
+from app.broker.streams import OperationQueue
 from app.config.settings import LogFormat, LogLevel
 from app.domain import steps
 from app.domain.retry import RetryPolicy
-from app.log import configure_logging
-from app.queue.streams import OperationQueue
+from app.observability.log import configure_logging
 from app.store.sqlite import SQLiteStore
 from app.workers.operation_worker import (
     EngineConfig,

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from app.config.settings import LogFormat, LogLevel
 from app.domain import clock
 from app.domain.api_keys import ApiKey, Role, new_token, parse_token
-from app.log import configure_logging
+from app.observability.log import configure_logging
 from app.services import api_keys
 from app.services.api_keys import AuthenticationFailed, FailureReason
 from app.store.sqlite import SQLiteStore

@@ -12,7 +12,7 @@ import pytest
 import structlog
 
 from app.config.settings import LogFormat, LogLevel
-from app.log import (
+from app.observability.log import (
     MAX_LOGGED_URL_CHARS,
     MAX_LOGGED_VALUE_CHARS,
     configure_logging,

@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from app.config.settings import LogFormat, LogLevel
-from app.log import configure_logging, get_logger
+from app.observability.log import configure_logging, get_logger
 
 SECRETS = ["hunter2-very-secret", "kdb_AbCdEfGhIjKlMnOp", "s3cr3t-token-value"]
 

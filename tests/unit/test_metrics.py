@@ -8,7 +8,7 @@ from pathlib import Path
 from prometheus_client.metrics_core import Metric
 
 from app.cluster import errors
-from app.metrics import Metrics, outcome_of
+from app.observability.metrics import Metrics, outcome_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ import pytest
 
 from app.config.settings import LogFormat, LogLevel
 from app.domain.retry import RetryPolicy
-from app.log import configure_logging
-from app.supervisor import ComponentState, Supervisor
+from app.observability.log import configure_logging
+from app.runtime.supervisor import ComponentState, Supervisor
 from tests.support import eventually
 
 QUICK = RetryPolicy(initial=0.01, factor=2, cap=0.05, max_attempts=1000, jitter=0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain import engines, placement, steps
+from app.domain import engines, namespaces, steps
 from app.domain.databases import Database
 from app.domain.engines import Resource, Topology
 from app.domain.manifests import JsonObject, names
@@ -20,7 +20,7 @@ from app.domain.sizes import SizeTable
 
 def namespace_of(database: Database) -> str:
     """The record's namespace, or where the create step will put it."""
-    return database.namespace or placement.namespace_for(database.domain, database.project)
+    return database.namespace or namespaces.namespace_for(database.domain, database.project)
 
 
 def resource_name(database: Database) -> str:

@@ -4,33 +4,34 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain import errors, placement, validation
+from app.domain import errors, namespaces, validation
 
 
 def test_a_project_namespace_is_domain_dash_project_dash_hash() -> None:
-    name = placement.namespace_for("acme", "shop")
+    name = namespaces.namespace_for("acme", "shop")
 
     assert name.startswith("acme-shop-") and len(name) == len("acme-shop-") + 6
 
 
 def test_tenants_whose_names_join_alike_get_different_namespaces() -> None:
-    assert placement.namespace_for("acme", "prod-db") != placement.namespace_for("acme-prod", "db")
+    assert namespaces.namespace_for("acme", "prod-db") != namespaces.namespace_for(
+        "acme-prod", "db")
 
 
 def test_a_long_namespace_is_cut_and_hashed_to_a_dns_label() -> None:
     domain, project = "d" * 40, "p" * 40
-    other = placement.namespace_for(domain, "p" * 39 + "q")
+    other = namespaces.namespace_for(domain, "p" * 39 + "q")
 
-    name = placement.namespace_for(domain, project)
+    name = namespaces.namespace_for(domain, project)
 
     assert len(name) == 63
     assert validation.check_dns_label(name, field="namespace") == name
     assert name.startswith("d" * 40 + "-" + "p" * 15)
     assert name.endswith("-" + name[-6:])
     assert name != other
-    assert placement.namespace_for(domain, project) == name  # deterministic
+    assert namespaces.namespace_for(domain, project) == name  # deterministic
 
 
 def test_a_namespace_is_not_made_of_invalid_names() -> None:
     with pytest.raises(errors.InvalidName):
-        placement.namespace_for("Acme", "shop")
+        namespaces.namespace_for("Acme", "shop")

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from app.log import get_logger
+from app.observability.log import get_logger
 
 log = get_logger(__name__)
 T = TypeVar("T")

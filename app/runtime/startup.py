@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from app.domain.retry import RetryPolicy
-from app.log import get_logger
+from app.observability.log import get_logger
 
 log = get_logger(__name__)
 T = TypeVar("T")

@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app import tasks
 from app.domain.retry import RetryPolicy
-from app.log import get_logger
+from app.observability.log import get_logger
+from app.runtime import tasks
 
 log = get_logger(__name__)
 

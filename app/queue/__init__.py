@@ -1,1 +1,0 @@
-"""The operation queue: wake-ups for operations, carried by Redis Streams."""

@@ -1,0 +1,1 @@
+"""The process runtime: the supervisor, task helpers, connecting at start."""
