@@ -120,17 +120,10 @@ def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict
     }
 
 
-async def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return JSONResponse(
-        error_body(exc.code, exc.message, exc.details),
-        status_code=exc.status,
-        headers=exc.headers or None,
-    )
-
-
-async def _service_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
+async def _decided_error(request: Request, exc: Exception) -> JSONResponse:
+    """An answer a route (`ApiError`) or a service (`ServiceError`) decided on: both carry
+    status, code, message, details and headers."""
+    assert isinstance(exc, ApiError | ServiceError)
     return JSONResponse(
         error_body(exc.code, exc.message, exc.details),
         status_code=exc.status,
@@ -217,7 +210,7 @@ def _validation_error(authenticate: Authenticate | None) -> ExceptionHandler:
                 try:
                     await authenticate(request)
                 except ApiError as refusal:
-                    return await _api_error(request, refusal)
+                    return await _decided_error(request, refusal)
                 except (StoreUnavailable, BrokerUnavailable) as down:
                     return await _dependency_down(request, down)
             return JSONResponse(
@@ -267,5 +260,5 @@ def install(app: FastAPI, *, authenticate: Authenticate | None = None) -> None:
     app.add_exception_handler(BrokerUnavailable, _dependency_down)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error(authenticate))
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(ApiError, _decided_error)
+    app.add_exception_handler(ServiceError, _decided_error)

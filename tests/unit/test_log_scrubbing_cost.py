@@ -6,16 +6,12 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Iterator
 
 import pytest
-import structlog
 
-from app.config.settings import LogFormat, LogLevel
 from app.observability.log import (
     MAX_LOGGED_URL_CHARS,
     MAX_LOGGED_VALUE_CHARS,
-    configure_logging,
     get_logger,
     scrub_text,
 )
@@ -43,15 +39,6 @@ ADVERSARIAL = {
     "dotted": "a.-" * (N // 3),
     "key_space_colon": "token" + " " * N + "x",
 }
-
-
-@pytest.fixture
-def console() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    configure_logging(level=LogLevel.INFO, fmt=LogFormat.CONSOLE, stream=stream)
-    yield stream
-    structlog.contextvars.clear_contextvars()
-    configure_logging(level=LogLevel.INFO, fmt=LogFormat.CONSOLE)
 
 
 @pytest.mark.parametrize("text", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())

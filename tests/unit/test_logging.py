@@ -17,15 +17,6 @@ SECRETS = ["hunter2-very-secret", "kdb_AbCdEfGhIjKlMnOp", "s3cr3t-token-value"]
 
 
 @pytest.fixture
-def console() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    configure_logging(level=LogLevel.INFO, fmt=LogFormat.CONSOLE, stream=stream)
-    yield stream
-    structlog.contextvars.clear_contextvars()
-    configure_logging(level=LogLevel.INFO, fmt=LogFormat.CONSOLE)
-
-
-@pytest.fixture
 def json_lines() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     configure_logging(level=LogLevel.INFO, fmt=LogFormat.JSON, stream=stream)

@@ -17,9 +17,7 @@ from app.api.errors import ValidationFailed, error_responses
 from app.api.v1 import database_models as models
 from app.api.v1 import filters
 from app.api.v1.databases import DNS_LABEL
-from app.domain import access, engines
-from app.domain.databases import DatabaseStatus
-from app.store.protocols import DatabaseFilter
+from app.domain import access
 
 Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
 Tenant = Annotated[str | None, Query(pattern=DNS_LABEL, max_length=63)]
@@ -48,24 +46,14 @@ def _scope(principal: auth.Principal, domain: str | None,
             responses=error_responses(400, 401, 404, 422, 429),
             summary="Databases across projects (the key's scope), newest first")
 async def list_all_databases(
-    lists: deps.DatabaseListing, principal: Principal,
+    lists: deps.DatabaseListing, principal: Principal, query: filters.ListQueryParam,
     domain: Tenant = None, project: Tenant = None,
-    engine: engines.Engine | None = None, status: DatabaseStatus | None = None,
-    name: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9-]+$")] = None,
-    label: Annotated[str | None, Query(max_length=filters.LABEL_SELECTOR_MAX,
-                                       description=filters.LABEL_SELECTOR_HELP)] = None,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     domain, project = _scope(principal, domain, project)
-    where = DatabaseFilter(
-        domain=domain, project=project, engine=engine.value if engine else None,
-        status=status.value if status else None, name_prefix=name,
-        label=filters.label_selector(label),
-    )
-    found = await lists.page(where, offset=(page - 1) * page_size, limit=page_size)
+    found = await lists.page(query.where(domain=domain, project=project),
+                             offset=query.offset, limit=query.page_size)
     body = models.DatabaseList(
         databases=[models.DatabaseOut.of(d) for d in found.items], total=found.total,
-        page=page, page_size=page_size,
+        page=query.page, page_size=query.page_size,
     )
     return Response(body.model_dump_json(), media_type="application/json")

@@ -17,13 +17,13 @@ from app.api.errors import ApiError, error_responses
 from app.api.v1 import database_models as models
 from app.api.v1 import filters
 from app.api.v1.operations import OperationList, OperationOut
-from app.domain import access, engines
+from app.domain import access
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import connection
 from app.domain.operations import Operation, OperationType
 from app.services import databases as service_errors
 from app.services.databases import DatabaseService, NewDatabase
-from app.store.protocols import DatabaseFilter, OperationFilter
+from app.store.protocols import OperationFilter
 
 DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 Domain = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
@@ -115,24 +115,15 @@ def _one_of(field: str, in_body: str | None, header: str, in_header: str | None)
 @router.get("/", response_model=models.DatabaseList, include_in_schema=False)
 async def list_databases(
     lists: deps.DatabaseListing, principal: Principal, domain: Domain, project: Project,
-    engine: engines.Engine | None = None, status: DatabaseStatus | None = None,
-    name: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9-]+$")] = None,
-    label: Annotated[str | None, Query(max_length=filters.LABEL_SELECTOR_MAX,
-                                       description=filters.LABEL_SELECTOR_HELP)] = None,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    query: filters.ListQueryParam,
 ) -> Response:
     auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
                    missing=f"project {domain}/{project} not found")
-    where = DatabaseFilter(
-        domain=domain, project=project, engine=engine.value if engine else None,
-        status=status.value if status else None, name_prefix=name,
-        label=filters.label_selector(label),
-    )
-    found = await lists.page(where, offset=(page - 1) * page_size, limit=page_size)
+    found = await lists.page(query.where(domain=domain, project=project),
+                             offset=query.offset, limit=query.page_size)
     return _json(models.DatabaseList(
         databases=[models.DatabaseOut.of(d) for d in found.items], total=found.total,
-        page=page, page_size=page_size,
+        page=query.page, page_size=query.page_size,
     ))
 
 

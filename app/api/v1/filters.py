@@ -1,12 +1,23 @@
-"""Query filters shared by the database lists: parsed strictly at the edge, so that what
-reaches the store is a value it can run (a malformed label selector was a 500, a NUL in
-one a 503 naming the store)."""
+"""Query filters shared by the database lists (a project's and the cross-project one):
+parsed strictly at the edge, so that what reaches the store is a value it can run (a
+malformed label selector was a 500, a NUL in one a 503 naming the store).
+
+    query: filters.ListQueryParam        # engine, status, name, label, page, page_size
+    where = query.where(domain=d, project=p)
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query
+
 from app.api.errors import ValidationFailed
+from app.domain import engines, validation
 from app.domain import errors as domain_errors
-from app.domain import validation
+from app.domain.databases import DatabaseStatus
+from app.store.protocols import DatabaseFilter
 
 # `prefix/name=value`: a 253-character prefix, a 63-character name and value.
 LABEL_SELECTOR_MAX = 253 + 1 + 63 + 1 + 63
@@ -21,3 +32,42 @@ def label_selector(value: str | None) -> tuple[str, str] | None:
         return validation.check_label_selector(value, field="query.label")
     except domain_errors.InvalidValue as exc:
         raise ValidationFailed({"query.label": exc.message}) from exc
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A database list's filters and page, as the query string gave them."""
+
+    engine: engines.Engine | None
+    status: DatabaseStatus | None
+    name: str | None
+    label: tuple[str, str] | None
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    def where(self, *, domain: str | None, project: str | None) -> DatabaseFilter:
+        return DatabaseFilter(
+            domain=domain, project=project,
+            engine=self.engine.value if self.engine else None,
+            status=self.status.value if self.status else None,
+            name_prefix=self.name, label=self.label,
+        )
+
+
+async def list_query(
+    engine: engines.Engine | None = None, status: DatabaseStatus | None = None,
+    name: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9-]+$")] = None,
+    label: Annotated[str | None, Query(max_length=LABEL_SELECTOR_MAX,
+                                       description=LABEL_SELECTOR_HELP)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ListQuery:
+    return ListQuery(engine=engine, status=status, name=name, label=label_selector(label),
+                     page=page, page_size=page_size)
+
+
+ListQueryParam = Annotated[ListQuery, Depends(list_query)]
