@@ -25,8 +25,9 @@ def main() -> int:
         except sqlite_lock.StoreLocked as exc:
             print(f"kubedb-dbaas: {exc}", file=sys.stderr)
             return 1
-    configure_logging(level=settings.log_level, fmt=settings.log_format,
-                      instance_id=settings.instance_id)
+    configure_logging(
+        level=settings.log_level, fmt=settings.log_format, instance_id=settings.instance_id
+    )
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,

@@ -136,7 +136,10 @@ async def _connect_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.
 
 
 async def build_runtime(
-    settings: Settings, stack: AsyncExitStack, *, handlers: HandlerRegistry | None = None,
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    handlers: HandlerRegistry | None = None,
     metrics: Metrics | None = None,
 ) -> Runtime:
     metrics = metrics or Metrics()
@@ -163,18 +166,25 @@ async def build_runtime(
     fleet = ClusterFleet(store, default=cluster, cipher=cipher, metrics=metrics)
     stack.push_async_callback(fleet.close)
     size_table = _size_table(settings)
-    placement = Placement(store, size_table, Quotas(store), redis,
-                          lock_prefix=keys.placement_locks)
+    placement = Placement(store, size_table, Quotas(store), redis, lock_prefix=keys.placement_locks)
     if handlers is None:
         handlers = operation_handlers()
         poll = settings.operation_poll_interval
-        register_database_handlers(handlers, HandlerDeps(
-            store=store, cluster_for=fleet_clusters(fleet), sizes=size_table,
-            timing=HandlerTiming(
-                provision_deadline=settings.provision_deadline, provision_poll=poll,
-                ops_poll=poll, halt_poll=poll, delete_poll=poll,
+        register_database_handlers(
+            handlers,
+            HandlerDeps(
+                store=store,
+                cluster_for=fleet_clusters(fleet),
+                sizes=size_table,
+                timing=HandlerTiming(
+                    provision_deadline=settings.provision_deadline,
+                    provision_poll=poll,
+                    ops_poll=poll,
+                    halt_poll=poll,
+                    delete_poll=poll,
+                ),
             ),
-        ))
+        )
     supervisor = Supervisor(expected_errors=(BrokerError, StoreError))
     engine = EngineConfig(
         visibility_timeout=settings.operation_visibility_timeout,
@@ -186,8 +196,12 @@ async def build_runtime(
         read_block=settings.operation_read_block,
     )
     elector = LeaderElector(
-        redis, instance_id=settings.instance_id, ttl=settings.leader_lease_ttl,
-        retry_interval=settings.leader_retry_interval, key=keys.leader, metrics=metrics,
+        redis,
+        instance_id=settings.instance_id,
+        ttl=settings.leader_lease_ttl,
+        retry_interval=settings.leader_retry_interval,
+        key=keys.leader,
+        metrics=metrics,
         epochs=store.fences,
     )
     operations = OperationService(
@@ -195,25 +209,42 @@ async def build_runtime(
     )
     catalog = CatalogService(cluster, size_table, allowed=settings.allowed_versions)
     reconciler = ReconciliationWorker(
-        store=store, queue=queue,
+        store=store,
+        queue=queue,
         interval=min(settings.reconcile_interval, settings.operation_visibility_timeout),
         stall_grace=settings.operation_visibility_timeout,
-        repair=DriftRepair(store, ClusterView(fleet), operations, catalog, size_table,
-                           placement=placement),
-        repair_interval=settings.reconcile_interval, metrics=metrics,
+        repair=DriftRepair(
+            store, ClusterView(fleet), operations, catalog, size_table, placement=placement
+        ),
+        repair_interval=settings.reconcile_interval,
+        metrics=metrics,
         orphans=OrphanRecords(store, placement, grace=settings.orphan_record_grace),
     )
     runtime = Runtime(
-        settings=settings, store=store, redis=redis, queue=queue, operations=operations,
-        catalog=catalog, fleet=fleet, placement=placement,
+        settings=settings,
+        store=store,
+        redis=redis,
+        queue=queue,
+        operations=operations,
+        catalog=catalog,
+        fleet=fleet,
+        placement=placement,
         providers=ProviderService(
-            store, fleet, cipher=cipher, kubeconfig_dir=settings.kubeconfig_dir,
+            store,
+            fleet,
+            cipher=cipher,
+            kubeconfig_dir=settings.kubeconfig_dir,
             catalog_for=lambda gateway: CatalogService(
                 gateway, size_table, allowed=settings.allowed_versions
             ),
         ),
-        handlers=handlers, elector=elector, reconciler=reconciler, supervisor=supervisor,
-        metrics=metrics, cluster=cluster, sizes=size_table,
+        handlers=handlers,
+        elector=elector,
+        reconciler=reconciler,
+        supervisor=supervisor,
+        metrics=metrics,
+        cluster=cluster,
+        sizes=size_table,
     )
     interval = settings.status_sync_interval
     runtime.status_sync = StatusSyncWorker(
@@ -231,8 +262,12 @@ def _start_components(runtime: Runtime, engine: EngineConfig) -> None:
     supervisor.start("delayed_pump", DelayedPump(runtime.queue).run)
     for index in range(settings.num_operation_workers):
         worker = OperationWorker(
-            consumer=f"{settings.instance_id}/{index}", store=runtime.store, queue=runtime.queue,
-            handlers=runtime.handlers, config=engine, metrics=runtime.metrics,
+            consumer=f"{settings.instance_id}/{index}",
+            store=runtime.store,
+            queue=runtime.queue,
+            handlers=runtime.handlers,
+            config=engine,
+            metrics=runtime.metrics,
             on_end=lambda operation: runtime.placement.settle(operation.database_id),
         )
         supervisor.start(f"operation_worker_{index}", worker.run, group=WORKER_GROUP)
@@ -265,9 +300,7 @@ def _cipher(settings: Settings) -> Cipher | None:
 def _size_table(settings: Settings) -> SizeTable:
     if settings.sizes_file is None:
         return sizes.default_size_table()
-    return sizes.parse_size_table(
-        settings.sizes_file.read_text(), source=str(settings.sizes_file)
-    )
+    return sizes.parse_size_table(settings.sizes_file.read_text(), source=str(settings.sizes_file))
 
 
 def _store_kind(settings: Settings) -> str:
@@ -293,9 +326,13 @@ def _health(runtime: Runtime) -> HealthService:
         return states
 
     return HealthService(
-        instance_id=runtime.settings.instance_id, store=runtime.store,
-        ping_redis=runtime.redis.ping, leader=runtime.elector, workers=workers,
-        components=components, passes=lambda: pass_report(runtime),
+        instance_id=runtime.settings.instance_id,
+        store=runtime.store,
+        ping_redis=runtime.redis.ping,
+        leader=runtime.elector,
+        workers=workers,
+        components=components,
+        passes=lambda: pass_report(runtime),
         ping_cluster=runtime.cluster.ping if runtime.cluster is not None else None,
     )
 
@@ -305,7 +342,11 @@ def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
     keys = RedisKeys(settings.redis_key_prefix)
     return api_wiring.Services(
         databases=DatabaseService(
-            runtime.store, runtime.operations, runtime.catalog, runtime.sizes, runtime.fleet,
+            runtime.store,
+            runtime.operations,
+            runtime.catalog,
+            runtime.sizes,
+            runtime.fleet,
             runtime.placement,
         ),
         database_lists=DatabaseLists(runtime.store),
@@ -316,13 +357,22 @@ def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
         audit=AuditLog(runtime.store),
         api_keys=ApiKeyService(runtime.store),
         idempotency=IdempotencyStore(runtime.redis, prefix=keys.idempotency),
-        rate_limiter=RateLimiter(runtime.redis, Limit(
-            per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
-        ), prefix=keys.rate_limits),
-        anonymous_rate_limiter=RateLimiter(runtime.redis, Limit(
-            per_minute=settings.anonymous_rate_limit_per_minute,
-            burst=settings.anonymous_rate_limit_burst,
-        ), prefix=keys.rate_limits),
+        rate_limiter=RateLimiter(
+            runtime.redis,
+            Limit(
+                per_minute=settings.rate_limit_per_minute,
+                burst=settings.rate_limit_burst,
+            ),
+            prefix=keys.rate_limits,
+        ),
+        anonymous_rate_limiter=RateLimiter(
+            runtime.redis,
+            Limit(
+                per_minute=settings.anonymous_rate_limit_per_minute,
+                burst=settings.anonymous_rate_limit_burst,
+            ),
+            prefix=keys.rate_limits,
+        ),
         health=_health(runtime),
         gauges=GaugeSampler(runtime.metrics, store=runtime.store, queue=runtime.queue),
         metrics=runtime.metrics,
@@ -336,13 +386,21 @@ def pass_report(runtime: Runtime) -> dict[str, Any]:
     if sync is not None:
         last = sync.last_pass
         report["status_sync"] = {
-            "passes": sync.passes, "failures": sync.failures, "last_error": sync.last_error,
+            "passes": sync.passes,
+            "failures": sync.failures,
+            "last_error": sync.last_error,
             "members": len(sync.members),
-            "last": None if last is None else {
+            "last": None
+            if last is None
+            else {
                 "at": clock.to_text(last.started_at),
-                "duration_ms": round(last.duration * 1000, 1), "databases_seen": last.seen,
-                "synced": last.synced, "written": last.written, "missing": last.missing,
-                "cluster_calls": last.cluster_calls, "errors": last.errors,
+                "duration_ms": round(last.duration * 1000, 1),
+                "databases_seen": last.seen,
+                "synced": last.synced,
+                "written": last.written,
+                "missing": last.missing,
+                "cluster_calls": last.cluster_calls,
+                "errors": last.errors,
             },
         }
     return report
@@ -409,8 +467,9 @@ def __getattr__(name: str) -> Any:
     global _asgi_app
     if _asgi_app is None:
         settings = load_settings()
-        configure_logging(level=settings.log_level, fmt=settings.log_format,
-                          instance_id=settings.instance_id)
+        configure_logging(
+            level=settings.log_level, fmt=settings.log_format, instance_id=settings.instance_id
+        )
         _asgi_app = create_app(settings)
     return _asgi_app
 

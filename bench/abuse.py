@@ -42,8 +42,14 @@ def free_port() -> int:
 
 
 def make(target: str, env: dict[str, str]) -> None:
-    done = subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     if done.returncode != 0:
         raise SystemExit(f"make {target} failed:\n{done.stdout}{done.stderr}")
 
@@ -62,8 +68,11 @@ def timed(client: httpx.Client, url: str) -> tuple[int, float]:
 
 
 def audit_total(client: httpx.Client, url: str, key: str) -> int:
-    answer = client.get(f"{url}/api/v1/audit", params={"domain": "acme", "project": "shop"},
-                        headers={"Authorization": f"Bearer {key}"})
+    answer = client.get(
+        f"{url}/api/v1/audit",
+        params={"domain": "acme", "project": "shop"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
     answer.raise_for_status()
     return int(answer.json()["total"])
 
@@ -92,29 +101,47 @@ def run(url: str, data_dir: Path) -> list[tuple[str, str, str, str]]:
             long.append(timed(client, f"{url}{BASE}?name={'a' * 10_000}"))
         short_s = statistics.median(t for _, t in short)
         long_s = statistics.median(t for _, t in long)
-        rows.append(("1. answer, no key: short URL vs 10,000 chars",
-                     f"{short_s * 1000:.1f} ms vs {long_s * 1000:.1f} ms "
-                     f"(statuses {sorted({s for s, _ in short + long})})",
-                     f"{long_s / short_s:.2f}x", "within 2x"))
+        rows.append(
+            (
+                "1. answer, no key: short URL vs 10,000 chars",
+                f"{short_s * 1000:.1f} ms vs {long_s * 1000:.1f} ms "
+                f"(statuses {sorted({s for s, _ in short + long})})",
+                f"{long_s / short_s:.2f}x",
+                "within 2x",
+            )
+        )
 
         before = rss_mb(pid)
-        flood = {"name": "flood", "engine": "postgres", "version": "16.13",
-                 "labels": {f"k{i}": f"v{i}" for i in range(400_000)}}
-        answer = client.post(f"{url}{BASE}", json=flood,
-                             headers={"Authorization": f"Bearer {key}"})
+        flood = {
+            "name": "flood",
+            "engine": "postgres",
+            "version": "16.13",
+            "labels": {f"k{i}": f"v{i}" for i in range(400_000)},
+        }
+        answer = client.post(f"{url}{BASE}", json=flood, headers={"Authorization": f"Bearer {key}"})
         after = rss_mb(pid)
-        rows.append(("2. RSS around the 400,000-label create",
-                     f"{before:.1f} MB -> {after:.1f} MB (answer {answer.status_code})",
-                     f"{after - before:+.1f} MB", "under +20 MB"))
+        rows.append(
+            (
+                "2. RSS around the 400,000-label create",
+                f"{before:.1f} MB -> {after:.1f} MB (answer {answer.status_code})",
+                f"{after - before:+.1f} MB",
+                "under +20 MB",
+            )
+        )
 
         first = settled_total(client, url, key)
         statuses = {
-            client.post(f"{url}{BASE}/anon-junk-{n}/restart").status_code
-            for n in range(ANONYMOUS)
+            client.post(f"{url}{BASE}/anon-junk-{n}/restart").status_code for n in range(ANONYMOUS)
         }
         written = settled_total(client, url, key) - first
-        rows.append((f"3. audit entries in acme/shop from {ANONYMOUS} anonymous POSTs",
-                     f"answers {sorted(statuses)}", str(written), "0"))
+        rows.append(
+            (
+                f"3. audit entries in acme/shop from {ANONYMOUS} anonymous POSTs",
+                f"answers {sorted(statuses)}",
+                str(written),
+                "0",
+            )
+        )
     return rows
 
 
@@ -122,10 +149,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="abuse-") as tmp:
         data_dir = Path(tmp) / "var"
         port = free_port()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("MONGODB_", "REDIS_", "CLUSTER_"))}
-        env.update({"DATA_DIR": str(data_dir), "PORT": str(port), "HOST": "127.0.0.1",
-                    "PY": sys.executable})
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("MONGODB_", "REDIS_", "CLUSTER_"))
+        }
+        env.update(
+            {
+                "DATA_DIR": str(data_dir),
+                "PORT": str(port),
+                "HOST": "127.0.0.1",
+                "PY": sys.executable,
+            }
+        )
         url = f"http://127.0.0.1:{port}"
         make("run", env)
         try:

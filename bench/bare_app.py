@@ -15,8 +15,7 @@ from fastapi import FastAPI
 
 app = FastAPI()
 _DOCUMENT: dict[str, Any] = json.loads(Path(os.environ["BARE_DOCUMENT"]).read_text())
-_PAGE: dict[str, Any] = {"databases": [_DOCUMENT] * 20, "total": 10_000, "page": 1,
-                         "page_size": 20}
+_PAGE: dict[str, Any] = {"databases": [_DOCUMENT] * 20, "total": 10_000, "page": 1, "page_size": 20}
 
 
 @app.get("/doc/{doc_id}")

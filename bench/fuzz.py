@@ -52,17 +52,26 @@ def run(seeds: list[int], *, max_examples: int, timeout: float) -> list[SeedResu
         port = str(_free_port())
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))},
-            "DATA_DIR": str(Path(tmp) / "var"), "PORT": port, "PY": sys.executable,
+            "DATA_DIR": str(Path(tmp) / "var"),
+            "PORT": port,
+            "PY": sys.executable,
             # Fuzz the handlers, not the rate limiters (their 429 is documented on every
             # route; schemathesis's unauthenticated probes would otherwise meet the
             # per-address limit and read its 429 as a missing 401).
-            "RATE_LIMIT_PER_MINUTE": "0", "ANONYMOUS_RATE_LIMIT_PER_MINUTE": "0",
+            "RATE_LIMIT_PER_MINUTE": "0",
+            "ANONYMOUS_RATE_LIMIT_PER_MINUTE": "0",
         }
         env.pop("CLUSTER_KUBECONFIG", None)
 
         def make(target: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, env=env,
-                                  capture_output=True, text=True, timeout=120)
+            return subprocess.run(
+                ["make", "--no-print-directory", target],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
 
         results = []
         try:
@@ -72,13 +81,29 @@ def run(seeds: list[int], *, max_examples: int, timeout: float) -> list[SeedResu
             key = (Path(tmp) / "var" / "admin-api-key").read_text().strip()
             for seed in seeds:
                 done = subprocess.run(
-                    [str(Path(sys.executable).parent / "st"), "run",
-                     f"http://127.0.0.1:{port}/openapi.json",
-                     "-H", f"Authorization: Bearer {key}",
-                     "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
-                     "--phases", PHASES, "--max-examples", str(max_examples),
-                     "--workers", "1", "--seed", str(seed)],
-                    capture_output=True, text=True, timeout=timeout, cwd=tmp,
+                    [
+                        str(Path(sys.executable).parent / "st"),
+                        "run",
+                        f"http://127.0.0.1:{port}/openapi.json",
+                        "-H",
+                        f"Authorization: Bearer {key}",
+                        "--checks",
+                        "all",
+                        "--exclude-checks",
+                        EXCLUDED_CHECKS,
+                        "--phases",
+                        PHASES,
+                        "--max-examples",
+                        str(max_examples),
+                        "--workers",
+                        "1",
+                        "--seed",
+                        str(seed),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                    cwd=tmp,
                 )
                 found = re.findall(r"^\s*(Tested: .*|\d+ generated.*)$", done.stdout, re.M)
                 results.append(SeedResult(seed, done.returncode, "; ".join(found), done.stdout))
@@ -94,8 +119,10 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    print(f"schemathesis: checks all but {EXCLUDED_CHECKS}; phases {PHASES}; "
-          f"max examples {args.max_examples}; seeds {seeds}")
+    print(
+        f"schemathesis: checks all but {EXCLUDED_CHECKS}; phases {PHASES}; "
+        f"max examples {args.max_examples}; seeds {seeds}"
+    )
     failed = False
     for result in run(seeds, max_examples=args.max_examples, timeout=args.timeout):
         verdict = "ok" if result.returncode == 0 else "FAILURES"

@@ -134,8 +134,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--local-redis", default=LOCAL_REDIS,
-                        help="a Redis URL to measure too (empty: only the embedded one)")
+    parser.add_argument(
+        "--local-redis",
+        default=LOCAL_REDIS,
+        help="a Redis URL to measure too (empty: only the embedded one)",
+    )
     args = parser.parse_args()
     configure_logging(level=LogLevel.WARNING, fmt=LogFormat.CONSOLE)
     print(f"{args.ops} operations, {args.workers} workers, no-op handler, SQLite store")

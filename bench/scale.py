@@ -60,8 +60,13 @@ from app.store.sqlite import SQLiteStore
 from simulator.server import Served, Simulator, run_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
-VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
-            "redis": "8.2.2"}
+VERSIONS = {
+    "postgres": "16.13",
+    "mysql": "8.4.8",
+    "mariadb": "11.8.5",
+    "mongodb": "8.0.17",
+    "redis": "8.2.2",
+}
 PROJECTS = 10
 TABLE = sizes.default_size_table()
 
@@ -69,32 +74,56 @@ TABLE = sizes.default_size_table()
 async def seed(store: SQLiteStore, served: Served, count: int) -> list[Database]:
     client = served.client()
     for p in range(PROJECTS):
-        served.simulator.seed({"apiVersion": "v1", "kind": "Namespace",
-                               "metadata": {"name": namespaces.namespace_for("acme", f"p{p}")}})
+        served.simulator.seed(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": namespaces.namespace_for("acme", f"p{p}")},
+            }
+        )
     made = []
     for i in range(count):
         engine = sorted(VERSIONS)[i % len(VERSIONS)]
         project = f"p{i % PROJECTS}"
         namespace = namespaces.namespace_for("acme", project)
-        database = await store.databases.insert(Database(
-            name=f"db-{i:05d}", domain="acme", project=project, engine=engine,
-            version=VERSIONS[engine], storage_gb=10, status=DatabaseStatus.RUNNING,
-            namespace=namespace, kubedb_resource_name=f"db-{i:05d}",
-        ))
-        created = served.simulator.seed(
-            database_cr.database_manifest(desired_for(database, TABLE))
+        database = await store.databases.insert(
+            Database(
+                name=f"db-{i:05d}",
+                domain="acme",
+                project=project,
+                engine=engine,
+                version=VERSIONS[engine],
+                storage_gb=10,
+                status=DatabaseStatus.RUNNING,
+                namespace=namespace,
+                kubedb_resource_name=f"db-{i:05d}",
+            )
         )
-        created["status"] = {"phase": "Ready", "observedGeneration": 1, "conditions": [
-            {"type": "Ready", "status": "True", "reason": "ReadinessCheckSucceeded",
-             "message": "The database passed its readiness check"}]}
+        created = served.simulator.seed(database_cr.database_manifest(desired_for(database, TABLE)))
+        created["status"] = {
+            "phase": "Ready",
+            "observedGeneration": 1,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "ReadinessCheckSucceeded",
+                    "message": "The database passed its readiness check",
+                }
+            ],
+        }
         await client.update_status(created, admission=False)
         made.append(database)
     return made
 
 
 async def measured(
-    served: Served, admin: httpx.AsyncClient, label: str,
-    run: Callable[[], Awaitable[Any]], *, repeat_for_memory: bool = True,
+    served: Served,
+    admin: httpx.AsyncClient,
+    label: str,
+    run: Callable[[], Awaitable[Any]],
+    *,
+    repeat_for_memory: bool = True,
 ) -> None:
     await admin.post("/_sim/stats/reset")
     began = time.perf_counter()
@@ -136,7 +165,11 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def load(
-    base: str, paths: Iterator[str], *, seconds: float, concurrency: int,
+    base: str,
+    paths: Iterator[str],
+    *,
+    seconds: float,
+    concurrency: int,
     headers: dict[str, str] | None = None,
 ) -> tuple[float, float, float, int]:
     """(requests/s, p50 ms, p99 ms, non-200 answers) over `seconds`.
@@ -175,8 +208,12 @@ async def load(
     began = time.perf_counter()
     await asyncio.gather(*(user() for _ in range(concurrency)))
     took = time.perf_counter() - began
-    return (len(latencies) / took, statistics.median(latencies) * 1000,
-            percentile(latencies, 0.99) * 1000, failures)
+    return (
+        len(latencies) / took,
+        statistics.median(latencies) * 1000,
+        percentile(latencies, 0.99) * 1000,
+        failures,
+    )
 
 
 def cycle(items: list[str]) -> Iterator[str]:
@@ -195,7 +232,10 @@ class Server:
 def server(command: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[Server]:
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, *command], cwd=ROOT, env={**os.environ, **env}, stdout=out,
+            [sys.executable, *command],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
@@ -209,16 +249,23 @@ def server(command: list[str], port: int, env: dict[str, str], log: Path) -> Ite
             process.wait()
 
 
-async def ready(served: Server, path: str, *, timeout: float = 120,
-                check: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+async def ready(
+    served: Server,
+    path: str,
+    *,
+    timeout: float = 120,
+    check: Callable[[dict[str, Any]], bool] | None = None,
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     last: object = None
     base = served.url
     async with httpx.AsyncClient(base_url=base, timeout=5) as client:
         while time.monotonic() < deadline:
             if served.process.poll() is not None:
-                raise RuntimeError(f"{base} exited with {served.process.returncode}:\n"
-                                   f"{served.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"{base} exited with {served.process.returncode}:\n"
+                    f"{served.log.read_text()[-2000:]}"
+                )
             try:
                 answer = await client.get(path)
             except httpx.HTTPError as exc:
@@ -235,9 +282,10 @@ async def ready(served: Server, path: str, *, timeout: float = 120,
 
 @contextlib.asynccontextmanager
 async def simulated(tmp: Path) -> AsyncIterator[tuple[Served, httpx.AsyncClient, Path]]:
-    async with run_simulator(simulator=Simulator()) as served, httpx.AsyncClient(
-        base_url=served.url, timeout=30
-    ) as admin:
+    async with (
+        run_simulator(simulator=Simulator()) as served,
+        httpx.AsyncClient(base_url=served.url, timeout=30) as admin,
+    ):
         kubeconfig = tmp / "kubeconfig"
         kubeconfig.write_text(json.dumps(served.kubeconfig()))
         yield served, admin, kubeconfig
@@ -258,9 +306,11 @@ async def main() -> None:
         async with simulated(tmp) as (served, admin, kubeconfig):
             began = time.perf_counter()
             databases = await seed(store, served, args.databases)
-            print(f"{args.databases} databases ({', '.join(sorted(VERSIONS))}, "
-                  f"{PROJECTS} projects) seeded in the store and the cluster in "
-                  f"{time.perf_counter() - began:.1f} s")
+            print(
+                f"{args.databases} databases ({', '.join(sorted(VERSIONS))}, "
+                f"{PROJECTS} projects) seeded in the store and the cluster in "
+                f"{time.perf_counter() - began:.1f} s"
+            )
             await passes(store, served, admin, tmp / "redis")
             await store.close()
             await api(args, data_dir, kubeconfig, databases, tmp)
@@ -272,25 +322,43 @@ async def passes(
     gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=30)
     try:
         sync = StatusSync(store, ClusterView(gateway))
-        await measured(served, admin, "status sync, cold (writes all)",
-                       lambda: sync.run_pass(lambda _: True), repeat_for_memory=False)
-        await measured(served, admin, "status sync, steady (no change)",
-                       lambda: sync.run_pass(lambda _: True))
+        await measured(
+            served,
+            admin,
+            "status sync, cold (writes all)",
+            lambda: sync.run_pass(lambda _: True),
+            repeat_for_memory=False,
+        )
+        await measured(
+            served, admin, "status sync, steady (no change)", lambda: sync.run_pass(lambda _: True)
+        )
         changed = await turn_critical(served, share=10)
-        await measured(served, admin, f"status sync, {changed} turned Critical",
-                       lambda: sync.run_pass(lambda _: True), repeat_for_memory=False)
+        await measured(
+            served,
+            admin,
+            f"status sync, {changed} turned Critical",
+            lambda: sync.run_pass(lambda _: True),
+            repeat_for_memory=False,
+        )
         embedded = EmbeddedRedis(redis_dir)
         url = await embedded.start()
         redis = make_client(url)
         try:
             repair = DriftRepair(
-                store, ClusterView(gateway),
-                OperationService(store, OperationQueue(redis, prefix="bench:ops"),
-                                 OperationDefaults(deadline=60)),
-                CatalogService(gateway, TABLE), TABLE,
+                store,
+                ClusterView(gateway),
+                OperationService(
+                    store, OperationQueue(redis, prefix="bench:ops"), OperationDefaults(deadline=60)
+                ),
+                CatalogService(gateway, TABLE),
+                TABLE,
             )
-            await measured(served, admin, "reconcile (drift repair) pass",
-                           lambda: repair.run_pass(lambda: None))
+            await measured(
+                served,
+                admin,
+                "reconcile (drift repair) pass",
+                lambda: repair.run_pass(lambda: None),
+            )
         finally:
             await redis.aclose()
             await embedded.stop()
@@ -299,22 +367,29 @@ async def passes(
 
 
 async def api(
-    args: argparse.Namespace, data_dir: Path, kubeconfig: Path, databases: list[Database],
+    args: argparse.Namespace,
+    data_dir: Path,
+    kubeconfig: Path,
+    databases: list[Database],
     tmp: Path,
 ) -> None:
     token = new_token()
     env = {
-        "DATA_DIR": str(data_dir), "CLUSTER_KUBECONFIG": str(kubeconfig),
-        "ADMIN_API_KEY": token.text, "LOG_LEVEL": "WARNING", "INSTANCE_ID": "bench",
-        "RECONCILE_INTERVAL": "3600", "STATUS_SYNC_INTERVAL": "3600",
+        "DATA_DIR": str(data_dir),
+        "CLUSTER_KUBECONFIG": str(kubeconfig),
+        "ADMIN_API_KEY": token.text,
+        "LOG_LEVEL": "WARNING",
+        "INSTANCE_ID": "bench",
+        "RECONCILE_INTERVAL": "3600",
+        "STATUS_SYNC_INTERVAL": "3600",
         # Limiting on, as in production, but far above the load: its cost is measured,
         # not its refusals.
-        "RATE_LIMIT_PER_MINUTE": "10000000", "RATE_LIMIT_BURST": "10000000",
+        "RATE_LIMIT_PER_MINUTE": "10000000",
+        "RATE_LIMIT_BURST": "10000000",
     }
     headers = {"Authorization": f"Bearer {token.text}"}
     one = databases[len(databases) // 2]
-    path_of = {d.id: f"/api/v1/domain/acme/project/{d.project}/databases/{d.id}"
-               for d in databases}
+    path_of = {d.id: f"/api/v1/domain/acme/project/{d.project}/databases/{d.id}" for d in databases}
     port = free_port()
     env.update({"HOST": "127.0.0.1", "PORT": str(port)})
     with server(["-m", "app"], port, env, tmp / "app.observability.log") as app:
@@ -324,35 +399,63 @@ async def api(
         async with httpx.AsyncClient(base_url=base, headers=headers) as client:
             document = (await client.get(path_of[one.id])).json()
         gets = cycle([path_of[d.id] for d in databases[:: max(1, len(databases) // 500)]])
-        app_get = await load(base, gets, seconds=args.seconds,
-                             concurrency=args.concurrency, headers=headers)
-        lists = cycle([f"/api/v1/domain/acme/project/p{p}/databases?page_size=20"
-                       for p in range(PROJECTS)])
-        app_list = await load(base, lists, seconds=args.seconds,
-                              concurrency=args.concurrency, headers=headers)
+        app_get = await load(
+            base, gets, seconds=args.seconds, concurrency=args.concurrency, headers=headers
+        )
+        lists = cycle(
+            [f"/api/v1/domain/acme/project/p{p}/databases?page_size=20" for p in range(PROJECTS)]
+        )
+        app_list = await load(
+            base, lists, seconds=args.seconds, concurrency=args.concurrency, headers=headers
+        )
     doc_file = tmp / "document.json"
     doc_file.write_text(json.dumps(document))
     port = free_port()
-    with server(["-m", "uvicorn", "bench.bare_app:app", "--host", "127.0.0.1", "--port",
-                 str(port), "--workers", "1", "--log-level", "warning"],
-                port, {"BARE_DOCUMENT": str(doc_file)}, tmp / "bare.log") as bare:
+    with server(
+        [
+            "-m",
+            "uvicorn",
+            "bench.bare_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        port,
+        {"BARE_DOCUMENT": str(doc_file)},
+        tmp / "bare.log",
+    ) as bare:
         base = bare.url
         await ready(bare, "/doc/x")
-        bare_get = await load(base, cycle(["/doc/x"]), seconds=args.seconds,
-                              concurrency=args.concurrency)
-        bare_list = await load(base, cycle(["/docs"]), seconds=args.seconds,
-                               concurrency=args.concurrency)
+        bare_get = await load(
+            base, cycle(["/doc/x"]), seconds=args.seconds, concurrency=args.concurrency
+        )
+        bare_list = await load(
+            base, cycle(["/docs"]), seconds=args.seconds, concurrency=args.concurrency
+        )
     size = len(json.dumps(document))
-    print(f"HTTP, {args.concurrency} requests in flight, {args.seconds:g} s each "
-          f"(database body {size} bytes; list page of 20):")
+    print(
+        f"HTTP, {args.concurrency} requests in flight, {args.seconds:g} s each "
+        f"(database body {size} bytes; list page of 20):"
+    )
     for label, (rate, p50, p99, failed) in (
-        ("app  GET /databases/{id}", app_get), ("bare GET (same document)", bare_get),
-        ("app  GET /databases (list)", app_list), ("bare GET (same page)", bare_list),
+        ("app  GET /databases/{id}", app_get),
+        ("bare GET (same document)", bare_get),
+        ("app  GET /databases (list)", app_list),
+        ("bare GET (same page)", bare_list),
     ):
-        print(f"  {label:<28} {rate:7.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
-              f"   non-200 {failed}")
-    print(f"app/bare throughput: GET one {app_get[0] / bare_get[0]:.2f}, "
-          f"list {app_list[0] / bare_list[0]:.2f}")
+        print(
+            f"  {label:<28} {rate:7.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+            f"   non-200 {failed}"
+        )
+    print(
+        f"app/bare throughput: GET one {app_get[0] / bare_get[0]:.2f}, "
+        f"list {app_list[0] / bare_list[0]:.2f}"
+    )
 
 
 def _settled(body: dict[str, Any]) -> bool:

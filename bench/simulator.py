@@ -39,8 +39,10 @@ def mongodb(i: int) -> dict[str, object]:
         "metadata": {
             "name": name,
             "namespace": "default",
-            "labels": {"app.kubernetes.io/instance": name,
-                       "dbaas.example.com/tenant": f"t{i % 50}"},
+            "labels": {
+                "app.kubernetes.io/instance": name,
+                "dbaas.example.com/tenant": f"t{i % 50}",
+            },
             "finalizers": ["kubedb.com"],
         },
         "spec": {
@@ -53,11 +55,19 @@ def mongodb(i: int) -> dict[str, object]:
                 "accessModes": ["ReadWriteOnce"],
                 "resources": {"requests": {"storage": "10Gi"}},
             },
-            "podTemplate": {"spec": {"containers": [{
-                "name": "mongodb",
-                "resources": {"requests": {"cpu": "500m", "memory": "1Gi"},
-                              "limits": {"memory": "1Gi"}},
-            }]}},
+            "podTemplate": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "mongodb",
+                            "resources": {
+                                "requests": {"cpu": "500m", "memory": "1Gi"},
+                                "limits": {"memory": "1Gi"},
+                            },
+                        }
+                    ]
+                }
+            },
             "authSecret": {"kind": "Secret", "name": f"{name}-auth"},
             "deletionPolicy": "Delete",
         },
@@ -66,7 +76,9 @@ def mongodb(i: int) -> dict[str, object]:
 
 def secret(i: int) -> dict[str, object]:
     return {
-        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/basic-auth",
         "metadata": {"name": f"db-{i:05d}-auth", "namespace": "default"},
         "data": {"username": "cm9vdA==", "password": "c2VjcmV0LXBhc3N3b3JkLTEyMzQ="},
     }
@@ -74,11 +86,14 @@ def secret(i: int) -> dict[str, object]:
 
 def service(i: int) -> dict[str, object]:
     return {
-        "apiVersion": "v1", "kind": "Service",
+        "apiVersion": "v1",
+        "kind": "Service",
         "metadata": {"name": f"db-{i:05d}", "namespace": "default"},
-        "spec": {"type": "ClusterIP", "ports": [{"name": "db", "port": 27017,
-                                                  "targetPort": "db"}],
-                 "selector": {"app.kubernetes.io/instance": f"db-{i:05d}"}},
+        "spec": {
+            "type": "ClusterIP",
+            "ports": [{"name": "db", "port": 27017, "targetPort": "db"}],
+            "selector": {"app.kubernetes.io/instance": f"db-{i:05d}"},
+        },
     }
 
 
@@ -99,8 +114,10 @@ async def main() -> None:
             await client.create(service(i))
         created = time.perf_counter() - started
         loaded = rss_mib()
-        print(f"{args.databases} databases + secrets + services created in process in "
-              f"{created:.1f} s ({3 * args.databases / created:.0f} objects/s)")
+        print(
+            f"{args.databases} databases + secrets + services created in process in "
+            f"{created:.1f} s ({3 * args.databases / created:.0f} objects/s)"
+        )
 
         pages: list[float] = []
         async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
@@ -117,11 +134,15 @@ async def main() -> None:
                     if not token:
                         break
                 assert seen == args.databases, seen
-        print(f"list mongodbs, pages of {args.page}: {len(pages)} pages over {args.rounds} "
-              f"rounds, mean {statistics.mean(pages) * 1000:.1f} ms, "
-              f"max {max(pages) * 1000:.1f} ms per page")
-        print(f"RSS: {before:.0f} MiB at start, {loaded:.0f} MiB loaded, "
-              f"{rss_mib():.0f} MiB after listing")
+        print(
+            f"list mongodbs, pages of {args.page}: {len(pages)} pages over {args.rounds} "
+            f"rounds, mean {statistics.mean(pages) * 1000:.1f} ms, "
+            f"max {max(pages) * 1000:.1f} ms per page"
+        )
+        print(
+            f"RSS: {before:.0f} MiB at start, {loaded:.0f} MiB loaded, "
+            f"{rss_mib():.0f} MiB after listing"
+        )
 
 
 if __name__ == "__main__":

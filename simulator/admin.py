@@ -1,12 +1,12 @@
 """The admin API under `/_sim/` (JSON; never faulted, never counted):
 
-    GET          /_sim/config         knob values          {"latency_ms": 0.0, ...}
-    PUT | PATCH  /_sim/config         change some knobs    {"error_rate": 0.5} -> all values
-    GET          /_sim/config/schema  each knob's type, default, bounds and help
-    POST         /_sim/config/reset   every knob back to its default
-    GET          /_sim/stats          {"requests": {"list mongodbs": 3}, "faults": {}, ...}
-    POST         /_sim/stats/reset    zero the statistics (DELETE /_sim/stats too)
-    GET          /_sim/info           resourceVersion, object counts, open watches
+GET          /_sim/config         knob values          {"latency_ms": 0.0, ...}
+PUT | PATCH  /_sim/config         change some knobs    {"error_rate": 0.5} -> all values
+GET          /_sim/config/schema  each knob's type, default, bounds and help
+POST         /_sim/config/reset   every knob back to its default
+GET          /_sim/stats          {"requests": {"list mongodbs": 3}, "faults": {}, ...}
+POST         /_sim/stats/reset    zero the statistics (DELETE /_sim/stats too)
+GET          /_sim/info           resourceVersion, object counts, open watches
 """
 
 from __future__ import annotations
@@ -53,15 +53,18 @@ def routes(
         return wire.json_response(stats.snapshot())
 
     async def info(request: Request) -> Response:
-        return wire.json_response({
-            "resourceVersion": str(store.resource_version),
-            "objects": {rt.resource: store.count(rt) for rt in registry if store.count(rt)},
-            "watches": hub.subscriber_count(),
-            "watchHistoryHorizon": str(hub.horizon),
-        })
+        return wire.json_response(
+            {
+                "resourceVersion": str(store.resource_version),
+                "objects": {rt.resource: store.count(rt) for rt in registry if store.count(rt)},
+                "watches": hub.subscriber_count(),
+                "watchHistoryHorizon": str(hub.horizon),
+            }
+        )
 
-    def route(path: str, endpoint: Callable[[Request], Awaitable[Response]],
-              methods: list[str]) -> Route:
+    def route(
+        path: str, endpoint: Callable[[Request], Awaitable[Response]], methods: list[str]
+    ) -> Route:
         return Route(path, endpoint, methods=methods)
 
     return [

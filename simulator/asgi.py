@@ -80,9 +80,12 @@ def build_app(sim: Simulator) -> ASGIApp:
         Route("/healthz", healthy),
         Route("/livez", healthy),
         Route("/readyz", healthy),
-        Mount(ADMIN_PREFIX, routes=admin.routes(
-            config=sim.config, stats=sim.stats, registry=registry, store=sim.store, hub=sim.hub
-        )),
+        Mount(
+            ADMIN_PREFIX,
+            routes=admin.routes(
+                config=sim.config, stats=sim.stats, registry=registry, store=sim.store, hub=sim.hub
+            ),
+        ),
     ]
 
     async def api_error(request: Request, exc: Exception) -> Response:
@@ -92,9 +95,11 @@ def build_app(sim: Simulator) -> ASGIApp:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 405:
-            return wire.error_response(errors.MethodNotAllowed(
-                "the server does not allow this method on the requested resource"
-            ))
+            return wire.error_response(
+                errors.MethodNotAllowed(
+                    "the server does not allow this method on the requested resource"
+                )
+            )
         if exc.status_code == 404:
             return wire.error_response(errors.NotFound(_NOT_FOUND))
         cls = next((c for c in errors.ALL if c.code == exc.status_code), errors.InternalError)

@@ -48,17 +48,39 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0, help="port (0: any free port)")
     p.add_argument("--kubeconfig-out", type=Path, help="write a kubeconfig for the server here")
     p.add_argument("--catalog", type=Path, help="catalog file, for the plugin that owns it")
-    p.add_argument("--objects", type=Path, action="append", default=[],
-                   help="YAML/JSON file of objects to create at start (repeatable)")
+    p.add_argument(
+        "--objects",
+        type=Path,
+        action="append",
+        default=[],
+        help="YAML/JSON file of objects to create at start (repeatable)",
+    )
     p.add_argument("--seed", type=int, help="seed of the random generators")
-    p.add_argument("--watch-history", type=int, default=10_000,
-                   help="changes kept for watches that resume from a resourceVersion")
-    p.add_argument("--plugin", action="append", default=[], metavar="MODULE:FUNCTION",
-                   help="a plugin to install (repeatable)")
-    p.add_argument("--no-default-plugins", action="store_true",
-                   help=f"do not install {', '.join(DEFAULT_PLUGINS)}")
-    p.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
-                   help="set a knob (repeatable); see GET /_sim/config/schema")
+    p.add_argument(
+        "--watch-history",
+        type=int,
+        default=10_000,
+        help="changes kept for watches that resume from a resourceVersion",
+    )
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNCTION",
+        help="a plugin to install (repeatable)",
+    )
+    p.add_argument(
+        "--no-default-plugins",
+        action="store_true",
+        help=f"do not install {', '.join(DEFAULT_PLUGINS)}",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        help="set a knob (repeatable); see GET /_sim/config/schema",
+    )
     p.add_argument("--latency-ms", type=float)
     p.add_argument("--error-rate", type=float, help="fraction of requests answered 500")
     p.add_argument("--throttle-rate", type=float, help="fraction of requests answered 429")
@@ -95,7 +117,8 @@ def plugins(args: argparse.Namespace) -> list[Plugin]:
 def configure(sim: Simulator, args: argparse.Namespace) -> None:
     """Apply knob flags, `--set` and `--objects` (a bad value stops the start)."""
     values: dict[str, object] = {
-        knob: getattr(args, flag) for flag, knob in _KNOB_FLAGS.items()
+        knob: getattr(args, flag)
+        for flag, knob in _KNOB_FLAGS.items()
         if getattr(args, flag) is not None
     }
     for item in args.set:
@@ -117,7 +140,9 @@ def configure(sim: Simulator, args: argparse.Namespace) -> None:
 
 async def serve(args: argparse.Namespace) -> None:
     sim = Simulator(
-        seed=args.seed, watch_history=args.watch_history, catalog_path=args.catalog,
+        seed=args.seed,
+        watch_history=args.watch_history,
+        catalog_path=args.catalog,
         plugins=plugins(args),
     )
     configure(sim, args)
@@ -125,8 +150,9 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with run_simulator(args.host, args.port, simulator=sim,
-                             access_log=args.access_log) as served:
+    async with run_simulator(
+        args.host, args.port, simulator=sim, access_log=args.access_log
+    ) as served:
         print(f"simulator listening on {served.url}", flush=True)
         if args.kubeconfig_out:
             kubeconfig.write(args.kubeconfig_out, served.url)

@@ -31,9 +31,9 @@ ResourceRef = ResourceType | str
 class Watch:
     """Events of one in-process watch. `async with` it (or `aclose()`) to stop following.
 
-        async with client.watch("mongodbs", resource_version=rv) as events:
-            async for event in events:      # event.type, event.object (a copy)
-                ...
+    async with client.watch("mongodbs", resource_version=rv) as events:
+        async for event in events:      # event.type, event.object (a copy)
+            ...
     """
 
     def __init__(self, subscription: Subscription) -> None:
@@ -86,8 +86,9 @@ class Client:
         except LookupError as exc:
             raise errors.NotFound(f"the server doesn't have a resource type {ref!r}") from exc
 
-    def _opts(self, admission: bool | None, *, dry_run: bool = False,
-              field_manager: str | None = None) -> WriteOptions:
+    def _opts(
+        self, admission: bool | None, *, dry_run: bool = False, field_manager: str | None = None
+    ) -> WriteOptions:
         return WriteOptions(
             user=self.user,
             dry_run=dry_run,
@@ -160,7 +161,8 @@ class Client:
         """Matching objects and the list's resourceVersion (to `watch` from)."""
         rt = self.resource(resource)
         page = self._verbs.list(
-            rt, namespace if rt.namespaced else None,
+            rt,
+            namespace if rt.namespaced else None,
             selector=ObjectFilter.parse(label_selector, None),
         )
         return [clone(obj) for obj in page.items], str(page.resource_version)
@@ -176,7 +178,11 @@ class Client:
         rt = self._type_of(obj)
         name = str(obj.get("metadata", {}).get("name", ""))
         updated = await self._verbs.update(
-            rt, self._namespace(rt, None, obj), name, obj, self._opts(admission),
+            rt,
+            self._namespace(rt, None, obj),
+            name,
+            obj,
+            self._opts(admission),
             subresource=subresource,
         )
         return clone(updated)
@@ -215,19 +221,26 @@ class Client:
     ) -> Obj:
         rt = self.resource(resource)
         patched, _ = await self._verbs.patch(
-            rt, self._namespace(rt, namespace), name, PatchType.MERGE, clone(patch),
-            self._opts(admission), subresource=subresource,
+            rt,
+            self._namespace(rt, namespace),
+            name,
+            PatchType.MERGE,
+            clone(patch),
+            self._opts(admission),
+            subresource=subresource,
         )
         return clone(patched)
 
-    async def apply(
-        self, obj: Obj, *, field_manager: str, admission: bool | None = None
-    ) -> Obj:
+    async def apply(self, obj: Obj, *, field_manager: str, admission: bool | None = None) -> Obj:
         """Server-side apply (create or merge), as `field_manager`."""
         rt = self._type_of(obj)
         name = str(obj.get("metadata", {}).get("name", ""))
         applied, _ = await self._verbs.patch(
-            rt, self._namespace(rt, None, obj), name, PatchType.APPLY, clone(obj),
+            rt,
+            self._namespace(rt, None, obj),
+            name,
+            PatchType.APPLY,
+            clone(obj),
             self._opts(admission, field_manager=field_manager),
         )
         return clone(applied)
@@ -272,4 +285,3 @@ class Client:
             resource_version=resource_version,
         )
         return Watch(subscription)
-

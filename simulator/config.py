@@ -158,8 +158,9 @@ class Config:
         for name, value in values.items():
             knob = self._knobs.get(name)
             if knob is None:
-                causes.append(errors.Cause(name, "Unsupported value: no such knob",
-                                           "FieldValueNotSupported"))
+                causes.append(
+                    errors.Cause(name, "Unsupported value: no such knob", "FieldValueNotSupported")
+                )
                 continue
             try:
                 checked[name] = knob.check(value)
@@ -167,8 +168,7 @@ class Config:
                 causes.append(errors.Cause(name, f"Invalid value: {value!r}: {exc}"))
         if causes:
             raise errors.Invalid(
-                "invalid simulator config: "
-                + "; ".join(f"{c.field}: {c.message}" for c in causes),
+                "invalid simulator config: " + "; ".join(f"{c.field}: {c.message}" for c in causes),
                 causes=causes,
             )
         self._values.update(checked)

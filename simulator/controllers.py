@@ -27,7 +27,8 @@ from simulator.config import Config, Knob
 log = structlog.get_logger(__name__)
 
 TIME_SCALE = Knob(
-    "time_scale", 1.0,
+    "time_scale",
+    1.0,
     "real seconds per simulated second for controllers (0: as fast as possible)",
     minimum=0.0,
 )

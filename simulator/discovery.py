@@ -97,13 +97,15 @@ def api_resource_list(registry: Registry, group: str, version: str) -> dict[str,
     for rt in types:
         resources.append(_resource_entry(rt))
         if rt.status:
-            resources.append({
-                "name": f"{rt.plural}/status",
-                "singularName": "",
-                "namespaced": rt.namespaced,
-                "kind": rt.kind,
-                "verbs": ["get", "patch", "update"],
-            })
+            resources.append(
+                {
+                    "name": f"{rt.plural}/status",
+                    "singularName": "",
+                    "namespaced": rt.namespaced,
+                    "kind": rt.kind,
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",
@@ -179,7 +181,9 @@ def _item_operations(rt: ResourceType) -> dict[str, Any]:
         "patch": {
             "operationId": f"patch{rt.kind}",
             "x-kubernetes-group-version-kind": {
-                "group": rt.group, "version": rt.version, "kind": rt.kind,
+                "group": rt.group,
+                "version": rt.version,
+                "kind": rt.kind,
             },
             "parameters": [
                 {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},

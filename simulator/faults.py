@@ -28,22 +28,54 @@ ADMIN_PREFIX = "/_sim"
 
 FAULT_KNOBS = (
     Knob("latency_ms", 0.0, "milliseconds added before every answer", minimum=0.0),
-    Knob("error_rate", 0.0, "fraction of requests answered 500 InternalError",
-         minimum=0.0, maximum=1.0),
-    Knob("throttle_rate", 0.0, "fraction of requests answered 429 TooManyRequests",
-         minimum=0.0, maximum=1.0),
+    Knob(
+        "error_rate",
+        0.0,
+        "fraction of requests answered 500 InternalError",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Knob(
+        "throttle_rate",
+        0.0,
+        "fraction of requests answered 429 TooManyRequests",
+        minimum=0.0,
+        maximum=1.0,
+    ),
     Knob("throttle_retry_after_seconds", 1, "Retry-After of the injected 429s", minimum=0),
-    Knob("hang_rate", 0.0, "fraction of requests never answered (held until the client "
-         "gives up)", minimum=0.0, maximum=1.0),
-    Knob("fault_targets", (), "only fault requests whose 'verb resource' matches one of "
-         "these globs (e.g. 'create mongodbopsrequests', '* secrets'); empty: all"),
-    Knob("watch_drop_after_events", 0, "drop each watch stream after it sent this many "
-         "events (0: never)", minimum=0),
-    Knob("watch_drop_probability", 0.0, "chance, per event, that a watch stream is dropped "
-         "instead of sending it", minimum=0.0, maximum=1.0),
-    Knob("watch_drop_mode", "abort", "how a dropped watch ends: 'abort' (connection cut "
-         "mid-stream) or 'close' (a clean end, like a server timeout)",
-         choices=("abort", "close")),
+    Knob(
+        "hang_rate",
+        0.0,
+        "fraction of requests never answered (held until the client gives up)",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Knob(
+        "fault_targets",
+        (),
+        "only fault requests whose 'verb resource' matches one of "
+        "these globs (e.g. 'create mongodbopsrequests', '* secrets'); empty: all",
+    ),
+    Knob(
+        "watch_drop_after_events",
+        0,
+        "drop each watch stream after it sent this many events (0: never)",
+        minimum=0,
+    ),
+    Knob(
+        "watch_drop_probability",
+        0.0,
+        "chance, per event, that a watch stream is dropped instead of sending it",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Knob(
+        "watch_drop_mode",
+        "abort",
+        "how a dropped watch ends: 'abort' (connection cut "
+        "mid-stream) or 'close' (a clean end, like a server timeout)",
+        choices=("abort", "close"),
+    ),
 )
 
 
@@ -120,15 +152,19 @@ class FaultInjector:
             return True
         if roll < error:
             self._stats.fault("error")
-            response = wire.error_response(errors.InternalError(
-                "Internal error occurred: injected fault (simulator error_rate)"
-            ))
+            response = wire.error_response(
+                errors.InternalError(
+                    "Internal error occurred: injected fault (simulator error_rate)"
+                )
+            )
         elif roll < throttle:
             self._stats.fault("throttle")
-            response = wire.error_response(errors.TooManyRequests(
-                "Too many requests, please try again later.",
-                retry_after=self._config.get_int("throttle_retry_after_seconds"),
-            ))
+            response = wire.error_response(
+                errors.TooManyRequests(
+                    "Too many requests, please try again later.",
+                    retry_after=self._config.get_int("throttle_retry_after_seconds"),
+                )
+            )
         else:
             return False
         await response(scope, receive, send)

@@ -19,8 +19,10 @@ def build(url: str, *, namespace: str = "default") -> dict[str, Any]:
         "clusters": [{"name": CONTEXT, "cluster": {"server": url}}],
         "users": [{"name": CONTEXT, "user": {}}],
         "contexts": [
-            {"name": CONTEXT, "context": {"cluster": CONTEXT, "user": CONTEXT,
-                                          "namespace": namespace}}
+            {
+                "name": CONTEXT,
+                "context": {"cluster": CONTEXT, "user": CONTEXT, "namespace": namespace},
+            }
         ],
         "current-context": CONTEXT,
         "preferences": {},

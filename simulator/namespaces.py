@@ -83,8 +83,9 @@ class NamespaceLifecycle:
             return False
         finalizers = [f for f in namespace.get("spec", {}).get("finalizers", []) if f != FINALIZER]
         try:
-            await ctx.client.patch("namespaces", name, {"spec": {"finalizers": finalizers}},
-                                   admission=False)
+            await ctx.client.patch(
+                "namespaces", name, {"spec": {"finalizers": finalizers}}, admission=False
+            )
         except errors.NotFound:
             return True  # released by someone else meanwhile
         log.info("namespace_deleted", namespace=name)
@@ -101,6 +102,11 @@ class NamespaceLifecycle:
         except errors.NotFound:
             return True
         except errors.ApiError as exc:
-            log.info("namespace_content_kept", namespace=md["namespace"], resource=rt.resource,
-                     name=md["name"], reason=exc.reason)
+            log.info(
+                "namespace_content_kept",
+                namespace=md["namespace"],
+                resource=rt.resource,
+                name=md["name"],
+                reason=exc.reason,
+            )
             return False

@@ -83,8 +83,8 @@ def generated_name(prefix: str, rng: random.Random) -> str:
 
 def name_problem(name: str, *, label: bool = False) -> str | None:
     """Why `name` is not a valid object name (DNS subdomain, or DNS label), or None."""
-    limit, pattern, what = (63, _DNS_LABEL, "RFC 1123 label") if label else (
-        253, _DNS_SUBDOMAIN, "RFC 1123 subdomain"
+    limit, pattern, what = (
+        (63, _DNS_LABEL, "RFC 1123 label") if label else (253, _DNS_SUBDOMAIN, "RFC 1123 subdomain")
     )
     if len(name) > limit:
         return f"must be no more than {limit} characters"
@@ -100,6 +100,4 @@ def name_problem(name: str, *, label: bool = False) -> str | None:
 def without_meta_and_status(obj: Obj, *, drop_status: bool) -> Obj:
     """The part of an object whose change bumps `generation`: all but metadata (and status,
     for kinds with a status subresource)."""
-    return {
-        k: v for k, v in obj.items() if k != "metadata" and not (drop_status and k == "status")
-    }
+    return {k: v for k, v in obj.items() if k != "metadata" and not (drop_status and k == "status")}

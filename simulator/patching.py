@@ -203,8 +203,9 @@ def json_patch(doc: Any, operations: Any) -> Any:
         for op in operations:
             doc = _operation(doc, op)
     except _PatchFailed as exc:
-        raise errors.Invalid(f"the server rejected our request due to an error in our "
-                             f"request: {exc}") from exc
+        raise errors.Invalid(
+            f"the server rejected our request due to an error in our request: {exc}"
+        ) from exc
     return doc
 
 
@@ -234,15 +235,26 @@ def record_apply(
         entry["subresource"] = subresource
     md = meta(doc)
     others = [
-        e for e in md.get("managedFields") or []
-        if not (e.get("manager") == manager and e.get("operation") == "Apply"
-                and e.get("subresource") == entry.get("subresource"))
+        e
+        for e in md.get("managedFields") or []
+        if not (
+            e.get("manager") == manager
+            and e.get("operation") == "Apply"
+            and e.get("subresource") == entry.get("subresource")
+        )
     ]
     md["managedFields"] = [*others, entry]
 
 
-_UNOWNED_METADATA = {"name", "namespace", "resourceVersion", "managedFields", "uid",
-                     "creationTimestamp", "generation"}
+_UNOWNED_METADATA = {
+    "name",
+    "namespace",
+    "resourceVersion",
+    "managedFields",
+    "uid",
+    "creationTimestamp",
+    "generation",
+}
 
 
 def _fields(value: Any) -> dict[str, Any]:

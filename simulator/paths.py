@@ -59,7 +59,10 @@ def verb(method: str, target: Target, *, watch: bool) -> str:
             return "watch" if watch else "list"
         return {"POST": "create", "DELETE": "deletecollection"}.get(method, method.lower())
     return {
-        "GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete",
+        "GET": "get",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete",
     }.get(method, method.lower())
 
 

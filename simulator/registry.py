@@ -122,15 +122,39 @@ class Registry:
 
 CORE_TYPES = (
     ResourceType(
-        "", "v1", "Namespace", "namespaces", "namespace", ("ns",),
-        namespaced=False, spec_finalizers=True, dns_label_names=True,
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        "namespace",
+        ("ns",),
+        namespaced=False,
+        spec_finalizers=True,
+        dns_label_names=True,
         columns=(("Status", ".status.phase"),),
     ),
-    ResourceType("", "v1", "Secret", "secrets", "secret", columns=(("Type", ".type"),),
-                 prepare=kinds.prepare_secret),
-    ResourceType("", "v1", "Service", "services", "service", ("svc",), status=True,
-                 categories=("all",), dns_label_names=True, prepare=kinds.prepare_service,
-                 columns=(("Type", ".spec.type"), ("Cluster-IP", ".spec.clusterIP"))),
+    ResourceType(
+        "",
+        "v1",
+        "Secret",
+        "secrets",
+        "secret",
+        columns=(("Type", ".type"),),
+        prepare=kinds.prepare_secret,
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "Service",
+        "services",
+        "service",
+        ("svc",),
+        status=True,
+        categories=("all",),
+        dns_label_names=True,
+        prepare=kinds.prepare_service,
+        columns=(("Type", ".spec.type"), ("Cluster-IP", ".spec.clusterIP")),
+    ),
     ResourceType("", "v1", "Event", "events", "event", ("ev",)),
 )
 
@@ -147,24 +171,46 @@ _KUBEDB_ENGINES = (
 def _kubedb_types() -> Iterator[ResourceType]:
     for kind, plural, short, _, _ in _KUBEDB_ENGINES:
         yield ResourceType(
-            "kubedb.com", "v1", kind, plural, kind.lower(), (short,),
-            status=True, custom=True, categories=("datastore", "kubedb", "appscode", "all"),
+            "kubedb.com",
+            "v1",
+            kind,
+            plural,
+            kind.lower(),
+            (short,),
+            status=True,
+            custom=True,
+            categories=("datastore", "kubedb", "appscode", "all"),
             columns=(("Version", ".spec.version"), ("Status", ".status.phase")),
         )
     for kind, _, _, ops_short, _ in _KUBEDB_ENGINES:
         yield ResourceType(
-            "ops.kubedb.com", "v1alpha1", f"{kind}OpsRequest", f"{kind.lower()}opsrequests",
-            f"{kind.lower()}opsrequest", (ops_short,),
-            status=True, custom=True, categories=("ops", "kubedb", "appscode", "all"),
+            "ops.kubedb.com",
+            "v1alpha1",
+            f"{kind}OpsRequest",
+            f"{kind.lower()}opsrequests",
+            f"{kind.lower()}opsrequest",
+            (ops_short,),
+            status=True,
+            custom=True,
+            categories=("ops", "kubedb", "appscode", "all"),
             columns=(("Type", ".spec.type"), ("Status", ".status.phase")),
         )
     for kind, _, _, _, catalog_short in _KUBEDB_ENGINES:
         yield ResourceType(
-            "catalog.kubedb.com", "v1alpha1", f"{kind}Version", f"{kind.lower()}versions",
-            f"{kind.lower()}version", (catalog_short,),
-            namespaced=False, custom=True, categories=("catalog", "kubedb", "appscode"),
-            columns=(("Version", ".spec.version"), ("Distribution", ".spec.distribution"),
-                     ("Deprecated", ".spec.deprecated")),
+            "catalog.kubedb.com",
+            "v1alpha1",
+            f"{kind}Version",
+            f"{kind.lower()}versions",
+            f"{kind.lower()}version",
+            (catalog_short,),
+            namespaced=False,
+            custom=True,
+            categories=("catalog", "kubedb", "appscode"),
+            columns=(
+                ("Version", ".spec.version"),
+                ("Distribution", ".spec.distribution"),
+                ("Deprecated", ".spec.deprecated"),
+            ),
         )
 
 

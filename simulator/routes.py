@@ -31,7 +31,12 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 class ResourceRoutes:
     def __init__(
-        self, *, registry: Registry, verbs: Verbs, config: Config, stats: Stats,
+        self,
+        *,
+        registry: Registry,
+        verbs: Verbs,
+        config: Config,
+        stats: Stats,
         rng: random.Random,
     ) -> None:
         self._registry = registry
@@ -87,7 +92,10 @@ class ResourceRoutes:
         if method == "DELETE" and sub is None:
             options = await _delete_options(request)
             deletion = await self._verbs.delete(
-                rt, namespace, name, _options(query, options),
+                rt,
+                namespace,
+                name,
+                _options(query, options),
                 preconditions=options.get("preconditions"),
             )
             return wire.json_response(_deletion_body(rt, deletion))
@@ -104,15 +112,20 @@ class ResourceRoutes:
             continue_token=query.get("continue") or None,
         )
         if as_table:
-            return wire.json_response(tables.table(
-                rt, page.items, resource_version=str(page.resource_version),
-                continue_token=page.continue_token,
-            ))
+            return wire.json_response(
+                tables.table(
+                    rt,
+                    page.items,
+                    resource_version=str(page.resource_version),
+                    continue_token=page.continue_token,
+                )
+            )
         metadata: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
         if page.continue_token:
             metadata["continue"] = page.continue_token
-        head = wire.dumps({"apiVersion": rt.api_version, "kind": rt.list_kind,
-                           "metadata": metadata})
+        head = wire.dumps(
+            {"apiVersion": rt.api_version, "kind": rt.list_kind, "metadata": metadata}
+        )
         items = b",".join(self._verbs.store.encode(rt, obj) for obj in page.items)
         return Response(head[:-1] + b',"items":[' + items + b"]}", media_type=wire.JSON)
 
@@ -145,9 +158,9 @@ class ResourceRoutes:
 
 def _not_allowed(method: str, rt: ResourceType) -> errors.MethodNotAllowed:
     return errors.MethodNotAllowed(
-        f"the server does not allow this method on the requested resource ({method} "
-        f"{rt.resource})",
-        group=rt.group, kind=rt.plural,
+        f"the server does not allow this method on the requested resource ({method} {rt.resource})",
+        group=rt.group,
+        kind=rt.plural,
     )
 
 
@@ -177,9 +190,7 @@ def _options(query: QueryParams, delete_options: dict[str, Any] | None = None) -
     if isinstance(dry_run, str):
         dry_run = [dry_run]
     if any(value != "All" for value in dry_run):
-        raise errors.BadRequest(
-            f"dryRun: Unsupported value: {dry_run!r}: supported values: \"All\""
-        )
+        raise errors.BadRequest(f'dryRun: Unsupported value: {dry_run!r}: supported values: "All"')
     return WriteOptions(
         dry_run=bool(dry_run),
         field_manager=query.get("fieldManager") or None,

@@ -82,8 +82,7 @@ def place(rt: ResourceType, obj: Obj, namespace: str | None) -> str | None:
     given = md.get("namespace") or None
     if namespace and given and given != namespace:
         raise errors.BadRequest(
-            "the namespace of the provided object does not match the namespace sent on the "
-            "request"
+            "the namespace of the provided object does not match the namespace sent on the request"
         )
     namespace = namespace or given
     if not namespace:
@@ -165,7 +164,8 @@ def unchanged(current: Obj, new: Obj) -> bool:
         md = {k: v for k, v in obj.get("metadata", {}).items() if k != "resourceVersion"}
         if isinstance(md.get("managedFields"), list):
             md["managedFields"] = [
-                {k: v for k, v in entry.items() if k != "time"} if isinstance(entry, dict)
+                {k: v for k, v in entry.items() if k != "time"}
+                if isinstance(entry, dict)
                 else entry
                 for entry in md["managedFields"]
             ]
@@ -181,10 +181,13 @@ def check_metadata(rt: ResourceType, obj: Obj) -> None:
     causes: list[errors.Cause] = []
     name = md.get("name")
     if not name:
-        causes.append(errors.Cause(
-            "metadata.name", "Required value: name or generateName is required",
-            "FieldValueRequired",
-        ))
+        causes.append(
+            errors.Cause(
+                "metadata.name",
+                "Required value: name or generateName is required",
+                "FieldValueRequired",
+            )
+        )
     elif problem := name_problem(str(name), label=rt.dns_label_names):
         causes.append(errors.Cause("metadata.name", f"Invalid value: {name!r}: {problem}"))
     for field in ("labels", "annotations"):
@@ -221,12 +224,18 @@ def check_finalizers(rt: ResourceType, current: Obj, new: Obj) -> None:
     added = sorted(set(finalizers_of(new)) - set(finalizers_of(current)))
     if added:
         found = ", ".join(f'"{f}"' for f in added)
-        raise errors.invalid(rt, str(meta(new).get("name", "")), [errors.Cause(
-            "metadata.finalizers",
-            "Forbidden: no new finalizers can be added if the object is being deleted, "
-            f"found new finalizers []string{{{found}}}",
-            "FieldValueForbidden",
-        )])
+        raise errors.invalid(
+            rt,
+            str(meta(new).get("name", "")),
+            [
+                errors.Cause(
+                    "metadata.finalizers",
+                    "Forbidden: no new finalizers can be added if the object is being deleted, "
+                    f"found new finalizers []string{{{found}}}",
+                    "FieldValueForbidden",
+                )
+            ],
+        )
 
 
 def check_preconditions(rt: ResourceType, current: Obj, preconditions: Any) -> None:
@@ -238,7 +247,8 @@ def check_preconditions(rt: ResourceType, current: Obj, preconditions: Any) -> N
         wanted = preconditions.get(field)
         if wanted is not None and str(wanted) != str(md.get(field)):
             raise errors.conflict(
-                rt, name,
+                rt,
+                name,
                 f"Precondition failed: {label} in precondition: {wanted}, "
                 f"{label} in object meta: {md.get(field)}",
             )

@@ -114,8 +114,9 @@ def _parse_requirement(part: str) -> Requirement:
         return Requirement(key, "!=" if match["op"] == "!=" else "=", frozenset([value]))
     if match := _ORDER.match(part):
         _check(part, match["key"], [])
-        return Requirement(match["key"], "gt" if match["op"] == ">" else "lt",
-                           frozenset([match["value"]]))
+        return Requirement(
+            match["key"], "gt" if match["op"] == ">" else "lt", frozenset([match["value"]])
+        )
     if match := _EXISTS.match(part):
         _check(part, match["key"], [])
         return Requirement(match["key"], "!" if match["bang"] else "exists")
@@ -154,7 +155,7 @@ class FieldSelector:
                 raise errors.BadRequest(f"invalid selector: {text!r}; can't understand {part!r}")
             field = match["field"].strip()
             if field not in _FIELDS:
-                raise errors.BadRequest(f'field label not supported: {field}')
+                raise errors.BadRequest(f"field label not supported: {field}")
             terms.append((field, match["op"] != "!=", match["value"].strip()))
         return cls(tuple(terms))
 

@@ -67,8 +67,11 @@ class Simulator:
         self.store = Store(self.hub)
         self.admission = AdmissionChain()
         self.verbs = Verbs(
-            registry=self.registry, store=self.store, hub=self.hub,
-            admission=self.admission, rng=self.random,
+            registry=self.registry,
+            store=self.store,
+            hub=self.hub,
+            admission=self.admission,
+            rng=self.random,
         )
         self.stats = Stats()
         self.stopping = asyncio.Event()
@@ -187,10 +190,16 @@ async def run_simulator(
     sim = simulator or Simulator(**options)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
-    server = _EmbeddedServer(uvicorn.Config(
-        sim.app(), log_config=None, access_log=access_log, lifespan="off", ws="none",
-        timeout_graceful_shutdown=int(shutdown_grace),
-    ))
+    server = _EmbeddedServer(
+        uvicorn.Config(
+            sim.app(),
+            log_config=None,
+            access_log=access_log,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=int(shutdown_grace),
+        )
+    )
     logging.getLogger("uvicorn.error").addFilter(QUIET_DROPS)
     url_host = f"[{host}]" if ":" in host else host
     await sim.start()

@@ -121,8 +121,10 @@ class Store:
             start = (namespace,)
         else:
             start = ("", "")
-        position = bisect.bisect_right(table.keys, start) if after else bisect.bisect_left(
-            table.keys, start
+        position = (
+            bisect.bisect_right(table.keys, start)
+            if after
+            else bisect.bisect_left(table.keys, start)
         )
         keys = table.keys
         while position < len(keys):

@@ -64,12 +64,34 @@ def table(
     resource_version: str | None = None,
     continue_token: str | None = None,
 ) -> dict[str, Any]:
-    columns = [{"name": "Name", "type": "string", "format": "name", "priority": 0,
-                "description": "Name of the object"}]
-    columns += [{"name": name, "type": "string", "format": "", "priority": 0,
-                 "description": f"{name} ({path})"} for name, path in rt.columns]
-    columns.append({"name": "Age", "type": "string", "format": "", "priority": 0,
-                    "description": "Time since the object was created"})
+    columns = [
+        {
+            "name": "Name",
+            "type": "string",
+            "format": "name",
+            "priority": 0,
+            "description": "Name of the object",
+        }
+    ]
+    columns += [
+        {
+            "name": name,
+            "type": "string",
+            "format": "",
+            "priority": 0,
+            "description": f"{name} ({path})",
+        }
+        for name, path in rt.columns
+    ]
+    columns.append(
+        {
+            "name": "Age",
+            "type": "string",
+            "format": "",
+            "priority": 0,
+            "description": "Time since the object was created",
+        }
+    )
     now = datetime.now(UTC)
     rows = []
     for obj in objects:
@@ -77,11 +99,16 @@ def table(
         cells = [md.get("name", "")]
         cells += [_cell(_lookup(obj, path)) for _, path in rt.columns]
         cells.append(age(md.get("creationTimestamp"), now))
-        rows.append({
-            "cells": cells,
-            "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                       "metadata": md},
-        })
+        rows.append(
+            {
+                "cells": cells,
+                "object": {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": md,
+                },
+            }
+        )
     metadata: dict[str, Any] = {}
     if resource_version is not None:
         metadata["resourceVersion"] = resource_version

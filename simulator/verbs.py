@@ -130,9 +130,7 @@ class Verbs:
             try:
                 since = int(str(resource_version))
             except ValueError:
-                raise errors.BadRequest(
-                    f"invalid resource version {resource_version!r}"
-                ) from None
+                raise errors.BadRequest(f"invalid resource version {resource_version!r}") from None
         replay = since is None or send_initial_events
         initial = [obj for _, obj in self.store.scan(rt, namespace)] if replay else []
         subscription = self.hub.subscribe(
@@ -175,8 +173,9 @@ class Verbs:
         """Create an object at once, without admission (startup objects, catalogs)."""
         rt = self.registry.by_kind(str(body.get("apiVersion")), str(body.get("kind")))
         if rt is None:
-            raise errors.BadRequest(f"no resource type for {body.get('apiVersion')} "
-                                    f"{body.get('kind')}")
+            raise errors.BadRequest(
+                f"no resource type for {body.get('apiVersion')} {body.get('kind')}"
+            )
         obj, namespace = self._new(rt, None, body)
         self._check_namespace_open(rt, namespace)
         rules.stamp_new(rt, obj, uid=new_uid(self._rng), created=now())
@@ -206,7 +205,8 @@ class Verbs:
             raise errors.Forbidden(
                 f"unable to create new content in namespace {namespace} because it is being "
                 "terminated",
-                name=namespace, kind=ns_type.plural,
+                name=namespace,
+                kind=ns_type.plural,
             )
 
     def _insert(self, rt: ResourceType, obj: Obj, opts: WriteOptions) -> Obj:
@@ -237,9 +237,16 @@ class Verbs:
         rules.check_url_name(obj, name)
         given = resource_version(obj)
         if given is None and rt.custom:
-            raise errors.invalid(rt, name, [errors.Cause(
-                "metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update"
-            )])
+            raise errors.invalid(
+                rt,
+                name,
+                [
+                    errors.Cause(
+                        "metadata.resourceVersion",
+                        "Invalid value: 0x0: must be specified for an update",
+                    )
+                ],
+            )
 
         def build(current: Obj) -> Obj:
             if given is not None and given != resource_version(current):

@@ -30,8 +30,12 @@ from simulator.verbs import Verbs
 from simulator.watch import Subscription, WatchEvent
 
 WATCH_KNOBS = (
-    Knob("watch_bookmark_interval_seconds", 60.0, "seconds between BOOKMARK events on "
-         "watches that allow them", minimum=0.01),
+    Knob(
+        "watch_bookmark_interval_seconds",
+        60.0,
+        "seconds between BOOKMARK events on watches that allow them",
+        minimum=0.01,
+    ),
 )
 DEFAULT_TIMEOUT_SECONDS = 1800
 _BATCH = 256
@@ -69,8 +73,9 @@ class WatchStream(Response):
         as_table: bool = False,
         error: errors.ApiError | None = None,
     ) -> None:
-        super().__init__(status_code=200, media_type=wire.JSON,
-                         headers={"Cache-Control": "no-cache, private"})
+        super().__init__(
+            status_code=200, media_type=wire.JSON, headers={"Cache-Control": "no-cache, private"}
+        )
         self._rt = rt
         self._subscription = subscription
         self._verbs = verbs
@@ -140,8 +145,9 @@ class WatchStream(Response):
                     return False
                 if loop.time() >= next_bookmark and not subscription.pending():
                     rv = max(subscription.delivered_rv, self._verbs.hub.latest_rv)
-                    await self._send(send, [WatchEvent("BOOKMARK", self._verbs.bookmark(
-                        self._rt, rv))])
+                    await self._send(
+                        send, [WatchEvent("BOOKMARK", self._verbs.bookmark(self._rt, rv))]
+                    )
                     next_bookmark = loop.time() + interval
                 continue
             batch = [event]

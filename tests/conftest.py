@@ -63,7 +63,8 @@ def redis_keys() -> RedisKeys:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "every_redis: run on the local Redis at TEST_LOCAL_REDIS_URL as well as on "
+        "markers",
+        "every_redis: run on the local Redis at TEST_LOCAL_REDIS_URL as well as on "
         "the embedded one (for tests whose point is a real, separate Redis server)",
     )
 

@@ -52,7 +52,14 @@ def test_the_image_logs_json_checks_liveness_and_runs_one_uvicorn_process() -> N
     assert "LOG_FORMAT=json" in env
     assert "/health/live" in steps["HEALTHCHECK"]
     assert json.loads(steps["CMD"]) == [
-        "uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
+        "uvicorn",
+        "app.main:app",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8000",
+        "--workers",
+        "1",
         "--no-proxy-headers",  # X-Forwarded-* only from FORWARDED_ALLOW_IPS (app.api.edge)
     ]
 
@@ -99,14 +106,22 @@ def test_every_setting_compose_sets_is_a_setting_of_the_app() -> None:
         assert set(compose()["services"][name]["environment"]) <= known
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None,
-                    reason="docker-compose is not installed (Debian package docker-compose)")
+@pytest.mark.skipif(
+    shutil.which("docker-compose") is None,
+    reason="docker-compose is not installed (Debian package docker-compose)",
+)
 def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
     for name in ("docker-compose.yml", ".env.example"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
 
-    done = subprocess.run(["docker-compose", "config", "-q"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        ["docker-compose", "config", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
     assert done.returncode == 0, done.stderr

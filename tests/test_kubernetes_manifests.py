@@ -82,8 +82,11 @@ def test_the_deployment_runs_two_sized_instances_named_after_their_pods() -> Non
     assert spec["replicas"] == 2
     assert spec["selector"]["matchLabels"] == APP_LABELS
     assert APP_LABELS.items() <= spec["template"]["metadata"]["labels"].items()
-    assert (env["RECONCILE_INTERVAL"], env["NUM_OPERATION_WORKERS"],
-            env["STATUS_SYNC_INTERVAL"]) == ("300", "3", "30")
+    assert (
+        env["RECONCILE_INTERVAL"],
+        env["NUM_OPERATION_WORKERS"],
+        env["STATUS_SYNC_INTERVAL"],
+    ) == ("300", "3", "30")
     assert env["INSTANCE_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     assert container(app)["resources"] == {
         "requests": {"cpu": "500m", "memory": "512Mi"},
@@ -103,7 +106,7 @@ def test_probes_ask_the_health_routes_on_the_containers_port() -> None:
         assert app[probe]["httpGet"]["port"] in ports
     # The image's command chooses the port (uvicorn --port), not a setting.
     dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", "")  # continued lines
-    command = re.search(r'^CMD (.*)$', dockerfile, re.M)
+    command = re.search(r"^CMD (.*)$", dockerfile, re.M)
     assert command is not None
     argv = json.loads(command.group(1))
     assert ports["http"] == int(argv[argv.index("--port") + 1])
@@ -147,8 +150,11 @@ def test_the_service_account_is_bound_to_the_cluster_role() -> None:
     binding = everything[("ClusterRoleBinding", "kubedb-dbaas")]
 
     assert ("ServiceAccount", "kubedb-dbaas") in everything
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io",
-                                  "kind": "ClusterRole", "name": "kubedb-dbaas"}
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "kubedb-dbaas",
+    }
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "kubedb-dbaas", "namespace": NAMESPACE}
     ]
@@ -181,8 +187,9 @@ def test_the_secret_template_is_not_applied_with_the_rest_and_holds_no_secret() 
     templates = objects(MANIFESTS / "templates")
     app_secret = templates[("Secret", "kubedb-dbaas")]["stringData"]
     mongo_secret = templates[("Secret", "kubedb-dbaas-mongodb")]["stringData"]
-    referenced = {ref["secretRef"]["name"]
-                  for ref in container(deployment())["envFrom"] if "secretRef" in ref}
+    referenced = {
+        ref["secretRef"]["name"] for ref in container(deployment())["envFrom"] if "secretRef" in ref
+    }
 
     assert not [key for key in objects() if key[0] == "Secret"]
     assert referenced == {"kubedb-dbaas"}
@@ -203,8 +210,7 @@ def test_mongodb_and_redis_keep_their_data_and_answer_at_the_configured_addresse
         stateful = everything[("StatefulSet", name)]["spec"]
         service = everything[("Service", name)]["spec"]
         claims = stateful["volumeClaimTemplates"]
-        mounted = {m["name"] for m in container(everything[("StatefulSet", name)])
-                   ["volumeMounts"]}
+        mounted = {m["name"] for m in container(everything[("StatefulSet", name)])["volumeMounts"]}
         assert {c["metadata"]["name"] for c in claims} <= mounted
         assert service["ports"][0]["port"] == port
         assert service["selector"] == stateful["selector"]["matchLabels"]
@@ -221,17 +227,21 @@ def test_mongodb_and_redis_keep_their_data_and_answer_at_the_configured_addresse
 
 def test_the_readmes_apply_order_applies_every_manifest_once_namespace_first() -> None:
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Kubernetes"):readme.index("### Is there exactly one")]
-    script = section[section.index("```sh"):].split("```")[1].replace("\\\n", " ")
-    applied = [path for line in script.splitlines() if "kubectl apply" in line
-               for path in re.findall(r"-f (\S+)", line)]
+    section = readme[readme.index("### Kubernetes") : readme.index("### Is there exactly one")]
+    script = section[section.index("```sh") :].split("```")[1].replace("\\\n", " ")
+    applied = [
+        path
+        for line in script.splitlines()
+        if "kubectl apply" in line
+        for path in re.findall(r"-f (\S+)", line)
+    ]
     copied = {copy: source for source, copy in re.findall(r"^cp (\S+) (\S+)", script, re.M)}
 
     sources = [copied.get(path, path) for path in applied]
     assert sources[0] == "k8s/app/namespace.yaml"
     assert sorted(sources) == sorted(
-        str(p.relative_to(ROOT)) for p in [*MANIFESTS.glob("*.yaml"),
-                                           *(MANIFESTS / "templates").glob("*.yaml")]
+        str(p.relative_to(ROOT))
+        for p in [*MANIFESTS.glob("*.yaml"), *(MANIFESTS / "templates").glob("*.yaml")]
     )
     # The secret comes before the pods that read it; the store before the app.
     assert applied.index("var/secret.yaml") < applied.index("k8s/app/deployment.yaml")

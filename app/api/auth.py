@@ -41,8 +41,16 @@ from app.services import api_keys
 from app.services.rate_limits import RateLimited
 
 __all__ = [
-    "TENANT_GATE", "Action", "Admin", "Caller", "Principal", "authenticate", "authorize", "check",
-    "require_admin", "require_key_manager",
+    "TENANT_GATE",
+    "Action",
+    "Admin",
+    "Caller",
+    "Principal",
+    "authenticate",
+    "authorize",
+    "check",
+    "require_admin",
+    "require_key_manager",
 ]
 
 log = get_logger(__name__)
@@ -77,7 +85,8 @@ class _ApiKeyBearer(HTTPBearer):
             given = request.headers.get("authorization")
             await _limit_address(request)
             raise errors.Unauthorized(
-                "send an API key as Authorization: Bearer <key>" if not given
+                "send an API key as Authorization: Bearer <key>"
+                if not given
                 else "the Authorization header must read Bearer <key>"
             )
         services = deps.services_of(request)
@@ -93,15 +102,21 @@ class _ApiKeyBearer(HTTPBearer):
         try:
             await limiter.check(key.id)
         except RateLimited as exc:
-            raise _limited(exc, f"this API key made more than {limiter.limit.per_minute} "
-                                f"requests a minute (bursts of {limiter.limit.burst})") from None
+            raise _limited(
+                exc,
+                f"this API key made more than {limiter.limit.per_minute} "
+                f"requests a minute (bursts of {limiter.limit.burst})",
+            ) from None
         return principal
 
 
 def _limited(exc: RateLimited, what: str) -> errors.ApiError:
     return errors.ApiError(
-        429, "rate_limited", f"{what}; retry in {exc.retry_after} s",
-        {"retry_after": exc.retry_after}, headers={"Retry-After": str(exc.retry_after)},
+        429,
+        "rate_limited",
+        f"{what}; retry in {exc.retry_after} s",
+        {"retry_after": exc.retry_after},
+        headers={"Retry-After": str(exc.retry_after)},
     )
 
 
@@ -117,9 +132,12 @@ async def _limit_address(request: Request) -> None:
     try:
         await limiter.check(f"address:{address}")
     except RateLimited as exc:
-        raise _limited(exc, f"this address made more than {limiter.limit.per_minute} requests "
-                            f"a minute without a valid API key (bursts of "
-                            f"{limiter.limit.burst})") from None
+        raise _limited(
+            exc,
+            f"this address made more than {limiter.limit.per_minute} requests "
+            f"a minute without a valid API key (bursts of "
+            f"{limiter.limit.burst})",
+        ) from None
 
 
 # The caller's key as a `Principal`, or 401 `unauthorized`: `Depends(auth.authenticate)`.
@@ -140,7 +158,11 @@ def check(decision: Decision, *, missing: str, forbidden: str) -> None:
 
 
 def authorize(
-    principal: Principal, *, domain: str, project: str | None, action: Action,
+    principal: Principal,
+    *,
+    domain: str,
+    project: str | None,
+    action: Action,
     missing: str | None = None,
 ) -> None:
     """Allow, or raise 404 (the tenant is outside the key's scope: `missing` should be the
@@ -159,7 +181,8 @@ def authorize(
 def require_admin(principal: Principal) -> None:
     """Platform administration: 403 `forbidden` unless the key is an admin key."""
     check(
-        access.decide_platform(principal), missing="not found",
+        access.decide_platform(principal),
+        missing="not found",
         forbidden="this needs an admin key",
     )
 
@@ -185,10 +208,15 @@ async def _tenant_gate(request: Request, principal: Caller) -> Principal:
     action = Action.READ if request.method in ("GET", "HEAD") else Action.WRITE
     database_id = params.get("database_id")
     authorize(
-        principal, domain=domain, project=None if project is None else str(project),
+        principal,
+        domain=domain,
+        project=None if project is None else str(project),
         action=action,
-        missing=f"database {database_id} not found" if database_id
-        else f"project {domain}/{project} not found" if project is not None else None,
+        missing=f"database {database_id} not found"
+        if database_id
+        else f"project {domain}/{project} not found"
+        if project is not None
+        else None,
     )
     return principal
 

@@ -67,8 +67,10 @@ def _secured(status: int, headers: list[tuple[bytes, bytes]]) -> list[tuple[byte
     names = {name.lower() for name, _ in headers}
     content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
     policy = HTML_POLICY if content_type.startswith(b"text/html") else OTHER_POLICY
-    out = [(n, _relative(v) if n.lower() == b"location" and 300 <= status < 400 else v)
-           for n, v in headers]
+    out = [
+        (n, _relative(v) if n.lower() == b"location" and 300 <= status < 400 else v)
+        for n, v in headers
+    ]
     out += [(name, value) for name, value in _ALWAYS if name not in names]
     if b"content-security-policy" not in names:
         out.append((b"content-security-policy", policy.encode()))
@@ -96,15 +98,21 @@ class _StrictCORS(CORSMiddleware):
             # Starlette's plain text: "Disallowed CORS origin, method, headers".
             text = bytes(response.body).decode()
             refused = text.removeprefix("Disallowed CORS ").split(", ")
-            kept = {n: v for n, v in response.headers.items()
-                    if n.lower() not in ("content-length", "content-type")
-                    and not n.lower().startswith("access-control-")}
+            kept = {
+                n: v
+                for n, v in response.headers.items()
+                if n.lower() not in ("content-length", "content-type")
+                and not n.lower().startswith("access-control-")
+            }
             response = JSONResponse(
-                error_body("cors_preflight_refused",
-                           f"the CORS preflight is refused: its {' and '.join(refused)} "
-                           f"{'is' if len(refused) == 1 else 'are'} not allowed",
-                           {"refused": refused}),
-                status_code=response.status_code, headers=kept,
+                error_body(
+                    "cors_preflight_refused",
+                    f"the CORS preflight is refused: its {' and '.join(refused)} "
+                    f"{'is' if len(refused) == 1 else 'are'} not allowed",
+                    {"refused": refused},
+                ),
+                status_code=response.status_code,
+                headers=kept,
             )
         response.headers[HEADER] = request_id_for(request_headers.get(HEADER, ""))
         return response
@@ -116,7 +124,8 @@ class _StrictCORS(CORSMiddleware):
             return
         if message["type"] == "http.response.start":
             message["headers"] = [
-                (n, v) for n, v in message.get("headers", [])
+                (n, v)
+                for n, v in message.get("headers", [])
                 if not n.lower().startswith(b"access-control-")
             ]
             vary = [v for n, v in message["headers"] if n.lower() == b"vary"]
@@ -130,11 +139,14 @@ def install(app: FastAPI, settings: Settings) -> None:
     origins = settings.cors_allow_origin_list
     if origins:
         app.add_middleware(
-            _StrictCORS, allow_origins=origins, allow_methods=["*"], allow_headers=["*"],
-            expose_headers=["X-Request-ID", "Retry-After", "Location"], max_age=600,
+            _StrictCORS,
+            allow_origins=origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+            max_age=600,
         )
     app.add_middleware(SecurityHeaders)
     trusted = settings.forwarded_allow_ip_list
     if trusted:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
-

@@ -50,8 +50,13 @@ class ApiError(Exception):
     """An error answer a route decided on: rendered as the error body with `status`."""
 
     def __init__(
-        self, status: int, code: str, message: str, details: Mapping[str, Any] | None = None,
-        *, headers: Mapping[str, str] | None = None,
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
@@ -177,10 +182,14 @@ def _openapi_error_bodies(app: FastAPI) -> None:
         document = build()
         ref = {"$ref": "#/components/schemas/ErrorBody"}
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        schemas.setdefault("ErrorBody", ErrorBody.model_json_schema(
-            ref_template="#/components/schemas/{model}"))
-        for key, schema in ErrorBody.model_json_schema(
-                ref_template="#/components/schemas/{model}").get("$defs", {}).items():
+        schemas.setdefault(
+            "ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        for key, schema in (
+            ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+            .get("$defs", {})
+            .items()
+        ):
             schemas.setdefault(key, schema)
         for item in document.get("paths", {}).values():
             for operation in item.values():
@@ -217,9 +226,7 @@ def _validation_error(authenticate: Authenticate | None) -> ExceptionHandler:
                 error_body("malformed_request", "the request body is not valid JSON"),
                 status_code=400,
             )
-        fields = {
-            ".".join(str(p) for p in error["loc"]): error["msg"] for error in exc.errors()
-        }
+        fields = {".".join(str(p) for p in error["loc"]): error["msg"] for error in exc.errors()}
         return JSONResponse(
             error_body("validation_error", "the request is not valid", {"fields": fields}),
             status_code=422,
@@ -231,8 +238,11 @@ def _validation_error(authenticate: Authenticate | None) -> ExceptionHandler:
 async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
     # A store or Redis that does not answer is the client's 503, never a 500.
     return JSONResponse(
-        error_body("dependency_unavailable", "a dependency is down; try again shortly",
-                   {"dependency": "store" if isinstance(exc, StoreUnavailable) else "redis"}),
+        error_body(
+            "dependency_unavailable",
+            "a dependency is down; try again shortly",
+            {"dependency": "store" if isinstance(exc, StoreUnavailable) else "redis"},
+        ),
         status_code=503,
         headers={"Retry-After": "5"},
     )
@@ -247,8 +257,9 @@ async def _invalid_query(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-INTERNAL_ERROR = error_body("internal_error", "an unexpected error; it has been logged with "
-                            "the request id")
+INTERNAL_ERROR = error_body(
+    "internal_error", "an unexpected error; it has been logged with the request id"
+)
 
 
 def install(app: FastAPI, *, authenticate: Authenticate | None = None) -> None:

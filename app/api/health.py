@@ -12,17 +12,27 @@ from app.api import deps
 router = APIRouter(tags=["health"])
 
 # The 503 answers carry the same body as the 200s (what is down), not the error shape.
-_STATUS_BODY = {"application/json": {"schema": {
-    "type": "object", "required": ["status"], "additionalProperties": True,
-    "properties": {"status": {"type": "string"}},
-}}}
+_STATUS_BODY = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["status"],
+            "additionalProperties": True,
+            "properties": {"status": {"type": "string"}},
+        }
+    }
+}
 
 
 @router.get(
     "/health",
     summary="Component health",
-    responses={503: {"description": "a dependency is down or a worker is not running",
-                     "content": _STATUS_BODY}},
+    responses={
+        503: {
+            "description": "a dependency is down or a worker is not running",
+            "content": _STATUS_BODY,
+        }
+    },
 )
 async def health(service: deps.Health) -> JSONResponse:
     healthy, body = await service.report()
@@ -37,8 +47,7 @@ async def live() -> dict[str, Any]:
 @router.get(
     "/health/ready",
     summary="The store and Redis answer",
-    responses={503: {"description": "the store or Redis does not answer",
-                     "content": _STATUS_BODY}},
+    responses={503: {"description": "the store or Redis does not answer", "content": _STATUS_BODY}},
 )
 async def ready(service: deps.Health) -> JSONResponse:
     problems = await service.dependencies()

@@ -57,17 +57,25 @@ class Guard:
             # Finished either way: a claim that could not be completed is not released.
             self.finished = True
             try:
-                await self.store.finish(self.owner, self.key, self.fingerprint,
-                                        StoredResponse(response.status_code, body, headers))
+                await self.store.finish(
+                    self.owner,
+                    self.key,
+                    self.fingerprint,
+                    StoredResponse(response.status_code, body, headers),
+                )
             except BrokerError as exc:
-                log.warning("idempotency_answer_not_kept", call="idempotency.finish",
-                            op_id=body.get("operation_id") if isinstance(body, dict) else None,
-                            error=str(exc))
+                log.warning(
+                    "idempotency_answer_not_kept",
+                    call="idempotency.finish",
+                    op_id=body.get("operation_id") if isinstance(body, dict) else None,
+                    error=str(exc),
+                )
         return response
 
 
 async def guard(
-    request: Request, principal: Annotated[auth.Principal, Depends(auth.authenticate)],
+    request: Request,
+    principal: Annotated[auth.Principal, Depends(auth.authenticate)],
     store: deps.Idempotency,
 ) -> AsyncIterator[Guard]:
     key = request.headers.get(HEADER)
@@ -75,8 +83,12 @@ async def guard(
         yield Guard()
         return
     if len(key) > MAX_KEY_LENGTH:
-        raise ApiError(422, "validation_error", f"{HEADER} is longer than {MAX_KEY_LENGTH}",
-                       {"fields": {HEADER: f"at most {MAX_KEY_LENGTH} characters"}})
+        raise ApiError(
+            422,
+            "validation_error",
+            f"{HEADER} is longer than {MAX_KEY_LENGTH}",
+            {"fields": {HEADER: f"at most {MAX_KEY_LENGTH} characters"}},
+        )
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     print_ = idempotency.fingerprint(request.method, target, await request.body())
     replay = await store.begin(principal.key_id, key, print_)

@@ -35,8 +35,13 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         if any(len(part) > MAX_PATH_SEGMENT for part in scope["path"].split("/")):
-            await _answer(send, 404, "not_found", "no resource has a name that long",
-                          {"max_path_segment": MAX_PATH_SEGMENT})
+            await _answer(
+                send,
+                404,
+                "not_found",
+                "no resource has a name that long",
+                {"max_path_segment": MAX_PATH_SEGMENT},
+            )
             return
         headers = dict(scope["headers"]) if scope["headers"] else {}
         if not any(name in headers for name in _BODY_HEADERS):
@@ -70,9 +75,14 @@ class RequestLimits:
 
     async def _too_large(self, send: Send) -> None:
         limit = self.max_body_bytes
-        await _answer(send, 413, "request_too_large",
-                      f"the request body is larger than {limit} bytes",
-                      {"limit_bytes": limit}, close=True)
+        await _answer(
+            send,
+            413,
+            "request_too_large",
+            f"the request body is larger than {limit} bytes",
+            {"limit_bytes": limit},
+            close=True,
+        )
 
 
 def _replay(first: Message, receive: Receive) -> Receive:
@@ -89,13 +99,17 @@ def _replay(first: Message, receive: Receive) -> Receive:
 
 
 async def _answer(
-    send: Send, status: int, code: str, message: str, details: dict[str, object], *,
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, object],
+    *,
     close: bool = False,
 ) -> None:
     # Compact, as every other answer (Starlette's JSONResponse) is written.
     body = json.dumps(error_body(code, message, details), separators=(",", ":")).encode()
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if close:  # the rest of the body is not read: the connection cannot be reused
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -67,17 +67,24 @@ async def _audit(scope: Scope, route: str, status: int, request_id: str) -> None
     # A path without a tenant (an operation, an API key): the caller's own scope.
     domain = params.get("domain") or getattr(principal, "domain", None)
     project = params.get("project") or (
-        getattr(principal, "project", None) if "domain" not in params else None)
-    await log_service.record(AuditEntry(
-        actor_key_id=principal.key_id if principal else None,
-        actor_role=principal.role.value if principal else None,
-        actor_domain=principal.domain if principal else None,
-        actor_project=principal.project if principal else None,
-        scope=audit.AuditScope.TENANT if principal else audit.AuditScope.PLATFORM,
-        domain=domain, project=project,
-        action=f"{scope['method']} {route}", target=audit.target_of(params),
-        outcome=status, request_id=request_id, client=client[0] if client else None,
-    ))
+        getattr(principal, "project", None) if "domain" not in params else None
+    )
+    await log_service.record(
+        AuditEntry(
+            actor_key_id=principal.key_id if principal else None,
+            actor_role=principal.role.value if principal else None,
+            actor_domain=principal.domain if principal else None,
+            actor_project=principal.project if principal else None,
+            scope=audit.AuditScope.TENANT if principal else audit.AuditScope.PLATFORM,
+            domain=domain,
+            project=project,
+            action=f"{scope['method']} {route}",
+            target=audit.target_of(params),
+            outcome=status,
+            request_id=request_id,
+            client=client[0] if client else None,
+        )
+    )
 
 
 class RequestMiddleware:
@@ -117,7 +124,8 @@ class RequestMiddleware:
             if started:  # too late for another answer: the server closes the connection
                 raise
             await JSONResponse(api_errors.INTERNAL_ERROR, status_code=500)(
-                scope, receive, send_with_id)
+                scope, receive, send_with_id
+            )
         except asyncio.CancelledError:
             cancelled = True  # the connection went away mid-request: nothing to wait on
             raise
@@ -125,7 +133,9 @@ class RequestMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
             route = getattr(scope.get("route"), "path_format", None)
             self._metrics.http_request(
-                route or app_metrics.UNMATCHED_ROUTE, scope["method"], status,
+                route or app_metrics.UNMATCHED_ROUTE,
+                scope["method"],
+                status,
                 time.perf_counter() - began,
             )
             if not cancelled and route is not None and audit.audited(scope["method"], route):

@@ -1,9 +1,9 @@
 """Redis errors as the rest of the system sees them; redis-py's are translated at the edge.
 
-    BrokerError
-    ├── BrokerUnavailable   connection refused, reset or timed out (temporary)
-    └── QueueLost           the queue's stream or consumer group is gone (`NOGROUP`): Redis
-                            lost its data; recreate the group and re-send the wake-ups
+BrokerError
+├── BrokerUnavailable   connection refused, reset or timed out (temporary)
+└── QueueLost           the queue's stream or consumer group is gone (`NOGROUP`): Redis
+                        lost its data; recreate the group and re-send the wake-ups
 """
 
 from __future__ import annotations

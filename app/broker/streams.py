@@ -88,7 +88,10 @@ async def _guard(awaitable: Awaitable[T]) -> T:
 
 class OperationQueue:
     def __init__(
-        self, redis: aioredis.Redis, *, prefix: str,
+        self,
+        redis: aioredis.Redis,
+        *,
+        prefix: str,
         group: str = "operation-workers",
     ) -> None:
         self._redis = redis
@@ -147,7 +150,10 @@ class OperationQueue:
     async def read(self, consumer: str, *, block: float, count: int = 1) -> list[Delivery]:
         reply = await _guard(
             self._redis.xreadgroup(
-                self.group, consumer, {self.stream: ">"}, count=count,
+                self.group,
+                consumer,
+                {self.stream: ">"},
+                count=count,
                 block=max(1, int(block * 1000)),
             )
         )
@@ -162,8 +168,12 @@ class OperationQueue:
         """Take over messages another consumer left unacked for `min_idle` seconds."""
         reply: list[Any] = await _guard(
             self._redis.xautoclaim(
-                self.stream, self.group, consumer, int(min_idle * 1000),
-                start_id=self._reclaim_cursor, count=count,
+                self.stream,
+                self.group,
+                consumer,
+                int(min_idle * 1000),
+                start_id=self._reclaim_cursor,
+                count=count,
             )
         )
         self._reclaim_cursor = str(reply[0])
@@ -191,7 +201,8 @@ class OperationQueue:
             length, pending, delayed = await _guard(pipe.execute())
         pending_count = int(pending["pending"]) if pending else 0
         return QueueDepth(
-            ready=max(0, int(length) - pending_count), pending=pending_count,
+            ready=max(0, int(length) - pending_count),
+            pending=pending_count,
             delayed=int(delayed),
         )
 

@@ -40,14 +40,22 @@ class ClusterConnection:
 
     @classmethod
     def kubeconfig_path(
-        cls, path: Path | str, *, context: str | None = None, verify_ssl: bool = True,
+        cls,
+        path: Path | str,
+        *,
+        context: str | None = None,
+        verify_ssl: bool = True,
         trusted: bool = True,
     ) -> ClusterConnection:
         return cls(ConnectionKind.KUBECONFIG_PATH, str(path), context, verify_ssl, trusted)
 
     @classmethod
     def kubeconfig(
-        cls, content: str, *, context: str | None = None, verify_ssl: bool = True,
+        cls,
+        content: str,
+        *,
+        context: str | None = None,
+        verify_ssl: bool = True,
         trusted: bool = True,
     ) -> ClusterConnection:
         return cls(ConnectionKind.KUBECONFIG, content, context, verify_ssl, trusted)
@@ -68,7 +76,8 @@ def to_lightkube(connection: ClusterConnection) -> KubeConfig:
     """Raises `ValueError` for a kubeconfig that is not a YAML mapping."""
     insecure = not connection.verify_ssl
     if not connection.trusted and connection.kind in (
-        ConnectionKind.KUBECONFIG, ConnectionKind.KUBECONFIG_PATH
+        ConnectionKind.KUBECONFIG,
+        ConnectionKind.KUBECONFIG_PATH,
     ):
         text = connection.value
         if connection.kind is ConnectionKind.KUBECONFIG_PATH:
@@ -123,8 +132,10 @@ def _skip_tls_verify(config: dict[str, Any], insecure: bool) -> dict[str, Any]:
 # What a kubeconfig from an API client may not hold: ways to run a command or to read a file
 # of the control plane's (whose content would go to the server the kubeconfig names).
 _UNSAFE_USER = {
-    "exec": "runs a command", "auth-provider": "runs a plugin",
-    "tokenFile": "reads a file", "client-certificate": "reads a file",
+    "exec": "runs a command",
+    "auth-provider": "runs a plugin",
+    "tokenFile": "reads a file",
+    "client-certificate": "reads a file",
     "client-key": "reads a file",
 }
 _UNSAFE_CLUSTER = {"certificate-authority": "reads a file"}

@@ -92,8 +92,14 @@ _BY_REASON: dict[str, type[ClusterError]] = {
 }
 
 _BY_CODE: dict[int, type[ClusterError]] = {
-    400: BadRequest, 403: Forbidden, 404: NotFound, 405: BadRequest, 410: Expired,
-    415: BadRequest, 422: Invalid, 429: Unavailable,
+    400: BadRequest,
+    403: Forbidden,
+    404: NotFound,
+    405: BadRequest,
+    410: Expired,
+    415: BadRequest,
+    422: Invalid,
+    429: Unavailable,
 }
 
 
@@ -115,7 +121,8 @@ def from_status(
         cls = _BY_CODE.get(code, ClusterError)
     details = status.get("details") or {}
     named = {
-        key: str(details[key]) for key in ("kind", "name")
+        key: str(details[key])
+        for key in ("kind", "name")
         if isinstance(details, dict) and isinstance(details.get(key), str)
     }
     if cls is Invalid:

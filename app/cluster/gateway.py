@@ -108,17 +108,20 @@ class KubeGateway:
             failure = exc
             raise
         finally:
-            self._metrics.cluster_call(
-                verb, outcome_of(failure), time.perf_counter() - began
-            )
+            self._metrics.cluster_call(verb, outcome_of(failure), time.perf_counter() - began)
 
     @classmethod
     def connect(
-        cls, connection: ClusterConnection, *, timeout: float = 10.0,
+        cls,
+        connection: ClusterConnection,
+        *,
+        timeout: float = 10.0,
         metrics: Metrics | None = None,
     ) -> KubeGateway:
         client = AsyncClient(
-            to_lightkube(connection), timeout=httpx2.Timeout(timeout), field_manager=FIELD_MANAGER,
+            to_lightkube(connection),
+            timeout=httpx2.Timeout(timeout),
+            field_manager=FIELD_MANAGER,
             trust_env=False,
         )
         return cls(client, metrics=metrics)
@@ -163,8 +166,10 @@ class KubeGateway:
         `namespace`, of every namespace with `all_namespaces`, else of the kubeconfig's."""
         where = ALL_NS if all_namespaces else namespace
         listing = self._client.list(
-            _model(resource), namespace=where if resource.namespaced else None,
-            labels=dict(labels) if labels else None, chunk_size=chunk_size,
+            _model(resource),
+            namespace=where if resource.namespaced else None,
+            labels=dict(labels) if labels else None,
+            chunk_size=chunk_size,
         )
 
         async def every_page() -> list[dict[str, Any]]:
@@ -177,7 +182,9 @@ class KubeGateway:
         """One list request for at most one object, across namespaces: raises `NotFound`
         when the API server does not serve the resource (its CRD is not installed)."""
         listing = self._client.list(
-            _model(resource), namespace=ALL_NS if resource.namespaced else None, chunk_size=1,
+            _model(resource),
+            namespace=ALL_NS if resource.namespaced else None,
+            chunk_size=1,
         )
 
         async def first_page() -> None:
@@ -187,18 +194,27 @@ class KubeGateway:
         await self._call("list", first_page())
 
     async def merge_patch(
-        self, resource: Resource, name: str, patch: Mapping[str, Any], *,
+        self,
+        resource: Resource,
+        name: str,
+        patch: Mapping[str, Any],
+        *,
         namespace: str | None = None,
     ) -> dict[str, Any]:
-        patched = await self._call("patch", self._client.patch(
-            _model(resource), name, dict(patch), namespace=namespace, patch_type=PatchType.MERGE,
-        ))
+        patched = await self._call(
+            "patch",
+            self._client.patch(
+                _model(resource),
+                name,
+                dict(patch),
+                namespace=namespace,
+                patch_type=PatchType.MERGE,
+            ),
+        )
         return _plain(patched)
 
     async def delete(self, resource: Resource, name: str, *, namespace: str | None = None) -> None:
-        await self._call(
-            "delete", self._client.delete(_model(resource), name, namespace=namespace)
-        )
+        await self._call("delete", self._client.delete(_model(resource), name, namespace=namespace))
 
     async def watch(
         self,
@@ -222,9 +238,12 @@ class KubeGateway:
             return OnErrorResult(OnErrorAction.RETRY, sleep=_WATCH_RETRY.delay(count))
 
         stream = self._client.watch(
-            _model(resource), namespace=namespace if resource.namespaced else None,
-            labels=dict(labels) if labels else None, resource_version=resource_version,
-            server_timeout=server_timeout, on_error=on_error,
+            _model(resource),
+            namespace=namespace if resource.namespaced else None,
+            labels=dict(labels) if labels else None,
+            resource_version=resource_version,
+            server_timeout=server_timeout,
+            on_error=on_error,
         )
         try:
             async for kind, obj in stream:
@@ -236,17 +255,22 @@ class KubeGateway:
 
     async def ensure_namespace(self, name: str) -> None:
         try:
-            await self._call("create", self._client.create(Namespace.from_dict(
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-            )))
+            await self._call(
+                "create",
+                self._client.create(
+                    Namespace.from_dict(
+                        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                    )
+                ),
+            )
         except errors.AlreadyExists:
             return
 
     async def read_credentials(self, namespace: str, secret_name: str) -> Credentials:
         """The `username`/`password` of a basic-auth secret (KubeDB's `<name>-auth`)."""
-        secret = _plain(await self._call(
-            "get", self._client.get(Secret, secret_name, namespace=namespace)
-        ))
+        secret = _plain(
+            await self._call("get", self._client.get(Secret, secret_name, namespace=namespace))
+        )
         data = secret.get("data") or {}
         try:
             return Credentials(
@@ -269,22 +293,38 @@ class KubeGateway:
         }
         metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
         try:
-            await self._call("create", self._client.create(Secret.from_dict({
-                "apiVersion": "v1", "kind": "Secret", "metadata": metadata,
-                "type": "kubernetes.io/basic-auth", "data": data,
-            })))
+            await self._call(
+                "create",
+                self._client.create(
+                    Secret.from_dict(
+                        {
+                            "apiVersion": "v1",
+                            "kind": "Secret",
+                            "metadata": metadata,
+                            "type": "kubernetes.io/basic-auth",
+                            "data": data,
+                        }
+                    )
+                ),
+            )
         except errors.AlreadyExists:
-            await self._call("patch", self._client.patch(
-                Secret, name, {"metadata": {"labels": dict(labels)}, "data": data},
-                namespace=namespace, patch_type=PatchType.MERGE,
-            ))
+            await self._call(
+                "patch",
+                self._client.patch(
+                    Secret,
+                    name,
+                    {"metadata": {"labels": dict(labels)}, "data": data},
+                    namespace=namespace,
+                    patch_type=PatchType.MERGE,
+                ),
+            )
 
     async def secret_labels(self, namespace: str, name: str) -> dict[str, str] | None:
         """The labels of a secret (no data is read into the answer); None when absent."""
         try:
-            secret = _plain(await self._call(
-                "get", self._client.get(Secret, name, namespace=namespace)
-            ))
+            secret = _plain(
+                await self._call("get", self._client.get(Secret, name, namespace=namespace))
+            )
         except errors.NotFound:
             return None
         found = (secret.get("metadata") or {}).get("labels") or {}
@@ -296,9 +336,9 @@ class KubeGateway:
         """Delete the secret if it carries every label of `labelled` (so that only what the
         caller made is removed); False when it is not there or not the caller's."""
         try:
-            secret = _plain(await self._call(
-                "get", self._client.get(Secret, name, namespace=namespace)
-            ))
+            secret = _plain(
+                await self._call("get", self._client.get(Secret, name, namespace=namespace))
+            )
         except errors.NotFound:
             return False
         present = (secret.get("metadata") or {}).get("labels") or {}
@@ -311,11 +351,8 @@ class KubeGateway:
         return True
 
     async def read_service(self, namespace: str, name: str) -> dict[str, Any]:
-        return _plain(await self._call(
-            "get", self._client.get(Service, name, namespace=namespace)
-        ))
+        return _plain(await self._call("get", self._client.get(Service, name, namespace=namespace)))
 
     async def ping(self) -> None:
         """One cheap authenticated call; raises a ClusterError when the cluster is not there."""
         await self._call("get", self._client.get(Namespace, "default"))
-

@@ -23,9 +23,7 @@ from app.domain import api_keys
 from app.domain.engines import Engine
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
-_ORIGIN = re.compile(
-    r"^https?://(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$"
-)
+_ORIGIN = re.compile(r"^https?://(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
 
 
 class LogFormat(StrEnum):
@@ -169,7 +167,11 @@ class Settings(BaseSettings):
         return value.lower() if isinstance(value, str) else value
 
     @field_validator(
-        "mongodb_url", "redis_url", "cluster_kubeconfig", "allowed_versions", "sizes_file",
+        "mongodb_url",
+        "redis_url",
+        "cluster_kubeconfig",
+        "allowed_versions",
+        "sizes_file",
         "provider_kubeconfig_dir",
         mode="before",
     )
@@ -238,17 +240,13 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _relations(self) -> Self:
         if self.leader_retry_interval >= self.leader_lease_ttl:
-            raise ValueError(
-                "LEADER_RETRY_INTERVAL: must be shorter than LEADER_LEASE_TTL"
-            )
+            raise ValueError("LEADER_RETRY_INTERVAL: must be shorter than LEADER_LEASE_TTL")
         if self.operation_step_timeout >= self.operation_visibility_timeout:
             raise ValueError(
                 "OPERATION_STEP_TIMEOUT: must be shorter than OPERATION_VISIBILITY_TIMEOUT"
             )
         if self.cluster_in_cluster and self.cluster_kubeconfig is not None:
-            raise ValueError(
-                "CLUSTER_IN_CLUSTER: set either it or CLUSTER_KUBECONFIG, not both"
-            )
+            raise ValueError("CLUSTER_IN_CLUSTER: set either it or CLUSTER_KUBECONFIG, not both")
         return self
 
     @property

@@ -85,9 +85,7 @@ def _cover(principal: Principal, *, domain: str | None, project: str | None) -> 
     return _Cover.NARROWER if project is None else _Cover.NONE
 
 
-def decide(
-    principal: Principal, *, domain: str, project: str | None, action: Action
-) -> Decision:
+def decide(principal: Principal, *, domain: str, project: str | None, action: Action) -> Decision:
     """May `principal` do `action` on a tenant's objects? `project=None` means the domain as
     a whole (a domain-level resource such as its quotas)."""
     cover = _cover(principal, domain=domain, project=project)

@@ -101,13 +101,25 @@ class ApiKey(BaseModel):
 
     @classmethod
     def for_token(
-        cls, token: Token, *, name: str, role: Role, domain: str | None = None,
-        project: str | None = None, created_by: str | None = None,
+        cls,
+        token: Token,
+        *,
+        name: str,
+        role: Role,
+        domain: str | None = None,
+        project: str | None = None,
+        created_by: str | None = None,
     ) -> ApiKey:
         salt = new_salt()
         return cls(
-            id=token.key_id, name=name, role=role, domain=domain, project=project, salt=salt,
-            key_hash=hash_secret(token.secret, salt=salt), created_by=created_by,
+            id=token.key_id,
+            name=name,
+            role=role,
+            domain=domain,
+            project=project,
+            salt=salt,
+            key_hash=hash_secret(token.secret, salt=salt),
+            created_by=created_by,
         )
 
     @property

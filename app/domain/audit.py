@@ -81,7 +81,12 @@ def as_seen_by_owner(entry: AuditEntry, *, domain: str, project: str | None) -> 
     and address hidden."""
     if entry.actor_key_id is None or _inside(entry, domain=domain, project=project):
         return entry
-    return entry.model_copy(update={
-        "actor_key_id": EXTERNAL, "actor_role": EXTERNAL, "actor_domain": None,
-        "actor_project": None, "client": None,
-    })
+    return entry.model_copy(
+        update={
+            "actor_key_id": EXTERNAL,
+            "actor_role": EXTERNAL,
+            "actor_domain": None,
+            "actor_project": None,
+            "client": None,
+        }
+    )

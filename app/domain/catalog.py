@@ -63,10 +63,7 @@ def offered(
     versions: Iterable[CatalogVersion], allowed: Sequence[str] | None
 ) -> list[CatalogVersion]:
     """Non-deprecated versions the allow list admits (None: all), newest first."""
-    chosen = [
-        v for v in versions
-        if not v.deprecated and (allowed is None or v.name in allowed)
-    ]
+    chosen = [v for v in versions if not v.deprecated and (allowed is None or v.name in allowed)]
     return sorted(chosen, key=_sort_key, reverse=True)
 
 
@@ -91,7 +88,9 @@ def _matches(version: Version, constraint: str) -> bool:
 
 
 def upgrade_targets(
-    current: CatalogVersion, candidates: Iterable[CatalogVersion], *,
+    current: CatalogVersion,
+    candidates: Iterable[CatalogVersion],
+    *,
     topology: str | None = None,
 ) -> list[CatalogVersion]:
     """The versions `current` may be updated to, oldest first: a newer upstream version only.

@@ -49,14 +49,23 @@ def find(
     want, have = _spec(expected), _spec(observed)
     found: list[Drift] = []
     if bool(want.get("halted")) != bool(have.get("halted")):
-        found.append(Drift("halted", _flag(want.get("halted")), _flag(have.get("halted")),
-                           bool(have.get("halted"))))
+        found.append(
+            Drift(
+                "halted",
+                _flag(want.get("halted")),
+                _flag(have.get("halted")),
+                bool(have.get("halted")),
+            )
+        )
     found.extend(_storage(want, have))
     found.extend(_resources(want, have, container))
     found.extend(_replicas(want, have))
     if want.get("version") != have.get("version"):
-        found.append(Drift("version", str(want.get("version")), str(have.get("version")),
-                           have.get("version")))
+        found.append(
+            Drift(
+                "version", str(want.get("version")), str(have.get("version")), have.get("version")
+            )
+        )
     return found
 
 
@@ -140,6 +149,12 @@ def _replicas(want: Mapping[str, Any], have: Mapping[str, Any]) -> list[Drift]:
         observed = _get(have, *path)
         if observed != desired:
             field = "shards" if path[-1] == "shards" else "replicas"
-            found.append(Drift(field, str(desired), str(observed),
-                               observed if isinstance(observed, int) else None))
+            found.append(
+                Drift(
+                    field,
+                    str(desired),
+                    str(observed),
+                    observed if isinstance(observed, int) else None,
+                )
+            )
     return found

@@ -42,11 +42,11 @@ class ResourceKind(StrEnum):
 # The fields of a provider per resource: (total, reservation percent, allocated).
 FIELDS: dict[ResourceKind, tuple[str, str, str]] = {
     ResourceKind.CPU: ("cpu_total_cores", "cpu_reservation_percent", "cpu_allocated_cores"),
-    ResourceKind.MEMORY: (
-        "memory_total_gb", "memory_reservation_percent", "memory_allocated_gb"
-    ),
+    ResourceKind.MEMORY: ("memory_total_gb", "memory_reservation_percent", "memory_allocated_gb"),
     ResourceKind.STORAGE: (
-        "storage_total_gb", "storage_reservation_percent", "storage_allocated_gb"
+        "storage_total_gb",
+        "storage_reservation_percent",
+        "storage_allocated_gb",
     ),
 }
 
@@ -110,12 +110,18 @@ class Demand:
     storage_gb: float = 0
 
     def of(self, kind: ResourceKind) -> float:
-        return {ResourceKind.CPU: self.cpu_cores, ResourceKind.MEMORY: self.memory_gb,
-                ResourceKind.STORAGE: self.storage_gb}[kind]
+        return {
+            ResourceKind.CPU: self.cpu_cores,
+            ResourceKind.MEMORY: self.memory_gb,
+            ResourceKind.STORAGE: self.storage_gb,
+        }[kind]
 
     def __sub__(self, other: Demand) -> Demand:
-        return Demand(self.cpu_cores - other.cpu_cores, self.memory_gb - other.memory_gb,
-                      self.storage_gb - other.storage_gb)
+        return Demand(
+            self.cpu_cores - other.cpu_cores,
+            self.memory_gb - other.memory_gb,
+            self.storage_gb - other.storage_gb,
+        )
 
     def __neg__(self) -> Demand:
         return Demand(-self.cpu_cores, -self.memory_gb, -self.storage_gb)
@@ -140,9 +146,7 @@ def shortfall(provider: Provider, demand: Demand) -> list[str]:
     for kind in ResourceKind:
         wanted = demand.of(kind)
         if wanted > 0 and wanted > provider.available(kind) + 1e-9:
-            missing.append(
-                f"{kind.value} {wanted:g} > {provider.available(kind):g} available"
-            )
+            missing.append(f"{kind.value} {wanted:g} > {provider.available(kind):g} available")
     return missing
 
 
@@ -174,18 +178,26 @@ def candidates(
 ) -> list[Provider]:
     """The providers `demand` may go to, best first (see the module docstring)."""
     matching = [
-        p for p in providers
-        if p.schedulable and p.domain in (None, domain)
+        p
+        for p in providers
+        if p.schedulable
+        and p.domain in (None, domain)
         and (region is None or p.region == region)
         and (zone is None or p.availability_zone == zone)
     ]
-    where = " and ".join(filter(None, (
-        region and f"region {region!r}", zone and f"availability zone {zone!r}",
-    )))
+    where = " and ".join(
+        filter(
+            None,
+            (
+                region and f"region {region!r}",
+                zone and f"availability zone {zone!r}",
+            ),
+        )
+    )
     if not matching:
         raise NoProvider(
-            "no active provider" + (f" in {where}" if where else "")
-            + f" serves domain {domain!r}", capacity=False,
+            "no active provider" + (f" in {where}" if where else "") + f" serves domain {domain!r}",
+            capacity=False,
         )
     roomy = [p for p in matching if not shortfall(p, demand)]
     if not roomy:
@@ -193,8 +205,7 @@ def candidates(
         raise NoProvider(f"no provider has room for the database ({closest})", capacity=True)
 
     def rank(p: Provider) -> tuple[int, int, float, str]:
-        return (0 if p.domain == domain else 1, -p.priority,
-                -p.available(ResourceKind.CPU), p.name)
+        return (0 if p.domain == domain else 1, -p.priority, -p.available(ResourceKind.CPU), p.name)
 
     return sorted(roomy, key=rank)
 
@@ -212,4 +223,3 @@ def capacity_view(provider: Provider) -> dict[str, dict[str, float]]:
             "available": round(provider.available(kind), 3),
         }
     return view
-

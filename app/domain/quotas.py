@@ -59,10 +59,12 @@ def tenant_id(domain: str, project: str | None = None) -> str:
 
 # (limit field, usage field, what the change adds to it)
 def _lines(count: int, demand: Demand) -> list[tuple[str, str, float]]:
-    return [("max_databases", "databases", count),
-            ("max_cpu_cores", "cpu_cores", demand.cpu_cores),
-            ("max_memory_gb", "memory_gb", demand.memory_gb),
-            ("max_storage_gb", "storage_gb", demand.storage_gb)]
+    return [
+        ("max_databases", "databases", count),
+        ("max_cpu_cores", "cpu_cores", demand.cpu_cores),
+        ("max_memory_gb", "memory_gb", demand.memory_gb),
+        ("max_storage_gb", "storage_gb", demand.storage_gb),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +80,10 @@ class Excess:
 
     @property
     def message(self) -> str:
-        return (f"quota {self.limit_name} of {self.scope} {self.tenant} is {self.limit:g}: "
-                f"{self.usage:g} in use, {self.requested:g} more requested")
+        return (
+            f"quota {self.limit_name} of {self.scope} {self.tenant} is {self.limit:g}: "
+            f"{self.usage:g} in use, {self.requested:g} more requested"
+        )
 
 
 def excess(tenant: Tenant, count: int, demand: Demand) -> Excess | None:
@@ -95,6 +99,9 @@ def excess(tenant: Tenant, count: int, demand: Demand) -> Excess | None:
 
 def with_change(tenant: Tenant, count: int, demand: Demand) -> dict[str, float]:
     """The usage fields after the change (never below zero)."""
-    return {usage_name: max(0, round(float(getattr(tenant, usage_name)) + added, 3))
-            if usage_name != "databases" else max(0, tenant.databases + count)
-            for _, usage_name, added in _lines(count, demand)}
+    return {
+        usage_name: max(0, round(float(getattr(tenant, usage_name)) + added, 3))
+        if usage_name != "databases"
+        else max(0, tenant.databases + count)
+        for _, usage_name, added in _lines(count, demand)
+    }

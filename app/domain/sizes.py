@@ -140,10 +140,18 @@ def _parse_plan(raw: object, *, source: str) -> SizePlan:
         raise errors.InvalidConfiguration(
             source, f"'name' must be lowercase letters, digits, '.' or '-', not {name!r}"
         )
-    millicores = _whole(raw.get("cpu"), scale=1000, what="cpu (cores, whole millicores)",
-                        source=f"{source} ({name})")
-    mib = _whole(raw.get("memory_gib"), scale=1024, what="memory_gib (GiB, whole MiB)",
-                 source=f"{source} ({name})")
+    millicores = _whole(
+        raw.get("cpu"),
+        scale=1000,
+        what="cpu (cores, whole millicores)",
+        source=f"{source} ({name})",
+    )
+    mib = _whole(
+        raw.get("memory_gib"),
+        scale=1024,
+        what="memory_gib (GiB, whole MiB)",
+        source=f"{source} ({name})",
+    )
     return SizePlan(name=name, cpu_millicores=millicores, memory_mib=mib)
 
 

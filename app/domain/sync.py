@@ -84,7 +84,8 @@ def describe(observed: ObservedDatabase) -> str:
     failing = [c for c in observed.conditions if c.status.value != "True"]
     if failing:
         text += "; " + "; ".join(
-            f"{c.type} {c.status.value}" + (f" ({c.reason})" if c.reason else "")
+            f"{c.type} {c.status.value}"
+            + (f" ({c.reason})" if c.reason else "")
             + (f": {c.message}" if c.message else "")
             for c in failing
         )

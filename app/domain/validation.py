@@ -37,15 +37,18 @@ BACKUP_SCHEDULE_LENGTH = (1, 100)
 BACKUP_SCHEDULE_NAMES = ("hourly", "daily", "weekly")
 # The database settings a PATCH may change without an OpsRequest.
 SETTINGS_FIELDS = (
-    "labels", "annotations", "monitoring_enabled", "deletion_protection", "backup_enabled",
-    "backup_schedule", "backup_retention_days",
+    "labels",
+    "annotations",
+    "monitoring_enabled",
+    "deletion_protection",
+    "backup_enabled",
+    "backup_schedule",
+    "backup_retention_days",
 )
 _FLAGS = ("monitoring_enabled", "deletion_protection", "backup_enabled")
 
 
-def check_dns_label(
-    value: str, *, field: str, min_length: int = 1, max_length: int = 63
-) -> str:
+def check_dns_label(value: str, *, field: str, min_length: int = 1, max_length: int = 63) -> str:
     """A DNS-1123 label: lowercase letters, digits and '-', alphanumeric at both ends."""
     if not min_length <= len(value) <= max_length:
         raise errors.InvalidName(
@@ -90,7 +93,8 @@ def check_label_selector(selector: str, *, field: str = "label") -> tuple[str, s
     check_label_key(key, field=field)
     if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
         raise errors.InvalidLabels(
-            field, "label value must be at most 63 letters, digits, '-', '_' or '.', "
+            field,
+            "label value must be at most 63 letters, digits, '-', '_' or '.', "
             "starting and ending with a letter or digit (or empty)",
         )
     return key, value
@@ -251,8 +255,7 @@ def check_settings(values: Mapping[str, object]) -> dict[str, object]:
         if name == "labels" or name == "annotations":
             if not isinstance(value, Mapping):
                 raise errors.InvalidLabels(name, f"{name} must be an object of strings")
-            checked[name] = (check_labels(value) if name == "labels"
-                             else check_annotations(value))
+            checked[name] = check_labels(value) if name == "labels" else check_annotations(value)
         elif name in _FLAGS:
             if not isinstance(value, bool):
                 raise errors.InvalidValue(name, f"{name} must be true or false")
@@ -277,12 +280,11 @@ def check_backup_schedule(schedule: str, *, field: str = "backup_schedule") -> s
     if schedule in BACKUP_SCHEDULE_NAMES:
         return schedule
     low, high = BACKUP_SCHEDULE_LENGTH
-    if low <= len(schedule) <= high and len(schedule.split()) == 5 and croniter.is_valid(
-        schedule
-    ):
+    if low <= len(schedule) <= high and len(schedule.split()) == 5 and croniter.is_valid(schedule):
         return schedule
     raise errors.InvalidValue(
-        field, f"backup_schedule must be {', '.join(BACKUP_SCHEDULE_NAMES[:-1])} or "
+        field,
+        f"backup_schedule must be {', '.join(BACKUP_SCHEDULE_NAMES[:-1])} or "
         f"{BACKUP_SCHEDULE_NAMES[-1]}, or a cron expression of five fields such as "
         f"'0 3 * * *'; {schedule!r} is neither",
     )

@@ -42,8 +42,16 @@ _SECRET_WORDS = (
 _SECRET_KEY = re.compile(_SECRET_WORDS, re.IGNORECASE)
 # A word holds one of these (lowercased) before the expression above is worth running: a
 # substring test is a fast scan, so a long ordinary word (`?name=aaaa...`) costs little.
-_SECRET_STEMS = ("pass", "secret", "token", "key", "authorization", "kubeconfig",
-                 "credential", "cookie")
+_SECRET_STEMS = (
+    "pass",
+    "secret",
+    "token",
+    "key",
+    "authorization",
+    "kubeconfig",
+    "credential",
+    "cookie",
+)
 # "Bearer abc.def" / "Basic dXNlcjpw" in free text (an echoed header)
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token)(\s++)[A-Za-z0-9._~+/=-]++")
 # A word that may be a key: `password`, `db_password`, `api-key`, `x.token`.
@@ -92,7 +100,7 @@ def _mask_url_passwords(text: str) -> str:
             out.append(text[pos:token_end])
             pos = token_end
             continue
-        out.append(f"{text[pos:user_end + 1]}{MASK}")
+        out.append(f"{text[pos : user_end + 1]}{MASK}")
         pos = at
     out.append(text[pos:])
     return "".join(out)
@@ -120,7 +128,7 @@ def _mask_secret_pairs(text: str) -> str:
         assert value is not None  # both match the empty string at worst
         if not quote and value.end() == separator.end():
             continue  # `password=` with nothing after it
-        out.append(f"{text[pos:separator.end()]}{MASK}")
+        out.append(f"{text[pos : separator.end()]}{MASK}")
         pos = scan = value.end()
     out.append(text[pos:])
     return "".join(out)
@@ -215,7 +223,10 @@ def _shared_processors(instance_id: str | None = None) -> list[Processor]:
 
 
 def configure_logging(
-    *, level: LogLevel, fmt: LogFormat, stream: TextIO | None = None,
+    *,
+    level: LogLevel,
+    fmt: LogFormat,
+    stream: TextIO | None = None,
     instance_id: str | None = None,
 ) -> None:
     """Route structlog and stdlib logging (uvicorn included) through one renderer; with

@@ -41,86 +41,124 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.http_requests = Counter(
-            f"{PREFIX}_http_requests", "HTTP requests answered, by route template, method and "
-            "status code.", ["route", "method", "status"], registry=r,
+            f"{PREFIX}_http_requests",
+            "HTTP requests answered, by route template, method and status code.",
+            ["route", "method", "status"],
+            registry=r,
         )
         self.http_duration = Histogram(
-            f"{PREFIX}_http_request_duration_seconds", "Time to answer an HTTP request.",
-            ["route", "method"], buckets=_FAST, registry=r,
+            f"{PREFIX}_http_request_duration_seconds",
+            "Time to answer an HTTP request.",
+            ["route", "method"],
+            buckets=_FAST,
+            registry=r,
         )
         self.operations_started = Counter(
-            f"{PREFIX}_operations_started", "Operations whose first step began, by type.",
-            ["type"], registry=r,
+            f"{PREFIX}_operations_started",
+            "Operations whose first step began, by type.",
+            ["type"],
+            registry=r,
         )
         self.operations_finished = Counter(
-            f"{PREFIX}_operations_finished", "Operations that ended, by type and outcome "
-            "(succeeded, failed, cancelled).", ["type", "outcome"], registry=r,
+            f"{PREFIX}_operations_finished",
+            "Operations that ended, by type and outcome (succeeded, failed, cancelled).",
+            ["type", "outcome"],
+            registry=r,
         )
         self.operation_duration = Histogram(
-            f"{PREFIX}_operation_duration_seconds", "From an operation's creation to its end.",
-            ["type", "outcome"], buckets=_OPERATIONS, registry=r,
+            f"{PREFIX}_operation_duration_seconds",
+            "From an operation's creation to its end.",
+            ["type", "outcome"],
+            buckets=_OPERATIONS,
+            registry=r,
         )
         self.queue_ready = Gauge(
-            f"{PREFIX}_queue_ready", "Wake-ups in the queue that no worker has taken yet.",
+            f"{PREFIX}_queue_ready",
+            "Wake-ups in the queue that no worker has taken yet.",
             registry=r,
         )
         self.queue_pending = Gauge(
-            f"{PREFIX}_queue_pending", "Wake-ups taken by a worker and not yet acknowledged.",
+            f"{PREFIX}_queue_pending",
+            "Wake-ups taken by a worker and not yet acknowledged.",
             registry=r,
         )
         self.queue_delayed = Gauge(
-            f"{PREFIX}_queue_delayed", "Wake-ups scheduled for later (waits and backoff).",
+            f"{PREFIX}_queue_delayed",
+            "Wake-ups scheduled for later (waits and backoff).",
             registry=r,
         )
         self.queue_reclaimed = Counter(
-            f"{PREFIX}_queue_reclaimed", "Wake-ups taken over from a worker that stopped "
-            "acknowledging them (visibility timeout).", registry=r,
+            f"{PREFIX}_queue_reclaimed",
+            "Wake-ups taken over from a worker that stopped "
+            "acknowledging them (visibility timeout).",
+            registry=r,
         )
         self.leader = Gauge(
-            f"{PREFIX}_leader", "1 while this instance holds the leader lease, else 0.",
+            f"{PREFIX}_leader",
+            "1 while this instance holds the leader lease, else 0.",
             registry=r,
         )
         self.leadership_changes = Counter(
-            f"{PREFIX}_leadership_changes", "Times this instance gained or lost leadership, "
-            "by change (acquired, lost, released).", ["change"], registry=r,
+            f"{PREFIX}_leadership_changes",
+            "Times this instance gained or lost leadership, by change (acquired, lost, released).",
+            ["change"],
+            registry=r,
         )
         self.reconcile_duration = Histogram(
-            f"{PREFIX}_reconcile_pass_duration_seconds", "Duration of the leader's passes, by "
+            f"{PREFIX}_reconcile_pass_duration_seconds",
+            "Duration of the leader's passes, by "
             "pass (stalled: wake-ups resent; drift: clusters compared with records).",
-            ["pass"], buckets=_PASSES, registry=r,
+            ["pass"],
+            buckets=_PASSES,
+            registry=r,
         )
         self.drift_found = Counter(
-            f"{PREFIX}_drift_found", "Differences between a record and its cluster, by kind "
-            "(halted, storage, resources, replicas, shards, version, vanished, orphan).", ["kind"],
+            f"{PREFIX}_drift_found",
+            "Differences between a record and its cluster, by kind "
+            "(halted, storage, resources, replicas, shards, version, vanished, orphan).",
+            ["kind"],
             registry=r,
         )
         self.status_sync_duration = Histogram(
-            f"{PREFIX}_status_sync_pass_duration_seconds", "Duration of this instance's status "
-            "sync passes.", buckets=_PASSES, registry=r,
+            f"{PREFIX}_status_sync_pass_duration_seconds",
+            "Duration of this instance's status sync passes.",
+            buckets=_PASSES,
+            registry=r,
         )
         self.status_sync_synced = Counter(
-            f"{PREFIX}_status_sync_databases_synced", "Databases this instance compared with "
-            "their cluster object.", registry=r,
+            f"{PREFIX}_status_sync_databases_synced",
+            "Databases this instance compared with their cluster object.",
+            registry=r,
         )
         self.status_sync_written = Counter(
-            f"{PREFIX}_status_sync_databases_written", "Databases whose record the status sync "
-            "changed.", registry=r,
+            f"{PREFIX}_status_sync_databases_written",
+            "Databases whose record the status sync changed.",
+            registry=r,
         )
         self.cluster_calls = Counter(
-            f"{PREFIX}_cluster_calls", "Kubernetes API calls, by verb and outcome (ok or the "
-            "error kind).", ["verb", "outcome"], registry=r,
+            f"{PREFIX}_cluster_calls",
+            "Kubernetes API calls, by verb and outcome (ok or the error kind).",
+            ["verb", "outcome"],
+            registry=r,
         )
         self.cluster_call_duration = Histogram(
-            f"{PREFIX}_cluster_call_duration_seconds", "Duration of Kubernetes API calls.",
-            ["verb"], buckets=_FAST, registry=r,
+            f"{PREFIX}_cluster_call_duration_seconds",
+            "Duration of Kubernetes API calls.",
+            ["verb"],
+            buckets=_FAST,
+            registry=r,
         )
         self.databases = Gauge(
-            f"{PREFIX}_databases", "Databases not deleted, by engine, status and health.",
-            ["engine", "status", "health"], registry=r,
+            f"{PREFIX}_databases",
+            "Databases not deleted, by engine, status and health.",
+            ["engine", "status", "health"],
+            registry=r,
         )
         self.sample_errors = Counter(
-            f"{PREFIX}_metrics_sample_errors", "Scrapes whose queue or store sample failed (the "
-            "gauges keep their last values).", ["source"], registry=r,
+            f"{PREFIX}_metrics_sample_errors",
+            "Scrapes whose queue or store sample failed (the gauges keep their last values).",
+            ["source"],
+            registry=r,
         )
 
     # --- recorders, one per thing that happens ------------------------------------------

@@ -30,14 +30,18 @@ async def connect_with_retry(
         except Exception as exc:
             if policy.exhausted(attempt):
                 log.error(
-                    "dependency_unavailable", dependency=what,
-                    attempt=f"{attempt}/{policy.max_attempts}", error=str(exc),
+                    "dependency_unavailable",
+                    dependency=what,
+                    attempt=f"{attempt}/{policy.max_attempts}",
+                    error=str(exc),
                 )
                 raise DependencyUnavailable(f"{what}: {exc}") from exc
             delay = policy.delay(attempt)
             log.warning(
-                "dependency_connect_failed", dependency=what,
-                attempt=f"{attempt}/{policy.max_attempts}", retry_in=round(delay, 2),
+                "dependency_connect_failed",
+                dependency=what,
+                attempt=f"{attempt}/{policy.max_attempts}",
+                retry_in=round(delay, 2),
                 error=str(exc),
             )
             await asyncio.sleep(delay)

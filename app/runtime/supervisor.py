@@ -104,7 +104,9 @@ class Supervisor:
                 entry.state = ComponentState.RESTARTING
                 entry.restarts += 1
                 log.warning(
-                    "component_restarting", component=entry.name, attempt=failures,
+                    "component_restarting",
+                    component=entry.name,
+                    attempt=failures,
                     delay=round(delay, 2),
                 )
                 if await tasks.sleep_or_stop(self.stop_event, delay):

@@ -71,8 +71,13 @@ class IssuedKey:
 
 
 async def issue_key(
-    store: Store, *, name: str, role: Role, domain: str | None = None,
-    project: str | None = None, created_by: str | None = None,
+    store: Store,
+    *,
+    name: str,
+    role: Role,
+    domain: str | None = None,
+    project: str | None = None,
+    created_by: str | None = None,
 ) -> IssuedKey:
     token = new_token()
     key = ApiKey.for_token(
@@ -80,7 +85,11 @@ async def issue_key(
     )
     await store.api_keys.insert(key)
     log.info(
-        "api_key_created", key_id=key.id, role=str(role), domain=domain, project=project,
+        "api_key_created",
+        key_id=key.id,
+        role=str(role),
+        domain=domain,
+        project=project,
         created_by=created_by,
     )
     return IssuedKey(key, token.text)
@@ -126,7 +135,11 @@ async def get_key(store: Store, key_id: str) -> ApiKey | None:
 
 
 async def list_keys(
-    store: Store, *, domain: str | None = None, project: str | None = None, offset: int = 0,
+    store: Store,
+    *,
+    domain: str | None = None,
+    project: str | None = None,
+    offset: int = 0,
     limit: int = 20,
 ) -> Page[ApiKey]:
     """Newest first; `domain`/`project` narrow to a tenant (None: any)."""
@@ -135,7 +148,10 @@ async def list_keys(
 
 
 async def revoke_key(
-    store: Store, key_id: str, *, by: str | None = None,
+    store: Store,
+    key_id: str,
+    *,
+    by: str | None = None,
     now: Callable[[], datetime] = clock.utcnow,
 ) -> ApiKey:
     """Revoke; revoking again keeps the first time. Raises `ApiKeyNotFound`."""
@@ -154,11 +170,17 @@ class ApiKeyService:
         self._store = store
 
     async def issue(
-        self, *, name: str, role: Role, domain: str | None = None, project: str | None = None,
+        self,
+        *,
+        name: str,
+        role: Role,
+        domain: str | None = None,
+        project: str | None = None,
         created_by: str | None = None,
     ) -> IssuedKey:
-        return await issue_key(self._store, name=name, role=role, domain=domain,
-                               project=project, created_by=created_by)
+        return await issue_key(
+            self._store, name=name, role=role, domain=domain, project=project, created_by=created_by
+        )
 
     async def authenticate(self, presented: str) -> ApiKey:
         return await authenticate(self._store, presented)
@@ -169,8 +191,9 @@ class ApiKeyService:
     async def page(
         self, *, domain: str | None, project: str | None, offset: int, limit: int
     ) -> Page[ApiKey]:
-        return await list_keys(self._store, domain=domain, project=project, offset=offset,
-                               limit=limit)
+        return await list_keys(
+            self._store, domain=domain, project=project, offset=offset, limit=limit
+        )
 
     async def revoke(self, key_id: str, *, by: str | None) -> ApiKey:
         return await revoke_key(self._store, key_id, by=by)
@@ -223,7 +246,9 @@ def _warn_if_unusable(existing: ApiKey, token: Token) -> None:
         log.warning("admin_api_key_mismatch", key_id=existing.id)
     elif existing.is_revoked or existing.role is not Role.ADMIN:
         log.warning(
-            "admin_api_key_unusable", key_id=existing.id, role=str(existing.role),
+            "admin_api_key_unusable",
+            key_id=existing.id,
+            role=str(existing.role),
             revoked=existing.is_revoked,
         )
 

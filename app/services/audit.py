@@ -23,9 +23,15 @@ class AuditLog:
         try:
             await self._store.audit.append(entry)
         except store_errors.StoreError as exc:
-            log.error("audit_write_failed", error=str(exc), action=entry.action,
-                      actor_key_id=entry.actor_key_id, target=entry.target,
-                      outcome=entry.outcome, request_id=entry.request_id)
+            log.error(
+                "audit_write_failed",
+                error=str(exc),
+                action=entry.action,
+                actor_key_id=entry.actor_key_id,
+                target=entry.target,
+                outcome=entry.outcome,
+                request_id=entry.request_id,
+            )
 
     async def page(self, where: AuditFilter, *, offset: int, limit: int) -> Page[AuditEntry]:
         return await self._store.audit.list(where, offset=offset, limit=limit)

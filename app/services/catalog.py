@@ -37,7 +37,10 @@ class OfferedVersion:
 
 class CatalogService:
     def __init__(
-        self, cluster: KubeGateway | None, sizes: SizeTable, *,
+        self,
+        cluster: KubeGateway | None,
+        sizes: SizeTable,
+        *,
         allowed: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self._cluster = cluster
@@ -86,6 +89,7 @@ class CatalogService:
             return []
         allowed = {v.name for v in catalog.offered(versions, self._allow_list(engine))}
         return [
-            v.name for v in catalog.upgrade_targets(now, versions, topology=topology)
+            v.name
+            for v in catalog.upgrade_targets(now, versions, topology=topology)
             if v.name in allowed
         ]

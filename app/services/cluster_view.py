@@ -74,25 +74,28 @@ class ClusterView:
             try:
                 calls += await self._list_one(gateway, found, orphans)
             except cluster_errors.ClusterError as exc:
-                log.warning("cluster_listing_failed", providers=sorted(map(str, keys)),
-                            error=str(exc))
+                log.warning(
+                    "cluster_listing_failed", providers=sorted(map(str, keys)), error=str(exc)
+                )
                 unlisted |= keys
                 failure = exc
         if failure is not None and all(keys <= unlisted for keys, _ in clusters):
             raise failure
-        return Snapshot(databases=found, orphans=orphans, calls=calls,
-                        unlisted=frozenset(unlisted))
+        return Snapshot(databases=found, orphans=orphans, calls=calls, unlisted=frozenset(unlisted))
 
     async def _list_one(
-        self, gateway: KubeGateway, found: dict[str, dict[str, Any]],
+        self,
+        gateway: KubeGateway,
+        found: dict[str, dict[str, Any]],
         orphans: list[tuple[str, str, str]],
     ) -> int:
         calls = 0
         managed = {labels.MANAGED_BY_KEY: labels.MANAGED_BY}
         for engine in engines.Engine:
             resource = engines.spec(engine).database_resource
-            items = await gateway.list(resource, labels=managed, chunk_size=self._chunk,
-                                       all_namespaces=True)
+            items = await gateway.list(
+                resource, labels=managed, chunk_size=self._chunk, all_namespaces=True
+            )
             calls += max(1, math.ceil(len(items) / self._chunk))
             for item in items:
                 metadata = item.get("metadata") or {}
@@ -100,8 +103,13 @@ class ClusterView:
                 if isinstance(database_id, str) and database_id:
                     found[database_id] = item
                 else:
-                    orphans.append((resource.kind, str(metadata.get("namespace") or ""),
-                                    str(metadata.get("name") or "")))
+                    orphans.append(
+                        (
+                            resource.kind,
+                            str(metadata.get("namespace") or ""),
+                            str(metadata.get("name") or ""),
+                        )
+                    )
         return calls
 
     async def exists(

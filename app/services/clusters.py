@@ -44,8 +44,7 @@ def connection_for(provider: Provider, cipher: Cipher | None) -> ClusterConnecti
             content = cipher.decrypt(provider.kubeconfig_encrypted)
         except DecryptionFailed as exc:
             raise ClusterUnavailable(f"provider {provider.name}: {exc}") from exc
-        return ClusterConnection.kubeconfig(content, verify_ssl=provider.verify_ssl,
-                                            trusted=False)
+        return ClusterConnection.kubeconfig(content, verify_ssl=provider.verify_ssl, trusted=False)
     if provider.kubeconfig_path is not None:
         return ClusterConnection.kubeconfig_path(
             provider.kubeconfig_path, verify_ssl=provider.verify_ssl, trusted=False
@@ -57,7 +56,11 @@ def connection_for(provider: Provider, cipher: Cipher | None) -> ClusterConnecti
 
 class ClusterFleet:
     def __init__(
-        self, store: Store, *, default: KubeGateway | None, cipher: Cipher | None,
+        self,
+        store: Store,
+        *,
+        default: KubeGateway | None,
+        cipher: Cipher | None,
         metrics: Metrics | None = None,
     ) -> None:
         self._store = store
@@ -83,8 +86,12 @@ class ClusterFleet:
         return await self.gateway_of(provider)
 
     async def gateway_of(self, provider: Provider) -> KubeGateway:
-        key = (provider.kubeconfig_encrypted, provider.kubeconfig_path, provider.api_endpoint,
-               provider.verify_ssl)
+        key = (
+            provider.kubeconfig_encrypted,
+            provider.kubeconfig_path,
+            provider.api_endpoint,
+            provider.verify_ssl,
+        )
         cached = self._gateways.get(provider.id)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -123,8 +130,10 @@ class ClusterFleet:
                 unreachable.add(provider.id)  # reported by the operations that need it
                 continue
             groups.setdefault(id(gateway), (set(), gateway))[0].add(provider.id)
-        return ([(frozenset(keys), gateway) for keys, gateway in groups.values()],
-                frozenset(unreachable))
+        return (
+            [(frozenset(keys), gateway) for keys, gateway in groups.values()],
+            frozenset(unreachable),
+        )
 
     def _default(self) -> KubeGateway:
         if self.default is None:

@@ -81,10 +81,18 @@ class OverQuota(DatabaseError):
     status = 429
 
     def __init__(self, excess: Excess) -> None:
-        super().__init__(excess.message, code="quota_exceeded", details={
-            "scope": excess.scope, "tenant": excess.tenant, "limit_name": excess.limit_name,
-            "limit": excess.limit, "usage": excess.usage, "requested": excess.requested,
-        })
+        super().__init__(
+            excess.message,
+            code="quota_exceeded",
+            details={
+                "scope": excess.scope,
+                "tenant": excess.tenant,
+                "limit_name": excess.limit_name,
+                "limit": excess.limit,
+                "usage": excess.usage,
+                "requested": excess.requested,
+            },
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,20 +120,37 @@ class NewDatabase:
 SHAPE_FIELDS = frozenset({"size", "replicas", "storage_gb"})
 
 # What a PATCH may change, and what each means for the update handler.
-PATCHABLE = frozenset({
-    "size", "storage_gb", "replicas", "version", "labels", "annotations", "backup_enabled",
-    "backup_schedule", "backup_retention_days", "monitoring_enabled", "deletion_protection",
-})
+PATCHABLE = frozenset(
+    {
+        "size",
+        "storage_gb",
+        "replicas",
+        "version",
+        "labels",
+        "annotations",
+        "backup_enabled",
+        "backup_schedule",
+        "backup_retention_days",
+        "monitoring_enabled",
+        "deletion_protection",
+    }
+)
 
 
 def _no_credentials(database: Database) -> Conflict:
     """No secret to read: the database's state says why (409, not a 503: nothing is down)."""
     status = database.status
     if status in (DatabaseStatus.PENDING, DatabaseStatus.PROVISIONING):
-        return Conflict("the database has no credentials yet; it is being created",
-                        code="not_ready", details={"status": status.value})
-    return Conflict(f"the database is {status.value} and has no credentials to read",
-                    code=f"database_{status.value}", details={"status": status.value})
+        return Conflict(
+            "the database has no credentials yet; it is being created",
+            code="not_ready",
+            details={"status": status.value},
+        )
+    return Conflict(
+        f"the database is {status.value} and has no credentials to read",
+        code=f"database_{status.value}",
+        details={"status": status.value},
+    )
 
 
 def _rule(exc: domain_errors.InvalidValue) -> RuleViolated:
@@ -134,8 +159,13 @@ def _rule(exc: domain_errors.InvalidValue) -> RuleViolated:
 
 class DatabaseService:
     def __init__(
-        self, store: Store, operations: OperationService, catalog: CatalogService,
-        sizes: SizeTable, clusters: ClusterFleet, placement: Placement,
+        self,
+        store: Store,
+        operations: OperationService,
+        catalog: CatalogService,
+        sizes: SizeTable,
+        clusters: ClusterFleet,
+        placement: Placement,
     ) -> None:
         self._store = store
         self._operations = operations
@@ -158,16 +188,16 @@ class DatabaseService:
             raise NotFound(f"database {database_id} not found", code="not_found")
         return database
 
-    async def events(
-        self, database: Database, *, offset: int, limit: int
-    ) -> Page[Event]:
-        return await self._store.events.list_for_database(database.id, offset=offset,
-                                                           limit=limit)
+    async def events(self, database: Database, *, offset: int, limit: int) -> Page[Event]:
+        return await self._store.events.list_for_database(database.id, offset=offset, limit=limit)
 
     async def credentials(self, database: Database) -> Credentials:
         if database.status is DatabaseStatus.DELETED:
-            raise Gone(f"database {database.id} is deleted; its credentials went with it",
-                       code="database_deleted", details={"status": database.status.value})
+            raise Gone(
+                f"database {database.id} is deleted; its credentials went with it",
+                code="database_deleted",
+                details={"status": database.status.value},
+            )
         if database.namespace is None:
             raise _no_credentials(database)
         secret = f"{database.kubedb_resource_name or database.name}-auth"
@@ -177,8 +207,9 @@ class DatabaseService:
         except cluster_errors.NotFound as exc:
             raise _no_credentials(database) from exc
         except cluster_errors.ClusterError as exc:
-            raise Unavailable(f"the cluster did not answer: {exc.message}",
-                              code="cluster_unavailable") from exc
+            raise Unavailable(
+                f"the cluster did not answer: {exc.message}", code="cluster_unavailable"
+            ) from exc
 
     async def available_upgrades(self, database: Database) -> list[str]:
         try:
@@ -191,8 +222,14 @@ class DatabaseService:
     # --- create --------------------------------------------------------------------
 
     async def create(
-        self, domain: str, project: str, request: NewDatabase, *, actor: str,
-        region: str | None = None, zone: str | None = None,
+        self,
+        domain: str,
+        project: str,
+        request: NewDatabase,
+        *,
+        actor: str,
+        region: str | None = None,
+        zone: str | None = None,
     ) -> tuple[Database, Operation]:
         try:
             engine = engines.parse_engine(request.engine)
@@ -205,10 +242,12 @@ class DatabaseService:
             size = self._sizes.get(request.size or self._sizes.default.name)
             labels = validation.check_labels(request.labels)
             annotations = validation.check_annotations(request.annotations)
-            validation.check_settings({
-                "backup_schedule": request.backup_schedule,
-                "backup_retention_days": request.backup_retention_days,
-            })
+            validation.check_settings(
+                {
+                    "backup_schedule": request.backup_schedule,
+                    "backup_retention_days": request.backup_retention_days,
+                }
+            )
             credentials = self._custom_credentials(engine, request)
         except domain_errors.InvalidValue as exc:
             raise _rule(exc) from exc
@@ -217,22 +256,37 @@ class DatabaseService:
         except CatalogUnavailable as exc:
             raise Unavailable(str(exc), code="cluster_unavailable") from exc
         if not offered:
-            raise RuleViolated("version", f"version {request.version!r} of {engine.value} is "
-                               "not offered; see GET /api/v1/versions", code="unknown_version")
+            raise RuleViolated(
+                "version",
+                f"version {request.version!r} of {engine.value} is "
+                "not offered; see GET /api/v1/versions",
+                code="unknown_version",
+            )
         database = Database(
-            name=request.name, domain=domain, project=project, engine=engine.value,
-            version=request.version, size=size.name, storage_gb=request.storage_gb,
-            replicas=request.replicas, high_availability=request.high_availability,
-            backup_enabled=request.backup_enabled, backup_schedule=request.backup_schedule,
+            name=request.name,
+            domain=domain,
+            project=project,
+            engine=engine.value,
+            version=request.version,
+            size=size.name,
+            storage_gb=request.storage_gb,
+            replicas=request.replicas,
+            high_availability=request.high_availability,
+            backup_enabled=request.backup_enabled,
+            backup_schedule=request.backup_schedule,
             backup_retention_days=request.backup_retention_days,
             monitoring_enabled=request.monitoring_enabled,
             deletion_protection=request.deletion_protection,
-            deletion_policy=request.deletion_policy, labels=labels, annotations=annotations,
-            namespace=namespace_for(domain, project), kubedb_resource_name=request.name,
+            deletion_policy=request.deletion_policy,
+            labels=labels,
+            annotations=annotations,
+            namespace=namespace_for(domain, project),
+            kubedb_resource_name=request.name,
             status=DatabaseStatus.PENDING,
         )
-        demand = self._placement.demand(size=size.name, replicas=request.replicas,
-                                        storage_gb=request.storage_gb)
+        demand = self._placement.demand(
+            size=size.name, replicas=request.replicas, storage_gb=request.storage_gb
+        )
         quotas = self._placement.quotas
         await self._charge(domain, project, count=1, demand=demand)
         try:
@@ -240,23 +294,34 @@ class DatabaseService:
         except BaseException:
             await quotas.charge(domain, project, count=-1, demand=-demand, check=False)
             raise
-        database = database.model_copy(update={
-            "provider_id": provider.id, "counted": True, **placement.reserved_fields(demand),
-        })
+        database = database.model_copy(
+            update={
+                "provider_id": provider.id,
+                "counted": True,
+                **placement.reserved_fields(demand),
+            }
+        )
         if credentials is None:
-            database, operation = await self._insert_with_operation(database, demand,
-                                                                    actor=actor)
+            database, operation = await self._insert_with_operation(database, demand, actor=actor)
         else:
-            database, operation = await self._insert_then_submit(database, demand,
-                                                                 credentials, actor=actor)
+            database, operation = await self._insert_then_submit(
+                database, demand, credentials, actor=actor
+            )
         await operations.after_queueing(
-            operation, "events.append",
-            self._store.events.append(Event(
-                database_id=database.id, domain=domain, project=project,
-                reason="CreateRequested",
-                message=f"create {engine.value} {request.version} requested", actor=actor,
-                operation_id=operation.id, to_status=DatabaseStatus.PENDING.value,
-            )),
+            operation,
+            "events.append",
+            self._store.events.append(
+                Event(
+                    database_id=database.id,
+                    domain=domain,
+                    project=project,
+                    reason="CreateRequested",
+                    message=f"create {engine.value} {request.version} requested",
+                    actor=actor,
+                    operation_id=operation.id,
+                    to_status=DatabaseStatus.PENDING.value,
+                )
+            ),
             fallback=None,
         )
         return database, operation
@@ -267,7 +332,10 @@ class DatabaseService:
         """The record and its operation in one store write (issue 12, item 21)."""
         try:
             return await self._operations.submit_with_record(
-                database, type=OperationType.CREATE.value, desired_state={}, created_by=actor,
+                database,
+                type=OperationType.CREATE.value,
+                desired_state={},
+                created_by=actor,
             )
         except BaseException as exc:
             if not await self._record_left(database):
@@ -288,8 +356,9 @@ class DatabaseService:
     async def _give_back(self, database: Database, demand: Demand) -> None:
         assert database.provider_id is not None
         await self._placement.release(database.provider_id, demand)
-        await self._placement.quotas.charge(database.domain, database.project, count=-1,
-                                            demand=-demand, check=False)
+        await self._placement.quotas.charge(
+            database.domain, database.project, count=-1, demand=-demand, check=False
+        )
 
     async def _insert_then_submit(
         self, database: Database, demand: Demand, credentials: Credentials, *, actor: str
@@ -309,23 +378,28 @@ class DatabaseService:
         try:
             desired["auth_secret_name"] = await self._write_credentials(database, credentials)
             operation = await self._operations.submit(
-                database_id=database.id, domain=database.domain, project=database.project,
-                type=OperationType.CREATE.value, desired_state=desired, created_by=actor,
+                database_id=database.id,
+                domain=database.domain,
+                project=database.project,
+                type=OperationType.CREATE.value,
+                desired_state=desired,
+                created_by=actor,
             )
         except BaseException:
             # Nothing half-written: the secret and the record go, freeing the name.
             if "auth_secret_name" in desired:
                 await self._forget_credentials(database, desired["auth_secret_name"])
             await self._store.databases.update_fields(
-                database.id, {"status": DatabaseStatus.DELETED,
-                              "message": "creation could not be started"}
+                database.id,
+                {"status": DatabaseStatus.DELETED, "message": "creation could not be started"},
             )
             await self._placement.settle(database.id)
             raise
         # Queued: the answer is 202 from here on; what follows is best effort (the create
         # step writes `operation_id` again when it starts).
         database = await operations.after_queueing(
-            operation, "databases.update_fields",
+            operation,
+            "databases.update_fields",
             self._store.databases.update_fields(database.id, {"operation_id": operation.id}),
             fallback=database.model_copy(update={"operation_id": operation.id}),
         )
@@ -339,8 +413,9 @@ class DatabaseService:
             return None
         if request.password is None:
             raise domain_errors.InvalidValue(
-                "password", "a custom username needs a password of at least "
-                f"{validation.MIN_PASSWORD_LENGTH} characters"
+                "password",
+                "a custom username needs a password of at least "
+                f"{validation.MIN_PASSWORD_LENGTH} characters",
             )
         username = request.username or engines.spec(engine).admin_user
         return Credentials(
@@ -350,8 +425,9 @@ class DatabaseService:
 
     async def _charge(self, domain: str, project: str, *, count: int, demand: Demand) -> None:
         try:
-            await self._placement.quotas.charge(domain, project, count=count, demand=demand,
-                                                check=True)
+            await self._placement.quotas.charge(
+                domain, project, count=count, demand=demand, check=True
+            )
         except QuotaExceeded as exc:
             raise OverQuota(exc.excess) from exc
 
@@ -359,8 +435,7 @@ class DatabaseService:
         self, demand: Demand, *, domain: str, region: str | None, zone: str | None
     ) -> Provider:
         try:
-            return await self._placement.place(demand, domain=domain, region=region,
-                                               zone=zone)
+            return await self._placement.place(demand, domain=domain, region=region, zone=zone)
         except NoProvider as exc:
             if exc.capacity:
                 raise Conflict(exc.reason, code="insufficient_capacity") from exc
@@ -376,13 +451,18 @@ class DatabaseService:
         try:
             await cluster.ensure_namespace(namespace)
             await cluster.write_auth_secret(
-                namespace, name, credentials,
-                labels=labels.system_labels(database_id=database.id, domain=database.domain,
-                                            project=database.project),
+                namespace,
+                name,
+                credentials,
+                labels=labels.system_labels(
+                    database_id=database.id, domain=database.domain, project=database.project
+                ),
             )
         except cluster_errors.ClusterError as exc:
-            raise Unavailable(f"the cluster did not take the credentials: {exc.message}",
-                              code="cluster_unavailable") from exc
+            raise Unavailable(
+                f"the cluster did not take the credentials: {exc.message}",
+                code="cluster_unavailable",
+            ) from exc
         return name
 
     async def _forget_credentials(self, database: Database, secret_name: str) -> None:
@@ -391,7 +471,8 @@ class DatabaseService:
         try:
             cluster = await self._gateway(database)
             await cluster.delete_secret(
-                database.namespace, secret_name,
+                database.namespace,
+                secret_name,
                 labelled={labels.DATABASE_ID_KEY: database.id},
             )
         except (cluster_errors.ClusterError, Unavailable) as exc:  # best effort: unused
@@ -407,33 +488,46 @@ class DatabaseService:
         if active is not None:
             raise Conflict(
                 f"database {database.id} has an operation in progress",
-                code="operation_in_progress", details={"operation_id": active.id},
+                code="operation_in_progress",
+                details={"operation_id": active.id},
             )
 
     async def mutate(
-        self, database: Database, op_type: OperationType, desired: Mapping[str, Any], *,
-        actor: str, allowed_from: frozenset[DatabaseStatus] | None = None,
+        self,
+        database: Database,
+        op_type: OperationType,
+        desired: Mapping[str, Any],
+        *,
+        actor: str,
+        allowed_from: frozenset[DatabaseStatus] | None = None,
     ) -> tuple[Database, Operation]:
         await self.check_idle(database)
         if database.status is DatabaseStatus.DELETED:
-            raise RuleViolated("status", "a deleted database can only be read",
-                               code="database_deleted")
+            raise RuleViolated(
+                "status", "a deleted database can only be read", code="database_deleted"
+            )
         if allowed_from is not None and database.status not in allowed_from:
             wanted = " or ".join(sorted(s.value for s in allowed_from))
             raise RuleViolated(
-                "status", f"{op_type.value} needs a {wanted} database; this one is "
-                f"{database.status.value}", code="invalid_state",
+                "status",
+                f"{op_type.value} needs a {wanted} database; this one is {database.status.value}",
+                code="invalid_state",
             )
         # A change that makes the database bigger reserves the growth first (409
         # `insufficient_capacity`, 429 `quota_exceeded`); `settle` squares it up when the
         # operation ends.
-        target = (self._placement.target(database, desired)
-                  if SHAPE_FIELDS & desired.keys() else None)
+        target = (
+            self._placement.target(database, desired) if SHAPE_FIELDS & desired.keys() else None
+        )
 
         async def submit() -> Operation:
             return await self._operations.submit(
-                database_id=database.id, domain=database.domain, project=database.project,
-                type=op_type.value, desired_state=dict(desired), created_by=actor,
+                database_id=database.id,
+                domain=database.domain,
+                project=database.project,
+                type=op_type.value,
+                desired_state=dict(desired),
+                created_by=actor,
             )
 
         try:
@@ -445,11 +539,13 @@ class DatabaseService:
         except store_errors.OperationInProgress as exc:
             raise Conflict(
                 f"database {database.id} has an operation in progress",
-                code="operation_in_progress", details={"operation_id": exc.operation_id},
+                code="operation_in_progress",
+                details={"operation_id": exc.operation_id},
             ) from exc
         fields = {"operation_id": operation.id, "updated_at": clock.utcnow()}
         updated = await operations.after_queueing(
-            operation, "databases.update_fields",
+            operation,
+            "databases.update_fields",
             self._store.databases.update_fields(database.id, fields),
             fallback=database.model_copy(update=fields),
         )
@@ -460,7 +556,8 @@ class DatabaseService:
         if database.deletion_protection:
             raise Conflict(
                 f"database {database.id} is protected from deletion; set deletion_protection "
-                "to false first", code="deletion_protected",
+                "to false first",
+                code="deletion_protected",
             )
         return await self.mutate(database, OperationType.DELETE, {}, actor=actor)
 
@@ -496,5 +593,6 @@ class DatabaseService:
             raise RuleViolated(
                 "target_version",
                 f"{database.engine} {database.version} cannot be upgraded to {target}; "
-                f"allowed: {', '.join(targets) or 'none'}", code="upgrade_not_allowed",
+                f"allowed: {', '.join(targets) or 'none'}",
+                code="upgrade_not_allowed",
             )

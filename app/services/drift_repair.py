@@ -112,8 +112,12 @@ class _Fix:
 
 class DriftRepair:
     def __init__(
-        self, store: Store, view: ClusterView, operations: OperationService,
-        catalog: CatalogService, sizes: SizeTable,
+        self,
+        store: Store,
+        view: ClusterView,
+        operations: OperationService,
+        catalog: CatalogService,
+        sizes: SizeTable,
         monitoring: database_cr.MonitoringConfig = database_cr.DEFAULT_MONITORING,
         placement: Placement | None = None,
     ) -> None:
@@ -136,17 +140,22 @@ class DriftRepair:
         async for database in inventory.live_databases(self._store):
             tally.seen += 1
             live.add(database.id)
-            if (self._placement is not None and database.id not in active
-                    and self._placement.unsettled(database)):
+            if (
+                self._placement is not None
+                and database.id not in active
+                and self._placement.unsettled(database)
+            ):
                 # What it holds disagrees with what it needs (a settle that failed).
                 fence()
                 try:
                     await self._placement.settle(database.id)
                 except (BrokerError, store_errors.StoreError) as exc:
-                    log.warning("placement_settle_failed", database_id=database.id,
-                                error=str(exc))
-            if (database.namespace is None or database.id in active
-                    or database.status not in _CHECKED):
+                    log.warning("placement_settle_failed", database_id=database.id, error=str(exc))
+            if (
+                database.namespace is None
+                or database.id in active
+                or database.status not in _CHECKED
+            ):
                 continue
             tally.checked += 1
             if database.updated_at > started_at:
@@ -162,25 +171,41 @@ class DriftRepair:
         orphans = [i for i in snapshot.databases if i not in live]
         await self._report_orphans(orphans, snapshot.databases, fence)
         for kind, namespace, name in snapshot.orphans:
-            log.warning("orphan_cluster_resource", kind=kind, namespace=namespace, name=name,
-                        reason="no database id label")
+            log.warning(
+                "orphan_cluster_resource",
+                kind=kind,
+                namespace=namespace,
+                name=name,
+                reason="no database id label",
+            )
         return RepairPass(
-            started_at=started_at, duration=time.perf_counter() - began, seen=tally.seen,
-            checked=tally.checked, drift=dict(tally.drift), fixes=len(tally.fixes),
-            adopted=tally.adopted, vanished=tally.vanished,
-            orphans=len(orphans) + len(snapshot.orphans), cluster_calls=snapshot.calls,
-            skipped=tally.skipped, fix_ids=tuple(tally.fixes),
+            started_at=started_at,
+            duration=time.perf_counter() - began,
+            seen=tally.seen,
+            checked=tally.checked,
+            drift=dict(tally.drift),
+            fixes=len(tally.fixes),
+            adopted=tally.adopted,
+            vanished=tally.vanished,
+            orphans=len(orphans) + len(snapshot.orphans),
+            cluster_calls=snapshot.calls,
+            skipped=tally.skipped,
+            fix_ids=tuple(tally.fixes),
         )
 
     # --- one database ------------------------------------------------------------------
 
     async def _compare(
-        self, database: Database, found: dict[str, Any], fence: Guard,
+        self,
+        database: Database,
+        found: dict[str, Any],
+        fence: Guard,
         tally: _Tally,
     ) -> None:
         try:
-            desired = desired_for(database, self._sizes,
-                                  halted=database.status is DatabaseStatus.PAUSED)
+            desired = desired_for(
+                database, self._sizes, halted=database.status is DatabaseStatus.PAUSED
+            )
         except Exception as exc:  # a record the rules no longer accept (a retired plan)
             log.warning("drift_check_skipped", database_id=database.id, error=str(exc))
             return
@@ -199,27 +224,44 @@ class DriftRepair:
                 if await self._adopt(database, item, found_drift, fence):
                     tally.adopted += 1
                 return
-        await self._record(database, found_drift, fence,
-                           action="left alone: nothing here can undo it (or its fix failed "
-                                  "before)", once=True)
+        await self._record(
+            database,
+            found_drift,
+            fence,
+            action="left alone: nothing here can undo it (or its fix failed before)",
+            once=True,
+        )
         tally.skipped += 1
 
     async def _open(
-        self, database: Database, item: drift.Drift, fix: _Fix, found_drift: list[drift.Drift],
-        fence: Guard, tally: _Tally,
+        self,
+        database: Database,
+        item: drift.Drift,
+        fix: _Fix,
+        found_drift: list[drift.Drift],
+        fence: Guard,
+        tally: _Tally,
     ) -> None:
         fence()
         try:
             operation = await self._operations.submit(
-                database_id=database.id, domain=database.domain, project=database.project,
-                type=fix.type.value, desired_state=fix.desired_state, created_by=ACTOR,
+                database_id=database.id,
+                domain=database.domain,
+                project=database.project,
+                type=fix.type.value,
+                desired_state=fix.desired_state,
+                created_by=ACTOR,
             )
         except store_errors.OperationInProgress:
             return  # an operation started meanwhile: the next pass looks again
         tally.fixes.append(operation.id)
-        await self._record(database, found_drift, fence,
-                           action=f"{fix.type.value} {operation.id} opened to fix {item.field}",
-                           operation_id=operation.id)
+        await self._record(
+            database,
+            found_drift,
+            fence,
+            action=f"{fix.type.value} {operation.id} opened to fix {item.field}",
+            operation_id=operation.id,
+        )
 
     async def _fix_for(self, database: Database, found: drift.Drift) -> _Fix | None:
         """The operation that undoes `found`, or None (adopt it, or leave it)."""
@@ -233,15 +275,23 @@ class DriftRepair:
         if found.field == "storage":
             if found.value >= database.storage_gb:
                 return None
-            return _Fix(OperationType.EXPAND_STORAGE, {
-                "storage_gb": database.storage_gb, "observed": {"storage_gb": found.value},
-            })
+            return _Fix(
+                OperationType.EXPAND_STORAGE,
+                {
+                    "storage_gb": database.storage_gb,
+                    "observed": {"storage_gb": found.value},
+                },
+            )
         if found.field == "resources":
             return _Fix(OperationType.SCALE_VERTICAL, {"size": database.size, "observed": {}})
         if found.field == "replicas":
-            return _Fix(OperationType.SCALE_HORIZONTAL, {
-                "replicas": database.replicas, "observed": {"replicas": found.value},
-            })
+            return _Fix(
+                OperationType.SCALE_HORIZONTAL,
+                {
+                    "replicas": database.replicas,
+                    "observed": {"replicas": found.value},
+                },
+            )
         if found.field == "version":
             try:
                 targets = await self._catalog.upgrade_targets(
@@ -250,10 +300,13 @@ class DriftRepair:
             except CatalogUnavailable:
                 return None
             if database.version in targets:
-                return _Fix(OperationType.UPGRADE_VERSION, {
-                    "target_version": database.version,
-                    "observed": {"version": str(found.value)},
-                })
+                return _Fix(
+                    OperationType.UPGRADE_VERSION,
+                    {
+                        "target_version": database.version,
+                        "observed": {"version": str(found.value)},
+                    },
+                )
         return None
 
     async def _adoptable(self, database: Database, found: drift.Drift) -> bool:
@@ -278,31 +331,41 @@ class DriftRepair:
             OperationFilter(database_id=database.id), limit=_RECENT_OPERATIONS
         )
         return any(
-            op.created_by == ACTOR and op.type == fix.type.value
-            and op.status is OperationStatus.FAILED and op.desired_state == fix.desired_state
+            op.created_by == ACTOR
+            and op.type == fix.type.value
+            and op.status is OperationStatus.FAILED
+            and op.desired_state == fix.desired_state
             for op in recent.items
         )
 
     async def _adopt(
-        self, database: Database, found: drift.Drift, everything: list[drift.Drift],
+        self,
+        database: Database,
+        found: drift.Drift,
+        everything: list[drift.Drift],
         fence: Guard,
     ) -> bool:
         key = "storage_gb" if found.field == "storage" else "version"
         held = fence()
         try:
             await self._store.databases.update_fields(
-                database.id, {key: found.value}, expected_revision=database.revision,
+                database.id,
+                {key: found.value},
+                expected_revision=database.revision,
                 fence=held,
             )
         except store_errors.RevisionConflict:
             return False  # changed meanwhile: the next pass looks again
         if self._placement is not None:  # a volume grown outside: its capacity is taken
             await self._placement.settle(database.id)
-        await self._record(database, everything, fence,
-                           action=f"{found.field} adopted from the cluster ({found.observed}): "
-                                  "it cannot be undone")
-        log.info("drift_adopted", database_id=database.id, field=found.field,
-                 value=found.value)
+        await self._record(
+            database,
+            everything,
+            fence,
+            action=f"{found.field} adopted from the cluster ({found.observed}): "
+            "it cannot be undone",
+        )
+        log.info("drift_adopted", database_id=database.id, field=found.field, value=found.value)
         return True
 
     async def _vanished(self, database: Database, fence: Guard) -> bool:
@@ -311,30 +374,55 @@ class DriftRepair:
         where = f"{spec.kind} {database.namespace}/{name}"
         # The listing may be older than the record (a create that finished mid-pass):
         # ask for this one object before calling it gone.
-        if await self._view.exists(database, spec.database_resource, name,
-                                   database.namespace or ""):
+        if await self._view.exists(
+            database, spec.database_resource, name, database.namespace or ""
+        ):
             return False
-        message = (f"the {where} is gone from the cluster; the record is kept: delete the "
-                   "database to free its name")
+        message = (
+            f"the {where} is gone from the cluster; the record is kept: delete the "
+            "database to free its name"
+        )
         held = fence()
         try:
-            await self._store.databases.update_fields(database.id, {
-                "status": DatabaseStatus.FAILED, "message": message, "phase": None,
-                "health_status": HealthStatus.UNKNOWN, "ready_replicas": 0,
-            }, expected_revision=database.revision, fence=held)
+            await self._store.databases.update_fields(
+                database.id,
+                {
+                    "status": DatabaseStatus.FAILED,
+                    "message": message,
+                    "phase": None,
+                    "health_status": HealthStatus.UNKNOWN,
+                    "ready_replicas": 0,
+                },
+                expected_revision=database.revision,
+                fence=held,
+            )
         except store_errors.RevisionConflict:
             return False
-        await self._store.events.append(Event(
-            database_id=database.id, domain=database.domain, project=database.project,
-            reason="ClusterResourceMissing", message=message, actor=ACTOR,
-            from_status=database.status.value, to_status=DatabaseStatus.FAILED.value,
-        ), fence=held)
+        await self._store.events.append(
+            Event(
+                database_id=database.id,
+                domain=database.domain,
+                project=database.project,
+                reason="ClusterResourceMissing",
+                message=message,
+                actor=ACTOR,
+                from_status=database.status.value,
+                to_status=DatabaseStatus.FAILED.value,
+            ),
+            fence=held,
+        )
         log.warning("database_resource_missing", database_id=database.id, resource=where)
         return True
 
     async def _record(
-        self, database: Database, found: list[drift.Drift], fence: Guard, *,
-        action: str, operation_id: str | None = None, once: bool = False,
+        self,
+        database: Database,
+        found: list[drift.Drift],
+        fence: Guard,
+        *,
+        action: str,
+        operation_id: str | None = None,
+        once: bool = False,
     ) -> None:
         """A `DriftDetected` event; with `once`, only the first time this process sees that
         drift on that database (drift left alone would otherwise add one every pass)."""
@@ -344,15 +432,31 @@ class DriftRepair:
                 return
             self._left_alone[database.id] = signature
         held = fence()
-        await self._store.events.append(Event(
-            database_id=database.id, domain=database.domain, project=database.project,
-            reason="DriftDetected", message="; ".join(d.text for d in found) + f"; {action}",
-            actor=ACTOR, operation_id=operation_id,
-            details={"drift": [{"field": d.field, "desired": d.desired,
-                                "observed": d.observed} for d in found], "action": action},
-        ), fence=held)
-        log.info("drift_detected", database_id=database.id,
-                 fields=",".join(d.field for d in found), action=action)
+        await self._store.events.append(
+            Event(
+                database_id=database.id,
+                domain=database.domain,
+                project=database.project,
+                reason="DriftDetected",
+                message="; ".join(d.text for d in found) + f"; {action}",
+                actor=ACTOR,
+                operation_id=operation_id,
+                details={
+                    "drift": [
+                        {"field": d.field, "desired": d.desired, "observed": d.observed}
+                        for d in found
+                    ],
+                    "action": action,
+                },
+            ),
+            fence=held,
+        )
+        log.info(
+            "drift_detected",
+            database_id=database.id,
+            fields=",".join(d.field for d in found),
+            action=action,
+        )
 
     async def _report_orphans(
         self, orphans: list[str], crs: dict[str, dict[str, Any]], fence: Guard
@@ -360,16 +464,22 @@ class DriftRepair:
         for database_id in orphans:
             metadata = crs[database_id].get("metadata") or {}
             labels = metadata.get("labels") or {}
-            where = f"{crs[database_id].get('kind')} {metadata.get('namespace')}/" \
-                    f"{metadata.get('name')}"
+            where = (
+                f"{crs[database_id].get('kind')} {metadata.get('namespace')}/{metadata.get('name')}"
+            )
             log.warning("orphan_cluster_resource", database_id=database_id, resource=where)
             if database_id in self._orphans_reported:
                 continue
             self._orphans_reported.add(database_id)
             held = fence()
-            await self._store.events.append(Event(
-                database_id=database_id, domain=str(labels.get(label_keys.DOMAIN_KEY) or ""),
-                project=str(labels.get(label_keys.PROJECT_KEY) or ""), reason="OrphanDetected",
-                message=f"{where} carries the managed label but no database record; left "
-                        "alone", actor=ACTOR,
-            ), fence=held)
+            await self._store.events.append(
+                Event(
+                    database_id=database_id,
+                    domain=str(labels.get(label_keys.DOMAIN_KEY) or ""),
+                    project=str(labels.get(label_keys.PROJECT_KEY) or ""),
+                    reason="OrphanDetected",
+                    message=f"{where} carries the managed label but no database record; left alone",
+                    actor=ACTOR,
+                ),
+                fence=held,
+            )

@@ -92,8 +92,11 @@ class IdempotencyStore:
 
     async def finish(self, owner: str, key: str, print_: str, response: StoredResponse) -> None:
         record = {
-            "state": "done", "fingerprint": print_, "status": response.status,
-            "body": response.body, "headers": response.headers,
+            "state": "done",
+            "fingerprint": print_,
+            "status": response.status,
+            "body": response.body,
+            "headers": response.headers,
         }
         try:
             await self._redis.set(self._key(owner, key), json.dumps(record), ex=TTL_SECONDS)

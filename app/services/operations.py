@@ -50,7 +50,8 @@ class OperationNotCancellable(ServiceError):
 
     def __init__(self, operation: Operation) -> None:
         why = (
-            f"a {operation.type} operation cannot be cancelled" if operation.is_active
+            f"a {operation.type} operation cannot be cancelled"
+            if operation.is_active
             else f"operation {operation.id} has already {operation.status}"
         )
         super().__init__(why, details={"status": operation.status.value})
@@ -80,30 +81,51 @@ class OperationService:
         deadline: float | None = None,
     ) -> Operation:
         """Raises `store.errors.OperationInProgress` when the database has an active one."""
-        operation = self._new(database_id=database_id, domain=domain, project=project,
-                              type=type, desired_state=desired_state, created_by=created_by,
-                              deadline=deadline)
+        operation = self._new(
+            database_id=database_id,
+            domain=domain,
+            project=project,
+            type=type,
+            desired_state=desired_state,
+            created_by=created_by,
+            deadline=deadline,
+        )
         await self._store.operations.create_active(operation)
         await self._queued(operation)
         return operation
 
     async def submit_with_record(
-        self, database: Database, *, type: str, desired_state: Mapping[str, Any],
+        self,
+        database: Database,
+        *,
+        type: str,
+        desired_state: Mapping[str, Any],
         created_by: str | None,
     ) -> tuple[Database, Operation]:
         """A new database's record and its first operation in one store write
         (`Store.create_database`). Raises `store.errors.DuplicateName`."""
-        operation = self._new(database_id=database.id, domain=database.domain,
-                              project=database.project, type=type,
-                              desired_state=desired_state, created_by=created_by)
+        operation = self._new(
+            database_id=database.id,
+            domain=database.domain,
+            project=database.project,
+            type=type,
+            desired_state=desired_state,
+            created_by=created_by,
+        )
         database = database.model_copy(update={"operation_id": operation.id})
         await self._store.create_database(database, operation)
         await self._queued(operation)
         return database, operation
 
     def _new(
-        self, *, database_id: str, domain: str, project: str, type: str,
-        desired_state: Mapping[str, Any] | None, created_by: str | None,
+        self,
+        *,
+        database_id: str,
+        domain: str,
+        project: str,
+        type: str,
+        desired_state: Mapping[str, Any] | None,
+        created_by: str | None,
         deadline: float | None = None,
     ) -> Operation:
         now = clock.utcnow()
@@ -120,8 +142,9 @@ class OperationService:
         )
 
     async def _queued(self, operation: Operation) -> None:
-        log.info("operation_queued", op_id=operation.id, db_id=operation.database_id,
-                 type=operation.type)
+        log.info(
+            "operation_queued", op_id=operation.id, db_id=operation.database_id, type=operation.type
+        )
         await self._wake(operation.id)
 
     async def get(self, operation_id: str) -> Operation | None:
@@ -157,14 +180,17 @@ class OperationService:
             log.warning("operation_wakeup_deferred", op_id=operation_id, error=str(exc))
 
 
-async def after_queueing(
-    operation: Operation, call: str, write: Awaitable[T], *, fallback: T
-) -> T:
+async def after_queueing(operation: Operation, call: str, write: Awaitable[T], *, fallback: T) -> T:
     """A store write after `operation` was queued: best effort. A store failure is logged
     with the call's name and `fallback` stands in for its result."""
     try:
         return await write
     except errors.StoreError as exc:
-        log.warning("operation_followup_failed", op_id=operation.id,
-                    db_id=operation.database_id, call=call, error=str(exc))
+        log.warning(
+            "operation_followup_failed",
+            op_id=operation.id,
+            db_id=operation.database_id,
+            call=call,
+            error=str(exc),
+        )
         return fallback

@@ -49,7 +49,8 @@ class OrphanRecords:
         rolled_back, offset = 0, 0
         while True:
             page = await self._store.databases.list(
-                DatabaseFilter(status=DatabaseStatus.PENDING.value), offset=offset,
+                DatabaseFilter(status=DatabaseStatus.PENDING.value),
+                offset=offset,
                 limit=_PAGE,
             )
             for database in page.items:
@@ -60,27 +61,40 @@ class OrphanRecords:
                 return rolled_back
 
     async def _roll_back(self, database: Database, fence: Callable[[], Fence | None]) -> int:
-        ever = await self._store.operations.list(
-            OperationFilter(database_id=database.id), limit=1
-        )
+        ever = await self._store.operations.list(OperationFilter(database_id=database.id), limit=1)
         if ever.total:
             return 0  # it has an operation: only the write of its id was lost
         held = fence()  # the epoch we lead with: the store refuses it once it is stale
         try:
             await self._store.databases.update_fields(
-                database.id, {"status": DatabaseStatus.DELETED, "message": MESSAGE},
-                expected_revision=database.revision, fence=held,
+                database.id,
+                {"status": DatabaseStatus.DELETED, "message": MESSAGE},
+                expected_revision=database.revision,
+                fence=held,
             )
         except store_errors.RevisionConflict:
             return 0  # changed meanwhile: the next pass looks again
         if self._placement is not None:
             await self._placement.settle(database.id)
-        await self._store.events.append(Event(
-            database_id=database.id, domain=database.domain, project=database.project,
-            reason="CreateAbandoned", message=MESSAGE, actor=ACTOR,
-            from_status=DatabaseStatus.PENDING.value, to_status=DatabaseStatus.DELETED.value,
-        ), fence=held)
-        log.warning("orphan_record_rolled_back", database_id=database.id,
-                    name=database.name, domain=database.domain, project=database.project,
-                    created_at=clock.to_text(database.created_at))
+        await self._store.events.append(
+            Event(
+                database_id=database.id,
+                domain=database.domain,
+                project=database.project,
+                reason="CreateAbandoned",
+                message=MESSAGE,
+                actor=ACTOR,
+                from_status=DatabaseStatus.PENDING.value,
+                to_status=DatabaseStatus.DELETED.value,
+            ),
+            fence=held,
+        )
+        log.warning(
+            "orphan_record_rolled_back",
+            database_id=database.id,
+            name=database.name,
+            domain=database.domain,
+            project=database.project,
+            created_at=clock.to_text(database.created_at),
+        )
         return 1

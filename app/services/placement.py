@@ -63,28 +63,41 @@ _ATTEMPTS = 200
 
 def held(database: Database) -> Demand:
     """What the database holds on its provider now."""
-    return Demand(database.reserved_cpu_cores, database.reserved_memory_gb,
-                  database.reserved_storage_gb)
+    return Demand(
+        database.reserved_cpu_cores, database.reserved_memory_gb, database.reserved_storage_gb
+    )
 
 
 def _positive(demand: Demand) -> Demand:
-    return Demand(max(0.0, demand.cpu_cores), max(0.0, demand.memory_gb),
-                  max(0.0, demand.storage_gb))
+    return Demand(
+        max(0.0, demand.cpu_cores), max(0.0, demand.memory_gb), max(0.0, demand.storage_gb)
+    )
 
 
 def _larger(a: Demand, b: Demand) -> Demand:
-    return Demand(max(a.cpu_cores, b.cpu_cores), max(a.memory_gb, b.memory_gb),
-                  max(a.storage_gb, b.storage_gb))
+    return Demand(
+        max(a.cpu_cores, b.cpu_cores),
+        max(a.memory_gb, b.memory_gb),
+        max(a.storage_gb, b.storage_gb),
+    )
 
 
 def reserved_fields(demand: Demand) -> dict[str, float]:
-    return {"reserved_cpu_cores": demand.cpu_cores, "reserved_memory_gb": demand.memory_gb,
-            "reserved_storage_gb": demand.storage_gb}
+    return {
+        "reserved_cpu_cores": demand.cpu_cores,
+        "reserved_memory_gb": demand.memory_gb,
+        "reserved_storage_gb": demand.storage_gb,
+    }
 
 
 class Placement:
     def __init__(
-        self, store: Store, sizes: SizeTable, quotas: Quotas, redis: aioredis.Redis, *,
+        self,
+        store: Store,
+        sizes: SizeTable,
+        quotas: Quotas,
+        redis: aioredis.Redis,
+        *,
         lock_prefix: str,
     ) -> None:
         self._store = store
@@ -101,20 +114,23 @@ class Placement:
     def needs(self, database: Database) -> Demand:
         if database.status is DatabaseStatus.DELETED:
             return Demand()
-        return self.demand(size=database.size, replicas=database.replicas,
-                           storage_gb=database.storage_gb)
+        return self.demand(
+            size=database.size, replicas=database.replicas, storage_gb=database.storage_gb
+        )
 
     async def place(
         self, demand: Demand, *, domain: str, region: str | None, zone: str | None
     ) -> Provider:
         """Reserve `demand` on the best provider with room; `NoProvider` when none."""
         for _ in range(_ATTEMPTS):
-            ranked = rules.candidates(await self._store.providers.all(), demand,
-                                      domain=domain, region=region, zone=zone)
+            ranked = rules.candidates(
+                await self._store.providers.all(), demand, domain=domain, region=region, zone=zone
+            )
             for provider in ranked:
                 try:
                     return await self._store.providers.update_fields(
-                        provider.id, rules.with_demand(provider, demand),
+                        provider.id,
+                        rules.with_demand(provider, demand),
                         expected_revision=provider.revision,
                     )
                 except store_errors.RevisionConflict:
@@ -122,8 +138,7 @@ class Placement:
                 except store_errors.NotFound:
                     break
             await asyncio.sleep(random.uniform(0, 0.01))
-        raise NoProvider("the providers are too busy to reserve capacity; try again",
-                         capacity=True)
+        raise NoProvider("the providers are too busy to reserve capacity; try again", capacity=True)
 
     async def change(
         self, database: Database, target: Demand | None, submit: Callable[[], Awaitable[T]]
@@ -172,11 +187,18 @@ class Placement:
                 database.id, {**reserved_fields(want), "counted": counted}
             )
             await self._apply(database.provider_id, delta, check=False)
-            await self.quotas.charge(database.domain, database.project, count=count,
-                                     demand=delta, check=False)
-        log.info("placement_settled", database_id=database.id,
-                 provider_id=database.provider_id, cpu=delta.cpu_cores,
-                 memory_gb=delta.memory_gb, storage_gb=delta.storage_gb, count=count)
+            await self.quotas.charge(
+                database.domain, database.project, count=count, demand=delta, check=False
+            )
+        log.info(
+            "placement_settled",
+            database_id=database.id,
+            provider_id=database.provider_id,
+            cpu=delta.cpu_cores,
+            memory_gb=delta.memory_gb,
+            storage_gb=delta.storage_gb,
+            count=count,
+        )
 
     def target(self, database: Database, desired: Mapping[str, Any]) -> Demand:
         """What the database needs once `desired` (an operation's desired state) is done."""
@@ -194,21 +216,24 @@ class Placement:
         )
 
     async def _take(self, database: Database, growth: Demand) -> None:
-        await self.quotas.charge(database.domain, database.project, count=0, demand=growth,
-                                 check=True)
+        await self.quotas.charge(
+            database.domain, database.project, count=0, demand=growth, check=True
+        )
         try:
             assert database.provider_id is not None
             await self._apply(database.provider_id, growth, check=True)
         except BaseException:
-            await self.quotas.charge(database.domain, database.project, count=0,
-                                     demand=-growth, check=False)
+            await self.quotas.charge(
+                database.domain, database.project, count=0, demand=-growth, check=False
+            )
             raise
 
     async def _give(self, database: Database, demand: Demand, *, count: int) -> None:
         assert database.provider_id is not None
         await self._apply(database.provider_id, -demand, check=False)
-        await self.quotas.charge(database.domain, database.project, count=-count,
-                                 demand=-demand, check=False)
+        await self.quotas.charge(
+            database.domain, database.project, count=-count, demand=-demand, check=False
+        )
 
     @asynccontextmanager
     async def _locked(self, database_id: str) -> AsyncIterator[None]:
@@ -241,21 +266,25 @@ class Placement:
             provider = await self._store.providers.get(provider_id)
             if provider is None:
                 if check:
-                    raise NoProvider(f"provider {provider_id} no longer exists",
-                                     capacity=False)
+                    raise NoProvider(f"provider {provider_id} no longer exists", capacity=False)
                 return  # nothing to give back to
             if check:
                 missing = rules.shortfall(provider, delta)
                 if missing:
-                    raise NoProvider(f"provider {provider.name} has no room for the change "
-                                     f"({'; '.join(missing)})", capacity=True)
+                    raise NoProvider(
+                        f"provider {provider.name} has no room for the change "
+                        f"({'; '.join(missing)})",
+                        capacity=True,
+                    )
             try:
                 await self._store.providers.update_fields(
-                    provider_id, rules.with_demand(provider, delta),
+                    provider_id,
+                    rules.with_demand(provider, delta),
                     expected_revision=provider.revision,
                 )
                 return
             except store_errors.RevisionConflict:
                 await asyncio.sleep(random.uniform(0, 0.01))
-        raise NoProvider(f"provider {provider_id} is too busy to change its allocation; "
-                         "try again", capacity=True)
+        raise NoProvider(
+            f"provider {provider_id} is too busy to change its allocation; try again", capacity=True
+        )

@@ -91,9 +91,11 @@ class ProviderInUse(ProviderError):
     code = "provider_in_use"
 
     def __init__(self, name: str, databases: int) -> None:
-        super().__init__(f"provider {name} still has {databases} database(s) or capacity "
-                         "reserved by one being created; delete or move them first",
-                         details={"databases": databases})
+        super().__init__(
+            f"provider {name} still has {databases} database(s) or capacity "
+            "reserved by one being created; delete or move them first",
+            details={"databases": databases},
+        )
         self.databases = databases
 
 
@@ -141,9 +143,7 @@ async def check_cluster(connection: ClusterConnection) -> None:
         reason = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
         raise ProviderUnreachable(f"the kubeconfig cannot be used: {reason}") from None
     except Exception as exc:  # the boundary of a client's kubeconfig: never a 500
-        raise ProviderUnreachable(
-            f"the kubeconfig cannot be used: {type(exc).__name__}"
-        ) from None
+        raise ProviderUnreachable(f"the kubeconfig cannot be used: {type(exc).__name__}") from None
     try:
         try:
             await gateway.ping()
@@ -175,8 +175,13 @@ async def check_cluster(connection: ClusterConnection) -> None:
 
 class ProviderService:
     def __init__(
-        self, store: Store, fleet: ClusterFleet, *, cipher: Cipher | None,
-        kubeconfig_dir: Path, catalog_for: Any = None,
+        self,
+        store: Store,
+        fleet: ClusterFleet,
+        *,
+        cipher: Cipher | None,
+        kubeconfig_dir: Path,
+        catalog_for: Any = None,
     ) -> None:
         self._kubeconfig_dir = kubeconfig_dir
         self._store = store
@@ -193,8 +198,9 @@ class ProviderService:
             created = await self._store.providers.insert(provider)
         except store_errors.NameTaken as exc:
             raise ProviderNameTaken(str(exc)) from None
-        log.info("provider_created", provider_id=created.id, name=created.name,
-                 region=created.region)
+        log.info(
+            "provider_created", provider_id=created.id, name=created.name, region=created.region
+        )
         return created
 
     async def get(self, provider_id: str) -> Provider:
@@ -219,8 +225,9 @@ class ProviderService:
                 "api_endpoint": values.get("api_endpoint"),
                 "verify_ssl": values.get("verify_ssl", current.verify_ssl),
             }
-            if not any(merged[k] for k in ("kubeconfig_content", "kubeconfig_path",
-                                           "api_endpoint")):
+            if not any(
+                merged[k] for k in ("kubeconfig_content", "kubeconfig_path", "api_endpoint")
+            ):
                 # Only verify_ssl changed: keep the connection the provider has.
                 merged.update(self._current_connection(current))
             values.update(await self._connection_fields(merged))
@@ -232,8 +239,11 @@ class ProviderService:
             raise ProviderNameTaken(str(exc)) from None
         except store_errors.NotFound:
             raise ProviderNotFound(f"provider {provider_id} not found") from None
-        log.info("provider_updated", provider_id=provider_id,
-                 fields=sorted(k for k in changes if k != "kubeconfig_content"))
+        log.info(
+            "provider_updated",
+            provider_id=provider_id,
+            fields=sorted(k for k in changes if k != "kubeconfig_content"),
+        )
         return updated
 
     async def delete(self, provider_id: str) -> None:
@@ -241,13 +251,13 @@ class ProviderService:
         flight); the delete is conditional on the provider not changing meanwhile."""
         for _ in range(5):
             provider = await self.get(provider_id)
-            using = await self._store.databases.list(DatabaseFilter(provider_id=provider_id),
-                                                     limit=0)
+            using = await self._store.databases.list(
+                DatabaseFilter(provider_id=provider_id), limit=0
+            )
             held = any(provider.allocated(kind) > 0 for kind in ResourceKind)
             if using.total or held:
                 raise ProviderInUse(provider.name, using.total)
-            if await self._store.providers.delete(provider_id,
-                                                  expected_revision=provider.revision):
+            if await self._store.providers.delete(provider_id, expected_revision=provider.revision):
                 log.info("provider_deleted", provider_id=provider_id, name=provider.name)
                 return
         raise ProviderInUse(provider.name, 0)
@@ -285,8 +295,11 @@ class ProviderService:
         content = values.pop("kubeconfig_content", None)
         path, endpoint = values.get("kubeconfig_path"), values.get("api_endpoint")
         verify = bool(values.get("verify_ssl", True))
-        stored: dict[str, Any] = {"kubeconfig_encrypted": None, "kubeconfig_path": None,
-                                  "api_endpoint": None}
+        stored: dict[str, Any] = {
+            "kubeconfig_encrypted": None,
+            "kubeconfig_path": None,
+            "api_endpoint": None,
+        }
         if content is not None:
             if self._cipher is None:
                 raise EncryptionUnavailable(
@@ -294,15 +307,17 @@ class ProviderService:
                     "kubeconfig_path or api_endpoint, or set the key on every instance)"
                 )
             text = kubeconfig_text(content)
-            await check_cluster(ClusterConnection.kubeconfig(text, verify_ssl=verify,
-                                                             trusted=False))
+            await check_cluster(
+                ClusterConnection.kubeconfig(text, verify_ssl=verify, trusted=False)
+            )
             stored["kubeconfig_encrypted"] = self._cipher.encrypt(text)
         elif path is not None:
             path = allowed_path(path, self._kubeconfig_dir)
             # The same rules as for a content (read in a thread: file I/O).
             kubeconfig_text(await asyncio.to_thread(Path(path).read_text))
-            await check_cluster(ClusterConnection.kubeconfig_path(path, verify_ssl=verify,
-                                                                  trusted=False))
+            await check_cluster(
+                ClusterConnection.kubeconfig_path(path, verify_ssl=verify, trusted=False)
+            )
             stored["kubeconfig_path"] = path
         elif endpoint is not None:
             await check_cluster(ClusterConnection.url(endpoint, verify_ssl=verify))
@@ -313,9 +328,14 @@ class ProviderService:
 # The control plane's own cluster as a provider, registered when there is none yet: its
 # capacity is a guess for a laptop or a small cluster; an admin sets the real figures.
 LOCAL_PROVIDER = {
-    "name": "local", "region": "local", "availability_zone": "local-1",
-    "cloud_provider": "local", "cpu_total_cores": 64, "memory_total_gb": 256,
-    "storage_total_gb": 4096, "priority": 0,
+    "name": "local",
+    "region": "local",
+    "availability_zone": "local-1",
+    "cloud_provider": "local",
+    "cpu_total_cores": 64,
+    "memory_total_gb": 256,
+    "storage_total_gb": 4096,
+    "priority": 0,
 }
 
 

@@ -26,10 +26,17 @@ class QuotaExceeded(ServiceError):
     code = "quota_exceeded"
 
     def __init__(self, excess: rules.Excess) -> None:
-        super().__init__(excess.message, details={
-            "scope": excess.scope, "tenant": excess.tenant, "limit_name": excess.limit_name,
-            "limit": excess.limit, "usage": excess.usage, "requested": excess.requested,
-        })
+        super().__init__(
+            excess.message,
+            details={
+                "scope": excess.scope,
+                "tenant": excess.tenant,
+                "limit_name": excess.limit_name,
+                "limit": excess.limit,
+                "usage": excess.usage,
+                "requested": excess.requested,
+            },
+        )
         self.excess = excess
 
 
@@ -83,7 +90,8 @@ class Quotas:
                     raise QuotaExceeded(over)
             try:
                 await self._store.tenants.update_fields(
-                    tenant.id, rules.with_change(tenant, count, demand),
+                    tenant.id,
+                    rules.with_change(tenant, count, demand),
                     expected_revision=tenant.revision,
                 )
                 return

@@ -72,9 +72,11 @@ class RateLimited(ServiceError):
     code = "rate_limited"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"rate limit reached; retry in {retry_after} s",
-                         details={"retry_after": retry_after},
-                         headers={"Retry-After": str(retry_after)})
+        super().__init__(
+            f"rate limit reached; retry in {retry_after} s",
+            details={"retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
         self.retry_after = retry_after
 
 

@@ -77,7 +77,8 @@ class StatusSync:
                 continue
             try:
                 written += await self._sync_one(
-                    database, status_mapping.observe_database(found),
+                    database,
+                    status_mapping.observe_database(found),
                     operation_active=database.id in active,
                 )
             except store_errors.StoreUnavailable:
@@ -86,13 +87,22 @@ class StatusSync:
                 errors += 1
                 log.warning("status_sync_write_failed", database_id=database.id, error=str(exc))
         return SyncPass(
-            started_at=started_at, duration=time.perf_counter() - began, seen=seen,
-            synced=len(synced), written=written, missing=missing,
-            cluster_calls=snapshot.calls, errors=errors, synced_ids=frozenset(synced),
+            started_at=started_at,
+            duration=time.perf_counter() - began,
+            seen=seen,
+            synced=len(synced),
+            written=written,
+            missing=missing,
+            cluster_calls=snapshot.calls,
+            errors=errors,
+            synced_ids=frozenset(synced),
         )
 
     async def _sync_one(
-        self, database: Database, observed: status_mapping.ObservedDatabase, *,
+        self,
+        database: Database,
+        observed: status_mapping.ObservedDatabase,
+        *,
         operation_active: bool,
     ) -> int:
         changes = sync.sync_fields(database, observed, operation_active=operation_active)
@@ -104,18 +114,29 @@ class StatusSync:
             return 0
         try:
             updated = await self._store.databases.update_fields(
-                database.id, {**changes, "synced_at": clock.utcnow()},
+                database.id,
+                {**changes, "synced_at": clock.utcnow()},
                 expected_revision=database.revision,
             )
         except store_errors.RevisionConflict:
             return 0  # written meanwhile (an operation step): the next pass looks again
         if "status" in changes:
-            await self._store.events.append(Event(
-                database_id=database.id, domain=database.domain, project=database.project,
-                reason="StatusSynced", message=str(changes.get("message") or ""),
-                actor=SYSTEM_ACTOR, from_status=database.status.value,
+            await self._store.events.append(
+                Event(
+                    database_id=database.id,
+                    domain=database.domain,
+                    project=database.project,
+                    reason="StatusSynced",
+                    message=str(changes.get("message") or ""),
+                    actor=SYSTEM_ACTOR,
+                    from_status=database.status.value,
+                    to_status=updated.status.value,
+                )
+            )
+            log.info(
+                "database_status_synced",
+                database_id=database.id,
+                from_status=database.status.value,
                 to_status=updated.status.value,
-            ))
-            log.info("database_status_synced", database_id=database.id,
-                     from_status=database.status.value, to_status=updated.status.value)
+            )
         return 1

@@ -46,8 +46,9 @@ class GaugeSampler:
             await asyncio.wait_for(sample, SAMPLE_TIMEOUT)
         except Exception as exc:
             self._metrics.sample_errors.labels(source).inc()
-            log.warning("metrics_sample_failed", source=source,
-                        error=f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "metrics_sample_failed", source=source, error=f"{type(exc).__name__}: {exc}"
+            )
 
     async def _sample_queue(self) -> None:
         depth = await self._queue.depth()

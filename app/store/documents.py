@@ -33,8 +33,19 @@ _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 # A provider's name and domain are ordinary fields (the store keeps the name unique).
 _PROVIDER_PROTECTED = frozenset({"id", "_id", "revision", "created_at"})
 _PROTECTED = frozenset(
-    {"id", "_id", "revision", "live_name_key", "active_key", "label_pairs", "domain",
-     "project", "name", "database_id", "created_at"}
+    {
+        "id",
+        "_id",
+        "revision",
+        "live_name_key",
+        "active_key",
+        "label_pairs",
+        "domain",
+        "project",
+        "name",
+        "database_id",
+        "created_at",
+    }
 )
 _PROTECTED_BY_MODEL: dict[type[BaseModel], frozenset[str]] = {Provider: _PROVIDER_PROTECTED}
 

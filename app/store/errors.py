@@ -1,15 +1,15 @@
 """Errors every store adapter raises; driver exceptions are translated at the adapter edge.
 
-    StoreError
-    ├── StoreUnavailable       the backend cannot be reached or timed out (temporary)
-    ├── InvalidQuery           the backend refused the query itself (not a dependency down)
-    ├── NotFound               no record with that id
-    ├── Fenced                 a write carried a leader epoch older than the newest taken
-    └── Conflict
-        ├── DuplicateName      a live database of that (domain, project, name) exists
-        ├── NameTaken          another record of that kind has the name (providers)
-        ├── OperationInProgress  the database already has an active operation
-        └── RevisionConflict   compare-and-set lost: the record changed since it was read
+StoreError
+├── StoreUnavailable       the backend cannot be reached or timed out (temporary)
+├── InvalidQuery           the backend refused the query itself (not a dependency down)
+├── NotFound               no record with that id
+├── Fenced                 a write carried a leader epoch older than the newest taken
+└── Conflict
+    ├── DuplicateName      a live database of that (domain, project, name) exists
+    ├── NameTaken          another record of that kind has the name (providers)
+    ├── OperationInProgress  the database already has an active operation
+    └── RevisionConflict   compare-and-set lost: the record changed since it was read
 """
 
 from __future__ import annotations

@@ -75,8 +75,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
     ],
     "audit": [
-        IndexModel([("domain", ASCENDING), ("created_at", DESCENDING)],
-                   name="audit_domain_created"),
+        IndexModel(
+            [("domain", ASCENDING), ("created_at", DESCENDING)], name="audit_domain_created"
+        ),
         IndexModel([("created_at", DESCENDING)], name="audit_created"),
     ],
     "providers": [
@@ -95,7 +96,6 @@ INDEXES: dict[str, list[IndexModel]] = {
 OBSOLETE_INDEXES: dict[str, list[str]] = {"api_keys": ["api_keys_hash"]}
 
 _INDEX_NOT_FOUND = 27  # MongoDB's IndexNotFound error code
-
 
 
 async def _drop_index(collection: Any, index: str) -> None:
@@ -149,7 +149,11 @@ class MongoDatabases:
         return [checked(Database, d) for d in docs]
 
     async def update_fields(
-        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None,
+        self,
+        database_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
         fence: Fence | None = None,
     ) -> Database:
         await self._fences.refuse_if_stale(fence)
@@ -168,10 +172,12 @@ class MongoDatabases:
         # values are enum words and never hold the separator.
         pipeline: list[dict[str, Any]] = [
             {"$match": {"status": {"$ne": "deleted"}}},
-            {"$group": {
-                "_id": {"$concat": ["$engine", "|", "$status", "|", "$health_status"]},
-                "n": {"$sum": 1},
-            }},
+            {
+                "$group": {
+                    "_id": {"$concat": ["$engine", "|", "$status", "|", "$health_status"]},
+                    "n": {"$sum": 1},
+                }
+            },
         ]
         counts: dict[tuple[str, str, str], int] = {}
         for group in await guard(self._c.aggregate(pipeline)):
@@ -224,9 +230,7 @@ class MongoOperations:
     ) -> Operation:
         return checked(Operation, await self._c.update(operation_id, fields, expected_revision))
 
-    async def list_stalled(
-        self, *, due_before: datetime, limit: int = 500
-    ) -> Sequence[Operation]:
+    async def list_stalled(self, *, due_before: datetime, limit: int = 500) -> Sequence[Operation]:
         cutoff = clock.to_text(due_before)
         running = OperationStatus.RUNNING.value
         query = {

@@ -44,8 +44,12 @@ class MongoFences:
             raise errors.Fenced(fence.name, fence.epoch, newest)
 
     async def _inc(self, name: str) -> dict[str, Any]:
-        doc: dict[str, Any] = await guard(self._c.find_one_and_update(
-            {"_id": name}, {"$inc": {"epoch": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER,
-        ))
+        doc: dict[str, Any] = await guard(
+            self._c.find_one_and_update(
+                {"_id": name},
+                {"$inc": {"epoch": 1}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        )
         return doc

@@ -106,7 +106,11 @@ class DatabaseRepository(Protocol):
         that costs one index range read per page, however many there are."""
 
     async def update_fields(
-        self, database_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None,
+        self,
+        database_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
         fence: Fence | None = None,
     ) -> Database:
         """Raises `NotFound`, `RevisionConflict` (when `expected_revision` is stale),

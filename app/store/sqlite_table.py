@@ -27,9 +27,21 @@ HOLDS = "NOT EXISTS (SELECT 1 FROM fences WHERE name = ? AND epoch > ?)"
 # dependency down. Any other `OperationalError` is SQLite refusing a statement we built: a
 # defect of ours (a plain StoreError, answered 500), never the caller's fault (queries built
 # from a caller's input are checked before they reach SQLite: `json_path`).
-_DOWN = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL",
-         "SQLITE_NOMEM", "SQLITE_PROTOCOL", "SQLITE_INTERRUPT", "SQLITE_READONLY",
-         "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_PERM", "SQLITE_ABORT")
+_DOWN = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_FULL",
+    "SQLITE_NOMEM",
+    "SQLITE_PROTOCOL",
+    "SQLITE_INTERRUPT",
+    "SQLITE_READONLY",
+    "SQLITE_CORRUPT",
+    "SQLITE_NOTADB",
+    "SQLITE_PERM",
+    "SQLITE_ABORT",
+)
 
 
 def json_path(field: str, key: str) -> str:
@@ -55,7 +67,10 @@ class Table:
     """Document CRUD on one table; the repositories add the domain's words on top."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, name: str, model: type[BaseModel],
+        self,
+        conn: aiosqlite.Connection,
+        name: str,
+        model: type[BaseModel],
         reader: sqlite3.Connection | None = None,
     ) -> None:
         self._conn = conn
@@ -112,7 +127,12 @@ class Table:
         return [json.loads(row[0]) for row in await self._all(sql, params)]
 
     async def page(
-        self, where: list[str], params: list[Any], *, offset: int, limit: int,
+        self,
+        where: list[str],
+        params: list[Any],
+        *,
+        offset: int,
+        limit: int,
         index: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """A page and the total. With `index` (a query the index answers in tens of
@@ -133,7 +153,10 @@ class Table:
         return await self.many(select, [*params, limit, offset]), total
 
     async def update(
-        self, record_id: str, fields: Mapping[str, Any], expected_revision: int | None,
+        self,
+        record_id: str,
+        fields: Mapping[str, Any],
+        expected_revision: int | None,
         fence: Fence | None = None,
     ) -> dict[str, Any]:
         changes = documents.update_set(self.model, fields)
@@ -174,8 +197,9 @@ async def insert_together(conn: aiosqlite.Connection, records: Sequence[Table_Re
         try:
             for table, record in records:
                 doc = documents.to_document(record)
-                db.execute(f"INSERT INTO {table} (id, doc) VALUES (?, ?)",
-                           (doc["id"], json.dumps(doc)))
+                db.execute(
+                    f"INSERT INTO {table} (id, doc) VALUES (?, ?)", (doc["id"], json.dumps(doc))
+                )
             db.execute("COMMIT")
         except BaseException:
             # A failed COMMIT leaves the transaction open: every later statement of the

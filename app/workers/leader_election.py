@@ -130,8 +130,11 @@ class LeaderElector:
         self.retry_interval = retry_interval
         # A led task that crashed restarts after 2, 4, 8 ... retry intervals, at most 30 s.
         self._led_restart = RetryPolicy(
-            initial=min(2 * retry_interval, 30.0), factor=2.0, cap=30.0,
-            max_attempts=1_000_000, jitter=0.0,
+            initial=min(2 * retry_interval, 30.0),
+            factor=2.0,
+            cap=30.0,
+            max_attempts=1_000_000,
+            jitter=0.0,
         )
         self.key = key
         self.epoch_key = f"{key}:epoch"
@@ -194,13 +197,17 @@ class LeaderElector:
                 fence = Fence(self.key, await self._epochs.advance(self.key))
             except store_errors.StoreError as exc:
                 # No epoch, no leading: hand the lease back, try again next interval.
-                log.warning("leadership_epoch_failed", instance_id=self.instance_id,
-                            error=f"{type(exc).__name__}: {exc}")
+                log.warning(
+                    "leadership_epoch_failed",
+                    instance_id=self.instance_id,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
                 await self._release(keys=[self.key], args=[self._token])
                 return None
             epoch = fence.epoch
-        leadership = Leadership(epoch, self.instance_id, sent + self.ttl - self._drift,
-                                self._clock, fence)
+        leadership = Leadership(
+            epoch, self.instance_id, sent + self.ttl - self._drift, self._clock, fence
+        )
         self._leadership = leadership
         self._metrics.leadership("acquired", leading=True)
         log.info("leadership_acquired", instance_id=self.instance_id, epoch=epoch)
@@ -268,8 +275,12 @@ class LeaderElector:
             self._lost(leadership, f"renew failed: {exc or type(exc).__name__}")
             return False
         if int(renewed) < 1:
-            self._lost(leadership, "lease key vanished (Redis lost its data)"
-                       if int(renewed) < 0 else "lease was taken by another instance")
+            self._lost(
+                leadership,
+                "lease key vanished (Redis lost its data)"
+                if int(renewed) < 0
+                else "lease was taken by another instance",
+            )
             return False
         leadership._deadline = sent + self.ttl - self._drift
         return True

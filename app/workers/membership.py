@@ -32,9 +32,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 
 
 class Membership:
-    def __init__(
-        self, redis: aioredis.Redis, member: str, *, ttl: float, key: str
-    ) -> None:
+    def __init__(self, redis: aioredis.Redis, member: str, *, ttl: float, key: str) -> None:
         self._redis = redis
         self.member = member
         self.ttl = ttl

@@ -223,8 +223,12 @@ class OperationWorker:
                     return
                 await self._store.operations.update_fields(
                     operation.id,
-                    {"status": OperationStatus.QUEUED, "next_run_at": clock.utcnow(),
-                     "lease_owner": None, "lease_expires_at": None},
+                    {
+                        "status": OperationStatus.QUEUED,
+                        "next_run_at": clock.utcnow(),
+                        "lease_owner": None,
+                        "lease_expires_at": None,
+                    },
                     expected_revision=current.revision,
                 )
                 await self._queue.enqueue(operation.id)
@@ -395,9 +399,7 @@ class OperationWorker:
                 if current is None or not current.is_active:
                     return False
                 if current.lease_owner != self.consumer:
-                    raise LeaseLost(
-                        f"operation taken over by {current.lease_owner}"
-                    ) from conflict
+                    raise LeaseLost(f"operation taken over by {current.lease_owner}") from conflict
                 if cancellable and current.cancel_requested:
                     ctx.operation = current
                     await self._cancel(ctx, self._handlers.get(current.type))
@@ -428,7 +430,8 @@ class OperationWorker:
         if operation.status.is_terminal:
             ended = operation.completed_at or clock.utcnow()
             self._metrics.operation_finished(
-                operation.type, str(operation.status),
+                operation.type,
+                str(operation.status),
                 (ended - operation.created_at).total_seconds(),
             )
 
@@ -439,14 +442,24 @@ class OperationWorker:
         released: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
         match result:
             case steps.Done(message):
-                return {
-                    **released, "status": OperationStatus.SUCCEEDED, "progress": 100,
-                    "message": message or operation.message, "error_message": None,
-                    "completed_at": now, "retries": 0,
-                }, "operation_succeeded", None
+                return (
+                    {
+                        **released,
+                        "status": OperationStatus.SUCCEEDED,
+                        "progress": 100,
+                        "message": message or operation.message,
+                        "error_message": None,
+                        "completed_at": now,
+                        "retries": 0,
+                    },
+                    "operation_succeeded",
+                    None,
+                )
             case steps.Wait(delay, message, progress):
                 fields = {
-                    **released, "status": OperationStatus.WAITING, "retries": 0,
+                    **released,
+                    "status": OperationStatus.WAITING,
+                    "retries": 0,
                     "next_run_at": now + timedelta(seconds=delay),
                 }
                 if message is not None:
@@ -468,27 +481,42 @@ class OperationWorker:
                     reason = f"{error} (no time left to retry before the deadline)"
                     return self._failed(operation, reason, now), "operation_failed", None
                 self._log.warning(
-                    "operation_retry_scheduled", attempt=f"{retries}/{policy.max_attempts}",
-                    delay=round(wait, 3), error=error,
+                    "operation_retry_scheduled",
+                    attempt=f"{retries}/{policy.max_attempts}",
+                    delay=round(wait, 3),
+                    error=error,
                 )
-                return {
-                    **released, "status": OperationStatus.QUEUED, "retries": retries,
-                    "error_message": error, "next_run_at": due,
-                }, "operation_requeued", wait
+                return (
+                    {
+                        **released,
+                        "status": OperationStatus.QUEUED,
+                        "retries": retries,
+                        "error_message": error,
+                        "next_run_at": due,
+                    },
+                    "operation_requeued",
+                    wait,
+                )
         raise TypeError(f"not a step result: {result!r}")
 
     @staticmethod
     def _failed(operation: Operation, reason: str, now: Any) -> dict[str, Any]:
         return {
-            "status": OperationStatus.FAILED, "error_message": reason, "completed_at": now,
-            "lease_owner": None, "lease_expires_at": None,
+            "status": OperationStatus.FAILED,
+            "error_message": reason,
+            "completed_at": now,
+            "lease_owner": None,
+            "lease_expires_at": None,
         }
 
     @staticmethod
     def _cancelled_fields() -> dict[str, Any]:
         return {
-            "status": OperationStatus.CANCELLED, "completed_at": clock.utcnow(),
-            "message": "cancelled on request", "lease_owner": None, "lease_expires_at": None,
+            "status": OperationStatus.CANCELLED,
+            "completed_at": clock.utcnow(),
+            "message": "cancelled on request",
+            "lease_owner": None,
+            "lease_expires_at": None,
         }
 
 

@@ -97,7 +97,9 @@ class ReconciliationWorker:
         last, repair = self.last_pass, self.last_repair
         return {
             "passes": self.passes,
-            "last": None if last is None or last.started_at is None else {
+            "last": None
+            if last is None or last.started_at is None
+            else {
                 "at": clock.to_text(last.started_at),
                 "duration_ms": round(last.duration * 1000, 1),
                 "wakeups_resent": last.resent,
@@ -106,13 +108,19 @@ class ReconciliationWorker:
             "drift_passes": self.repair_passes,
             "drift_failures": self.repair_failures,
             "drift_last_error": self.last_repair_error,
-            "drift_last": None if repair is None else {
+            "drift_last": None
+            if repair is None
+            else {
                 "at": clock.to_text(repair.started_at),
                 "duration_ms": round(repair.duration * 1000, 1),
-                "databases_seen": repair.seen, "checked": repair.checked,
-                "drift_found": repair.drift, "fixes_opened": repair.fixes,
-                "adopted": repair.adopted, "vanished": repair.vanished,
-                "orphans": repair.orphans, "skipped": repair.skipped,
+                "databases_seen": repair.seen,
+                "checked": repair.checked,
+                "drift_found": repair.drift,
+                "fixes_opened": repair.fixes,
+                "adopted": repair.adopted,
+                "vanished": repair.vanished,
+                "orphans": repair.orphans,
+                "skipped": repair.skipped,
                 "cluster_calls": repair.cluster_calls,
             },
         }
@@ -128,8 +136,9 @@ class ReconciliationWorker:
             if self._repair is not None and loop.time() >= next_repair:
                 await self.run_repair(leadership)
                 next_repair = loop.time() + self.repair_interval
-            fingerprint = await self._watch_queue(leadership, fingerprint,
-                                                  until=loop.time() + self.interval)
+            fingerprint = await self._watch_queue(
+                leadership, fingerprint, until=loop.time() + self.interval
+            )
 
     async def _watch_queue(
         self, leadership: Leadership, fingerprint: str | None, *, until: float
@@ -194,9 +203,15 @@ class ReconciliationWorker:
         self._metrics.drift("vanished", result.vanished)
         self._metrics.drift("orphan", result.orphans)
         log.info(
-            "drift_pass", seen=result.seen, checked=result.checked, fixes=result.fixes,
-            adopted=result.adopted, vanished=result.vanished, orphans=result.orphans,
-            cluster_calls=result.cluster_calls, duration_ms=round(result.duration * 1000, 1),
+            "drift_pass",
+            seen=result.seen,
+            checked=result.checked,
+            fixes=result.fixes,
+            adopted=result.adopted,
+            vanished=result.vanished,
+            orphans=result.orphans,
+            cluster_calls=result.cluster_calls,
+            duration_ms=round(result.duration * 1000, 1),
             epoch=leadership.epoch,
         )
         return result
@@ -207,8 +222,9 @@ class ReconciliationWorker:
         resent = await self._resend(leadership, due_before=due_before)
         rolled_back = await self._roll_back_orphans(leadership)
         self.passes += 1
-        self.last_pass = PassResult(resent, started_at, time.perf_counter() - began,
-                                    rolled_back=rolled_back)
+        self.last_pass = PassResult(
+            resent, started_at, time.perf_counter() - began, rolled_back=rolled_back
+        )
         self._metrics.reconcile_pass("stalled", self.last_pass.duration)
         return self.last_pass
 
@@ -230,7 +246,9 @@ class ReconciliationWorker:
             leadership.check()
             await self._queue.enqueue(operation.id)
             log.info(
-                "operation_wakeup_resent", op_id=operation.id, status=str(operation.status),
+                "operation_wakeup_resent",
+                op_id=operation.id,
+                status=str(operation.status),
                 epoch=leadership.epoch,
             )
         return len(stalled)

@@ -32,7 +32,11 @@ log = get_logger(__name__)
 
 class StatusSyncWorker:
     def __init__(
-        self, sync: StatusSync, membership: Membership, *, interval: float,
+        self,
+        sync: StatusSync,
+        membership: Membership,
+        *,
+        interval: float,
         metrics: Metrics | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
@@ -89,9 +93,14 @@ class StatusSyncWorker:
             result.duration, synced=result.synced, written=result.written
         )
         log.info(
-            "status_sync_pass", seen=result.seen, synced=result.synced, written=result.written,
-            missing=result.missing, cluster_calls=result.cluster_calls,
-            members=len(members), duration_ms=round(result.duration * 1000, 1),
+            "status_sync_pass",
+            seen=result.seen,
+            synced=result.synced,
+            written=result.written,
+            missing=result.missing,
+            cluster_calls=result.cluster_calls,
+            members=len(members),
+            duration_ms=round(result.duration * 1000, 1),
         )
         return result
 

@@ -44,19 +44,23 @@ def to_objects(catalog: Mapping[str, Iterable[Mapping[str, Any]]]) -> list[dict[
                 "version": entry["version"],
                 "distribution": entry.get("distribution", "Official"),
                 "deprecated": bool(entry.get("deprecated", False)),
-                "db": {"image": f"ghcr.io/kubedb/{kind.removesuffix('Version').lower()}:"
-                                f"{entry['name']}"},
+                "db": {
+                    "image": f"ghcr.io/kubedb/{kind.removesuffix('Version').lower()}:"
+                    f"{entry['name']}"
+                },
             }
             if entry.get("endOfLife"):
                 spec["endOfLife"] = True
             if "updateConstraints" in entry:
                 spec["updateConstraints"] = entry["updateConstraints"]
-            objects.append({
-                "apiVersion": f"{CATALOG_GROUP}/{CATALOG_VERSION}",
-                "kind": kind,
-                "metadata": {"name": entry["name"]},
-                "spec": spec,
-            })
+            objects.append(
+                {
+                    "apiVersion": f"{CATALOG_GROUP}/{CATALOG_VERSION}",
+                    "kind": kind,
+                    "metadata": {"name": entry["name"]},
+                    "spec": spec,
+                }
+            )
     return objects
 
 
@@ -83,8 +87,10 @@ def _constraint_list(value: Any, topology: str | None) -> list[str]:
 
 
 def update_targets(
-    current: Mapping[str, Any], candidates: Iterable[Mapping[str, Any]],
-    *, topology: str | None = None,
+    current: Mapping[str, Any],
+    candidates: Iterable[Mapping[str, Any]],
+    *,
+    topology: str | None = None,
 ) -> list[str]:
     """Names of the catalog objects `current` (a Version object) may be updated to."""
     candidates = list(candidates)

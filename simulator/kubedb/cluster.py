@@ -16,11 +16,9 @@ class ClusterError(Exception):
 
 
 class Cluster(Protocol):
-    async def get(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
-        ...
+    async def get(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None: ...
 
-    async def list(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        ...
+    async def list(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]: ...
 
     async def create(self, plural: str, namespace: str | None, obj: dict[str, Any]) -> None:
         """Create; an existing object of that name is left as it is."""

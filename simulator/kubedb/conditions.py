@@ -10,11 +10,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 PROVISIONING_ORDER = (
-    ("ProvisioningStarted", "DatabaseProvisioningStartedSuccessfully",
-     "The KubeDB operator has started the provisioning of the database"),
+    (
+        "ProvisioningStarted",
+        "DatabaseProvisioningStartedSuccessfully",
+        "The KubeDB operator has started the provisioning of the database",
+    ),
     ("ReplicaReady", "AllReplicasReady", "All desired replicas are ready"),
-    ("AcceptingConnection", "DatabaseAcceptingConnectionRequest",
-     "The database is accepting client requests"),
+    (
+        "AcceptingConnection",
+        "DatabaseAcceptingConnectionRequest",
+        "The database is accepting client requests",
+    ),
     ("Ready", "ReadinessCheckSucceeded", "The database passed its readiness check"),
     ("Provisioned", "DatabaseSuccessfullyProvisioned", "The database is successfully provisioned"),
 )
@@ -35,13 +41,22 @@ def is_false(conditions: Sequence[Mapping[str, Any]], kind: str) -> bool:
 
 
 def set_condition(
-    conditions: list[dict[str, Any]], kind: str, status: str, *, reason: str, message: str,
-    now: str, generation: int,
+    conditions: list[dict[str, Any]],
+    kind: str,
+    status: str,
+    *,
+    reason: str,
+    message: str,
+    now: str,
+    generation: int,
 ) -> None:
     """Add or replace one condition; `lastTransitionTime` moves only when `status` changes."""
     existing = next((c for c in conditions if c.get("type") == kind), None)
     condition: dict[str, Any] = {
-        "type": kind, "status": status, "reason": reason, "message": message,
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message,
         "observedGeneration": generation,
         "lastTransitionTime": now,
     }

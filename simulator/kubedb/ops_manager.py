@@ -30,7 +30,6 @@ _DONE_MESSAGES = {
 
 
 class OpsManager(Reconciler):
-
     async def reconcile(self, kind: str, namespace: str, name: str) -> float | None:
         engine = BY_OPS_KIND[kind]
         ops = await self._cluster.get(engine.ops_plural, namespace, name)
@@ -51,14 +50,28 @@ class OpsManager(Reconciler):
         status["observedGeneration"] = generation
 
         if db is None:
-            await self._end(engine, ops, status, conds, stamp, ok=False,
-                            message=f'database "{db_name}" not found', db=None)
+            await self._end(
+                engine,
+                ops,
+                status,
+                conds,
+                stamp,
+                ok=False,
+                message=f'database "{db_name}" not found',
+                db=None,
+            )
             return None
         if phase == "":
             status["phase"] = "Pending"
-            conditions.set_condition(conds, op_type, "True", reason=op_type,
-                                     message=f"{op_type} requested", now=stamp,
-                                     generation=generation)
+            conditions.set_condition(
+                conds,
+                op_type,
+                "True",
+                reason=op_type,
+                message=f"{op_type} requested",
+                now=stamp,
+                generation=generation,
+            )
             status["conditions"] = conds
             await self._write_status(engine.ops_plural, namespace, name, status)
             return 0.0
@@ -66,9 +79,15 @@ class OpsManager(Reconciler):
             if not await self._may_start(engine, ops, db):
                 return max(self._settings.step, 0.05)
             status["phase"] = "Progressing"
-            conditions.set_condition(conds, "Progressing", "True", reason="OpsRequestProgressing",
-                                     message=f"{op_type} is progressing", now=stamp,
-                                     generation=generation)
+            conditions.set_condition(
+                conds,
+                "Progressing",
+                "True",
+                reason="OpsRequestProgressing",
+                message=f"{op_type} is progressing",
+                now=stamp,
+                generation=generation,
+            )
             status["conditions"] = conds
             await self._pause_database(engine, db, stamp, paused=True)
             await self._write_status(engine.ops_plural, namespace, name, status)
@@ -87,19 +106,36 @@ class OpsManager(Reconciler):
             return remaining
         self._timeline.forget(kind, namespace, name)
         if self._rng.random() < self._settings.ops_failure_probability:
-            await self._end(engine, ops, status, conds, stamp, ok=False,
-                            message=f"{op_type} failed: the simulated cluster said no", db=db)
+            await self._end(
+                engine,
+                ops,
+                status,
+                conds,
+                stamp,
+                ok=False,
+                message=f"{op_type} failed: the simulated cluster said no",
+                db=db,
+            )
             return None
         await self._apply(engine, ops, db, stamp)
-        await self._end(engine, ops, status, conds, stamp, ok=True,
-                        message=_DONE_MESSAGES.get(op_type, f"Successfully ran {op_type}"), db=db)
+        await self._end(
+            engine,
+            ops,
+            status,
+            conds,
+            stamp,
+            ok=True,
+            message=_DONE_MESSAGES.get(op_type, f"Successfully ran {op_type}"),
+            db=db,
+        )
         return None
 
     async def _may_start(self, engine: Engine, ops: dict[str, Any], db: dict[str, Any]) -> bool:
         spec = ops.get("spec") or {}
-        if spec.get("apply", "IfReady") == "IfReady" and (db.get("status") or {}).get(
-            "phase"
-        ) != "Ready":
+        if (
+            spec.get("apply", "IfReady") == "IfReady"
+            and (db.get("status") or {}).get("phase") != "Ready"
+        ):
             return False
         namespace = ops["metadata"]["namespace"]
         db_name = db["metadata"]["name"]
@@ -113,43 +149,73 @@ class OpsManager(Reconciler):
         return True
 
     async def _end(
-        self, engine: Engine, ops: dict[str, Any], status: dict[str, Any],
-        conds: list[dict[str, Any]], stamp: str, *, ok: bool, message: str,
+        self,
+        engine: Engine,
+        ops: dict[str, Any],
+        status: dict[str, Any],
+        conds: list[dict[str, Any]],
+        stamp: str,
+        *,
+        ok: bool,
+        message: str,
         db: dict[str, Any] | None,
     ) -> None:
         generation = int(ops["metadata"].get("generation", 1))
         conditions.remove_condition(conds, "Progressing")
         if ok:
-            conditions.set_condition(conds, "Successful", "True", reason="Successful",
-                                     message=message, now=stamp, generation=generation)
+            conditions.set_condition(
+                conds,
+                "Successful",
+                "True",
+                reason="Successful",
+                message=message,
+                now=stamp,
+                generation=generation,
+            )
         else:
-            conditions.set_condition(conds, "Failed", "False", reason="Failed", message=message,
-                                     now=stamp, generation=generation)
+            conditions.set_condition(
+                conds,
+                "Failed",
+                "False",
+                reason="Failed",
+                message=message,
+                now=stamp,
+                generation=generation,
+            )
         status["conditions"] = conds
         status["phase"] = "Successful" if ok else "Failed"
         if db is not None:
             await self._pause_database(engine, db, stamp, paused=False)
-        await self._write_status(engine.ops_plural, ops["metadata"]["namespace"],
-                                 ops["metadata"]["name"], status)
+        await self._write_status(
+            engine.ops_plural, ops["metadata"]["namespace"], ops["metadata"]["name"], status
+        )
 
     async def _pause_database(
         self, engine: Engine, db: dict[str, Any], stamp: str, *, paused: bool
     ) -> None:
-        fresh = await self._cluster.get(engine.plural, db["metadata"]["namespace"],
-                                        db["metadata"]["name"])
+        fresh = await self._cluster.get(
+            engine.plural, db["metadata"]["namespace"], db["metadata"]["name"]
+        )
         if fresh is None:
             return
         status = dict(fresh.get("status") or {})
         conds = [dict(c) for c in status.get("conditions") or []]
         if paused:
-            conditions.set_condition(conds, "Paused", "True", reason="OpsRequestProgressing",
-                                     message="An OpsRequest is running",
-                                     now=stamp, generation=int(fresh["metadata"]["generation"]))
+            conditions.set_condition(
+                conds,
+                "Paused",
+                "True",
+                reason="OpsRequestProgressing",
+                message="An OpsRequest is running",
+                now=stamp,
+                generation=int(fresh["metadata"]["generation"]),
+            )
         else:
             conditions.remove_condition(conds, "Paused")
         status["conditions"] = conds
-        await self._write_status(engine.plural, fresh["metadata"]["namespace"],
-                                 fresh["metadata"]["name"], status)
+        await self._write_status(
+            engine.plural, fresh["metadata"]["namespace"], fresh["metadata"]["name"], status
+        )
 
     async def _write_status(
         self, plural: str, namespace: str, name: str, status: dict[str, Any]
@@ -201,8 +267,7 @@ class OpsManager(Reconciler):
         else:
             password = self._password()
             new_data = {
-                "username": old.get("username") or secret_data(
-                    {"u": engine.default_user})["u"],
+                "username": old.get("username") or secret_data({"u": engine.default_user})["u"],
                 **secret_data({"password": password}),
             }
         if "username" in old:
@@ -210,10 +275,15 @@ class OpsManager(Reconciler):
         if "password" in old:
             new_data["password.prev"] = old["password"]
         try:
-            await self._cluster.merge_patch("secrets", namespace, secret_name, {
-                "data": new_data,
-                "metadata": {"annotations": {"kubedb.com/auth-active-from": stamp}},
-            })
+            await self._cluster.merge_patch(
+                "secrets",
+                namespace,
+                secret_name,
+                {
+                    "data": new_data,
+                    "metadata": {"annotations": {"kubedb.com/auth-active-from": stamp}},
+                },
+            )
         except ClusterError:
             return
         fresh = await self._cluster.get(engine.plural, namespace, db["metadata"]["name"])
@@ -228,17 +298,17 @@ def _horizontal_patch(engine: Engine, scaling: dict[str, Any]) -> dict[str, Any]
         return {"spec": {"replicas": scaling["member"]}}
     if engine.kind == "Redis" and ("shards" in scaling or "replicas" in scaling):
         cluster = {k: scaling[k] for k in ("shards", "replicas") if k in scaling}
-        return {"spec": {"cluster": cluster}} if "shards" in scaling else {
-            "spec": {"replicas": scaling["replicas"]}
-        }
+        return (
+            {"spec": {"cluster": cluster}}
+            if "shards" in scaling
+            else {"spec": {"replicas": scaling["replicas"]}}
+        )
     if "replicas" in scaling:
         return {"spec": {"replicas": scaling["replicas"]}}
     return {}
 
 
-def _vertical_patch(
-    engine: Engine, db: dict[str, Any], scaling: dict[str, Any]
-) -> dict[str, Any]:
+def _vertical_patch(engine: Engine, db: dict[str, Any], scaling: dict[str, Any]) -> dict[str, Any]:
     component = next(
         (v for k, v in scaling.items() if k not in ("mode", "exporter", "coordinator")), None
     )

@@ -28,11 +28,20 @@ from simulator.registry import ResourceType
 from simulator.server import Simulator
 
 KNOBS = (
-    Knob("provisioning_step_seconds", 1.0,
-         "simulated seconds between provisioning conditions", minimum=0.0),
+    Knob(
+        "provisioning_step_seconds",
+        1.0,
+        "simulated seconds between provisioning conditions",
+        minimum=0.0,
+    ),
     Knob("ops_seconds", 2.0, "simulated seconds an OpsRequest stays Progressing", minimum=0.0),
-    Knob("ops_failure_probability", 0.0, "probability that an OpsRequest fails",
-         minimum=0.0, maximum=1.0),
+    Knob(
+        "ops_failure_probability",
+        0.0,
+        "probability that an OpsRequest fails",
+        minimum=0.0,
+        maximum=1.0,
+    ),
     Knob("stuck_ops", (), "namespace/name globs of OpsRequests that never finish"),
     Knob("never_provision", (), "namespace/name globs of databases stuck in Provisioning"),
     Knob("degraded", (), "namespace/name globs of databases with a replica down (Critical)"),
@@ -40,8 +49,14 @@ KNOBS = (
 )
 
 REDIS_SENTINEL = ResourceType(
-    group=DB_GROUP, version="v1", kind="RedisSentinel", plural="redissentinels",
-    singular="redissentinel", short_names=("rds",), status=True, custom=True,
+    group=DB_GROUP,
+    version="v1",
+    kind="RedisSentinel",
+    plural="redissentinels",
+    singular="redissentinel",
+    short_names=("rds",),
+    status=True,
+    custom=True,
     categories=("datastore", "kubedb", "all"),
 )
 
@@ -104,8 +119,9 @@ class ClientCluster:
         raise ClusterError(f"{plural} {namespace}/{name} keeps changing")
 
     async def delete(self, plural: str, namespace: str | None, name: str) -> None:
-        await self._client.delete(plural, name, namespace=namespace, admission=False,
-                                  missing_ok=True)
+        await self._client.delete(
+            plural, name, namespace=namespace, admission=False, missing_ok=True
+        )
 
 
 class _Lookups:
@@ -122,8 +138,11 @@ class _Lookups:
 def _denied(exc: webhooks.Denied) -> errors.ApiError:
     if exc.reason == "Invalid":
         return errors.Invalid(
-            exc.message, causes=[errors.Cause(c["field"], c["message"], c.get("reason",
-                                 "FieldValueInvalid")) for c in exc.causes]
+            exc.message,
+            causes=[
+                errors.Cause(c["field"], c["message"], c.get("reason", "FieldValueInvalid"))
+                for c in exc.causes
+            ],
         )
     return errors.Forbidden(exc.message)
 
@@ -153,7 +172,9 @@ class DatabaseWebhook:
                 webhooks.mutate_database_update(obj)
             catalog_objects = await self._catalog(kind)
             webhooks.validate_database(
-                kind, obj, request.old_object,
+                kind,
+                obj,
+                request.old_object,
                 lambda k, n: catalog_objects.get(n) if k == BY_KIND[kind].version_kind else None,
             )
         except webhooks.Denied as exc:
@@ -185,12 +206,15 @@ class OpsWebhook:
             db_name = ((obj.get("spec") or {}).get("databaseRef") or {}).get("name")
             database = (
                 await self._client.find(engine.plural, str(db_name), namespace=request.namespace)
-                if db_name else None
+                if db_name
+                else None
             )
             versions = await self._lookups.versions(engine.version_kind)
             by_name = {o["metadata"]["name"]: o for o in versions}
             webhooks.validate_ops_create(
-                request.kind, obj, database,
+                request.kind,
+                obj,
+                database,
                 lambda _kind, name: by_name.get(name),
                 lambda _kind: list(versions),
             )
@@ -238,12 +262,14 @@ class _Model:
 
     async def provision(self, kind: str, namespace: str, name: str) -> float | None:
         settings = settings_from(self._ctx.config)
-        provisioner = Provisioner(self._cluster, settings, rng=self._rng, now=_now,
-                                  timeline=self._timeline)
+        provisioner = Provisioner(
+            self._cluster, settings, rng=self._rng, now=_now, timeline=self._timeline
+        )
         return await provisioner.reconcile(kind, namespace, name)
 
     async def run_ops(self, kind: str, namespace: str, name: str) -> float | None:
         settings = settings_from(self._ctx.config)
-        manager = OpsManager(self._cluster, settings, rng=self._rng, now=_now,
-                             timeline=self._timeline)
+        manager = OpsManager(
+            self._cluster, settings, rng=self._rng, now=_now, timeline=self._timeline
+        )
         return await manager.reconcile(kind, namespace, name)

@@ -40,7 +40,6 @@ def secret_data(values: dict[str, str]) -> dict[str, str]:
 
 
 class Provisioner(Reconciler):
-
     async def reconcile(self, kind: str, namespace: str, name: str) -> float | None:
         engine = BY_KIND[kind]
         db = await self._cluster.get(engine.plural, namespace, name)
@@ -58,27 +57,43 @@ class Provisioner(Reconciler):
         requeue: float | None = None
 
         if not conditions.is_true(conds, "ProvisioningStarted"):
-            conditions.set_condition(conds, "ProvisioningStarted", "True",
-                                     reason="DatabaseProvisioningStartedSuccessfully",
-                                     message="The KubeDB operator has started the provisioning",
-                                     now=stamp, generation=generation)
+            conditions.set_condition(
+                conds,
+                "ProvisioningStarted",
+                "True",
+                reason="DatabaseProvisioningStartedSuccessfully",
+                message="The KubeDB operator has started the provisioning",
+                now=stamp,
+                generation=generation,
+            )
             await self._ensure_auth_secret(engine, db, status, stamp)
 
         if db["spec"].get("halted"):
             if not conditions.is_true(conds, "Halted"):
-                conditions.set_condition(conds, "Halted", "True",
-                                         reason="DatabaseHaltedSuccessfully",
-                                         message="The database is halted", now=stamp,
-                                         generation=generation)
+                conditions.set_condition(
+                    conds,
+                    "Halted",
+                    "True",
+                    reason="DatabaseHaltedSuccessfully",
+                    message="The database is halted",
+                    now=stamp,
+                    generation=generation,
+                )
             await self._delete_services(engine, namespace, name)
         else:
             if conditions.is_true(conds, "Halted"):
                 # Resuming: the pods come back before the database accepts connections.
                 conditions.remove_condition(conds, "Halted")
                 for kind_ in ("ReplicaReady", "AcceptingConnection", "Ready"):
-                    conditions.set_condition(conds, kind_, "False", reason="DatabaseResuming",
-                                             message="The database is resuming", now=stamp,
-                                             generation=generation)
+                    conditions.set_condition(
+                        conds,
+                        kind_,
+                        "False",
+                        reason="DatabaseResuming",
+                        message="The database is resuming",
+                        now=stamp,
+                        generation=generation,
+                    )
             await self._ensure_services(engine, db)
             if not self._settings.never_provisions(namespace, name):
                 held = self._settings.held_down(namespace, name)
@@ -95,8 +110,12 @@ class Provisioner(Reconciler):
         return requeue
 
     def _advance(
-        self, key: tuple[str, str, str], conds: list[dict[str, Any]], now: datetime,
-        generation: int, held: dict[str, tuple[str, str]],
+        self,
+        key: tuple[str, str, str],
+        conds: list[dict[str, Any]],
+        now: datetime,
+        generation: int,
+        held: dict[str, tuple[str, str]],
     ) -> float | None:
         """Turn due conditions True in order; the seconds until the next is due, or None.
 
@@ -111,9 +130,15 @@ class Provisioner(Reconciler):
                 if elapsed is not None and elapsed < step:
                     return step - elapsed  # not its turn yet
                 held_reason, held_message = held[kind]
-                conditions.set_condition(conds, kind, "False", reason=held_reason,
-                                         message=held_message, now=timestamp(now),
-                                         generation=generation)
+                conditions.set_condition(
+                    conds,
+                    kind,
+                    "False",
+                    reason=held_reason,
+                    message=held_message,
+                    now=timestamp(now),
+                    generation=generation,
+                )
                 continue
             found = conditions.find(conds, kind)
             if found is not None and found.get("status") == "True":
@@ -124,8 +149,15 @@ class Provisioner(Reconciler):
                 continue
             if elapsed is not None and elapsed < step:
                 return step - elapsed
-            conditions.set_condition(conds, kind, "True", reason=reason, message=message,
-                                     now=timestamp(now), generation=generation)
+            conditions.set_condition(
+                conds,
+                kind,
+                "True",
+                reason=reason,
+                message=message,
+                now=timestamp(now),
+                generation=generation,
+            )
             self._timeline.mark(*key, kind)
             elapsed = 0.0
         return None
@@ -141,16 +173,22 @@ class Provisioner(Reconciler):
         if await self._cluster.get("secrets", namespace, secret_name) is not None:
             return
         password = self._password()
-        await self._cluster.create("secrets", namespace, {
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {
-                "name": secret_name, "namespace": namespace,
-                "labels": {**db["metadata"].get("labels", {}), **kubedb_labels(engine, name)},
-                "annotations": {"kubedb.com/auth-active-from": stamp},
+        await self._cluster.create(
+            "secrets",
+            namespace,
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {
+                    "name": secret_name,
+                    "namespace": namespace,
+                    "labels": {**db["metadata"].get("labels", {}), **kubedb_labels(engine, name)},
+                    "annotations": {"kubedb.com/auth-active-from": stamp},
+                },
+                "type": "kubernetes.io/basic-auth",
+                "data": secret_data({"username": engine.default_user, "password": password}),
             },
-            "type": "kubernetes.io/basic-auth",
-            "data": secret_data({"username": engine.default_user, "password": password}),
-        })
+        )
         status["authSecret"] = {"lastUpdateTimestamp": stamp}
 
     def _service_names(self, engine: Engine, name: str) -> list[str]:
@@ -168,23 +206,34 @@ class Provisioner(Reconciler):
             headless = service.endswith("-pods")
             selector = dict(labels)
             if engine.has_standby and not headless:
-                selector["kubedb.com/role"] = "standby" if service.endswith("-standby") else (
-                    "primary"
+                selector["kubedb.com/role"] = (
+                    "standby" if service.endswith("-standby") else ("primary")
                 )
             spec: dict[str, Any] = {
                 "type": "ClusterIP",
                 "selector": selector,
-                "ports": [{"name": "db", "port": engine.port, "targetPort": engine.port,
-                           "protocol": "TCP"}],
+                "ports": [
+                    {
+                        "name": "db",
+                        "port": engine.port,
+                        "targetPort": engine.port,
+                        "protocol": "TCP",
+                    }
+                ],
                 "clusterIP": "None" if headless else self._cluster_ip(),
             }
             if headless:
                 spec["publishNotReadyAddresses"] = True
-            await self._cluster.create("services", namespace, {
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": service, "namespace": namespace, "labels": labels},
-                "spec": spec,
-            })
+            await self._cluster.create(
+                "services",
+                namespace,
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": service, "namespace": namespace, "labels": labels},
+                    "spec": spec,
+                },
+            )
 
     def _cluster_ip(self) -> str:
         return f"10.96.{self._rng.randint(0, 255)}.{self._rng.randint(1, 254)}"
@@ -206,8 +255,11 @@ class Provisioner(Reconciler):
         if spec.get("deletionPolicy") == "WipeOut" and not auth.get("externallyManaged"):
             secret_name = auth.get("name") or f"{name}-auth"
             secret = await self._cluster.get("secrets", namespace, secret_name)
-            managed = (secret or {}).get("metadata", {}).get("labels", {}).get(
-                "app.kubernetes.io/managed-by"
+            managed = (
+                (secret or {})
+                .get("metadata", {})
+                .get("labels", {})
+                .get("app.kubernetes.io/managed-by")
             )
             if managed == "kubedb.com":
                 await self._cluster.delete("secrets", namespace, secret_name)

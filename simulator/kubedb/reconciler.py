@@ -43,8 +43,13 @@ class Timeline:
 
 class Reconciler:
     def __init__(
-        self, cluster: Cluster, settings: OperatorSettings, *, rng: random.Random,
-        now: Callable[[], datetime], timeline: Timeline,
+        self,
+        cluster: Cluster,
+        settings: OperatorSettings,
+        *,
+        rng: random.Random,
+        now: Callable[[], datetime],
+        timeline: Timeline,
     ) -> None:
         self._cluster = cluster
         self._settings = settings

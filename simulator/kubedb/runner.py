@@ -54,8 +54,10 @@ class WorkQueue:
                     return key
                 timeout = at - loop.time()
             self._changed.clear()
-            waiters = [asyncio.ensure_future(self._changed.wait()),
-                       asyncio.ensure_future(stopping.wait())]
+            waiters = [
+                asyncio.ensure_future(self._changed.wait()),
+                asyncio.ensure_future(stopping.wait()),
+            ]
             try:
                 await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -77,8 +79,9 @@ async def run(
         for plural, kind in resources
     ]
     knobs_changed = asyncio.Event()
-    feeders.append(loop.create_task(_resync(ctx, resources, queue, knobs_changed),
-                                    name=f"{ctx.name}:resync"))
+    feeders.append(
+        loop.create_task(_resync(ctx, resources, queue, knobs_changed), name=f"{ctx.name}:resync")
+    )
     unsubscribe = ctx.config.subscribe(knobs_changed.set)
     failures: dict[Key, int] = {}
     try:
@@ -115,7 +118,9 @@ async def _feed(ctx: ControllerContext, plural: str, kind: str, queue: WorkQueue
 
 
 async def _resync(
-    ctx: ControllerContext, resources: Sequence[tuple[str, str]], queue: WorkQueue,
+    ctx: ControllerContext,
+    resources: Sequence[tuple[str, str]],
+    queue: WorkQueue,
     changed: asyncio.Event,
 ) -> None:
     while True:

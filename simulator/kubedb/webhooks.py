@@ -74,8 +74,9 @@ def mutate_database(kind: str, obj: dict[str, Any]) -> None:
     auth = spec.setdefault("authSecret", {})
     auth.setdefault("kind", "Secret")
     auth.setdefault("name", f"{meta.get('name', '')}-auth")
-    spec.setdefault("healthChecker", {"periodSeconds": 10, "timeoutSeconds": 10,
-                                      "failureThreshold": 1})
+    spec.setdefault(
+        "healthChecker", {"periodSeconds": 10, "timeoutSeconds": 10, "failureThreshold": 1}
+    )
     if kind == "Redis":
         spec.setdefault("mode", "Standalone")
         if spec["mode"] == "Cluster":
@@ -122,12 +123,12 @@ def validate_database(
         raise _deny(kind, "'spec.deletionPolicy: Halt' can not be used for 'Ephemeral' storage")
     if spec.get("halted") and spec.get("deletionPolicy") == "DoNotTerminate":
         raise _deny(
-            kind, "can't halt, since deletion policy is 'DoNotTerminate'. To halt, change "
-                  "spec.deletionPolicy"
+            kind,
+            "can't halt, since deletion policy is 'DoNotTerminate'. To halt, change "
+            "spec.deletionPolicy",
         )
     if spec.get("storageType", "Durable") == "Durable" and not _storage_request(spec):
-        raise _deny(kind, "spec.storage.resources.requests.storage is required for Durable "
-                          "storage")
+        raise _deny(kind, "spec.storage.resources.requests.storage is required for Durable storage")
     _validate_topology(kind, spec)
     if old is not None:
         _validate_immutable(kind, old.get("spec") or {}, spec)
@@ -153,7 +154,7 @@ def _storage_request(spec: Mapping[str, Any]) -> str | None:
 def _replicas_error(kind: str, spec: Mapping[str, Any], must: str) -> Denied:
     return _deny(
         kind,
-        f'spec.replicas "{spec.get("replicas")}" invalid for \'{topology_name(kind, spec)}\' '
+        f"spec.replicas \"{spec.get('replicas')}\" invalid for '{topology_name(kind, spec)}' "
         f"instance. Value must be {must}",
     )
 
@@ -223,9 +224,7 @@ def _get(spec: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 def _validate_immutable(kind: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
     changed = [
-        "spec." + ".".join(path)
-        for path in _IMMUTABLE[kind]
-        if _get(old, path) != _get(new, path)
+        "spec." + ".".join(path) for path in _IMMUTABLE[kind] if _get(old, path) != _get(new, path)
     ]
     if changed:
         raise _deny(
@@ -239,8 +238,11 @@ def _validate_immutable(kind: str, old: Mapping[str, Any], new: Mapping[str, Any
 
 
 def validate_ops_create(
-    kind: str, obj: Mapping[str, Any], database: Mapping[str, Any] | None,
-    lookup: CatalogLookup, list_catalog: CatalogList,
+    kind: str,
+    obj: Mapping[str, Any],
+    database: Mapping[str, Any] | None,
+    lookup: CatalogLookup,
+    list_catalog: CatalogList,
 ) -> None:
     """Validation of a new OpsRequest against its database; raises `Denied` (Invalid)."""
     name = str((obj.get("metadata") or {}).get("name", ""))
@@ -254,7 +256,9 @@ def validate_ops_create(
         raise _invalid(kind, name, "spec.databaseRef.name", "Required value")
     if database is None:
         raise _invalid(
-            kind, name, "spec.databaseRef.name",
+            kind,
+            name,
+            "spec.databaseRef.name",
             f'{engine.plural}.kubedb.com "{db_name}" not found',
         )
     db_spec = database.get("spec") or {}
@@ -263,13 +267,17 @@ def validate_ops_create(
         current = lookup(engine.version_kind, str(db_spec.get("version")))
         topology = (db_spec.get("topology") or {}).get("mode")
         allowed = (
-            catalog_rules.update_targets(current, list_catalog(engine.version_kind),
-                                         topology=topology)
-            if current is not None else []
+            catalog_rules.update_targets(
+                current, list_catalog(engine.version_kind), topology=topology
+            )
+            if current is not None
+            else []
         )
         if not target or target not in allowed:
             raise _invalid(
-                kind, name, "spec.updateVersion.targetVersion",
+                kind,
+                name,
+                "spec.updateVersion.targetVersion",
                 f"upgrade from version {db_spec.get('version')} to {target} is not supported",
             )
     elif op_type == "VolumeExpansion":
@@ -280,13 +288,13 @@ def validate_ops_create(
         size = _storage_request(db_spec)
         if desired is None or _quantity(str(desired)) <= _quantity(size or "0"):
             raise _invalid(
-                kind, name, "spec.volumeExpansion",
-                f"desired {desired} storage size must be greater than current storage "
-                f"{size}",
+                kind,
+                name,
+                "spec.volumeExpansion",
+                f"desired {desired} storage size must be greater than current storage {size}",
             )
     elif op_type == "HorizontalScaling":
-        _validate_horizontal(kind, name, spec.get("horizontalScaling") or {}, db_spec,
-                             engine.kind)
+        _validate_horizontal(kind, name, spec.get("horizontalScaling") or {}, db_spec, engine.kind)
 
 
 def validate_ops_update(kind: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
@@ -300,36 +308,65 @@ def _validate_horizontal(
 ) -> None:
     if db_kind == "Redis":
         if (db_spec.get("mode") or "Standalone") == "Standalone":
-            raise _invalid(kind, name, "spec.horizontalScaling",
-                           "horizontal scaling is not allowed for standalone redis")
+            raise _invalid(
+                kind,
+                name,
+                "spec.horizontalScaling",
+                "horizontal scaling is not allowed for standalone redis",
+            )
         return
     if db_kind == "MySQL":
         member = scaling.get("member")
         if (db_spec.get("topology") or {}).get("mode") != "GroupReplication":
-            raise _invalid(kind, name, "spec.horizontalScaling",
-                           "horizontal scaling is only allowed for group replication")
+            raise _invalid(
+                kind,
+                name,
+                "spec.horizontalScaling",
+                "horizontal scaling is only allowed for group replication",
+            )
         if not isinstance(member, int) or not 3 <= member <= 9:
-            raise _invalid(kind, name, "spec.horizontalScaling.member",
-                           "Group size can not be less than 3 or greater than 9")
+            raise _invalid(
+                kind,
+                name,
+                "spec.horizontalScaling.member",
+                "Group size can not be less than 3 or greater than 9",
+            )
         return
     if db_kind == "MariaDB":
         member = scaling.get("member")
         if not isinstance(member, int) or member < 3:
-            raise _invalid(kind, name, "spec.horizontalScaling.member",
-                           "member must be three or more for a Galera cluster")
+            raise _invalid(
+                kind,
+                name,
+                "spec.horizontalScaling.member",
+                "member must be three or more for a Galera cluster",
+            )
         return
     replicas = scaling.get("replicas")
     if db_kind == "MongoDB" and not db_spec.get("replicaSet"):
-        raise _invalid(kind, name, "spec.horizontalScaling.replicas",
-                       "horizontal scaling of replicas is only allowed for a replica set")
+        raise _invalid(
+            kind,
+            name,
+            "spec.horizontalScaling.replicas",
+            "horizontal scaling of replicas is only allowed for a replica set",
+        )
     if not isinstance(replicas, int) or replicas < 1:
-        raise _invalid(kind, name, "spec.horizontalScaling.replicas",
-                       "replicas must be greater than zero")
+        raise _invalid(
+            kind, name, "spec.horizontalScaling.replicas", "replicas must be greater than zero"
+        )
 
 
 _SUFFIXES = {
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50,
-    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
 }
 
 

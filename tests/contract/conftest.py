@@ -30,11 +30,23 @@ def nx27017_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data_dir = tmp_path_factory.mktemp("nx27017")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from nx_27017 import main; sys.exit(main())",
-         "--data-dir", str(data_dir), "--host", "127.0.0.1", "-p", str(port),
-         # Its own pid and log files: the defaults in /tmp make a second run on the machine
-         # refuse to start ("already running").
-         "--pid-file", str(data_dir / "nx.pid"), "--log-file", str(data_dir / "nx.log")],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from nx_27017 import main; sys.exit(main())",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            # Its own pid and log files: the defaults in /tmp make a second run on the machine
+            # refuse to start ("already running").
+            "--pid-file",
+            str(data_dir / "nx.pid"),
+            "--log-file",
+            str(data_dir / "nx.log"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -11,9 +11,14 @@ from app.store.protocols import AuditFilter, Store
 
 
 def entry(**fields: object) -> AuditEntry:
-    values: dict[str, object] = {"action": "POST /api/v1/x", "outcome": 202,
-                                 "domain": "acme", "project": "shop",
-                                 "actor_key_id": "key-a", "actor_role": "owner"}
+    values: dict[str, object] = {
+        "action": "POST /api/v1/x",
+        "outcome": 202,
+        "domain": "acme",
+        "project": "shop",
+        "actor_key_id": "key-a",
+        "actor_role": "owner",
+    }
     values.update(fields)
     return AuditEntry.model_validate(values)
 
@@ -22,9 +27,14 @@ async def test_entries_are_read_back_newest_first_with_filters(store: Store) -> 
     start = clock.utcnow()
     old = await store.audit.append(entry(created_at=start - timedelta(hours=1)))
     mine = await store.audit.append(entry(created_at=start, target="db-1"))
-    other = await store.audit.append(entry(created_at=start + timedelta(seconds=1),
-                                           domain="globex", actor_key_id="key-b",
-                                           outcome=403))
+    other = await store.audit.append(
+        entry(
+            created_at=start + timedelta(seconds=1),
+            domain="globex",
+            actor_key_id="key-b",
+            outcome=403,
+        )
+    )
 
     everything = await store.audit.list(AuditFilter())
     acme = await store.audit.list(AuditFilter(domain="acme"))
@@ -44,8 +54,9 @@ async def test_entries_are_read_back_newest_first_with_filters(store: Store) -> 
 
 async def test_the_platform_scope_is_read_apart_from_the_tenants_logs(store: Store) -> None:
     tenant = await store.audit.append(entry())
-    anonymous = await store.audit.append(entry(
-        scope=AuditScope.PLATFORM, actor_key_id=None, actor_role=None, outcome=401))
+    anonymous = await store.audit.append(
+        entry(scope=AuditScope.PLATFORM, actor_key_id=None, actor_role=None, outcome=401)
+    )
 
     acme_log = await store.audit.list(AuditFilter(scope=AuditScope.TENANT, domain="acme"))
     platform = await store.audit.list(AuditFilter(scope=AuditScope.PLATFORM))

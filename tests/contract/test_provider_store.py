@@ -14,8 +14,12 @@ from app.store.protocols import DatabaseFilter, ProviderFilter, Store
 
 def a_provider(name: str = "eu-1", **fields: object) -> Provider:
     values: dict[str, object] = {
-        "name": name, "region": "eu-west", "availability_zone": "eu-west-1a",
-        "cpu_total_cores": 64, "memory_total_gb": 256, "storage_total_gb": 4096,
+        "name": name,
+        "region": "eu-west",
+        "availability_zone": "eu-west-1a",
+        "cpu_total_cores": 64,
+        "memory_total_gb": 256,
+        "storage_total_gb": 4096,
     }
     values.update(fields)
     return Provider.model_validate(values)
@@ -81,8 +85,14 @@ async def test_a_provider_is_deleted_once(store: Store) -> None:
 
 async def test_databases_are_listed_by_provider(store: Store) -> None:
     def database(name: str, provider_id: str) -> Database:
-        return Database(name=name, domain="acme", project="shop", engine="postgres",
-                        version="16.4", provider_id=provider_id)
+        return Database(
+            name=name,
+            domain="acme",
+            project="shop",
+            engine="postgres",
+            version="16.4",
+            provider_id=provider_id,
+        )
 
     await store.databases.insert(database("a", "prv-1"))
     await store.databases.insert(database("b", "prv-2"))

@@ -18,7 +18,10 @@ from app.store.protocols import ApiKeyFilter, DatabaseFilter, OperationFilter, S
 
 def a_database(name: str = "orders", **fields: object) -> Database:
     values: dict[str, object] = {
-        "name": name, "domain": "acme", "project": "shop", "engine": "postgres",
+        "name": name,
+        "domain": "acme",
+        "project": "shop",
+        "engine": "postgres",
         "version": "16.4",
     }
     values.update(fields)
@@ -27,7 +30,10 @@ def a_database(name: str = "orders", **fields: object) -> Database:
 
 def an_operation(database_id: str = "db-1", **fields: object) -> Operation:
     values: dict[str, object] = {
-        "database_id": database_id, "domain": "acme", "project": "shop", "type": "create",
+        "database_id": database_id,
+        "domain": "acme",
+        "project": "shop",
+        "type": "create",
     }
     values.update(fields)
     return Operation.model_validate(values)
@@ -177,9 +183,7 @@ async def test_of_concurrent_compare_and_sets_on_one_revision_exactly_one_wins(
 
     async def attempt(replicas: int) -> bool:
         try:
-            await store.databases.update_fields(
-                db.id, {"replicas": replicas}, expected_revision=0
-            )
+            await store.databases.update_fields(db.id, {"replicas": replicas}, expected_revision=0)
         except errors.RevisionConflict:
             return False
         return True
@@ -298,8 +302,14 @@ async def test_events_list_newest_first_per_database(store: Store) -> None:
     start = clock.utcnow()
     for i in range(3):
         await store.events.append(
-            Event(database_id="db-1", domain="acme", project="shop", reason=f"r{i}",
-                  message="m", created_at=start + timedelta(seconds=i))
+            Event(
+                database_id="db-1",
+                domain="acme",
+                project="shop",
+                reason=f"r{i}",
+                message="m",
+                created_at=start + timedelta(seconds=i),
+            )
         )
     await store.events.append(
         Event(database_id="db-2", domain="acme", project="shop", reason="other", message="m")
@@ -312,8 +322,12 @@ async def test_events_list_newest_first_per_database(store: Store) -> None:
 
 
 def an_api_key(
-    role: Role = Role.OWNER, *, name: str = "ci", domain: str | None = "acme",
-    project: str | None = None, created_at: datetime | None = None,
+    role: Role = Role.OWNER,
+    *,
+    name: str = "ci",
+    domain: str | None = "acme",
+    project: str | None = None,
+    created_at: datetime | None = None,
 ) -> ApiKey:
     key = ApiKey.for_token(new_token(), name=name, role=role, domain=domain, project=project)
     return key if created_at is None else key.model_copy(update={"created_at": created_at})
@@ -356,13 +370,22 @@ async def test_a_second_key_with_the_same_id_is_a_conflict(store: Store) -> None
 async def test_api_keys_list_newest_first_in_pages_and_narrow_to_a_tenant(store: Store) -> None:
     start = clock.utcnow()
     scopes = [
-        ("acme", None), ("acme", "shop"), ("acme", "billing"), ("globex", None), (None, None),
+        ("acme", None),
+        ("acme", "shop"),
+        ("acme", "billing"),
+        ("globex", None),
+        (None, None),
     ]
     for i, (domain, project) in enumerate(scopes):
         role = Role.ADMIN if domain is None else Role.VIEWER
         await store.api_keys.insert(
-            an_api_key(role, domain=domain, project=project, name=f"k{i}",
-                       created_at=start + timedelta(seconds=i))
+            an_api_key(
+                role,
+                domain=domain,
+                project=project,
+                name=f"k{i}",
+                created_at=start + timedelta(seconds=i),
+            )
         )
 
     everything = await store.api_keys.list(limit=2)
@@ -418,8 +441,10 @@ async def test_an_index_an_earlier_version_made_is_dropped_when_the_store_opens(
 
 
 async def test_a_scan_walks_every_live_database_once_in_id_order(store: Store) -> None:
-    made = [await store.databases.insert(a_database(f"db{i:02d}", project=f"p{i % 3}"))
-            for i in range(11)]
+    made = [
+        await store.databases.insert(a_database(f"db{i:02d}", project=f"p{i % 3}"))
+        for i in range(11)
+    ]
     gone = made[4]
     await store.databases.update_fields(gone.id, {"status": "deleted"})
 

@@ -16,15 +16,26 @@ LEASE = "test:leader:reconciler"
 
 
 def a_database() -> Database:
-    return Database.model_validate({
-        "name": "orders", "domain": "acme", "project": "shop", "engine": "postgres",
-        "version": "16.4",
-    })
+    return Database.model_validate(
+        {
+            "name": "orders",
+            "domain": "acme",
+            "project": "shop",
+            "engine": "postgres",
+            "version": "16.4",
+        }
+    )
 
 
 def an_event(database_id: str) -> Event:
-    return Event(database_id=database_id, domain="acme", project="shop",
-                 reason="DriftDetected", message="m", actor="reconciler")
+    return Event(
+        database_id=database_id,
+        domain="acme",
+        project="shop",
+        reason="DriftDetected",
+        message="m",
+        actor="reconciler",
+    )
 
 
 async def test_an_epoch_starts_at_one_and_grows_by_one_with_every_advance(store: Store) -> None:
@@ -48,7 +59,9 @@ async def test_a_write_carrying_the_newest_epoch_is_made(store: Store) -> None:
     epoch = await store.fences.advance(LEASE)
 
     updated = await store.databases.update_fields(
-        database.id, {"message": "adopted"}, expected_revision=database.revision,
+        database.id,
+        {"message": "adopted"},
+        expected_revision=database.revision,
         fence=Fence(LEASE, epoch),
     )
     await store.events.append(an_event(database.id), fence=Fence(LEASE, epoch))
@@ -66,7 +79,9 @@ async def test_a_write_carrying_an_older_epoch_is_refused_and_nothing_is_written
 
     with pytest.raises(errors.Fenced) as refused:
         await store.databases.update_fields(
-            database.id, {"status": DatabaseStatus.FAILED}, expected_revision=database.revision,
+            database.id,
+            {"status": DatabaseStatus.FAILED},
+            expected_revision=database.revision,
             fence=Fence(LEASE, old),
         )
     with pytest.raises(errors.Fenced):
@@ -82,5 +97,6 @@ async def test_a_fenced_write_to_a_missing_record_is_still_not_found(store: Stor
     epoch = await store.fences.advance(LEASE)
 
     with pytest.raises(errors.NotFound):
-        await store.databases.update_fields("db-missing", {"message": "x"},
-                                            fence=Fence(LEASE, epoch))
+        await store.databases.update_fields(
+            "db-missing", {"message": "x"}, fence=Fence(LEASE, epoch)
+        )

@@ -34,27 +34,32 @@ async def test_a_list_spans_projects_and_domains_newest_first_with_filters_and_p
     start = clock.utcnow()
     tenants = [("acme", "shop"), ("acme", "blog"), ("globex", "shop"), ("acme", "shop")]
     for i, (domain, project) in enumerate(tenants):
-        await store.databases.insert(a_database(
-            f"db-{i}", domain=domain, project=project,
-            engine="mysql" if i % 2 else "postgres", labels={"team": "red"},
-            created_at=start + timedelta(seconds=i)))
+        await store.databases.insert(
+            a_database(
+                f"db-{i}",
+                domain=domain,
+                project=project,
+                engine="mysql" if i % 2 else "postgres",
+                labels={"team": "red"},
+                created_at=start + timedelta(seconds=i),
+            )
+        )
 
     everything = await store.databases.list(DatabaseFilter(), limit=3)
     acme = await store.databases.list(DatabaseFilter(domain="acme"))
     second_page = await store.databases.list(DatabaseFilter(domain="acme"), offset=2, limit=2)
-    acme_mysql = await store.databases.list(DatabaseFilter(domain="acme", engine="mysql",
-                                                           label=("team", "red")))
+    acme_mysql = await store.databases.list(
+        DatabaseFilter(domain="acme", engine="mysql", label=("team", "red"))
+    )
 
     assert [d.name for d in everything.items] == ["db-3", "db-2", "db-1"]
     assert everything.total == 4
     assert [d.name for d in acme.items] == ["db-3", "db-1", "db-0"]
     assert [d.name for d in second_page.items] == ["db-0"] and second_page.total == 3
-    assert [(d.name, d.project) for d in acme_mysql.items] == [("db-3", "shop"),
-                                                               ("db-1", "blog")]
+    assert [(d.name, d.project) for d in acme_mysql.items] == [("db-3", "shop"), ("db-1", "blog")]
 
 
-def test_a_statement_sqlite_refuses_is_our_defect_not_the_callers_nor_a_dependency_down(
-) -> None:
+def test_a_statement_sqlite_refuses_is_our_defect_not_the_callers_nor_a_dependency_down() -> None:
     """A query built from a caller's input is checked before it reaches SQLite, so any other
     refusal is a bug of ours: a plain StoreError (a 500), never 422 `invalid_query`, never
     503."""

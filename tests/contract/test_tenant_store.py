@@ -10,16 +10,19 @@ from app.store.protocols import Store
 
 
 async def test_a_tenant_is_made_once_and_changed_by_compare_and_set(store: Store) -> None:
-    made = await store.tenants.insert(Tenant(id=tenant_id("acme", "shop"), domain="acme",
-                                             project="shop"))
+    made = await store.tenants.insert(
+        Tenant(id=tenant_id("acme", "shop"), domain="acme", project="shop")
+    )
     with pytest.raises(errors.Conflict):
         await store.tenants.insert(Tenant(id=made.id, domain="acme", project="shop"))
 
     charged = await store.tenants.update_fields(
-        made.id, {"databases": 2, "cpu_cores": 1.5}, expected_revision=made.revision)
+        made.id, {"databases": 2, "cpu_cores": 1.5}, expected_revision=made.revision
+    )
     with pytest.raises(errors.RevisionConflict):
-        await store.tenants.update_fields(made.id, {"databases": 9},
-                                          expected_revision=made.revision)
+        await store.tenants.update_fields(
+            made.id, {"databases": 9}, expected_revision=made.revision
+        )
     limited = await store.tenants.update_fields(made.id, {"quota": Quota(max_databases=3)})
 
     again = await store.tenants.get(made.id)

@@ -25,8 +25,14 @@ _DISCOVERY = ("/api", "/apis", "/version", "/openapi")
 
 async def _lifecycle(client: httpx.AsyncClient, engine: str, served: Served) -> list[str]:
     """Every mutating route once; returns the statuses of the operations."""
-    created = await create(client, name=f"life-{engine}", engine=engine,
-                           high_availability=True, replicas=3, deletion_policy="WipeOut")
+    created = await create(
+        client,
+        name=f"life-{engine}",
+        engine=engine,
+        high_availability=True,
+        replicas=3,
+        deletion_policy="WipeOut",
+    )
     outcomes = [(await finished(client, created))["status"]]
     path = f"{BASE}/{created.json()['id']}"
     await client.get(f"{path}/credentials")
@@ -51,9 +57,12 @@ async def _lifecycle(client: httpx.AsyncClient, engine: str, served: Served) -> 
         # back before deleting them (a patch).
         namespace = namespaces.namespace_for("acme", "shop")
         for sentinel in await served.client().list("redissentinels", namespace=namespace):
-            await served.client().patch("redissentinels", sentinel["metadata"]["name"],
-                                        {"spec": {"deletionPolicy": "Halt"}},
-                                        namespace=namespace)
+            await served.client().patch(
+                "redissentinels",
+                sentinel["metadata"]["name"],
+                {"spec": {"deletionPolicy": "Halt"}},
+                namespace=namespace,
+            )
     deleted = await client.delete(path)
     outcomes.append((await finished(client, deleted))["status"])
     return outcomes
@@ -63,10 +72,11 @@ async def _custom_credentials(client: httpx.AsyncClient) -> list[str]:
     """Credentials given at create, twice under one name: the second overwrites the secret
     the first left behind (deletion policy Delete keeps it), and WipeOut removes it."""
     outcomes = []
-    for password, policy in (("First-Long-Secret-1", "Delete"),
-                             ("Second-Long-Secret-2", "WipeOut")):
-        created = await create(client, name="custom", password=password,
-                               deletion_policy=policy)
+    for password, policy in (
+        ("First-Long-Secret-1", "Delete"),
+        ("Second-Long-Secret-2", "WipeOut"),
+    ):
+        created = await create(client, name="custom", password=password, deletion_policy=policy)
         outcomes.append((await finished(client, created))["status"])
         deleted = await client.delete(f"{BASE}/{created.json()['id']}")
         outcomes.append((await finished(client, deleted))["status"])
@@ -87,8 +97,7 @@ async def record(platform: tuple[Any, httpx.AsyncClient, Served]) -> set[tuple[s
     repairs, syncs = runtime.reconciler.repair_passes, runtime.status_sync.passes
 
     async def passed() -> bool:
-        return (runtime.reconciler.repair_passes > repairs
-                and runtime.status_sync.passes > syncs)
+        return runtime.reconciler.repair_passes > repairs and runtime.status_sync.passes > syncs
 
     await eventually(passed, timeout=20, interval=0.1, message="a drift and a sync pass")
     assert (await client.get("/health")).status_code == 200

@@ -39,8 +39,11 @@ class AppProcess:
         """`python -m app`, or `command` (arguments after the interpreter)."""
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, *(command or ["-m", "app"])], cwd=ROOT, env=self.env,
-                stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, *(command or ["-m", "app"])],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         return self
 
@@ -100,13 +103,21 @@ def make_app(tmp_path: Path) -> Iterator[object]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))}
         data_dir = tmp_path / name
         process_env = {
-            **base, "DATA_DIR": str(data_dir), "PORT": str(free_port()),
-            "INSTANCE_ID": "kubedb-dbaas-abc123", "LOG_LEVEL": "INFO",
-            "LEADER_LEASE_TTL": "2", "LEADER_RETRY_INTERVAL": "0.2", "OPERATION_READ_BLOCK": "0.1",
-            "REDIS_KEY_PREFIX": redis_keys().prefix, **env,
+            **base,
+            "DATA_DIR": str(data_dir),
+            "PORT": str(free_port()),
+            "INSTANCE_ID": "kubedb-dbaas-abc123",
+            "LOG_LEVEL": "INFO",
+            "LEADER_LEASE_TTL": "2",
+            "LEADER_RETRY_INTERVAL": "0.2",
+            "OPERATION_READ_BLOCK": "0.1",
+            "REDIS_KEY_PREFIX": redis_keys().prefix,
+            **env,
         }
         app = AppProcess(
-            data_dir=data_dir, port=int(process_env["PORT"]), log_path=tmp_path / f"{name}.log",
+            data_dir=data_dir,
+            port=int(process_env["PORT"]),
+            log_path=tmp_path / f"{name}.log",
             env=process_env,
         )
         started.append(app)

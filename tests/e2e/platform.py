@@ -22,8 +22,13 @@ from tests.support import eventually
 
 ADMIN = new_token()
 BASE = "/api/v1/domain/acme/project/shop/databases"
-VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
-            "redis": "8.2.2"}
+VERSIONS = {
+    "postgres": "16.13",
+    "mysql": "8.4.8",
+    "mariadb": "11.8.5",
+    "mongodb": "8.0.17",
+    "redis": "8.2.2",
+}
 
 
 Platform = tuple[Runtime, httpx.AsyncClient, Served]
@@ -38,16 +43,30 @@ async def running(
         served.simulator.config.update({"time_scale": 0.005})
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(json.dumps(served.kubeconfig()))
-        app = create_app(settings.model_copy(update={
-            "redis_url": redis_url, "admin_api_key": SecretStr(ADMIN.text),
-            "cluster_kubeconfig": kubeconfig, "operation_poll_interval": 0.05,
-            "operation_step_timeout": 5, "operation_visibility_timeout": 10,
-            "operation_retry_initial": 0.05, "status_sync_interval": 0.5, **overrides,
-        }))
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test",
-            headers={"Authorization": f"Bearer {ADMIN.text}"}, timeout=10,
-        ) as client:
+        app = create_app(
+            settings.model_copy(
+                update={
+                    "redis_url": redis_url,
+                    "admin_api_key": SecretStr(ADMIN.text),
+                    "cluster_kubeconfig": kubeconfig,
+                    "operation_poll_interval": 0.05,
+                    "operation_step_timeout": 5,
+                    "operation_visibility_timeout": 10,
+                    "operation_retry_initial": 0.05,
+                    "status_sync_interval": 0.5,
+                    **overrides,
+                }
+            )
+        )
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://test",
+                headers={"Authorization": f"Bearer {ADMIN.text}"},
+                timeout=10,
+            ) as client,
+        ):
             yield app.state.runtime, client, served
 
 

@@ -82,34 +82,46 @@ async def test_a_scale_whose_follow_up_write_fails_is_accepted_and_its_retry_rep
     settings: Settings, embedded_redis_url: str, tmp_path: Path
 ) -> None:
     async with running(settings, embedded_redis_url, tmp_path) as (runtime, client, _):
-        created = await client.post(BASE, json={
-            "name": "orders", "engine": "postgres", "version": VERSIONS["postgres"],
-            "high_availability": True, "replicas": 2,
-        })
+        created = await client.post(
+            BASE,
+            json={
+                "name": "orders",
+                "engine": "postgres",
+                "version": VERSIONS["postgres"],
+                "high_availability": True,
+                "replicas": 2,
+            },
+        )
         assert (await finished(client, created))["status"] == "succeeded"
         database_id = created.json()["id"]
         fault = FailOnceAt(runtime.store.databases, "update_fields")
         runtime.store.databases = fault  # type: ignore[misc]
         headers = {"Idempotency-Key": "boundary-scale-orders-1"}
 
-        first = await client.post(f"{BASE}/{database_id}/scale", json={"replicas": 3},
-                                  headers=headers)
-        again = await client.post(f"{BASE}/{database_id}/scale", json={"replicas": 3},
-                                  headers=headers)
+        first = await client.post(
+            f"{BASE}/{database_id}/scale", json={"replicas": 3}, headers=headers
+        )
+        again = await client.post(
+            f"{BASE}/{database_id}/scale", json={"replicas": 3}, headers=headers
+        )
 
         assert fault.failed == 1
         assert first.status_code == 202, first.text
         assert again.status_code == 202, again.text
         assert again.json()["operation_id"] == first.json()["operation_id"]
         assert (await finished(client, first))["status"] == "succeeded"
-        scales = [o for o in await _operations_of(client, database_id)
-                  if o["type"] == "scale_horizontal"]
+        scales = [
+            o for o in await _operations_of(client, database_id) if o["type"] == "scale_horizontal"
+        ]
         assert len(scales) == 1
 
 
 async def test_a_create_whose_answer_cannot_be_kept_for_replays_is_still_accepted(
-    settings: Settings, embedded_redis_url: str, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    settings: Settings,
+    embedded_redis_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     real_finish = IdempotencyStore.finish
     failed: list[str] = []

@@ -61,10 +61,12 @@ async def test_mutations_and_credential_reads_are_recorded_with_who_what_and_out
     ]
     created, read, forbidden = reversed(log)
     (unknown,) = platform_log
-    assert (unknown["action"], unknown["outcome"]) == (f"DELETE {collection}/{{database_id}}",
-                                                       401)
+    assert (unknown["action"], unknown["outcome"]) == (f"DELETE {collection}/{{database_id}}", 401)
     assert (created["actor_role"], created["domain"], created["project"]) == (
-        "admin", "acme", "shop")
+        "admin",
+        "acme",
+        "shop",
+    )
     assert created["target"] == "shop"  # the collection: the project it was created in
     assert read["target"] == database_id and read["request_id"] == "req-42"
     assert read["client"] == "127.0.0.1"
@@ -80,18 +82,33 @@ async def test_secrets_never_reach_the_audit_log(platform: Platform) -> None:
     config["users"][0]["user"] = {"token": token}
 
     await finished(client, await create(client, name="secretive", password=password))
-    key = (await client.post("/api/v1/api-keys", json={
-        "name": "ci", "role": "member", "domain": "acme"})).json()
-    await client.post("/api/v1/providers", json={
-        "name": "second", "region": "r", "cpu_total_cores": 1, "memory_total_gb": 1,
-        "storage_total_gb": 1, "kubeconfig_content": yaml.safe_dump(config)})
+    key = (
+        await client.post(
+            "/api/v1/api-keys", json={"name": "ci", "role": "member", "domain": "acme"}
+        )
+    ).json()
+    await client.post(
+        "/api/v1/providers",
+        json={
+            "name": "second",
+            "region": "r",
+            "cpu_total_cores": 1,
+            "memory_total_gb": 1,
+            "storage_total_gb": 1,
+            "kubeconfig_content": yaml.safe_dump(config),
+        },
+    )
 
     async def three() -> list[object] | None:
         page = await runtime.store.audit.list(AuditFilter())
         return list(page.items) if page.total >= 3 else None
 
-    recorded = json.dumps([e.model_dump(mode="json") for e in
-                           await eventually(three, timeout=5, message="three entries")])
+    recorded = json.dumps(
+        [
+            e.model_dump(mode="json")
+            for e in await eventually(three, timeout=5, message="three entries")
+        ]
+    )
     for secret in (password, token, key["secret"]):
         assert secret not in recorded
 
@@ -101,12 +118,15 @@ async def test_owners_read_their_own_domain_and_other_keys_none(platform: Platfo
     owner = await issue_key(runtime.store, name="o", role=Role.OWNER, domain="acme")
     member = await issue_key(runtime.store, name="m", role=Role.MEMBER, domain="acme")
     await create(client, name="mine")
-    await client.post("/api/v1/domain/globex/project/web/databases",
-                      json={"name": "theirs", "engine": "postgres", "version": "16.13"})
+    await client.post(
+        "/api/v1/domain/globex/project/web/databases",
+        json={"name": "theirs", "engine": "postgres", "version": "16.13"},
+    )
 
     as_owner = await client.get(AUDIT, headers=bearer(owner.token))
-    owner_asks_other = await client.get(AUDIT, params={"domain": "globex"},
-                                        headers=bearer(owner.token))
+    owner_asks_other = await client.get(
+        AUDIT, params={"domain": "globex"}, headers=bearer(owner.token)
+    )
     as_member = await client.get(AUDIT, headers=bearer(member.token))
     as_admin = await entries(client)
     naive_time = await client.get(AUDIT, params={"since": "2026-01-01T00:00:00"})
@@ -127,14 +147,17 @@ async def test_anonymous_requests_are_recorded_in_the_platform_scope_never_the_t
 ) -> None:
     runtime, client, _ = platform
     owner = await issue_key(runtime.store, name="o", role=Role.OWNER, domain="acme")
-    answers = [await client.post(f"{BASE}/anon-junk-{n}/restart",
-                                 headers={"Authorization": ""}) for n in range(300)]
+    answers = [
+        await client.post(f"{BASE}/anon-junk-{n}/restart", headers={"Authorization": ""})
+        for n in range(300)
+    ]
 
     acme_as_admin = await client.get(AUDIT, params={"domain": "acme"})
     acme_as_owner = await client.get(AUDIT, headers=bearer(owner.token))
     platform_log = await client.get(AUDIT, params={"scope": "platform", "page_size": 100})
-    owner_asks_platform = await client.get(AUDIT, params={"scope": "platform"},
-                                           headers=bearer(owner.token))
+    owner_asks_platform = await client.get(
+        AUDIT, params={"scope": "platform"}, headers=bearer(owner.token)
+    )
     in_tenants = await runtime.store.audit.list(AuditFilter(scope=AuditScope.TENANT))
 
     assert {r.status_code for r in answers} == {401}
@@ -160,8 +183,9 @@ async def test_an_owner_sees_actors_from_outside_its_tenant_as_external(
     by_insider = await client.post(f"{evil_dbs}/z/restart", headers=bearer(insider.token))
 
     as_owner = await client.get(AUDIT, headers=bearer(owner.token))
-    owner_filters_on_acme = await client.get(AUDIT, params={"actor": acme.key.id},
-                                             headers=bearer(owner.token))
+    owner_filters_on_acme = await client.get(
+        AUDIT, params={"actor": acme.key.id}, headers=bearer(owner.token)
+    )
     as_admin = await entries(client, domain="evil")
 
     assert (probe.status_code, by_admin.status_code, by_insider.status_code) == (404, 404, 404)
@@ -179,21 +203,31 @@ async def test_an_owner_sees_actors_from_outside_its_tenant_as_external(
 
 @pytest.fixture
 async def limited(
-    settings: Settings, embedded_redis_url: str, tmp_path: Path,
+    settings: Settings,
+    embedded_redis_url: str,
+    tmp_path: Path,
 ) -> AsyncIterator[FastAPI]:
     """The app alone (no cluster), limiting requests without a valid key to bursts of 5."""
-    app = create_app(settings.model_copy(update={
-        "redis_url": embedded_redis_url, "admin_api_key": SecretStr(ADMIN.text),
-        "anonymous_rate_limit_per_minute": 60, "anonymous_rate_limit_burst": 5,
-    }))
+    app = create_app(
+        settings.model_copy(
+            update={
+                "redis_url": embedded_redis_url,
+                "admin_api_key": SecretStr(ADMIN.text),
+                "anonymous_rate_limit_per_minute": 60,
+                "anonymous_rate_limit_burst": 5,
+            }
+        )
+    )
     async with app.router.lifespan_context(app):
         yield app
 
 
 async def test_a_bogus_key_is_limited_per_address_after_its_burst(limited: FastAPI) -> None:
     def client(address: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url="http://test", transport=httpx.ASGITransport(
-            app=limited, client=(address, 4321)))
+        return httpx.AsyncClient(
+            base_url="http://test",
+            transport=httpx.ASGITransport(app=limited, client=(address, 4321)),
+        )
 
     bogus = bearer("kdb_AAAAAAAAAAAAAAAA_" + "x" * 43)
     async with client("10.0.0.1") as one, client("10.0.0.2") as two:
@@ -202,7 +236,8 @@ async def test_a_bogus_key_is_limited_per_address_after_its_burst(limited: FastA
         other_address = await two.post(f"{BASE}/d/restart", headers=bogus)
         valid_key = await one.get(BASE, headers=bearer(ADMIN.text))
         recorded = await limited.state.runtime.store.audit.list(
-            AuditFilter(scope=AuditScope.PLATFORM))
+            AuditFilter(scope=AuditScope.PLATFORM)
+        )
 
     codes = [r.status_code for r in answers]
     assert codes == [401] * 5 + [429] * 3, codes
@@ -212,8 +247,7 @@ async def test_a_bogus_key_is_limited_per_address_after_its_burst(limited: FastA
     assert other_address.status_code == 401
     assert valid_key.status_code == 200
     # The refusals inside the limits are recorded; those over the address's limit are not.
-    assert recorded.total == 6 and {e.client for e in recorded.items} == {"10.0.0.1",
-                                                                         "10.0.0.2"}
+    assert recorded.total == 6 and {e.client for e in recorded.items} == {"10.0.0.1", "10.0.0.2"}
     assert {e.outcome for e in recorded.items} == {401}
 
 
@@ -224,10 +258,8 @@ async def test_a_body_that_is_not_json_is_authenticated_and_limited_like_any_oth
     transport = httpx.ASGITransport(app=limited, client=("10.0.0.3", 4321))
     async with httpx.AsyncClient(base_url="http://test", transport=transport) as client:
         anonymous = [await client.post(BASE, content=b"{", headers=not_json) for _ in range(8)]
-        with_key = await client.post(BASE, content=b"{",
-                                     headers={**not_json, **bearer(ADMIN.text)})
-        tenant = await limited.state.runtime.store.audit.list(
-            AuditFilter(scope=AuditScope.TENANT))
+        with_key = await client.post(BASE, content=b"{", headers={**not_json, **bearer(ADMIN.text)})
+        tenant = await limited.state.runtime.store.audit.list(AuditFilter(scope=AuditScope.TENANT))
 
     codes = [r.status_code for r in anonymous]
     assert codes == [401] * 5 + [429] * 3, codes

@@ -11,8 +11,12 @@ from tests.e2e.conftest import ROOT
 
 def run_bench(module: str, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -23,8 +27,12 @@ def test_the_queue_benchmark_prints_engine_and_raw_rates_for_the_embedded_redis(
     # prefix for (tests/conftest.py).
     out = run_bench("bench.queue", "--ops", "60", "--local-redis", "")
 
-    line = re.search(r"^embedded\s+redis \S+\s+engine\s+(\d+) ops/s\s+raw streams\s+(\d+) "
-                     r"ops/s\s+engine/raw\s+([\d.]+)$", out, re.M)
+    line = re.search(
+        r"^embedded\s+redis \S+\s+engine\s+(\d+) ops/s\s+raw streams\s+(\d+) "
+        r"ops/s\s+engine/raw\s+([\d.]+)$",
+        out,
+        re.M,
+    )
     assert line is not None, out
     engine, raw, ratio = int(line[1]), int(line[2]), float(line[3])
     assert engine > 0 and raw > 0
@@ -34,10 +42,12 @@ def test_the_queue_benchmark_prints_engine_and_raw_rates_for_the_embedded_redis(
 def test_the_simulator_benchmark_prints_page_times_and_memory() -> None:
     out = run_bench("bench.simulator", "--databases", "600", "--page", "250", "--rounds", "1")
 
-    pages = re.search(r"pages of 250: (\d+) pages over 1 rounds, mean ([\d.]+) ms, max "
-                      r"([\d.]+) ms per page", out)
-    memory = re.search(r"RSS: (\d+) MiB at start, (\d+) MiB loaded, (\d+) MiB after listing",
-                       out)
+    pages = re.search(
+        r"pages of 250: (\d+) pages over 1 rounds, mean ([\d.]+) ms, max "
+        r"([\d.]+) ms per page",
+        out,
+    )
+    memory = re.search(r"RSS: (\d+) MiB at start, (\d+) MiB loaded, (\d+) MiB after listing", out)
     assert pages is not None and memory is not None, out
     assert int(pages[1]) == 3  # 600 databases in pages of 250
     assert 0 < float(pages[2]) <= float(pages[3])
@@ -45,19 +55,30 @@ def test_the_simulator_benchmark_prints_page_times_and_memory() -> None:
 
 
 def test_the_scale_benchmark_prints_pass_figures_and_app_against_bare_http_figures() -> None:
-    out = run_bench("bench.scale", "--databases", "300", "--seconds", "0.5",
-                    "--concurrency", "4")
+    out = run_bench("bench.scale", "--databases", "300", "--seconds", "0.5", "--concurrency", "4")
 
-    passes = re.findall(r"^(status sync, .+?|reconcile \(drift repair\) pass)\s+([\d.]+) s"
-                        r"\s+cluster calls\s+(\d+)", out, re.M)
+    passes = re.findall(
+        r"^(status sync, .+?|reconcile \(drift repair\) pass)\s+([\d.]+) s"
+        r"\s+cluster calls\s+(\d+)",
+        out,
+        re.M,
+    )
     assert [p[0] for p in passes] == [
-        "status sync, cold (writes all)", "status sync, steady (no change)",
-        "status sync, 30 turned Critical", "reconcile (drift repair) pass",
+        "status sync, cold (writes all)",
+        "status sync, steady (no change)",
+        "status sync, 30 turned Critical",
+        "reconcile (drift repair) pass",
     ], out
     assert all(int(calls) == 5 for _, _, calls in passes)  # one list per engine kind
-    http = re.findall(r"^\s+(app|bare) .+?(\d+) req/s\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms"
-                      r"\s+non-200 (\d+)$", out, re.M)
+    http = re.findall(
+        r"^\s+(app|bare) .+?(\d+) req/s\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms"
+        r"\s+non-200 (\d+)$",
+        out,
+        re.M,
+    )
     assert len(http) == 4, out
-    assert all(int(rate) > 0 and float(p50) <= float(p99) and failed == "0"
-               for _, rate, p50, p99, failed in http)
+    assert all(
+        int(rate) > 0 and float(p50) <= float(p99) and failed == "0"
+        for _, rate, p50, p99, failed in http
+    )
     assert re.search(r"^app/bare throughput: GET one [\d.]+, list [\d.]+$", out, re.M)

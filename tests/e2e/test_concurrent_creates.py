@@ -17,7 +17,8 @@ async def test_concurrent_creates_are_accepted_or_refused_for_their_own_reason(
 
     async def create(n: int) -> tuple[int, str | None]:
         answer = await client.post(
-            BASE, json={"name": f"burst-{n:03d}", "engine": "redis", "version": "8.2.2"},
+            BASE,
+            json={"name": f"burst-{n:03d}", "engine": "redis", "version": "8.2.2"},
             headers={"Idempotency-Key": f"burst-{n}"},
         )
         return answer.status_code, answer.json().get("error", {}).get("code")

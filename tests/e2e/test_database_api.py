@@ -53,16 +53,16 @@ async def test_a_database_is_scaled_paused_resumed_upgraded_and_deleted(
     paused_db = (await client.get(path)).json()
     resumed = await finished(client, await client.post(f"{path}/resume"))
     upgrades = (await client.get(f"{path}/available-upgrades")).json()
-    upgraded = await finished(client, await client.post(f"{path}/upgrade",
-                                                        json={"target_version": "17.6"}))
+    upgraded = await finished(
+        client, await client.post(f"{path}/upgrade", json={"target_version": "17.6"})
+    )
     after = (await client.get(path)).json()
     deleted = await finished(client, await client.delete(path))
     gone = (await client.get(path)).json()
     reused = await create(client)
     recreated = await finished(client, reused)
 
-    assert [o["status"] for o in (scaled, paused, resumed, upgraded, deleted)] == [
-        "succeeded"] * 5
+    assert [o["status"] for o in (scaled, paused, resumed, upgraded, deleted)] == ["succeeded"] * 5
     assert paused_db["status"] == "paused"
     assert upgrades["current_version"] == "16.13" and "17.6" in upgrades["available_upgrades"]
     assert "13.22" not in upgrades["available_upgrades"]
@@ -102,8 +102,7 @@ async def test_a_second_mutation_while_one_runs_is_409_with_the_active_operation
         ({"storage_gb": 0}, "body.storage_gb"),
         ({"size": "db.huge"}, "size"),
         ({"username": "app_owner"}, "password"),
-        ({"engine": "mariadb", "username": "app", "password": "long-enough-secret"},
-         "username"),
+        ({"engine": "mariadb", "username": "app", "password": "long-enough-secret"}, "username"),
         ({"password": "short"}, "body.password"),
         ({"backup_schedule": "every night"}, "backup_schedule"),
     ],
@@ -133,9 +132,12 @@ async def test_state_rules_answer_422(platform: tuple[Runtime, httpx.AsyncClient
     await finished(client, await client.delete(path))
     after_delete = await client.post(f"{path}/restart")
 
-    for response, code in ((shrink, "storage_rule_violated"), (resume_running, "invalid_state"),
-                           (downgrade, "upgrade_not_allowed"),
-                           (after_delete, "database_deleted")):
+    for response, code in (
+        (shrink, "storage_rule_violated"),
+        (resume_running, "invalid_state"),
+        (downgrade, "upgrade_not_allowed"),
+        (after_delete, "database_deleted"),
+    ):
         assert response.status_code == 422, response.text
         assert response.json()["error"]["code"] == code
 
@@ -218,12 +220,14 @@ async def test_a_paused_database_deleted_with_wipeout_loses_its_secret_too(
 
 
 async def test_custom_credentials_are_the_databases_and_are_kept_out_of_every_record(
-    platform: tuple[Runtime, httpx.AsyncClient, Served], caplog: pytest.LogCaptureFixture,
+    platform: tuple[Runtime, httpx.AsyncClient, Served],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     runtime, client, served = platform
     password = "Correct-Horse-Battery-9"
-    created = await create(client, username="app_owner", password=password,
-                           deletion_policy="WipeOut")
+    created = await create(
+        client, username="app_owner", password=password, deletion_policy="WipeOut"
+    )
     operation = await finished(client, created)
     path = f"{BASE}/{created.json()['id']}"
 
@@ -240,9 +244,14 @@ async def test_custom_credentials_are_the_databases_and_are_kept_out_of_every_re
     assert secret is not None
     assert secret["metadata"]["labels"]["dbaas.io/database-id"] == created.json()["id"]
     assert "operation_succeeded" in caplog.text  # the log was captured
-    for written in (created.text, json.dumps(operation), events, caplog.text,
-                    stored_op.model_dump_json() if stored_op else "",
-                    stored_db.model_dump_json() if stored_db else ""):
+    for written in (
+        created.text,
+        json.dumps(operation),
+        events,
+        caplog.text,
+        stored_op.model_dump_json() if stored_op else "",
+        stored_db.model_dump_json() if stored_db else "",
+    ):
         assert password not in written
     assert deleted["status"] == "succeeded"
     assert await served.client().find("secrets", "orders-auth", namespace=namespace) is None
@@ -261,7 +270,8 @@ async def test_custom_credentials_replace_those_a_deleted_namesake_left_behind(
     credentials = (await client.get(f"{BASE}/{second.json()['id']}/credentials")).json()
 
     assert (credentials["username"], credentials["password"]) == (
-        "postgres", "Another-Long-Secret-2",
+        "postgres",
+        "Another-Long-Secret-2",
     )
 
 
@@ -313,8 +323,9 @@ async def test_malformed_json_is_400_and_collections_take_a_trailing_slash(
 ) -> None:
     _, client, _ = platform
 
-    malformed = await client.post(BASE, content=b"{not json",
-                                  headers={"Content-Type": "application/json"})
+    malformed = await client.post(
+        BASE, content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     versions = await client.get("/api/v1/versions/", params={"engine": "redis"})
     sizes = await client.get("/api/v1/sizes/")
     huge_page = await client.get("/api/v1/operations", params={"page": 10**18})
@@ -335,10 +346,14 @@ async def test_cluster_faults_delay_operations_but_never_lose_or_duplicate_them(
     # Seeded so that the first targeted call fails (its roll is 0.13 < 0.4): the faults are
     # random, but never none at all, whatever the number of calls the operations make.
     served.simulator.fault_random.seed(1)
-    served.simulator.config.update({
-        "error_rate": 0.4, "throttle_rate": 0.1, "throttle_retry_after_seconds": 0,
-        "fault_targets": ("create postgresopsrequests", "get postgresopsrequests"),
-    })
+    served.simulator.config.update(
+        {
+            "error_rate": 0.4,
+            "throttle_rate": 0.1,
+            "throttle_retry_after_seconds": 0,
+            "fault_targets": ("create postgresopsrequests", "get postgresopsrequests"),
+        }
+    )
 
     scaled = await finished(client, await client.post(f"{path}/scale", json={"replicas": 5}))
     restarted = await finished(client, await client.post(f"{path}/restart"))

@@ -40,12 +40,19 @@ async def _local_provider_id(client: httpx.AsyncClient) -> str:
 
 async def test_a_nul_in_a_provider_path_is_a_422_naming_the_field(platform: Platform) -> None:
     _, client, _ = platform
-    body = {"name": "p1", "region": "eu", "cpu_total_cores": 8, "memory_total_gb": 16,
-            "storage_total_gb": 100, "kubeconfig_path": "a\u0000"}
+    body = {
+        "name": "p1",
+        "region": "eu",
+        "cpu_total_cores": 8,
+        "memory_total_gb": 16,
+        "storage_total_gb": 100,
+        "kubeconfig_path": "a\u0000",
+    }
 
     created = await client.post(PROVIDERS, json=body)
-    patched = await client.patch(f"{PROVIDERS}/{await _local_provider_id(client)}",
-                                 json={"kubeconfig_path": "a\u0000"})
+    patched = await client.patch(
+        f"{PROVIDERS}/{await _local_provider_id(client)}", json={"kubeconfig_path": "a\u0000"}
+    )
     escape = await client.post(PROVIDERS, json={**body, "kubeconfig_path": "kube\u001bconfig"})
 
     for response in (created, patched, escape):
@@ -96,9 +103,16 @@ async def test_credentials_of_a_failed_database_are_409_saying_so_and_of_a_delet
     platform: Platform,
 ) -> None:
     runtime, client, _ = platform
-    failed = Database(name="broken", domain="acme", project="shop", engine="postgres",
-                      version="16.13", status=DatabaseStatus.FAILED,
-                      namespace=namespace_for("acme", "shop"), kubedb_resource_name="broken")
+    failed = Database(
+        name="broken",
+        domain="acme",
+        project="shop",
+        engine="postgres",
+        version="16.13",
+        status=DatabaseStatus.FAILED,
+        namespace=namespace_for("acme", "shop"),
+        kubedb_resource_name="broken",
+    )
     await runtime.store.databases.insert(failed)
     created = await create(client)
     await finished(client, created)
@@ -129,16 +143,21 @@ async def test_of_twenty_concurrent_scales_one_is_accepted_and_nineteen_name_it_
 
     first = await client.post(f"{path}/scale", json={"replicas": 5})
     await eventually(scaling, timeout=10, interval=0.02)
-    answers = [first, *await asyncio.gather(*(
-        client.post(f"{path}/scale", json={"replicas": 5}) for _ in range(19)))]
+    answers = [
+        first,
+        *await asyncio.gather(
+            *(client.post(f"{path}/scale", json={"replicas": 5}) for _ in range(19))
+        ),
+    ]
 
     accepted = [a for a in answers if a.status_code == 202]
     refused = [a for a in answers if a.status_code != 202]
     assert len(accepted) == 1, [a.text for a in answers]
     for answer in refused:
         _shaped(answer, 409, "operation_in_progress")
-        assert answer.json()["error"]["details"]["operation_id"] == accepted[0].json()[
-            "operation_id"]
+        assert (
+            answer.json()["error"]["details"]["operation_id"] == accepted[0].json()["operation_id"]
+        )
     await finished(client, accepted[0])
 
 
@@ -151,9 +170,16 @@ async def test_every_mutating_route_answers_409_naming_the_active_operation(
     database_id = created.json()["id"]
     path = f"{BASE}/{database_id}"
     # An active operation that no worker will touch during the test (not queued, not due).
-    active = await runtime.store.operations.create_active(Operation(
-        database_id=database_id, domain="acme", project="shop", type="restart",
-        status=OperationStatus.WAITING, next_run_at=clock.utcnow() + timedelta(hours=1)))
+    active = await runtime.store.operations.create_active(
+        Operation(
+            database_id=database_id,
+            domain="acme",
+            project="shop",
+            type="restart",
+            status=OperationStatus.WAITING,
+            next_run_at=clock.utcnow() + timedelta(hours=1),
+        )
+    )
 
     answers = [
         await client.patch(path, json={"replicas": 1}),  # the current value: still a 409
@@ -171,13 +197,16 @@ async def test_every_mutating_route_answers_409_naming_the_active_operation(
         assert answer.json()["error"]["details"]["operation_id"] == active.id
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"replicas": "3"}, "body.replicas"),
-    ({"storage_gb": "25"}, "body.storage_gb"),
-    ({"replicas": True}, "body.replicas"),
-    ({"high_availability": "true"}, "body.high_availability"),
-    ({"backup_retention_days": 7.0}, "body.backup_retention_days"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"replicas": "3"}, "body.replicas"),
+        ({"storage_gb": "25"}, "body.storage_gb"),
+        ({"replicas": True}, "body.replicas"),
+        ({"high_availability": "true"}, "body.high_availability"),
+        ({"backup_retention_days": 7.0}, "body.backup_retention_days"),
+    ],
+)
 async def test_strings_are_not_numbers_and_booleans_are_not_counts(
     platform: Platform, body: dict[str, object], field: str
 ) -> None:
@@ -201,8 +230,9 @@ async def test_scale_patch_quota_and_provider_bodies_are_strict_too(platform: Pl
         await client.patch(path, json={"storage_gb": "25"}),
         await client.patch(path, json={"deletion_protection": 1}),
         await client.put("/api/v1/domains/acme", json={"quota": {"max_databases": "5"}}),
-        await client.patch(f"{PROVIDERS}/{await _local_provider_id(client)}",
-                           json={"priority": True}),
+        await client.patch(
+            f"{PROVIDERS}/{await _local_provider_id(client)}", json={"priority": True}
+        ),
     ]
 
     for answer in answers:
@@ -218,15 +248,26 @@ async def test_region_and_zone_are_taken_from_the_body_or_the_headers_but_must_a
 
     in_body = await create(client, name="in-body", region=region)
     in_headers = await client.post(
-        BASE, json={"name": "in-headers", "engine": "postgres", "version": "16.13"},
-        headers={"X-Region": region})
+        BASE,
+        json={"name": "in-headers", "engine": "postgres", "version": "16.13"},
+        headers={"X-Region": region},
+    )
     elsewhere = await create(client, name="elsewhere", region="nowhere-1")
     disagree = await client.post(
-        BASE, json={"name": "disagree", "engine": "postgres", "version": "16.13",
-                    "region": region}, headers={"X-Region": "nowhere-1"})
+        BASE,
+        json={"name": "disagree", "engine": "postgres", "version": "16.13", "region": region},
+        headers={"X-Region": "nowhere-1"},
+    )
     zones = await client.post(
-        BASE, json={"name": "zones", "engine": "postgres", "version": "16.13",
-                    "availability_zone": "z-1"}, headers={"X-Availability-Zone": "z-2"})
+        BASE,
+        json={
+            "name": "zones",
+            "engine": "postgres",
+            "version": "16.13",
+            "availability_zone": "z-1",
+        },
+        headers={"X-Availability-Zone": "z-2"},
+    )
 
     assert in_body.status_code == 202 and in_headers.status_code == 202, in_body.text
     assert in_body.json()["provider_id"] == local["id"]
@@ -255,16 +296,25 @@ async def test_databases_are_listed_across_projects_within_each_keys_scope(
     platform: Platform,
 ) -> None:
     runtime, client, _ = platform
-    for domain, project, name in (("acme", "shop", "orders"), ("acme", "blog", "posts"),
-                                  ("globex", "shop", "ledger")):
+    for domain, project, name in (
+        ("acme", "shop", "orders"),
+        ("acme", "blog", "posts"),
+        ("globex", "shop", "ledger"),
+    ):
         accepted = await client.post(
             f"/api/v1/domain/{domain}/project/{project}/databases",
-            json={"name": name, "engine": "postgres", "version": "16.13",
-                  "labels": {"team": "web"}})
+            json={
+                "name": name,
+                "engine": "postgres",
+                "version": "16.13",
+                "labels": {"team": "web"},
+            },
+        )
         await finished(client, accepted)
     owner = await issue_key(runtime.store, name="o", role=Role.OWNER, domain="acme")
-    member = await issue_key(runtime.store, name="m", role=Role.MEMBER, domain="acme",
-                             project="blog")
+    member = await issue_key(
+        runtime.store, name="m", role=Role.MEMBER, domain="acme", project="blog"
+    )
 
     def names(response: httpx.Response) -> list[str]:
         assert response.status_code == 200, response.text
@@ -275,16 +325,13 @@ async def test_databases_are_listed_across_projects_within_each_keys_scope(
 
     assert names(await client.get(ALL)) == ["ledger", "orders", "posts"]
     assert names(await client.get(ALL, params={"domain": "acme"})) == ["orders", "posts"]
-    assert names(await client.get(ALL, params={"domain": "acme", "project": "shop"})) == [
-        "orders"]
-    assert names(await client.get(ALL, params={"label": "team=web", "name": "po"})) == [
-        "posts"]
+    assert names(await client.get(ALL, params={"domain": "acme", "project": "shop"})) == ["orders"]
+    assert names(await client.get(ALL, params={"label": "team=web", "name": "po"})) == ["posts"]
     paged = (await client.get(ALL, params={"page": 2, "page_size": 2})).json()
     assert (len(paged["databases"]), paged["total"]) == (1, 3)
     assert names(await client.get(ALL, headers=as_(owner))) == ["orders", "posts"]
     assert names(await client.get(ALL, headers=as_(member))) == ["posts"]
-    assert names(await client.get(ALL, params={"domain": "acme"}, headers=as_(member))) == [
-        "posts"]
+    assert names(await client.get(ALL, params={"domain": "acme"}, headers=as_(member))) == ["posts"]
     hidden = await client.get(ALL, params={"domain": "globex"}, headers=as_(owner))
     _shaped(hidden, 404, "not_found")
     no_domain = await client.get(ALL, params={"project": "shop"})

@@ -46,7 +46,7 @@ def test_a_10000_character_url_with_no_key_answers_401_promptly_and_live_stays_r
         worker.join(timeout=60)
     app.terminate()
 
-    (status, took), = answers
+    ((status, took),) = answers
     assert status == 401
     assert took < PROMPT, f"the long URL took {took:.2f}s"
     assert max(probes) < PROMPT, f"/health/live took {max(probes):.2f}s while it was handled"

@@ -25,8 +25,12 @@ async def fast_platform(
 ) -> AsyncIterator[Platform]:
     # A drift-repair pass every half second, so that one runs while the test waits.
     async with running(
-        settings, embedded_redis_url, tmp_path, reconcile_interval=0.5,
-        leader_lease_ttl=2, leader_retry_interval=0.2,
+        settings,
+        embedded_redis_url,
+        tmp_path,
+        reconcile_interval=0.5,
+        leader_lease_ttl=2,
+        leader_retry_interval=0.2,
     ) as started:
         yield started
 
@@ -59,7 +63,9 @@ async def test_metrics_count_requests_operations_passes_and_cluster_calls_of_rea
     await client.get("/api/v1/no-such-route")
     # A drift the leader finds: the cluster halted behind the record's back.
     await served.client().patch(
-        "postgreses", "kept", {"spec": {"halted": True}},
+        "postgreses",
+        "kept",
+        {"spec": {"halted": True}},
         namespace=namespaces.namespace_for("acme", "shop"),
     )
 
@@ -76,40 +82,60 @@ async def test_metrics_count_requests_operations_passes_and_cluster_calls_of_rea
     assert response.headers["content-type"].startswith("text/plain")
     collection = "/api/v1/domain/{domain}/project/{project}/databases"
     one = collection + "/{database_id}"
-    assert value(samples, "dbaas_http_requests_total", route=collection, method="POST",
-                 status="202") == 2
-    assert value(samples, "dbaas_http_requests_total", route=one, method="DELETE",
-                 status="202") == 1
-    assert value(samples, "dbaas_http_requests_total", route="unmatched", method="GET",
-                 status="404") == 1
-    assert value(samples, "dbaas_http_request_duration_seconds_count", route=one,
-                 method="GET") >= 1
+    assert (
+        value(samples, "dbaas_http_requests_total", route=collection, method="POST", status="202")
+        == 2
+    )
+    assert (
+        value(samples, "dbaas_http_requests_total", route=one, method="DELETE", status="202") == 1
+    )
+    assert (
+        value(samples, "dbaas_http_requests_total", route="unmatched", method="GET", status="404")
+        == 1
+    )
+    assert value(samples, "dbaas_http_request_duration_seconds_count", route=one, method="GET") >= 1
     for op_type in ("create", "scale_horizontal", "delete"):
         assert value(samples, "dbaas_operations_started_total", type=op_type) >= 1
-    assert value(samples, "dbaas_operations_finished_total", type="create",
-                 outcome="succeeded") == 2
-    assert value(samples, "dbaas_operations_finished_total", type="scale_horizontal",
-                 outcome="succeeded") == 1
-    assert value(samples, "dbaas_operations_finished_total", type="delete",
-                 outcome="succeeded") == 1
-    assert value(samples, "dbaas_operation_duration_seconds_count", type="scale_horizontal",
-                 outcome="succeeded") == 1
+    assert (
+        value(samples, "dbaas_operations_finished_total", type="create", outcome="succeeded") == 2
+    )
+    assert (
+        value(
+            samples, "dbaas_operations_finished_total", type="scale_horizontal", outcome="succeeded"
+        )
+        == 1
+    )
+    assert (
+        value(samples, "dbaas_operations_finished_total", type="delete", outcome="succeeded") == 1
+    )
+    assert (
+        value(
+            samples,
+            "dbaas_operation_duration_seconds_count",
+            type="scale_horizontal",
+            outcome="succeeded",
+        )
+        == 1
+    )
     assert value(samples, "dbaas_leader") == 1
     assert value(samples, "dbaas_leadership_changes_total", change="acquired") >= 1
     assert value(samples, "dbaas_reconcile_pass_duration_seconds_count", **{"pass": "drift"}) >= 1
-    assert value(samples, "dbaas_reconcile_pass_duration_seconds_count",
-                 **{"pass": "stalled"}) >= 1
+    assert value(samples, "dbaas_reconcile_pass_duration_seconds_count", **{"pass": "stalled"}) >= 1
     assert value(samples, "dbaas_status_sync_pass_duration_seconds_count") >= 1
     assert value(samples, "dbaas_cluster_calls_total", verb="create", outcome="ok") >= 2
     assert value(samples, "dbaas_cluster_calls_total", verb="list", outcome="ok") >= 1
     assert value(samples, "dbaas_cluster_call_duration_seconds_count", verb="get") >= 1
     # The kept database is counted (whatever its state while the drift is fixed), the
     # deleted one no longer; the queue gauges are there.
-    counted = sum(v for (name, labels), v in samples.items()
-                  if name == "dbaas_databases" and ("engine", "postgres") in labels)
+    counted = sum(
+        v
+        for (name, labels), v in samples.items()
+        if name == "dbaas_databases" and ("engine", "postgres") in labels
+    )
     assert counted == 1
-    assert not any(name == "dbaas_databases" and ("status", "deleted") in labels
-                   for name, labels in samples)
+    assert not any(
+        name == "dbaas_databases" and ("status", "deleted") in labels for name, labels in samples
+    )
     for gauge in ("dbaas_queue_ready", "dbaas_queue_pending", "dbaas_queue_delayed"):
         assert (gauge, frozenset()) in samples
     assert ("dbaas_queue_reclaimed_total", frozenset()) in samples
@@ -128,8 +154,10 @@ async def test_metric_labels_never_carry_ids_or_names(fast_platform: Platform) -
 
     values = {v for _, labels in samples for _, v in labels}
     assert values, "no labelled series at all"
-    assert value(samples, "dbaas_http_requests_total", route="/health", method="OTHER",
-                 status="405") == 2
+    assert (
+        value(samples, "dbaas_http_requests_total", route="/health", method="OTHER", status="405")
+        == 2
+    )
     forbidden = re.compile(r"db-|op-|secretive-name|acme|shop")
     assert not [v for v in values if forbidden.search(v)]
 

@@ -66,8 +66,9 @@ async def test_the_audit_takes_only_iso_8601_times_with_a_zone(
 async def test_rules_enforced_in_code_are_in_the_schema(platform: Platform) -> None:
     document = await _document(platform)
     schemas = document["components"]["schemas"]
-    audit = {p["name"]: p["schema"] for p in document["paths"]["/api/v1/audit"]["get"][
-        "parameters"]}
+    audit = {
+        p["name"]: p["schema"] for p in document["paths"]["/api/v1/audit"]["get"]["parameters"]
+    }
 
     domain = schemas["CreateApiKey"]["properties"]["domain"]["anyOf"][0]
     assert domain["pattern"] and domain["maxLength"] == 63

@@ -74,8 +74,9 @@ async def test_a_create_killed_between_its_record_and_operation_is_rolled_back_b
         first: AppProcess = make_app("app", KILL_AT="record", **env).start(
             ["-m", "tests.e2e.killed_create_process"]
         )
-        await eventually(lambda: _healthy(first), timeout=30, interval=0.1,
-                         message="first process healthy")
+        await eventually(
+            lambda: _healthy(first), timeout=30, interval=0.1, message="first process healthy"
+        )
         async with httpx.AsyncClient(base_url=first.url, headers=headers, timeout=10) as c:
             with pytest.raises(httpx.TransportError):  # it dies mid-request
                 await c.post(BASE, json={**BODY, "password": "a-long-user-password-1"})
@@ -93,15 +94,15 @@ async def test_a_create_killed_between_its_record_and_operation_is_rolled_back_b
         second: AppProcess = make_app(
             "app", ORPHAN_RECORD_GRACE="0.5", RECONCILE_INTERVAL="0.5", **env
         ).start()
-        await eventually(lambda: _healthy(second), timeout=30, interval=0.1,
-                         message="second process healthy")
+        await eventually(
+            lambda: _healthy(second), timeout=30, interval=0.1, message="second process healthy"
+        )
         async with httpx.AsyncClient(base_url=second.url, headers=headers, timeout=10) as c:
 
             async def name_free() -> bool:
                 return (await c.get(BASE)).json()["total"] == 0
 
-            await eventually(name_free, timeout=20, interval=0.1,
-                             message="the orphan rolled back")
+            await eventually(name_free, timeout=20, interval=0.1, message="the orphan rolled back")
             gone = await c.get(f"{BASE}/{orphaned['ids'][0]}")
             events = (await c.get(f"{BASE}/{orphaned['ids'][0]}/events")).json()
             again = await c.post(BASE, json=BODY)

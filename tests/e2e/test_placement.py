@@ -33,9 +33,16 @@ async def sized(client: httpx.AsyncClient, provider_id: str, **capacity: Any) ->
 
 
 async def register(client: httpx.AsyncClient, served: Served, **fields: Any) -> dict[str, Any]:
-    body = {"name": "second", "region": "eu-west", "availability_zone": "eu-west-1a",
-            "cpu_total_cores": 64, "memory_total_gb": 256, "storage_total_gb": 4096,
-            "kubeconfig_content": yaml.safe_dump(served.kubeconfig()), **fields}
+    body = {
+        "name": "second",
+        "region": "eu-west",
+        "availability_zone": "eu-west-1a",
+        "cpu_total_cores": 64,
+        "memory_total_gb": 256,
+        "storage_total_gb": 4096,
+        "kubeconfig_content": yaml.safe_dump(served.kubeconfig()),
+        **fields,
+    }
     response = await client.post(PROVIDERS, json=body)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
@@ -45,8 +52,11 @@ async def register(client: httpx.AsyncClient, served: Served, **fields: Any) -> 
 async def allocated(runtime: Runtime, provider_id: str) -> tuple[float, float, float]:
     provider = await runtime.store.providers.get(provider_id)
     assert provider is not None
-    return (provider.cpu_allocated_cores, provider.memory_allocated_gb,
-            provider.storage_allocated_gb)
+    return (
+        provider.cpu_allocated_cores,
+        provider.memory_allocated_gb,
+        provider.storage_allocated_gb,
+    )
 
 
 async def test_fifty_concurrent_creates_never_overbook_a_provider(
@@ -57,9 +67,7 @@ async def test_fifty_concurrent_creates_never_overbook_a_provider(
     # Room for exactly ten db.t3.micro (0.5 CPU) databases.
     await sized(client, home["id"], cpu_total_cores=5, cpu_reservation_percent=100)
 
-    answers = await asyncio.gather(*(
-        create(client, name=f"burst-{i:02d}") for i in range(50)
-    ))
+    answers = await asyncio.gather(*(create(client, name=f"burst-{i:02d}") for i in range(50)))
 
     codes = sorted(a.status_code for a in answers)
     assert codes.count(202) == 10 and codes.count(409) == 40, codes
@@ -112,7 +120,8 @@ async def test_the_region_header_sends_a_database_to_the_other_cluster(
     other = await register(client, second)
 
     accepted = await client.post(
-        BASE, json={"name": "far", "engine": "postgres", "version": "16.13"},
+        BASE,
+        json={"name": "far", "engine": "postgres", "version": "16.13"},
         headers={"X-Region": "eu-west", "X-Availability-Zone": "eu-west-1a"},
     )
     operation = await finished(client, accepted)
@@ -136,16 +145,19 @@ async def test_no_provider_in_the_region_is_422_and_maintenance_is_skipped(
     await register(client, second, name="retired", is_active=False)
 
     nowhere = await client.post(
-        BASE, json={"name": "moon", "engine": "postgres", "version": "16.13"},
+        BASE,
+        json={"name": "moon", "engine": "postgres", "version": "16.13"},
         headers={"X-Region": "moon-base"},
     )
     in_maintenance = await client.post(
-        BASE, json={"name": "west", "engine": "postgres", "version": "16.13"},
+        BASE,
+        json={"name": "west", "engine": "postgres", "version": "16.13"},
         headers={"X-Region": "eu-west"},
     )
     await sized(client, other["id"], is_maintenance=False)
     open_again = await client.post(
-        BASE, json={"name": "west", "engine": "postgres", "version": "16.13"},
+        BASE,
+        json={"name": "west", "engine": "postgres", "version": "16.13"},
         headers={"X-Region": "eu-west"},
     )
 
@@ -162,10 +174,18 @@ async def test_a_domains_dedicated_provider_comes_first_then_shared_ones(
 ) -> None:
     (_, client, _), second = two_clusters
     home = await local(client)
-    dedicated = await register(client, second, name="acme-only", region="local",
-                               domain="acme", cpu_total_cores=1, cpu_reservation_percent=100)
-    other_domain = await register(client, second, name="globex-only", region="local",
-                                  domain="globex", priority=100)
+    dedicated = await register(
+        client,
+        second,
+        name="acme-only",
+        region="local",
+        domain="acme",
+        cpu_total_cores=1,
+        cpu_reservation_percent=100,
+    )
+    other_domain = await register(
+        client, second, name="globex-only", region="local", domain="globex", priority=100
+    )
 
     first = await create(client, name="first")
     second_db = await create(client, name="second")
@@ -207,10 +227,15 @@ async def test_two_scales_at_once_leave_exactly_what_the_database_needs(
 
 
 async def test_a_drift_pass_puts_right_what_a_settle_never_did(
-    settings: Settings, embedded_redis_url: str, tmp_path: Path,
+    settings: Settings,
+    embedded_redis_url: str,
+    tmp_path: Path,
 ) -> None:
-    async with running(settings, embedded_redis_url, tmp_path,
-                       reconcile_interval=0.3) as (runtime, client, _):
+    async with running(settings, embedded_redis_url, tmp_path, reconcile_interval=0.3) as (
+        runtime,
+        client,
+        _,
+    ):
         home = await local(client)
         accepted = await create(client, high_availability=True, replicas=3)
         await finished(client, accepted)
@@ -224,5 +249,8 @@ async def test_a_drift_pass_puts_right_what_a_settle_never_did(
             now = await allocated(runtime, home["id"])
             return now if database.reserved_cpu_cores == 1.0 and now[0] == 1.0 else None
 
-        assert await eventually(repaired, timeout=10, message="the drift pass settles it") \
-            == (1.0, 2.0, 40.0)
+        assert await eventually(repaired, timeout=10, message="the drift pass settles it") == (
+            1.0,
+            2.0,
+            40.0,
+        )

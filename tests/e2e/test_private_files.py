@@ -46,14 +46,26 @@ def test_everything_make_run_writes_under_data_dir_is_private(tmp_path: Path) ->
 
     found = modes(result.stdout)
     names = {Path(p).name for p in found}
-    assert {"kubedb-dbaas.sqlite3", "kubedb-dbaas.sqlite3-wal", "app.observability.log", "app.pid",
-            "simulator.log", "kubeconfig", "admin-api-key", "encryption-key"} <= names
+    assert {
+        "kubedb-dbaas.sqlite3",
+        "kubedb-dbaas.sqlite3-wal",
+        "app.observability.log",
+        "app.pid",
+        "simulator.log",
+        "kubeconfig",
+        "admin-api-key",
+        "encryption-key",
+    } <= names
     assert any(n.endswith(".aof") or n == "appendonlydir" for n in names)
     assert_private(found)
-    after_stop = {p: m for p, m in (
-        (str(p), (p.stat().st_mode & 0o777, "d" if p.is_dir() else "f"))
-        for p in [tmp_path / "var", *(tmp_path / "var").rglob("*")] if not p.is_socket()
-    )}
+    after_stop = {
+        p: m
+        for p, m in (
+            (str(p), (p.stat().st_mode & 0o777, "d" if p.is_dir() else "f"))
+            for p in [tmp_path / "var", *(tmp_path / "var").rglob("*")]
+            if not p.is_socket()
+        )
+    }
     assert_private(after_stop)
 
 

@@ -115,9 +115,16 @@ def test_two_instances_on_one_redis_elect_exactly_one_leader(
 
 def test_a_bad_setting_stops_the_process_with_one_line_naming_it() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "app"], cwd=ROOT, capture_output=True, text=True, timeout=30,
-        env={"PATH": "/usr/bin:/bin", "NUM_OPERATION_WORKERS": "0",
-             "REDIS_URL": "redis://user:topsecret@nowhere:6379"},
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "NUM_OPERATION_WORKERS": "0",
+            "REDIS_URL": "redis://user:topsecret@nowhere:6379",
+        },
     )
 
     assert result.returncode == 2
@@ -142,13 +149,19 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
     data_dir = tmp_path / "var"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))},
-        "DATA_DIR": str(data_dir), "PORT": str(free_port()), "PY": sys.executable,
+        "DATA_DIR": str(data_dir),
+        "PORT": str(free_port()),
+        "PY": sys.executable,
     }
 
     def make(target: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["make", "--no-print-directory", target], cwd=ROOT, env=env, capture_output=True,
-            text=True, timeout=120,
+            ["make", "--no-print-directory", target],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     try:
@@ -166,8 +179,12 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
         version = httpx.get(f"{server}/version", timeout=5)
         readme_curl = _run_readme_curl(data_dir, env["PORT"])
         logs = subprocess.run(
-            ["timeout", "3", "make", "--no-print-directory", "logs"], cwd=ROOT, env=env,
-            capture_output=True, text=True, timeout=30,
+            ["timeout", "3", "make", "--no-print-directory", "logs"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     finally:
         stop = make("stop")
@@ -209,8 +226,19 @@ def test_the_images_command_serves_the_app_and_every_json_line_names_the_instanc
     make_app: MakeApp,
 ) -> None:
     app = make_app(LOG_FORMAT="json", INSTANCE_ID="kubedb-dbaas-7f9c")
-    app.start(["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-               str(app.port), "--workers", "1"])
+    app.start(
+        [
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(app.port),
+            "--workers",
+            "1",
+        ]
+    )
     health = app.wait_healthy()
     live = httpx.get(f"{app.url}/health/live")
 

@@ -33,9 +33,15 @@ def kubeconfig(served: Served) -> str:
 
 def provider_body(served: Served, **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "name": "eu-west-1", "region": "eu-west", "availability_zone": "eu-west-1a",
-        "cloud_provider": "aws", "cpu_total_cores": 32, "memory_total_gb": 128,
-        "storage_total_gb": 2000, "priority": 5, "tags": ["ssd"],
+        "name": "eu-west-1",
+        "region": "eu-west",
+        "availability_zone": "eu-west-1a",
+        "cloud_provider": "aws",
+        "cpu_total_cores": 32,
+        "memory_total_gb": 128,
+        "storage_total_gb": 2000,
+        "priority": 5,
+        "tags": ["ssd"],
         "metadata": {"team": "platform"},
         "kubeconfig_content": kubeconfig(served),
     }
@@ -53,13 +59,18 @@ async def test_the_local_cluster_is_a_provider_from_the_first_start(
     assert listed["total"] == 1
     local = listed["providers"][0]
     assert (local["name"], local["connection"]) == ("local", "default")
-    assert local["capacity"]["cpu"] == {"total": 64, "reservation_percent": 80,
-                                        "allocatable": 51.2, "allocated": 0,
-                                        "available": 51.2}
+    assert local["capacity"]["cpu"] == {
+        "total": 64,
+        "reservation_percent": 80,
+        "allocatable": 51.2,
+        "allocated": 0,
+        "available": 51.2,
+    }
 
 
 async def test_a_provider_is_registered_with_its_kubeconfig_encrypted_and_never_shown(
-    two_clusters: tuple[Platform, Served], caplog: pytest.LogCaptureFixture,
+    two_clusters: tuple[Platform, Served],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     (runtime, client, _), second = two_clusters
     body = provider_body(second)
@@ -90,16 +101,29 @@ async def test_a_base64_kubeconfig_a_path_and_an_endpoint_are_accepted(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
 
-    encoded = await client.post(URL, json=provider_body(
-        second, name="by-base64", kubeconfig_content=base64.b64encode(text.encode()).decode()))
-    by_path = await client.post(URL, json=provider_body(
-        second, name="by-path", kubeconfig_content=None, kubeconfig_path=str(path)))
-    by_url = await client.post(URL, json=provider_body(
-        second, name="by-url", kubeconfig_content=None, api_endpoint=second.url))
+    encoded = await client.post(
+        URL,
+        json=provider_body(
+            second, name="by-base64", kubeconfig_content=base64.b64encode(text.encode()).decode()
+        ),
+    )
+    by_path = await client.post(
+        URL,
+        json=provider_body(
+            second, name="by-path", kubeconfig_content=None, kubeconfig_path=str(path)
+        ),
+    )
+    by_url = await client.post(
+        URL,
+        json=provider_body(second, name="by-url", kubeconfig_content=None, api_endpoint=second.url),
+    )
 
     assert [r.status_code for r in (encoded, by_path, by_url)] == [201] * 3
     assert [r.json()["connection"] for r in (encoded, by_path, by_url)] == [
-        "kubeconfig", "kubeconfig_path", "api_endpoint"]
+        "kubeconfig",
+        "kubeconfig_path",
+        "api_endpoint",
+    ]
 
 
 async def test_an_unreachable_cluster_or_one_without_kubedb_is_refused_with_the_reason(
@@ -110,12 +134,19 @@ async def test_an_unreachable_cluster_or_one_without_kubedb_is_refused_with_the_
 
     # A Kubernetes API server without KubeDB's resource types.
     async with run_simulator(simulator=Simulator(registry=Registry(CORE_TYPES))) as bare:
-        no_kubedb = await client.post(URL, json=provider_body(
-            bare, name="bare", kubeconfig_content=None, api_endpoint=bare.url))
-    unreachable = await client.post(URL, json=provider_body(
-        second, name="gone", kubeconfig_content=None, api_endpoint=nobody))
-    not_a_kubeconfig = await client.post(URL, json=provider_body(
-        second, name="junk", kubeconfig_content="certainly: [not, a, kubeconfig]"))
+        no_kubedb = await client.post(
+            URL,
+            json=provider_body(bare, name="bare", kubeconfig_content=None, api_endpoint=bare.url),
+        )
+    unreachable = await client.post(
+        URL, json=provider_body(second, name="gone", kubeconfig_content=None, api_endpoint=nobody)
+    )
+    not_a_kubeconfig = await client.post(
+        URL,
+        json=provider_body(
+            second, name="junk", kubeconfig_content="certainly: [not, a, kubeconfig]"
+        ),
+    )
 
     assert no_kubedb.status_code == 422
     assert no_kubedb.json()["error"]["code"] == "provider_unreachable"
@@ -135,12 +166,13 @@ async def test_bad_bodies_names_taken_and_non_admin_keys_are_refused(
     await client.post(URL, json=provider_body(second))
 
     taken = await client.post(URL, json=provider_body(second))
-    both_ways = await client.post(URL, json=provider_body(second, name="x",
-                                                          api_endpoint=second.url))
-    no_way = await client.post(URL, json=provider_body(second, name="y",
-                                                       kubeconfig_content=None))
-    bad_percent = await client.post(URL, json=provider_body(
-        second, name="z", cpu_reservation_percent=0))
+    both_ways = await client.post(
+        URL, json=provider_body(second, name="x", api_endpoint=second.url)
+    )
+    no_way = await client.post(URL, json=provider_body(second, name="y", kubeconfig_content=None))
+    bad_percent = await client.post(
+        URL, json=provider_body(second, name="z", cpu_reservation_percent=0)
+    )
     as_owner = await client.get(URL, headers={"Authorization": f"Bearer {owner.token}"})
 
     assert taken.status_code == 409 and taken.json()["error"]["code"] == "provider_name_taken"
@@ -158,8 +190,9 @@ async def test_providers_are_filtered_paged_changed_and_deleted(
 
     in_eu = (await client.get(URL, params={"region": "eu-west"})).json()
     page = (await client.get(URL, params={"page": 2, "page_size": 2})).json()
-    changed = await client.patch(f"{URL}/{first['id']}", json={
-        "priority": 9, "is_maintenance": True, "cpu_total_cores": 40})
+    changed = await client.patch(
+        f"{URL}/{first['id']}", json={"priority": 9, "is_maintenance": True, "cpu_total_cores": 40}
+    )
     null = await client.patch(f"{URL}/{first['id']}", json={"region": None})
     deleted = await client.delete(f"{URL}/{first['id']}")
     gone = await client.get(f"{URL}/{first['id']}")
@@ -180,9 +213,16 @@ async def test_a_provider_with_databases_is_not_deleted(
     local = (await client.get(URL)).json()["providers"][0]
     from app.domain.databases import Database
 
-    await runtime.store.databases.insert(Database(
-        name="orders", domain="acme", project="shop", engine="postgres", version="16.13",
-        provider_id=local["id"]))
+    await runtime.store.databases.insert(
+        Database(
+            name="orders",
+            domain="acme",
+            project="shop",
+            engine="postgres",
+            version="16.13",
+            provider_id=local["id"],
+        )
+    )
 
     refused = await client.delete(f"{URL}/{local['id']}")
 
@@ -226,27 +266,42 @@ async def test_a_changed_connection_is_checked_again_and_a_bad_one_changes_nothi
 
 
 async def test_a_kubeconfig_that_runs_a_command_or_reads_a_file_is_refused_unrun(
-    two_clusters: tuple[Platform, Served], tmp_path: Path,
+    two_clusters: tuple[Platform, Served],
+    tmp_path: Path,
 ) -> None:
     (_, client, _), second = two_clusters
     ran = tmp_path / "the-command-ran"
     config = second.kubeconfig()
-    config["users"][0]["user"] = {"exec": {
-        "apiVersion": "client.authentication.k8s.io/v1", "command": "/bin/sh",
-        "args": ["-c", f"touch {ran}"]}}
+    config["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": "/bin/sh",
+            "args": ["-c", f"touch {ran}"],
+        }
+    }
     reads = second.kubeconfig()
     reads["users"][0]["user"] = {"tokenFile": "/etc/hostname"}
     outside = tmp_path / "elsewhere.kubeconfig"
     outside.write_text(kubeconfig(second))
 
-    by_exec = await client.post(URL, json=provider_body(
-        second, kubeconfig_content=yaml.safe_dump(config)))
-    by_file = await client.post(URL, json=provider_body(
-        second, name="reads", kubeconfig_content=yaml.safe_dump(reads)))
-    by_path = await client.post(URL, json=provider_body(
-        second, name="outside", kubeconfig_content=None, kubeconfig_path=str(outside)))
-    broken = await client.post(URL, json=provider_body(
-        second, name="broken", kubeconfig_content=f"token: {TOKEN}\n  bad: [indent"))
+    by_exec = await client.post(
+        URL, json=provider_body(second, kubeconfig_content=yaml.safe_dump(config))
+    )
+    by_file = await client.post(
+        URL, json=provider_body(second, name="reads", kubeconfig_content=yaml.safe_dump(reads))
+    )
+    by_path = await client.post(
+        URL,
+        json=provider_body(
+            second, name="outside", kubeconfig_content=None, kubeconfig_path=str(outside)
+        ),
+    )
+    broken = await client.post(
+        URL,
+        json=provider_body(
+            second, name="broken", kubeconfig_content=f"token: {TOKEN}\n  bad: [indent"
+        ),
+    )
 
     assert by_exec.status_code == 422 and "runs a command" in by_exec.text
     assert not ran.exists()

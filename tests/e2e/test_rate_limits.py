@@ -28,16 +28,29 @@ async def two_instances(
         clients: list[httpx.AsyncClient] = []
         runtimes: list[Runtime] = []
         for name in ("a", "b"):
-            app = create_app(settings.model_copy(update={
-                "redis_url": f"{embedded_redis_url}?db=7", "instance_id": name,
-                "admin_api_key": SecretStr(ADMIN.text), "data_dir": tmp_path / "shared",
-                "rate_limit_per_minute": 60, "rate_limit_burst": 5,
-            }))
+            app = create_app(
+                settings.model_copy(
+                    update={
+                        "redis_url": f"{embedded_redis_url}?db=7",
+                        "instance_id": name,
+                        "admin_api_key": SecretStr(ADMIN.text),
+                        "data_dir": tmp_path / "shared",
+                        "rate_limit_per_minute": 60,
+                        "rate_limit_burst": 5,
+                    }
+                )
+            )
             await stack.enter_async_context(app.router.lifespan_context(app))
             runtimes.append(app.state.runtime)
-            clients.append(await stack.enter_async_context(httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=10,
-            )))
+            clients.append(
+                await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        transport=httpx.ASGITransport(app=app),
+                        base_url="http://test",
+                        timeout=10,
+                    )
+                )
+            )
         runtime = runtimes[0]
         async for bucket in runtime.redis.scan_iter(f"{settings.redis_key_prefix}:ratelimit:*"):
             await runtime.redis.delete(bucket)
@@ -55,8 +68,7 @@ async def test_a_key_over_its_limit_gets_429_with_retry_after_on_every_instance(
     def auth(token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
-    answers = [await (a if i % 2 else b).get(path, headers=auth(member.token))
-               for i in range(8)]
+    answers = [await (a if i % 2 else b).get(path, headers=auth(member.token)) for i in range(8)]
     other_key = await a.get(path, headers=auth(other.token))
     health = [await a.get("/health/live") for _ in range(20)]
     metrics = await b.get("/metrics")

@@ -71,8 +71,10 @@ def test_a_content_length_over_the_limit_is_refused_with_413_before_the_body_is_
     app: AppProcess,
 ) -> None:
     key = admin(app)["Authorization"]
-    head = (f"POST {DATABASES} HTTP/1.1\r\nHost: x\r\nAuthorization: {key}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {10 * MIB}\r\n\r\n").encode()
+    head = (
+        f"POST {DATABASES} HTTP/1.1\r\nHost: x\r\nAuthorization: {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {10 * MIB}\r\n\r\n"
+    ).encode()
 
     status, body, _ = raw_exchange(app, head, iter([]))
 
@@ -83,8 +85,10 @@ def test_a_content_length_over_the_limit_is_refused_with_413_before_the_body_is_
 
 def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(app: AppProcess) -> None:
     key = admin(app)["Authorization"]
-    head = (f"POST {DATABASES} HTTP/1.1\r\nHost: x\r\nAuthorization: {key}\r\n"
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    head = (
+        f"POST {DATABASES} HTTP/1.1\r\nHost: x\r\nAuthorization: {key}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
     piece = b"a" * 65536
     chunks = (f"{len(piece):x}\r\n".encode() + piece + b"\r\n" for _ in range(64 * 16))  # 64 MiB
 
@@ -107,8 +111,12 @@ def test_the_issues_400000_label_create_is_refused_without_the_process_growing(
     app: AppProcess,
 ) -> None:
     assert app.proc is not None
-    body = {"name": "flood", "engine": "postgres", "version": "16.13",
-            "labels": {f"k{i}": f"v{i}" for i in range(400_000)}}
+    body = {
+        "name": "flood",
+        "engine": "postgres",
+        "version": "16.13",
+        "labels": {f"k{i}": f"v{i}" for i in range(400_000)},
+    }
     before = rss_kib(app.proc.pid)
 
     answer = httpx.post(f"{app.url}{DATABASES}", json=body, headers=admin(app), timeout=60)
@@ -121,19 +129,28 @@ def test_the_issues_400000_label_create_is_refused_without_the_process_growing(
 
 
 def test_a_body_within_the_limit_still_reaches_the_route(app: AppProcess) -> None:
-    answer = httpx.post(f"{app.url}/api/v1/api-keys", headers=admin(app),
-                        json={"name": "fits", "role": "viewer", "domain": "acme"})
+    answer = httpx.post(
+        f"{app.url}/api/v1/api-keys",
+        headers=admin(app),
+        json={"name": "fits", "role": "viewer", "domain": "acme"},
+    )
 
     assert answer.status_code == 201
 
 
-@pytest.mark.parametrize("path", [
-    f"{DATABASES}/{'d' * 300}", f"/api/v1/operations/{'o' * 300}",
-    f"/api/v1/providers/{'p' * 300}", f"/api/v1/api-keys/{'k' * 300}",
-    f"/api/v1/domain/{'a' * 300}/project/shop/databases",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{DATABASES}/{'d' * 300}",
+        f"/api/v1/operations/{'o' * 300}",
+        f"/api/v1/providers/{'p' * 300}",
+        f"/api/v1/api-keys/{'k' * 300}",
+        f"/api/v1/domain/{'a' * 300}/project/shop/databases",
+    ],
+)
 def test_an_over_long_id_in_the_path_is_a_4xx_with_the_error_shape(
-    app: AppProcess, path: str,
+    app: AppProcess,
+    path: str,
 ) -> None:
     answer = httpx.get(f"{app.url}{path}", headers=admin(app))
 
@@ -155,8 +172,16 @@ async def test_the_413_body_is_compact_json_like_every_other_answer() -> None:
         sent.append(message)
 
     limited = RequestLimits(never_called, max_body_bytes=10)  # type: ignore[arg-type]
-    await limited({"type": "http", "method": "POST", "path": "/api/v1/x",
-                   "headers": [(b"content-length", b"100")]}, receive, send)  # type: ignore[arg-type]
+    await limited(
+        {
+            "type": "http",
+            "method": "POST",
+            "path": "/api/v1/x",
+            "headers": [(b"content-length", b"100")],
+        },
+        receive,
+        send,
+    )  # type: ignore[arg-type]
 
     body = sent[1]["body"]
     assert isinstance(body, bytes)

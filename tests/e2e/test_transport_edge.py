@@ -44,14 +44,18 @@ def admin(app: AppProcess) -> dict[str, str]:
 def audited_client(app: AppProcess, headers: dict[str, str]) -> str | None:
     """Create a key with `headers` added; the `client` its audit entry records."""
     name = f"edge-{time.monotonic_ns()}"
-    created = httpx.post(f"{app.url}{KEYS}", headers={**admin(app), **headers},
-                         json={"name": name, "role": "viewer", "domain": "acme"})
+    created = httpx.post(
+        f"{app.url}{KEYS}",
+        headers={**admin(app), **headers},
+        json={"name": name, "role": "viewer", "domain": "acme"},
+    )
     assert created.status_code == 201, created.text
     deadline = time.monotonic() + 10
     while True:
         page = httpx.get(f"{app.url}/api/v1/audit?page_size=100", headers=admin(app)).json()
-        entries = [e for e in page["entries"]
-                   if e["action"] == f"POST {KEYS}" and e["outcome"] == 201]
+        entries = [
+            e for e in page["entries"] if e["action"] == f"POST {KEYS}" and e["outcome"] == 201
+        ]
         if len(entries) >= audited_client.seen.get(app.url, 0) + 1:  # type: ignore[attr-defined]
             audited_client.seen[app.url] = len(entries)  # type: ignore[attr-defined]
             client: str | None = entries[0]["client"]
@@ -62,8 +66,11 @@ def audited_client(app: AppProcess, headers: dict[str, str]) -> str | None:
 
 audited_client.seen = {}  # type: ignore[attr-defined]
 
-SPOOFED = {"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https",
-           "Forwarded": "for=7.7.7.7;proto=https"}
+SPOOFED = {
+    "X-Forwarded-For": "6.6.6.6",
+    "X-Forwarded-Proto": "https",
+    "Forwarded": "for=7.7.7.7;proto=https",
+}
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +81,11 @@ def default_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess
 
 @pytest.fixture(scope="module")
 def configured_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
-    with _app(tmp_path_factory.mktemp("edge-configured"), CORS_ALLOW_ORIGINS=CONSOLE,
-              FORWARDED_ALLOW_IPS="127.0.0.1") as app:
+    with _app(
+        tmp_path_factory.mktemp("edge-configured"),
+        CORS_ALLOW_ORIGINS=CONSOLE,
+        FORWARDED_ALLOW_IPS="127.0.0.1",
+    ) as app:
         yield app
 
 
@@ -83,15 +93,19 @@ def configured_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProc
 def _app(base: Path, command: list[str] | None = None, **env: str) -> Iterator[AppProcess]:
     """`python -m app` (or `command`) on a free port with its own DATA_DIR, until the end."""
     port = free_port()
-    process_env = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("MONGODB_", "REDIS_", "FORWARDED_", "CORS_"))}
-    process_env.update({"DATA_DIR": str(base / "var"), "PORT": str(port),
-                        "INSTANCE_ID": "edge", **env})
-    app = AppProcess(data_dir=base / "var", port=port, log_path=base / "app.observability.log",
-                     env=process_env)
+    process_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MONGODB_", "REDIS_", "FORWARDED_", "CORS_"))
+    }
+    process_env.update(
+        {"DATA_DIR": str(base / "var"), "PORT": str(port), "INSTANCE_ID": "edge", **env}
+    )
+    app = AppProcess(
+        data_dir=base / "var", port=port, log_path=base / "app.observability.log", env=process_env
+    )
     if command is not None:
-        command = [c.replace("8000", str(port)).replace("0.0.0.0", "127.0.0.1")
-                   for c in command]
+        command = [c.replace("8000", str(port)).replace("0.0.0.0", "127.0.0.1") for c in command]
     try:
         app.start(command).wait_healthy()
         yield app
@@ -100,6 +114,7 @@ def _app(base: Path, command: list[str] | None = None, **env: str) -> Iterator[A
 
 
 # --- item 14: security headers, local docs -----------------------------------------------
+
 
 def test_every_answer_carries_nosniff_and_no_referrer(default_app: AppProcess) -> None:
     answers = [
@@ -141,6 +156,7 @@ def test_the_docs_page_loads_only_local_assets_that_answer_200_under_a_strict_po
 
 # --- item 15: proxy headers, Host in redirects ------------------------------------------
 
+
 def test_forwarded_headers_from_loopback_are_ignored_by_default(default_app: AppProcess) -> None:
     assert audited_client(default_app, SPOOFED) == "127.0.0.1"
 
@@ -169,11 +185,15 @@ def test_a_trailing_slash_redirect_does_not_reflect_the_host_header(
 
 # --- item 17: CORS ---------------------------------------------------------------------
 
+
 def preflight(app: AppProcess, origin: str) -> httpx.Response:
     return httpx.options(
         f"{app.url}/api/v1/domain/acme/project/shop/databases",
-        headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization, content-type"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
     )
 
 
@@ -232,8 +252,11 @@ def test_a_refused_preflight_answers_the_error_shape_with_a_request_id(
 def test_an_accepted_preflight_carries_a_request_id(configured_app: AppProcess) -> None:
     answer = httpx.options(
         f"{configured_app.url}/api/v1/domain/acme/project/shop/databases",
-        headers={"Origin": CONSOLE, "Access-Control-Request-Method": "POST",
-                 "X-Request-ID": "preflight-1"},
+        headers={
+            "Origin": CONSOLE,
+            "Access-Control-Request-Method": "POST",
+            "X-Request-ID": "preflight-1",
+        },
     )
 
     assert answer.status_code == 200

@@ -34,10 +34,15 @@ NAMESPACE = namespaces.namespace_for("acme", "shop")
 
 @contextlib.asynccontextmanager
 async def instance(app: FastAPI) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test",
-        headers={"Authorization": f"Bearer {ADMIN.text}"}, timeout=10,
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://test",
+            headers={"Authorization": f"Bearer {ADMIN.text}"},
+            timeout=10,
+        ) as client,
+    ):
         yield app.state.runtime, client
 
 
@@ -50,8 +55,7 @@ async def replicas_drift(served: Served, name: str, replicas: int) -> None:
 
 
 async def reconciler_fixes(runtime: Runtime, database_id: str) -> list[Any]:
-    page = await runtime.store.operations.list(OperationFilter(database_id=database_id),
-                                               limit=50)
+    page = await runtime.store.operations.list(OperationFilter(database_id=database_id), limit=50)
     return [op for op in page.items if op.created_by == "reconciler"]
 
 
@@ -63,24 +67,36 @@ async def test_repairs_run_on_the_leader_only_and_move_to_the_survivor_without_d
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(json.dumps(served.kubeconfig()))
         common = {
-            "redis_url": embedded_redis_url, "admin_api_key": SecretStr(ADMIN.text),
-            "cluster_kubeconfig": kubeconfig, "operation_poll_interval": 0.05,
-            "operation_step_timeout": 5, "operation_visibility_timeout": 2,
-            "operation_retry_initial": 0.05, "reconcile_interval": 0.5,
+            "redis_url": embedded_redis_url,
+            "admin_api_key": SecretStr(ADMIN.text),
+            "cluster_kubeconfig": kubeconfig,
+            "operation_poll_interval": 0.05,
+            "operation_step_timeout": 5,
+            "operation_visibility_timeout": 2,
+            "operation_retry_initial": 0.05,
+            "reconcile_interval": 0.5,
             "status_sync_interval": 0.5,
         }
-        apps = {name: create_app(settings.model_copy(update={**common, "instance_id": name}))
-                for name in ("alpha", "beta")}
+        apps = {
+            name: create_app(settings.model_copy(update={**common, "instance_id": name}))
+            for name in ("alpha", "beta")
+        }
         async with contextlib.AsyncExitStack() as stack:
             alpha = await stack.enter_async_context(instance(apps["alpha"]))
             beta_stack = contextlib.AsyncExitStack()
             beta = await beta_stack.enter_async_context(instance(apps["beta"]))
             try:
                 runtimes = {"alpha": alpha[0], "beta": beta[0]}
-                accepted = await alpha[1].post(BASE, json={
-                    "name": "shared", "engine": "postgres", "version": "16.13",
-                    "high_availability": True, "replicas": 2,
-                })
+                accepted = await alpha[1].post(
+                    BASE,
+                    json={
+                        "name": "shared",
+                        "engine": "postgres",
+                        "version": "16.13",
+                        "high_availability": True,
+                        "replicas": 2,
+                    },
+                )
                 assert accepted.status_code == 202, accepted.text
                 database_id = accepted.json()["id"]
 
@@ -101,13 +117,17 @@ async def test_repairs_run_on_the_leader_only_and_move_to_the_survivor_without_d
                 async def fixed(count: int, reader: Runtime) -> bool:
                     ops = await reconciler_fixes(reader, database_id)
                     return len(ops) == count and all(
-                        op.status is OperationStatus.SUCCEEDED for op in ops)
+                        op.status is OperationStatus.SUCCEEDED for op in ops
+                    )
 
                 await eventually(lambda: fixed(1, alpha[0]), timeout=30, message="first fix")
                 assert runtimes[leader].reconciler.repair_passes > 0
                 assert runtimes[follower].reconciler.repair_passes == 0
-                syncs = {n: r.status_sync.passes for n, r in runtimes.items()
-                         if r.status_sync is not None}
+                syncs = {
+                    n: r.status_sync.passes
+                    for n, r in runtimes.items()
+                    if r.status_sync is not None
+                }
                 assert all(count > 0 for count in syncs.values()) and len(syncs) == 2
 
                 # The leader goes; the survivor leads and repairs the next drift, once.
@@ -124,8 +144,9 @@ async def test_repairs_run_on_the_leader_only_and_move_to_the_survivor_without_d
             finally:
                 await beta_stack.aclose()
 
-        cr = await served.client().get(engines.spec("postgres").database_resource.plural,
-                                       "shared", namespace=NAMESPACE)
+        cr = await served.client().get(
+            engines.spec("postgres").database_resource.plural, "shared", namespace=NAMESPACE
+        )
     assert cr["spec"]["replicas"] == 2
 
 

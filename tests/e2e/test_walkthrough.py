@@ -48,8 +48,14 @@ class MadeRun:
     env: dict[str, str]
 
     def make(self, target: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["make", "--no-print-directory", target], cwd=ROOT,
-                              env=self.env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            ["make", "--no-print-directory", target],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def start(self) -> None:
         started = self.make("run")
@@ -57,15 +63,23 @@ class MadeRun:
         # The embedded simulator's KubeDB at twenty times its pace (only the wait is shorter).
         kubeconfig = json.loads((self.data_dir / "kubeconfig").read_text())
         server = kubeconfig["clusters"][0]["cluster"]["server"]
-        httpx.patch(f"{server}/_sim/config", json={"time_scale": 0.05}, timeout=5
-                    ).raise_for_status()
+        httpx.patch(
+            f"{server}/_sim/config", json={"time_scale": 0.05}, timeout=5
+        ).raise_for_status()
 
     def script(self, script: str, *, timeout: float) -> subprocess.CompletedProcess[str]:
         """The README `script` as written but for this copy's data directory and port."""
         script = script.replace("var/", f"{self.data_dir}/").replace(
-            "127.0.0.1:8000", f"127.0.0.1:{self.port}")
-        result = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=self.env,
-                                capture_output=True, text=True, timeout=timeout)
+            "127.0.0.1:8000", f"127.0.0.1:{self.port}"
+        )
+        result = subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         assert result.returncode == 0, result.stderr
         return result
 
@@ -76,8 +90,11 @@ def made_run(data_dir: Path, **settings: str) -> Iterator[MadeRun]:
     port = str(free_port())
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))},
-        "DATA_DIR": str(data_dir), "PORT": port, "PY": sys.executable,
-        "OPERATION_READ_BLOCK": "0.1", **settings,
+        "DATA_DIR": str(data_dir),
+        "PORT": port,
+        "PY": sys.executable,
+        "OPERATION_READ_BLOCK": "0.1",
+        **settings,
     }
     env.pop("CLUSTER_KUBECONFIG", None)
     run = MadeRun(data_dir=data_dir, port=port, env=env)
@@ -93,8 +110,7 @@ def shared_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MadeRun]:
     """One `make run` for the README blocks that can share it: the walkthrough first (it
     leaves nothing behind: its database is deleted), then the providers block (it sets a
     quota of one database on acme/shop, so it must come after)."""
-    with made_run(tmp_path_factory.mktemp("readme") / "var",
-                  OPERATION_POLL_INTERVAL="0.5") as run:
+    with made_run(tmp_path_factory.mktemp("readme") / "var", OPERATION_POLL_INTERVAL="0.5") as run:
         yield run
 
 
@@ -112,18 +128,21 @@ def test_the_providers_quotas_and_audit_examples_work_as_written(shared_run: Mad
     result = shared_run.script(readme_block(SECTION), timeout=120)
 
     lines = result.stdout.splitlines()
-    assert lines[0] == ("{'total': 16.0, 'reservation_percent': 80.0, 'allocatable': 12.8, "
-                        "'allocated': 0.0, 'available': 12.8}"), lines
+    assert lines[0] == (
+        "{'total': 16.0, 'reservation_percent': 80.0, 'allocatable': 12.8, "
+        "'allocated': 0.0, 'available': 12.8}"
+    ), lines
     assert lines[1] == "api_endpoint"
     assert lines[2].startswith("prv-")
     assert lines[3] == "0.5"
-    assert lines[4] == ("{'databases': 1, 'cpu_cores': 0.5, 'memory_gb': 1.0, "
-                        "'storage_gb': 20.0}")
+    assert lines[4] == ("{'databases': 1, 'cpu_cores': 0.5, 'memory_gb': 1.0, 'storage_gb': 20.0}")
     assert lines[5] == "quota_exceeded"
     databases = "/api/v1/domain/{domain}/project/{project}/databases"
-    assert lines[6:] == [f"429 POST {databases}",
-                         "200 PUT /api/v1/domains/{domain}/projects/{project}",
-                         f"202 POST {databases}"]
+    assert lines[6:] == [
+        f"429 POST {databases}",
+        "200 PUT /api/v1/domains/{domain}/projects/{project}",
+        f"202 POST {databases}",
+    ]
 
 
 def test_the_rate_limit_example_works_as_written(tmp_path: Path) -> None:
@@ -170,13 +189,15 @@ async def test_the_readme_health_example_has_the_fields_health_answers(
 
 def test_the_readme_names_every_operation_field_as_the_api_does() -> None:
     readme = (ROOT / "README.md").read_text()
-    row = next(line for line in readme.splitlines()
-               if line.startswith("| `GET /api/v1/operations/{id}` |"))
+    row = next(
+        line for line in readme.splitlines() if line.startswith("| `GET /api/v1/operations/{id}` |")
+    )
     described = re.sub(r"\([^)]*\)", "", row.split("|")[2])  # without the notes in brackets
 
     assert re.findall(r"`(\w+)`", described) == list(OperationOut.model_fields)
-    assert "error_message" in readme and not re.search(r"\['error'\]\['message'\]|\.error\b",
-                                                       readme)
+    assert "error_message" in readme and not re.search(
+        r"\['error'\]\['message'\]|\.error\b", readme
+    )
 
 
 def test_a_shell_helper_means_the_same_in_every_readme_block() -> None:

@@ -19,9 +19,7 @@ from app.workers.leader_election import LeaderElector, Leadership
 async def main(url: str, key: str, instance_id: str, ttl: float, retry: float) -> None:
     configure_logging(level=LogLevel.INFO, fmt=LogFormat.CONSOLE, stream=sys.stderr)
     client = make_client(url)
-    elector = LeaderElector(
-        client, instance_id=instance_id, ttl=ttl, retry_interval=retry, key=key
-    )
+    elector = LeaderElector(client, instance_id=instance_id, ttl=ttl, retry_interval=retry, key=key)
 
     async def lead(leadership: Leadership) -> None:
         print(f"leading {leadership.epoch}", flush=True)
@@ -31,5 +29,4 @@ async def main(url: str, key: str, instance_id: str, ttl: float, retry: float) -
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]),
-                     float(sys.argv[5])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])))

@@ -37,7 +37,10 @@ class Engine:
 
     def add_worker(self, name: str) -> OperationWorker:
         worker = OperationWorker(
-            consumer=name, store=self.store, queue=self.queue, handlers=self.handlers,
+            consumer=name,
+            store=self.store,
+            queue=self.queue,
+            handlers=self.handlers,
             config=self.config,
         )
         self.supervisor.start(name, worker.run, group="workers")
@@ -45,7 +48,11 @@ class Engine:
 
     async def submit(self, database_id: str, op_type: str = "test", **kwargs: object) -> Operation:
         return await self.service.submit(
-            database_id=database_id, domain="acme", project="shop", type=op_type, **kwargs  # type: ignore[arg-type]
+            database_id=database_id,
+            domain="acme",
+            project="shop",
+            type=op_type,
+            **kwargs,  # type: ignore[arg-type]
         )
 
     async def wait_terminal(self, operation_id: str, *, timeout: float = 20) -> Operation:
@@ -70,12 +77,17 @@ async def running_engine(
     queue = OperationQueue(redis, prefix=scoped_key("ops"))
     await queue.ensure_group()
     config = EngineConfig(
-        visibility_timeout=visibility_timeout, step_timeout=step_timeout, retry=retry,
+        visibility_timeout=visibility_timeout,
+        step_timeout=step_timeout,
+        retry=retry,
         read_block=0.1,
     )
     supervisor = Supervisor()
     engine = Engine(
-        store=store, queue=queue, handlers=HandlerRegistry(), config=config,
+        store=store,
+        queue=queue,
+        handlers=HandlerRegistry(),
+        config=config,
         service=OperationService(store, queue, OperationDefaults(deadline=deadline)),
         supervisor=supervisor,
     )

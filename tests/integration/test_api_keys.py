@@ -33,8 +33,9 @@ probe = APIRouter()
 
 @probe.get("/probe/domain/{domain}/project/{project}/{action}")
 async def probe_tenant(domain: str, project: str, action: Action, principal: Caller) -> Any:
-    auth.authorize(principal, domain=domain, project=project, action=action,
-                   missing="database db-x not found")
+    auth.authorize(
+        principal, domain=domain, project=project, action=action, missing="database db-x not found"
+    )
     return {"allowed": True}
 
 
@@ -88,9 +89,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def create(
-    client: httpx.AsyncClient, token: str = ADMIN.text, **body: Any
-) -> dict[str, Any]:
+async def create(client: httpx.AsyncClient, token: str = ADMIN.text, **body: Any) -> dict[str, Any]:
     response = await client.post("/api/v1/api-keys", json=body, headers=bearer(token))
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
@@ -137,7 +136,8 @@ async def test_a_created_key_shows_its_secret_once_and_the_secret_works(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.post(
-        "/api/v1/api-keys", json={"name": "ci", "role": "owner", "domain": "acme"},
+        "/api/v1/api-keys",
+        json={"name": "ci", "role": "owner", "domain": "acme"},
         headers=bearer(ADMIN.text),
     )
     created = response.json()
@@ -152,7 +152,11 @@ async def test_a_created_key_shows_its_secret_once_and_the_secret_works(
     assert created["id"].startswith("key-") and secret.startswith(created["key_prefix"])
     assert parse_token(secret) is not None
     assert {k: created[k] for k in ("name", "role", "domain", "project", "status")} == {
-        "name": "ci", "role": "owner", "domain": "acme", "project": None, "status": "active",
+        "name": "ci",
+        "role": "owner",
+        "domain": "acme",
+        "project": None,
+        "status": "active",
     }
     assert created["created_by"] == ADMIN.key_id and created["created_at"].endswith("Z")
     assert fetched.status_code == 200 and as_itself.status_code == 200
@@ -172,14 +176,17 @@ async def test_the_key_list_pages_newest_first_and_takes_a_trailing_slash_withou
     first = await client.get("/api/v1/api-keys?page_size=2", headers=bearer(ADMIN.text))
     second = await client.get("/api/v1/api-keys/?page=2&page_size=2", headers=bearer(ADMIN.text))
     created = await client.post(
-        "/api/v1/api-keys/", json={"name": "slash", "role": "viewer", "domain": "acme"},
+        "/api/v1/api-keys/",
+        json={"name": "slash", "role": "viewer", "domain": "acme"},
         headers=bearer(ADMIN.text),
     )
 
     assert first.status_code == 200 and second.status_code == 200
     assert [k["name"] for k in first.json()["api_keys"]] == ["k2", "k1"]
     assert {k: first.json()[k] for k in ("total", "page", "page_size")} == {
-        "total": 4, "page": 1, "page_size": 2,
+        "total": 4,
+        "page": 1,
+        "page_size": 2,
     }
     assert [k["name"] for k in second.json()["api_keys"]] == ["k0", "bootstrap-admin"]
     assert created.status_code == 201
@@ -227,8 +234,9 @@ async def test_bad_key_requests_are_422_with_the_field_at_fault(
     assert field in error["details"]["fields"], error
 
 
-@pytest.mark.parametrize("query", ["page=0", "page_size=0", "page_size=101", "page=x",
-                                   "page=100000000000000000000"])
+@pytest.mark.parametrize(
+    "query", ["page=0", "page_size=0", "page_size=101", "page=x", "page=100000000000000000000"]
+)
 async def test_a_bad_page_is_422(client: httpx.AsyncClient, query: str) -> None:
     response = await client.get(f"/api/v1/api-keys?{query}", headers=bearer(ADMIN.text))
 
@@ -240,11 +248,14 @@ async def test_owners_manage_keys_inside_their_scope_and_see_nothing_outside_it(
 ) -> None:
     owner = await create(client, name="acme-owner", role="owner", domain="acme")
     other = await create(client, name="globex", role="viewer", domain="globex")
-    shop_owner = await create(client, owner["secret"], name="shop-owner", role="owner",
-                              domain="acme", project="shop")
+    shop_owner = await create(
+        client, owner["secret"], name="shop-owner", role="owner", domain="acme", project="shop"
+    )
     member = await create(client, owner["secret"], name="dev", role="member", domain="acme")
     as_owner, as_shop, as_member = (
-        bearer(owner["secret"]), bearer(shop_owner["secret"]), bearer(member["secret"])
+        bearer(owner["secret"]),
+        bearer(shop_owner["secret"]),
+        bearer(member["secret"]),
     )
 
     def post(headers: dict[str, str], **body: Any) -> Any:
@@ -272,21 +283,30 @@ async def test_owners_manage_keys_inside_their_scope_and_see_nothing_outside_it(
     for response in (other_key, admin_key, wider_key, revoke_other, member_reads_other):
         error = assert_error(response, 404, "not_found")
         assert error["message"].startswith("API key key-")
-    for response in (member_reads, member_lists, member_creates, elsewhere, admin_made,
-                     wider_made, sibling_made):
+    for response in (
+        member_reads,
+        member_lists,
+        member_creates,
+        elsewhere,
+        admin_made,
+        wider_made,
+        sibling_made,
+    ):
         assert_error(response, 403, "forbidden")
     assert member_reads_itself.status_code == 200
     assert revoke_member.status_code == 200 and revoke_member.json()["status"] == "revoked"
-    assert (await client.get(f"/api/v1/api-keys/{other['id']}",
-                             headers=bearer(ADMIN.text))).json()["status"] == "active"
+    assert (await client.get(f"/api/v1/api-keys/{other['id']}", headers=bearer(ADMIN.text))).json()[
+        "status"
+    ] == "active"
 
 
 async def test_a_key_outside_a_tenant_gets_404_and_a_weak_role_inside_it_gets_403(
     client: httpx.AsyncClient,
 ) -> None:
     viewer = bearer((await create(client, name="v", role="viewer", domain="acme"))["secret"])
-    shop = bearer((await create(client, name="m", role="member", domain="acme",
-                                project="shop"))["secret"])
+    shop = bearer(
+        (await create(client, name="m", role="member", domain="acme", project="shop"))["secret"]
+    )
 
     async def status(path: str, headers: dict[str, str]) -> int:
         return (await client.get(path, headers=headers)).status_code
@@ -311,9 +331,7 @@ async def test_a_key_outside_a_tenant_gets_404_and_a_weak_role_inside_it_gets_40
     assert "viewer" in forbidden.json()["error"]["message"]
 
 
-async def test_no_secret_reaches_the_log(
-    app_settings: Settings, logs: io.StringIO
-) -> None:
+async def test_no_secret_reaches_the_log(app_settings: Settings, logs: io.StringIO) -> None:
     async with serving(app_settings) as (_app, client):
         created = await create(client, name="ci", role="owner", domain="acme")
         await client.get("/api/v1/api-keys", headers=bearer(created["secret"]))
@@ -334,8 +352,9 @@ async def test_admin_api_key_is_installed_once_across_restarts_and_no_file_is_wr
     for _ in range(2):
         async with serving(app_settings) as (app, client):
             runtime: Runtime = app.state.runtime
-            response = await client.get(f"/api/v1/api-keys/{ADMIN.key_id}",
-                                        headers=bearer(ADMIN.text))
+            response = await client.get(
+                f"/api/v1/api-keys/{ADMIN.key_id}", headers=bearer(ADMIN.text)
+            )
             count = await runtime.store.api_keys.count()
 
             assert response.status_code == 200 and response.json()["role"] == "admin"
@@ -350,7 +369,8 @@ async def test_every_answer_of_the_key_routes_is_in_the_openapi_document(
     paths = document["paths"]
     statuses = {
         (path, method): set(operation["responses"])
-        for path, item in paths.items() if path.startswith("/api/v1/api-keys")
+        for path, item in paths.items()
+        if path.startswith("/api/v1/api-keys")
         for method, operation in item.items()
     }
 
@@ -359,10 +379,8 @@ async def test_every_answer_of_the_key_routes_is_in_the_openapi_document(
     assert statuses == {
         ("/api/v1/api-keys", "post"): {"201", "400", "401", "403", "422", "429"},
         ("/api/v1/api-keys", "get"): {"200", "400", "401", "403", "422", "429"},
-        ("/api/v1/api-keys/{key_id}", "get"): {"200", "400", "401", "403", "404", "422",
-                                               "429"},
-        ("/api/v1/api-keys/{key_id}", "delete"): {"200", "400", "401", "403", "404", "422",
-                                                  "429"},
+        ("/api/v1/api-keys/{key_id}", "get"): {"200", "400", "401", "403", "404", "422", "429"},
+        ("/api/v1/api-keys/{key_id}", "delete"): {"200", "400", "401", "403", "404", "422", "429"},
     }
     assert "secret" not in document["components"]["schemas"]["ApiKeyOut"]["properties"]
     assert "secret" in document["components"]["schemas"]["IssuedApiKeyOut"]["properties"]

@@ -150,8 +150,9 @@ async def test_a_stop_waits_for_idle_workers_no_longer_than_their_read_block(
     app = create_app(quick)
     async with app.router.lifespan_context(app):
         runtime: Runtime = app.state.runtime
-        await eventually(lambda: runtime.elector.is_leader and runtime.reconciler.passes >= 1,
-                         timeout=5)
+        await eventually(
+            lambda: runtime.elector.is_leader and runtime.reconciler.passes >= 1, timeout=5
+        )
         started_stopping = time.monotonic()
     took = time.monotonic() - started_stopping
 

@@ -33,15 +33,24 @@ async def api(
     async with run_simulator(simulator=Simulator(plugins=[install])) as served:
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(json.dumps(served.kubeconfig()))
-        app = create_app(settings.model_copy(update={
-            "redis_url": embedded_redis_url, "admin_api_key": SecretStr(ADMIN.text),
-            "cluster_kubeconfig": kubeconfig,
-            "allowed_versions": {"postgres": ["16.13", "17.6", "12.22"], "redis": ["8.2.2"]},
-        }))
+        app = create_app(
+            settings.model_copy(
+                update={
+                    "redis_url": embedded_redis_url,
+                    "admin_api_key": SecretStr(ADMIN.text),
+                    "cluster_kubeconfig": kubeconfig,
+                    "allowed_versions": {
+                        "postgres": ["16.13", "17.6", "12.22"],
+                        "redis": ["8.2.2"],
+                    },
+                }
+            )
+        )
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
-                transport=transport, base_url="http://test",
+                transport=transport,
+                base_url="http://test",
                 headers={"Authorization": f"Bearer {ADMIN.text}"},
             ) as client:
                 yield app.state.runtime, client
@@ -61,10 +70,12 @@ async def test_versions_are_the_allowed_non_deprecated_catalog_entries(
     body = everything.json()
     assert set(body) == {"postgres", "mysql", "mariadb", "mongodb", "redis"}
     assert body["mysql"] == []  # not in the allow list
-    assert postgres.json() == {"postgres": [
-        {"version": "17.6", "deprecated": False, "default": True},
-        {"version": "16.13", "deprecated": False, "default": False},
-    ]}  # 12.22 is deprecated in the catalog
+    assert postgres.json() == {
+        "postgres": [
+            {"version": "17.6", "deprecated": False, "default": True},
+            {"version": "16.13", "deprecated": False, "default": False},
+        ]
+    }  # 12.22 is deprecated in the catalog
     assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "validation_error"
     assert anonymous.status_code == 401
 
@@ -81,8 +92,12 @@ async def test_sizes_come_from_the_size_table(api: tuple[Runtime, httpx.AsyncCli
 
 
 def operation(domain: str, project: str, **fields: Any) -> Operation:
-    values: dict[str, Any] = {"database_id": f"db-{domain}-{project}", "domain": domain,
-                              "project": project, "type": "scale_horizontal"}
+    values: dict[str, Any] = {
+        "database_id": f"db-{domain}-{project}",
+        "domain": domain,
+        "project": project,
+        "type": "scale_horizontal",
+    }
     values.update(fields)
     return Operation.model_validate(values)
 
@@ -92,9 +107,11 @@ async def test_operations_are_read_listed_and_scoped_to_the_keys_tenant(
 ) -> None:
     runtime, client = api
     mine = await runtime.store.operations.create_active(
-        operation("acme", "shop", next_run_at=clock.utcnow() + timedelta(hours=1)))
+        operation("acme", "shop", next_run_at=clock.utcnow() + timedelta(hours=1))
+    )
     theirs = await runtime.store.operations.create_active(
-        operation("globex", "web", next_run_at=clock.utcnow() + timedelta(hours=1)))
+        operation("globex", "web", next_run_at=clock.utcnow() + timedelta(hours=1))
+    )
     viewer = await issue_key(runtime.store, name="v", role=Role.VIEWER, domain="acme")
     as_viewer = {"Authorization": f"Bearer {viewer.token}"}
 
@@ -105,8 +122,15 @@ async def test_operations_are_read_listed_and_scoped_to_the_keys_tenant(
     refused = await client.post(f"/api/v1/operations/{mine.id}/cancel", headers=as_viewer)
 
     assert one.status_code == 200 and one.json()["id"] == mine.id
-    assert set(one.json()) >= {"status", "progress", "attempts", "desired_state",
-                               "ops_request_name", "created_at", "completed_at"}
+    assert set(one.json()) >= {
+        "status",
+        "progress",
+        "attempts",
+        "desired_state",
+        "ops_request_name",
+        "created_at",
+        "completed_at",
+    }
     assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
     assert [o["id"] for o in listed.json()["operations"]] == [mine.id]
     assert everything.json()["total"] == 2
@@ -118,8 +142,14 @@ async def test_cancelling_a_waiting_operation_ends_it_and_an_ended_one_is_409(
 ) -> None:
     runtime, client = api
     waiting = await runtime.store.operations.create_active(
-        operation("acme", "shop", status="waiting", type="restart",
-                  next_run_at=clock.utcnow() + timedelta(hours=1)))
+        operation(
+            "acme",
+            "shop",
+            status="waiting",
+            type="restart",
+            next_run_at=clock.utcnow() + timedelta(hours=1),
+        )
+    )
 
     accepted = await client.post(f"/api/v1/operations/{waiting.id}/cancel")
 

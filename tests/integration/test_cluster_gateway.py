@@ -42,11 +42,21 @@ def wanted(
     name: str = "orders", engine: str = "postgres", **changes: Any
 ) -> desired.DesiredDatabase:
     values: dict[str, Any] = dict(
-        database_id=f"db-{name}", domain="acme", project="shop", engine=engine, name=name,
-        namespace="default", version={"postgres": "16.13", "mysql": "8.4.8",
-                                      "mariadb": "11.8.5", "mongodb": "8.0.17",
-                                      "redis": "8.2.2"}[engine],
-        size=sizes.default_size_table().get("db.t3.micro"), storage_gb=10,
+        database_id=f"db-{name}",
+        domain="acme",
+        project="shop",
+        engine=engine,
+        name=name,
+        namespace="default",
+        version={
+            "postgres": "16.13",
+            "mysql": "8.4.8",
+            "mariadb": "11.8.5",
+            "mongodb": "8.0.17",
+            "redis": "8.2.2",
+        }[engine],
+        size=sizes.default_size_table().get("db.t3.micro"),
+        storage_gb=10,
     )
     values.update(changes)
     return desired.DesiredDatabase(**values)
@@ -62,7 +72,9 @@ async def test_a_database_is_created_read_listed_patched_and_deleted(
     read = await gateway.get(PG.database_resource, "orders", namespace="default")
     listed = await gateway.list(PG.database_resource, labels={"dbaas.io/domain": "acme"})
     patched = await gateway.merge_patch(
-        PG.database_resource, "orders", {"metadata": {"labels": {"team": "red"}}},
+        PG.database_resource,
+        "orders",
+        {"metadata": {"labels": {"team": "red"}}},
         namespace="default",
     )
     await gateway.delete(PG.database_resource, "orders", namespace="default")
@@ -97,13 +109,17 @@ async def test_a_stale_resource_version_in_a_patch_is_a_conflict(
     simulated: tuple[Served, KubeGateway, httpx.AsyncClient],
 ) -> None:
     _, gateway, _ = simulated
-    await gateway.create(PG.database_resource, database_cr.database_manifest(
-        wanted(), monitoring=database_cr.DEFAULT_MONITORING))
+    await gateway.create(
+        PG.database_resource,
+        database_cr.database_manifest(wanted(), monitoring=database_cr.DEFAULT_MONITORING),
+    )
 
     with pytest.raises(errors.Conflict) as caught:
         await gateway.merge_patch(
-            PG.database_resource, "orders",
-            {"metadata": {"resourceVersion": "1", "labels": {"a": "b"}}}, namespace="default",
+            PG.database_resource,
+            "orders",
+            {"metadata": {"resourceVersion": "1", "labels": {"a": "b"}}},
+            namespace="default",
         )
 
     assert caught.value.code == 409
@@ -114,8 +130,9 @@ async def test_a_webhook_denial_is_forbidden_with_the_clusters_message(
     simulated: tuple[Served, KubeGateway, httpx.AsyncClient],
 ) -> None:
     _, gateway, _ = simulated
-    manifest = database_cr.database_manifest(wanted(version="9.9"),
-                                             monitoring=database_cr.DEFAULT_MONITORING)
+    manifest = database_cr.database_manifest(
+        wanted(version="9.9"), monitoring=database_cr.DEFAULT_MONITORING
+    )
 
     with pytest.raises(errors.Forbidden) as caught:
         await gateway.create(PG.database_resource, manifest)
@@ -129,10 +146,13 @@ async def test_an_invalid_opsrequest_carries_the_clusters_causes(
 ) -> None:
     _, gateway, _ = simulated
     db = wanted()
-    await gateway.create(PG.database_resource, database_cr.database_manifest(
-        db, monitoring=database_cr.DEFAULT_MONITORING))
-    request = ops_requests.update_version(db, operation_id="op-0123456789abcdef",
-                                          target_version="13.22")
+    await gateway.create(
+        PG.database_resource,
+        database_cr.database_manifest(db, monitoring=database_cr.DEFAULT_MONITORING),
+    )
+    request = ops_requests.update_version(
+        db, operation_id="op-0123456789abcdef", target_version="13.22"
+    )
 
     with pytest.raises(errors.Invalid) as caught:
         await gateway.create(PG.ops_resource, request)
@@ -146,7 +166,8 @@ async def test_an_invalid_opsrequest_carries_the_clusters_causes(
     [({"error_rate": 1.0}, None), ({"throttle_rate": 1.0, "throttle_retry_after_seconds": 3}, 3.0)],
 )
 async def test_server_errors_and_throttling_are_unavailable(
-    simulated: tuple[Served, KubeGateway, httpx.AsyncClient], knobs: dict[str, Any],
+    simulated: tuple[Served, KubeGateway, httpx.AsyncClient],
+    knobs: dict[str, Any],
     retry_after: float | None,
 ) -> None:
     _, gateway, admin = simulated
@@ -183,9 +204,14 @@ async def test_a_long_list_is_fetched_in_pages(
     served, gateway, admin = simulated
     client = served.client(admission=False)
     for i in range(250):
-        await client.create({"apiVersion": "kubedb.com/v1", "kind": "Postgres",
-                             "metadata": {"name": f"pg-{i:03}", "labels": {"batch": "x"}},
-                             "spec": {"version": "16.13"}})
+        await client.create(
+            {
+                "apiVersion": "kubedb.com/v1",
+                "kind": "Postgres",
+                "metadata": {"name": f"pg-{i:03}", "labels": {"batch": "x"}},
+                "spec": {"version": "16.13"},
+            }
+        )
     await admin.post("/_sim/stats/reset")
 
     listed = await gateway.list(PG.database_resource, labels={"batch": "x"}, chunk_size=100)
@@ -211,8 +237,14 @@ async def test_a_watch_resumes_after_dropped_streams_and_misses_nothing(
 
     watcher = asyncio.create_task(follow())
     for i in range(7):
-        await client.create({"apiVersion": "kubedb.com/v1", "kind": "Postgres",
-                             "metadata": {"name": f"pg-{i}"}, "spec": {"version": "16.13"}})
+        await client.create(
+            {
+                "apiVersion": "kubedb.com/v1",
+                "kind": "Postgres",
+                "metadata": {"name": f"pg-{i}"},
+                "spec": {"version": "16.13"},
+            }
+        )
     await asyncio.wait_for(watcher, 20)
     stats = (await admin.get("/_sim/stats")).json()
 
@@ -224,8 +256,10 @@ async def test_credentials_services_and_the_catalog_are_read(
     simulated: tuple[Served, KubeGateway, httpx.AsyncClient],
 ) -> None:
     _, gateway, _ = simulated
-    await gateway.create(PG.database_resource, database_cr.database_manifest(
-        wanted(), monitoring=database_cr.DEFAULT_MONITORING))
+    await gateway.create(
+        PG.database_resource,
+        database_cr.database_manifest(wanted(), monitoring=database_cr.DEFAULT_MONITORING),
+    )
 
     async def secret_made() -> Credentials | None:
         try:
@@ -249,11 +283,16 @@ async def test_an_auth_secret_is_written_overwritten_and_deleted_only_when_it_is
     _, gateway, _ = simulated
     ours = {"dbaas.io/database-id": "db-new"}
     await gateway.write_auth_secret(
-        "default", "ledger-auth", Credentials("postgres", "first-password-1"),
+        "default",
+        "ledger-auth",
+        Credentials("postgres", "first-password-1"),
         labels={"dbaas.io/database-id": "db-old"},
     )
     await gateway.write_auth_secret(
-        "default", "ledger-auth", Credentials("postgres", "second-password-2"), labels=ours,
+        "default",
+        "ledger-auth",
+        Credentials("postgres", "second-password-2"),
+        labels=ours,
     )
 
     read = await gateway.read_credentials("default", "ledger-auth")
@@ -266,7 +305,10 @@ async def test_an_auth_secret_is_written_overwritten_and_deleted_only_when_it_is
 
     assert (read.username, read.password) == ("postgres", "second-password-2")
     assert (not_ours, still_there.password, deleted, again) == (
-        False, "second-password-2", True, False,
+        False,
+        "second-password-2",
+        True,
+        False,
     )
     with pytest.raises(errors.NotFound):
         await gateway.read_credentials("default", "ledger-auth")
@@ -298,15 +340,22 @@ async def test_a_watch_from_a_forgotten_version_starts_over_from_the_current_sta
     async with run_simulator(simulator=Simulator(plugins=[install], watch_history=2)) as served:
         client = served.client(admission=False)
         for i in range(5):
-            await client.create({"apiVersion": "kubedb.com/v1", "kind": "Postgres",
-                                 "metadata": {"name": f"pg-{i}"}, "spec": {"version": "16.13"}})
+            await client.create(
+                {
+                    "apiVersion": "kubedb.com/v1",
+                    "kind": "Postgres",
+                    "metadata": {"name": f"pg-{i}"},
+                    "spec": {"version": "16.13"},
+                }
+            )
         gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2)
         names: set[str] = set()
 
         async def follow() -> None:
             # "1" is long gone from a two-event history: the server answers 410 Expired.
-            async for event in gateway.watch(PG.database_resource, namespace="default",
-                                             resource_version="1"):
+            async for event in gateway.watch(
+                PG.database_resource, namespace="default", resource_version="1"
+            ):
                 names.add(event.object["metadata"]["name"])
                 if len(names) == 5:
                     return
@@ -327,8 +376,12 @@ async def test_each_engines_database_and_opsrequest_round_trip_through_the_gatew
     spec = engines.spec(engine)
     db = wanted(engine=engine)
     for manifest in database_cr.manifests_for(db):
-        await gateway.create(engines.REDIS_SENTINEL if manifest["kind"] == "RedisSentinel"
-                             else spec.database_resource, manifest)
+        await gateway.create(
+            engines.REDIS_SENTINEL
+            if manifest["kind"] == "RedisSentinel"
+            else spec.database_resource,
+            manifest,
+        )
 
     async def ready() -> bool:
         found = await gateway.get(spec.database_resource, "orders", namespace="default")
@@ -337,20 +390,26 @@ async def test_each_engines_database_and_opsrequest_round_trip_through_the_gatew
     await eventually(ready, timeout=15)
     request = ops_requests.restart(db, operation_id="op-0123456789abcdef")
     await gateway.create(spec.ops_resource, request)
-    listed = await gateway.list(spec.ops_resource, namespace="default",
-                                labels={"dbaas.io/operation-id": "op-0123456789abcdef"})
+    listed = await gateway.list(
+        spec.ops_resource,
+        namespace="default",
+        labels={"dbaas.io/operation-id": "op-0123456789abcdef"},
+    )
 
     async def succeeded() -> bool:
-        found = await gateway.get(spec.ops_resource, request["metadata"]["name"],
-                                  namespace="default")
+        found = await gateway.get(
+            spec.ops_resource, request["metadata"]["name"], namespace="default"
+        )
         return (found.get("status") or {}).get("phase") == "Successful"
 
     await eventually(succeeded, timeout=15)
     await gateway.delete(spec.ops_resource, request["metadata"]["name"], namespace="default")
 
     assert [o["metadata"]["name"] for o in listed] == [request["metadata"]["name"]]
-    assert await gateway.find(spec.ops_resource, request["metadata"]["name"],
-                              namespace="default") is None
+    assert (
+        await gateway.find(spec.ops_resource, request["metadata"]["name"], namespace="default")
+        is None
+    )
 
 
 async def test_every_call_is_counted_by_verb_and_outcome(

@@ -39,10 +39,16 @@ pytestmark = pytest.mark.timeout(60)
 
 NAMESPACE = namespaces.namespace_for("acme", "shop")
 ACTOR = "key-test0000000000001"
-VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
-            "redis": "8.2.2"}
-FAST = HandlerTiming(provision_deadline=20, provision_poll=0.03, ops_poll=0.03,
-                     halt_poll=0.03, delete_poll=0.03)
+VERSIONS = {
+    "postgres": "16.13",
+    "mysql": "8.4.8",
+    "mariadb": "11.8.5",
+    "mongodb": "8.0.17",
+    "redis": "8.2.2",
+}
+FAST = HandlerTiming(
+    provision_deadline=20, provision_poll=0.03, ops_poll=0.03, halt_poll=0.03, delete_poll=0.03
+)
 PATIENT_RETRY = RetryPolicy(initial=0.02, factor=2.0, cap=0.2, max_attempts=40, jitter=0.0)
 
 
@@ -60,14 +66,24 @@ class World:
         assert answer.status_code == 200, answer.text
 
     async def database(self, name: str, engine: str = "postgres", **fields: Any) -> Database:
-        values: dict[str, Any] = dict(name=name, domain="acme", project="shop", engine=engine,
-                                      version=VERSIONS[engine], storage_gb=10)
+        values: dict[str, Any] = dict(
+            name=name,
+            domain="acme",
+            project="shop",
+            engine=engine,
+            version=VERSIONS[engine],
+            storage_gb=10,
+        )
         values.update(fields)
         return await self.store.databases.insert(Database(**values))
 
     async def run(
-        self, database: Database, op_type: str, desired_state: dict[str, Any] | None = None,
-        *, timeout: float = 20,
+        self,
+        database: Database,
+        op_type: str,
+        desired_state: dict[str, Any] | None = None,
+        *,
+        timeout: float = 20,
     ) -> Operation:
         op = await self.engine.submit(
             database.id, op_type, desired_state=desired_state or {}, created_by=ACTOR
@@ -87,8 +103,11 @@ class World:
 
     async def transitions(self, database_id: str, operation_id: str) -> list[tuple[str, str]]:
         page = await self.store.events.list_for_database(database_id, limit=100)
-        return [(str(e.from_status), str(e.to_status))
-                for e in reversed(page.items) if e.operation_id == operation_id]
+        return [
+            (str(e.from_status), str(e.to_status))
+            for e in reversed(page.items)
+            if e.operation_id == operation_id
+        ]
 
     async def reasons(self, database_id: str, operation_id: str) -> list[str]:
         page = await self.store.events.list_for_database(database_id, limit=100)
@@ -107,8 +126,12 @@ class World:
 
 @contextlib.asynccontextmanager
 async def world(
-    store: SQLiteStore, redis: aioredis.Redis, *, timing: HandlerTiming = FAST,
-    retry: RetryPolicy = PATIENT_RETRY, **knobs: Any,
+    store: SQLiteStore,
+    redis: aioredis.Redis,
+    *,
+    timing: HandlerTiming = FAST,
+    retry: RetryPolicy = PATIENT_RETRY,
+    **knobs: Any,
 ) -> AsyncIterator[World]:
     async with (
         run_simulator(simulator=Simulator(plugins=[install])) as served,
@@ -116,10 +139,13 @@ async def world(
     ):
         gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2)
         try:
-            async with running_engine(store, redis, retry=retry, step_timeout=5,
-                                      visibility_timeout=10) as engine:
+            async with running_engine(
+                store, redis, retry=retry, step_timeout=5, visibility_timeout=10
+            ) as engine:
                 deps = HandlerDeps.single_cluster(
-                    store=store, cluster=gateway, sizes=sizes.default_size_table(),
+                    store=store,
+                    cluster=gateway,
+                    sizes=sizes.default_size_table(),
                     timing=timing,
                 )
                 register_database_handlers(engine.handlers, deps)
@@ -136,13 +162,14 @@ async def test_every_engine_is_created_and_runs_with_an_endpoint(
     async with world(sqlite_store, redis_client) as w:
         shapes = {
             "postgres": dict(high_availability=True, replicas=2),
-            "mysql": {}, "mariadb": {},
+            "mysql": {},
+            "mariadb": {},
             "mongodb": dict(high_availability=True, replicas=3),
             "redis": dict(high_availability=True, replicas=3),  # Sentinel: two CRs
         }
-        created = await asyncio.gather(*(
-            w.created(f"{engine}-one", engine, **shape) for engine, shape in shapes.items()
-        ))
+        created = await asyncio.gather(
+            *(w.created(f"{engine}-one", engine, **shape) for engine, shape in shapes.items())
+        )
 
         for database in created:
             spec = engines.spec(database.engine)
@@ -159,12 +186,14 @@ async def test_every_engine_is_created_and_runs_with_an_endpoint(
             assert cr["metadata"]["labels"][labels.DATABASE_ID_KEY] == database.id
             assert database.operation_id is not None
             assert await w.transitions(database.id, database.operation_id) == [
-                ("pending", "provisioning"), ("provisioning", "running"),
+                ("pending", "provisioning"),
+                ("provisioning", "running"),
             ]
             events = (await w.store.events.list_for_database(database.id)).items
             assert {e.actor for e in events} == {ACTOR}
-        sentinel = await w.gateway.find(engines.REDIS_SENTINEL, "redis-one-sentinel",
-                                        namespace=NAMESPACE)
+        sentinel = await w.gateway.find(
+            engines.REDIS_SENTINEL, "redis-one-sentinel", namespace=NAMESPACE
+        )
         assert sentinel is not None
 
 
@@ -195,7 +224,8 @@ async def test_each_opsrequest_type_changes_the_database_and_returns_it_to_runni
             for key, value in fields.items():
                 assert getattr(record, key) == value, (op_type, key)
             assert await w.transitions(db.id, op.id) == [
-                ("running", during), (during, "running"),
+                ("running", during),
+                (during, "running"),
             ]
             reason = "".join(p.capitalize() for p in op_type.split("_"))
             assert await w.reasons(db.id, op.id) == [f"{reason}Started", f"{reason}Succeeded"]
@@ -227,7 +257,8 @@ async def test_pause_halts_the_database_and_resume_brings_it_back(
         assert record.status is DatabaseStatus.PAUSED and record.phase == "Halted"
         assert cr is not None and cr["spec"]["halted"] is True
         assert await w.transitions(db.id, paused.id) == [
-            ("running", "pausing"), ("pausing", "paused"),
+            ("running", "pausing"),
+            ("pausing", "paused"),
         ]
         refused = await w.run(db, "restart")
         assert refused.status is OperationStatus.FAILED
@@ -241,7 +272,8 @@ async def test_pause_halts_the_database_and_resume_brings_it_back(
         assert cr is not None and cr["spec"]["halted"] is False
         assert cr["spec"]["deletionPolicy"] == "Delete"
         assert await w.transitions(db.id, resumed.id) == [
-            ("paused", "resuming"), ("resuming", "running"),
+            ("paused", "resuming"),
+            ("resuming", "running"),
         ]
 
 
@@ -257,28 +289,30 @@ async def test_a_failed_opsrequest_leaves_the_database_running_on_its_old_spec(
         record = await w.record(db.id)
         cr = await w.cr(db)
         assert op.status is OperationStatus.FAILED
-        assert "HorizontalScaling failed: the simulated cluster said no" in (
-            op.error_message or ""
-        )
+        assert "HorizontalScaling failed: the simulated cluster said no" in (op.error_message or "")
         assert op.ops_request_phase == "Failed"
         assert record.status is DatabaseStatus.RUNNING
         assert record.replicas == 3
         assert cr is not None and cr["spec"]["replicas"] == 3
         assert await w.transitions(db.id, op.id) == [
-            ("running", "scaling"), ("scaling", "running"),
+            ("running", "scaling"),
+            ("scaling", "running"),
         ]
         assert await w.reasons(db.id, op.id) == [
-            "ScaleHorizontalStarted", "ScaleHorizontalFailed",
+            "ScaleHorizontalStarted",
+            "ScaleHorizontalFailed",
         ]
 
 
 async def test_a_database_stuck_in_provisioning_fails_at_its_deadline_with_the_clusters_reason(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
-    timing = HandlerTiming(provision_deadline=1.0, provision_poll=0.05, ops_poll=0.05,
-                           halt_poll=0.05, delete_poll=0.05)
-    async with world(sqlite_store, redis_client, timing=timing,
-                     never_provision=[f"{NAMESPACE}/stuck"]) as w:
+    timing = HandlerTiming(
+        provision_deadline=1.0, provision_poll=0.05, ops_poll=0.05, halt_poll=0.05, delete_poll=0.05
+    )
+    async with world(
+        sqlite_store, redis_client, timing=timing, never_provision=[f"{NAMESPACE}/stuck"]
+    ) as w:
         db = await w.database("stuck", "mariadb")
 
         op = await w.run(db, "create")
@@ -295,7 +329,8 @@ async def test_a_database_stuck_in_provisioning_fails_at_its_deadline_with_the_c
         assert record.status is DatabaseStatus.FAILED
         assert record.message == reason
         assert await w.transitions(db.id, op.id) == [
-            ("pending", "provisioning"), ("provisioning", "failed"),
+            ("pending", "provisioning"),
+            ("provisioning", "failed"),
         ]
 
 
@@ -307,7 +342,8 @@ async def test_what_the_webhook_or_the_rules_refuse_fails_with_their_message(
         standalone = await w.created("solo", "mysql")
 
         denied, refused = await asyncio.gather(
-            w.run(bogus, "create"), w.run(standalone, "scale_horizontal", {"replicas": 3}),
+            w.run(bogus, "create"),
+            w.run(standalone, "scale_horizontal", {"replicas": 3}),
         )
 
         assert denied.status is OperationStatus.FAILED
@@ -316,7 +352,8 @@ async def test_what_the_webhook_or_the_rules_refuse_fails_with_their_message(
         )
         assert (await w.record(bogus.id)).status is DatabaseStatus.FAILED
         assert await w.transitions(bogus.id, denied.id) == [
-            ("pending", "provisioning"), ("provisioning", "failed"),
+            ("pending", "provisioning"),
+            ("provisioning", "failed"),
         ]
         assert refused.status is OperationStatus.FAILED
         assert "horizontal scaling is not available for a standalone MySQL" in (
@@ -359,8 +396,14 @@ async def test_a_step_run_again_after_its_worker_died_does_nothing_twice(
         db = await w.database("twice", "postgres", high_availability=True, replicas=2)
 
         async def die_then_run(op_type: str, step: Any, dies_at: int, **wanted: Any) -> Operation:
-            op = Operation(database_id=db.id, domain="acme", project="shop", type=op_type,
-                           desired_state=wanted, created_by=ACTOR)
+            op = Operation(
+                database_id=db.id,
+                domain="acme",
+                project="shop",
+                type=op_type,
+                desired_state=wanted,
+                created_by=ACTOR,
+            )
             await w.store.operations.create_active(op)  # stored, no wake-up yet
             with pytest.raises(WorkerDied):
                 await step(DyingContext(w.store, op, dies_at_save=dies_at))
@@ -370,19 +413,23 @@ async def test_a_step_run_again_after_its_worker_died_does_nothing_twice(
         # create dies after making the CR, before recording that it did
         created = await die_then_run("create", Provisioning(w.deps).create, 1)
         # scale_horizontal dies after creating its OpsRequest, before recording its name
-        scaled = await die_then_run("scale_horizontal", OpsRequestOperations(w.deps).step, 2,
-                                    replicas=3)
+        scaled = await die_then_run(
+            "scale_horizontal", OpsRequestOperations(w.deps).step, 2, replicas=3
+        )
 
         assert created.status is OperationStatus.SUCCEEDED, created.error_message
         assert scaled.status is OperationStatus.SUCCEEDED, scaled.error_message
         assert await w.transitions(db.id, created.id) == [
-            ("pending", "provisioning"), ("provisioning", "running"),
+            ("pending", "provisioning"),
+            ("provisioning", "running"),
         ]
         assert await w.transitions(db.id, scaled.id) == [
-            ("running", "scaling"), ("scaling", "running"),
+            ("running", "scaling"),
+            ("scaling", "running"),
         ]
-        owners = [o["metadata"]["labels"][labels.OPERATION_ID_KEY]
-                  for o in await w.ops_requests(db)]
+        owners = [
+            o["metadata"]["labels"][labels.OPERATION_ID_KEY] for o in await w.ops_requests(db)
+        ]
         assert owners == [scaled.id]
         assert (await w.record(db.id)).replicas == 3
 
@@ -392,19 +439,30 @@ async def test_cluster_faults_delay_but_never_lose_or_duplicate_operations(
 ) -> None:
     async with world(sqlite_store, redis_client) as w:
         await w.configure(
-            error_rate=0.25, throttle_rate=0.25, throttle_retry_after_seconds=0,
-            fault_targets=["create postgres*", "get postgres*", "patch postgreses",
-                           "delete postgres*", "create namespaces", "list postgresopsrequests"],
+            error_rate=0.25,
+            throttle_rate=0.25,
+            throttle_retry_after_seconds=0,
+            fault_targets=[
+                "create postgres*",
+                "get postgres*",
+                "patch postgreses",
+                "delete postgres*",
+                "create namespaces",
+                "list postgresopsrequests",
+            ],
         )
         names = [f"shard-{i}" for i in range(3)]
-        databases = await asyncio.gather(*(
-            w.database(name, high_availability=True, replicas=2) for name in names
-        ))
+        databases = await asyncio.gather(
+            *(w.database(name, high_availability=True, replicas=2) for name in names)
+        )
 
         async def lifecycle(db: Database) -> list[Operation]:
             done = [await w.run(db, "create", timeout=40)]
-            for op_type, wanted in (("scale_horizontal", {"replicas": 3}), ("restart", {}),
-                                    ("scale_vertical", {"size": "db.t3.medium"})):
+            for op_type, wanted in (
+                ("scale_horizontal", {"replicas": 3}),
+                ("restart", {}),
+                ("scale_vertical", {"size": "db.t3.medium"}),
+            ):
                 done.append(await w.run(db, op_type, wanted, timeout=40))
             return done
 
@@ -419,10 +477,13 @@ async def test_cluster_faults_delay_but_never_lose_or_duplicate_operations(
             ]
             record = await w.record(db.id)
             assert (record.status, record.replicas, record.size) == (
-                DatabaseStatus.RUNNING, 3, "db.t3.medium",
+                DatabaseStatus.RUNNING,
+                3,
+                "db.t3.medium",
             )
-            by_operation = [o["metadata"]["labels"][labels.OPERATION_ID_KEY]
-                            for o in await w.ops_requests(db)]
+            by_operation = [
+                o["metadata"]["labels"][labels.OPERATION_ID_KEY] for o in await w.ops_requests(db)
+            ]
             assert sorted(by_operation) == sorted(op.id for op in ops[1:])  # one each
             for op in ops:
                 transitions = await w.transitions(db.id, op.id)
@@ -434,9 +495,9 @@ async def test_delete_carries_out_each_deletion_policy_and_frees_the_name(
 ) -> None:
     async with world(sqlite_store, redis_client) as w:
         policies = ("Delete", "WipeOut", "Halt")
-        databases = await asyncio.gather(*(
-            w.created(f"app-{p.lower()}", "mysql", deletion_policy=p) for p in policies
-        ))
+        databases = await asyncio.gather(
+            *(w.created(f"app-{p.lower()}", "mysql", deletion_policy=p) for p in policies)
+        )
         await w.run(databases[0], "restart")  # leaves an OpsRequest behind
 
         deletions = await asyncio.gather(*(w.run(db, "delete") for db in databases))
@@ -448,7 +509,8 @@ async def test_delete_carries_out_each_deletion_policy_and_frees_the_name(
             assert await w.cr(db) is None
             assert await w.ops_requests(db) == []
             assert await w.transitions(db.id, op.id) == [
-                ("running", "deleting"), ("deleting", "deleted"),
+                ("running", "deleting"),
+                ("deleting", "deleted"),
             ]
             secret_kept = True
             try:
@@ -479,8 +541,13 @@ async def test_update_runs_its_changes_in_the_documented_order(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
     async with world(sqlite_store, redis_client) as w:
-        db = await w.created("catalog", "postgres", high_availability=True, replicas=2,
-                             labels={"team": "blue", "tier": "gold"})
+        db = await w.created(
+            "catalog",
+            "postgres",
+            high_availability=True,
+            replicas=2,
+            labels={"team": "blue", "tier": "gold"},
+        )
         resource = engines.spec("postgres").ops_resource
         seen: list[str] = []
 
@@ -491,11 +558,19 @@ async def test_update_runs_its_changes_in_the_documented_order(
 
         watcher = asyncio.get_running_loop().create_task(watch(), name="test-watch-ops")
         try:
-            op = await w.run(db, "update", {
-                "version": "17.6", "replicas": 3, "size": "db.t3.small", "storage_gb": 25,
-                "labels": {"team": "red"}, "deletion_protection": True,
-                "monitoring_enabled": False,
-            })
+            op = await w.run(
+                db,
+                "update",
+                {
+                    "version": "17.6",
+                    "replicas": 3,
+                    "size": "db.t3.small",
+                    "storage_gb": 25,
+                    "labels": {"team": "red"},
+                    "deletion_protection": True,
+                    "monitoring_enabled": False,
+                },
+            )
             await eventually(lambda: len(seen) == 4, timeout=5, message="four OpsRequests")
         finally:
             watcher.cancel()
@@ -503,11 +578,13 @@ async def test_update_runs_its_changes_in_the_documented_order(
                 await watcher
 
         assert op.status is OperationStatus.SUCCEEDED, op.error_message
-        assert seen == ["VolumeExpansion", "VerticalScaling", "HorizontalScaling",
-                        "UpdateVersion"]
+        assert seen == ["VolumeExpansion", "VerticalScaling", "HorizontalScaling", "UpdateVersion"]
         record = await w.record(db.id)
         assert (record.version, record.replicas, record.size, record.storage_gb) == (
-            "17.6", 3, "db.t3.small", 25,
+            "17.6",
+            3,
+            "db.t3.small",
+            25,
         )
         assert record.labels == {"team": "red"}
         assert record.deletion_protection is True and record.monitoring_enabled is False
@@ -518,11 +595,14 @@ async def test_update_runs_its_changes_in_the_documented_order(
         assert "tier" not in cr["metadata"]["labels"]
         assert "monitor" not in cr["spec"]
         assert await w.transitions(db.id, op.id) == [
-            ("running", "updating"), ("updating", "running"),
+            ("running", "updating"),
+            ("updating", "running"),
         ]
         # Four OpsRequests ran; the oldest finished one was pruned.
         assert sorted(o["spec"]["type"] for o in await w.ops_requests(db)) == [
-            "HorizontalScaling", "UpdateVersion", "VerticalScaling",
+            "HorizontalScaling",
+            "UpdateVersion",
+            "VerticalScaling",
         ]
 
 
@@ -541,7 +621,9 @@ async def test_an_update_that_fails_midway_keeps_what_was_applied(
         assert "applied: storage 10 GB -> 40 GB" in message
         assert "not applied: version 16.13 -> 13.22" in message
         assert (record.storage_gb, record.version, record.status) == (
-            40, "16.13", DatabaseStatus.RUNNING,
+            40,
+            "16.13",
+            DatabaseStatus.RUNNING,
         )
 
 
@@ -551,13 +633,18 @@ async def test_cancelling_an_operation_deletes_its_opsrequest_while_it_is_still_
     async with world(sqlite_store, redis_client, stuck_ops=[f"{NAMESPACE}/blocker"]) as w:
         db = await w.created("queue", "mariadb")
         resource = engines.spec("mariadb").ops_resource
-        await w.gateway.create(resource, {
-            "apiVersion": resource.api_version, "kind": resource.kind,
-            "metadata": {"name": "blocker", "namespace": NAMESPACE},
-            "spec": {"type": "Restart", "databaseRef": {"name": "queue"}, "apply": "Always"},
-        })
+        await w.gateway.create(
+            resource,
+            {
+                "apiVersion": resource.api_version,
+                "kind": resource.kind,
+                "metadata": {"name": "blocker", "namespace": NAMESPACE},
+                "spec": {"type": "Restart", "databaseRef": {"name": "queue"}, "apply": "Always"},
+            },
+        )
         await eventually(
-            lambda: _phase_is(w, resource, "blocker", "Progressing"), timeout=5,
+            lambda: _phase_is(w, resource, "blocker", "Progressing"),
+            timeout=5,
             message="the blocker is progressing",
         )
         op = await w.engine.submit(db.id, "restart", created_by=ACTOR)
@@ -589,13 +676,18 @@ async def test_an_operation_failed_by_its_deadline_withdraws_its_pending_opsrequ
     async with world(sqlite_store, redis_client, stuck_ops=[f"{NAMESPACE}/blocker"]) as w:
         db = await w.created("ledger", "postgres")
         resource = engines.spec("postgres").ops_resource
-        await w.gateway.create(resource, {
-            "apiVersion": resource.api_version, "kind": resource.kind,
-            "metadata": {"name": "blocker", "namespace": NAMESPACE},
-            "spec": {"type": "Restart", "databaseRef": {"name": "ledger"}, "apply": "Always"},
-        })
+        await w.gateway.create(
+            resource,
+            {
+                "apiVersion": resource.api_version,
+                "kind": resource.kind,
+                "metadata": {"name": "blocker", "namespace": NAMESPACE},
+                "spec": {"type": "Restart", "databaseRef": {"name": "ledger"}, "apply": "Always"},
+            },
+        )
         await eventually(
-            lambda: _phase_is(w, resource, "blocker", "Progressing"), timeout=5,
+            lambda: _phase_is(w, resource, "blocker", "Progressing"),
+            timeout=5,
             message="the blocker is progressing",
         )
         op = await w.engine.submit(db.id, "restart", created_by=ACTOR, deadline=1.5)
@@ -617,7 +709,9 @@ async def test_a_database_that_comes_up_critical_runs_degraded_and_resumes_so(
     async with world(sqlite_store, redis_client, degraded=[f"{NAMESPACE}/limping"]) as w:
         db = await w.created("limping", "mysql", high_availability=True, replicas=3)
         assert (db.status, db.phase, db.health_status) == (
-            DatabaseStatus.RUNNING, "Critical", HealthStatus.DEGRADED,
+            DatabaseStatus.RUNNING,
+            "Critical",
+            HealthStatus.DEGRADED,
         )
         assert db.endpoint is not None
 
@@ -626,7 +720,9 @@ async def test_a_database_that_comes_up_critical_runs_degraded_and_resumes_so(
         record = await w.record(db.id)
         assert resumed.status is OperationStatus.SUCCEEDED, resumed.error_message
         assert (record.status, record.phase, record.health_status) == (
-            DatabaseStatus.RUNNING, "Critical", HealthStatus.DEGRADED,
+            DatabaseStatus.RUNNING,
+            "Critical",
+            HealthStatus.DEGRADED,
         )
 
 
@@ -636,15 +732,23 @@ async def test_an_update_with_a_setting_that_breaks_a_rule_fails_before_anything
     async with world(sqlite_store, redis_client) as w:
         db = await w.created("orders", "mariadb", labels={"team": "blue"})
 
-        op = await w.run(db, "update", {
-            "storage_gb": 30, "labels": {"team": "red"}, "backup_retention_days": 0,
-        })
+        op = await w.run(
+            db,
+            "update",
+            {
+                "storage_gb": 30,
+                "labels": {"team": "red"},
+                "backup_retention_days": 0,
+            },
+        )
 
         assert op.status is OperationStatus.FAILED
         assert "backup_retention_days must be from 1 to 365" in (op.error_message or "")
         record = await w.record(db.id)
         assert (record.storage_gb, record.labels, record.backup_retention_days) == (
-            10, {"team": "blue"}, db.backup_retention_days,
+            10,
+            {"team": "blue"},
+            db.backup_retention_days,
         )
         assert record.status is DatabaseStatus.RUNNING
         assert await w.ops_requests(db) == []

@@ -34,8 +34,9 @@ async def repairing(
 ) -> AsyncIterator[tuple[World, DriftRepair]]:
     async with world(store, redis, **knobs) as w:
         table = sizes.default_size_table()
-        repair = DriftRepair(store, ClusterView(w.gateway), w.engine.service,
-                             CatalogService(w.gateway, table), table)
+        repair = DriftRepair(
+            store, ClusterView(w.gateway), w.engine.service, CatalogService(w.gateway, table), table
+        )
         yield w, repair
 
 
@@ -67,26 +68,73 @@ async def one_fix(w: World, database: Database, result: RepairPass) -> Operation
 @pytest.mark.parametrize(
     ("engine", "shape", "patch", "field", "op_type", "settled"),
     [
-        ("postgres", {"high_availability": True, "replicas": 2}, {"spec": {"replicas": 3}},
-         "replicas", "scale_horizontal", lambda spec: spec["replicas"] == 2),
-        ("mysql", {}, {"spec": {"podTemplate": {"spec": {"containers": [
-            {"name": "mysql", "resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}]}}}},
-         "resources", "scale_vertical",
-         lambda spec: spec["podTemplate"]["spec"]["containers"][0]["resources"]["requests"][
-             "cpu"] == "500m"),
-        ("mariadb", {"storage_gb": 20},
-         {"spec": {"storage": {"resources": {"requests": {"storage": "10Gi"}}}}},
-         "storage", "expand_storage",
-         lambda spec: spec["storage"]["resources"]["requests"]["storage"] == "20Gi"),
-        ("postgres", {}, {"spec": {"version": "16.10"}}, "version", "upgrade_version",
-         lambda spec: spec["version"] == "16.13"),
-        ("redis", {}, {"spec": {"halted": True}}, "halted", "resume",
-         lambda spec: spec["halted"] is False),
+        (
+            "postgres",
+            {"high_availability": True, "replicas": 2},
+            {"spec": {"replicas": 3}},
+            "replicas",
+            "scale_horizontal",
+            lambda spec: spec["replicas"] == 2,
+        ),
+        (
+            "mysql",
+            {},
+            {
+                "spec": {
+                    "podTemplate": {
+                        "spec": {
+                            "containers": [
+                                {
+                                    "name": "mysql",
+                                    "resources": {"requests": {"cpu": "2", "memory": "4Gi"}},
+                                }
+                            ]
+                        }
+                    }
+                }
+            },
+            "resources",
+            "scale_vertical",
+            lambda spec: (
+                spec["podTemplate"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+                == "500m"
+            ),
+        ),
+        (
+            "mariadb",
+            {"storage_gb": 20},
+            {"spec": {"storage": {"resources": {"requests": {"storage": "10Gi"}}}}},
+            "storage",
+            "expand_storage",
+            lambda spec: spec["storage"]["resources"]["requests"]["storage"] == "20Gi",
+        ),
+        (
+            "postgres",
+            {},
+            {"spec": {"version": "16.10"}},
+            "version",
+            "upgrade_version",
+            lambda spec: spec["version"] == "16.13",
+        ),
+        (
+            "redis",
+            {},
+            {"spec": {"halted": True}},
+            "halted",
+            "resume",
+            lambda spec: spec["halted"] is False,
+        ),
     ],
 )
 async def test_drift_made_in_the_cluster_is_found_by_one_pass_and_fixed_by_an_operation(
-    sqlite_store: SQLiteStore, redis_client: aioredis.Redis, engine: str,
-    shape: dict[str, Any], patch: dict[str, Any], field: str, op_type: str, settled: Any,
+    sqlite_store: SQLiteStore,
+    redis_client: aioredis.Redis,
+    engine: str,
+    shape: dict[str, Any],
+    patch: dict[str, Any],
+    field: str,
+    op_type: str,
+    settled: Any,
 ) -> None:
     async with repairing(sqlite_store, redis_client) as (w, repair):
         db = await w.created("drifty", engine, **shape)
@@ -112,14 +160,16 @@ async def test_drift_made_in_the_cluster_is_found_by_one_pass_and_fixed_by_an_op
 @pytest.mark.parametrize(
     ("patch", "field", "adopted"),
     [
-        ({"spec": {"storage": {"resources": {"requests": {"storage": "50Gi"}}}}},
-         "storage_gb", 50),
+        ({"spec": {"storage": {"resources": {"requests": {"storage": "50Gi"}}}}}, "storage_gb", 50),
         ({"spec": {"version": "17.6"}}, "version", "17.6"),
     ],
 )
 async def test_drift_that_cannot_be_undone_is_adopted_into_the_record(
-    sqlite_store: SQLiteStore, redis_client: aioredis.Redis, patch: dict[str, Any],
-    field: str, adopted: Any,
+    sqlite_store: SQLiteStore,
+    redis_client: aioredis.Redis,
+    patch: dict[str, Any],
+    field: str,
+    adopted: Any,
 ) -> None:
     async with repairing(sqlite_store, redis_client) as (w, repair):
         db = await w.created("grown", "postgres")
@@ -152,12 +202,11 @@ async def test_a_vanished_cr_fails_the_database_once_and_keeps_its_record(
 
     assert (result.vanished, again.vanished) == (1, 0)
     assert record.status is DatabaseStatus.FAILED
-    assert "MariaDB" in (record.message or "") and "gone from the cluster" in (
-        record.message or ""
-    )
+    assert "MariaDB" in (record.message or "") and "gone from the cluster" in (record.message or "")
     missing = [e for e in page.items if e.reason == "ClusterResourceMissing"]
     assert len(missing) == 1 and (missing[0].from_status, missing[0].to_status) == (
-        "running", "failed"
+        "running",
+        "failed",
     )
 
 
@@ -167,15 +216,27 @@ async def test_an_orphan_cr_is_reported_once_and_left_alone(
     async with repairing(sqlite_store, redis_client) as (w, repair):
         await w.created("owned", "postgres")
         resource = engines.spec("postgres").database_resource
-        await w.gateway.create(resource, {
-            "apiVersion": resource.api_version, "kind": resource.kind,
-            "metadata": {"name": "stray", "namespace": NAMESPACE, "labels": {
-                "app.kubernetes.io/managed-by": "kubedb-dbaas",
-                "dbaas.io/database-id": "db-nobodyknowsme", "dbaas.io/domain": "acme",
-                "dbaas.io/project": "shop"}},
-            "spec": {"version": "16.13", "storage": {"resources": {"requests": {
-                "storage": "1Gi"}}}},
-        })
+        await w.gateway.create(
+            resource,
+            {
+                "apiVersion": resource.api_version,
+                "kind": resource.kind,
+                "metadata": {
+                    "name": "stray",
+                    "namespace": NAMESPACE,
+                    "labels": {
+                        "app.kubernetes.io/managed-by": "kubedb-dbaas",
+                        "dbaas.io/database-id": "db-nobodyknowsme",
+                        "dbaas.io/domain": "acme",
+                        "dbaas.io/project": "shop",
+                    },
+                },
+                "spec": {
+                    "version": "16.13",
+                    "storage": {"resources": {"requests": {"storage": "1Gi"}}},
+                },
+            },
+        )
 
         first = await repair.run_pass(leading)
         second = await repair.run_pass(leading)
@@ -207,13 +268,19 @@ async def test_two_leaders_overlapping_open_one_fix_and_a_failed_fix_is_not_retr
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
     async with repairing(sqlite_store, redis_client, ops_failure_probability=1.0) as (
-        w, repair,
+        w,
+        repair,
     ):
         db = await w.created("twice", "postgres", high_availability=True, replicas=2)
         await patch_cr(w, db, {"spec": {"replicas": 3}})
         table = sizes.default_size_table()
-        other = DriftRepair(sqlite_store, ClusterView(w.gateway), w.engine.service,
-                            CatalogService(w.gateway, table), table)
+        other = DriftRepair(
+            sqlite_store,
+            ClusterView(w.gateway),
+            w.engine.service,
+            CatalogService(w.gateway, table),
+            table,
+        )
 
         first = await repair.run_pass(leading)
         overlapping = await other.run_pass(leading)
@@ -274,8 +341,9 @@ async def test_a_stale_leaders_adoption_is_refused_by_the_store_and_writes_nothi
 ) -> None:
     async with repairing(sqlite_store, redis_client) as (w, repair):
         db = await w.created("stale", "postgres")
-        await patch_cr(w, db, {"spec": {"storage": {"resources": {"requests": {
-            "storage": "50Gi"}}}}})
+        await patch_cr(
+            w, db, {"spec": {"storage": {"resources": {"requests": {"storage": "50Gi"}}}}}
+        )
         held = Fence("leader", await sqlite_store.fences.advance("leader"))
         await sqlite_store.fences.advance("leader")  # a newer leader took the lease
 

@@ -25,10 +25,18 @@ LEASE = "leader"
 
 async def an_orphan(store: SQLiteStore) -> Database:
     """A `pending` record with no operation, older than any grace."""
-    return await store.databases.insert(Database.model_validate({
-        "name": "orphan", "domain": "acme", "project": "shop", "engine": "postgres",
-        "version": "16.4", "created_at": clock.utcnow() - timedelta(hours=1),
-    }))
+    return await store.databases.insert(
+        Database.model_validate(
+            {
+                "name": "orphan",
+                "domain": "acme",
+                "project": "shop",
+                "engine": "postgres",
+                "version": "16.4",
+                "created_at": clock.utcnow() - timedelta(hours=1),
+            }
+        )
+    )
 
 
 async def stale_fence(store: SQLiteStore) -> Fence:
@@ -50,16 +58,24 @@ async def test_a_stale_leader_rolls_back_no_orphan_record(sqlite_store: SQLiteSt
 
 
 async def test_a_reconciler_whose_write_is_fenced_stops_leading(
-    sqlite_store: SQLiteStore, redis_client: aioredis.Redis,
+    sqlite_store: SQLiteStore,
+    redis_client: aioredis.Redis,
 ) -> None:
     await an_orphan(sqlite_store)
     loop = asyncio.get_running_loop()
-    leadership = Leadership(epoch=1, instance_id="me", _deadline=loop.time() + 60,
-                            _clock=loop.time, fence=await stale_fence(sqlite_store))
+    leadership = Leadership(
+        epoch=1,
+        instance_id="me",
+        _deadline=loop.time() + 60,
+        _clock=loop.time,
+        fence=await stale_fence(sqlite_store),
+    )
     worker = ReconciliationWorker(
-        store=sqlite_store, queue=OperationQueue(redis_client, prefix=redis_keys().operations),
+        store=sqlite_store,
+        queue=OperationQueue(redis_client, prefix=redis_keys().operations),
         interval=60,
-        stall_grace=60, orphans=OrphanRecords(sqlite_store, None, grace=0),
+        stall_grace=60,
+        orphans=OrphanRecords(sqlite_store, None, grace=0),
     )
 
     with pytest.raises(LeadershipLost):

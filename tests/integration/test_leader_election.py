@@ -58,7 +58,11 @@ async def running_elector(
     client: aioredis.Redis, name: str, ledger: Ledger, *, metrics: Metrics | None = None
 ) -> AsyncIterator[tuple[LeaderElector, asyncio.Event, asyncio.Task[None]]]:
     elector = LeaderElector(
-        client, instance_id=name, ttl=TTL, retry_interval=RETRY, key=redis_keys().leader,
+        client,
+        instance_id=name,
+        ttl=TTL,
+        retry_interval=RETRY,
+        key=redis_keys().leader,
         metrics=metrics,
     )
     stop = asyncio.Event()
@@ -128,9 +132,18 @@ async def test_after_the_leader_is_killed_another_leads_within_ttl_and_retry(
     redis_client: aioredis.Redis, redis_url: str
 ) -> None:
     proc = subprocess.Popen(  # noqa: ASYNC220 - started once, waited on in a thread
-        [sys.executable, "-m", "tests.integration.elector_process", redis_url,
-         redis_keys().leader, "doomed", str(TTL), str(RETRY)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.elector_process",
+            redis_url,
+            redis_keys().leader,
+            "doomed",
+            str(TTL),
+            str(RETRY),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 15)  # type: ignore[union-attr]
@@ -224,8 +237,9 @@ def test_a_leader_whose_loop_was_blocked_past_the_ttl_does_not_act_when_it_wakes
         client = make_client(redis_url)
         stop = asyncio.Event()
         stop_a_holder.append(stop)
-        elector = LeaderElector(client, instance_id="a", ttl=TTL, retry_interval=RETRY,
-                             key=redis_keys().leader)
+        elector = LeaderElector(
+            client, instance_id="a", ttl=TTL, retry_interval=RETRY, key=redis_keys().leader
+        )
         try:
             await elector.run(lead_a, stop)
         finally:
@@ -246,8 +260,9 @@ def test_a_leader_whose_loop_was_blocked_past_the_ttl_does_not_act_when_it_wakes
                 b_started.set()
                 await asyncio.Event().wait()
 
-            elector = LeaderElector(client, instance_id="b", ttl=TTL, retry_interval=RETRY,
-                             key=redis_keys().leader)
+            elector = LeaderElector(
+                client, instance_id="b", ttl=TTL, retry_interval=RETRY, key=redis_keys().leader
+            )
             task = asyncio.create_task(elector.run(lead_b, stop))
             await wait_until(b_started.is_set, timeout=TTL * 2 + 2)
             await asyncio.sleep(TTL * 2)  # A wakes up in here and must stay quiet
@@ -273,16 +288,22 @@ async def test_an_elector_refuses_a_retry_interval_not_shorter_than_the_ttl(
     redis_client: aioredis.Redis, bad: tuple[float, float]
 ) -> None:
     with pytest.raises(ValueError):
-        LeaderElector(redis_client, instance_id="x", ttl=bad[0], retry_interval=bad[1],
-                      key=redis_keys().leader)
+        LeaderElector(
+            redis_client,
+            instance_id="x",
+            ttl=bad[0],
+            retry_interval=bad[1],
+            key=redis_keys().leader,
+        )
 
 
 async def test_an_elector_whose_key_outlived_its_step_down_takes_it_again_at_once(
     redis_client: aioredis.Redis,
 ) -> None:
     """A renew whose answer was lost: we stepped down, but the key is still ours in Redis."""
-    elector = LeaderElector(redis_client, instance_id="me", ttl=TTL, retry_interval=RETRY,
-                             key=redis_keys().leader)
+    elector = LeaderElector(
+        redis_client, instance_id="me", ttl=TTL, retry_interval=RETRY, key=redis_keys().leader
+    )
     first = await elector._try_acquire()
     assert first is not None
 
@@ -290,6 +311,7 @@ async def test_an_elector_whose_key_outlived_its_step_down_takes_it_again_at_onc
 
     assert again is not None and again.epoch == first.epoch + 1
     assert 0 < await redis_client.pttl(redis_keys().leader) <= TTL * 1000
-    other = LeaderElector(redis_client, instance_id="other", ttl=TTL, retry_interval=RETRY,
-                             key=redis_keys().leader)
+    other = LeaderElector(
+        redis_client, instance_id="other", ttl=TTL, retry_interval=RETRY, key=redis_keys().leader
+    )
     assert await other._try_acquire() is None

@@ -45,20 +45,28 @@ async def own_redis(tmp_path: Path) -> AsyncIterator[tuple[aioredis.Redis, str]]
 
 
 async def test_the_epoch_survives_a_flushall_and_keeps_growing(
-    own_redis: tuple[aioredis.Redis, str], sqlite_store: SQLiteStore,
+    own_redis: tuple[aioredis.Redis, str],
+    sqlite_store: SQLiteStore,
 ) -> None:
     client, _ = own_redis
     key = redis_keys().leader
     epochs = []
     for _ in range(2):
-        elector = LeaderElector(client, instance_id="a", ttl=TTL, retry_interval=RETRY,
-                                key=key, epochs=sqlite_store.fences)
+        elector = LeaderElector(
+            client,
+            instance_id="a",
+            ttl=TTL,
+            retry_interval=RETRY,
+            key=key,
+            epochs=sqlite_store.fences,
+        )
         leadership = await elector._try_acquire()
         assert leadership is not None
         epochs.append(leadership.epoch)
         await client.flushall()  # flushes: a server this test started
-    standby = LeaderElector(client, instance_id="b", ttl=TTL, retry_interval=RETRY, key=key,
-                            epochs=sqlite_store.fences)
+    standby = LeaderElector(
+        client, instance_id="b", ttl=TTL, retry_interval=RETRY, key=key, epochs=sqlite_store.fences
+    )
     after_flush = await standby._try_acquire()
 
     assert after_flush is not None
@@ -68,7 +76,8 @@ async def test_the_epoch_survives_a_flushall_and_keeps_growing(
 
 
 async def test_a_leader_whose_lease_key_vanished_steps_down_at_its_next_renewal(
-    own_redis: tuple[aioredis.Redis, str], sqlite_store: SQLiteStore,
+    own_redis: tuple[aioredis.Redis, str],
+    sqlite_store: SQLiteStore,
 ) -> None:
     client, _ = own_redis
     led: list[Leadership] = []
@@ -81,8 +90,14 @@ async def test_a_leader_whose_lease_key_vanished_steps_down_at_its_next_renewal(
         finally:
             cancelled.set()
 
-    elector = LeaderElector(client, instance_id="a", ttl=TTL, retry_interval=RETRY,
-                            key=redis_keys().leader, epochs=sqlite_store.fences)
+    elector = LeaderElector(
+        client,
+        instance_id="a",
+        ttl=TTL,
+        retry_interval=RETRY,
+        key=redis_keys().leader,
+        epochs=sqlite_store.fences,
+    )
     stop = asyncio.Event()
     task = tasks.spawn("elector:a", elector.run(lead, stop))
     try:
@@ -119,7 +134,8 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreOpener:
 
 
 def test_a_leader_frozen_past_its_lease_wakes_and_its_store_write_is_refused(
-    redis_url: str, open_store: StoreOpener,
+    redis_url: str,
+    open_store: StoreOpener,
 ) -> None:
     """Elector A runs on a loop in its own thread. Its led coroutine passes its lease check,
     then its loop freezes for 2.5 TTLs (a pause between the check and the write); elector B
@@ -133,10 +149,17 @@ def test_a_leader_frozen_past_its_lease_wakes_and_its_store_write_is_refused(
     async def seed() -> str:
         store = await open_store()
         try:
-            database = await store.databases.insert(Database.model_validate({
-                "name": "orders", "domain": "acme", "project": "shop", "engine": "postgres",
-                "version": "16.4",
-            }))
+            database = await store.databases.insert(
+                Database.model_validate(
+                    {
+                        "name": "orders",
+                        "domain": "acme",
+                        "project": "shop",
+                        "engine": "postgres",
+                        "version": "16.4",
+                    }
+                )
+            )
             return database.id
         finally:
             await store.close()
@@ -155,8 +178,9 @@ def test_a_leader_frozen_past_its_lease_wakes_and_its_store_write_is_refused(
 
             async def write() -> None:  # in flight when A notices its lease is gone
                 try:
-                    await store.databases.update_fields(database_id, {"message": "from A"},
-                                                        fence=held)
+                    await store.databases.update_fields(
+                        database_id, {"message": "from A"}, fence=held
+                    )
                     outcome.append("written")
                 except store_errors.Fenced as exc:
                     outcome.append(exc)
@@ -166,8 +190,9 @@ def test_a_leader_frozen_past_its_lease_wakes_and_its_store_write_is_refused(
             await asyncio.shield(write())
             await asyncio.Event().wait()
 
-        elector = LeaderElector(client, instance_id="a", ttl=TTL, retry_interval=RETRY,
-                                key=key, epochs=store.fences)
+        elector = LeaderElector(
+            client, instance_id="a", ttl=TTL, retry_interval=RETRY, key=key, epochs=store.fences
+        )
         try:
             await elector.run(lead_a, stop)
         finally:
@@ -188,8 +213,9 @@ def test_a_leader_frozen_past_its_lease_wakes_and_its_store_write_is_refused(
                 led.set()
                 await asyncio.Event().wait()
 
-            elector = LeaderElector(client, instance_id="b", ttl=TTL, retry_interval=RETRY,
-                                    key=key, epochs=store.fences)
+            elector = LeaderElector(
+                client, instance_id="b", ttl=TTL, retry_interval=RETRY, key=key, epochs=store.fences
+            )
             task = tasks.spawn("elector:b", elector.run(lead_b, stop))
             try:
                 await eventually(led.is_set, timeout=TTL * 2 + 2)

@@ -100,15 +100,26 @@ async def test_a_worker_killed_mid_step_has_its_operation_finished_by_another(
         return steps.Done()
 
     async with running_engine(
-        store, redis_client, workers=0, visibility_timeout=worker_process.VISIBILITY,
+        store,
+        redis_client,
+        workers=0,
+        visibility_timeout=worker_process.VISIBILITY,
         step_timeout=worker_process.STEP,
     ) as engine:
         engine.handlers.register("test", step)
         prefix = engine.queue.stream.removesuffix(":stream")
         doomed = subprocess.Popen(  # noqa: ASYNC220 - started once, read in a thread
-            [sys.executable, "-m", "tests.integration.worker_process",
-             str(tmp_path / "store.sqlite3"), redis_url, prefix, "doomed"],
-            stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.worker_process",
+                str(tmp_path / "store.sqlite3"),
+                redis_url,
+                prefix,
+                "doomed",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             op = await engine.submit("db-1")
@@ -147,15 +158,27 @@ async def test_operations_waiting_on_an_instance_that_is_killed_finish_on_anothe
         return steps.Done("OpsRequest Successful")
 
     async with running_engine(
-        store, redis_client, workers=0, visibility_timeout=worker_process.VISIBILITY,
+        store,
+        redis_client,
+        workers=0,
+        visibility_timeout=worker_process.VISIBILITY,
         step_timeout=worker_process.STEP,
     ) as engine:
         engine.handlers.register("test", step)
         prefix = engine.queue.stream.removesuffix(":stream")
         doomed = subprocess.Popen(  # noqa: ASYNC220 - started once, read in a thread
-            [sys.executable, "-m", "tests.integration.worker_process",
-             str(tmp_path / "store.sqlite3"), redis_url, prefix, "doomed", "wait"],
-            stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.worker_process",
+                str(tmp_path / "store.sqlite3"),
+                redis_url,
+                prefix,
+                "doomed",
+                "wait",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             ops = [await engine.submit(f"db-{i}") for i in range(3)]
@@ -164,8 +187,7 @@ async def test_operations_waiting_on_an_instance_that_is_killed_finish_on_anothe
 
             async def all_waiting() -> bool:
                 current = [await store.operations.get(op.id) for op in ops]
-                return all(o is not None and o.status is OperationStatus.WAITING
-                           for o in current)
+                return all(o is not None and o.status is OperationStatus.WAITING for o in current)
 
             await eventually(all_waiting, timeout=10, message="three waiting operations")
             doomed.kill()  # the instance dies while its operations wait
@@ -224,8 +246,13 @@ async def test_a_worker_that_stalled_past_its_lease_cannot_overwrite_the_new_hol
     queue = OperationQueue(redis_client, prefix=scoped_key("stall"))
 
     def worker(name: str) -> OperationWorker:
-        return OperationWorker(consumer=name, store=sqlite_store, queue=queue,
-                               handlers=HandlerRegistry(), config=config)
+        return OperationWorker(
+            consumer=name,
+            store=sqlite_store,
+            queue=queue,
+            handlers=HandlerRegistry(),
+            config=config,
+        )
 
     a, b = worker("A"), worker("B")
     op = await sqlite_store.operations.create_active(
@@ -260,6 +287,7 @@ async def test_a_cancel_hook_runs_once_even_when_step_and_hook_outlast_the_lease
     async with running_engine(
         sqlite_store, redis_client, visibility_timeout=0.6, step_timeout=0.5
     ) as engine:
+
         async def step(ctx: StepContext) -> steps.StepResult:
             await engine.service.request_cancel(ctx.operation.id)
             await asyncio.sleep(0.45)  # nearly the whole step timeout
@@ -338,7 +366,9 @@ async def test_a_permanent_error_fails_at_once_with_its_reason(
         ended = await engine.wait_terminal((await engine.submit("db-1")).id)
 
     assert (ended.status, ended.error_message, calls) == (
-        OperationStatus.FAILED, "version 9.9 is not in the catalog", 1
+        OperationStatus.FAILED,
+        "version 9.9 is not in the catalog",
+        1,
     )
     assert ended.completed_at is not None
 
@@ -360,15 +390,14 @@ async def test_waiting_operations_do_not_occupy_the_workers(
         waiting -= 1
         return steps.Done()
 
-    async with running_engine(sqlite_store, redis_client, step_timeout=5,
-                              visibility_timeout=30) as engine:
+    async with running_engine(
+        sqlite_store, redis_client, step_timeout=5, visibility_timeout=30
+    ) as engine:
         engine.handlers.register("test", step)
         ops = [await engine.submit(f"db-{i}") for i in range(300)]
 
         async def all_succeeded() -> bool:
-            page = await sqlite_store.operations.list(
-                OperationFilter(status="succeeded"), limit=1
-            )
+            page = await sqlite_store.operations.list(OperationFilter(status="succeeded"), limit=1)
             return page.total == len(ops)
 
         await eventually(all_succeeded, timeout=120, interval=0.2, message="all 300 succeeded")
@@ -487,7 +516,8 @@ async def test_the_failure_hook_runs_once_after_the_retry_limit_and_after_a_perm
 
     assert (first.status, second.status) == (OperationStatus.FAILED, OperationStatus.FAILED)
     assert reasons == [
-        "cluster answered 503 (gave up after 3 attempts)", "denied by the webhook",
+        "cluster answered 503 (gave up after 3 attempts)",
+        "denied by the webhook",
     ]
 
 
@@ -505,7 +535,8 @@ async def test_a_failure_hook_that_raises_is_logged_and_the_operation_still_fail
         ended = await engine.wait_terminal((await engine.submit("db-1")).id)
 
     assert (ended.status, ended.error_message) == (
-        OperationStatus.FAILED, "version 9.9 is not in the catalog"
+        OperationStatus.FAILED,
+        "version 9.9 is not in the catalog",
     )
     assert ended.lease_owner is None and ended.completed_at is not None
 

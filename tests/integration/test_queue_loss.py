@@ -57,12 +57,16 @@ async def test_an_operation_waiting_when_redis_loses_its_data_finishes_long_befo
     async with running_engine(sqlite_store, own_redis) as engine:
         engine.handlers.register("test", step)
         reconciler = ReconciliationWorker(
-            store=sqlite_store, queue=engine.queue, interval=STALL_PASS,
-            stall_grace=STALL_PASS, queue_check_interval=0.2,
+            store=sqlite_store,
+            queue=engine.queue,
+            interval=STALL_PASS,
+            stall_grace=STALL_PASS,
+            queue_check_interval=0.2,
         )
         loop = asyncio.get_running_loop()
-        leadership = Leadership(epoch=1, instance_id="me", _deadline=loop.time() + 120,
-                                _clock=loop.time)
+        leadership = Leadership(
+            epoch=1, instance_id="me", _deadline=loop.time() + 120, _clock=loop.time
+        )
 
         async def lead(stop: asyncio.Event) -> None:
             leading = asyncio.ensure_future(reconciler.lead(leadership))
@@ -77,8 +81,10 @@ async def test_an_operation_waiting_when_redis_loses_its_data_finishes_long_befo
         async def waiting_on_its_delayed_wakeup() -> bool:
             current = await sqlite_store.operations.get(operation.id)
             assert current is not None
-            return (current.status is OperationStatus.WAITING
-                    and await own_redis.zcard(engine.queue.delayed) == 1)
+            return (
+                current.status is OperationStatus.WAITING
+                and await own_redis.zcard(engine.queue.delayed) == 1
+            )
 
         await eventually(waiting_on_its_delayed_wakeup, timeout=10)
         # The wake-up, the stream and its group are gone (own_redis: a server this test started).

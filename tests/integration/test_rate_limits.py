@@ -34,8 +34,10 @@ async def test_instances_sharing_redis_never_let_more_than_the_burst_through(
 ) -> None:
     key = f"key-{uuid.uuid4().hex[:8]}"
     limit = Limit(per_minute=1, burst=100)  # refills one token a minute: none during the test
-    first, second = (RateLimiter(redis_client, limit, prefix=redis_keys().rate_limits),
-                     RateLimiter(redis_client, limit, prefix=redis_keys().rate_limits))
+    first, second = (
+        RateLimiter(redis_client, limit, prefix=redis_keys().rate_limits),
+        RateLimiter(redis_client, limit, prefix=redis_keys().rate_limits),
+    )
 
     total = 0
     for _ in range(30):  # interleaved, as a load balancer would
@@ -48,8 +50,9 @@ async def test_concurrent_requests_of_one_key_get_the_whole_burst_and_no_more(
     redis_client: aioredis.Redis,
 ) -> None:
     key = f"key-{uuid.uuid4().hex[:8]}"
-    limiter = RateLimiter(redis_client, Limit(per_minute=1, burst=200),
-                          prefix=redis_keys().rate_limits)
+    limiter = RateLimiter(
+        redis_client, Limit(per_minute=1, burst=200), prefix=redis_keys().rate_limits
+    )
 
     async def one() -> bool:
         try:
@@ -69,8 +72,9 @@ async def test_a_refused_request_says_when_the_next_token_comes(
     redis_client: aioredis.Redis,
 ) -> None:
     key = f"key-{uuid.uuid4().hex[:8]}"
-    limiter = RateLimiter(redis_client, Limit(per_minute=6, burst=1),
-                          prefix=redis_keys().rate_limits)  # one token / 10 s
+    limiter = RateLimiter(
+        redis_client, Limit(per_minute=6, burst=1), prefix=redis_keys().rate_limits
+    )  # one token / 10 s
 
     await limiter.check(key)
     with pytest.raises(RateLimited) as refused:

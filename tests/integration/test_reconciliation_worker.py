@@ -19,13 +19,17 @@ from tests.integration.engine_harness import running_engine
 
 def leadership(valid_for: float) -> Leadership:
     loop = asyncio.get_running_loop()
-    return Leadership(epoch=7, instance_id="me", _deadline=loop.time() + valid_for,
-                      _clock=loop.time)
+    return Leadership(
+        epoch=7, instance_id="me", _deadline=loop.time() + valid_for, _clock=loop.time
+    )
 
 
 def lost_operation(database_id: str, **fields: object) -> Operation:
     values: dict[str, object] = {
-        "database_id": database_id, "domain": "acme", "project": "shop", "type": "test",
+        "database_id": database_id,
+        "domain": "acme",
+        "project": "shop",
+        "type": "test",
         "next_run_at": clock.utcnow() - timedelta(seconds=30),
     }
     values.update(fields)
@@ -43,8 +47,12 @@ async def test_an_operation_whose_wakeup_was_lost_is_woken_and_finishes(
         # Stored, but never enqueued: as if Redis lost the message.
         lost = await sqlite_store.operations.create_active(lost_operation("db-1"))
         dead_worker = await sqlite_store.operations.create_active(
-            lost_operation("db-2", status="running", lease_owner="gone/0",
-                           lease_expires_at=clock.utcnow() - timedelta(seconds=10))
+            lost_operation(
+                "db-2",
+                status="running",
+                lease_owner="gone/0",
+                lease_expires_at=clock.utcnow() - timedelta(seconds=10),
+            )
         )
         fresh = await sqlite_store.operations.create_active(
             lost_operation("db-3", next_run_at=clock.utcnow() + timedelta(minutes=5))
@@ -87,11 +95,15 @@ async def test_an_operation_waiting_long_past_its_deadline_is_failed_with_a_reas
     async with running_engine(sqlite_store, redis_client) as engine:
         engine.handlers.register("test", step)
         # Its next wake-up is an hour away, its deadline is already behind it.
-        late = await sqlite_store.operations.create_active(lost_operation(
-            "db-1", status="waiting", message="OpsRequest Progressing",
-            next_run_at=clock.utcnow() + timedelta(hours=1),
-            deadline_at=clock.utcnow() - timedelta(seconds=5),
-        ))
+        late = await sqlite_store.operations.create_active(
+            lost_operation(
+                "db-1",
+                status="waiting",
+                message="OpsRequest Progressing",
+                next_run_at=clock.utcnow() + timedelta(hours=1),
+                deadline_at=clock.utcnow() - timedelta(seconds=5),
+            )
+        )
         reconciler = ReconciliationWorker(
             store=sqlite_store, queue=engine.queue, interval=60, stall_grace=1
         )

@@ -22,7 +22,7 @@ pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
-INNER_TEST = '''
+INNER_TEST = """
 import os
 
 import pytest
@@ -55,7 +55,7 @@ async def test_the_app_and_a_queue_write_their_keys(
 async def test_an_unmarked_test_runs_on_the_embedded_redis_only(request, redis_client, redis_keys):
     record(request, redis_keys)
     await redis_client.set(f"{redis_keys.prefix}:plain", "1")
-'''
+"""
 
 
 def test_the_redis_fixtures_delete_their_own_keys_and_use_the_local_redis_only_when_marked(
@@ -76,8 +76,14 @@ def test_the_redis_fixtures_delete_their_own_keys_and_use_the_local_redis_only_w
     basetemp = Path(tempfile.mkdtemp(prefix="kd-"))
     try:
         result = pytester.runpytest_subprocess(
-            f"--basetemp={basetemp / 't'}", "-p", "no:cacheprovider", "-o", "asyncio_mode=auto",
-            "-o", "asyncio_default_fixture_loop_scope=function", "-q",
+            f"--basetemp={basetemp / 't'}",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "asyncio_mode=auto",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+            "-q",
         )
 
         assert result.ret == 0, result.stdout.str()

@@ -49,12 +49,21 @@ async def test_writers_wait_for_another_connections_write_lock_instead_of_failin
         release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
         release.start()
         began = time.monotonic()
-        written = await asyncio.gather(*(
-            store.databases.insert(Database(
-                name=f"db-{i}", domain="acme", project="shop", engine="postgres",
-                version="16.13", storage_gb=10,
-            )) for i in range(10)
-        ))
+        written = await asyncio.gather(
+            *(
+                store.databases.insert(
+                    Database(
+                        name=f"db-{i}",
+                        domain="acme",
+                        project="shop",
+                        engine="postgres",
+                        version="16.13",
+                        storage_gb=10,
+                    )
+                )
+                for i in range(10)
+            )
+        )
         waited = time.monotonic() - began
         release.join()
     finally:

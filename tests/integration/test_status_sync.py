@@ -38,8 +38,13 @@ from tests.integration.test_database_handlers import world
 from tests.support import eventually, redis_keys, scoped_key
 
 NAMESPACE = namespaces.namespace_for("acme", "shop")
-VERSIONS = {"postgres": "16.13", "mysql": "8.4.8", "mariadb": "11.8.5", "mongodb": "8.0.17",
-            "redis": "8.2.2"}
+VERSIONS = {
+    "postgres": "16.13",
+    "mysql": "8.4.8",
+    "mariadb": "11.8.5",
+    "mongodb": "8.0.17",
+    "redis": "8.2.2",
+}
 TABLE = sizes.default_size_table()
 
 
@@ -56,8 +61,12 @@ class Fleet:
 
 @contextlib.asynccontextmanager
 async def syncing(
-    store: SQLiteStore, redis: aioredis.Redis, gateway: KubeGateway, *names: str,
-    interval: float = 0.3, key: str | None = None,
+    store: SQLiteStore,
+    redis: aioredis.Redis,
+    gateway: KubeGateway,
+    *names: str,
+    interval: float = 0.3,
+    key: str | None = None,
 ) -> AsyncIterator[Fleet]:
     """Status sync workers named `names`, each in its own task."""
     fleet = Fleet({}, {}, {})
@@ -85,29 +94,41 @@ async def test_health_follows_a_database_the_cluster_turns_critical_or_not_ready
     async with world(sqlite_store, redis_client) as w:
         db = await w.created("orders", "postgres", high_availability=True, replicas=3)
         interval = 0.3
-        async with syncing(sqlite_store, redis_client, w.gateway, "one", interval=interval,
-                           key=scoped_key("members")):
+        async with syncing(
+            sqlite_store,
+            redis_client,
+            w.gateway,
+            "one",
+            interval=interval,
+            key=scoped_key("members"),
+        ):
 
             async def health_is(wanted: HealthStatus) -> Database | None:
                 record = await w.record(db.id)
                 return record if record.health_status is wanted else None
 
             await w.configure(degraded=[f"{NAMESPACE}/orders"])
-            degraded = await eventually(lambda: health_is(HealthStatus.DEGRADED),
-                                        timeout=interval * 4, message="degraded")
+            degraded = await eventually(
+                lambda: health_is(HealthStatus.DEGRADED), timeout=interval * 4, message="degraded"
+            )
             await w.configure(degraded=[], unhealthy=[f"{NAMESPACE}/orders"])
-            unhealthy = await eventually(lambda: health_is(HealthStatus.UNHEALTHY),
-                                         timeout=interval * 4, message="unhealthy")
+            unhealthy = await eventually(
+                lambda: health_is(HealthStatus.UNHEALTHY), timeout=interval * 4, message="unhealthy"
+            )
             await w.configure(unhealthy=[])
-            healthy = await eventually(lambda: health_is(HealthStatus.HEALTHY),
-                                       timeout=interval * 4, message="healthy again")
+            healthy = await eventually(
+                lambda: health_is(HealthStatus.HEALTHY),
+                timeout=interval * 4,
+                message="healthy again",
+            )
 
         assert (degraded.phase, degraded.status) == ("Critical", DatabaseStatus.RUNNING)
         assert "One or more replicas are not ready" in (degraded.message or "")
         assert "not accepting client requests" in (unhealthy.message or "")
         assert healthy.message == "the cluster reports phase Ready"
-        assert any(c["type"] == "ReplicaReady" and c["status"] == "False"
-                   for c in degraded.conditions)
+        assert any(
+            c["type"] == "ReplicaReady" and c["status"] == "False" for c in degraded.conditions
+        )
         assert (unhealthy.phase, unhealthy.ready_replicas) == ("NotReady", 0)
         assert (healthy.phase, healthy.ready_replicas) == ("Ready", 3)
         assert healthy.synced_at is not None
@@ -115,17 +136,26 @@ async def test_health_follows_a_database_the_cluster_turns_critical_or_not_ready
 
 async def seeded(store: SQLiteStore, served: Served, count: int) -> list[Database]:
     """`count` running databases of mixed engines, in the store and (Ready) in the cluster."""
-    served.simulator.seed({"apiVersion": "v1", "kind": "Namespace",
-                           "metadata": {"name": NAMESPACE}})
+    served.simulator.seed(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+    )
     client = served.client()
     made = []
     for i in range(count):
         engine = sorted(VERSIONS)[i % len(VERSIONS)]
-        database = await store.databases.insert(Database(
-            name=f"db-{i:05d}", domain="acme", project="shop", engine=engine,
-            version=VERSIONS[engine], storage_gb=10, status=DatabaseStatus.RUNNING,
-            namespace=NAMESPACE, kubedb_resource_name=f"db-{i:05d}",
-        ))
+        database = await store.databases.insert(
+            Database(
+                name=f"db-{i:05d}",
+                domain="acme",
+                project="shop",
+                engine=engine,
+                version=VERSIONS[engine],
+                storage_gb=10,
+                status=DatabaseStatus.RUNNING,
+                namespace=NAMESPACE,
+                kubedb_resource_name=f"db-{i:05d}",
+            )
+        )
         manifest: dict[str, Any] = database_cr.database_manifest(desired_for(database, TABLE))
         manifest["metadata"]["namespace"] = NAMESPACE
         created = served.simulator.seed(manifest)
@@ -147,13 +177,12 @@ async def test_one_pass_of_each_worker_lists_each_engine_once_per_page_whatever_
         gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
         queue = OperationQueue(redis_client, prefix=scoped_key("ops"))
         operations = OperationService(sqlite_store, queue, OperationDefaults(deadline=60))
-        repair = DriftRepair(sqlite_store, ClusterView(gateway), operations,
-                             CatalogService(gateway, TABLE), TABLE)
+        repair = DriftRepair(
+            sqlite_store, ClusterView(gateway), operations, CatalogService(gateway, TABLE), TABLE
+        )
         try:
             await admin.post("/_sim/stats/reset")
-            synced = await StatusSync(sqlite_store, ClusterView(gateway)).run_pass(
-                lambda _: True
-            )
+            synced = await StatusSync(sqlite_store, ClusterView(gateway)).run_pass(lambda _: True)
             sync_stats = (await admin.get("/_sim/stats")).json()
             await admin.post("/_sim/stats/reset")
             repaired = await repair.run_pass(lambda: None)
@@ -165,13 +194,15 @@ async def test_one_pass_of_each_worker_lists_each_engine_once_per_page_whatever_
     pages = sum(max(1, math.ceil(per_engine[e] / 500)) for e in engines.Engine)
     assert sync_stats["total"] == synced.cluster_calls == pages
     assert repair_stats["total"] == repaired.cluster_calls == pages
-    assert all(key.startswith("list ") for key in
-               [*sync_stats["requests"], *repair_stats["requests"]])
-    assert (synced.seen, synced.synced, synced.written, synced.missing) == (
-        count, count, count, 0
+    assert all(
+        key.startswith("list ") for key in [*sync_stats["requests"], *repair_stats["requests"]]
     )
+    assert (synced.seen, synced.synced, synced.written, synced.missing) == (count, count, count, 0)
     assert (repaired.checked, repaired.drift, repaired.fixes, repaired.vanished) == (
-        count, {}, 0, 0
+        count,
+        {},
+        0,
+        0,
     )
 
 
@@ -184,9 +215,15 @@ async def test_two_instances_share_every_database_once_and_one_takes_all_when_th
         gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
         interval = 0.4
         try:
-            async with syncing(sqlite_store, redis_client, gateway, "alpha", "beta",
-                               interval=interval,
-                               key=scoped_key("members")) as fleet:
+            async with syncing(
+                sqlite_store,
+                redis_client,
+                gateway,
+                "alpha",
+                "beta",
+                interval=interval,
+                key=scoped_key("members"),
+            ) as fleet:
                 alpha, beta = fleet.workers["alpha"], fleet.workers["beta"]
 
                 async def both_see_both() -> bool:
@@ -214,7 +251,6 @@ async def test_two_instances_share_every_database_once_and_one_takes_all_when_th
     assert alone.synced_ids == everyone
 
 
-
 async def test_a_status_an_operation_took_after_the_pass_listed_them_is_not_overwritten(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
@@ -223,11 +259,17 @@ async def test_a_status_an_operation_took_after_the_pass_listed_them_is_not_over
         # An operation became active after the pass read the active ones, and left the
         # record `scaling`; the CR says Ready.
         scaling = await sqlite_store.databases.update_fields(
-            database.id, {"status": DatabaseStatus.SCALING})
+            database.id, {"status": DatabaseStatus.SCALING}
+        )
         queue = OperationQueue(redis_client, prefix=scoped_key("ops"))
         operations = OperationService(sqlite_store, queue, OperationDefaults(deadline=60))
-        await operations.submit(database_id=database.id, domain="acme", project="shop",
-                                type="scale_horizontal", desired_state={"replicas": 1})
+        await operations.submit(
+            database_id=database.id,
+            domain="acme",
+            project="shop",
+            type="scale_horizontal",
+            desired_state={"replicas": 1},
+        )
         gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
         try:
             sync = StatusSync(sqlite_store, ClusterView(gateway))

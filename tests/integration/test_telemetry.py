@@ -15,20 +15,23 @@ from tests.support import scoped_key
 
 
 async def test_a_sample_reads_the_queue_and_the_databases_and_keeps_emptied_states_at_zero(
-    redis_client: aioredis.Redis, sqlite_store: SQLiteStore,
+    redis_client: aioredis.Redis,
+    sqlite_store: SQLiteStore,
 ) -> None:
     metrics = Metrics()
     queue = OperationQueue(redis_client, prefix=scoped_key("telemetry"))
     await queue.ensure_group()
     await queue.enqueue("op-1")
     await queue.schedule("op-2", 60)
-    made = await sqlite_store.databases.insert(Database(
-        name="orders", domain="acme", project="shop", engine="postgres", version="16.4"))
+    made = await sqlite_store.databases.insert(
+        Database(name="orders", domain="acme", project="shop", engine="postgres", version="16.4")
+    )
     sampler = GaugeSampler(metrics, store=sqlite_store, queue=queue)
 
     await sampler.sample()
     first = metrics.registry.get_sample_value(
-        "dbaas_databases", {"engine": "postgres", "status": "pending", "health": "unknown"})
+        "dbaas_databases", {"engine": "postgres", "status": "pending", "health": "unknown"}
+    )
     await sqlite_store.databases.update_fields(made.id, {"status": "running"})
     await sampler.sample()
 
@@ -42,7 +45,8 @@ async def test_a_sample_reads_the_queue_and_the_databases_and_keeps_emptied_stat
 
 
 async def test_a_failing_sample_is_counted_and_the_rest_is_still_sampled(
-    redis_client: aioredis.Redis, tmp_path: Path,
+    redis_client: aioredis.Redis,
+    tmp_path: Path,
 ) -> None:
     metrics = Metrics()
     queue = OperationQueue(redis_client, prefix=scoped_key("telemetry-broken"))
@@ -53,6 +57,8 @@ async def test_a_failing_sample_is_counted_and_the_rest_is_still_sampled(
 
     await GaugeSampler(metrics, store=store, queue=queue).sample()
 
-    assert metrics.registry.get_sample_value(
-        "dbaas_metrics_sample_errors_total", {"source": "store"}) == 1
+    assert (
+        metrics.registry.get_sample_value("dbaas_metrics_sample_errors_total", {"source": "store"})
+        == 1
+    )
     assert metrics.registry.get_sample_value("dbaas_queue_ready") == 1

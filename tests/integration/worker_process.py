@@ -48,9 +48,13 @@ async def main(
 
     handlers.register("test", wait if mode == "wait" else hang)
     worker = OperationWorker(
-        consumer=consumer, store=store, queue=queue, handlers=handlers,
-        config=EngineConfig(visibility_timeout=VISIBILITY, step_timeout=STEP,
-                            retry=RetryPolicy(), read_block=0.1),
+        consumer=consumer,
+        store=store,
+        queue=queue,
+        handlers=handlers,
+        config=EngineConfig(
+            visibility_timeout=VISIBILITY, step_timeout=STEP, retry=RetryPolicy(), read_block=0.1
+        ),
     )
     await worker.run(asyncio.Event())
 

@@ -19,15 +19,40 @@ async def test_the_cli_serves_on_a_free_port_prints_the_url_and_writes_a_kubecon
     objects = tmp_path / "objects.yaml"
     objects.write_text(
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: seeded}\n---\n"
-        + json.dumps({"apiVersion": "v1", "kind": "List", "items": [
-            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s",
-                                                               "namespace": "seeded"}}]})
+        + json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Secret",
+                        "metadata": {"name": "s", "namespace": "seeded"},
+                    }
+                ],
+            }
+        )
     )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", "0",
-        "--kubeconfig-out", str(kubeconfig), "--objects", str(objects), "--latency-ms", "1",
-        "--set", "watch_drop_mode=close", "--no-default-plugins",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "simulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--kubeconfig-out",
+        str(kubeconfig),
+        "--objects",
+        str(objects),
+        "--latency-ms",
+        "1",
+        "--set",
+        "watch_drop_mode=close",
+        "--no-default-plugins",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert process.stdout is not None
@@ -54,8 +79,15 @@ async def test_the_cli_serves_on_a_free_port_prints_the_url_and_writes_a_kubecon
 
 async def test_the_cli_refuses_an_unknown_knob(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "--set", "nope=1", "--no-default-plugins",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "simulator",
+        "--set",
+        "nope=1",
+        "--no-default-plugins",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(process.communicate(), timeout=20)
 

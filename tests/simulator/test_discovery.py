@@ -22,11 +22,13 @@ AGGREGATED = (
 
 async def test_version_and_core_discovery(http: httpx.AsyncClient) -> None:
     version = (await http.get("/version")).json()
-    api = (await http.get("/api", headers={"Accept": AGGREGATED}))
+    api = await http.get("/api", headers={"Accept": AGGREGATED})
     core = (await http.get("/api/v1")).json()
 
     assert version["gitVersion"].startswith("v1.") and (version["major"], version["minor"]) == (
-        "1", "32")
+        "1",
+        "32",
+    )
     assert api.headers["content-type"] == "application/json"
     assert api.json()["kind"] == "APIVersions" and api.json()["versions"] == ["v1"]
     resources = {r["name"]: r for r in core["resources"]}
@@ -46,21 +48,44 @@ async def test_group_discovery_lists_the_kubedb_kinds(http: httpx.AsyncClient) -
 
     assert groups["kind"] == "APIGroupList"
     assert {g["name"] for g in groups["groups"]} == {
-        "kubedb.com", "ops.kubedb.com", "catalog.kubedb.com"}
+        "kubedb.com",
+        "ops.kubedb.com",
+        "catalog.kubedb.com",
+    }
     mongodb = next(r for r in kubedb["resources"] if r["name"] == "mongodbs")
     assert mongodb == {
-        "name": "mongodbs", "singularName": "mongodb", "namespaced": True, "kind": "MongoDB",
-        "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update",
-                  "watch"],
-        "shortNames": ["mg"], "categories": ["datastore", "kubedb", "appscode", "all"],
+        "name": "mongodbs",
+        "singularName": "mongodb",
+        "namespaced": True,
+        "kind": "MongoDB",
+        "verbs": [
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ],
+        "shortNames": ["mg"],
+        "categories": ["datastore", "kubedb", "appscode", "all"],
     }
     assert {r["name"]: r["shortNames"] for r in ops["resources"] if "/" not in r["name"]} == {
-        "mongodbopsrequests": ["mgops"], "postgresopsrequests": ["pgops"],
-        "mysqlopsrequests": ["myops"], "mariadbopsrequests": ["mariaops"],
-        "redisopsrequests": ["rdops"]}
+        "mongodbopsrequests": ["mgops"],
+        "postgresopsrequests": ["pgops"],
+        "mysqlopsrequests": ["myops"],
+        "mariadbopsrequests": ["mariaops"],
+        "redisopsrequests": ["rdops"],
+    }
     assert all(not r["namespaced"] and "/" not in r["name"] for r in catalog["resources"])
     assert {r["kind"] for r in catalog["resources"]} == {
-        "MongoDBVersion", "PostgresVersion", "MySQLVersion", "MariaDBVersion", "RedisVersion"}
+        "MongoDBVersion",
+        "PostgresVersion",
+        "MySQLVersion",
+        "MariaDBVersion",
+        "RedisVersion",
+    }
     assert group["preferredVersion"] == {"groupVersion": "kubedb.com/v1", "version": "v1"}
     assert missing.status_code == 404 and missing.json()["reason"] == "NotFound"
 
@@ -77,19 +102,24 @@ async def test_openapi_v3_indexes_a_document_per_group_version(http: httpx.Async
 
 
 async def test_kubectl_gets_tables_with_the_printer_columns(http: httpx.AsyncClient) -> None:
-    body = {"apiVersion": "kubedb.com/v1", "kind": "MongoDB", "metadata": {"name": "mg1"},
-            "spec": {"version": "8.0.17"}}
+    body = {
+        "apiVersion": "kubedb.com/v1",
+        "kind": "MongoDB",
+        "metadata": {"name": "mg1"},
+        "spec": {"version": "8.0.17"},
+    }
     await http.post("/apis/kubedb.com/v1/namespaces/default/mongodbs", json=body)
     accept = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}
 
-    listed = (await http.get("/apis/kubedb.com/v1/namespaces/default/mongodbs",
-                             headers=accept)).json()
-    single = (await http.get("/apis/kubedb.com/v1/namespaces/default/mongodbs/mg1",
-                             headers=accept)).json()
+    listed = (
+        await http.get("/apis/kubedb.com/v1/namespaces/default/mongodbs", headers=accept)
+    ).json()
+    single = (
+        await http.get("/apis/kubedb.com/v1/namespaces/default/mongodbs/mg1", headers=accept)
+    ).json()
 
     assert listed["kind"] == "Table" and listed["metadata"]["resourceVersion"]
-    assert [c["name"] for c in listed["columnDefinitions"]] == ["Name", "Version", "Status",
-                                                                 "Age"]
+    assert [c["name"] for c in listed["columnDefinitions"]] == ["Name", "Version", "Status", "Age"]
     assert listed["rows"][0]["cells"][:3] == ["mg1", "8.0.17", ""]
     assert listed["rows"][0]["object"]["metadata"]["name"] == "mg1"
     assert single["rows"][0]["cells"][0] == "mg1"
@@ -99,8 +129,14 @@ async def test_kubectl_gets_tables_with_the_printer_columns(http: httpx.AsyncCli
 def test_every_error_survives_a_round_trip_through_its_status(
     cls: type[errors.ApiError],
 ) -> None:
-    error = cls("message", name="x", group="g", kind="k",
-                causes=[errors.Cause("spec.a", "bad")], retry_after=2)
+    error = cls(
+        "message",
+        name="x",
+        group="g",
+        kind="k",
+        causes=[errors.Cause("spec.a", "bad")],
+        retry_after=2,
+    )
 
     status = error.to_status()
     back = errors.from_status(status)
@@ -111,22 +147,32 @@ def test_every_error_survives_a_round_trip_through_its_status(
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 async def test_kubectl_creates_lists_patches_and_deletes_against_the_simulator(
-    sim: Served, tmp_path: Path,
+    sim: Served,
+    tmp_path: Path,
 ) -> None:
     config = tmp_path / "kubeconfig"
     config.write_text(json.dumps(sim.kubeconfig()))
     manifest = tmp_path / "mg.json"
-    manifest.write_text(json.dumps({
-        "apiVersion": "kubedb.com/v1", "kind": "MongoDB",
-        "metadata": {"name": "mg1", "labels": {"team": "a"}},
-        "spec": {"version": "8.0.17", "replicas": 1},
-    }))
+    manifest.write_text(
+        json.dumps(
+            {
+                "apiVersion": "kubedb.com/v1",
+                "kind": "MongoDB",
+                "metadata": {"name": "mg1", "labels": {"team": "a"}},
+                "spec": {"version": "8.0.17", "replicas": 1},
+            }
+        )
+    )
 
     async def kubectl(*args: str) -> str:
         process = await asyncio.create_subprocess_exec(
-            "kubectl", f"--kubeconfig={config}", f"--context={CONTEXT}",
-            f"--cache-dir={tmp_path / 'cache'}", *args,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            "kubectl",
+            f"--kubeconfig={config}",
+            f"--context={CONTEXT}",
+            f"--cache-dir={tmp_path / 'cache'}",
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(process.communicate(), timeout=20)
         assert process.returncode == 0, err.decode()

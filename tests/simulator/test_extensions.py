@@ -72,8 +72,12 @@ async def test_admission_runs_on_every_write_path_with_operation_and_subresource
     await http.put(path, json=dict(created, spec={"version": "8.0.17", "replicas": 2}))
     await http.patch(path, headers=MERGE, json={"spec": {"replicas": 3}})
     await http.patch(path + "/status", headers=MERGE, json={"status": {"phase": "Ready"}})
-    await http.patch(path, headers={"Content-Type": "application/apply-patch+yaml"},
-                     params={"fieldManager": "t"}, json=mongodb("mg1", replicas=4))
+    await http.patch(
+        path,
+        headers={"Content-Type": "application/apply-patch+yaml"},
+        params={"fieldManager": "t"},
+        json=mongodb("mg1", replicas=4),
+    )
     await http.delete(path)
     await served.client(user="tester").patch("mongodbs", "mg1", {"spec": {"replicas": 5}})
     await served.client().patch("mongodbs", "mg1", {"spec": {"replicas": 6}}, admission=False)
@@ -108,13 +112,15 @@ async def test_a_hook_refusal_becomes_the_status_response(
     assert forbidden.json()["message"] == (
         'admission webhook "mongodb.validators.kubedb.com" denied the request: no standalone'
     )
-    assert forbidden.json()["details"] == {"name": "mg1", "group": "kubedb.com",
-                                           "kind": "mongodbs"}
+    assert forbidden.json()["details"] == {"name": "mg1", "group": "kubedb.com", "kind": "mongodbs"}
     assert invalid.status_code == 422
     assert invalid.json()["details"] == {
-        "name": "mg1", "group": "kubedb.com", "kind": "MongoDB",
-        "causes": [{"reason": "FieldValueInvalid", "message": "Invalid value: 3",
-                    "field": "spec.replicas"}],
+        "name": "mg1",
+        "group": "kubedb.com",
+        "kind": "MongoDB",
+        "causes": [
+            {"reason": "FieldValueInvalid", "message": "Invalid value: 3", "field": "spec.replicas"}
+        ],
     }
     assert missing.status_code == 404
 
@@ -136,7 +142,8 @@ async def test_a_broken_hook_is_a_500_and_stores_nothing(
 
 
 async def test_in_process_writes_bump_versions_and_reach_http_watchers(
-    sim: Served, http: httpx.AsyncClient,
+    sim: Served,
+    http: httpx.AsyncClient,
 ) -> None:
     client = sim.client()
     rv = (await http.get(mongodbs())).json()["metadata"]["resourceVersion"]
@@ -152,7 +159,8 @@ async def test_in_process_writes_bump_versions_and_reach_http_watchers(
 
     assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "MODIFIED"]
     assert [e["object"]["metadata"]["resourceVersion"] for e in events] == [
-        o["metadata"]["resourceVersion"] for o in (created, scaled, with_status)]
+        o["metadata"]["resourceVersion"] for o in (created, scaled, with_status)
+    ]
     assert (scaled["metadata"]["generation"], with_status["metadata"]["generation"]) == (2, 2)
     assert (await client.get("mongodbs.kubedb.com", "mg1"))["spec"]["replicas"] == 3
 
@@ -206,8 +214,11 @@ async def test_controllers_start_with_the_server_react_to_events_and_stop_with_i
                 async for event in watch:
                     labels = event.object["metadata"].get("labels", {})
                     if event.type == "ADDED" and "seen" not in labels:
-                        await ctx.client.patch("mongodbs", event.object["metadata"]["name"],
-                                               {"metadata": {"labels": {"seen": ctx.name}}})
+                        await ctx.client.patch(
+                            "mongodbs",
+                            event.object["metadata"]["name"],
+                            {"metadata": {"labels": {"seen": ctx.name}}},
+                        )
         finally:
             stopped.set()
 

@@ -76,7 +76,8 @@ async def test_fault_targets_limit_faults_to_matching_requests(http: httpx.Async
 
 
 async def test_hang_rate_one_never_answers_until_the_client_gives_up(
-    sim: Served, http: httpx.AsyncClient,
+    sim: Served,
+    http: httpx.AsyncClient,
 ) -> None:
     await configure(http, hang_rate=1.0)
 
@@ -116,14 +117,18 @@ async def test_a_watch_drop_probability_of_one_drops_at_the_first_event(
 
 
 async def test_stats_count_requests_by_verb_and_resource_and_reset(
-    sim: Served, http: httpx.AsyncClient,
+    sim: Served,
+    http: httpx.AsyncClient,
 ) -> None:
     await create(http, mongodb("mg1"))
     await http.get(mongodbs())
     await http.get(mongodbs(None))
     await http.get(f"{mongodbs()}/mg1")
-    await http.patch(f"{mongodbs()}/mg1/status", json={"status": {}},
-                     headers={"Content-Type": "application/merge-patch+json"})
+    await http.patch(
+        f"{mongodbs()}/mg1/status",
+        json={"status": {}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     await http.delete(f"{mongodbs()}/mg1")
     await http.get("/version")
     async with watching(http, mongodbs()):
@@ -134,8 +139,12 @@ async def test_stats_count_requests_by_verb_and_resource_and_reset(
     reset = (await http.post("/_sim/stats/reset")).json()
 
     assert stats["requests"] == {
-        "create mongodbs": 1, "list mongodbs": 2, "get mongodbs": 1,
-        "patch mongodbs/status": 1, "delete mongodbs": 1, "get /version": 1,
+        "create mongodbs": 1,
+        "list mongodbs": 2,
+        "get mongodbs": 1,
+        "patch mongodbs/status": 1,
+        "delete mongodbs": 1,
+        "get /version": 1,
         "watch mongodbs": 1,
     }
     assert stats["total"] == 8

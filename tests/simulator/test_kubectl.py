@@ -32,10 +32,14 @@ async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
 
         async def run(*args: str, stdin: str | None = None) -> str:
             process = await asyncio.create_subprocess_exec(
-                "kubectl", f"--kubeconfig={config}", f"--context={CONTEXT}",
-                f"--cache-dir={tmp_path / 'cache'}", *args,
+                "kubectl",
+                f"--kubeconfig={config}",
+                f"--context={CONTEXT}",
+                f"--cache-dir={tmp_path / 'cache'}",
+                *args,
                 stdin=asyncio.subprocess.PIPE if stdin else None,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
             )
             out, err = await asyncio.wait_for(
                 process.communicate(stdin.encode() if stdin else None), timeout=30
@@ -48,10 +52,14 @@ async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
 
 
 POSTGRES = {
-    "apiVersion": "kubedb.com/v1", "kind": "Postgres",
+    "apiVersion": "kubedb.com/v1",
+    "kind": "Postgres",
     "metadata": {"name": "pg1", "namespace": "default", "labels": {"team": "a"}},
-    "spec": {"version": "16.13", "replicas": 1,
-             "storage": {"resources": {"requests": {"storage": "1Gi"}}}},
+    "spec": {
+        "version": "16.13",
+        "replicas": 1,
+        "storage": {"resources": {"requests": {"storage": "1Gi"}}},
+    },
 }
 
 
@@ -60,8 +68,9 @@ async def test_kubectl_applies_reads_describes_and_deletes_a_database(kubectl: K
     await kubectl("wait", "pg/pg1", "--for=jsonpath={.status.phase}=Ready", "--timeout=20s")
     as_yaml = await kubectl("get", "pg", "pg1", "-o", "yaml")
     described = await kubectl("describe", "postgres", "pg1")
-    await kubectl("patch", "pg", "pg1", "--type", "merge", "-p",
-                  '{"spec":{"deletionPolicy":"WipeOut"}}')
+    await kubectl(
+        "patch", "pg", "pg1", "--type", "merge", "-p", '{"spec":{"deletionPolicy":"WipeOut"}}'
+    )
     changed = json.loads(await kubectl("get", "pg", "pg1", "-o", "json"))
     await kubectl("delete", "pg", "pg1", "--wait=true", "--timeout=20s")
     left = await kubectl("get", "pg", "-o", "name")
@@ -75,11 +84,19 @@ async def test_kubectl_applies_reads_describes_and_deletes_a_database(kubectl: K
 async def test_kubectl_reads_every_kind_the_control_plane_touches(kubectl: Kubectl) -> None:
     await kubectl("create", "-f", "-", stdin=json.dumps(POSTGRES))
     await kubectl("wait", "pg/pg1", "--for=jsonpath={.status.phase}=Ready", "--timeout=20s")
-    await kubectl("create", "-f", "-", stdin=json.dumps({
-        "apiVersion": "ops.kubedb.com/v1alpha1", "kind": "PostgresOpsRequest",
-        "metadata": {"name": "pg1-restart", "namespace": "default"},
-        "spec": {"type": "Restart", "databaseRef": {"name": "pg1"}},
-    }))
+    await kubectl(
+        "create",
+        "-f",
+        "-",
+        stdin=json.dumps(
+            {
+                "apiVersion": "ops.kubedb.com/v1alpha1",
+                "kind": "PostgresOpsRequest",
+                "metadata": {"name": "pg1-restart", "namespace": "default"},
+                "spec": {"type": "Restart", "databaseRef": {"name": "pg1"}},
+            }
+        ),
+    )
 
     versions = await kubectl("get", "postgresversions", "-o", "name")
     ops = await kubectl("get", "pgops", "pg1-restart", "-o", "yaml")
@@ -100,9 +117,17 @@ async def test_kubectl_watches_changes_as_they_happen(kubectl: Kubectl, tmp_path
     served: Served = kubectl.served  # type: ignore[attr-defined]
     config = tmp_path / "kubeconfig"
     watcher = await asyncio.create_subprocess_exec(
-        "kubectl", f"--kubeconfig={config}", f"--context={CONTEXT}",
-        f"--cache-dir={tmp_path / 'cache'}", "get", "pg", "-w", "-o", "name",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "kubectl",
+        f"--kubeconfig={config}",
+        f"--context={CONTEXT}",
+        f"--cache-dir={tmp_path / 'cache'}",
+        "get",
+        "pg",
+        "-w",
+        "-o",
+        "name",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         client = served.client(admission=False)

@@ -19,10 +19,20 @@ DB = "/apis/kubedb.com/v1/namespaces/default"
 OPS = "/apis/ops.kubedb.com/v1alpha1/namespaces/default"
 CORE = "/api/v1/namespaces/default"
 
-VERSIONS = {"MongoDB": "8.0.10", "Postgres": "16.13", "MySQL": "8.4.8", "MariaDB": "11.8.5",
-            "Redis": "8.2.2"}
-PLURALS = {"MongoDB": "mongodbs", "Postgres": "postgreses", "MySQL": "mysqls",
-           "MariaDB": "mariadbs", "Redis": "redises"}
+VERSIONS = {
+    "MongoDB": "8.0.10",
+    "Postgres": "16.13",
+    "MySQL": "8.4.8",
+    "MariaDB": "11.8.5",
+    "Redis": "8.2.2",
+}
+PLURALS = {
+    "MongoDB": "mongodbs",
+    "Postgres": "postgreses",
+    "MySQL": "mysqls",
+    "MariaDB": "mariadbs",
+    "Redis": "redises",
+}
 
 
 @pytest.fixture
@@ -41,11 +51,11 @@ async def cluster() -> AsyncIterator[httpx.AsyncClient]:
 
 def database(kind: str, name: str = "db1", **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "version": VERSIONS[kind], "storage": {"resources": {"requests": {"storage": "10Gi"}}},
+        "version": VERSIONS[kind],
+        "storage": {"resources": {"requests": {"storage": "10Gi"}}},
     }
     body.update(spec)
-    return {"apiVersion": "kubedb.com/v1", "kind": kind, "metadata": {"name": name},
-            "spec": body}
+    return {"apiVersion": "kubedb.com/v1", "kind": kind, "metadata": {"name": name}, "spec": body}
 
 
 async def create(client: httpx.AsyncClient, obj: dict[str, Any]) -> httpx.Response:
@@ -84,14 +94,27 @@ async def test_a_new_database_steps_through_its_conditions_to_ready_with_secret_
     ready = await wait_phase(cluster, f"{DB}/{PLURALS[kind]}/db1", "Ready")
 
     types = [c["type"] for c in ready["status"]["conditions"]]
-    assert types == ["ProvisioningStarted", "ReplicaReady", "AcceptingConnection", "Ready",
-                     "Provisioned"]
+    assert types == [
+        "ProvisioningStarted",
+        "ReplicaReady",
+        "AcceptingConnection",
+        "Ready",
+        "Provisioned",
+    ]
     assert ready["status"]["observedGeneration"] == ready["metadata"]["generation"]
     secret = await get(cluster, f"{CORE}/secrets/db1-auth")
     assert secret is not None and secret["type"] == "kubernetes.io/basic-auth"
     user = base64.b64decode(secret["data"]["username"]).decode()
-    assert user == {"MongoDB": "root", "Postgres": "postgres", "MySQL": "root",
-                    "MariaDB": "root", "Redis": "default"}[kind]
+    assert (
+        user
+        == {
+            "MongoDB": "root",
+            "Postgres": "postgres",
+            "MySQL": "root",
+            "MariaDB": "root",
+            "Redis": "default",
+        }[kind]
+    )
     assert len(base64.b64decode(secret["data"]["password"])) == 16
     services = (await cluster.get(f"{CORE}/services")).json()["items"]
     names = sorted(s["metadata"]["name"] for s in services)
@@ -121,8 +144,9 @@ async def test_webhook_denials_come_back_as_kubernetes_status_objects(
     assert (status["kind"], status["reason"], status["code"]) == ("Status", "Forbidden", 403)
     assert 'mongodbversions.catalog.kubedb.com "9.9.9" not found' in status["message"]
     assert too_many.status_code == 403
-    assert "invalid for 'MongoDB Standalone' instance. Value must be one" in (
-        too_many.json()["message"]
+    assert (
+        "invalid for 'MongoDB Standalone' instance. Value must be one"
+        in (too_many.json()["message"])
     )
     assert await get(cluster, f"{DB}/mongodbs/db1") is None
 
@@ -134,15 +158,14 @@ async def test_do_not_terminate_blocks_deletion_until_the_policy_changes(
 
     refused = await cluster.delete(f"{DB}/postgreses/db1")
     patched = await cluster.patch(
-        f"{DB}/postgreses/db1", json={"spec": {"deletionPolicy": "Delete"}},
+        f"{DB}/postgreses/db1",
+        json={"spec": {"deletionPolicy": "Delete"}},
         headers={"Content-Type": "application/merge-patch+json"},
     )
     accepted = await cluster.delete(f"{DB}/postgreses/db1")
 
     assert refused.status_code == 403
-    assert "can't be terminated. To delete, change spec.deletionPolicy" in refused.json()[
-        "message"
-    ]
+    assert "can't be terminated. To delete, change spec.deletionPolicy" in refused.json()["message"]
     assert patched.status_code == 200 and accepted.status_code == 200
     await eventually(lambda: _gone(cluster, f"{DB}/postgreses/db1"), timeout=10)
 
@@ -151,8 +174,9 @@ async def _gone(client: httpx.AsyncClient, path: str) -> bool:
     return await get(client, path) is None
 
 
-@pytest.mark.parametrize(("policy", "secret_kept"), [("Delete", True), ("Halt", True),
-                                                     ("WipeOut", False)])
+@pytest.mark.parametrize(
+    ("policy", "secret_kept"), [("Delete", True), ("Halt", True), ("WipeOut", False)]
+)
 async def test_deletion_applies_the_policy_then_drops_the_finalizer(
     cluster: httpx.AsyncClient, policy: str, secret_kept: bool
 ) -> None:
@@ -188,33 +212,53 @@ async def test_halting_removes_the_services_and_resuming_brings_the_database_bac
 async def test_a_halted_database_with_do_not_terminate_is_rejected(
     cluster: httpx.AsyncClient,
 ) -> None:
-    response = await create(cluster, database("Postgres", halted=True,
-                                              deletionPolicy="DoNotTerminate"))
+    response = await create(
+        cluster, database("Postgres", halted=True, deletionPolicy="DoNotTerminate")
+    )
 
     assert response.status_code == 403
     assert "can't halt" in response.json()["message"]
 
 
 def ops(kind: str, name: str, op_type: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "ops.kubedb.com/v1alpha1", "kind": kind, "metadata": {"name": name},
-            "spec": {"type": op_type, "databaseRef": {"name": "db1"}, **spec}}
+    return {
+        "apiVersion": "ops.kubedb.com/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": {"type": op_type, "databaseRef": {"name": "db1"}, **spec},
+    }
 
 
 @pytest.mark.parametrize(
     ("kind", "request_spec", "check"),
     [
-        ("MongoDBOpsRequest", {"type": "HorizontalScaling", "horizontalScaling": {"replicas": 5}},
-         lambda spec: spec["replicas"] == 5),
-        ("PostgresOpsRequest", {"type": "VolumeExpansion",
-                                "volumeExpansion": {"mode": "Online", "postgres": "20Gi"}},
-         lambda spec: spec["storage"]["resources"]["requests"]["storage"] == "20Gi"),
-        ("PostgresOpsRequest", {"type": "UpdateVersion",
-                                "updateVersion": {"targetVersion": "17.6"}},
-         lambda spec: spec["version"] == "17.6"),
-        ("PostgresOpsRequest", {"type": "VerticalScaling", "verticalScaling": {
-            "postgres": {"resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}}},
-         lambda spec: spec["podTemplate"]["spec"]["containers"][0]["resources"]["requests"][
-             "cpu"] == "2"),
+        (
+            "MongoDBOpsRequest",
+            {"type": "HorizontalScaling", "horizontalScaling": {"replicas": 5}},
+            lambda spec: spec["replicas"] == 5,
+        ),
+        (
+            "PostgresOpsRequest",
+            {"type": "VolumeExpansion", "volumeExpansion": {"mode": "Online", "postgres": "20Gi"}},
+            lambda spec: spec["storage"]["resources"]["requests"]["storage"] == "20Gi",
+        ),
+        (
+            "PostgresOpsRequest",
+            {"type": "UpdateVersion", "updateVersion": {"targetVersion": "17.6"}},
+            lambda spec: spec["version"] == "17.6",
+        ),
+        (
+            "PostgresOpsRequest",
+            {
+                "type": "VerticalScaling",
+                "verticalScaling": {
+                    "postgres": {"resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}
+                },
+            },
+            lambda spec: (
+                spec["podTemplate"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "2"
+            ),
+        ),
     ],
 )
 async def test_a_successful_opsrequest_writes_its_change_into_the_database(
@@ -267,8 +311,10 @@ async def test_a_failing_opsrequest_reports_why_and_leaves_the_database_unchange
     await wait_phase(cluster, f"{DB}/postgreses/db1", "Ready")
     await cluster.put("/_sim/config", json={"ops_failure_probability": 1.0})
 
-    await create(cluster, ops("PostgresOpsRequest", "op1", "UpdateVersion",
-                              updateVersion={"targetVersion": "17.6"}))
+    await create(
+        cluster,
+        ops("PostgresOpsRequest", "op1", "UpdateVersion", updateVersion={"targetVersion": "17.6"}),
+    )
     failed = await wait_phase(cluster, f"{OPS}/postgresopsrequests/op1", "Failed")
     db = await get(cluster, f"{DB}/postgreses/db1")
 
@@ -282,11 +328,18 @@ async def test_a_failing_opsrequest_reports_why_and_leaves_the_database_unchange
 @pytest.mark.parametrize(
     ("kind", "op_type", "spec", "message"),
     [
-        ("PostgresOpsRequest", "UpdateVersion", {"updateVersion": {"targetVersion": "13.22"}},
-         "upgrade from version 16.13 to 13.22 is not supported"),
-        ("PostgresOpsRequest", "VolumeExpansion",
-         {"volumeExpansion": {"mode": "Online", "postgres": "5Gi"}},
-         "storage size must be greater than current storage"),
+        (
+            "PostgresOpsRequest",
+            "UpdateVersion",
+            {"updateVersion": {"targetVersion": "13.22"}},
+            "upgrade from version 16.13 to 13.22 is not supported",
+        ),
+        (
+            "PostgresOpsRequest",
+            "VolumeExpansion",
+            {"volumeExpansion": {"mode": "Online", "postgres": "5Gi"}},
+            "storage size must be greater than current storage",
+        ),
     ],
 )
 async def test_an_invalid_opsrequest_is_refused_with_422_and_its_cause(
@@ -307,7 +360,8 @@ async def test_an_opsrequest_spec_cannot_be_changed(cluster: httpx.AsyncClient) 
     await create(cluster, ops("MySQLOpsRequest", "op1", "Restart"))
 
     response = await cluster.patch(
-        f"{OPS}/mysqlopsrequests/op1", json={"spec": {"timeout": "5m"}},
+        f"{OPS}/mysqlopsrequests/op1",
+        json={"spec": {"timeout": "5m"}},
         headers={"Content-Type": "application/merge-patch+json"},
     )
 
@@ -317,8 +371,10 @@ async def test_an_opsrequest_spec_cannot_be_changed(cluster: httpx.AsyncClient) 
 async def test_never_provision_and_stuck_ops_knobs_hold_objects_where_they_are(
     cluster: httpx.AsyncClient,
 ) -> None:
-    await cluster.put("/_sim/config", json={"never_provision": ["default/stuck*"],
-                                            "stuck_ops": ["default/forever"]})
+    await cluster.put(
+        "/_sim/config",
+        json={"never_provision": ["default/stuck*"], "stuck_ops": ["default/forever"]},
+    )
     await create(cluster, database("Postgres", "stuck-db"))
     await create(cluster, database("Postgres", "db1"))
     await wait_phase(cluster, f"{DB}/postgreses/db1", "Ready")
@@ -350,11 +406,13 @@ async def test_health_knobs_turn_a_running_database_critical_or_not_ready_and_ba
     await wait_phase(cluster, path, "Ready")
 
     replica = next(c for c in critical["status"]["conditions"] if c["type"] == "ReplicaReady")
-    accepting = next(c for c in not_ready["status"]["conditions"]
-                     if c["type"] == "AcceptingConnection")
+    accepting = next(
+        c for c in not_ready["status"]["conditions"] if c["type"] == "AcceptingConnection"
+    )
     assert (replica["status"], replica["reason"]) == ("False", "ReplicaNotReady")
     assert (accepting["status"], accepting["reason"]) == (
-        "False", "DatabaseNotAcceptingConnectionRequest"
+        "False",
+        "DatabaseNotAcceptingConnectionRequest",
     )
 
 
@@ -371,10 +429,16 @@ async def test_a_new_database_under_a_health_fault_ends_provisioned_but_critical
 
 async def test_a_catalog_file_replaces_the_bundled_catalog(tmp_path: Path) -> None:
     catalog_file = tmp_path / "catalog.json"
-    catalog_file.write_text(json.dumps({"PostgresVersion": [
-        {"name": "15.99", "version": "15.99", "deprecated": False},
-        {"name": "14.98", "version": "14.98", "deprecated": True},
-    ]}))
+    catalog_file.write_text(
+        json.dumps(
+            {
+                "PostgresVersion": [
+                    {"name": "15.99", "version": "15.99", "deprecated": False},
+                    {"name": "14.98", "version": "14.98", "deprecated": True},
+                ]
+            }
+        )
+    )
     simulator = Simulator(plugins=[install], catalog_path=catalog_file)
 
     async with (
@@ -385,6 +449,7 @@ async def test_a_catalog_file_replaces_the_bundled_catalog(tmp_path: Path) -> No
         mongo = (await client.get("/apis/catalog.kubedb.com/v1alpha1/mongodbversions")).json()
 
     assert {v["metadata"]["name"]: v["spec"]["deprecated"] for v in listed["items"]} == {
-        "15.99": False, "14.98": True,
+        "15.99": False,
+        "14.98": True,
     }
     assert mongo["items"] == []

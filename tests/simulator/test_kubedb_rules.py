@@ -13,9 +13,7 @@ CATALOG = catalog.to_objects(catalog.load())
 
 
 def lookup(kind: str, name: str) -> Mapping[str, Any] | None:
-    return next(
-        (o for o in CATALOG if o["kind"] == kind and o["metadata"]["name"] == name), None
-    )
+    return next((o for o in CATALOG if o["kind"] == kind and o["metadata"]["name"] == name), None)
 
 
 def list_catalog(kind: str) -> list[Mapping[str, Any]]:
@@ -24,20 +22,34 @@ def list_catalog(kind: str) -> list[Mapping[str, Any]]:
 
 def database(kind: str, **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "version": {"MongoDB": "8.0.17", "Postgres": "16.13", "MySQL": "8.4.8",
-                    "MariaDB": "11.8.5", "Redis": "8.2.2"}[kind],
+        "version": {
+            "MongoDB": "8.0.17",
+            "Postgres": "16.13",
+            "MySQL": "8.4.8",
+            "MariaDB": "11.8.5",
+            "Redis": "8.2.2",
+        }[kind],
         "storage": {"resources": {"requests": {"storage": "10Gi"}}},
     }
     body.update(spec)
-    obj = {"apiVersion": "kubedb.com/v1", "kind": kind,
-           "metadata": {"name": "db1", "namespace": "demo"}, "spec": body}
+    obj = {
+        "apiVersion": "kubedb.com/v1",
+        "kind": kind,
+        "metadata": {"name": "db1", "namespace": "demo"},
+        "spec": body,
+    }
     webhooks.mutate_database(kind, obj)
     return obj
 
 
 def test_the_bundled_catalog_has_several_versions_per_engine_some_deprecated() -> None:
-    for kind in ("MongoDBVersion", "PostgresVersion", "MySQLVersion", "MariaDBVersion",
-                 "RedisVersion"):
+    for kind in (
+        "MongoDBVersion",
+        "PostgresVersion",
+        "MySQLVersion",
+        "MariaDBVersion",
+        "RedisVersion",
+    ):
         versions = list_catalog(kind)
         assert len(versions) >= 5
         assert any(v["spec"]["deprecated"] for v in versions)
@@ -87,18 +99,33 @@ def test_a_version_missing_from_the_catalog_is_denied_like_the_real_webhook() ->
 @pytest.mark.parametrize(
     ("kind", "spec", "message"),
     [
-        ("MongoDB", {"replicas": 3},
-         "spec.replicas \"3\" invalid for 'MongoDB Standalone' instance. Value must be one"),
-        ("MySQL", {"replicas": 2, "topology": {"mode": "GroupReplication"}},
-         "Group size can not be less than 3 or greater than 9"),
+        (
+            "MongoDB",
+            {"replicas": 3},
+            "spec.replicas \"3\" invalid for 'MongoDB Standalone' instance. Value must be one",
+        ),
+        (
+            "MySQL",
+            {"replicas": 2, "topology": {"mode": "GroupReplication"}},
+            "Group size can not be less than 3 or greater than 9",
+        ),
         ("Redis", {"replicas": 2}, "invalid for 'Redis Standalone' instance. Value must be one"),
-        ("MariaDB", {"replicas": 4, "topology": {"mode": "GaleraCluster"}},
-         "Value must be an odd number, three or more"),
+        (
+            "MariaDB",
+            {"replicas": 4, "topology": {"mode": "GaleraCluster"}},
+            "Value must be an odd number, three or more",
+        ),
         ("Postgres", {"replicas": 0}, "Value must be greater than zero"),
-        ("Postgres", {"storageType": "Ephemeral", "deletionPolicy": "Halt"},
-         "'spec.deletionPolicy: Halt' can not be used for 'Ephemeral' storage"),
-        ("Postgres", {"halted": True, "deletionPolicy": "DoNotTerminate"},
-         "can't halt, since deletion policy is 'DoNotTerminate'"),
+        (
+            "Postgres",
+            {"storageType": "Ephemeral", "deletionPolicy": "Halt"},
+            "'spec.deletionPolicy: Halt' can not be used for 'Ephemeral' storage",
+        ),
+        (
+            "Postgres",
+            {"halted": True, "deletionPolicy": "DoNotTerminate"},
+            "can't halt, since deletion policy is 'DoNotTerminate'",
+        ),
     ],
 )
 def test_topology_and_policy_rules_are_denied_with_the_webhooks_message(
@@ -144,9 +171,12 @@ def test_do_not_terminate_blocks_deletion() -> None:
 
 
 def ops(kind: str, op_type: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "ops.kubedb.com/v1alpha1", "kind": kind,
-            "metadata": {"name": "op1", "namespace": "demo"},
-            "spec": {"type": op_type, "databaseRef": {"name": "db1"}, **spec}}
+    return {
+        "apiVersion": "ops.kubedb.com/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": "op1", "namespace": "demo"},
+        "spec": {"type": op_type, "databaseRef": {"name": "db1"}, **spec},
+    }
 
 
 def test_an_update_outside_the_constraints_is_invalid_with_a_cause() -> None:
@@ -163,10 +193,16 @@ def test_an_update_outside_the_constraints_is_invalid_with_a_cause() -> None:
 
 def test_a_volume_expansion_must_grow_the_volume() -> None:
     db = database("Postgres")
-    smaller = ops("PostgresOpsRequest", "VolumeExpansion",
-                  volumeExpansion={"mode": "Online", "postgres": "5Gi"})
-    larger = ops("PostgresOpsRequest", "VolumeExpansion",
-                 volumeExpansion={"mode": "Online", "postgres": "20Gi"})
+    smaller = ops(
+        "PostgresOpsRequest",
+        "VolumeExpansion",
+        volumeExpansion={"mode": "Online", "postgres": "5Gi"},
+    )
+    larger = ops(
+        "PostgresOpsRequest",
+        "VolumeExpansion",
+        volumeExpansion={"mode": "Online", "postgres": "20Gi"},
+    )
 
     with pytest.raises(webhooks.Denied, match="must be greater than current storage"):
         webhooks.validate_ops_create("PostgresOpsRequest", smaller, db, lookup, list_catalog)
@@ -177,8 +213,9 @@ def test_horizontal_scaling_of_a_standalone_redis_is_refused() -> None:
     request = ops("RedisOpsRequest", "HorizontalScaling", horizontalScaling={"replicas": 3})
 
     with pytest.raises(webhooks.Denied, match="not allowed for standalone redis"):
-        webhooks.validate_ops_create("RedisOpsRequest", request, database("Redis"), lookup,
-                                     list_catalog)
+        webhooks.validate_ops_create(
+            "RedisOpsRequest", request, database("Redis"), lookup, list_catalog
+        )
 
 
 def test_an_opsrequest_for_a_missing_database_is_invalid() -> None:
@@ -223,12 +260,15 @@ def test_the_phase_is_derived_from_conditions_as_kubedb_does(
 
 def test_a_condition_keeps_its_transition_time_while_its_status_holds() -> None:
     conds: list[dict[str, Any]] = []
-    conditions.set_condition(conds, "Ready", "True", reason="r", message="m", now="t1",
-                             generation=1)
-    conditions.set_condition(conds, "Ready", "True", reason="r2", message="m2", now="t2",
-                             generation=2)
-    conditions.set_condition(conds, "Ready", "False", reason="r3", message="m3", now="t3",
-                             generation=2)
+    conditions.set_condition(
+        conds, "Ready", "True", reason="r", message="m", now="t1", generation=1
+    )
+    conditions.set_condition(
+        conds, "Ready", "True", reason="r2", message="m2", now="t2", generation=2
+    )
+    conditions.set_condition(
+        conds, "Ready", "False", reason="r3", message="m3", now="t3", generation=2
+    )
 
     assert len(conds) == 1
     assert conds[0]["lastTransitionTime"] == "t3" and conds[0]["severity"] == "Warning"

@@ -21,24 +21,40 @@ async def test_lightkube_creates_patches_applies_lists_watches_and_reads_errors(
 ) -> None:
     client = AsyncClient(KubeConfig.from_dict(sim.kubeconfig()))
     try:
-        created = await client.create(MongoDB(
-            metadata=ObjectMeta(name="mg1", namespace="default"), spec={"version": "8.0.17"}))
+        created = await client.create(
+            MongoDB(
+                metadata=ObjectMeta(name="mg1", namespace="default"), spec={"version": "8.0.17"}
+            )
+        )
         rv = created.metadata.resourceVersion
-        patched = await client.patch(MongoDB, "mg1", {"spec": {"replicas": 3}},
-                                     namespace="default", patch_type=PatchType.MERGE)
-        status = await client.patch(MongoDB.Status, "mg1", {"status": {"phase": "Ready"}},
-                                    namespace="default", patch_type=PatchType.MERGE)
-        applied = await client.apply(MongoDB(
-            metadata=ObjectMeta(name="mg2", namespace="default"), spec={"version": "8.0.17"}),
-            field_manager="dbaas")
-        secret = await client.create(Secret(
-            metadata=ObjectMeta(name="s1", namespace="default"), stringData={"a": "b"}))
+        patched = await client.patch(
+            MongoDB,
+            "mg1",
+            {"spec": {"replicas": 3}},
+            namespace="default",
+            patch_type=PatchType.MERGE,
+        )
+        status = await client.patch(
+            MongoDB.Status,
+            "mg1",
+            {"status": {"phase": "Ready"}},
+            namespace="default",
+            patch_type=PatchType.MERGE,
+        )
+        applied = await client.apply(
+            MongoDB(
+                metadata=ObjectMeta(name="mg2", namespace="default"), spec={"version": "8.0.17"}
+            ),
+            field_manager="dbaas",
+        )
+        secret = await client.create(
+            Secret(metadata=ObjectMeta(name="s1", namespace="default"), stringData={"a": "b"})
+        )
         names = [o.metadata.name async for o in client.list(MongoDB, namespace="*", chunk_size=1)]
         events = []
 
         async def follow() -> None:
-            async for kind, obj in client.watch(MongoDB, namespace="default",
-                                                resource_version=rv):
+            async for kind, obj in client.watch(MongoDB, namespace="default", resource_version=rv):
                 events.append((kind, obj.metadata.name))
                 if kind == "DELETED":
                     return
@@ -58,6 +74,10 @@ async def test_lightkube_creates_patches_applies_lists_watches_and_reads_errors(
     assert applied.metadata.managedFields[0].manager == "dbaas"
     assert secret.data == {"a": "Yg=="}
     assert names == ["mg1", "mg2"]
-    assert events == [("MODIFIED", "mg1"), ("MODIFIED", "mg1"), ("ADDED", "mg2"),
-                      ("DELETED", "mg2")]
+    assert events == [
+        ("MODIFIED", "mg1"),
+        ("MODIFIED", "mg1"),
+        ("ADDED", "mg2"),
+        ("DELETED", "mg2"),
+    ]
     assert missing == (404, "NotFound")

@@ -79,8 +79,11 @@ async def test_lists_filter_by_field_selector_and_span_namespaces(
 
     everywhere = (await http.get(mongodbs(None))).json()
     named = (await http.get(mongodbs(None), params={"fieldSelector": "metadata.name=a"})).json()
-    other = (await http.get(mongodbs(None), params={
-        "fieldSelector": "metadata.namespace=other,metadata.name!=a"})).json()
+    other = (
+        await http.get(
+            mongodbs(None), params={"fieldSelector": "metadata.namespace=other,metadata.name!=a"}
+        )
+    ).json()
     unsupported = await http.get(mongodbs(), params={"fieldSelector": "status.phase=Ready"})
 
     def keys(body: dict[str, object]) -> list[tuple[str, str]]:
@@ -97,7 +100,8 @@ async def test_lists_filter_by_field_selector_and_span_namespaces(
 
 
 async def test_limit_and_continue_page_through_a_stable_order(
-    sim: Served, http: httpx.AsyncClient,
+    sim: Served,
+    http: httpx.AsyncClient,
 ) -> None:
     client = sim.client()
     await client.create(namespace("zeta"))

@@ -35,9 +35,14 @@ async def test_a_second_create_with_the_same_name_is_409_already_exists(
 
     assert response.status_code == 409
     assert response.json() == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": 'mongodbs.kubedb.com "mg1" already exists', "reason": "AlreadyExists",
-        "details": {"name": "mg1", "group": "kubedb.com", "kind": "mongodbs"}, "code": 409,
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": 'mongodbs.kubedb.com "mg1" already exists',
+        "reason": "AlreadyExists",
+        "details": {"name": "mg1", "group": "kubedb.com", "kind": "mongodbs"},
+        "code": 409,
     }
 
 
@@ -96,12 +101,27 @@ async def test_resource_version_moves_on_every_write_but_generation_only_on_spec
     created = await create(http, mongodb("mg1"))
     rv0 = int(created["metadata"]["resourceVersion"])
 
-    labelled = (await http.patch(f"{mongodbs()}/mg1", json={"metadata": {"labels": {"a": "b"}}},
-                                 headers={"Content-Type": "application/merge-patch+json"})).json()
-    status = (await http.patch(f"{mongodbs()}/mg1/status", json={"status": {"phase": "Ready"}},
-                               headers={"Content-Type": "application/merge-patch+json"})).json()
-    scaled = (await http.patch(f"{mongodbs()}/mg1", json={"spec": {"replicas": 3}},
-                               headers={"Content-Type": "application/merge-patch+json"})).json()
+    labelled = (
+        await http.patch(
+            f"{mongodbs()}/mg1",
+            json={"metadata": {"labels": {"a": "b"}}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+    ).json()
+    status = (
+        await http.patch(
+            f"{mongodbs()}/mg1/status",
+            json={"status": {"phase": "Ready"}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+    ).json()
+    scaled = (
+        await http.patch(
+            f"{mongodbs()}/mg1",
+            json={"spec": {"replicas": 3}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+    ).json()
 
     versions = [int(o["metadata"]["resourceVersion"]) for o in (labelled, status, scaled)]
     assert versions == sorted(versions) and versions[0] > rv0 and len(set(versions)) == 3
@@ -128,11 +148,13 @@ async def test_put_of_a_custom_resource_without_resource_version_is_422(
 
     status = response.json()
     assert response.status_code == 422 and status["reason"] == "Invalid"
-    assert status["details"]["causes"] == [{
-        "reason": "FieldValueInvalid",
-        "message": "Invalid value: 0x0: must be specified for an update",
-        "field": "metadata.resourceVersion",
-    }]
+    assert status["details"]["causes"] == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": "Invalid value: 0x0: must be specified for an update",
+            "field": "metadata.resourceVersion",
+        }
+    ]
 
 
 async def test_put_with_a_stale_resource_version_is_409_conflict(
@@ -169,13 +191,26 @@ async def test_the_main_endpoint_ignores_status_and_status_ignores_the_rest(
     assert "status" not in created
 
     with_status = dict(created, status={"phase": "Ready"})
-    status_put = (await http.put(f"{mongodbs()}/mg1/status", json=dict(
-        with_status, spec={"version": "1.0", "replicas": 9},
-        metadata=dict(created["metadata"], labels={"sneaky": "yes"}),
-    ))).json()
-    main_put = (await http.put(f"{mongodbs()}/mg1", json=dict(
-        status_put, status={"phase": "Forged"}, spec={"version": "8.0.17", "replicas": 2},
-    ))).json()
+    status_put = (
+        await http.put(
+            f"{mongodbs()}/mg1/status",
+            json=dict(
+                with_status,
+                spec={"version": "1.0", "replicas": 9},
+                metadata=dict(created["metadata"], labels={"sneaky": "yes"}),
+            ),
+        )
+    ).json()
+    main_put = (
+        await http.put(
+            f"{mongodbs()}/mg1",
+            json=dict(
+                status_put,
+                status={"phase": "Forged"},
+                spec={"version": "8.0.17", "replicas": 2},
+            ),
+        )
+    ).json()
 
     assert status_put["status"] == {"phase": "Ready"}
     assert status_put["spec"] == created["spec"] and "labels" not in status_put["metadata"]
@@ -189,8 +224,11 @@ async def test_secrets_have_no_generation_and_store_string_data_as_base64_data(
     body["stringData"] = {"username": "root"}
 
     response = await http.post(secrets(), json=body)
-    updated = await http.patch(f"{secrets()}/s1", json={"stringData": {"username": "admin"}},
-                               headers={"Content-Type": "application/merge-patch+json"})
+    updated = await http.patch(
+        f"{secrets()}/s1",
+        json={"stringData": {"username": "admin"}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
 
     created = response.json()
     assert response.status_code == 201 and "generation" not in created["metadata"]
@@ -200,15 +238,20 @@ async def test_secrets_have_no_generation_and_store_string_data_as_base64_data(
 
 
 async def test_services_get_a_cluster_ip_that_updates_keep(http: httpx.AsyncClient) -> None:
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mg1"},
-               "spec": {"ports": [{"name": "db", "port": 27017}]}}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "mg1"},
+        "spec": {"ports": [{"name": "db", "port": 27017}]},
+    }
 
     created = (await http.post("/api/v1/namespaces/default/services", json=service)).json()
     replaced = (await http.put("/api/v1/namespaces/default/services/mg1", json=service)).json()
 
     assert created["spec"]["type"] == "ClusterIP" and created["spec"]["clusterIP"]
     assert created["spec"]["ports"] == [
-        {"name": "db", "port": 27017, "protocol": "TCP", "targetPort": 27017}]
+        {"name": "db", "port": 27017, "protocol": "TCP", "targetPort": 27017}
+    ]
     assert replaced["spec"]["clusterIP"] == created["spec"]["clusterIP"]
 
 
@@ -232,9 +275,16 @@ async def test_delete_without_finalizers_answers_a_success_status(
 
     assert response.status_code == 200
     assert response.json() == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-        "details": {"name": "mg1", "group": "kubedb.com", "kind": "mongodbs",
-                    "uid": created["metadata"]["uid"]},
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {
+            "name": "mg1",
+            "group": "kubedb.com",
+            "kind": "mongodbs",
+            "uid": created["metadata"]["uid"],
+        },
     }
     assert gone.status_code == 404
 
@@ -247,12 +297,17 @@ async def test_finalizers_hold_deletion_until_the_last_one_is_removed(
 
     first = await http.delete(f"{mongodbs()}/mg1")
     again = await http.delete(f"{mongodbs()}/mg1")
-    added = await http.patch(f"{mongodbs()}/mg1", headers=merge,
-                             json={"metadata": {"finalizers": ["kubedb.com", "other", "new"]}})
-    one_left = await http.patch(f"{mongodbs()}/mg1", headers=merge,
-                                json={"metadata": {"finalizers": ["other"]}})
-    last = await http.patch(f"{mongodbs()}/mg1", headers=merge,
-                            json={"metadata": {"finalizers": []}})
+    added = await http.patch(
+        f"{mongodbs()}/mg1",
+        headers=merge,
+        json={"metadata": {"finalizers": ["kubedb.com", "other", "new"]}},
+    )
+    one_left = await http.patch(
+        f"{mongodbs()}/mg1", headers=merge, json={"metadata": {"finalizers": ["other"]}}
+    )
+    last = await http.patch(
+        f"{mongodbs()}/mg1", headers=merge, json={"metadata": {"finalizers": []}}
+    )
     gone = await http.get(f"{mongodbs()}/mg1")
 
     marked = first.json()["metadata"]
@@ -292,7 +347,8 @@ async def test_unsupported_methods_and_paths_answer_kubernetes_statuses(
 
 async def test_protobuf_bodies_are_415_so_clients_use_json(http: httpx.AsyncClient) -> None:
     response = await http.post(
-        "/api/v1/namespaces", content=b"k8s\x00",
+        "/api/v1/namespaces",
+        content=b"k8s\x00",
         headers={"Content-Type": "application/vnd.kubernetes.protobuf"},
     )
 
@@ -300,7 +356,8 @@ async def test_protobuf_bodies_are_415_so_clients_use_json(http: httpx.AsyncClie
 
 
 async def test_deleting_a_namespace_deletes_its_objects_then_itself(
-    sim: Served, http: httpx.AsyncClient,
+    sim: Served,
+    http: httpx.AsyncClient,
 ) -> None:
     from tests.support import eventually
 
@@ -317,8 +374,11 @@ async def test_deleting_a_namespace_deletes_its_objects_then_itself(
 
     await eventually(only_held_left, timeout=5)
     phase = (await http.get("/api/v1/namespaces/team")).json()["status"]["phase"]
-    await http.patch(f"{mongodbs('team')}/held", json={"metadata": {"finalizers": None}},
-                     headers={"Content-Type": "application/merge-patch+json"})
+    await http.patch(
+        f"{mongodbs('team')}/held",
+        json={"metadata": {"finalizers": None}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
 
     async def namespace_gone() -> bool:
         return (await http.get("/api/v1/namespaces/team")).status_code == 404

@@ -30,16 +30,19 @@ def test_merge_patch_merges_objects_deletes_nulls_and_replaces_arrays() -> None:
 def test_json_patch_supports_every_operation() -> None:
     doc = {"a": [1, 2], "b": {"c": "x"}, "d": 1}
 
-    patched = json_patch(doc, [
-        {"op": "add", "path": "/a/-", "value": 3},
-        {"op": "add", "path": "/a/0", "value": 0},
-        {"op": "replace", "path": "/b/c", "value": "y"},
-        {"op": "copy", "from": "/b", "path": "/e"},
-        {"op": "move", "from": "/d", "path": "/f"},
-        {"op": "remove", "path": "/a/1"},
-        {"op": "test", "path": "/e/c", "value": "y"},
-        {"op": "add", "path": "/g~1h", "value": True},
-    ])
+    patched = json_patch(
+        doc,
+        [
+            {"op": "add", "path": "/a/-", "value": 3},
+            {"op": "add", "path": "/a/0", "value": 0},
+            {"op": "replace", "path": "/b/c", "value": "y"},
+            {"op": "copy", "from": "/b", "path": "/e"},
+            {"op": "move", "from": "/d", "path": "/f"},
+            {"op": "remove", "path": "/a/1"},
+            {"op": "test", "path": "/e/c", "value": "y"},
+            {"op": "add", "path": "/g~1h", "value": True},
+        ],
+    )
 
     assert patched == {"a": [0, 2, 3], "b": {"c": "y"}, "e": {"c": "y"}, "f": 1, "g/h": True}
 
@@ -49,8 +52,11 @@ async def test_merge_patch_changes_spec_and_a_missing_object_is_404(
 ) -> None:
     await create(http, mongodb("mg1", labels={"a": "1"}))
 
-    patched = await http.patch(f"{mongodbs()}/mg1", headers=MERGE,
-                               json={"spec": {"replicas": 3}, "metadata": {"labels": {"a": None}}})
+    patched = await http.patch(
+        f"{mongodbs()}/mg1",
+        headers=MERGE,
+        json={"spec": {"replicas": 3}, "metadata": {"labels": {"a": None}}},
+    )
     missing = await http.patch(f"{mongodbs()}/nope", headers=MERGE, json={"spec": {}})
 
     assert patched.status_code == 200
@@ -62,14 +68,22 @@ async def test_merge_patch_changes_spec_and_a_missing_object_is_404(
 async def test_json_patch_applies_and_a_failed_test_is_422(http: httpx.AsyncClient) -> None:
     await create(http, mongodb("mg1"))
 
-    patched = await http.patch(f"{mongodbs()}/mg1", headers=JSON_PATCH, json=[
-        {"op": "test", "path": "/spec/replicas", "value": 1},
-        {"op": "replace", "path": "/spec/replicas", "value": 3},
-    ])
-    failed = await http.patch(f"{mongodbs()}/mg1", headers=JSON_PATCH, json=[
-        {"op": "test", "path": "/spec/replicas", "value": 1},
-        {"op": "replace", "path": "/spec/replicas", "value": 5},
-    ])
+    patched = await http.patch(
+        f"{mongodbs()}/mg1",
+        headers=JSON_PATCH,
+        json=[
+            {"op": "test", "path": "/spec/replicas", "value": 1},
+            {"op": "replace", "path": "/spec/replicas", "value": 3},
+        ],
+    )
+    failed = await http.patch(
+        f"{mongodbs()}/mg1",
+        headers=JSON_PATCH,
+        json=[
+            {"op": "test", "path": "/spec/replicas", "value": 1},
+            {"op": "replace", "path": "/spec/replicas", "value": 5},
+        ],
+    )
     malformed = await http.patch(f"{mongodbs()}/mg1", headers=JSON_PATCH, json={"op": "add"})
 
     assert patched.status_code == 200 and patched.json()["spec"]["replicas"] == 3
@@ -83,8 +97,9 @@ async def test_apply_creates_then_merges_and_records_the_field_manager(
 ) -> None:
     params = {"fieldManager": "dbaas", "force": "true"}
 
-    first = await http.patch(f"{mongodbs()}/mg1", headers=APPLY, params=params,
-                             json=mongodb("mg1", labels={"team": "a"}))
+    first = await http.patch(
+        f"{mongodbs()}/mg1", headers=APPLY, params=params, json=mongodb("mg1", labels={"team": "a"})
+    )
     body = mongodb("mg1", replicas=3)
     del body["spec"]["version"]
     second = await http.patch(f"{mongodbs()}/mg1", headers=APPLY, params=params, json=body)
@@ -109,8 +124,9 @@ spec:
   version: "8.0.17"
   replicas: 1
 """
-    response = await http.patch(f"{mongodbs()}/mg1", headers=APPLY, content=body,
-                                params={"fieldManager": "kubectl"})
+    response = await http.patch(
+        f"{mongodbs()}/mg1", headers=APPLY, content=body, params={"fieldManager": "kubectl"}
+    )
 
     assert response.status_code == 201
     assert response.json()["spec"] == {"version": "8.0.17", "replicas": 1}
@@ -130,8 +146,9 @@ async def test_strategic_merge_is_415_on_custom_resources_and_a_merge_on_secrets
 
     custom = await http.patch(f"{mongodbs()}/mg1", headers=STRATEGIC, json={"spec": {}})
     builtin = await http.patch(f"{secrets()}/s1", headers=STRATEGIC, json={"data": {"b": "Yg=="}})
-    unknown = await http.patch(f"{mongodbs()}/mg1", headers={"Content-Type": "text/plain"},
-                               content=b"x")
+    unknown = await http.patch(
+        f"{mongodbs()}/mg1", headers={"Content-Type": "text/plain"}, content=b"x"
+    )
 
     assert (custom.status_code, custom.json()["reason"]) == (415, "UnsupportedMediaType")
     assert "application/merge-patch+json" in custom.json()["message"]
@@ -143,10 +160,16 @@ async def test_a_resource_version_in_a_patch_is_a_precondition(http: httpx.Async
     created = await create(http, mongodb("mg1"))
     rv = created["metadata"]["resourceVersion"]
 
-    matching = await http.patch(f"{mongodbs()}/mg1", headers=MERGE, json={
-        "metadata": {"resourceVersion": rv}, "spec": {"replicas": 2}})
-    stale = await http.patch(f"{mongodbs()}/mg1", headers=MERGE, json={
-        "metadata": {"resourceVersion": rv}, "spec": {"replicas": 3}})
+    matching = await http.patch(
+        f"{mongodbs()}/mg1",
+        headers=MERGE,
+        json={"metadata": {"resourceVersion": rv}, "spec": {"replicas": 2}},
+    )
+    stale = await http.patch(
+        f"{mongodbs()}/mg1",
+        headers=MERGE,
+        json={"metadata": {"resourceVersion": rv}, "spec": {"replicas": 3}},
+    )
 
     assert matching.status_code == 200
     assert (stale.status_code, stale.json()["reason"]) == (409, "Conflict")
@@ -155,8 +178,11 @@ async def test_a_resource_version_in_a_patch_is_a_precondition(http: httpx.Async
 async def test_patching_status_changes_only_status(http: httpx.AsyncClient) -> None:
     await create(http, mongodb("mg1"))
 
-    response = await http.patch(f"{mongodbs()}/mg1/status", headers=MERGE, json={
-        "status": {"phase": "Ready"}, "spec": {"replicas": 7}})
+    response = await http.patch(
+        f"{mongodbs()}/mg1/status",
+        headers=MERGE,
+        json={"status": {"phase": "Ready"}, "spec": {"replicas": 7}},
+    )
 
     assert response.status_code == 200
     assert response.json()["status"] == {"phase": "Ready"}

@@ -23,7 +23,10 @@ async def test_a_watch_from_a_list_resource_version_streams_only_later_changes(
         events = [await stream.next() for _ in range(3)]
 
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
-        ("ADDED", "after"), ("MODIFIED", "after"), ("DELETED", "after")]
+        ("ADDED", "after"),
+        ("MODIFIED", "after"),
+        ("DELETED", "after"),
+    ]
     versions = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
     assert versions == sorted(versions) and versions[0] > int(rv)
 
@@ -40,7 +43,9 @@ async def test_a_watch_without_resource_version_replays_current_objects_as_added
         live = await stream.next()
 
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in replayed] == [
-        ("ADDED", "a"), ("ADDED", "b")]
+        ("ADDED", "a"),
+        ("ADDED", "b"),
+    ]
     assert (live["type"], live["object"]["metadata"]["name"]) == ("ADDED", "c")
 
 
@@ -69,7 +74,8 @@ async def test_timeout_seconds_closes_the_stream(http: httpx.AsyncClient) -> Non
 
 
 async def test_bookmarks_carry_the_latest_resource_version(
-    sim: Served, http: httpx.AsyncClient,
+    sim: Served,
+    http: httpx.AsyncClient,
 ) -> None:
     sim.simulator.config.update({"watch_bookmark_interval_seconds": 0.1})
     await create(http, mongodb("a"))
@@ -83,11 +89,16 @@ async def test_bookmarks_carry_the_latest_resource_version(
             pass
 
     assert bookmark["type"] == "BOOKMARK"
-    assert bookmark["object"] == {"kind": "MongoDB", "apiVersion": "kubedb.com/v1",
-                                  "metadata": {"resourceVersion": rv}}
+    assert bookmark["object"] == {
+        "kind": "MongoDB",
+        "apiVersion": "kubedb.com/v1",
+        "metadata": {"resourceVersion": rv},
+    }
     assert added["type"] == "ADDED"
-    assert later["object"]["metadata"]["resourceVersion"] == added["object"]["metadata"][
-        "resourceVersion"]
+    assert (
+        later["object"]["metadata"]["resourceVersion"]
+        == added["object"]["metadata"]["resourceVersion"]
+    )
 
 
 async def test_send_initial_events_ends_the_replay_with_an_annotated_bookmark(
@@ -95,8 +106,9 @@ async def test_send_initial_events_ends_the_replay_with_an_annotated_bookmark(
 ) -> None:
     await create(http, mongodb("a"))
 
-    async with watching(http, mongodbs(), sendInitialEvents="true",
-                        allowWatchBookmarks="true") as stream:
+    async with watching(
+        http, mongodbs(), sendInitialEvents="true", allowWatchBookmarks="true"
+    ) as stream:
         added, marker = await stream.next(), await stream.next()
 
     assert added["type"] == "ADDED"
@@ -120,7 +132,11 @@ async def test_a_selector_watch_sees_objects_enter_and_leave_the_selection(
         events = [await stream.next() for _ in range(4)]
 
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
-        ("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a"), ("ADDED", "tagged")]
+        ("ADDED", "a"),
+        ("MODIFIED", "a"),
+        ("DELETED", "a"),
+        ("ADDED", "tagged"),
+    ]
 
 
 async def test_a_field_selector_watch_follows_one_object(http: httpx.AsyncClient) -> None:
@@ -133,7 +149,8 @@ async def test_a_field_selector_watch_follows_one_object(http: httpx.AsyncClient
 
 
 async def test_a_client_that_goes_away_leaves_no_subscription_behind(
-    sim: Served, http: httpx.AsyncClient,
+    sim: Served,
+    http: httpx.AsyncClient,
 ) -> None:
     hub = sim.simulator.hub
     async with watching(http, mongodbs()):

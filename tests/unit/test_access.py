@@ -64,7 +64,11 @@ def expected(role: Role, relation: str, action: Action) -> Decision:
 
 TENANT_CASES = [
     pytest.param(
-        role, make, target, relation, action,
+        role,
+        make,
+        target,
+        relation,
+        action,
         id=f"{role.value}-{make.__name__}-{target[0]}/{target[1]}-{action.value}",
     )
     for role, (make, target, relation), action in itertools.product(
@@ -75,8 +79,11 @@ TENANT_CASES = [
 
 @pytest.mark.parametrize(("role", "make", "target", "relation", "action"), TENANT_CASES)
 def test_a_tenant_key_is_allowed_forbidden_or_kept_in_the_dark_by_role_and_scope(
-    role: Role, make: Callable[[Role], Principal], target: tuple[str, str | None],
-    relation: str, action: Action,
+    role: Role,
+    make: Callable[[Role], Principal],
+    target: tuple[str, str | None],
+    relation: str,
+    action: Action,
 ) -> None:
     domain, project = target
 
@@ -158,8 +165,11 @@ def test_an_admin_manages_every_key(domain: str | None, project: str | None) -> 
     ],
 )
 def test_only_admins_and_owners_issue_keys_and_owners_only_inside_their_scope(
-    new_role: Role, caller_role: Role, make: Callable[[Role], Principal],
-    target: tuple[str | None, str | None], inside: bool,
+    new_role: Role,
+    caller_role: Role,
+    make: Callable[[Role], Principal],
+    target: tuple[str | None, str | None],
+    inside: bool,
 ) -> None:
     caller = ADMIN if caller_role is Role.ADMIN else make(caller_role)
     domain, project = target

@@ -118,8 +118,7 @@ async def test_a_start_with_every_admin_key_revoked_writes_a_new_admin_token(
     path = tmp_path / "admin-api-key"
     first = await api_keys.bootstrap_admin_key(store, path)
     assert first is not None
-    await api_keys.issue_key(store, name="ci", role=Role.MEMBER, domain="acme",
-                             created_by=first.id)
+    await api_keys.issue_key(store, name="ci", role=Role.MEMBER, domain="acme", created_by=first.id)
     await api_keys.revoke_key(store, first.id)
 
     created = await api_keys.bootstrap_admin_key(store, path)
@@ -139,8 +138,11 @@ async def test_a_store_holding_only_keys_from_before_salting_gets_a_new_admin_ke
     path.write_text(old_secret + "\n")
     path.chmod(0o644)
     legacy = ApiKey.model_validate(
-        {"name": "bootstrap-admin", "role": "admin",
-         "key_hash": hashlib.sha256(old_secret.encode()).hexdigest()}
+        {
+            "name": "bootstrap-admin",
+            "role": "admin",
+            "key_hash": hashlib.sha256(old_secret.encode()).hexdigest(),
+        }
     )
     await store.api_keys.insert(legacy)
 
@@ -174,8 +176,10 @@ async def test_two_instances_installing_the_configured_key_together_store_it_onc
     configured = SecretStr(new_token().text)
 
     results = await asyncio.gather(
-        *(api_keys.bootstrap_admin_key(store, tmp_path / "k", configured=configured)
-          for _ in range(3))
+        *(
+            api_keys.bootstrap_admin_key(store, tmp_path / "k", configured=configured)
+            for _ in range(3)
+        )
     )
 
     assert sum(r is not None for r in results) == 1

@@ -99,8 +99,13 @@ def test_the_same_secret_hashes_differently_under_two_salts() -> None:
 def test_a_key_stored_before_salting_reads_but_never_verifies() -> None:
     secret = "kdb_" + "a" * 43
     legacy = ApiKey.model_validate(
-        {"id": "key-old", "name": "bootstrap-admin", "role": "admin", "key_prefix": secret[:10],
-         "key_hash": hashlib.sha256(secret.encode()).hexdigest()}
+        {
+            "id": "key-old",
+            "name": "bootstrap-admin",
+            "role": "admin",
+            "key_prefix": secret[:10],
+            "key_hash": hashlib.sha256(secret.encode()).hexdigest(),
+        }
     )
 
     assert legacy.salt == ""

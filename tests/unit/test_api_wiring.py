@@ -28,8 +28,9 @@ def test_no_router_reads_app_state_or_the_store() -> None:
 
 
 def test_only_the_wiring_module_touches_the_app_state() -> None:
-    touching = sorted(name for name, text in _sources(API).items() if "app.state" in text
-                      or '.state, "' in text)
+    touching = sorted(
+        name for name, text in _sources(API).items() if "app.state" in text or '.state, "' in text
+    )
 
     assert touching == ["wiring.py"]
 

@@ -47,9 +47,12 @@ def test_an_empty_allowlist_admits_every_newer_version_and_the_denylist_wins() -
 
 
 def test_mysql_lists_are_read_per_topology() -> None:
-    current = version("8.4.8", updateConstraints={
-        "allowlist": {"standalone": [">= 8.4.8, < 9.0.0"], "groupReplication": [">= 9.0.0"]},
-    })
+    current = version(
+        "8.4.8",
+        updateConstraints={
+            "allowlist": {"standalone": [">= 8.4.8, < 9.0.0"], "groupReplication": [">= 9.0.0"]},
+        },
+    )
     candidates = [version("8.4.9"), version("9.1.0")]
 
     standalone = catalog.upgrade_targets(current, candidates)

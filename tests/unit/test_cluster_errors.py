@@ -55,8 +55,9 @@ def test_invalid_keeps_the_causes_and_throttling_keeps_retry_after() -> None:
     throttled = errors.from_status(429, {"reason": "TooManyRequests"}, retry_after="7")
 
     assert isinstance(invalid, errors.Invalid)
-    assert invalid.causes == [{"reason": "FieldValueInvalid", "message": "too many",
-                               "field": "spec.replicas"}]
+    assert invalid.causes == [
+        {"reason": "FieldValueInvalid", "message": "too many", "field": "spec.replicas"}
+    ]
     assert isinstance(throttled, errors.Unavailable) and throttled.retry_after == 7.0
 
 
@@ -70,8 +71,9 @@ def test_a_missing_namespace_is_a_permanent_step_error_that_names_it() -> None:
     from app.domain import steps
     from app.services.handlers.cluster_errors import translated
 
-    status = k8s.NotFound('namespaces "acme-shop" not found', name="acme-shop",
-                          kind="namespaces").to_status()
+    status = k8s.NotFound(
+        'namespaces "acme-shop" not found', name="acme-shop", kind="namespaces"
+    ).to_status()
     error = errors.from_status(404, status)
 
     assert isinstance(error, errors.NotFound) and error.namespace_gone

@@ -41,8 +41,14 @@ def test_a_policy_is_exhausted_at_its_max_attempts() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"initial": 0}, {"factor": 0.5}, {"cap": 0.1, "initial": 1}, {"max_attempts": 0},
-               {"jitter": 1.0}]
+    "kwargs",
+    [
+        {"initial": 0},
+        {"factor": 0.5},
+        {"cap": 0.1, "initial": 1},
+        {"max_attempts": 0},
+        {"jitter": 1.0},
+    ],
 )
 def test_a_nonsensical_policy_is_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
@@ -67,8 +73,14 @@ def test_active_operations_can_be_cancelled_or_failed_but_not_succeed_unclaimed(
 
 def test_a_lease_is_live_only_while_running_and_unexpired() -> None:
     now = clock.utcnow()
-    op = Operation(database_id="db-1", domain="d", project="p", type="create",
-                   status=OperationStatus.RUNNING, lease_expires_at=now + timedelta(seconds=5))
+    op = Operation(
+        database_id="db-1",
+        domain="d",
+        project="p",
+        type="create",
+        status=OperationStatus.RUNNING,
+        lease_expires_at=now + timedelta(seconds=5),
+    )
 
     assert op.lease_is_live(now)
     assert not op.lease_is_live(now + timedelta(seconds=6))

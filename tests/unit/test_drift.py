@@ -13,9 +13,17 @@ TABLE = sizes.default_size_table()
 
 def manifest(**changes: Any) -> dict[str, Any]:
     values: dict[str, Any] = dict(
-        database_id="db-abc12345", domain="acme", project="shop", engine="postgres",
-        name="orders", namespace="acme-shop-123abc", version="16.13",
-        size=TABLE.get("db.t3.micro"), storage_gb=20, high_availability=True, replicas=3,
+        database_id="db-abc12345",
+        domain="acme",
+        project="shop",
+        engine="postgres",
+        name="orders",
+        namespace="acme-shop-123abc",
+        version="16.13",
+        size=TABLE.get("db.t3.micro"),
+        storage_gb=20,
+        high_availability=True,
+        replicas=3,
     )
     values.update(changes)
     return database_cr.database_manifest(desired.DesiredDatabase(**values))
@@ -30,15 +38,19 @@ def test_a_cr_as_the_record_describes_it_has_no_drift_even_in_other_units() -> N
 
 
 def test_every_field_is_found_in_the_order_a_fix_takes_them() -> None:
-    observed = manifest(replicas=5, version="16.10", storage_gb=50, halted=True,
-                        size=TABLE.get("db.t3.large"))
+    observed = manifest(
+        replicas=5, version="16.10", storage_gb=50, halted=True, size=TABLE.get("db.t3.large")
+    )
 
     found = drift.find(manifest(), observed, container="postgres")
 
     assert [d.field for d in found] == ["halted", "storage", "resources", "replicas", "version"]
     values = {d.field: d.value for d in found}
     assert (values["halted"], values["storage"], values["replicas"], values["version"]) == (
-        True, 50, 5, "16.10"
+        True,
+        50,
+        5,
+        "16.10",
     )
     texts = {d.field: d.text for d in found}
     assert texts["replicas"] == "replicas: desired 3, observed 5"

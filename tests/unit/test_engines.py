@@ -9,28 +9,96 @@ from app.domain.engines import Engine, Topology
 
 # Reference §1.1 identity table and §3.1 default superusers.
 IDENTITIES = [
-    (Engine.POSTGRES, "Postgres", "postgreses", "PostgresOpsRequest", "postgresopsrequests",
-     "PostgresVersion", "postgresversions", "postgres", 5432, "postgres"),
-    (Engine.MYSQL, "MySQL", "mysqls", "MySQLOpsRequest", "mysqlopsrequests",
-     "MySQLVersion", "mysqlversions", "mysql", 3306, "root"),
-    (Engine.MARIADB, "MariaDB", "mariadbs", "MariaDBOpsRequest", "mariadbopsrequests",
-     "MariaDBVersion", "mariadbversions", "mariadb", 3306, "root"),
-    (Engine.MONGODB, "MongoDB", "mongodbs", "MongoDBOpsRequest", "mongodbopsrequests",
-     "MongoDBVersion", "mongodbversions", "mongodb", 27017, "root"),
-    (Engine.REDIS, "Redis", "redises", "RedisOpsRequest", "redisopsrequests",
-     "RedisVersion", "redisversions", "redis", 6379, "default"),
+    (
+        Engine.POSTGRES,
+        "Postgres",
+        "postgreses",
+        "PostgresOpsRequest",
+        "postgresopsrequests",
+        "PostgresVersion",
+        "postgresversions",
+        "postgres",
+        5432,
+        "postgres",
+    ),
+    (
+        Engine.MYSQL,
+        "MySQL",
+        "mysqls",
+        "MySQLOpsRequest",
+        "mysqlopsrequests",
+        "MySQLVersion",
+        "mysqlversions",
+        "mysql",
+        3306,
+        "root",
+    ),
+    (
+        Engine.MARIADB,
+        "MariaDB",
+        "mariadbs",
+        "MariaDBOpsRequest",
+        "mariadbopsrequests",
+        "MariaDBVersion",
+        "mariadbversions",
+        "mariadb",
+        3306,
+        "root",
+    ),
+    (
+        Engine.MONGODB,
+        "MongoDB",
+        "mongodbs",
+        "MongoDBOpsRequest",
+        "mongodbopsrequests",
+        "MongoDBVersion",
+        "mongodbversions",
+        "mongodb",
+        27017,
+        "root",
+    ),
+    (
+        Engine.REDIS,
+        "Redis",
+        "redises",
+        "RedisOpsRequest",
+        "redisopsrequests",
+        "RedisVersion",
+        "redisversions",
+        "redis",
+        6379,
+        "default",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("engine", "kind", "plural", "ops_kind", "ops_plural", "catalog_kind", "catalog_plural",
-     "container", "port", "user"),
+    (
+        "engine",
+        "kind",
+        "plural",
+        "ops_kind",
+        "ops_plural",
+        "catalog_kind",
+        "catalog_plural",
+        "container",
+        "port",
+        "user",
+    ),
     IDENTITIES,
     ids=[row[0].value for row in IDENTITIES],
 )
 def test_each_engine_carries_kubedbs_names_port_and_superuser(
-    engine: Engine, kind: str, plural: str, ops_kind: str, ops_plural: str,
-    catalog_kind: str, catalog_plural: str, container: str, port: int, user: str,
+    engine: Engine,
+    kind: str,
+    plural: str,
+    ops_kind: str,
+    ops_plural: str,
+    catalog_kind: str,
+    catalog_plural: str,
+    container: str,
+    port: int,
+    user: str,
 ) -> None:
     spec = engines.spec(engine)
 
@@ -99,8 +167,13 @@ def test_redis_cluster_counts_pods_per_shard_and_needs_three_shards() -> None:
 
 @pytest.mark.parametrize(
     ("engine", "standby"),
-    [(Engine.POSTGRES, True), (Engine.MYSQL, True), (Engine.MARIADB, True),
-     (Engine.MONGODB, False), (Engine.REDIS, False)],
+    [
+        (Engine.POSTGRES, True),
+        (Engine.MYSQL, True),
+        (Engine.MARIADB, True),
+        (Engine.MONGODB, False),
+        (Engine.REDIS, False),
+    ],
 )
 def test_only_the_sql_engines_have_a_standby_service(engine: Engine, standby: bool) -> None:
     assert engines.spec(engine).has_standby_service is standby

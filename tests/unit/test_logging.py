@@ -106,8 +106,9 @@ def test_secret_looking_words_inside_ordinary_ones_are_left_alone(console: io.St
 
 def test_every_line_names_its_instance_unless_it_names_one_itself() -> None:
     stream = io.StringIO()
-    configure_logging(level=LogLevel.INFO, fmt=LogFormat.JSON, stream=stream,
-                      instance_id="kubedb-dbaas-7f9c")
+    configure_logging(
+        level=LogLevel.INFO, fmt=LogFormat.JSON, stream=stream, instance_id="kubedb-dbaas-7f9c"
+    )
     try:
         get_logger("app.test").info("operation_queued", op_id="op-1")
         logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
@@ -117,6 +118,8 @@ def test_every_line_names_its_instance_unless_it_names_one_itself() -> None:
 
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["instance_id"] for line in lines] == [
-        "kubedb-dbaas-7f9c", "kubedb-dbaas-7f9c", "other",
+        "kubedb-dbaas-7f9c",
+        "kubedb-dbaas-7f9c",
+        "other",
     ]
     assert lines[1]["event"] == "Started server process [42]"

@@ -15,10 +15,20 @@ from app.domain.manifests.desired import DeletionPolicy, DesiredDatabase, parse_
 
 SMALL = sizes.default_size_table().get("db.t3.small")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-CONTAINERS = {Engine.POSTGRES: "postgres", Engine.MYSQL: "mysql", Engine.MARIADB: "mariadb",
-              Engine.MONGODB: "mongodb", Engine.REDIS: "redis"}
-KINDS = {Engine.POSTGRES: "Postgres", Engine.MYSQL: "MySQL", Engine.MARIADB: "MariaDB",
-         Engine.MONGODB: "MongoDB", Engine.REDIS: "Redis"}
+CONTAINERS = {
+    Engine.POSTGRES: "postgres",
+    Engine.MYSQL: "mysql",
+    Engine.MARIADB: "mariadb",
+    Engine.MONGODB: "mongodb",
+    Engine.REDIS: "redis",
+}
+KINDS = {
+    Engine.POSTGRES: "Postgres",
+    Engine.MYSQL: "MySQL",
+    Engine.MARIADB: "MariaDB",
+    Engine.MONGODB: "MongoDB",
+    Engine.REDIS: "Redis",
+}
 
 
 def a_database(engine: Engine | str = Engine.POSTGRES, **changes: Any) -> DesiredDatabase:
@@ -53,7 +63,8 @@ def test_every_engine_gets_a_v1_cr_with_version_storage_and_policy(engine: Engin
     assert spec["version"] == "16.13"
     assert spec["storageType"] == "Durable"
     assert spec["storage"] == {
-        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "20Gi"}},
     }
     assert spec["deletionPolicy"] == "Delete"
     assert spec["halted"] is False
@@ -146,7 +157,8 @@ def test_redis_ha_is_a_sentinel_group_pointing_at_its_own_sentinel_cr() -> None:
     assert redis["spec"]["mode"] == "Sentinel"
     assert redis["spec"]["replicas"] == 3
     assert redis["spec"]["sentinelRef"] == {
-        "name": "orders-sentinel", "namespace": "dbaas-acme-shop"
+        "name": "orders-sentinel",
+        "namespace": "dbaas-acme-shop",
     }
     assert sentinel["apiVersion"] == "kubedb.com/v1"
     assert sentinel["kind"] == "RedisSentinel"
@@ -263,15 +275,21 @@ def test_a_desired_database_resolves_its_topology_and_shards() -> None:
     ("changes", "error", "field"),
     [
         ({"replicas": 3}, errors.ReplicaRuleViolated, "replicas"),
-        ({"engine": "mariadb", "high_availability": True, "replicas": 4},
-         errors.ReplicaRuleViolated, "replicas"),
+        (
+            {"engine": "mariadb", "high_availability": True, "replicas": 4},
+            errors.ReplicaRuleViolated,
+            "replicas",
+        ),
         ({"engine": "oracle"}, errors.UnknownEngine, "engine"),
         ({"name": "Orders"}, errors.InvalidName, "name"),
         ({"namespace": "a_b"}, errors.InvalidName, "namespace"),
         ({"storage_gb": 0}, errors.StorageRuleViolated, "storage_gb"),
         ({"labels": {"dbaas.io/project": "x"}}, errors.InvalidLabels, "labels.dbaas.io/project"),
-        ({"halted": True, "deletion_policy": "DoNotTerminate"}, errors.InvalidValue,
-         "deletion_policy"),
+        (
+            {"halted": True, "deletion_policy": "DoNotTerminate"},
+            errors.InvalidValue,
+            "deletion_policy",
+        ),
         ({"deletion_policy": "Keep"}, errors.InvalidValue, "deletion_policy"),
         ({"version": ""}, errors.InvalidValue, "version"),
         ({"shards": 3}, errors.InvalidTopology, "shards"),
@@ -319,22 +337,40 @@ def test_kubedb_object_names_follow_the_database_name() -> None:
 
 
 URIS = [
-    (Engine.POSTGRES, Topology.STANDALONE,
-     "postgresql://postgres:p%40ss%2Fw0rd%3F@orders.ns.svc:5432/postgres?sslmode=disable",
-     "postgres"),
+    (
+        Engine.POSTGRES,
+        Topology.STANDALONE,
+        "postgresql://postgres:p%40ss%2Fw0rd%3F@orders.ns.svc:5432/postgres?sslmode=disable",
+        "postgres",
+    ),
     (Engine.MYSQL, Topology.STANDALONE, "mysql://root:p%40ss%2Fw0rd%3F@orders.ns.svc:3306/", None),
-    (Engine.MARIADB, Topology.STANDALONE,
-     "mysql://root:p%40ss%2Fw0rd%3F@orders.ns.svc:3306/", None),
-    (Engine.MONGODB, Topology.STANDALONE,
-     "mongodb://root:p%40ss%2Fw0rd%3F@orders.ns.svc:27017/?authSource=admin", None),
-    (Engine.MONGODB, Topology.REPLICA_SET,
-     "mongodb://root:p%40ss%2Fw0rd%3F@orders-0.orders-pods.ns.svc:27017,"
-     "orders-1.orders-pods.ns.svc:27017,orders-2.orders-pods.ns.svc:27017/"
-     "?replicaSet=rs0&authSource=admin", None),
-    (Engine.REDIS, Topology.STANDALONE,
-     "redis://default:p%40ss%2Fw0rd%3F@orders.ns.svc:6379/0", "0"),
-    (Engine.REDIS, Topology.SENTINEL,
-     "redis://default:p%40ss%2Fw0rd%3F@orders.ns.svc:6379/0", "0"),
+    (
+        Engine.MARIADB,
+        Topology.STANDALONE,
+        "mysql://root:p%40ss%2Fw0rd%3F@orders.ns.svc:3306/",
+        None,
+    ),
+    (
+        Engine.MONGODB,
+        Topology.STANDALONE,
+        "mongodb://root:p%40ss%2Fw0rd%3F@orders.ns.svc:27017/?authSource=admin",
+        None,
+    ),
+    (
+        Engine.MONGODB,
+        Topology.REPLICA_SET,
+        "mongodb://root:p%40ss%2Fw0rd%3F@orders-0.orders-pods.ns.svc:27017,"
+        "orders-1.orders-pods.ns.svc:27017,orders-2.orders-pods.ns.svc:27017/"
+        "?replicaSet=rs0&authSource=admin",
+        None,
+    ),
+    (
+        Engine.REDIS,
+        Topology.STANDALONE,
+        "redis://default:p%40ss%2Fw0rd%3F@orders.ns.svc:6379/0",
+        "0",
+    ),
+    (Engine.REDIS, Topology.SENTINEL, "redis://default:p%40ss%2Fw0rd%3F@orders.ns.svc:6379/0", "0"),
     (Engine.REDIS, Topology.CLUSTER, "redis://default:p%40ss%2Fw0rd%3F@orders.ns.svc:6379", None),
 ]
 
@@ -348,37 +384,52 @@ def test_connection_strings_follow_each_engines_uri_shape(
     user = engines.spec(engine).admin_user
 
     info = connection.connection_info(
-        engine, name="orders", namespace="ns", username=user, password="p@ss/w0rd?",
-        topology=topology, replicas=3,
+        engine,
+        name="orders",
+        namespace="ns",
+        username=user,
+        password="p@ss/w0rd?",
+        topology=topology,
+        replicas=3,
     )
 
     assert info.connection_string == uri
     assert (info.host, info.port, info.database) == (
-        "orders.ns.svc", engines.spec(engine).port, database
+        "orders.ns.svc",
+        engines.spec(engine).port,
+        database,
     )
 
 
 @pytest.mark.parametrize(
     ("engine", "topology", "read_host"),
-    [(Engine.POSTGRES, Topology.STREAMING_REPLICATION, "orders-standby.ns.svc"),
-     (Engine.MYSQL, Topology.GROUP_REPLICATION, "orders-standby.ns.svc"),
-     (Engine.MARIADB, Topology.GALERA, "orders-standby.ns.svc"),
-     (Engine.POSTGRES, Topology.STANDALONE, None),
-     (Engine.MONGODB, Topology.REPLICA_SET, None),
-     (Engine.REDIS, Topology.SENTINEL, None)],
+    [
+        (Engine.POSTGRES, Topology.STREAMING_REPLICATION, "orders-standby.ns.svc"),
+        (Engine.MYSQL, Topology.GROUP_REPLICATION, "orders-standby.ns.svc"),
+        (Engine.MARIADB, Topology.GALERA, "orders-standby.ns.svc"),
+        (Engine.POSTGRES, Topology.STANDALONE, None),
+        (Engine.MONGODB, Topology.REPLICA_SET, None),
+        (Engine.REDIS, Topology.SENTINEL, None),
+    ],
 )
 def test_reads_go_to_the_standby_service_where_the_engine_has_one(
     engine: Engine, topology: Topology, read_host: str | None
 ) -> None:
-    assert connection.endpoint(
-        engine, name="orders", namespace="ns", topology=topology
-    ).read_host == read_host
+    assert (
+        connection.endpoint(engine, name="orders", namespace="ns", topology=topology).read_host
+        == read_host
+    )
 
 
 def test_tls_switches_the_uri_to_its_secure_form() -> None:
     def uri(engine: Engine, topology: Topology = Topology.STANDALONE) -> str:
         return connection.connection_info(
-            engine, name="o", namespace="ns", username="u", password="p", topology=topology,
+            engine,
+            name="o",
+            namespace="ns",
+            username="u",
+            password="p",
+            topology=topology,
             tls=True,
         ).connection_string
 

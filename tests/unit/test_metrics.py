@@ -22,8 +22,11 @@ def exposed_names() -> set[str]:
 
 
 def test_the_readme_lists_every_series_and_no_other() -> None:
-    rows = [line for line in (ROOT / "README.md").read_text().splitlines()
-            if line.startswith("| `dbaas_")]
+    rows = [
+        line
+        for line in (ROOT / "README.md").read_text().splitlines()
+        if line.startswith("| `dbaas_")
+    ]
     documented = {name for row in rows for name in re.findall(r"`(dbaas_\w+)`", row.split("|")[1])}
 
     assert documented == exposed_names()

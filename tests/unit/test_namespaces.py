@@ -15,7 +15,8 @@ def test_a_project_namespace_is_domain_dash_project_dash_hash() -> None:
 
 def test_tenants_whose_names_join_alike_get_different_namespaces() -> None:
     assert namespaces.namespace_for("acme", "prod-db") != namespaces.namespace_for(
-        "acme-prod", "db")
+        "acme-prod", "db"
+    )
 
 
 def test_a_long_namespace_is_cut_and_hashed_to_a_dns_label() -> None:

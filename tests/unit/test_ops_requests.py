@@ -18,16 +18,26 @@ from app.domain.operations import OperationType
 OP = "op-0123456789abcdef"
 TABLE = sizes.default_size_table()
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-OPS_KINDS = {Engine.POSTGRES: "PostgresOpsRequest", Engine.MYSQL: "MySQLOpsRequest",
-             Engine.MARIADB: "MariaDBOpsRequest", Engine.MONGODB: "MongoDBOpsRequest",
-             Engine.REDIS: "RedisOpsRequest"}
+OPS_KINDS = {
+    Engine.POSTGRES: "PostgresOpsRequest",
+    Engine.MYSQL: "MySQLOpsRequest",
+    Engine.MARIADB: "MariaDBOpsRequest",
+    Engine.MONGODB: "MongoDBOpsRequest",
+    Engine.REDIS: "RedisOpsRequest",
+}
 
 
 def a_database(engine: Engine | str = Engine.POSTGRES, **changes: Any) -> DesiredDatabase:
     values: dict[str, Any] = {
-        "database_id": "db-0123456789abcdef", "domain": "acme", "project": "shop",
-        "engine": engine, "name": "orders", "namespace": "dbaas-acme-shop", "version": "16.13",
-        "size": TABLE.default, "storage_gb": 20,
+        "database_id": "db-0123456789abcdef",
+        "domain": "acme",
+        "project": "shop",
+        "engine": engine,
+        "name": "orders",
+        "namespace": "dbaas-acme-shop",
+        "version": "16.13",
+        "size": TABLE.default,
+        "storage_gb": 20,
     }
     values.update(changes)
     return DesiredDatabase(**values)
@@ -39,14 +49,18 @@ def ha(engine: Engine, **changes: Any) -> DesiredDatabase:
 
 def every_type(db: DesiredDatabase) -> dict[OpsRequestType, dict[str, Any]]:
     return {
-        OpsRequestType.HORIZONTAL_SCALING:
-            ops_requests.horizontal_scaling(db, operation_id=OP, replicas=5),
-        OpsRequestType.VERTICAL_SCALING:
-            ops_requests.vertical_scaling(db, operation_id=OP, size=TABLE.get("db.t3.large")),
-        OpsRequestType.VOLUME_EXPANSION:
-            ops_requests.volume_expansion(db, operation_id=OP, storage_gb=50),
-        OpsRequestType.UPDATE_VERSION:
-            ops_requests.update_version(db, operation_id=OP, target_version="17.2"),
+        OpsRequestType.HORIZONTAL_SCALING: ops_requests.horizontal_scaling(
+            db, operation_id=OP, replicas=5
+        ),
+        OpsRequestType.VERTICAL_SCALING: ops_requests.vertical_scaling(
+            db, operation_id=OP, size=TABLE.get("db.t3.large")
+        ),
+        OpsRequestType.VOLUME_EXPANSION: ops_requests.volume_expansion(
+            db, operation_id=OP, storage_gb=50
+        ),
+        OpsRequestType.UPDATE_VERSION: ops_requests.update_version(
+            db, operation_id=OP, target_version="17.2"
+        ),
         OpsRequestType.RESTART: ops_requests.restart(db, operation_id=OP),
         OpsRequestType.ROTATE_AUTH: ops_requests.rotate_auth(db, operation_id=OP),
     }
@@ -77,9 +91,14 @@ def test_opsrequests_carry_the_database_labels_and_the_operation_id(engine: Engi
 
 @pytest.mark.parametrize(
     ("ops_type", "abbreviation"),
-    [(OpsRequestType.HORIZONTAL_SCALING, "hscale"), (OpsRequestType.VERTICAL_SCALING, "vscale"),
-     (OpsRequestType.VOLUME_EXPANSION, "expand"), (OpsRequestType.UPDATE_VERSION, "upgrade"),
-     (OpsRequestType.RESTART, "restart"), (OpsRequestType.ROTATE_AUTH, "rotate")],
+    [
+        (OpsRequestType.HORIZONTAL_SCALING, "hscale"),
+        (OpsRequestType.VERTICAL_SCALING, "vscale"),
+        (OpsRequestType.VOLUME_EXPANSION, "expand"),
+        (OpsRequestType.UPDATE_VERSION, "upgrade"),
+        (OpsRequestType.RESTART, "restart"),
+        (OpsRequestType.ROTATE_AUTH, "rotate"),
+    ],
 )
 def test_names_derive_from_database_type_and_operation_id(
     ops_type: OpsRequestType, abbreviation: str
@@ -163,9 +182,12 @@ def test_a_standalone_database_cannot_scale_horizontally(engine: Engine) -> None
 
 @pytest.mark.parametrize(
     ("db", "replicas", "rule"),
-    [(ha(Engine.MARIADB), 4, "mariadb.galera"), (ha(Engine.MYSQL), 10, "mysql.group_replication"),
-     (ha(Engine.MONGODB), 2, "mongodb.replica_set"), (ha(Engine.POSTGRES), 1,
-                                                      "postgres.streaming_replication")],
+    [
+        (ha(Engine.MARIADB), 4, "mariadb.galera"),
+        (ha(Engine.MYSQL), 10, "mysql.group_replication"),
+        (ha(Engine.MONGODB), 2, "mongodb.replica_set"),
+        (ha(Engine.POSTGRES), 1, "postgres.streaming_replication"),
+    ],
     ids=["galera-even", "group-too-big", "replica-set-too-small", "postgres-alone"],
 )
 def test_horizontal_scaling_targets_obey_the_topology_rule(
@@ -184,12 +206,24 @@ def test_scaling_to_the_current_count_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("db", "component"),
-    [(a_database(Engine.POSTGRES), "postgres"), (ha(Engine.MYSQL), "mysql"),
-     (ha(Engine.MARIADB), "mariadb"), (a_database(Engine.MONGODB), "standalone"),
-     (ha(Engine.MONGODB), "replicaSet"), (ha(Engine.REDIS), "redis"),
-     (ha(Engine.REDIS, topology=Topology.CLUSTER, replicas=2), "redis")],
-    ids=["postgres", "mysql", "mariadb", "mongodb-standalone", "mongodb-replicaset",
-         "redis-sentinel", "redis-cluster"],
+    [
+        (a_database(Engine.POSTGRES), "postgres"),
+        (ha(Engine.MYSQL), "mysql"),
+        (ha(Engine.MARIADB), "mariadb"),
+        (a_database(Engine.MONGODB), "standalone"),
+        (ha(Engine.MONGODB), "replicaSet"),
+        (ha(Engine.REDIS), "redis"),
+        (ha(Engine.REDIS, topology=Topology.CLUSTER, replicas=2), "redis"),
+    ],
+    ids=[
+        "postgres",
+        "mysql",
+        "mariadb",
+        "mongodb-standalone",
+        "mongodb-replicaset",
+        "redis-sentinel",
+        "redis-cluster",
+    ],
 )
 def test_vertical_scaling_and_volume_expansion_use_the_component_key(
     db: DesiredDatabase, component: str
@@ -198,8 +232,12 @@ def test_vertical_scaling_and_volume_expansion_use_the_component_key(
     volume = ops_requests.volume_expansion(db, operation_id=OP, storage_gb=50)
 
     assert vertical["spec"]["verticalScaling"] == {
-        component: {"resources": {"requests": {"cpu": "2", "memory": "8Gi"},
-                                  "limits": {"cpu": "2", "memory": "8Gi"}}}
+        component: {
+            "resources": {
+                "requests": {"cpu": "2", "memory": "8Gi"},
+                "limits": {"cpu": "2", "memory": "8Gi"},
+            }
+        }
     }
     assert volume["spec"]["volumeExpansion"] == {"mode": "Online", component: "50Gi"}
 

@@ -21,8 +21,7 @@ from app.store.sqlite import SQLiteStore
 
 def _service_modules() -> list[str]:
     return [
-        info.name
-        for info in pkgutil.walk_packages(app.services.__path__, prefix="app.services.")
+        info.name for info in pkgutil.walk_packages(app.services.__path__, prefix="app.services.")
     ]
 
 
@@ -31,8 +30,11 @@ def _exceptions_defined_in_services() -> list[type[BaseException]]:
     for name in _service_modules():
         module = importlib.import_module(name)
         for value in vars(module).values():
-            if (isinstance(value, type) and issubclass(value, BaseException)
-                    and value.__module__ == name):
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseException)
+                and value.__module__ == name
+            ):
                 found.append(value)
     return found
 
@@ -50,7 +52,8 @@ def _tree() -> list[type[service_errors.ServiceError]]:
 
 def test_every_exception_a_service_defines_is_a_service_error() -> None:
     outside = [
-        f"{cls.__module__}.{cls.__qualname__}" for cls in _exceptions_defined_in_services()
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in _exceptions_defined_in_services()
         if not issubclass(cls, service_errors.ServiceError)
     ]
 
@@ -65,7 +68,8 @@ def test_every_service_error_is_drawn_in_the_tree_with_the_status_it_answers() -
 
     missing = {cls.__qualname__ for cls in _tree()} - set(drawn)
     wrong = {
-        cls.__qualname__: cls.status for cls in _tree()
+        cls.__qualname__: cls.status
+        for cls in _tree()
         if cls.__qualname__ in drawn and drawn[cls.__qualname__] != cls.status
     }
 
@@ -76,7 +80,8 @@ def test_every_service_error_answers_a_documented_client_status() -> None:
     documented = set(service_errors.STATUSES)
 
     undocumented = {
-        cls.__qualname__: cls.status for cls in _tree()
+        cls.__qualname__: cls.status
+        for cls in _tree()
         if cls is not service_errors.ServiceError and cls.status not in documented
     }
 

@@ -15,8 +15,12 @@ def test_the_bundled_table_offers_micro_to_2xlarge_with_the_apis_figures() -> No
     table = sizes.default_size_table()
 
     assert table.names == (
-        "db.t3.micro", "db.t3.small", "db.t3.medium",
-        "db.t3.large", "db.t3.xlarge", "db.t3.2xlarge",
+        "db.t3.micro",
+        "db.t3.small",
+        "db.t3.medium",
+        "db.t3.large",
+        "db.t3.xlarge",
+        "db.t3.2xlarge",
     )
     micro, largest = table.get("db.t3.micro"), table.get("db.t3.2xlarge")
     assert (micro.cpu, micro.memory_gib) == (0.5, 1)
@@ -42,8 +46,13 @@ def test_a_plan_becomes_requests_equal_to_limits() -> None:
 
 @pytest.mark.parametrize(
     ("millicores", "mib", "cpu", "memory"),
-    [(500, 1024, "500m", "1Gi"), (1000, 2048, "1", "2Gi"), (1500, 1536, "1500m", "1536Mi"),
-     (8000, 32768, "8", "32Gi"), (250, 512, "250m", "512Mi")],
+    [
+        (500, 1024, "500m", "1Gi"),
+        (1000, 2048, "1", "2Gi"),
+        (1500, 1536, "1500m", "1536Mi"),
+        (8000, 32768, "8", "32Gi"),
+        (250, 512, "250m", "512Mi"),
+    ],
 )
 def test_quantities_are_whole_units_when_they_can_be(
     millicores: int, mib: int, cpu: str, memory: str
@@ -62,10 +71,15 @@ def test_an_unknown_size_is_refused_naming_the_plans_on_offer() -> None:
 
 
 def test_an_operator_table_is_parsed_with_the_same_rules() -> None:
-    text = json.dumps({"default": "tiny", "plans": [
-        {"name": "tiny", "cpu": 0.25, "memory_gib": 0.5},
-        {"name": "big", "cpu": 16, "memory_gib": 64},
-    ]})
+    text = json.dumps(
+        {
+            "default": "tiny",
+            "plans": [
+                {"name": "tiny", "cpu": 0.25, "memory_gib": 0.5},
+                {"name": "big", "cpu": 16, "memory_gib": 64},
+            ],
+        }
+    )
 
     table = sizes.parse_size_table(text)
 
@@ -97,9 +111,7 @@ def test_without_a_default_the_first_plan_is_the_default() -> None:
         ({"plans": ["a"]}, "JSON object"),
     ],
 )
-def test_a_broken_table_is_refused_saying_what_is_wrong(
-    document: object, complaint: str
-) -> None:
+def test_a_broken_table_is_refused_saying_what_is_wrong(document: object, complaint: str) -> None:
     text = document if isinstance(document, str) else json.dumps(document)
 
     with pytest.raises(errors.InvalidConfiguration) as caught:

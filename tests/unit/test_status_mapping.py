@@ -18,34 +18,62 @@ def conditions(**statuses: ConditionStatus) -> list[Condition]:
     return [Condition(type=kind, status=status) for kind, status in statuses.items()]
 
 
-PROVISIONED = {"ProvisioningStarted": T, "ReplicaReady": T, "AcceptingConnection": T,
-               "Ready": T, "Provisioned": T}
+PROVISIONED = {
+    "ProvisioningStarted": T,
+    "ReplicaReady": T,
+    "AcceptingConnection": T,
+    "Ready": T,
+    "Provisioned": T,
+}
 
 PHASES = [
     ("no conditions", {}, DatabasePhase.UNSET),
     ("provisioning started", {"ProvisioningStarted": T}, DatabasePhase.PROVISIONING),
-    ("health checks paused win over everything",
-     {**PROVISIONED, "HealthCheckPaused": T}, DatabasePhase.UNKNOWN),
+    (
+        "health checks paused win over everything",
+        {**PROVISIONED, "HealthCheckPaused": T},
+        DatabasePhase.UNKNOWN,
+    ),
     ("halted", {**PROVISIONED, "Halted": T}, DatabasePhase.HALTED),
-    ("restore under way", {"ProvisioningStarted": T, "DataRestoreStarted": T},
-     DatabasePhase.DATA_RESTORING),
-    ("restore failed", {"ProvisioningStarted": T, "DataRestoreStarted": T, "DataRestored": F},
-     DatabasePhase.NOT_READY),
-    ("restore done then ready", {**PROVISIONED, "DataRestoreStarted": T, "DataRestored": T},
-     DatabasePhase.READY),
+    (
+        "restore under way",
+        {"ProvisioningStarted": T, "DataRestoreStarted": T},
+        DatabasePhase.DATA_RESTORING,
+    ),
+    (
+        "restore failed",
+        {"ProvisioningStarted": T, "DataRestoreStarted": T, "DataRestored": F},
+        DatabasePhase.NOT_READY,
+    ),
+    (
+        "restore done then ready",
+        {**PROVISIONED, "DataRestoreStarted": T, "DataRestored": T},
+        DatabasePhase.READY,
+    ),
     ("ready", PROVISIONED, DatabasePhase.READY),
-    ("not accepting connections",
-     {**PROVISIONED, "AcceptingConnection": F}, DatabasePhase.NOT_READY),
+    (
+        "not accepting connections",
+        {**PROVISIONED, "AcceptingConnection": F},
+        DatabasePhase.NOT_READY,
+    ),
     ("a replica down", {**PROVISIONED, "ReplicaReady": F}, DatabasePhase.CRITICAL),
     ("readiness check failing", {**PROVISIONED, "Ready": F}, DatabasePhase.CRITICAL),
-    ("failures before provisioned stay provisioning",
-     {"ProvisioningStarted": T, "AcceptingConnection": F, "ReplicaReady": F, "Ready": F},
-     DatabasePhase.PROVISIONING),
-    ("ready but not yet provisioned", {**PROVISIONED, "Provisioned": F},
-     DatabasePhase.PROVISIONING),
+    (
+        "failures before provisioned stay provisioning",
+        {"ProvisioningStarted": T, "AcceptingConnection": F, "ReplicaReady": F, "Ready": F},
+        DatabasePhase.PROVISIONING,
+    ),
+    (
+        "ready but not yet provisioned",
+        {**PROVISIONED, "Provisioned": F},
+        DatabasePhase.PROVISIONING,
+    ),
     ("paused does not change the phase", {**PROVISIONED, "Paused": T}, DatabasePhase.READY),
-    ("unknown statuses are neither true nor false",
-     {**PROVISIONED, "Ready": U, "ReplicaReady": U}, DatabasePhase.PROVISIONING),
+    (
+        "unknown statuses are neither true nor false",
+        {**PROVISIONED, "Ready": U, "ReplicaReady": U},
+        DatabasePhase.PROVISIONING,
+    ),
 ]
 
 
@@ -59,63 +87,147 @@ def test_the_phase_is_derived_from_conditions_like_kubedb_does(
 def test_the_normal_provisioning_order_stays_provisioning_until_provisioned() -> None:
     order = ["ProvisioningStarted", "ReplicaReady", "AcceptingConnection", "Ready", "Provisioned"]
 
-    phases = [sm.derive_phase(conditions(**dict.fromkeys(order[: i + 1], T)))
-              for i in range(len(order))]
+    phases = [
+        sm.derive_phase(conditions(**dict.fromkeys(order[: i + 1], T))) for i in range(len(order))
+    ]
 
     assert phases == [DatabasePhase.PROVISIONING] * 4 + [DatabasePhase.READY]
 
 
 def test_the_first_condition_of_a_type_counts() -> None:
-    found = [Condition("ProvisioningStarted", T), Condition("Provisioned", T),
-             Condition("Ready", T), Condition("Ready", F)]
+    found = [
+        Condition("ProvisioningStarted", T),
+        Condition("Provisioned", T),
+        Condition("Ready", T),
+        Condition("Ready", F),
+    ]
 
     assert sm.derive_phase(found) is DatabasePhase.READY
 
 
 @pytest.mark.parametrize(
     ("phase", "health"),
-    [(DatabasePhase.READY, HealthStatus.HEALTHY), (DatabasePhase.CRITICAL, HealthStatus.DEGRADED),
-     (DatabasePhase.NOT_READY, HealthStatus.UNHEALTHY),
-     (DatabasePhase.PROVISIONING, HealthStatus.UNKNOWN),
-     (DatabasePhase.DATA_RESTORING, HealthStatus.UNKNOWN),
-     (DatabasePhase.HALTED, HealthStatus.UNKNOWN), (DatabasePhase.UNKNOWN, HealthStatus.UNKNOWN),
-     (DatabasePhase.UNSET, HealthStatus.UNKNOWN)],
+    [
+        (DatabasePhase.READY, HealthStatus.HEALTHY),
+        (DatabasePhase.CRITICAL, HealthStatus.DEGRADED),
+        (DatabasePhase.NOT_READY, HealthStatus.UNHEALTHY),
+        (DatabasePhase.PROVISIONING, HealthStatus.UNKNOWN),
+        (DatabasePhase.DATA_RESTORING, HealthStatus.UNKNOWN),
+        (DatabasePhase.HALTED, HealthStatus.UNKNOWN),
+        (DatabasePhase.UNKNOWN, HealthStatus.UNKNOWN),
+        (DatabasePhase.UNSET, HealthStatus.UNKNOWN),
+    ],
 )
 def test_health_status_follows_the_phase(phase: DatabasePhase, health: HealthStatus) -> None:
     assert sm.health_status(phase) is health
 
 
 LIFECYCLE = [
-    ("ready is running", DatabasePhase.READY, DatabaseStatus.PROVISIONING, False,
-     DatabaseStatus.RUNNING),
-    ("critical still serves", DatabasePhase.CRITICAL, DatabaseStatus.RUNNING, False,
-     DatabaseStatus.RUNNING),
-    ("not ready is running but unhealthy", DatabasePhase.NOT_READY, DatabaseStatus.RUNNING, False,
-     DatabaseStatus.RUNNING),
-    ("halted is paused", DatabasePhase.HALTED, DatabaseStatus.RUNNING, False,
-     DatabaseStatus.PAUSED),
-    ("provisioning", DatabasePhase.PROVISIONING, DatabaseStatus.PENDING, False,
-     DatabaseStatus.PROVISIONING),
-    ("restoring is provisioning", DatabasePhase.DATA_RESTORING, DatabaseStatus.PENDING, False,
-     DatabaseStatus.PROVISIONING),
-    ("an active operation keeps its status", DatabasePhase.READY, DatabaseStatus.SCALING, True,
-     DatabaseStatus.SCALING),
-    ("an active create keeps provisioning", DatabasePhase.READY, DatabaseStatus.PROVISIONING,
-     True, DatabaseStatus.PROVISIONING),
-    ("a leftover operation status heals without an operation", DatabasePhase.READY,
-     DatabaseStatus.UPDATING, False, DatabaseStatus.RUNNING),
-    ("deleting belongs to the delete path", DatabasePhase.READY, DatabaseStatus.DELETING, False,
-     DatabaseStatus.DELETING),
-    ("deleted stays deleted", DatabasePhase.READY, DatabaseStatus.DELETED, False,
-     DatabaseStatus.DELETED),
-    ("failed stays failed while still provisioning", DatabasePhase.PROVISIONING,
-     DatabaseStatus.FAILED, False, DatabaseStatus.FAILED),
-    ("failed heals once serving", DatabasePhase.READY, DatabaseStatus.FAILED, False,
-     DatabaseStatus.RUNNING),
-    ("unknown keeps the current status", DatabasePhase.UNKNOWN, DatabaseStatus.RUNNING, False,
-     DatabaseStatus.RUNNING),
-    ("an unset phase keeps the current status", DatabasePhase.UNSET, DatabaseStatus.PENDING,
-     False, DatabaseStatus.PENDING),
+    (
+        "ready is running",
+        DatabasePhase.READY,
+        DatabaseStatus.PROVISIONING,
+        False,
+        DatabaseStatus.RUNNING,
+    ),
+    (
+        "critical still serves",
+        DatabasePhase.CRITICAL,
+        DatabaseStatus.RUNNING,
+        False,
+        DatabaseStatus.RUNNING,
+    ),
+    (
+        "not ready is running but unhealthy",
+        DatabasePhase.NOT_READY,
+        DatabaseStatus.RUNNING,
+        False,
+        DatabaseStatus.RUNNING,
+    ),
+    (
+        "halted is paused",
+        DatabasePhase.HALTED,
+        DatabaseStatus.RUNNING,
+        False,
+        DatabaseStatus.PAUSED,
+    ),
+    (
+        "provisioning",
+        DatabasePhase.PROVISIONING,
+        DatabaseStatus.PENDING,
+        False,
+        DatabaseStatus.PROVISIONING,
+    ),
+    (
+        "restoring is provisioning",
+        DatabasePhase.DATA_RESTORING,
+        DatabaseStatus.PENDING,
+        False,
+        DatabaseStatus.PROVISIONING,
+    ),
+    (
+        "an active operation keeps its status",
+        DatabasePhase.READY,
+        DatabaseStatus.SCALING,
+        True,
+        DatabaseStatus.SCALING,
+    ),
+    (
+        "an active create keeps provisioning",
+        DatabasePhase.READY,
+        DatabaseStatus.PROVISIONING,
+        True,
+        DatabaseStatus.PROVISIONING,
+    ),
+    (
+        "a leftover operation status heals without an operation",
+        DatabasePhase.READY,
+        DatabaseStatus.UPDATING,
+        False,
+        DatabaseStatus.RUNNING,
+    ),
+    (
+        "deleting belongs to the delete path",
+        DatabasePhase.READY,
+        DatabaseStatus.DELETING,
+        False,
+        DatabaseStatus.DELETING,
+    ),
+    (
+        "deleted stays deleted",
+        DatabasePhase.READY,
+        DatabaseStatus.DELETED,
+        False,
+        DatabaseStatus.DELETED,
+    ),
+    (
+        "failed stays failed while still provisioning",
+        DatabasePhase.PROVISIONING,
+        DatabaseStatus.FAILED,
+        False,
+        DatabaseStatus.FAILED,
+    ),
+    (
+        "failed heals once serving",
+        DatabasePhase.READY,
+        DatabaseStatus.FAILED,
+        False,
+        DatabaseStatus.RUNNING,
+    ),
+    (
+        "unknown keeps the current status",
+        DatabasePhase.UNKNOWN,
+        DatabaseStatus.RUNNING,
+        False,
+        DatabaseStatus.RUNNING,
+    ),
+    (
+        "an unset phase keeps the current status",
+        DatabasePhase.UNSET,
+        DatabaseStatus.PENDING,
+        False,
+        DatabaseStatus.PENDING,
+    ),
 ]
 
 
@@ -123,7 +235,10 @@ LIFECYCLE = [
     ("case", "phase", "current", "active", "expected"), LIFECYCLE, ids=[c[0] for c in LIFECYCLE]
 )
 def test_the_lifecycle_status_follows_the_phase_unless_an_operation_owns_it(
-    case: str, phase: DatabasePhase, current: DatabaseStatus, active: bool,
+    case: str,
+    phase: DatabasePhase,
+    current: DatabaseStatus,
+    active: bool,
     expected: DatabaseStatus,
 ) -> None:
     assert sm.lifecycle_status(phase, current=current, operation_active=active) is expected
@@ -131,8 +246,13 @@ def test_the_lifecycle_status_follows_the_phase_unless_an_operation_owns_it(
 
 @pytest.mark.parametrize(
     ("raw", "phase"),
-    [("Ready", DatabasePhase.READY), ("", DatabasePhase.UNSET), (None, DatabasePhase.UNSET),
-     ("Exploding", DatabasePhase.UNKNOWN), (7, DatabasePhase.UNKNOWN)],
+    [
+        ("Ready", DatabasePhase.READY),
+        ("", DatabasePhase.UNSET),
+        (None, DatabasePhase.UNSET),
+        ("Exploding", DatabasePhase.UNKNOWN),
+        (7, DatabasePhase.UNKNOWN),
+    ],
 )
 def test_reported_phases_parse_and_odd_ones_become_unknown(
     raw: object, phase: DatabasePhase
@@ -142,8 +262,13 @@ def test_reported_phases_parse_and_odd_ones_become_unknown(
 
 def test_malformed_conditions_are_skipped_not_fatal() -> None:
     raw = [
-        {"type": "Ready", "status": "True", "reason": "ReadinessCheckSucceeded",
-         "observedGeneration": 3, "lastTransitionTime": "2026-01-01T00:00:00Z"},
+        {
+            "type": "Ready",
+            "status": "True",
+            "reason": "ReadinessCheckSucceeded",
+            "observedGeneration": 3,
+            "lastTransitionTime": "2026-01-01T00:00:00Z",
+        },
         {"type": "Provisioned", "status": "Maybe"},
         {"status": "True"},
         "junk",
@@ -152,8 +277,13 @@ def test_malformed_conditions_are_skipped_not_fatal() -> None:
     parsed = sm.parse_conditions(raw)
 
     assert parsed == (
-        Condition(type="Ready", status=T, reason="ReadinessCheckSucceeded",
-                  observed_generation=3, last_transition_time="2026-01-01T00:00:00Z"),
+        Condition(
+            type="Ready",
+            status=T,
+            reason="ReadinessCheckSucceeded",
+            observed_generation=3,
+            last_transition_time="2026-01-01T00:00:00Z",
+        ),
     )
     assert sm.parse_conditions(None) == ()
 
@@ -166,10 +296,15 @@ def kubedb_object(status: dict[str, Any] | None, generation: int = 3) -> dict[st
 
 
 def test_observing_a_database_trusts_the_reported_phase() -> None:
-    observed = sm.observe_database(kubedb_object({
-        "phase": "Critical", "observedGeneration": 3,
-        "conditions": [{"type": "Paused", "status": "True"}],
-    }))
+    observed = sm.observe_database(
+        kubedb_object(
+            {
+                "phase": "Critical",
+                "observedGeneration": 3,
+                "conditions": [{"type": "Paused", "status": "True"}],
+            }
+        )
+    )
 
     assert observed.phase is DatabasePhase.CRITICAL
     assert observed.health is HealthStatus.DEGRADED
@@ -197,12 +332,19 @@ def test_a_database_without_status_is_unset_and_unknown() -> None:
 
 @pytest.mark.parametrize(
     ("phase", "outcome"),
-    [("", OpsOutcome.IN_PROGRESS), (None, OpsOutcome.IN_PROGRESS),
-     ("Pending", OpsOutcome.IN_PROGRESS), ("Progressing", OpsOutcome.IN_PROGRESS),
-     ("WaitingForApproval", OpsOutcome.IN_PROGRESS), ("Approved", OpsOutcome.IN_PROGRESS),
-     ("Successful", OpsOutcome.SUCCEEDED), ("Failed", OpsOutcome.FAILED),
-     ("Denied", OpsOutcome.FAILED), ("Skipped", OpsOutcome.SUPERSEDED),
-     ("SomethingNew", OpsOutcome.IN_PROGRESS)],
+    [
+        ("", OpsOutcome.IN_PROGRESS),
+        (None, OpsOutcome.IN_PROGRESS),
+        ("Pending", OpsOutcome.IN_PROGRESS),
+        ("Progressing", OpsOutcome.IN_PROGRESS),
+        ("WaitingForApproval", OpsOutcome.IN_PROGRESS),
+        ("Approved", OpsOutcome.IN_PROGRESS),
+        ("Successful", OpsOutcome.SUCCEEDED),
+        ("Failed", OpsOutcome.FAILED),
+        ("Denied", OpsOutcome.FAILED),
+        ("Skipped", OpsOutcome.SUPERSEDED),
+        ("SomethingNew", OpsOutcome.IN_PROGRESS),
+    ],
 )
 def test_opsrequest_phases_map_to_operation_outcomes(
     phase: str | None, outcome: OpsOutcome
@@ -211,14 +353,22 @@ def test_opsrequest_phases_map_to_operation_outcomes(
 
 
 def test_a_failed_opsrequest_explains_itself_through_its_failed_condition() -> None:
-    observed = sm.observe_ops_request({"status": {
-        "phase": "Failed",
-        "conditions": [
-            {"type": "VerticalScaling", "status": "True"},
-            {"type": "Failed", "status": "False", "reason": "Timeout",
-             "message": "pods did not become ready"},
-        ],
-    }})
+    observed = sm.observe_ops_request(
+        {
+            "status": {
+                "phase": "Failed",
+                "conditions": [
+                    {"type": "VerticalScaling", "status": "True"},
+                    {
+                        "type": "Failed",
+                        "status": "False",
+                        "reason": "Timeout",
+                        "message": "pods did not become ready",
+                    },
+                ],
+            }
+        }
+    )
 
     assert observed.outcome is OpsOutcome.FAILED
     assert observed.failure_message == "pods did not become ready"

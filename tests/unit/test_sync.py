@@ -13,41 +13,65 @@ from app.workers.membership import owner_of
 
 
 def record(**fields: Any) -> Database:
-    values: dict[str, Any] = dict(name="orders", domain="acme", project="shop",
-                                  engine="postgres", version="16.13", replicas=3,
-                                  status=DatabaseStatus.RUNNING, phase="Ready",
-                                  health_status=HealthStatus.HEALTHY, ready_replicas=3)
+    values: dict[str, Any] = dict(
+        name="orders",
+        domain="acme",
+        project="shop",
+        engine="postgres",
+        version="16.13",
+        replicas=3,
+        status=DatabaseStatus.RUNNING,
+        phase="Ready",
+        health_status=HealthStatus.HEALTHY,
+        ready_replicas=3,
+    )
     values.update(fields)
     return Database(**values)
 
 
 def cr(phase: str, *conditions: tuple[str, str]) -> status_mapping.ObservedDatabase:
-    return status_mapping.observe_database({
-        "metadata": {"generation": 2},
-        "status": {"phase": phase, "observedGeneration": 2, "conditions": [
-            {"type": kind, "status": state, "reason": f"{kind}{state}", "message": "m"}
-            for kind, state in conditions
-        ]},
-    })
+    return status_mapping.observe_database(
+        {
+            "metadata": {"generation": 2},
+            "status": {
+                "phase": phase,
+                "observedGeneration": 2,
+                "conditions": [
+                    {"type": kind, "status": state, "reason": f"{kind}{state}", "message": "m"}
+                    for kind, state in conditions
+                ],
+            },
+        }
+    )
 
 
 def test_a_database_turning_critical_is_written_degraded_and_keeps_its_status() -> None:
-    changes = sync.sync_fields(record(), cr("Critical", ("ReplicaReady", "False")),
-                               operation_active=False)
+    changes = sync.sync_fields(
+        record(), cr("Critical", ("ReplicaReady", "False")), operation_active=False
+    )
 
     assert changes == {
-        "phase": "Critical", "health_status": HealthStatus.DEGRADED,
-        "conditions": [{"type": "ReplicaReady", "status": "False",
-                        "reason": "ReplicaReadyFalse", "message": "m"}],
-        "message": "the cluster reports phase Critical; ReplicaReady False "
-                   "(ReplicaReadyFalse): m",
+        "phase": "Critical",
+        "health_status": HealthStatus.DEGRADED,
+        "conditions": [
+            {
+                "type": "ReplicaReady",
+                "status": "False",
+                "reason": "ReplicaReadyFalse",
+                "message": "m",
+            }
+        ],
+        "message": "the cluster reports phase Critical; ReplicaReady False (ReplicaReadyFalse): m",
     }
 
 
 def test_not_ready_counts_no_ready_replicas_and_ready_counts_them_all() -> None:
     down = sync.sync_fields(record(), cr("NotReady"), operation_active=False)
-    up = sync.sync_fields(record(phase="NotReady", health_status=HealthStatus.UNHEALTHY,
-                                 ready_replicas=0), cr("Ready"), operation_active=False)
+    up = sync.sync_fields(
+        record(phase="NotReady", health_status=HealthStatus.UNHEALTHY, ready_replicas=0),
+        cr("Ready"),
+        operation_active=False,
+    )
 
     assert (down["health_status"], down["ready_replicas"]) == (HealthStatus.UNHEALTHY, 0)
     assert (up["health_status"], up["ready_replicas"]) == (HealthStatus.HEALTHY, 3)
@@ -74,8 +98,9 @@ def test_nothing_is_written_when_the_cluster_says_what_the_record_holds() -> Non
 def test_the_lifecycle_status_moves_only_where_no_one_else_owns_it(
     status: DatabaseStatus, phase: str, active: bool, expected: DatabaseStatus
 ) -> None:
-    changes = sync.sync_fields(record(status=status, phase=None), cr(phase),
-                               operation_active=active)
+    changes = sync.sync_fields(
+        record(status=status, phase=None), cr(phase), operation_active=active
+    )
 
     assert changes.get("status", status) is expected
     if expected is not status:

@@ -15,8 +15,15 @@ def test_dns_1123_labels_are_accepted_as_database_names(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "complaint"),
-    [("ab", "3 to 63"), ("x" * 64, "3 to 63"), ("My-db", "DNS-1123"), ("-abc", "DNS-1123"),
-     ("abc-", "DNS-1123"), ("a_bc", "DNS-1123"), ("a.bc", "DNS-1123")],
+    [
+        ("ab", "3 to 63"),
+        ("x" * 64, "3 to 63"),
+        ("My-db", "DNS-1123"),
+        ("-abc", "DNS-1123"),
+        ("abc-", "DNS-1123"),
+        ("a_bc", "DNS-1123"),
+        ("a.bc", "DNS-1123"),
+    ],
 )
 def test_names_that_are_not_dns_1123_labels_are_refused(name: str, complaint: str) -> None:
     with pytest.raises(errors.InvalidName) as caught:
@@ -29,8 +36,14 @@ def test_names_that_are_not_dns_1123_labels_are_refused(name: str, complaint: st
 
 @pytest.mark.parametrize(
     "labels",
-    [{}, {"team": "payments"}, {"example.com/owner": "a.b-c_d"}, {"tier": ""},
-     {"app.kubernetes.io/part-of": "shop"}, {"K": "V"}],
+    [
+        {},
+        {"team": "payments"},
+        {"example.com/owner": "a.b-c_d"},
+        {"tier": ""},
+        {"app.kubernetes.io/part-of": "shop"},
+        {"K": "V"},
+    ],
 )
 def test_labels_following_kubernetes_rules_are_accepted(labels: dict[str, str]) -> None:
     assert validation.check_labels(labels) == labels
@@ -87,9 +100,13 @@ def test_without_high_availability_every_engine_is_standalone(engine: Engine) ->
 
 @pytest.mark.parametrize(
     ("engine", "topology"),
-    [(Engine.POSTGRES, Topology.STREAMING_REPLICATION), (Engine.MYSQL, Topology.GROUP_REPLICATION),
-     (Engine.MARIADB, Topology.GALERA), (Engine.MONGODB, Topology.REPLICA_SET),
-     (Engine.REDIS, Topology.SENTINEL)],
+    [
+        (Engine.POSTGRES, Topology.STREAMING_REPLICATION),
+        (Engine.MYSQL, Topology.GROUP_REPLICATION),
+        (Engine.MARIADB, Topology.GALERA),
+        (Engine.MONGODB, Topology.REPLICA_SET),
+        (Engine.REDIS, Topology.SENTINEL),
+    ],
 )
 def test_high_availability_picks_each_engines_default_topology(
     engine: Engine, topology: Topology
@@ -115,23 +132,54 @@ def test_a_topology_the_engine_lacks_is_refused() -> None:
 @pytest.mark.parametrize(
     ("engine", "high_availability", "replicas", "rule", "words"),
     [
-        (Engine.POSTGRES, False, 3, "postgres.standalone",
-         "a standalone PostgreSQL needs exactly 1 pod, not 3; set high_availability to true "
-         "for a PostgreSQL hot-standby cluster, which takes from 2 to 9 members "
-         "(a primary and its standbys)"),
-        (Engine.POSTGRES, True, 1, "postgres.streaming_replication",
-         "a PostgreSQL hot-standby cluster needs from 2 to 9 members "
-         "(a primary and its standbys), not 1"),
-        (Engine.MYSQL, True, 2, "mysql.group_replication",
-         "a MySQL group replication cluster needs from 3 to 9 group members, not 2"),
+        (
+            Engine.POSTGRES,
+            False,
+            3,
+            "postgres.standalone",
+            "a standalone PostgreSQL needs exactly 1 pod, not 3; set high_availability to true "
+            "for a PostgreSQL hot-standby cluster, which takes from 2 to 9 members "
+            "(a primary and its standbys)",
+        ),
+        (
+            Engine.POSTGRES,
+            True,
+            1,
+            "postgres.streaming_replication",
+            "a PostgreSQL hot-standby cluster needs from 2 to 9 members "
+            "(a primary and its standbys), not 1",
+        ),
+        (
+            Engine.MYSQL,
+            True,
+            2,
+            "mysql.group_replication",
+            "a MySQL group replication cluster needs from 3 to 9 group members, not 2",
+        ),
         (Engine.MYSQL, True, 10, "mysql.group_replication", "from 3 to 9 group members, not 10"),
-        (Engine.MARIADB, True, 4, "mariadb.galera",
-         "a MariaDB Galera cluster needs an odd number from 3 to 9 cluster members, not 4"),
-        (Engine.MONGODB, True, 2, "mongodb.replica_set",
-         "a MongoDB replica set needs from 3 to 9 replica set members, not 2"),
+        (
+            Engine.MARIADB,
+            True,
+            4,
+            "mariadb.galera",
+            "a MariaDB Galera cluster needs an odd number from 3 to 9 cluster members, not 4",
+        ),
+        (
+            Engine.MONGODB,
+            True,
+            2,
+            "mongodb.replica_set",
+            "a MongoDB replica set needs from 3 to 9 replica set members, not 2",
+        ),
         (Engine.MONGODB, False, 0, "mongodb.standalone", "exactly 1 pod, not 0"),
-        (Engine.REDIS, True, 1, "redis.sentinel",
-         "a Redis Sentinel replication group needs from 2 to 9 pods (master and replicas), not 1"),
+        (
+            Engine.REDIS,
+            True,
+            1,
+            "redis.sentinel",
+            "a Redis Sentinel replication group needs from 2 to 9 pods "
+            "(master and replicas), not 1",
+        ),
     ],
 )
 def test_replica_counts_breaking_the_engine_rule_are_refused_naming_the_rule(
@@ -149,8 +197,13 @@ def test_replica_counts_breaking_the_engine_rule_are_refused_naming_the_rule(
 
 @pytest.mark.parametrize(
     ("engine", "replicas"),
-    [(Engine.POSTGRES, 2), (Engine.MYSQL, 9), (Engine.MARIADB, 5), (Engine.MONGODB, 3),
-     (Engine.REDIS, 2)],
+    [
+        (Engine.POSTGRES, 2),
+        (Engine.MYSQL, 9),
+        (Engine.MARIADB, 5),
+        (Engine.MONGODB, 3),
+        (Engine.REDIS, 2),
+    ],
 )
 def test_replica_counts_within_the_rule_pass(engine: Engine, replicas: int) -> None:
     topology = validation.check_topology(engine, high_availability=True)
@@ -212,25 +265,36 @@ def test_other_engines_take_a_custom_username_but_a_password_needs_twelve_charac
 
 
 def test_settings_are_checked_and_other_keys_left_out() -> None:
-    checked = validation.check_settings({
-        "labels": {"team": "core"}, "monitoring_enabled": False, "backup_schedule": "0 3 * * *",
-        "backup_retention_days": 30, "replicas": 3,
-    })
+    checked = validation.check_settings(
+        {
+            "labels": {"team": "core"},
+            "monitoring_enabled": False,
+            "backup_schedule": "0 3 * * *",
+            "backup_retention_days": 30,
+            "replicas": 3,
+        }
+    )
 
-    assert checked == {"labels": {"team": "core"}, "monitoring_enabled": False,
-                       "backup_schedule": "0 3 * * *", "backup_retention_days": 30}
+    assert checked == {
+        "labels": {"team": "core"},
+        "monitoring_enabled": False,
+        "backup_schedule": "0 3 * * *",
+        "backup_retention_days": 30,
+    }
 
 
 @pytest.mark.parametrize(
     ("values", "field", "complaint"),
-    [({"monitoring_enabled": "yes"}, "monitoring_enabled", "true or false"),
-     ({"deletion_protection": 1}, "deletion_protection", "true or false"),
-     ({"backup_retention_days": 0}, "backup_retention_days", "from 1 to 365"),
-     ({"backup_retention_days": True}, "backup_retention_days", "from 1 to 365"),
-     ({"backup_schedule": ""}, "backup_schedule", "or a cron expression of five fields"),
-     ({"backup_schedule": 3}, "backup_schedule", "must be a text"),
-     ({"labels": ["team"]}, "labels", "object of strings"),
-     ({"annotations": {"kubedb.com/x": "y"}}, "annotations.kubedb.com/x", "reserved")],
+    [
+        ({"monitoring_enabled": "yes"}, "monitoring_enabled", "true or false"),
+        ({"deletion_protection": 1}, "deletion_protection", "true or false"),
+        ({"backup_retention_days": 0}, "backup_retention_days", "from 1 to 365"),
+        ({"backup_retention_days": True}, "backup_retention_days", "from 1 to 365"),
+        ({"backup_schedule": ""}, "backup_schedule", "or a cron expression of five fields"),
+        ({"backup_schedule": 3}, "backup_schedule", "must be a text"),
+        ({"labels": ["team"]}, "labels", "object of strings"),
+        ({"annotations": {"kubedb.com/x": "y"}}, "annotations.kubedb.com/x", "reserved"),
+    ],
 )
 def test_settings_of_the_wrong_type_or_out_of_range_are_refused(
     values: dict[str, object], field: str, complaint: str
@@ -242,14 +306,17 @@ def test_settings_of_the_wrong_type_or_out_of_range_are_refused(
     assert complaint in caught.value.message
 
 
-@pytest.mark.parametrize("schedule", ["hourly", "daily", "weekly", "0 3 * * *",
-                                      "*/30 2-4 * * MON-FRI", "15 1 1 * *"])
+@pytest.mark.parametrize(
+    "schedule", ["hourly", "daily", "weekly", "0 3 * * *", "*/30 2-4 * * MON-FRI", "15 1 1 * *"]
+)
 def test_backup_schedules_are_a_name_or_five_field_cron(schedule: str) -> None:
     assert validation.check_backup_schedule(schedule) == schedule
 
 
-@pytest.mark.parametrize("schedule", ["monthly", "@daily", "61 * * * *", "0 3 * *",
-                                      "0 3 * * * *", "0 25 * * *", "every night"])
+@pytest.mark.parametrize(
+    "schedule",
+    ["monthly", "@daily", "61 * * * *", "0 3 * *", "0 3 * * * *", "0 25 * * *", "every night"],
+)
 def test_other_backup_schedules_are_refused_with_the_forms_that_work(schedule: str) -> None:
     with pytest.raises(errors.InvalidValue) as caught:
         validation.check_backup_schedule(schedule)

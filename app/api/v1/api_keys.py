@@ -31,8 +31,9 @@ from app.domain.api_keys import ApiKey, Role
 from app.services.api_keys import ApiKeyService
 
 # 400: a body that is not JSON at all (every route here may get one).
-router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"],
-                   responses=errors.error_responses(400, 429))
+router = APIRouter(
+    prefix="/api/v1/api-keys", tags=["api-keys"], responses=errors.error_responses(400, 429)
+)
 
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 KeyId = Annotated[str, Path(min_length=1, max_length=64, description="`key-...`")]
@@ -44,10 +45,12 @@ _MANAGERS_ONLY = "managing API keys needs an admin key or an owner key"
 _MANAGER = Depends(auth.require_key_manager)
 
 
-_DNS_LABEL_SCHEMA = {"anyOf": [
-    {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "maxLength": 63},
-    {"type": "null"},
-]}
+_DNS_LABEL_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "maxLength": 63},
+        {"type": "null"},
+    ]
+}
 
 
 class CreateApiKey(fields.RequestBody):
@@ -58,9 +61,11 @@ class CreateApiKey(fields.RequestBody):
     # The DNS-label rule is checked by `fields.dns_label` (with its own message); the schema
     # states it too.
     domain: Annotated[str | None, WithJsonSchema(_DNS_LABEL_SCHEMA)] = Field(
-        default=None, description="DNS-1123 label; not for admin keys")
+        default=None, description="DNS-1123 label; not for admin keys"
+    )
     project: Annotated[str | None, WithJsonSchema(_DNS_LABEL_SCHEMA)] = Field(
-        default=None, description="DNS-1123 label; needs `domain`")
+        default=None, description="DNS-1123 label; needs `domain`"
+    )
 
     _tenant = field_validator("domain", "project")(fields.dns_label)
 
@@ -81,10 +86,17 @@ class ApiKeyOut(BaseModel):
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyOut:
         return cls(
-            id=key.id, name=key.name, role=key.role, domain=key.domain, project=key.project,
+            id=key.id,
+            name=key.name,
+            role=key.role,
+            domain=key.domain,
+            project=key.project,
             key_prefix=key_rules.token_prefix(key.id),
-            status="revoked" if key.is_revoked else "active", created_by=key.created_by,
-            created_at=key.created_at, last_used_at=key.last_used_at, revoked_at=key.revoked_at,
+            status="revoked" if key.is_revoked else "active",
+            created_by=key.created_by,
+            created_at=key.created_at,
+            last_used_at=key.last_used_at,
+            revoked_at=key.revoked_at,
         )
 
 
@@ -100,14 +112,22 @@ class ApiKeyList(BaseModel):
 
 
 @router.post(
-    "", status_code=201, response_model=IssuedApiKeyOut, summary="Create an API key",
+    "",
+    status_code=201,
+    response_model=IssuedApiKeyOut,
+    summary="Create an API key",
     responses=errors.error_responses(
         401, 403, 422, s403="the caller may not create a key with this role or scope"
     ),
     dependencies=[_MANAGER],
 )
-@router.post("/", status_code=201, response_model=IssuedApiKeyOut, include_in_schema=False,
-             dependencies=[_MANAGER])
+@router.post(
+    "/",
+    status_code=201,
+    response_model=IssuedApiKeyOut,
+    include_in_schema=False,
+    dependencies=[_MANAGER],
+)
 async def create_api_key(
     body: CreateApiKey, principal: Caller, keys: deps.ApiKeys, response: Response
 ) -> IssuedApiKeyOut:
@@ -119,12 +139,17 @@ async def create_api_key(
         principal, role=body.role, domain=body.domain, project=body.project
     )
     auth.check(
-        decision, missing="not found",
+        decision,
+        missing="not found",
         forbidden="an owner key creates owner, member or viewer keys inside its own scope only"
-        if principal.role is Role.OWNER else _MANAGERS_ONLY,
+        if principal.role is Role.OWNER
+        else _MANAGERS_ONLY,
     )
     issued = await keys.issue(
-        name=body.name, role=body.role, domain=body.domain, project=body.project,
+        name=body.name,
+        role=body.role,
+        domain=body.domain,
+        project=body.project,
         created_by=principal.key_id,
     )
     response.headers["Location"] = f"{router.prefix}/{issued.key.id}"
@@ -133,8 +158,11 @@ async def create_api_key(
 
 
 @router.get(
-    "", response_model=ApiKeyList, summary="API keys the caller manages, newest first",
-    responses=errors.error_responses(401, 403, 422), dependencies=[_MANAGER],
+    "",
+    response_model=ApiKeyList,
+    summary="API keys the caller manages, newest first",
+    responses=errors.error_responses(401, 403, 422),
+    dependencies=[_MANAGER],
 )
 @router.get("/", response_model=ApiKeyList, include_in_schema=False, dependencies=[_MANAGER])
 async def list_api_keys(
@@ -147,10 +175,15 @@ async def list_api_keys(
     decision = access.decide_key_management(principal, domain=domain, project=project)
     auth.check(decision, missing="not found", forbidden=_MANAGERS_ONLY)
     result = await keys.page(
-        domain=domain, project=project, offset=(page - 1) * page_size, limit=page_size,
+        domain=domain,
+        project=project,
+        offset=(page - 1) * page_size,
+        limit=page_size,
     )
     return ApiKeyList(
-        api_keys=[ApiKeyOut.of(k) for k in result.items], total=result.total, page=page,
+        api_keys=[ApiKeyOut.of(k) for k in result.items],
+        total=result.total,
+        page=page,
         page_size=page_size,
     )
 
@@ -167,7 +200,9 @@ async def _reachable(keys: ApiKeyService, principal: auth.Principal, key_id: str
 
 
 @router.get(
-    "/{key_id}", response_model=ApiKeyOut, summary="One API key",
+    "/{key_id}",
+    response_model=ApiKeyOut,
+    summary="One API key",
     responses=errors.error_responses(401, 403, 404, 422),
 )
 async def get_api_key(key_id: KeyId, principal: Caller, keys: deps.ApiKeys) -> ApiKeyOut:
@@ -175,7 +210,9 @@ async def get_api_key(key_id: KeyId, principal: Caller, keys: deps.ApiKeys) -> A
 
 
 @router.delete(
-    "/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key (idempotent)",
+    "/{key_id}",
+    response_model=ApiKeyOut,
+    summary="Revoke an API key (idempotent)",
     responses=errors.error_responses(401, 403, 404, 422),
 )
 async def revoke_api_key(key_id: KeyId, principal: Caller, keys: deps.ApiKeys) -> ApiKeyOut:

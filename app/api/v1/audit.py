@@ -22,8 +22,12 @@ from app.domain.audit import AuditEntry, AuditScope
 from app.services.api_keys import ApiKeyService
 from app.store.protocols import AuditFilter
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"],
-                   responses=errors.error_responses(400, 401, 403, 422, 429))
+router = APIRouter(
+    prefix="/api/v1/audit",
+    tags=["audit"],
+    responses=errors.error_responses(400, 401, 403, 422, 429),
+)
+
 
 async def _reader(caller: auth.Caller) -> auth.Principal:
     """Admin keys and owner keys (of a scope) read the log; others get 403 before the query
@@ -71,8 +75,10 @@ class AuditPage(BaseModel):
 
 # A date and time with a zone, from the year 1000 (not a number: `0.5` was taken as a Unix
 # time); the year's upper bound (9998) is checked in `_utc`.
-ISO_8601_WITH_ZONE = (r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
-                      r"(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|z|[+-][0-9]{2}:?[0-9]{2})$")
+ISO_8601_WITH_ZONE = (
+    r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
+    r"(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
+)
 
 
 def _utc(name: str, text: str | None) -> datetime | None:
@@ -98,26 +104,44 @@ def _utc(name: str, text: str | None) -> datetime | None:
 @router.get("", response_model=AuditPage, summary="The audit log, newest first")
 @router.get("/", response_model=AuditPage, include_in_schema=False)
 async def audit_log(
-    caller: Caller, service: deps.Audit, keys: deps.ApiKeys,
-    scope: Annotated[ScopeQuery, Query(
-        description="tenant: the tenants' logs; platform: requests without a valid key "
-                    "(admins); all (admins)")] = ScopeQuery.TENANT,
-    domain: Label = None, project: Label = None,
+    caller: Caller,
+    service: deps.Audit,
+    keys: deps.ApiKeys,
+    scope: Annotated[
+        ScopeQuery,
+        Query(
+            description="tenant: the tenants' logs; platform: requests without a valid key "
+            "(admins); all (admins)"
+        ),
+    ] = ScopeQuery.TENANT,
+    domain: Label = None,
+    project: Label = None,
     actor: Annotated[str | None, Query(max_length=64, description="an API key id")] = None,
     target: Label = None,
     outcome: Annotated[int | None, Query(ge=100, le=599, description="a status code")] = None,
-    since: Annotated[str | None, Query(pattern=ISO_8601_WITH_ZONE, description=(
-        "ISO 8601 with a zone, years 1000-9998, inclusive"))] = None,
-    until: Annotated[str | None, Query(pattern=ISO_8601_WITH_ZONE, description=(
-        "ISO 8601 with a zone, years 1000-9998, exclusive"))] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            pattern=ISO_8601_WITH_ZONE,
+            description=("ISO 8601 with a zone, years 1000-9998, inclusive"),
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Query(
+            pattern=ISO_8601_WITH_ZONE,
+            description=("ISO 8601 with a zone, years 1000-9998, exclusive"),
+        ),
+    ] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AuditPage:
     owner = caller.role is Role.OWNER and caller.domain is not None
     if owner:
         # An owner's own scope, whatever was asked for.
-        if (domain not in (None, caller.domain)
-                or (caller.project is not None and project not in (None, caller.project))):
+        if domain not in (None, caller.domain) or (
+            caller.project is not None and project not in (None, caller.project)
+        ):
             raise errors.Forbidden("an owner key reads the audit log of its own scope only")
         if scope is not ScopeQuery.TENANT:
             raise errors.Forbidden("the platform scope of the audit log needs an admin key")
@@ -127,17 +151,30 @@ async def audit_log(
         # An owner learns nothing about keys outside its tenant, not even by filtering.
         return AuditPage(entries=[], total=0, page=page, page_size=page_size)
     result = await service.page(
-        AuditFilter(scope=None if scope is ScopeQuery.ALL else AuditScope(scope.value),
-                    domain=domain, project=project, actor_key_id=actor, target=target,
-                    outcome=outcome, since=since_at, until=until_at),
-        offset=(page - 1) * page_size, limit=page_size,
+        AuditFilter(
+            scope=None if scope is ScopeQuery.ALL else AuditScope(scope.value),
+            domain=domain,
+            project=project,
+            actor_key_id=actor,
+            target=target,
+            outcome=outcome,
+            since=since_at,
+            until=until_at,
+        ),
+        offset=(page - 1) * page_size,
+        limit=page_size,
     )
     items = result.items
     if owner and caller.domain is not None:
-        items = [audit.as_seen_by_owner(e, domain=caller.domain, project=caller.project)
-                 for e in items]
-    return AuditPage(entries=[AuditEntryOut.of(e) for e in items], total=result.total,
-                     page=page, page_size=page_size)
+        items = [
+            audit.as_seen_by_owner(e, domain=caller.domain, project=caller.project) for e in items
+        ]
+    return AuditPage(
+        entries=[AuditEntryOut.of(e) for e in items],
+        total=result.total,
+        page=page,
+        page_size=page_size,
+    )
 
 
 async def _actor_inside(keys: ApiKeyService, key_id: str, caller: auth.Principal) -> bool:

@@ -12,8 +12,7 @@ from app.api import auth, deps
 from app.api.errors import error_responses
 from app.domain import engines
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"],
-                   responses=error_responses(429))
+router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=error_responses(429))
 
 Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
 
@@ -42,8 +41,9 @@ _COMMON = error_responses(401)
     "/versions",
     response_model=dict[str, list[VersionOut]],
     summary="Versions offered per engine",
-    responses=error_responses(401, 422, 503, s422="unknown engine",
-                              s503="the cluster catalog cannot be read"),
+    responses=error_responses(
+        401, 422, 503, s422="unknown engine", s503="the cluster catalog cannot be read"
+    ),
 )
 @router.get("/versions/", response_model=dict[str, list[VersionOut]], include_in_schema=False)
 async def versions(
@@ -52,14 +52,14 @@ async def versions(
     engine: Annotated[engines.Engine | None, Query(description="one engine only")] = None,
 ) -> dict[str, list[VersionOut]]:
     chosen = [engine] if engine is not None else list(engines.Engine)
-    return {
-        e.value: [VersionOut(**asdict(v)) for v in await service.offered(e)]
-        for e in chosen
-    }
+    return {e.value: [VersionOut(**asdict(v)) for v in await service.offered(e)] for e in chosen}
 
 
 @router.get(
-    "/sizes", response_model=SizesOut, summary="Size plans", responses=_COMMON,
+    "/sizes",
+    response_model=SizesOut,
+    summary="Size plans",
+    responses=_COMMON,
 )
 @router.get("/sizes/", response_model=SizesOut, include_in_schema=False)
 async def sizes(service: deps.Catalog, principal: Principal) -> SizesOut:

@@ -25,8 +25,9 @@ Tenant = Annotated[str | None, Query(pattern=DNS_LABEL, max_length=63)]
 router = APIRouter(prefix="/api/v1/databases", tags=["databases"])
 
 
-def _scope(principal: auth.Principal, domain: str | None,
-           project: str | None) -> tuple[str | None, str | None]:
+def _scope(
+    principal: auth.Principal, domain: str | None, project: str | None
+) -> tuple[str | None, str | None]:
     """The (domain, project) to list: the query's, inside the key's scope."""
     if project is not None and domain is None:
         raise ValidationFailed({"query.project": "a project needs its domain"})
@@ -36,24 +37,37 @@ def _scope(principal: auth.Principal, domain: str | None,
         return None, None
     if project is None and domain == own_domain:
         project = own_project  # a project key's own domain: its project
-    auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
-                   missing=f"{domain if project is None else f'{domain}/{project}'} "
-                           "not found")
+    auth.authorize(
+        principal,
+        domain=domain,
+        project=project,
+        action=access.Action.READ,
+        missing=f"{domain if project is None else f'{domain}/{project}'} not found",
+    )
     return domain, project
 
 
-@router.get("", response_model=models.DatabaseList,
-            responses=error_responses(400, 401, 404, 422, 429),
-            summary="Databases across projects (the key's scope), newest first")
+@router.get(
+    "",
+    response_model=models.DatabaseList,
+    responses=error_responses(400, 401, 404, 422, 429),
+    summary="Databases across projects (the key's scope), newest first",
+)
 async def list_all_databases(
-    lists: deps.DatabaseListing, principal: Principal, query: filters.ListQueryParam,
-    domain: Tenant = None, project: Tenant = None,
+    lists: deps.DatabaseListing,
+    principal: Principal,
+    query: filters.ListQueryParam,
+    domain: Tenant = None,
+    project: Tenant = None,
 ) -> Response:
     domain, project = _scope(principal, domain, project)
-    found = await lists.page(query.where(domain=domain, project=project),
-                             offset=query.offset, limit=query.page_size)
+    found = await lists.page(
+        query.where(domain=domain, project=project), offset=query.offset, limit=query.page_size
+    )
     body = models.DatabaseList(
-        databases=[models.DatabaseOut.of(d) for d in found.items], total=found.total,
-        page=query.page, page_size=query.page_size,
+        databases=[models.DatabaseOut.of(d) for d in found.items],
+        total=found.total,
+        page=query.page,
+        page_size=query.page_size,
     )
     return Response(body.model_dump_json(), media_type="application/json")

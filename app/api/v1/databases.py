@@ -31,9 +31,12 @@ Project = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
 Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
 
 # The path's tenant is authorized before parameters and bodies are validated (auth.py).
-router = APIRouter(prefix="/api/v1/domain/{domain}/project/{project}/databases",
-                   tags=["databases"], responses=error_responses(400, 429),
-                   dependencies=[auth.TENANT_GATE])
+router = APIRouter(
+    prefix="/api/v1/domain/{domain}/project/{project}/databases",
+    tags=["databases"],
+    responses=error_responses(400, 429),
+    dependencies=[auth.TENANT_GATE],
+)
 
 RUNNING = frozenset({DatabaseStatus.RUNNING})
 PAUSED = frozenset({DatabaseStatus.PAUSED})
@@ -41,17 +44,20 @@ SERVING = frozenset({DatabaseStatus.RUNNING, DatabaseStatus.FAILED})
 
 
 async def _database(
-    service: DatabaseService, principal: auth.Principal,
-    domain: str, project: str, database_id: str,
+    service: DatabaseService,
+    principal: auth.Principal,
+    domain: str,
+    project: str,
+    database_id: str,
     action: access.Action,
 ) -> Database:
     missing = f"database {database_id} not found"
-    auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
-                   missing=missing)
+    auth.authorize(
+        principal, domain=domain, project=project, action=access.Action.READ, missing=missing
+    )
     database = await service.get(domain, project, database_id)
     if action is not access.Action.READ:
-        auth.authorize(principal, domain=domain, project=project, action=action,
-                       missing=missing)
+        auth.authorize(principal, domain=domain, project=project, action=action, missing=missing)
     return database
 
 
@@ -67,36 +73,64 @@ async def _accepted(
 ) -> JSONResponse:
     body = models.DatabaseOut.of(database, poll=True).model_dump(mode="json")
     body["operation_id"] = operation.id
-    return await idem.keep(JSONResponse(
-        body, status_code=202, headers={"Location": f"/api/v1/operations/{operation.id}"}
-    ))
+    return await idem.keep(
+        JSONResponse(
+            body, status_code=202, headers={"Location": f"/api/v1/operations/{operation.id}"}
+        )
+    )
 
 
 READ_ERRORS = error_responses(401, 404, 422)
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422, 429, 503)
 
 
-@router.post("", status_code=202, response_model=models.DatabaseOut,
-             responses=error_responses(401, 403, 404, 409, 422, 429, 503),
-             summary="Create a database")
+@router.post(
+    "",
+    status_code=202,
+    response_model=models.DatabaseOut,
+    responses=error_responses(401, 403, 404, 409, 422, 429, 503),
+    summary="Create a database",
+)
 @router.post("/", status_code=202, include_in_schema=False)
 async def create_database(
-    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
-    project: Project, body: models.CreateDatabaseIn,
-    region: Annotated[str | None, Header(alias="X-Region", max_length=100,
-                                         description="place it on a provider in this region")]
-    = None,
-    zone: Annotated[str | None, Header(alias="X-Availability-Zone", max_length=100,
-                                       description="place it in this availability zone")]
-    = None,
+    service: deps.Databases,
+    principal: Principal,
+    idem: idempotency.Idempotent,
+    domain: Domain,
+    project: Project,
+    body: models.CreateDatabaseIn,
+    region: Annotated[
+        str | None,
+        Header(
+            alias="X-Region", max_length=100, description="place it on a provider in this region"
+        ),
+    ] = None,
+    zone: Annotated[
+        str | None,
+        Header(
+            alias="X-Availability-Zone",
+            max_length=100,
+            description="place it in this availability zone",
+        ),
+    ] = None,
 ) -> JSONResponse:
-    auth.authorize(principal, domain=domain, project=project, action=access.Action.WRITE,
-                   missing=f"project {domain}/{project} not found")
+    auth.authorize(
+        principal,
+        domain=domain,
+        project=project,
+        action=access.Action.WRITE,
+        missing=f"project {domain}/{project} not found",
+    )
     new = NewDatabase(**body.model_dump(mode="json", exclude=set(body.PLACEMENT)))
     region = _one_of("region", body.region, "X-Region", region)
     zone = _one_of("availability_zone", body.availability_zone, "X-Availability-Zone", zone)
     database, operation = await service.create(
-        domain, project, new, actor=principal.key_id, region=region, zone=zone,
+        domain,
+        project,
+        new,
+        actor=principal.key_id,
+        region=region,
+        zone=zone,
     )
     return await _accepted(database, operation, idem)
 
@@ -104,49 +138,90 @@ async def create_database(
 def _one_of(field: str, in_body: str | None, header: str, in_header: str | None) -> str | None:
     """A placement choice from the body or its header: either, or both if they agree."""
     if in_body and in_header and in_body != in_header:
-        raise ApiError(422, "validation_error", f"{field} and {header} disagree",
-                       {"fields": {f"body.{field}": f"{in_body!r} in the body, {in_header!r} "
-                                                    f"in {header}: give one, or the same"}})
+        raise ApiError(
+            422,
+            "validation_error",
+            f"{field} and {header} disagree",
+            {
+                "fields": {
+                    f"body.{field}": f"{in_body!r} in the body, {in_header!r} "
+                    f"in {header}: give one, or the same"
+                }
+            },
+        )
     return in_body or in_header or None
 
 
-@router.get("", response_model=models.DatabaseList, responses=READ_ERRORS,
-            summary="Databases of a project, newest first")
+@router.get(
+    "",
+    response_model=models.DatabaseList,
+    responses=READ_ERRORS,
+    summary="Databases of a project, newest first",
+)
 @router.get("/", response_model=models.DatabaseList, include_in_schema=False)
 async def list_databases(
-    lists: deps.DatabaseListing, principal: Principal, domain: Domain, project: Project,
+    lists: deps.DatabaseListing,
+    principal: Principal,
+    domain: Domain,
+    project: Project,
     query: filters.ListQueryParam,
 ) -> Response:
-    auth.authorize(principal, domain=domain, project=project, action=access.Action.READ,
-                   missing=f"project {domain}/{project} not found")
-    found = await lists.page(query.where(domain=domain, project=project),
-                             offset=query.offset, limit=query.page_size)
-    return _json(models.DatabaseList(
-        databases=[models.DatabaseOut.of(d) for d in found.items], total=found.total,
-        page=query.page, page_size=query.page_size,
-    ))
+    auth.authorize(
+        principal,
+        domain=domain,
+        project=project,
+        action=access.Action.READ,
+        missing=f"project {domain}/{project} not found",
+    )
+    found = await lists.page(
+        query.where(domain=domain, project=project), offset=query.offset, limit=query.page_size
+    )
+    return _json(
+        models.DatabaseList(
+            databases=[models.DatabaseOut.of(d) for d in found.items],
+            total=found.total,
+            page=query.page,
+            page_size=query.page_size,
+        )
+    )
 
 
-@router.get("/{database_id}", response_model=models.DatabaseOut, responses=READ_ERRORS,
-            summary="One database, from the store")
+@router.get(
+    "/{database_id}",
+    response_model=models.DatabaseOut,
+    responses=READ_ERRORS,
+    summary="One database, from the store",
+)
 async def get_database(
-    service: deps.Databases, principal: Principal,
-    domain: Domain, project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    domain: Domain,
+    project: Project,
+    database_id: str,
 ) -> Response:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.READ)
+    database = await _database(service, principal, domain, project, database_id, access.Action.READ)
     return _json(models.DatabaseOut.of(database))
 
 
-@router.patch("/{database_id}", status_code=202, response_model=models.DatabaseOut,
-              responses=WRITE_ERRORS, summary="Change the desired state")
+@router.patch(
+    "/{database_id}",
+    status_code=202,
+    response_model=models.DatabaseOut,
+    responses=WRITE_ERRORS,
+    summary="Change the desired state",
+)
 async def patch_database(
-    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
-    project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    idem: idempotency.Idempotent,
+    domain: Domain,
+    project: Project,
+    database_id: str,
     body: models.PatchDatabaseIn,
 ) -> JSONResponse:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.WRITE)
+    database = await _database(
+        service, principal, domain, project, database_id, access.Action.WRITE
+    )
     asked = body.model_dump(exclude_none=True)
     await service.check_idle(database)
     changes = service.check_scale(database, asked)
@@ -154,100 +229,185 @@ async def patch_database(
         await service.check_upgrade(database, asked["version"])
         changes["version"] = asked["version"]
     if not changes:
-        raise service_errors.RuleViolated("body", "nothing to change: every value given "
-                                          "is the current one", code="no_change")
+        raise service_errors.RuleViolated(
+            "body", "nothing to change: every value given is the current one", code="no_change"
+        )
     database, operation = await service.mutate(
-        database, OperationType.UPDATE, changes, actor=principal.key_id,
+        database,
+        OperationType.UPDATE,
+        changes,
+        actor=principal.key_id,
     )
     return await _accepted(database, operation, idem)
 
 
-@router.delete("/{database_id}", status_code=202, response_model=models.DatabaseOut,
-               responses=WRITE_ERRORS, summary="Delete a database")
+@router.delete(
+    "/{database_id}",
+    status_code=202,
+    response_model=models.DatabaseOut,
+    responses=WRITE_ERRORS,
+    summary="Delete a database",
+)
 async def delete_database(
-    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
-    project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    idem: idempotency.Idempotent,
+    domain: Domain,
+    project: Project,
+    database_id: str,
 ) -> JSONResponse:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.WRITE)
+    database = await _database(
+        service, principal, domain, project, database_id, access.Action.WRITE
+    )
     database, operation = await service.delete(database, actor=principal.key_id)
     return await _accepted(database, operation, idem)
 
 
 async def _simple(
-    service: DatabaseService, principal: auth.Principal,
-    domain: str, project: str, database_id: str,
-    op_type: OperationType, allowed: frozenset[DatabaseStatus] | None,
-    idem: idempotency.Guard, desired_state: dict[str, Any] | None = None,
+    service: DatabaseService,
+    principal: auth.Principal,
+    domain: str,
+    project: str,
+    database_id: str,
+    op_type: OperationType,
+    allowed: frozenset[DatabaseStatus] | None,
+    idem: idempotency.Guard,
+    desired_state: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.WRITE)
+    database = await _database(
+        service, principal, domain, project, database_id, access.Action.WRITE
+    )
     database, operation = await service.mutate(
-        database, op_type, desired_state or {}, actor=principal.key_id,
+        database,
+        op_type,
+        desired_state or {},
+        actor=principal.key_id,
         allowed_from=allowed,
     )
     return await _accepted(database, operation, idem)
 
 
-@router.post("/{database_id}/pause", status_code=202, response_model=models.DatabaseOut,
-             responses=WRITE_ERRORS, summary="Pause (halt) a running database")
+@router.post(
+    "/{database_id}/pause",
+    status_code=202,
+    response_model=models.DatabaseOut,
+    responses=WRITE_ERRORS,
+    summary="Pause (halt) a running database",
+)
 async def pause_database(
-    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
-    project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    idem: idempotency.Idempotent,
+    domain: Domain,
+    project: Project,
+    database_id: str,
 ) -> JSONResponse:
-    return await _simple(service, principal, domain, project, database_id,
-                         OperationType.PAUSE, RUNNING, idem)
+    return await _simple(
+        service, principal, domain, project, database_id, OperationType.PAUSE, RUNNING, idem
+    )
 
 
-@router.post("/{database_id}/resume", status_code=202, response_model=models.DatabaseOut,
-             responses=WRITE_ERRORS, summary="Resume a paused database")
+@router.post(
+    "/{database_id}/resume",
+    status_code=202,
+    response_model=models.DatabaseOut,
+    responses=WRITE_ERRORS,
+    summary="Resume a paused database",
+)
 async def resume_database(
-    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
-    project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    idem: idempotency.Idempotent,
+    domain: Domain,
+    project: Project,
+    database_id: str,
 ) -> JSONResponse:
-    return await _simple(service, principal, domain, project, database_id,
-                         OperationType.RESUME, PAUSED, idem)
+    return await _simple(
+        service, principal, domain, project, database_id, OperationType.RESUME, PAUSED, idem
+    )
 
 
-@router.post("/{database_id}/restart", status_code=202, response_model=models.DatabaseOut,
-             responses=WRITE_ERRORS, summary="Restart a database")
+@router.post(
+    "/{database_id}/restart",
+    status_code=202,
+    response_model=models.DatabaseOut,
+    responses=WRITE_ERRORS,
+    summary="Restart a database",
+)
 async def restart_database(
-    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
-    project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    idem: idempotency.Idempotent,
+    domain: Domain,
+    project: Project,
+    database_id: str,
 ) -> JSONResponse:
-    return await _simple(service, principal, domain, project, database_id,
-                         OperationType.RESTART, SERVING, idem)
+    return await _simple(
+        service, principal, domain, project, database_id, OperationType.RESTART, SERVING, idem
+    )
 
 
-@router.post("/{database_id}/credentials/rotate", status_code=202,
-             response_model=models.DatabaseOut, responses=WRITE_ERRORS,
-             summary="Rotate the database's credentials")
+@router.post(
+    "/{database_id}/credentials/rotate",
+    status_code=202,
+    response_model=models.DatabaseOut,
+    responses=WRITE_ERRORS,
+    summary="Rotate the database's credentials",
+)
 async def rotate_credentials(
-    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
-    project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    idem: idempotency.Idempotent,
+    domain: Domain,
+    project: Project,
+    database_id: str,
 ) -> JSONResponse:
-    return await _simple(service, principal, domain, project, database_id,
-                         OperationType.ROTATE_CREDENTIALS, RUNNING, idem)
+    return await _simple(
+        service,
+        principal,
+        domain,
+        project,
+        database_id,
+        OperationType.ROTATE_CREDENTIALS,
+        RUNNING,
+        idem,
+    )
 
 
-@router.post("/{database_id}/scale", status_code=202, response_model=models.DatabaseOut,
-             responses=WRITE_ERRORS, summary="Scale replicas, storage or size")
+@router.post(
+    "/{database_id}/scale",
+    status_code=202,
+    response_model=models.DatabaseOut,
+    responses=WRITE_ERRORS,
+    summary="Scale replicas, storage or size",
+)
 async def scale_database(
-    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
-    project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    idem: idempotency.Idempotent,
+    domain: Domain,
+    project: Project,
+    database_id: str,
     body: models.ScaleIn,
 ) -> JSONResponse:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.WRITE)
+    database = await _database(
+        service, principal, domain, project, database_id, access.Action.WRITE
+    )
     await service.check_idle(database)
     changes = service.check_scale(database, body.model_dump(exclude_none=True))
     if not changes:
-        raise service_errors.RuleViolated("body", "nothing to scale: give replicas, "
-                                          "storage_gb or size different from now",
-                                          code="no_change")
+        raise service_errors.RuleViolated(
+            "body",
+            "nothing to scale: give replicas, storage_gb or size different from now",
+            code="no_change",
+        )
     op_type, state = _scale_operation(changes)
     database, operation = await service.mutate(
-        database, op_type, state, actor=principal.key_id, allowed_from=RUNNING,
+        database,
+        op_type,
+        state,
+        actor=principal.key_id,
+        allowed_from=RUNNING,
     )
     return await _accepted(database, operation, idem)
 
@@ -255,7 +415,7 @@ async def scale_database(
 def _scale_operation(changes: dict[str, Any]) -> tuple[OperationType, dict[str, Any]]:
     if len(changes) > 1:
         return OperationType.UPDATE, changes
-    (name, value), = changes.items()
+    ((name, value),) = changes.items()
     return {
         "replicas": OperationType.SCALE_HORIZONTAL,
         "storage_gb": OperationType.EXPAND_STORAGE,
@@ -263,111 +423,182 @@ def _scale_operation(changes: dict[str, Any]) -> tuple[OperationType, dict[str, 
     }[name], {name: value}
 
 
-@router.get("/{database_id}/available-upgrades", response_model=models.UpgradesOut,
-            responses=error_responses(401, 404, 503), summary="Versions it may upgrade to")
+@router.get(
+    "/{database_id}/available-upgrades",
+    response_model=models.UpgradesOut,
+    responses=error_responses(401, 404, 503),
+    summary="Versions it may upgrade to",
+)
 async def available_upgrades(
-    service: deps.Databases, principal: Principal,
-    domain: Domain, project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    domain: Domain,
+    project: Project,
+    database_id: str,
 ) -> models.UpgradesOut:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.READ)
+    database = await _database(service, principal, domain, project, database_id, access.Action.READ)
     targets = await service.available_upgrades(database)
     return models.UpgradesOut(current_version=database.version, available_upgrades=targets)
 
 
-@router.post("/{database_id}/upgrade", status_code=202, response_model=models.DatabaseOut,
-             responses=WRITE_ERRORS, summary="Upgrade to another version")
+@router.post(
+    "/{database_id}/upgrade",
+    status_code=202,
+    response_model=models.DatabaseOut,
+    responses=WRITE_ERRORS,
+    summary="Upgrade to another version",
+)
 async def upgrade_database(
-    service: deps.Databases, principal: Principal, idem: idempotency.Idempotent, domain: Domain,
-    project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    idem: idempotency.Idempotent,
+    domain: Domain,
+    project: Project,
+    database_id: str,
     body: models.UpgradeIn,
 ) -> JSONResponse:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.WRITE)
+    database = await _database(
+        service, principal, domain, project, database_id, access.Action.WRITE
+    )
     await service.check_idle(database)
     if database.status is not DatabaseStatus.DELETED:
         await service.check_upgrade(database, body.target_version)
     database, operation = await service.mutate(
-        database, OperationType.UPGRADE_VERSION, {"target_version": body.target_version},
-        actor=principal.key_id, allowed_from=RUNNING,
+        database,
+        OperationType.UPGRADE_VERSION,
+        {"target_version": body.target_version},
+        actor=principal.key_id,
+        allowed_from=RUNNING,
     )
     return await _accepted(database, operation, idem)
 
 
-@router.get("/{database_id}/credentials", response_model=models.CredentialsOut,
-            responses=error_responses(
-                401, 403, 404, 409, 410, 503,
-                s409="no credentials to read: `not_ready` while it is created, "
-                     "`database_<status>` otherwise (details.status)",
-                s410="the database is deleted (`database_deleted`)"),
-            summary="Connection credentials (owner or member)")
+@router.get(
+    "/{database_id}/credentials",
+    response_model=models.CredentialsOut,
+    responses=error_responses(
+        401,
+        403,
+        404,
+        409,
+        410,
+        503,
+        s409="no credentials to read: `not_ready` while it is created, "
+        "`database_<status>` otherwise (details.status)",
+        s410="the database is deleted (`database_deleted`)",
+    ),
+    summary="Connection credentials (owner or member)",
+)
 async def get_credentials(
-    service: deps.Databases, principal: Principal,
-    domain: Domain, project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    domain: Domain,
+    project: Project,
+    database_id: str,
     response: Response,
 ) -> models.CredentialsOut:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.CREDENTIALS)
+    database = await _database(
+        service, principal, domain, project, database_id, access.Action.CREDENTIALS
+    )
     secret = await service.credentials(database)
     info = connection.connection_info(
-        database.engine, name=database.kubedb_resource_name or database.name,
-        namespace=database.namespace or "", username=secret.username,
-        password=secret.password, replicas=database.replicas,
+        database.engine,
+        name=database.kubedb_resource_name or database.name,
+        namespace=database.namespace or "",
+        username=secret.username,
+        password=secret.password,
+        replicas=database.replicas,
     )
     response.headers["Cache-Control"] = "no-store"
     return models.CredentialsOut(
-        username=info.username, password=info.password, host=info.host, port=info.port,
-        database=info.database, connection_string=info.connection_string,
+        username=info.username,
+        password=info.password,
+        host=info.host,
+        port=info.port,
+        database=info.database,
+        connection_string=info.connection_string,
     )
 
 
-@router.get("/{database_id}/status", response_model=models.StatusOut, responses=READ_ERRORS,
-            summary="Observed state, as last synced")
+@router.get(
+    "/{database_id}/status",
+    response_model=models.StatusOut,
+    responses=READ_ERRORS,
+    summary="Observed state, as last synced",
+)
 async def get_status(
-    service: deps.Databases, principal: Principal,
-    domain: Domain, project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    domain: Domain,
+    project: Project,
+    database_id: str,
 ) -> models.StatusOut:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.READ)
+    database = await _database(service, principal, domain, project, database_id, access.Action.READ)
     return models.StatusOut(
-        id=database.id, status=database.status, health_status=database.health_status,
-        phase=database.phase, ready_replicas=database.ready_replicas,
-        desired_replicas=database.replicas, endpoint=database.endpoint, port=database.port,
+        id=database.id,
+        status=database.status,
+        health_status=database.health_status,
+        phase=database.phase,
+        ready_replicas=database.ready_replicas,
+        desired_replicas=database.replicas,
+        endpoint=database.endpoint,
+        port=database.port,
         # The status sync writes `synced_at` when the cluster says something new; before the
         # first such write, the record's last change stands for it.
         last_sync_at=database.synced_at or database.updated_at,
     )
 
 
-@router.get("/{database_id}/operations", response_model=OperationList,
-            responses=READ_ERRORS, summary="This database's operations, newest first")
+@router.get(
+    "/{database_id}/operations",
+    response_model=OperationList,
+    responses=READ_ERRORS,
+    summary="This database's operations, newest first",
+)
 async def database_operations(
-    service: deps.Databases, operations: deps.Operations, principal: Principal,
-    domain: Domain, project: Project, database_id: str,
+    service: deps.Databases,
+    operations: deps.Operations,
+    principal: Principal,
+    domain: Domain,
+    project: Project,
+    database_id: str,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> OperationList:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.READ)
+    database = await _database(service, principal, domain, project, database_id, access.Action.READ)
     found = await operations.page(
-        OperationFilter(database_id=database.id), offset=(page - 1) * page_size,
+        OperationFilter(database_id=database.id),
+        offset=(page - 1) * page_size,
         limit=page_size,
     )
-    return OperationList(operations=[OperationOut.of(o) for o in found.items],
-                         total=found.total, page=page, page_size=page_size)
+    return OperationList(
+        operations=[OperationOut.of(o) for o in found.items],
+        total=found.total,
+        page=page,
+        page_size=page_size,
+    )
 
 
-@router.get("/{database_id}/events", response_model=models.EventList, responses=READ_ERRORS,
-            summary="Lifecycle events, newest first")
+@router.get(
+    "/{database_id}/events",
+    response_model=models.EventList,
+    responses=READ_ERRORS,
+    summary="Lifecycle events, newest first",
+)
 async def database_events(
-    service: deps.Databases, principal: Principal,
-    domain: Domain, project: Project, database_id: str,
+    service: deps.Databases,
+    principal: Principal,
+    domain: Domain,
+    project: Project,
+    database_id: str,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> models.EventList:
-    database = await _database(service, principal, domain, project, database_id,
-                               access.Action.READ)
-    found = await service.events(database, offset=(page - 1) * page_size,
-                                           limit=page_size)
-    return models.EventList(events=[models.EventOut.of(e) for e in found.items],
-                            total=found.total, page=page, page_size=page_size)
+    database = await _database(service, principal, domain, project, database_id, access.Action.READ)
+    found = await service.events(database, offset=(page - 1) * page_size, limit=page_size)
+    return models.EventList(
+        events=[models.EventOut.of(e) for e in found.items],
+        total=found.total,
+        page=page,
+        page_size=page_size,
+    )

@@ -32,7 +32,8 @@ def _no_control_characters(value: Any) -> None:
     if isinstance(value, str):
         if _CONTROL.search(value):
             raise PydanticCustomError(
-                "control_character", "control characters (such as NUL) are not allowed")
+                "control_character", "control characters (such as NUL) are not allowed"
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             _no_control_characters(key)

@@ -51,23 +51,33 @@ class ListQuery:
 
     def where(self, *, domain: str | None, project: str | None) -> DatabaseFilter:
         return DatabaseFilter(
-            domain=domain, project=project,
+            domain=domain,
+            project=project,
             engine=self.engine.value if self.engine else None,
             status=self.status.value if self.status else None,
-            name_prefix=self.name, label=self.label,
+            name_prefix=self.name,
+            label=self.label,
         )
 
 
 async def list_query(
-    engine: engines.Engine | None = None, status: DatabaseStatus | None = None,
+    engine: engines.Engine | None = None,
+    status: DatabaseStatus | None = None,
     name: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9-]+$")] = None,
-    label: Annotated[str | None, Query(max_length=LABEL_SELECTOR_MAX,
-                                       description=LABEL_SELECTOR_HELP)] = None,
+    label: Annotated[
+        str | None, Query(max_length=LABEL_SELECTOR_MAX, description=LABEL_SELECTOR_HELP)
+    ] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ListQuery:
-    return ListQuery(engine=engine, status=status, name=name, label=label_selector(label),
-                     page=page, page_size=page_size)
+    return ListQuery(
+        engine=engine,
+        status=status,
+        name=name,
+        label=label_selector(label),
+        page=page,
+        page_size=page_size,
+    )
 
 
 ListQueryParam = Annotated[ListQuery, Depends(list_query)]

@@ -15,8 +15,7 @@ from app.domain.operations import Operation, OperationStatus, OperationType
 from app.services.operations import OperationService
 from app.store.protocols import OperationFilter
 
-router = APIRouter(prefix="/api/v1/operations", tags=["operations"],
-                   responses=error_responses(429))
+router = APIRouter(prefix="/api/v1/operations", tags=["operations"], responses=error_responses(429))
 
 Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
 
@@ -58,24 +57,34 @@ async def _visible(
     operation = await service.get(operation_id)
     if operation is None:
         raise ApiError(404, "not_found", f"operation {operation_id} not found")
-    auth.authorize(principal, domain=operation.domain, project=operation.project,
-                   action=auth.Action.READ, missing=f"operation {operation_id} not found")
+    auth.authorize(
+        principal,
+        domain=operation.domain,
+        project=operation.project,
+        action=auth.Action.READ,
+        missing=f"operation {operation_id} not found",
+    )
     return operation
 
 
 _ERRORS = error_responses(401, 404, s404="no such operation (or another tenant's)")
 
 
-@router.get("/{operation_id}", response_model=OperationOut, responses=_ERRORS,
-            summary="One operation")
+@router.get(
+    "/{operation_id}", response_model=OperationOut, responses=_ERRORS, summary="One operation"
+)
 async def get_operation(
     service: deps.Operations, principal: Principal, operation_id: str
 ) -> OperationOut:
     return OperationOut.of(await _visible(service, principal, operation_id))
 
 
-@router.get("", response_model=OperationList, summary="Operations, newest first",
-            responses=error_responses(401, 422, s422="a bad filter or page"))
+@router.get(
+    "",
+    response_model=OperationList,
+    summary="Operations, newest first",
+    responses=error_responses(401, 422, s422="a bad filter or page"),
+)
 @router.get("/", response_model=OperationList, include_in_schema=False)
 async def list_operations(
     service: deps.Operations,
@@ -88,27 +97,40 @@ async def list_operations(
 ) -> OperationList:
     domain, project = access.visible_scope(principal)
     where = OperationFilter(
-        domain=domain, project=project, database_id=database_id,
-        status=status.value if status else None, type=type.value if type else None,
+        domain=domain,
+        project=project,
+        database_id=database_id,
+        status=status.value if status else None,
+        type=type.value if type else None,
     )
     result = await service.page(where, offset=(page - 1) * page_size, limit=page_size)
     return OperationList(
-        operations=[OperationOut.of(o) for o in result.items], total=result.total, page=page,
+        operations=[OperationOut.of(o) for o in result.items],
+        total=result.total,
+        page=page,
         page_size=page_size,
     )
 
 
 @router.post(
-    "/{operation_id}/cancel", response_model=OperationOut, status_code=202,
-    responses=error_responses(401, 403, 404, 409, s403="the key may only read",
-                              s409="the operation has already ended"),
+    "/{operation_id}/cancel",
+    response_model=OperationOut,
+    status_code=202,
+    responses=error_responses(
+        401, 403, 404, 409, s403="the key may only read", s409="the operation has already ended"
+    ),
     summary="Cancel a queued or waiting operation",
 )
 async def cancel_operation(
     service: deps.Operations, principal: Principal, operation_id: str
 ) -> OperationOut:
     operation = await _visible(service, principal, operation_id)
-    auth.authorize(principal, domain=operation.domain, project=operation.project,
-                   action=auth.Action.WRITE, missing=f"operation {operation_id} not found")
+    auth.authorize(
+        principal,
+        domain=operation.domain,
+        project=operation.project,
+        action=auth.Action.WRITE,
+        missing=f"operation {operation_id} not found",
+    )
     cancelled = await service.request_cancel(operation_id)
     return OperationOut.of(cancelled)

@@ -25,8 +25,11 @@ from app.domain import clock, engines
 from app.domain.providers import Provider, capacity_view
 from app.store.protocols import ProviderFilter
 
-router = APIRouter(prefix="/api/v1/providers", tags=["providers"],
-                   responses=errors.error_responses(400, 401, 403, 429))
+router = APIRouter(
+    prefix="/api/v1/providers",
+    tags=["providers"],
+    responses=errors.error_responses(400, 401, 403, 429),
+)
 
 ProviderId = Annotated[str, Path(min_length=1, max_length=64, description="`prv-...`")]
 MAX_PAGE = 1_000_000
@@ -36,10 +39,12 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Percent = Annotated[float, Field(gt=0, le=100)]
 Amount = Annotated[float, Field(ge=0, le=1_000_000)]
 Endpoint = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)]
-Tags = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=63)]],
-                 Field(max_length=50)]
-Metadata = Annotated[dict[str, Annotated[str, StringConstraints(max_length=500)]],
-                     Field(max_length=50)]
+Tags = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1, max_length=63)]], Field(max_length=50)
+]
+Metadata = Annotated[
+    dict[str, Annotated[str, StringConstraints(max_length=500)]], Field(max_length=50)
+]
 
 
 Kubeconfig = Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
@@ -48,13 +53,17 @@ FilePath = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 class _Connection(fields.RequestBody):
     kubeconfig_content: Kubeconfig | None = Field(
-        default=None, description="raw YAML or base64 of it; stored encrypted, never returned")
+        default=None, description="raw YAML or base64 of it; stored encrypted, never returned"
+    )
     kubeconfig_path: FilePath | None = None
     api_endpoint: Endpoint | None = None
 
     def given(self) -> list[str]:
-        return [name for name in ("kubeconfig_content", "kubeconfig_path", "api_endpoint")
-                if getattr(self, name) is not None]
+        return [
+            name
+            for name in ("kubeconfig_content", "kubeconfig_path", "api_endpoint")
+            if getattr(self, name) is not None
+        ]
 
 
 class CreateProvider(_Connection):
@@ -83,8 +92,9 @@ class CreateProvider(_Connection):
     @model_validator(mode="after")
     def _one_way_in(self) -> CreateProvider:
         if len(self.given()) != 1:
-            raise ValueError("give exactly one of kubeconfig_content, kubeconfig_path and "
-                             "api_endpoint")
+            raise ValueError(
+                "give exactly one of kubeconfig_content, kubeconfig_path and api_endpoint"
+            )
         return self
 
 
@@ -114,8 +124,9 @@ class UpdateProvider(_Connection):
     @model_validator(mode="after")
     def _at_most_one_way_in(self) -> UpdateProvider:
         if len(self.given()) > 1:
-            raise ValueError("give at most one of kubeconfig_content, kubeconfig_path and "
-                             "api_endpoint")
+            raise ValueError(
+                "give at most one of kubeconfig_content, kubeconfig_path and api_endpoint"
+            )
         return self
 
 
@@ -135,8 +146,10 @@ class ProviderOut(BaseModel):
     cloud_provider: str | None
     domain: str | None
     capacity: dict[str, ResourceCapacity]
-    connection: str = Field(description="kubeconfig (stored encrypted), kubeconfig_path, "
-                                        "api_endpoint, or default (the control plane's own)")
+    connection: str = Field(
+        description="kubeconfig (stored encrypted), kubeconfig_path, "
+        "api_endpoint, or default (the control plane's own)"
+    )
     kubeconfig_path: str | None
     api_endpoint: str | None
     verify_ssl: bool
@@ -150,16 +163,34 @@ class ProviderOut(BaseModel):
 
     @classmethod
     def of(cls, p: Provider) -> ProviderOut:
-        connection = ("kubeconfig" if p.kubeconfig_encrypted else "kubeconfig_path"
-                      if p.kubeconfig_path else "api_endpoint" if p.api_endpoint else "default")
+        connection = (
+            "kubeconfig"
+            if p.kubeconfig_encrypted
+            else "kubeconfig_path"
+            if p.kubeconfig_path
+            else "api_endpoint"
+            if p.api_endpoint
+            else "default"
+        )
         return cls(
-            id=p.id, name=p.name, region=p.region, availability_zone=p.availability_zone,
-            cloud_provider=p.cloud_provider, domain=p.domain,
+            id=p.id,
+            name=p.name,
+            region=p.region,
+            availability_zone=p.availability_zone,
+            cloud_provider=p.cloud_provider,
+            domain=p.domain,
             capacity={k: ResourceCapacity(**v) for k, v in capacity_view(p).items()},
-            connection=connection, kubeconfig_path=p.kubeconfig_path,
-            api_endpoint=p.api_endpoint, verify_ssl=p.verify_ssl, priority=p.priority,
-            is_active=p.is_active, is_maintenance=p.is_maintenance, tags=p.tags,
-            metadata=p.metadata, created_at=p.created_at, updated_at=p.updated_at,
+            connection=connection,
+            kubeconfig_path=p.kubeconfig_path,
+            api_endpoint=p.api_endpoint,
+            verify_ssl=p.verify_ssl,
+            priority=p.priority,
+            is_active=p.is_active,
+            is_maintenance=p.is_maintenance,
+            tags=p.tags,
+            metadata=p.metadata,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
         )
 
 
@@ -176,12 +207,22 @@ class VersionOut(BaseModel):
     default: bool
 
 
-_ERRORS = errors.error_responses(404, 409, 422, s409="the name is taken, or databases use it",
-                                 s422="invalid, or the cluster does not answer or lacks KubeDB")
+_ERRORS = errors.error_responses(
+    404,
+    409,
+    422,
+    s409="the name is taken, or databases use it",
+    s422="invalid, or the cluster does not answer or lacks KubeDB",
+)
 
 
-@router.post("", status_code=201, response_model=ProviderOut, summary="Register a provider",
-             responses=_ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProviderOut,
+    summary="Register a provider",
+    responses=_ERRORS,
+)
 @router.post("/", status_code=201, response_model=ProviderOut, include_in_schema=False)
 async def create_provider(
     body: CreateProvider, caller: auth.Admin, service: deps.Providers, response: Response
@@ -194,7 +235,8 @@ async def create_provider(
 @router.get("", response_model=ProviderPage, summary="Providers, newest first")
 @router.get("/", response_model=ProviderPage, include_in_schema=False)
 async def list_providers(
-    caller: auth.Admin, service: deps.Providers,
+    caller: auth.Admin,
+    service: deps.Providers,
     region: Annotated[str | None, Query(max_length=100)] = None,
     availability_zone: Annotated[str | None, Query(max_length=100)] = None,
     is_active: bool | None = None,
@@ -203,35 +245,42 @@ async def list_providers(
 ) -> ProviderPage:
     result = await service.page(
         ProviderFilter(region=region, availability_zone=availability_zone, is_active=is_active),
-        offset=(page - 1) * page_size, limit=page_size,
+        offset=(page - 1) * page_size,
+        limit=page_size,
     )
-    return ProviderPage(providers=[ProviderOut.of(p) for p in result.items],
-                        total=result.total, page=page, page_size=page_size)
+    return ProviderPage(
+        providers=[ProviderOut.of(p) for p in result.items],
+        total=result.total,
+        page=page,
+        page_size=page_size,
+    )
 
 
-@router.get("/{provider_id}", response_model=ProviderOut, summary="One provider",
-            responses=_ERRORS)
+@router.get("/{provider_id}", response_model=ProviderOut, summary="One provider", responses=_ERRORS)
 async def get_provider(
     provider_id: ProviderId, caller: auth.Admin, service: deps.Providers
 ) -> ProviderOut:
     return ProviderOut.of(await service.get(provider_id))
 
 
-@router.patch("/{provider_id}", response_model=ProviderOut, summary="Change a provider",
-              responses=_ERRORS)
+@router.patch(
+    "/{provider_id}", response_model=ProviderOut, summary="Change a provider", responses=_ERRORS
+)
 async def update_provider(
     provider_id: ProviderId, body: UpdateProvider, caller: auth.Admin, service: deps.Providers
 ) -> ProviderOut:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    nulls = [k for k, v in changes.items() if v is None and k != "domain"
-             and k not in ("availability_zone", "cloud_provider")]
+    nulls = [
+        k
+        for k, v in changes.items()
+        if v is None and k != "domain" and k not in ("availability_zone", "cloud_provider")
+    ]
     if nulls:
         raise errors.ValidationFailed({k: "may not be null" for k in nulls})
     return ProviderOut.of(await service.update(provider_id, changes))
 
 
-@router.delete("/{provider_id}", status_code=204, summary="Remove a provider",
-               responses=_ERRORS)
+@router.delete("/{provider_id}", status_code=204, summary="Remove a provider", responses=_ERRORS)
 async def delete_provider(
     provider_id: ProviderId, caller: auth.Admin, service: deps.Providers
 ) -> Response:
@@ -239,11 +288,16 @@ async def delete_provider(
     return Response(status_code=204)
 
 
-@router.get("/{provider_id}/versions/{engine}", response_model=list[VersionOut],
-            summary="Versions the provider's cluster offers", responses=_ERRORS)
+@router.get(
+    "/{provider_id}/versions/{engine}",
+    response_model=list[VersionOut],
+    summary="Versions the provider's cluster offers",
+    responses=_ERRORS,
+)
 async def provider_versions(
     provider_id: ProviderId, engine: engines.Engine, caller: auth.Admin, service: deps.Providers
 ) -> list[VersionOut]:
     offered = await service.versions(provider_id, engine)
-    return [VersionOut(version=v.version, deprecated=v.deprecated, default=v.default)
-            for v in offered]
+    return [
+        VersionOut(version=v.version, deprecated=v.deprecated, default=v.default) for v in offered
+    ]

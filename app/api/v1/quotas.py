@@ -16,8 +16,11 @@ from app.api.v1.databases import Domain, Project
 from app.domain import access, clock
 from app.domain.quotas import Quota, Tenant
 
-router = APIRouter(prefix="/api/v1/domains", tags=["quotas"],
-                   responses=errors.error_responses(400, 401, 403, 404, 422, 429))
+router = APIRouter(
+    prefix="/api/v1/domains",
+    tags=["quotas"],
+    responses=errors.error_responses(400, 401, 403, 404, 422, 429),
+)
 
 Caller = Annotated[auth.Principal, Depends(auth.authenticate)]
 
@@ -49,9 +52,15 @@ class TenantOut(BaseModel):
     @classmethod
     def of(cls, tenant: Tenant) -> TenantOut:
         return cls(
-            domain=tenant.domain, project=tenant.project, quota=tenant.quota,
-            usage=Usage(databases=tenant.databases, cpu_cores=tenant.cpu_cores,
-                        memory_gb=tenant.memory_gb, storage_gb=tenant.storage_gb),
+            domain=tenant.domain,
+            project=tenant.project,
+            quota=tenant.quota,
+            usage=Usage(
+                databases=tenant.databases,
+                cpu_cores=tenant.cpu_cores,
+                memory_gb=tenant.memory_gb,
+                storage_gb=tenant.storage_gb,
+            ),
             updated_at=tenant.updated_at,
         )
 
@@ -63,23 +72,32 @@ async def set_domain_quota(
     return TenantOut.of(await quotas.set_quota(domain, None, body.quota))
 
 
-@router.get("/{domain}", response_model=TenantOut, summary="A domain's quota and usage",
-            dependencies=[auth.TENANT_GATE])
+@router.get(
+    "/{domain}",
+    response_model=TenantOut,
+    summary="A domain's quota and usage",
+    dependencies=[auth.TENANT_GATE],
+)
 async def domain_quota(domain: Domain, caller: Caller, quotas: deps.QuotaService) -> TenantOut:
     auth.authorize(caller, domain=domain, project=None, action=access.Action.READ)
     return TenantOut.of(await quotas.tenant(domain))
 
 
-@router.put("/{domain}/projects/{project}", response_model=TenantOut,
-            summary="Set a project's quota")
+@router.put(
+    "/{domain}/projects/{project}", response_model=TenantOut, summary="Set a project's quota"
+)
 async def set_project_quota(
     domain: Domain, project: Project, body: QuotaIn, caller: auth.Admin, quotas: deps.QuotaService
 ) -> TenantOut:
     return TenantOut.of(await quotas.set_quota(domain, project, body.quota))
 
 
-@router.get("/{domain}/projects/{project}", response_model=TenantOut,
-            summary="A project's quota and usage", dependencies=[auth.TENANT_GATE])
+@router.get(
+    "/{domain}/projects/{project}",
+    response_model=TenantOut,
+    summary="A project's quota and usage",
+    dependencies=[auth.TENANT_GATE],
+)
 async def project_quota(
     domain: Domain, project: Project, caller: Caller, quotas: deps.QuotaService
 ) -> TenantOut:

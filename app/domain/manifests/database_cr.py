@@ -120,9 +120,7 @@ def halt_patch(db: DesiredDatabase, *, halted: bool) -> JsonObject:
     """Merge patch for pause (`halted: true`) and resume. KubeDB forces `deletionPolicy: Halt`
     while halted, so resuming puts the chosen policy back."""
     target = db.replace(halted=halted)
-    return {
-        "spec": {"halted": halted, "deletionPolicy": target.effective_deletion_policy.value}
-    }
+    return {"spec": {"halted": halted, "deletionPolicy": target.effective_deletion_policy.value}}
 
 
 def deletion_policy_patch(policy: DeletionPolicy) -> JsonObject:

@@ -112,8 +112,9 @@ def horizontal_scaling(
         assert shards is not None and db.shards is not None
         if (shards - db.shards) * (replicas - db.replicas) < 0:
             raise errors.InvalidValue(
-                "shards", "a Redis Cluster cannot gain shards and lose replicas (or the reverse) "
-                "in one scaling; scale them one at a time"
+                "shards",
+                "a Redis Cluster cannot gain shards and lose replicas (or the reverse) "
+                "in one scaling; scale them one at a time",
             )
         if shards != db.shards:
             block["shards"] = shards
@@ -124,8 +125,12 @@ def horizontal_scaling(
     if not block:
         raise errors.InvalidValue("replicas", f"{db.name} already has {replicas} replicas")
     return _ops_request(
-        db, OpsRequestType.HORIZONTAL_SCALING, operation_id=operation_id,
-        block={"horizontalScaling": block}, attempt=attempt, timeout=timeout,
+        db,
+        OpsRequestType.HORIZONTAL_SCALING,
+        operation_id=operation_id,
+        block={"horizontalScaling": block},
+        attempt=attempt,
+        timeout=timeout,
     )
 
 
@@ -141,8 +146,12 @@ def vertical_scaling(
     component = db.topology_spec.ops_component
     block: JsonObject = {component: {"resources": sizes.resources(size)}}
     return _ops_request(
-        db, OpsRequestType.VERTICAL_SCALING, operation_id=operation_id,
-        block={"verticalScaling": block}, attempt=attempt, timeout=timeout,
+        db,
+        OpsRequestType.VERTICAL_SCALING,
+        operation_id=operation_id,
+        block={"verticalScaling": block},
+        attempt=attempt,
+        timeout=timeout,
     )
 
 
@@ -160,8 +169,12 @@ def volume_expansion(
     component = db.topology_spec.ops_component
     block: JsonObject = {"mode": VolumeExpansionMode(mode).value, component: f"{storage_gb}Gi"}
     return _ops_request(
-        db, OpsRequestType.VOLUME_EXPANSION, operation_id=operation_id,
-        block={"volumeExpansion": block}, attempt=attempt, timeout=timeout,
+        db,
+        OpsRequestType.VOLUME_EXPANSION,
+        operation_id=operation_id,
+        block={"volumeExpansion": block},
+        attempt=attempt,
+        timeout=timeout,
     )
 
 
@@ -179,9 +192,12 @@ def update_version(
     if target_version == db.version:
         raise errors.InvalidValue("target_version", f"{db.name} already runs {target_version}")
     return _ops_request(
-        db, OpsRequestType.UPDATE_VERSION, operation_id=operation_id,
+        db,
+        OpsRequestType.UPDATE_VERSION,
+        operation_id=operation_id,
         block={"updateVersion": {"targetVersion": target_version}},
-        attempt=attempt, timeout=timeout,
+        attempt=attempt,
+        timeout=timeout,
     )
 
 
@@ -189,8 +205,13 @@ def restart(
     db: DesiredDatabase, *, operation_id: str, attempt: int = 1, timeout: str | None = None
 ) -> JsonObject:
     return _ops_request(
-        db, OpsRequestType.RESTART, operation_id=operation_id, block={"restart": {}},
-        attempt=attempt, timeout=timeout, apply=Apply.ALWAYS,
+        db,
+        OpsRequestType.RESTART,
+        operation_id=operation_id,
+        block={"restart": {}},
+        attempt=attempt,
+        timeout=timeout,
+        apply=Apply.ALWAYS,
     )
 
 
@@ -208,8 +229,12 @@ def rotate_auth(
         validation.check_dns_label(secret_name, field="secret_name")
         block["authentication"] = {"secretRef": {"kind": "Secret", "name": secret_name}}
     return _ops_request(
-        db, OpsRequestType.ROTATE_AUTH, operation_id=operation_id, block=block,
-        attempt=attempt, timeout=timeout,
+        db,
+        OpsRequestType.ROTATE_AUTH,
+        operation_id=operation_id,
+        block=block,
+        attempt=attempt,
+        timeout=timeout,
     )
 
 
@@ -243,4 +268,3 @@ def _ops_request(
         },
         "spec": spec,
     }
-

@@ -66,7 +66,12 @@ class Change:
         return ops_requests.FOR_OPERATION[self.type]
 
     def manifest(
-        self, desired: DesiredDatabase, *, operation_id: str, attempt: int, sizes: SizeTable,
+        self,
+        desired: DesiredDatabase,
+        *,
+        operation_id: str,
+        attempt: int,
+        sizes: SizeTable,
         timeout: str | None,
     ) -> JsonObject:
         """The OpsRequest, built on the database as it is now (`desired`; for a drift fix,
@@ -77,13 +82,17 @@ class Change:
             except ValueError as exc:
                 raise steps.PermanentError(str(exc)) from exc
         common: dict[str, Any] = {
-            "operation_id": operation_id, "attempt": attempt, "timeout": timeout,
+            "operation_id": operation_id,
+            "attempt": attempt,
+            "timeout": timeout,
         }
         try:
             if self.type is OperationType.SCALE_HORIZONTAL:
                 return ops_requests.horizontal_scaling(
-                    desired, replicas=int(self.target["replicas"]),
-                    shards=self.target.get("shards"), **common,
+                    desired,
+                    replicas=int(self.target["replicas"]),
+                    shards=self.target.get("shards"),
+                    **common,
                 )
             if self.type is OperationType.SCALE_VERTICAL:
                 return ops_requests.vertical_scaling(
@@ -91,7 +100,8 @@ class Change:
                 )
             if self.type is OperationType.EXPAND_STORAGE:
                 return ops_requests.volume_expansion(
-                    desired, storage_gb=int(self.target["storage_gb"]),
+                    desired,
+                    storage_gb=int(self.target["storage_gb"]),
                     mode=ops_requests.VolumeExpansionMode(self.target.get("mode", "Online")),
                     **common,
                 )
@@ -109,13 +119,13 @@ class Change:
 
     def to_state(self) -> dict[str, Any]:
         return {
-            "type": self.type.value, "target": dict(self.target), "description": self.description,
+            "type": self.type.value,
+            "target": dict(self.target),
+            "description": self.description,
         }
 
 
-def parse(
-    op_type: str, wanted: Mapping[str, Any], database: Database, sizes: SizeTable
-) -> Change:
+def parse(op_type: str, wanted: Mapping[str, Any], database: Database, sizes: SizeTable) -> Change:
     """The change an operation of `op_type` asks for; PermanentError if it cannot be one."""
     try:
         kind = OperationType(op_type)
@@ -137,30 +147,47 @@ def _parse(
         target: dict[str, Any] = {"replicas": replicas}
         if shards is not None:
             target["shards"] = shards
-        return Change(kind, target, {"replicas": replicas},
-                      f"replicas {database.replicas} -> {replicas}",
-                      is_noop=replicas == database.replicas and shards is None)
+        return Change(
+            kind,
+            target,
+            {"replicas": replicas},
+            f"replicas {database.replicas} -> {replicas}",
+            is_noop=replicas == database.replicas and shards is None,
+        )
     if kind is OperationType.SCALE_VERTICAL:
         size = _str(wanted, "size")
         try:
             sizes.get(size)
         except ValueError as exc:
             raise steps.PermanentError(str(exc)) from exc
-        return Change(kind, {"size": size}, {"size": size}, f"size {database.size} -> {size}",
-                      is_noop=size == database.size)
+        return Change(
+            kind,
+            {"size": size},
+            {"size": size},
+            f"size {database.size} -> {size}",
+            is_noop=size == database.size,
+        )
     if kind is OperationType.EXPAND_STORAGE:
         storage = _int(wanted, "storage_gb")
         target = {"storage_gb": storage}
         if wanted.get("mode") is not None:
             target["mode"] = _str(wanted, "mode")
-        return Change(kind, target, {"storage_gb": storage},
-                      f"storage {database.storage_gb} GB -> {storage} GB",
-                      is_noop=storage == database.storage_gb)
+        return Change(
+            kind,
+            target,
+            {"storage_gb": storage},
+            f"storage {database.storage_gb} GB -> {storage} GB",
+            is_noop=storage == database.storage_gb,
+        )
     if kind is OperationType.UPGRADE_VERSION:
         version = _str(wanted, "target_version" if "target_version" in wanted else "version")
-        return Change(kind, {"target_version": version}, {"version": version},
-                      f"version {database.version} -> {version}",
-                      is_noop=version == database.version)
+        return Change(
+            kind,
+            {"target_version": version},
+            {"version": version},
+            f"version {database.version} -> {version}",
+            is_noop=version == database.version,
+        )
     if kind is OperationType.RESTART:
         return Change(kind, {}, {}, "restart")
     if kind is OperationType.ROTATE_CREDENTIALS:
@@ -184,9 +211,10 @@ def _drift_fix(change: Change, observed: object, database: Database) -> Change:
         raise steps.PermanentError("desired_state.observed must be an object")
     if change.type is OperationType.SCALE_VERTICAL:
         return dataclasses.replace(
-            change, observed={}, is_noop=False,
-            description=f"resources back to size {change.target['size']} (changed in the "
-                        "cluster)",
+            change,
+            observed={},
+            is_noop=False,
+            description=f"resources back to size {change.target['size']} (changed in the cluster)",
         )
     keys = _DRIFT_KEYS.get(change.type)
     if keys is None:
@@ -197,9 +225,11 @@ def _drift_fix(change: Change, observed: object, database: Database) -> Change:
         raise steps.PermanentError(f"desired_state.observed.{key} is missing")
     target = change.target[target_key]
     return dataclasses.replace(
-        change, observed={key: value}, is_noop=value == target,
+        change,
+        observed={key: value},
+        is_noop=value == target,
         description=f"{key.replace('_gb', '')} back to {target} from {value} (changed in the "
-                    "cluster)",
+        "cluster)",
     )
 
 

@@ -24,7 +24,9 @@ from app.cluster import errors
 from app.domain import steps
 
 PERMANENT: tuple[type[errors.ClusterError], ...] = (
-    errors.Invalid, errors.Forbidden, errors.BadRequest,
+    errors.Invalid,
+    errors.Forbidden,
+    errors.BadRequest,
 )
 
 

@@ -45,5 +45,4 @@ class HandlerRegistry(Protocol):
         *,
         on_cancel: CancelFn | None = None,
         on_fail: FailFn | None = None,
-    ) -> None:
-        ...
+    ) -> None: ...

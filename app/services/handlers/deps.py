@@ -34,8 +34,13 @@ class HandlerTiming:
     ops_request_timeout: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("provision_deadline", "provision_poll", "ops_poll", "halt_poll",
-                     "delete_poll"):
+        for name in (
+            "provision_deadline",
+            "provision_poll",
+            "ops_poll",
+            "halt_poll",
+            "delete_poll",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
 
@@ -86,6 +91,9 @@ class HandlerDeps:
         monitoring: database_cr.MonitoringConfig = database_cr.DEFAULT_MONITORING,
     ) -> HandlerDeps:
         return cls(
-            store=store, cluster_for=one_cluster(cluster), sizes=sizes,
-            timing=timing or HandlerTiming(), monitoring=monitoring,
+            store=store,
+            cluster_for=one_cluster(cluster),
+            sizes=sizes,
+            timing=timing or HandlerTiming(),
+            monitoring=monitoring,
         )

@@ -49,11 +49,22 @@ class _Direction:
         return " or ".join(sorted(p.value for p in self.phases))
 
 
-PAUSE = _Direction(True, "pause", DatabaseStatus.RUNNING, DatabaseStatus.PAUSING,
-                   DatabaseStatus.PAUSED, frozenset({DatabasePhase.HALTED}))
-RESUME = _Direction(False, "resume", DatabaseStatus.PAUSED, DatabaseStatus.RESUMING,
-                    DatabaseStatus.RUNNING,
-                    frozenset({DatabasePhase.READY, DatabasePhase.CRITICAL}))
+PAUSE = _Direction(
+    True,
+    "pause",
+    DatabaseStatus.RUNNING,
+    DatabaseStatus.PAUSING,
+    DatabaseStatus.PAUSED,
+    frozenset({DatabasePhase.HALTED}),
+)
+RESUME = _Direction(
+    False,
+    "resume",
+    DatabaseStatus.PAUSED,
+    DatabaseStatus.RESUMING,
+    DatabaseStatus.RUNNING,
+    frozenset({DatabasePhase.READY, DatabasePhase.CRITICAL}),
+)
 
 
 class Halting:
@@ -74,8 +85,9 @@ class Halting:
             await self._settle(ctx, "Failed", f"{ctx.operation.type} failed: {reason}")
         except steps.TemporaryError as exc:  # the cluster cannot be read: back to the start
             ctx.log.warning("halt_phase_unknown", error=str(exc))
-            await self._settle(ctx, "Failed", f"{ctx.operation.type} failed: {reason}",
-                               phase=DatabasePhase.UNSET)
+            await self._settle(
+                ctx, "Failed", f"{ctx.operation.type} failed: {reason}", phase=DatabasePhase.UNSET
+            )
 
     async def _settle(
         self, ctx: StepContext, outcome: str, message: str, *, phase: DatabasePhase | None = None
@@ -92,16 +104,17 @@ class Halting:
         if phase is None:
             desired = desired_for(database, self._deps.sizes)
             found = await self._find(desired, await self._deps.cluster_for(database))
-            phase = status_mapping.observe_database(found).phase if found else (
-                DatabasePhase.UNSET
-            )
+            phase = status_mapping.observe_database(found).phase if found else (DatabasePhase.UNSET)
         status = status_mapping.lifecycle_status(
             phase, current=database.status, operation_active=False
         )
         if status in (DatabaseStatus.PAUSING, DatabaseStatus.RESUMING):
             status = records.start_status(ctx.operation.state.get("return_to"))
         await records.transition(
-            self._deps.store, ctx.operation, to=status, outcome=outcome,
+            self._deps.store,
+            ctx.operation,
+            to=status,
+            outcome=outcome,
             message=f"{message} (phase {phase.value or 'not known'})",
             previous=database.status,
         )
@@ -134,36 +147,57 @@ class Halting:
             current = await records.load(self._deps.store, operation)
             if current.status is way.during:
                 await records.transition(
-                    self._deps.store, operation, to=records.start_status(state.get("return_to")),
-                    outcome="Failed", message=f"{way.verb} failed: {exc}", previous=way.during,
+                    self._deps.store,
+                    operation,
+                    to=records.start_status(state.get("return_to")),
+                    outcome="Failed",
+                    message=f"{way.verb} failed: {exc}",
+                    previous=way.during,
                 )
             raise
 
     async def _patch(
-        self, ctx: StepContext, desired: DesiredDatabase, gateway: KubeGateway,
-        way: _Direction, state: dict[str, Any],
+        self,
+        ctx: StepContext,
+        desired: DesiredDatabase,
+        gateway: KubeGateway,
+        way: _Direction,
+        state: dict[str, Any],
     ) -> steps.StepResult:
         await records.transition(
-            self._deps.store, ctx.operation, to=way.during, outcome="Started",
-            message=f"{way.verb} requested", fields={"operation_id": ctx.operation.id},
+            self._deps.store,
+            ctx.operation,
+            to=way.during,
+            outcome="Started",
+            message=f"{way.verb} requested",
+            fields={"operation_id": ctx.operation.id},
             previous=records.start_status(state.get("return_to")),
         )
         resource = desired.engine_spec.database_resource
         with translated(f"setting spec.halted on {desired.namespace}/{desired.name}"):
             try:
                 await gateway.merge_patch(
-                    resource, desired.name, database_cr.halt_patch(desired, halted=way.halted),
+                    resource,
+                    desired.name,
+                    database_cr.halt_patch(desired, halted=way.halted),
                     namespace=desired.namespace,
                 )
             except errors.NotFound:
                 raise steps.PermanentError(_missing(desired)) from None
-        await ctx.save(state={**state, "step": "wait"}, progress=30,
-                       message=f"spec.halted set to {str(way.halted).lower()}")
+        await ctx.save(
+            state={**state, "step": "wait"},
+            progress=30,
+            message=f"spec.halted set to {str(way.halted).lower()}",
+        )
         return steps.Wait(self._deps.timing.halt_poll, message=f"waiting for phase {way.wanted}")
 
     async def _wait(
-        self, ctx: StepContext, database: Database, desired: DesiredDatabase,
-        gateway: KubeGateway, way: _Direction,
+        self,
+        ctx: StepContext,
+        database: Database,
+        desired: DesiredDatabase,
+        gateway: KubeGateway,
+        way: _Direction,
     ) -> steps.StepResult:
         found = await self._find(desired, gateway)
         if found is None:
@@ -173,21 +207,26 @@ class Halting:
         seen = observed.is_current or observed.observed_generation is None
         if observed.phase not in way.phases or not seen:
             return steps.Wait(
-                self._deps.timing.halt_poll, progress=60,
+                self._deps.timing.halt_poll,
+                progress=60,
                 message=f"phase {observed.raw_phase or 'not set'}; waiting for {way.wanted}",
             )
         await records.transition(
-            self._deps.store, ctx.operation, to=way.final, outcome="Succeeded",
+            self._deps.store,
+            ctx.operation,
+            to=way.final,
+            outcome="Succeeded",
             message=f"database {way.final}",
-            fields={"phase": observed.raw_phase, "health_status": observed.health,
-                    "ready_replicas": 0 if way.halted else database.replicas},
+            fields={
+                "phase": observed.raw_phase,
+                "health_status": observed.health,
+                "ready_replicas": 0 if way.halted else database.replicas,
+            },
             previous=way.during,
         )
         return steps.Done(f"database {way.final}")
 
-    async def _find(
-        self, desired: DesiredDatabase, gateway: KubeGateway
-    ) -> dict[str, Any] | None:
+    async def _find(self, desired: DesiredDatabase, gateway: KubeGateway) -> dict[str, Any] | None:
         resource = desired.engine_spec.database_resource
         with translated(f"reading {resource.kind} {desired.namespace}/{desired.name}"):
             return await gateway.find(resource, desired.name, namespace=desired.namespace)

@@ -83,8 +83,11 @@ class Check:
         if self.observed.outcome is not OpsOutcome.IN_PROGRESS:
             return 100
         if self.phase == OpsRequestPhase.PROGRESSING:
-            done = sum(1 for c in self.observed.conditions
-                       if c.status is status_mapping.ConditionStatus.TRUE)
+            done = sum(
+                1
+                for c in self.observed.conditions
+                if c.status is status_mapping.ConditionStatus.TRUE
+            )
             return min(90, 40 + 10 * max(0, done - 2))
         return 20 if self.phase == OpsRequestPhase.PENDING else 10
 
@@ -116,8 +119,10 @@ class OpsRequestRunner:
         """The OpsRequest for `change` on the database as it is now; PermanentError when a
         rule refuses it (so it can be checked before anything moves)."""
         return change.manifest(
-            desired_for(database, self._deps.sizes), operation_id=operation_id,
-            attempt=attempt, sizes=self._deps.sizes,
+            desired_for(database, self._deps.sizes),
+            operation_id=operation_id,
+            attempt=attempt,
+            sizes=self._deps.sizes,
             timeout=self._deps.timing.ops_request_timeout,
         )
 
@@ -180,15 +185,20 @@ class OpsRequestRunner:
         try:
             await self.delete_if_not_started(ctx, database)
         except steps.StepError as exc:
-            ctx.log.warning("ops_request_not_withdrawn",
-                            name=ctx.operation.ops_request_name, error=str(exc))
+            ctx.log.warning(
+                "ops_request_not_withdrawn", name=ctx.operation.ops_request_name, error=str(exc)
+            )
 
     async def prune(self, ctx: StepContext, database: Database, current: str) -> None:
         desired = desired_for(database, self._deps.sizes)
         await pruning.prune_finished(
-            await self.gateway(database), desired.engine_spec.ops_resource,
-            namespace=desired.namespace, database_id=database.id,
-            keep=self._deps.keep_finished_ops_requests, current=current, log=ctx.log,
+            await self.gateway(database),
+            desired.engine_spec.ops_resource,
+            namespace=desired.namespace,
+            database_id=database.id,
+            keep=self._deps.keep_finished_ops_requests,
+            current=current,
+            log=ctx.log,
         )
 
 
@@ -203,15 +213,18 @@ class OpsRequestOperations:
         store = self._deps.store
         operation = ctx.operation
         database = await records.load(store, operation)
-        change = changes.parse(operation.type, operation.desired_state, database,
-                               self._deps.sizes)
+        change = changes.parse(operation.type, operation.desired_state, database, self._deps.sizes)
         state: dict[str, Any] = dict(operation.state)
         if "step" not in state:
             if change.is_noop:
                 return steps.Done(f"nothing to change: {change.description}")
             check_startable(database, change)
-            state = {"step": "submit", "attempt": 1, "return_to": database.status.value,
-                     "description": change.description}
+            state = {
+                "step": "submit",
+                "attempt": 1,
+                "return_to": database.status.value,
+                "description": change.description,
+            }
             await ctx.save(state=state)
         description = str(state.get("description") or change.description)
         return_to = records.return_status(state.get("return_to"))
@@ -220,32 +233,50 @@ class OpsRequestOperations:
                 return await self._submit(ctx, database, change, state, description)
             return await self._wait(ctx, database, change, state, description, return_to)
         except steps.PermanentError as exc:
-            await self._back(ctx, return_to, outcome="Failed",
-                             message=f"{description} failed: {exc}")
+            await self._back(
+                ctx, return_to, outcome="Failed", message=f"{description} failed: {exc}"
+            )
             raise
 
     async def _submit(
-        self, ctx: StepContext, database: Database, change: Change, state: dict[str, Any],
+        self,
+        ctx: StepContext,
+        database: Database,
+        change: Change,
+        state: dict[str, Any],
         description: str,
     ) -> steps.StepResult:
         during = changes.STATUS_DURING[change.type]
-        manifest = self._runner.build(ctx.operation.id, database, change,
-                                      attempt=int(state.get("attempt", 1)))
+        manifest = self._runner.build(
+            ctx.operation.id, database, change, attempt=int(state.get("attempt", 1))
+        )
         await records.transition(
-            self._deps.store, ctx.operation, to=during, outcome="Started",
-            message=f"{description} started", fields={"operation_id": ctx.operation.id},
+            self._deps.store,
+            ctx.operation,
+            to=during,
+            outcome="Started",
+            message=f"{description} started",
+            fields={"operation_id": ctx.operation.id},
             previous=records.return_status(state.get("return_to")),
         )
         name = await self._runner.create(database, manifest)
         await ctx.save(
-            state={**state, "step": "wait"}, ops_request_name=name, ops_request_phase=None,
-            progress=10, message=f"OpsRequest {name} created for {description}",
+            state={**state, "step": "wait"},
+            ops_request_name=name,
+            ops_request_phase=None,
+            progress=10,
+            message=f"OpsRequest {name} created for {description}",
         )
         return steps.Wait(self._deps.timing.ops_poll, message=f"OpsRequest {name} created")
 
     async def _wait(
-        self, ctx: StepContext, database: Database, change: Change, state: dict[str, Any],
-        description: str, return_to: DatabaseStatus,
+        self,
+        ctx: StepContext,
+        database: Database,
+        change: Change,
+        state: dict[str, Any],
+        description: str,
+        return_to: DatabaseStatus,
     ) -> steps.StepResult:
         name = ctx.operation.ops_request_name
         if not name:  # a state written by an older run: submit again
@@ -260,20 +291,25 @@ class OpsRequestOperations:
                 ctx.log.info("ops_request_skipped", name=name, attempt=state["attempt"])
                 return await self._submit(ctx, database, change, state, description)
             case OpsOutcome.IN_PROGRESS:
-                return steps.Wait(self._deps.timing.ops_poll, message=check.message,
-                                  progress=check.progress)
+                return steps.Wait(
+                    self._deps.timing.ops_poll, message=check.message, progress=check.progress
+                )
             case OpsOutcome.SUCCEEDED:
                 await records.transition(
-                    self._deps.store, ctx.operation, to=DatabaseStatus.RUNNING,
-                    outcome="Succeeded", message=f"{description} done",
+                    self._deps.store,
+                    ctx.operation,
+                    to=DatabaseStatus.RUNNING,
+                    outcome="Succeeded",
+                    message=f"{description} done",
                     fields=dict(change.record_fields),
                     previous=changes.STATUS_DURING[change.type],
                 )
                 await self._runner.prune(ctx, database, name)
                 return steps.Done(f"{description} done ({check.message})")
         reason = f"{check.message} (OpsRequest {name}, {check.phase})"
-        await self._back(ctx, return_to, outcome="Failed",
-                         message=f"{description} failed: {reason}")
+        await self._back(
+            ctx, return_to, outcome="Failed", message=f"{description} failed: {reason}"
+        )
         await self._runner.prune(ctx, database, name)
         return steps.Fail(reason)
 
@@ -284,7 +320,11 @@ class OpsRequestOperations:
         database = await records.load(self._deps.store, ctx.operation)
         if database.status in (DatabaseStatus.SCALING, DatabaseStatus.UPDATING):
             await records.transition(
-                self._deps.store, ctx.operation, to=return_to, outcome=outcome, message=message,
+                self._deps.store,
+                ctx.operation,
+                to=return_to,
+                outcome=outcome,
+                message=message,
                 previous=database.status,
             )
 
@@ -295,8 +335,12 @@ class OpsRequestOperations:
         await self._runner.delete_if_not_started(ctx, database)
         state = ctx.operation.state
         description = str(state.get("description") or ctx.operation.type)
-        await self._back(ctx, records.return_status(state.get("return_to")), outcome="Cancelled",
-                         message=f"{description} cancelled")
+        await self._back(
+            ctx,
+            records.return_status(state.get("return_to")),
+            outcome="Cancelled",
+            message=f"{description} cancelled",
+        )
 
     async def give_up(self, ctx: StepContext, reason: str) -> None:
         state = ctx.operation.state
@@ -307,5 +351,9 @@ class OpsRequestOperations:
             return
         await self._runner.withdraw(ctx, database)
         description = str(state.get("description") or ctx.operation.type)
-        await self._back(ctx, records.return_status(state.get("return_to")), outcome="Failed",
-                         message=f"{description} failed: {reason}")
+        await self._back(
+            ctx,
+            records.return_status(state.get("return_to")),
+            outcome="Failed",
+            message=f"{description} failed: {reason}",
+        )

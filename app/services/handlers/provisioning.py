@@ -88,15 +88,24 @@ class Provisioning:
         return desired_for(database, self._deps.sizes, **extras)
 
     async def _submit(
-        self, ctx: StepContext, database: Database, desired: DesiredDatabase,
+        self,
+        ctx: StepContext,
+        database: Database,
+        desired: DesiredDatabase,
         gateway: KubeGateway,
     ) -> steps.StepResult:
         await records.transition(
-            self._deps.store, ctx.operation, to=DatabaseStatus.PROVISIONING, outcome="Started",
+            self._deps.store,
+            ctx.operation,
+            to=DatabaseStatus.PROVISIONING,
+            outcome="Started",
             message=f"creating {desired.engine_spec.title} {desired.version} in namespace "
-                    f"{desired.namespace}",
-            fields={"namespace": desired.namespace, "kubedb_resource_name": desired.name,
-                    "operation_id": ctx.operation.id},
+            f"{desired.namespace}",
+            fields={
+                "namespace": desired.namespace,
+                "kubedb_resource_name": desired.name,
+                "operation_id": ctx.operation.id,
+            },
             previous=DatabaseStatus.PENDING,
         )
         with translated(f"creating namespace {desired.namespace}"):
@@ -108,13 +117,17 @@ class Provisioning:
             clock.later(self._deps.timing.provision_deadline)
         )
         await ctx.save(
-            state={"step": "wait", "ready_by": ready_by}, progress=20,
+            state={"step": "wait", "ready_by": ready_by},
+            progress=20,
             message=f"{desired.engine_spec.kind} {desired.namespace}/{desired.name} created",
         )
         return steps.Wait(self._deps.timing.provision_poll, message="waiting for phase Ready")
 
     async def _drop_stale_auth_secret(
-        self, ctx: StepContext, database: Database, desired: DesiredDatabase,
+        self,
+        ctx: StepContext,
+        database: Database,
+        desired: DesiredDatabase,
         gateway: KubeGateway,
     ) -> None:
         """A create gets fresh credentials: an auth secret left under the default name by a
@@ -133,11 +146,17 @@ class Provisioning:
             if found is None or found.get(labels.DATABASE_ID_KEY) == database.id:
                 return
             if await gateway.delete_secret(desired.namespace, name, labelled=found):
-                ctx.log.info("stale_auth_secret_removed", secret=name,
-                             owner=found.get(labels.DATABASE_ID_KEY))
+                ctx.log.info(
+                    "stale_auth_secret_removed",
+                    secret=name,
+                    owner=found.get(labels.DATABASE_ID_KEY),
+                )
 
     async def _await_ready(
-        self, ctx: StepContext, database: Database, desired: DesiredDatabase,
+        self,
+        ctx: StepContext,
+        database: Database,
+        desired: DesiredDatabase,
         gateway: KubeGateway,
     ) -> steps.StepResult:
         resource = desired.engine_spec.database_resource
@@ -149,18 +168,30 @@ class Provisioning:
         observed = status_mapping.observe_database(found)
         if observed.phase in _SERVING:
             where = connection.endpoint(
-                desired.engine, name=desired.name, namespace=desired.namespace,
+                desired.engine,
+                name=desired.name,
+                namespace=desired.namespace,
                 topology=desired.topology or desired.topology_spec.topology,
             )
             await records.transition(
-                self._deps.store, ctx.operation, to=DatabaseStatus.RUNNING, outcome="Succeeded",
+                self._deps.store,
+                ctx.operation,
+                to=DatabaseStatus.RUNNING,
+                outcome="Succeeded",
                 message=f"database is running at {where.host}:{where.port}",
-                fields={"endpoint": where.host, "port": where.port,
-                        "phase": observed.phase.value, "health_status": observed.health,
-                        # KubeDB reports no member count: all are ready when the phase is
-                        # Ready; Critical (some are not) leaves the count unknown, so unset.
-                        **({"ready_replicas": desired.replicas}
-                           if observed.phase is DatabasePhase.READY else {})},
+                fields={
+                    "endpoint": where.host,
+                    "port": where.port,
+                    "phase": observed.phase.value,
+                    "health_status": observed.health,
+                    # KubeDB reports no member count: all are ready when the phase is
+                    # Ready; Critical (some are not) leaves the count unknown, so unset.
+                    **(
+                        {"ready_replicas": desired.replicas}
+                        if observed.phase is DatabasePhase.READY
+                        else {}
+                    ),
+                },
                 previous=DatabaseStatus.PROVISIONING,
             )
             return steps.Done(f"database is running at {where.host}:{where.port}")
@@ -171,9 +202,14 @@ class Provisioning:
             await self._failed(ctx, reason, observed=observed)
             return steps.Fail(reason)
         if database.phase != observed.raw_phase or database.health_status != observed.health:
-            await records.update(self._deps.store, database.id, {
-                "phase": observed.raw_phase or None, "health_status": observed.health,
-            })
+            await records.update(
+                self._deps.store,
+                database.id,
+                {
+                    "phase": observed.raw_phase or None,
+                    "health_status": observed.health,
+                },
+            )
         remaining = (deadline - now).total_seconds()
         return steps.Wait(
             max(0.01, min(self._deps.timing.provision_poll, remaining)),
@@ -201,13 +237,20 @@ class Provisioning:
         if observed is not None:
             fields = {"phase": observed.raw_phase or None, "health_status": observed.health}
         await records.transition(
-            self._deps.store, ctx.operation, to=DatabaseStatus.FAILED, outcome="Failed",
-            message=reason, fields=fields, previous=DatabaseStatus.PROVISIONING,
+            self._deps.store,
+            ctx.operation,
+            to=DatabaseStatus.FAILED,
+            outcome="Failed",
+            message=reason,
+            fields=fields,
+            previous=DatabaseStatus.PROVISIONING,
         )
 
     async def cancel_create(self, ctx: StepContext) -> None:
         await self._abandon_create(
-            ctx, "Cancelled", "creation cancelled before the database was ready; delete it "
+            ctx,
+            "Cancelled",
+            "creation cancelled before the database was ready; delete it "
             "to remove what was created",
         )
 
@@ -220,7 +263,10 @@ class Provisioning:
             return  # no record: nothing to undo
         if database.status in (DatabaseStatus.PENDING, DatabaseStatus.PROVISIONING):
             await records.transition(
-                self._deps.store, ctx.operation, to=DatabaseStatus.FAILED, outcome=outcome,
+                self._deps.store,
+                ctx.operation,
+                to=DatabaseStatus.FAILED,
+                outcome=outcome,
                 message=message,
             )
 
@@ -239,33 +285,44 @@ class Provisioning:
         policy = _deletion_policy(operation.desired_state, database)
         # Deleting needs names, not resources: a size plan removed from the table since the
         # database was made must not keep it alive.
-        desired = desired_for(database, self._deps.sizes, deletion_policy=policy,
-                              size=self._deps.sizes.default)
+        desired = desired_for(
+            database, self._deps.sizes, deletion_policy=policy, size=self._deps.sizes.default
+        )
         gateway = await self._deps.cluster_for(database)
         placed = database.namespace is not None
         if operation.state.get("step") != "wait":
             await records.transition(
-                self._deps.store, operation, to=DatabaseStatus.DELETING, outcome="Started",
+                self._deps.store,
+                operation,
+                to=DatabaseStatus.DELETING,
+                outcome="Started",
                 message=f"deleting (deletion policy {policy.value})",
                 fields={"operation_id": operation.id},
             )
             if placed:
                 await self._delete_objects(desired, gateway, policy)
-            await ctx.save(state={"step": "wait"}, progress=30,
-                           message=f"delete requested (deletion policy {policy.value})")
+            await ctx.save(
+                state={"step": "wait"},
+                progress=30,
+                message=f"delete requested (deletion policy {policy.value})",
+            )
         if placed:
             remaining = await self._remaining(desired, gateway)
             if remaining:
                 await self._delete_objects(desired, gateway, policy)  # recreated meanwhile?
                 return steps.Wait(
-                    self._deps.timing.delete_poll, progress=60,
+                    self._deps.timing.delete_poll,
+                    progress=60,
                     message=f"waiting for {', '.join(remaining)} to be gone",
                 )
             await self._delete_ops_requests(database, desired, gateway)
             if policy is DeletionPolicy.WIPE_OUT:
                 await self._wipe_auth_secret(database, desired, gateway)
         await records.transition(
-            self._deps.store, operation, to=DatabaseStatus.DELETED, outcome="Succeeded",
+            self._deps.store,
+            operation,
+            to=DatabaseStatus.DELETED,
+            outcome="Succeeded",
             message=f"database deleted (deletion policy {policy.value})",
             fields={"phase": None, "health_status": HealthStatus.UNKNOWN, "ready_replicas": 0},
             previous=DatabaseStatus.DELETING,
@@ -294,7 +351,10 @@ class Provisioning:
                         patch["spec"]["halted"] = False
                     try:
                         await gateway.merge_patch(
-                            resource, name, patch, namespace=desired.namespace,
+                            resource,
+                            name,
+                            patch,
+                            namespace=desired.namespace,
                         )
                     except errors.NotFound:
                         continue
@@ -318,8 +378,9 @@ class Provisioning:
         one the platform wrote from custom credentials (KubeDB leaves it: not its own)."""
         name = names.auth_secret_name(desired.name)
         with translated(f"deleting Secret {desired.namespace}/{name}"):
-            await gateway.delete_secret(desired.namespace, name,
-                                        labelled={labels.DATABASE_ID_KEY: database.id})
+            await gateway.delete_secret(
+                desired.namespace, name, labelled={labels.DATABASE_ID_KEY: database.id}
+            )
 
     async def _delete_ops_requests(
         self, database: Database, desired: DesiredDatabase, gateway: KubeGateway
@@ -328,8 +389,7 @@ class Provisioning:
         resource = desired.engine_spec.ops_resource
         selector = {labels.MANAGED_BY_KEY: labels.MANAGED_BY, labels.DATABASE_ID_KEY: database.id}
         with translated(f"removing the OpsRequests of {desired.name}"):
-            for item in await gateway.list(resource, namespace=desired.namespace,
-                                           labels=selector):
+            for item in await gateway.list(resource, namespace=desired.namespace, labels=selector):
                 name = str((item.get("metadata") or {}).get("name"))
                 try:
                     await gateway.delete(resource, name, namespace=desired.namespace)
@@ -397,9 +457,7 @@ def _seconds(value: float) -> str:
     return f"{value:.0f}s" if value >= 10 else f"{round(value, 2):g}s"
 
 
-def _not_ready_reason(
-    desired: DesiredDatabase, observed: ObservedDatabase, seconds: float
-) -> str:
+def _not_ready_reason(desired: DesiredDatabase, observed: ObservedDatabase, seconds: float) -> str:
     """What the cluster says about a database that did not become Ready: its phase, every
     condition with its reason and message, and the conditions still missing."""
     where = f"{desired.engine_spec.kind} {desired.namespace}/{desired.name}"
@@ -415,9 +473,9 @@ def _not_ready_reason(
     parts = []
     for condition in observed.conditions:
         detail = ": ".join(p for p in (condition.reason, condition.message) if p)
-        parts.append(f"{condition.type}={condition.status.value}" + (
-            f" ({detail})" if detail else ""
-        ))
+        parts.append(
+            f"{condition.type}={condition.status.value}" + (f" ({detail})" if detail else "")
+        )
     conditions = status_mapping.Conditions(observed.conditions)
     missing = [kind.value for kind in _PROVISIONING_ORDER if not conditions.has(kind)]
     text = f"{head}: " + "; ".join(parts)

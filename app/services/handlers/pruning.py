@@ -37,11 +37,12 @@ async def prune_finished(
     try:
         items = await gateway.list(resource, namespace=namespace, labels=selector)
         finished = [
-            item for item in items
+            item
+            for item in items
             if status_mapping.observe_ops_request(item).outcome is not OpsOutcome.IN_PROGRESS
         ]
         finished.sort(key=_age, reverse=True)  # newest first
-        for item in finished[max(keep, 0):]:
+        for item in finished[max(keep, 0) :]:
             name = str(item["metadata"]["name"])
             if name == current:
                 continue

@@ -99,8 +99,13 @@ async def transition(
     """
     try:
         return await _transition(
-            store, operation, to=to, outcome=outcome, message=message,
-            fields=dict(fields or {}), previous=previous,
+            store,
+            operation,
+            to=to,
+            outcome=outcome,
+            message=message,
+            fields=dict(fields or {}),
+            previous=previous,
         )
     except store_errors.StoreUnavailable as exc:
         raise steps.TemporaryError(f"writing the database record: {exc}") from exc
@@ -122,8 +127,14 @@ async def _transition(
         if database.status is to:
             updated = await update(store, database.id, changes) if fields else database
             if not await _logged(store, operation, to):
-                await _append(store, operation, updated, outcome=outcome, message=message,
-                              from_status=previous or to)
+                await _append(
+                    store,
+                    operation,
+                    updated,
+                    outcome=outcome,
+                    message=message,
+                    from_status=previous or to,
+                )
             return updated
         try:
             updated = await store.databases.update_fields(
@@ -131,8 +142,9 @@ async def _transition(
             )
         except store_errors.RevisionConflict:
             continue
-        await _append(store, operation, updated, outcome=outcome, message=message,
-                      from_status=database.status)
+        await _append(
+            store, operation, updated, outcome=outcome, message=message, from_status=database.status
+        )
         return updated
     raise steps.TemporaryError(f"database {operation.database_id} keeps changing")
 
@@ -151,8 +163,16 @@ async def _append(
     message: str,
     from_status: DatabaseStatus,
 ) -> None:
-    await store.events.append(Event(
-        database_id=database.id, domain=database.domain, project=database.project,
-        reason=reason(operation, outcome), message=message, actor=actor(operation),
-        operation_id=operation.id, from_status=from_status.value, to_status=database.status,
-    ))
+    await store.events.append(
+        Event(
+            database_id=database.id,
+            domain=database.domain,
+            project=database.project,
+            reason=reason(operation, outcome),
+            message=message,
+            actor=actor(operation),
+            operation_id=operation.id,
+            from_status=from_status.value,
+            to_status=database.status,
+        )
+    )

@@ -24,27 +24,39 @@ from app.services.handlers.opsrequests import OpsRequestOperations
 from app.services.handlers.provisioning import Provisioning
 from app.services.handlers.update import Update
 
-__all__ = ["DATABASE_OPERATION_TYPES", "HandlerDeps", "HandlerTiming",
-           "register_database_handlers"]
+__all__ = ["DATABASE_OPERATION_TYPES", "HandlerDeps", "HandlerTiming", "register_database_handlers"]
 
-DATABASE_OPERATION_TYPES = frozenset({
-    OperationType.CREATE, OperationType.DELETE, OperationType.PAUSE, OperationType.RESUME,
-    OperationType.UPDATE, *OPS_REQUEST_TYPES,
-})
+DATABASE_OPERATION_TYPES = frozenset(
+    {
+        OperationType.CREATE,
+        OperationType.DELETE,
+        OperationType.PAUSE,
+        OperationType.RESUME,
+        OperationType.UPDATE,
+        *OPS_REQUEST_TYPES,
+    }
+)
 
 
 def register_database_handlers(registry: HandlerRegistry, deps: HandlerDeps) -> None:
     provisioning = Provisioning(deps)
-    registry.register(OperationType.CREATE, provisioning.create,
-                      on_cancel=provisioning.cancel_create, on_fail=provisioning.give_up_create)
+    registry.register(
+        OperationType.CREATE,
+        provisioning.create,
+        on_cancel=provisioning.cancel_create,
+        on_fail=provisioning.give_up_create,
+    )
     registry.register(OperationType.DELETE, provisioning.delete)
     ops = OpsRequestOperations(deps)
     for op_type in sorted(OPS_REQUEST_TYPES):
         registry.register(op_type, ops.step, on_cancel=ops.cancel, on_fail=ops.give_up)
     halting = Halting(deps)
-    for op_type, step in ((OperationType.PAUSE, halting.pause),
-                          (OperationType.RESUME, halting.resume)):
+    for op_type, step in (
+        (OperationType.PAUSE, halting.pause),
+        (OperationType.RESUME, halting.resume),
+    ):
         registry.register(op_type, step, on_cancel=halting.cancel, on_fail=halting.give_up)
     update = Update(deps)
-    registry.register(OperationType.UPDATE, update.step, on_cancel=update.cancel,
-                      on_fail=update.give_up)
+    registry.register(
+        OperationType.UPDATE, update.step, on_cancel=update.cancel, on_fail=update.give_up
+    )

@@ -61,8 +61,12 @@ _SETTINGS = "settings"
 
 
 def plan_for(
-    wanted: Mapping[str, Any], database: Database, runner: OpsRequestRunner, sizes: SizeTable,
-    *, operation_id: str,
+    wanted: Mapping[str, Any],
+    database: Database,
+    runner: OpsRequestRunner,
+    sizes: SizeTable,
+    *,
+    operation_id: str,
 ) -> list[dict[str, Any]]:
     """The update's steps, in order, leaving out values the record already has. Each
     OpsRequest is built once here, so a change a rule refuses (a replica rule, shrinking
@@ -76,12 +80,15 @@ def plan_for(
         checked = validation.check_settings(wanted)
     except domain_errors.InvalidValue as exc:
         raise steps.PermanentError(str(exc)) from exc
-    settings = {
-        key: value for key, value in checked.items() if value != getattr(database, key)
-    }
+    settings = {key: value for key, value in checked.items() if value != getattr(database, key)}
     if settings:
-        plan.append({"kind": _SETTINGS, "values": settings,
-                     "description": f"settings ({', '.join(settings)})"})
+        plan.append(
+            {
+                "kind": _SETTINGS,
+                "values": settings,
+                "description": f"settings ({', '.join(settings)})",
+            }
+        )
     for op_type, key, change_key in OPS_ORDER:
         if key not in wanted:
             continue
@@ -102,13 +109,24 @@ class Update:
         database = await records.load(store, ctx.operation)
         state: dict[str, Any] = dict(ctx.operation.state)
         if "plan" not in state:
-            plan = plan_for(ctx.operation.desired_state, database, self._runner,
-                            self._deps.sizes, operation_id=ctx.operation.id)
+            plan = plan_for(
+                ctx.operation.desired_state,
+                database,
+                self._runner,
+                self._deps.sizes,
+                operation_id=ctx.operation.id,
+            )
             if not plan:
                 return steps.Done("nothing to change")
             self._check_startable(database, plan)
-            state = {"plan": plan, "index": 0, "step": "start", "attempt": 1,
-                     "return_to": database.status.value, "applied": []}
+            state = {
+                "plan": plan,
+                "index": 0,
+                "step": "start",
+                "attempt": 1,
+                "return_to": database.status.value,
+                "applied": [],
+            }
             await ctx.save(state=state)
         try:
             return await self._run(ctx, state)
@@ -126,7 +144,10 @@ class Update:
         plan: list[dict[str, Any]] = state["plan"]
         if state["step"] == "start":
             await records.transition(
-                self._deps.store, ctx.operation, to=DatabaseStatus.UPDATING, outcome="Started",
+                self._deps.store,
+                ctx.operation,
+                to=DatabaseStatus.UPDATING,
+                outcome="Started",
                 message="update started: " + "; ".join(p["description"] for p in plan),
                 fields={"operation_id": ctx.operation.id},
                 previous=records.start_status(state.get("return_to")),
@@ -153,12 +174,17 @@ class Update:
     async def _submit(
         self, ctx: StepContext, database: Database, change: Change, state: dict[str, Any]
     ) -> steps.StepResult:
-        name = await self._runner.submit(ctx, database, change,
-                                         attempt=int(state.get("attempt", 1)))
+        name = await self._runner.submit(
+            ctx, database, change, attempt=int(state.get("attempt", 1))
+        )
         state = {**state, "step": "wait"}
-        await ctx.save(state=state, ops_request_name=name, ops_request_phase=None,
-                       progress=_progress(state, 10),
-                       message=f"OpsRequest {name} created for {change.description}")
+        await ctx.save(
+            state=state,
+            ops_request_name=name,
+            ops_request_phase=None,
+            progress=_progress(state, 10),
+            message=f"OpsRequest {name} created for {change.description}",
+        )
         return steps.Wait(self._deps.timing.ops_poll, message=f"OpsRequest {name} created")
 
     async def _check(
@@ -176,8 +202,11 @@ class Update:
             state = {**state, "attempt": int(state.get("attempt", 1)) + 1}
             return await self._submit(ctx, database, change, state)
         if check.outcome is OpsOutcome.IN_PROGRESS:
-            return steps.Wait(self._deps.timing.ops_poll, message=check.message,
-                              progress=_progress(state, check.progress))
+            return steps.Wait(
+                self._deps.timing.ops_poll,
+                message=check.message,
+                progress=_progress(state, check.progress),
+            )
         await self._runner.prune(ctx, database, name)
         if check.outcome is OpsOutcome.SUCCEEDED:
             await records.update(self._deps.store, database.id, dict(change.record_fields))
@@ -188,10 +217,14 @@ class Update:
     async def _advance(
         self, ctx: StepContext, state: dict[str, Any], description: str
     ) -> dict[str, Any]:
-        state = {**state, "index": state["index"] + 1, "step": "submit", "attempt": 1,
-                 "applied": [*state.get("applied", []), description]}
-        await ctx.save(state=state, progress=_progress(state, 0),
-                       message=f"{description}: done")
+        state = {
+            **state,
+            "index": state["index"] + 1,
+            "step": "submit",
+            "attempt": 1,
+            "applied": [*state.get("applied", []), description],
+        }
+        await ctx.save(state=state, progress=_progress(state, 0), message=f"{description}: done")
         return state
 
     async def _apply_settings(self, database: Database, values: Mapping[str, Any]) -> None:
@@ -232,8 +265,12 @@ class Update:
     async def _succeed(self, ctx: StepContext, state: dict[str, Any]) -> steps.StepResult:
         applied = "; ".join(state.get("applied", []))
         await records.transition(
-            self._deps.store, ctx.operation, to=_final(state), outcome="Succeeded",
-            message=f"update done: {applied}", previous=DatabaseStatus.UPDATING,
+            self._deps.store,
+            ctx.operation,
+            to=_final(state),
+            outcome="Succeeded",
+            message=f"update done: {applied}",
+            previous=DatabaseStatus.UPDATING,
         )
         return steps.Done(f"update done: {applied}")
 
@@ -242,8 +279,12 @@ class Update:
         database = await records.load(self._deps.store, ctx.operation)
         if database.status is DatabaseStatus.UPDATING:
             await records.transition(
-                self._deps.store, ctx.operation, to=_final(state), outcome="Failed",
-                message=message, previous=DatabaseStatus.UPDATING,
+                self._deps.store,
+                ctx.operation,
+                to=_final(state),
+                outcome="Failed",
+                message=message,
+                previous=DatabaseStatus.UPDATING,
             )
         return steps.Fail(message)
 
@@ -259,8 +300,12 @@ class Update:
         await self._runner.withdraw(ctx, database)
         if database.status is DatabaseStatus.UPDATING:
             await records.transition(
-                self._deps.store, ctx.operation, to=_final(state), outcome="Failed",
-                message=_failure_message(state, reason), previous=DatabaseStatus.UPDATING,
+                self._deps.store,
+                ctx.operation,
+                to=_final(state),
+                outcome="Failed",
+                message=_failure_message(state, reason),
+                previous=DatabaseStatus.UPDATING,
             )
 
     async def cancel(self, ctx: StepContext) -> None:
@@ -270,8 +315,11 @@ class Update:
         await self._runner.delete_if_not_started(ctx, database)
         if database.status is DatabaseStatus.UPDATING:
             await records.transition(
-                self._deps.store, ctx.operation, to=_final(ctx.operation.state),
-                outcome="Cancelled", message="update cancelled; applied: "
+                self._deps.store,
+                ctx.operation,
+                to=_final(ctx.operation.state),
+                outcome="Cancelled",
+                message="update cancelled; applied: "
                 + (", ".join(ctx.operation.state.get("applied", [])) or "nothing"),
                 previous=DatabaseStatus.UPDATING,
             )
@@ -281,7 +329,7 @@ def _failure_message(state: Mapping[str, Any], reason: str) -> str:
     """The reason, then what was and was not applied."""
     plan = state.get("plan", [])
     applied = state.get("applied", [])
-    rest = [p["description"] for p in plan[len(applied):]]
+    rest = [p["description"] for p in plan[len(applied) :]]
     message = reason
     if applied:
         message += f"; applied: {', '.join(applied)}"
