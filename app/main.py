@@ -47,9 +47,11 @@ from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
 from app.config.settings import Settings, load_settings
 from app.domain import clock, sizes
-from app.domain.retry import RetryPolicy
 from app.domain.sizes import SizeTable
 from app.encryption import Cipher
+from app.engine.registry import HandlerRegistry
+from app.engine.retry import RetryPolicy
+from app.engine.runner import EngineConfig
 from app.observability.log import configure_logging, get_logger
 from app.observability.metrics import Metrics
 from app.runtime.startup import connect_with_retry
@@ -80,17 +82,16 @@ from app.store.protocols import Store
 from app.workers.delayed_pump import DelayedPump
 from app.workers.leader_election import LeaderElector
 from app.workers.membership import Membership
-from app.workers.operation_worker import (
-    EngineConfig,
-    HandlerRegistry,
-    OperationWorker,
-)
+from app.workers.operation_worker import OperationWorker
 from app.workers.reconciliation_worker import ReconciliationWorker
 from app.workers.status_sync_worker import StatusSyncWorker
 
 log = get_logger(__name__)
 
 WORKER_GROUP = "operation_workers"
+# How a cluster watch resumes a dropped stream (the cluster layer sits below the engine,
+# whose policy this is, so it is handed in here).
+WATCH_RETRY = RetryPolicy(initial=0.1, factor=2.0, cap=5.0, max_attempts=6, jitter=0.2)
 
 
 @dataclass
@@ -159,7 +160,7 @@ async def build_runtime(
     cluster = None
     connection = cluster_connection(settings)
     if connection is not None:
-        cluster = KubeGateway.connect(connection, metrics=metrics)
+        cluster = KubeGateway.connect(connection, metrics=metrics, watch_retry=WATCH_RETRY)
         stack.push_async_callback(cluster.close)
         await register_local_provider(store)
     cipher = _cipher(settings)

@@ -31,20 +31,18 @@ from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
 from app.broker.streams import OperationQueue
 from app.config.settings import LogFormat, LogLevel
-from app.domain import steps
-from app.domain.retry import RetryPolicy
+from app.engine import steps
+from app.engine.context import StepContext
+from app.engine.registry import HandlerRegistry
+from app.engine.retry import RetryPolicy
+from app.engine.runner import EngineConfig
 from app.observability.log import configure_logging
 from app.runtime.supervisor import Supervisor
 from app.services.operations import OperationDefaults, OperationService
 from app.store.protocols import OperationFilter
 from app.store.sqlite import SQLiteStore
 from app.workers.delayed_pump import DelayedPump
-from app.workers.operation_worker import (
-    EngineConfig,
-    HandlerRegistry,
-    OperationWorker,
-    StepContext,
-)
+from app.workers.operation_worker import OperationWorker
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/14"
 

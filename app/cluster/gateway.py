@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 from lightkube import ALL_NS, AsyncClient
@@ -30,7 +30,6 @@ from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 from app.cluster import errors
 from app.cluster.config import ClusterConnection, to_lightkube
 from app.domain.engines import Resource
-from app.domain.retry import RetryPolicy
 from app.observability.metrics import Metrics, outcome_of
 
 FIELD_MANAGER = "kubedb-dbaas"
@@ -38,7 +37,15 @@ LIST_CHUNK = 500
 
 # A dropped watch resumes after 0.1, 0.2, 0.4 ... s (at most 5 s), five times; a sixth
 # failure in a row ends it (`on_error` below).
-_WATCH_RETRY = RetryPolicy(initial=0.1, factor=2.0, cap=5.0, max_attempts=6, jitter=0.2)
+
+
+class Backoff(Protocol):
+    """The retry policy a watch resumes a dropped stream with: the engine's `RetryPolicy`,
+    handed in by whoever builds the gateway (the cluster layer sits below the engine)."""
+
+    def delay(self, attempt: int) -> float: ...
+
+    def exhausted(self, attempt: int) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +98,17 @@ def translate(exc: BaseException) -> errors.ClusterError:
 
 
 class KubeGateway:
-    def __init__(self, client: AsyncClient, *, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        metrics: Metrics | None = None,
+        watch_retry: Backoff | None = None,
+    ) -> None:
         self._client = client
         self._metrics = metrics or Metrics()
+        # None: a watch ends at its first error (no stream is resumed).
+        self._watch_retry = watch_retry
 
     async def _call(self, verb: str, awaitable: Any) -> Any:
         """Await one API call: counted and timed by verb and outcome, its errors translated."""
@@ -117,6 +132,7 @@ class KubeGateway:
         *,
         timeout: float = 10.0,
         metrics: Metrics | None = None,
+        watch_retry: Backoff | None = None,
     ) -> KubeGateway:
         client = AsyncClient(
             to_lightkube(connection),
@@ -124,7 +140,7 @@ class KubeGateway:
             field_manager=FIELD_MANAGER,
             trust_env=False,
         )
-        return cls(client, metrics=metrics)
+        return cls(client, metrics=metrics, watch_retry=watch_retry)
 
     async def close(self) -> None:
         await self._client.close()
@@ -228,14 +244,16 @@ class KubeGateway:
         """Events from `resource_version` (or the current objects as ADDED, then changes).
 
         A dropped stream resumes from the last event seen; a 410 (too old) starts over with
-        the current objects. Only errors that repeat five times in a row end the watch.
+        the current objects. Errors end the watch once the gateway's `watch_retry` is exhausted
+        (at once without one).
         """
 
         def on_error(exc: Exception, count: int) -> OnErrorResult:
             retryable = isinstance(translate(exc), (*errors.TEMPORARY, errors.Expired))
-            if _WATCH_RETRY.exhausted(count) or not retryable:
+            policy = self._watch_retry
+            if policy is None or policy.exhausted(count) or not retryable:
                 return OnErrorResult(OnErrorAction.RAISE)
-            return OnErrorResult(OnErrorAction.RETRY, sleep=_WATCH_RETRY.delay(count))
+            return OnErrorResult(OnErrorAction.RETRY, sleep=policy.delay(count))
 
         stream = self._client.watch(
             _model(resource),

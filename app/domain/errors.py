@@ -10,7 +10,12 @@
     │   ├── InvalidTopology
     │   ├── ReplicaRuleViolated (+ rule: which engine rule, e.g. "mysql.group_replication")
     │   └── StorageRuleViolated
-    └── InvalidConfiguration    (source, message)       → bad operator-supplied data, at startup
+    ├── InvalidConfiguration    (source, message)       → bad operator-supplied data, at startup
+    ├── IllegalTransition       (current, target)       → an operation status move the state
+    │                                                     machine forbids (a defect, never a
+    │                                                     user's error)
+    └── NoProvider              (reason, capacity)      → nothing can take a database (the
+                                                          service answers 409 or 422)
 
 Leaves carry structured fields, not only text: `field` is the request field (dotted for nested
 ones, e.g. `labels.team`), `message` a sentence a user can act on, `code` a snake_case code for
@@ -76,3 +81,23 @@ class InvalidConfiguration(DomainError):
         super().__init__(f"{source}: {message}")
         self.source = source
         self.message = message
+
+
+class IllegalTransition(DomainError, ValueError):
+    """An operation status move `app.domain.operations` does not allow. Raised by the engine
+    before it writes and by both store adapters, which refuse the write; always a defect."""
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"operation cannot go from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
+class NoProvider(DomainError):
+    """Nothing can take the database; `reason` says why, for the API's error."""
+
+    def __init__(self, reason: str, *, capacity: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        # True: providers match but none has room (409); False: none matches at all (422).
+        self.capacity = capacity

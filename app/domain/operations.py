@@ -6,7 +6,9 @@
 
 The store is the source of truth for an operation; the queue only carries wake-ups. A state
 change is applied with compare-and-set on `revision`, so two workers can never both move one
-operation. `transition` is the one place that says which moves are legal.
+operation. `_ALLOWED` is the one place that says which moves are legal; the engine checks
+every status it writes against it (`check_transition`), and both store adapters refuse an
+`update_fields` that would make an illegal move (`legal_sources`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain import clock, ids
+
+# Its home is the domain's error tree; also importable from here.
+from app.domain.errors import IllegalTransition as IllegalTransition
 
 
 class OperationStatus(StrEnum):
@@ -68,16 +73,16 @@ _ALLOWED: dict[OperationStatus, frozenset[OperationStatus]] = {
 }
 
 
-class IllegalTransition(ValueError):
-    def __init__(self, current: OperationStatus, target: OperationStatus) -> None:
-        super().__init__(f"operation cannot go from {current} to {target}")
-        self.current = current
-        self.target = target
-
-
 def check_transition(current: OperationStatus, target: OperationStatus) -> None:
+    """Raise `IllegalTransition` unless `current -> target` is a legal move."""
     if target not in _ALLOWED[current]:
         raise IllegalTransition(current, target)
+
+
+def legal_sources(target: OperationStatus) -> frozenset[OperationStatus]:
+    """The statuses an operation may be in for a move to `target` (what a store's
+    compare-and-set requires of the stored document)."""
+    return frozenset(current for current, targets in _ALLOWED.items() if target in targets)
 
 
 class OperationType(StrEnum):

@@ -30,6 +30,9 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain import clock, ids
+
+# Its home is the domain's error tree; also importable from here.
+from app.domain.errors import NoProvider as NoProvider
 from app.domain.sizes import SizePlan
 
 
@@ -156,16 +159,6 @@ def with_demand(provider: Provider, demand: Demand) -> dict[str, float]:
         FIELDS[kind][2]: round(max(0.0, provider.allocated(kind) + demand.of(kind)), 3)
         for kind in ResourceKind
     }
-
-
-class NoProvider(Exception):
-    """Nothing can take the database; `reason` says why, for the API's error."""
-
-    def __init__(self, reason: str, *, capacity: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        # True: providers match but none has room (409); False: none matches at all (422).
-        self.capacity = capacity
 
 
 def candidates(

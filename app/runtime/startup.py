@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from app.domain.retry import RetryPolicy
+from app.engine.retry import RetryPolicy
 from app.observability.log import get_logger
 
 log = get_logger(__name__)

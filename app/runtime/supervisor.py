@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app.domain.retry import RetryPolicy
+from app.engine.retry import RetryPolicy
 from app.observability.log import get_logger
 from app.runtime import tasks
 

@@ -19,14 +19,21 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel
 
 from app.domain import clock
 from app.domain.databases import Database, DatabaseStatus
-from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
+from app.domain.operations import (
+    ACTIVE_STATUSES,
+    Operation,
+    OperationStatus,
+    check_transition,
+    legal_sources,
+)
 from app.domain.providers import Provider
+from app.store import errors
 
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Identity fields never change after insert; the derived keys rely on that.
@@ -122,3 +129,36 @@ def derived_keys(
     if model is Operation and status is not None and OperationStatus(status) not in ACTIVE_STATUSES:
         derived["active_key"] = record_id
     return derived
+
+
+def status_sources(model: type[BaseModel], changes: Mapping[str, Any]) -> list[str] | None:
+    """The stored statuses an operation update may start from (a condition of the write), or
+    None when the update moves no operation status: the state machine, enforced in the store."""
+    status = changes.get("status")
+    if model is not Operation or status is None:
+        return None
+    return sorted(s.value for s in legal_sources(OperationStatus(status)))
+
+
+def refuse_missed_update(
+    model: type[BaseModel],
+    record_id: str,
+    current: Mapping[str, Any] | None,
+    changes: Mapping[str, Any],
+    expected_revision: int | None,
+) -> NoReturn:
+    """Raise why a conditional update matched no document, from the document as it is now:
+    `NotFound`, `RevisionConflict` (checked first: a writer that lost a race re-reads),
+    `IllegalTransition` (the state machine refused the status move), else `Conflict`."""
+    kind = model.__name__.lower()
+    if current is None:
+        raise errors.NotFound(kind, record_id)
+    if expected_revision is not None and current.get("revision") != expected_revision:
+        raise errors.RevisionConflict(kind, record_id, expected_revision)
+    if status_sources(model, changes) is not None:
+        check_transition(OperationStatus(current["status"]), OperationStatus(changes["status"]))
+    if expected_revision is not None:  # changed between the write and this read
+        raise errors.RevisionConflict(kind, record_id, expected_revision)
+    # The record is there and no revision was asked for: a unique index refused the change
+    # (nx-27017 answers so where MongoDB raises DuplicateKeyError).
+    raise errors.Conflict(f"{kind} {record_id}: a unique index refused the change")

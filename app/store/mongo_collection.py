@@ -93,6 +93,9 @@ class Collection:
         query: dict[str, Any] = {"_id": record_id}
         if expected_revision is not None:
             query["revision"] = expected_revision
+        sources = documents.status_sources(self.model, changes)
+        if sources is not None:
+            query["status"] = {"$in": sources}
         doc: dict[str, Any] | None = await guard(
             self.c.find_one_and_update(
                 query,
@@ -102,14 +105,8 @@ class Collection:
         )
         if doc is not None:
             return doc
-        kind = self.model.__name__.lower()
-        if await self.find_one({"_id": record_id}) is None:
-            raise errors.NotFound(kind, record_id)
-        if expected_revision is None:
-            # The record is there and no revision was asked for: a unique index refused the
-            # change (nx-27017 answers so where MongoDB raises DuplicateKeyError).
-            raise errors.Conflict(f"{kind} {record_id}: a unique index refused the change")
-        raise errors.RevisionConflict(kind, record_id, expected_revision)
+        current = await self.find_one({"_id": record_id})
+        documents.refuse_missed_update(self.model, record_id, current, changes, expected_revision)
 
 
 def checked(model: type[M], doc: Mapping[str, Any]) -> M:

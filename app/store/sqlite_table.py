@@ -174,15 +174,17 @@ class Table:
         if fence is not None:
             sql += f" AND {HOLDS}"
             params += [fence.name, fence.epoch]
+        sources = documents.status_sources(self.model, changes)
+        if sources is not None:
+            sql += f" AND json_extract(doc, '$.status') IN ({', '.join('?' * len(sources))})"
+            params += sources
         doc = await self.one(sql + " RETURNING doc", params)
         if doc is not None:
             return doc
         if fence is not None:
             await self.refuse_if_stale(fence)
-        if await self.get(record_id) is None:
-            raise errors.NotFound(self.model.__name__.lower(), record_id)
-        assert expected_revision is not None
-        raise errors.RevisionConflict(self.model.__name__.lower(), record_id, expected_revision)
+        current = await self.get(record_id)
+        documents.refuse_missed_update(self.model, record_id, current, changes, expected_revision)
 
 
 async def insert_together(conn: aiosqlite.Connection, records: Sequence[Table_Record]) -> None:

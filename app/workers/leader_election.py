@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
-from app.domain.retry import RetryPolicy
+from app.engine.retry import RetryPolicy
 from app.observability.log import get_logger
 from app.observability.metrics import Metrics
 from app.runtime import tasks

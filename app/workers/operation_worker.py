@@ -1,140 +1,28 @@
-"""Operation workers: run each operation one idempotent step at a time.
+"""Operation workers: the supervised loop that feeds the operation engine.
 
-A worker takes a wake-up from the queue, re-reads the operation from the store (the queue is
-only a hint), claims it with compare-and-set (`status=running` plus a lease naming this
-worker), runs the step registered for its type, and records what the step said:
+A worker reads wake-ups from the queue (and, every half visibility timeout, reclaims those a
+dead worker left unacknowledged) and hands each to its `app.engine.runner.OperationEngine`,
+which claims the operation, runs one step and records the outcome. When Redis has lost the
+queue's group the worker recreates it (the leader re-sends the wake-ups); when stopped it
+finishes the current step and removes itself from the consumer group.
 
-    Done          -> succeeded
-    Wait(delay)   -> waiting, woken again after `delay` (the worker is free meanwhile)
-    Retry / TemporaryError / any other exception
-                  -> queued again after backoff; failed once attempts or deadline run out
-    Fail / PermanentError
-                  -> failed, with the reason recorded
-
-Only then is the message acknowledged. A worker that dies mid-step leaves its message
-unacked and its lease to expire; after the visibility timeout another worker reclaims the
-message, finds the lease expired and runs the step again (steps are idempotent). A claimed
-operation whose lease is still live is left to its holder.
-
-Cancellation is a flag on the operation (`cancel_requested`); the worker honours it before the
-next step, calling the type's cancel hook if it has one. A deadline per operation bounds
-everything: no operation hangs forever.
+The engine itself (step contract, registry, retry policy, state machine) is `app.engine`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
-
-import structlog
 
 from app.broker.errors import BrokerError, QueueLost
 from app.broker.streams import Delivery, OperationQueue
-from app.domain import clock, steps
-from app.domain.operations import Operation, OperationStatus
-from app.domain.retry import RetryPolicy
+from app.engine.registry import EndFn, HandlerRegistry
+from app.engine.runner import EngineConfig, OperationEngine
 from app.observability.log import get_logger
 from app.observability.metrics import Metrics
-from app.services.handlers.contract import CancelFn, FailFn, StepFn
-from app.store import errors as store_errors
 from app.store.protocols import Store
 
 log = get_logger(__name__)
-
-# An early wake-up (due later than this) is put back rather than run ahead of its backoff.
-_EARLY_TOLERANCE = timedelta(milliseconds=50)
-_CLAIM_ATTEMPTS = 5
-
-
-class LeaseLost(Exception):
-    """This worker no longer holds the operation: another worker claimed it after our lease
-    ran out. The step must stop without writing anything more."""
-
-
-class StepContext:
-    """What a step sees: the operation as claimed, and a way to record progress."""
-
-    def __init__(self, store: Store, operation: Operation, logger: Any, *, holder: str) -> None:
-        self._store = store
-        self._holder = holder
-        self.operation = operation
-        self.log = logger
-
-    async def save(self, **fields: Any) -> Operation:
-        """Record progress fields (`progress`, `message`, `state`, `ops_request_name`, ...).
-
-        Compare-and-set: raises `LeaseLost` when another worker has claimed the operation
-        since, so a worker that stalled past its lease cannot overwrite the new holder.
-        """
-        for _ in range(_CLAIM_ATTEMPTS):
-            try:
-                self.operation = await self._store.operations.update_fields(
-                    self.operation.id, fields, expected_revision=self.operation.revision
-                )
-                return self.operation
-            except store_errors.RevisionConflict as conflict:
-                current = await self._store.operations.get(self.operation.id)
-                if current is None or not current.is_active or current.lease_owner != self._holder:
-                    raise LeaseLost(
-                        f"operation {self.operation.id} was claimed by another worker"
-                    ) from conflict
-                self.operation = current  # changed by someone else (a cancel request): retry
-        raise LeaseLost(f"operation {self.operation.id} keeps changing under this worker")
-
-
-# The handlers' signatures (StepFn, CancelFn, FailFn) are their contract's
-# (`services.handlers.contract`), which this module's StepContext fulfils.
-# Called with every operation once it has ended (any type, any outcome):
-EndFn = Callable[[Operation], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Handler:
-    step: StepFn
-    on_cancel: CancelFn | None = None
-    on_fail: FailFn | None = None
-
-
-@dataclass
-class HandlerRegistry:
-    _handlers: dict[str, Handler] = field(default_factory=dict)
-
-    def register(
-        self,
-        op_type: str,
-        step: StepFn,
-        *,
-        on_cancel: CancelFn | None = None,
-        on_fail: FailFn | None = None,
-    ) -> None:
-        if op_type in self._handlers:
-            raise ValueError(f"a handler for {op_type!r} is already registered")
-        self._handlers[op_type] = Handler(step, on_cancel, on_fail)
-
-    def get(self, op_type: str) -> Handler | None:
-        return self._handlers.get(op_type)
-
-    @property
-    def types(self) -> frozenset[str]:
-        return frozenset(self._handlers)
-
-
-@dataclass(frozen=True, slots=True)
-class EngineConfig:
-    visibility_timeout: float
-    step_timeout: float
-    retry: RetryPolicy
-    read_block: float = 1.0
-
-    @property
-    def lease(self) -> float:
-        # Longer than any step may run, shorter than the visibility timeout: when a message is
-        # reclaimed, the lease of the worker that died holding it has already expired.
-        return (self.step_timeout + self.visibility_timeout) / 2
 
 
 class OperationWorker:
@@ -151,14 +39,21 @@ class OperationWorker:
         on_end: EndFn | None = None,
     ) -> None:
         self.consumer = consumer
-        self._on_end = on_end
         self._metrics = metrics or Metrics()
-        self._store = store
         self._queue = queue
-        self._handlers = handlers
         self._config = config
-        self._rng = rng or random.Random()
         self._log = log.bind(consumer=consumer)
+        self.engine = OperationEngine(
+            holder=consumer,
+            store=store,
+            queue=queue,
+            handlers=handlers,
+            config=config,
+            logger=self._log,
+            rng=rng,
+            metrics=self._metrics,
+            on_end=on_end,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Take and run wake-ups until `stop` is set; the current step is finished first."""
@@ -183,7 +78,7 @@ class OperationWorker:
                             self.consumer, block=self._config.read_block
                         )
                     for delivery in deliveries:
-                        await self.process(delivery)
+                        await self.engine.process(delivery)
                 except QueueLost as exc:  # Redis lost its data: the leader re-sends
                     self._log.warning("operation_queue_lost", error=str(exc))
                     await self._queue.recreate_group()
@@ -191,338 +86,12 @@ class OperationWorker:
             if stop.is_set():
                 await self._forget_self()
 
+    async def process(self, delivery: Delivery) -> None:
+        """One wake-up, through the engine (for tools and tests that drive a worker)."""
+        await self.engine.process(delivery)
+
     async def _forget_self(self) -> None:
         try:
             await self._queue.forget_consumer(self.consumer)
         except BrokerError as exc:
             self._log.warning("consumer_cleanup_failed", error=str(exc))
-
-    async def process(self, delivery: Delivery) -> None:
-        with structlog.contextvars.bound_contextvars(op_id=delivery.operation_id):
-            operation = await self._claim(delivery)
-            if operation is None:
-                return
-            try:
-                settled = await self._run_claimed(operation)
-            except asyncio.CancelledError:
-                # Shutting down mid-step: hand the operation back so any worker can take it
-                # now, instead of after the lease and the visibility timeout.
-                await asyncio.shield(self._hand_back(operation, delivery))
-                raise
-            except LeaseLost as exc:
-                self._log.warning("operation_taken_over", reason=str(exc))
-                settled = False
-            if settled:
-                await self._queue.ack(delivery)
-
-    async def _hand_back(self, operation: Operation, delivery: Delivery) -> None:
-        try:
-            async with asyncio.timeout(2.0):
-                current = await self._store.operations.get(operation.id)
-                if current is None or current.lease_owner != self.consumer:
-                    return
-                await self._store.operations.update_fields(
-                    operation.id,
-                    {
-                        "status": OperationStatus.QUEUED,
-                        "next_run_at": clock.utcnow(),
-                        "lease_owner": None,
-                        "lease_expires_at": None,
-                    },
-                    expected_revision=current.revision,
-                )
-                await self._queue.enqueue(operation.id)
-                await self._queue.ack(delivery)
-                self._log.info("operation_handed_back")
-        except (TimeoutError, store_errors.StoreError, BrokerError) as exc:
-            # Left as it is: another worker takes it once lease and visibility run out.
-            self._log.warning("operation_hand_back_failed", error=str(exc))
-
-    async def _claim(self, delivery: Delivery) -> Operation | None:
-        """Claim the operation for one step, or settle the message and return None."""
-        for _ in range(_CLAIM_ATTEMPTS):
-            operation = await self._store.operations.get(delivery.operation_id)
-            if operation is None:
-                self._log.warning("operation_unknown")
-                await self._queue.ack(delivery)
-                return None
-            if not operation.is_active:
-                await self._queue.ack(delivery)  # a duplicate wake-up for a finished operation
-                return None
-            now = clock.utcnow()
-            if operation.lease_is_live(now) and operation.lease_owner != self.consumer:
-                # Another worker is in the middle of a step and will settle it. Leave the
-                # message unacked: should that worker die, it is reclaimed again later.
-                return None
-            early = operation.next_run_at - now
-            overdue = operation.deadline_at is not None and now >= operation.deadline_at
-            if (
-                operation.status is not OperationStatus.RUNNING
-                and early > _EARLY_TOLERANCE
-                and not operation.cancel_requested
-                and not overdue  # woken to be failed at its deadline, not to wait on
-            ):
-                await self._queue.schedule(operation.id, early.total_seconds())
-                await self._queue.ack(delivery)
-                return None
-            fields: dict[str, Any] = {
-                "status": OperationStatus.RUNNING,
-                "lease_owner": self.consumer,
-                "lease_expires_at": now + timedelta(seconds=self._config.lease),
-                "attempts": operation.attempts + 1,
-            }
-            if operation.started_at is None:
-                fields["started_at"] = now
-            try:
-                claimed = await self._store.operations.update_fields(
-                    operation.id, fields, expected_revision=operation.revision
-                )
-            except store_errors.RevisionConflict:
-                continue
-            if operation.status is not OperationStatus.RUNNING:
-                self._log.info(
-                    "operation_running", type=operation.type, db_id=operation.database_id
-                )
-            if operation.started_at is None:
-                self._metrics.operation_started(operation.type)
-            return claimed
-        return None
-
-    async def _run_claimed(self, operation: Operation) -> bool:
-        """Run one step and record its outcome; False if the outcome was not ours to write."""
-        ctx = StepContext(
-            self._store, operation, self._log.bind(type=operation.type), holder=self.consumer
-        )
-        handler = self._handlers.get(operation.type)
-        if operation.cancel_requested:
-            return await self._cancel(ctx, handler)
-        if operation.deadline_at is not None and clock.utcnow() >= operation.deadline_at:
-            return await self._finish(ctx, steps.Fail(_deadline_message(operation)), handler)
-        if handler is None:
-            reason = f"no handler for operation type {operation.type!r}"
-            return await self._finish(ctx, steps.Fail(reason), handler)
-        result = await self._run_step(ctx, handler)
-        return await self._finish(ctx, result, handler)
-
-    async def _run_step(self, ctx: StepContext, handler: Handler) -> steps.StepResult:
-        try:
-            return await asyncio.wait_for(handler.step(ctx), self._config.step_timeout)
-        except LeaseLost:
-            raise
-        except steps.TemporaryError as exc:
-            return steps.Retry(str(exc), exc.retry_after)
-        except steps.PermanentError as exc:
-            return steps.Fail(str(exc))
-        except TimeoutError:
-            return steps.Retry(f"step did not finish within {self._config.step_timeout:g}s")
-        except Exception as exc:
-            ctx.log.error("operation_step_crashed", exc_info=exc)
-            return steps.Retry(f"{type(exc).__name__}: {exc}")
-
-    async def _renew_lease(self, ctx: StepContext) -> None:
-        """Before a hook, which is a step of its own: it must never run while another worker
-        could take the operation over (raises LeaseLost)."""
-        await ctx.save(lease_expires_at=clock.utcnow() + timedelta(seconds=self._config.lease))
-
-    async def _cancel(self, ctx: StepContext, handler: Handler | None) -> bool:
-        if handler is not None and handler.on_cancel is not None:
-            await self._renew_lease(ctx)
-            try:
-                await asyncio.wait_for(handler.on_cancel(ctx), self._config.step_timeout)
-            except LeaseLost:
-                raise
-            except Exception as exc:
-                ctx.log.error("operation_cancel_hook_failed", exc_info=exc)
-                retry = steps.Retry(f"cancelling: {type(exc).__name__}: {exc}")
-                return await self._finish(ctx, retry, handler, cancellable=False)
-        await self._write_outcome(ctx, self._cancelled_fields(), "operation_cancelled")
-        return True
-
-    async def _finish(
-        self,
-        ctx: StepContext,
-        result: steps.StepResult,
-        handler: Handler | None,
-        *,
-        cancellable: bool = True,
-    ) -> bool:
-        fields, event, wake_in = self._outcome(ctx.operation, result)
-        status = OperationStatus(fields["status"])
-        if status is OperationStatus.FAILED and handler is not None and handler.on_fail:
-            await self._failure_hook(ctx, handler.on_fail, str(fields["error_message"]))
-            fields["completed_at"] = clock.utcnow()
-        terminal = status.is_terminal
-        written = await self._write_outcome(
-            ctx, fields, event, cancellable=cancellable and not terminal
-        )
-        if written and wake_in is not None:
-            try:
-                await self._queue.schedule(ctx.operation.id, wake_in)
-            except BrokerError as exc:
-                # The operation is recorded with its next_run_at; the stalled pass wakes it.
-                ctx.log.warning("operation_wakeup_deferred", error=str(exc))
-        return True
-
-    async def _failure_hook(self, ctx: StepContext, hook: FailFn, reason: str) -> None:
-        """Let the handler put things back (a pending OpsRequest removed, the record's
-        transitional status undone) before the operation is recorded failed.
-
-        Runs for every failure, the handler's own and the engine's (deadline, retry limit),
-        so hooks must be idempotent. Best effort: the operation fails either way, a hook
-        that cannot finish is logged and the status sync corrects the record later.
-        """
-        await self._renew_lease(ctx)
-        try:
-            await asyncio.wait_for(hook(ctx, reason), self._config.step_timeout)
-        except LeaseLost:
-            raise
-        except Exception as exc:
-            ctx.log.error("operation_failure_hook_failed", exc_info=exc)
-
-    async def _write_outcome(
-        self, ctx: StepContext, fields: dict[str, Any], event: str, *, cancellable: bool = False
-    ) -> bool:
-        """Write the step's outcome with compare-and-set.
-
-        False when there is nothing to write (the operation ended meanwhile, or a cancel
-        request took precedence and was carried out); raises `LeaseLost` when another worker
-        holds the operation now.
-        """
-        operation = ctx.operation
-        for _ in range(_CLAIM_ATTEMPTS):
-            try:
-                ctx.operation = await self._store.operations.update_fields(
-                    operation.id, fields, expected_revision=operation.revision
-                )
-            except store_errors.RevisionConflict as conflict:
-                current = await self._store.operations.get(operation.id)
-                if current is None or not current.is_active:
-                    return False
-                if current.lease_owner != self.consumer:
-                    raise LeaseLost(f"operation taken over by {current.lease_owner}") from conflict
-                if cancellable and current.cancel_requested:
-                    ctx.operation = current
-                    await self._cancel(ctx, self._handlers.get(current.type))
-                    return False
-                operation = current
-                continue
-            log_fields = {
-                k: fields[k] for k in ("progress", "message", "error_message") if fields.get(k)
-            }
-            ctx.log.info(event, status=str(fields["status"]), **log_fields)
-            self._note_end(ctx.operation)
-            await self._after_end(ctx)
-            return True
-        ctx.log.error("operation_outcome_not_written", event=event)
-        return False
-
-    async def _after_end(self, ctx: StepContext) -> None:
-        """The `on_end` hook, for an operation that just ended: best effort, since the
-        outcome is written already (the hook must be idempotent and repair itself later)."""
-        if self._on_end is None or not ctx.operation.status.is_terminal:
-            return
-        try:
-            await asyncio.wait_for(self._on_end(ctx.operation), self._config.step_timeout)
-        except Exception as exc:
-            ctx.log.error("operation_end_hook_failed", exc_info=exc)
-
-    def _note_end(self, operation: Operation) -> None:
-        if operation.status.is_terminal:
-            ended = operation.completed_at or clock.utcnow()
-            self._metrics.operation_finished(
-                operation.type,
-                str(operation.status),
-                (ended - operation.created_at).total_seconds(),
-            )
-
-    def _outcome(
-        self, operation: Operation, result: steps.StepResult
-    ) -> tuple[dict[str, Any], str, float | None]:
-        now = clock.utcnow()
-        released: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
-        match result:
-            case steps.Done(message):
-                return (
-                    {
-                        **released,
-                        "status": OperationStatus.SUCCEEDED,
-                        "progress": 100,
-                        "message": message or operation.message,
-                        "error_message": None,
-                        "completed_at": now,
-                        "retries": 0,
-                    },
-                    "operation_succeeded",
-                    None,
-                )
-            case steps.Wait(delay, message, progress):
-                fields = {
-                    **released,
-                    "status": OperationStatus.WAITING,
-                    "retries": 0,
-                    "next_run_at": now + timedelta(seconds=delay),
-                }
-                if message is not None:
-                    fields["message"] = message
-                if progress is not None:
-                    fields["progress"] = progress
-                return fields, "operation_waiting", delay
-            case steps.Fail(reason):
-                return self._failed(operation, reason, now), "operation_failed", None
-            case steps.Retry(error, delay):
-                retries = operation.retries + 1
-                policy = self._config.retry
-                if policy.exhausted(retries):
-                    reason = f"{error} (gave up after {retries} attempts)"
-                    return self._failed(operation, reason, now), "operation_failed", None
-                wait = delay if delay is not None else policy.delay(retries, rng=self._rng)
-                due = now + timedelta(seconds=wait)
-                if operation.deadline_at is not None and due >= operation.deadline_at:
-                    reason = f"{error} (no time left to retry before the deadline)"
-                    return self._failed(operation, reason, now), "operation_failed", None
-                self._log.warning(
-                    "operation_retry_scheduled",
-                    attempt=f"{retries}/{policy.max_attempts}",
-                    delay=round(wait, 3),
-                    error=error,
-                )
-                return (
-                    {
-                        **released,
-                        "status": OperationStatus.QUEUED,
-                        "retries": retries,
-                        "error_message": error,
-                        "next_run_at": due,
-                    },
-                    "operation_requeued",
-                    wait,
-                )
-        raise TypeError(f"not a step result: {result!r}")
-
-    @staticmethod
-    def _failed(operation: Operation, reason: str, now: Any) -> dict[str, Any]:
-        return {
-            "status": OperationStatus.FAILED,
-            "error_message": reason,
-            "completed_at": now,
-            "lease_owner": None,
-            "lease_expires_at": None,
-        }
-
-    @staticmethod
-    def _cancelled_fields() -> dict[str, Any]:
-        return {
-            "status": OperationStatus.CANCELLED,
-            "completed_at": clock.utcnow(),
-            "message": "cancelled on request",
-            "lease_owner": None,
-            "lease_expires_at": None,
-        }
-
-
-def _deadline_message(operation: Operation) -> str:
-    assert operation.deadline_at is not None
-    return (
-        f"operation did not finish by its deadline ({clock.to_text(operation.deadline_at)}); "
-        f"last state: {operation.message or operation.status}"
-    )

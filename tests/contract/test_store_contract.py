@@ -10,6 +10,7 @@ import pytest
 from app.domain import clock
 from app.domain.api_keys import ApiKey, Role, new_token
 from app.domain.databases import Database, DatabaseStatus
+from app.domain.errors import IllegalTransition
 from app.domain.events import Event
 from app.domain.operations import Operation, OperationStatus
 from app.store import errors
@@ -248,6 +249,52 @@ async def test_moving_between_active_states_keeps_the_database_claimed(store: St
         await store.operations.create_active(an_operation("db-1"))
 
 
+async def test_an_illegal_operation_status_move_is_refused_and_changes_nothing(
+    store: Store,
+) -> None:
+    queued = await store.operations.create_active(an_operation("db-1"))
+
+    with pytest.raises(IllegalTransition) as caught:
+        await store.operations.update_fields(
+            queued.id, {"status": OperationStatus.SUCCEEDED, "progress": 100}
+        )
+    assert (caught.value.current, caught.value.target) == ("queued", "succeeded")
+    with pytest.raises(IllegalTransition):
+        await store.operations.update_fields(
+            queued.id, {"status": OperationStatus.WAITING}, expected_revision=queued.revision
+        )
+
+    after = await store.operations.get(queued.id)
+    assert after is not None
+    assert (after.status, after.progress, after.revision) == ("queued", 0, queued.revision)
+
+
+async def test_an_ended_operation_cannot_be_moved_again(store: Store) -> None:
+    op = await store.operations.create_active(an_operation("db-1"))
+    op = await store.operations.update_fields(op.id, {"status": OperationStatus.CANCELLED})
+
+    for target in (OperationStatus.RUNNING, OperationStatus.QUEUED, OperationStatus.SUCCEEDED):
+        with pytest.raises(IllegalTransition):
+            await store.operations.update_fields(op.id, {"status": target})
+    # A field without a status is still written (the engine's bookkeeping after the end).
+    await store.operations.update_fields(op.id, {"message": "noted"})
+    after = await store.operations.get(op.id)
+    assert after is not None and (after.status, after.message) == ("cancelled", "noted")
+
+
+async def test_a_stale_revision_is_a_revision_conflict_even_when_the_move_is_illegal_now(
+    store: Store,
+) -> None:
+    op = await store.operations.create_active(an_operation("db-1"))
+    await store.operations.update_fields(op.id, {"status": OperationStatus.CANCELLED})
+
+    # The engine re-reads on a revision conflict and sees the operation ended.
+    with pytest.raises(errors.RevisionConflict):
+        await store.operations.update_fields(
+            op.id, {"status": OperationStatus.RUNNING}, expected_revision=op.revision
+        )
+
+
 async def test_an_operation_reads_back_with_its_desired_state(store: Store) -> None:
     op = an_operation(desired_state={"replicas": 3, "nested": {"a": [1, 2]}}, created_by="key-1")
     await store.operations.create_active(op)
@@ -285,6 +332,7 @@ async def test_stalled_operations_are_the_overdue_and_the_expired_leases(store: 
         an_operation("db-5", status="waiting", next_run_at=past)
     )
     done = await store.operations.create_active(an_operation("db-6", next_run_at=past))
+    await store.operations.update_fields(done.id, {"status": "running"})
     await store.operations.update_fields(done.id, {"status": "succeeded"})
     late = await store.operations.create_active(
         an_operation("db-7", status="waiting", next_run_at=future, deadline_at=past)

@@ -11,16 +11,14 @@ import redis.asyncio as aioredis
 
 from app.broker.streams import OperationQueue
 from app.domain.operations import Operation
-from app.domain.retry import RetryPolicy
+from app.engine.registry import HandlerRegistry
+from app.engine.retry import RetryPolicy
+from app.engine.runner import EngineConfig
 from app.runtime.supervisor import Supervisor
 from app.services.operations import OperationDefaults, OperationService
 from app.store.protocols import Store
 from app.workers.delayed_pump import DelayedPump
-from app.workers.operation_worker import (
-    EngineConfig,
-    HandlerRegistry,
-    OperationWorker,
-)
+from app.workers.operation_worker import OperationWorker
 from tests.support import eventually, scoped_key
 
 FAST_RETRY = RetryPolicy(initial=0.05, factor=2.0, cap=1.0, max_attempts=4, jitter=0.0)

@@ -16,6 +16,7 @@ from app.cluster.config import ClusterConnection
 from app.cluster.gateway import Credentials, KubeGateway
 from app.domain import engines, sizes
 from app.domain.manifests import database_cr, desired, ops_requests
+from app.main import WATCH_RETRY
 from app.observability.metrics import Metrics
 from simulator.kubedb import install
 from simulator.server import Served, Simulator, run_simulator
@@ -31,7 +32,9 @@ async def simulated() -> AsyncIterator[tuple[Served, KubeGateway, httpx.AsyncCli
         httpx.AsyncClient(base_url=served.url, timeout=10) as admin,
     ):
         await admin.put("/_sim/config", json={"time_scale": 0.01})
-        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2)
+        gateway = KubeGateway.connect(
+            ClusterConnection.url(served.url), timeout=2, watch_retry=WATCH_RETRY
+        )
         try:
             yield served, gateway, admin
         finally:
@@ -348,7 +351,9 @@ async def test_a_watch_from_a_forgotten_version_starts_over_from_the_current_sta
                     "spec": {"version": "16.13"},
                 }
             )
-        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2)
+        gateway = KubeGateway.connect(
+            ClusterConnection.url(served.url), timeout=2, watch_retry=WATCH_RETRY
+        )
         names: set[str] = set()
 
         async def follow() -> None:

@@ -20,7 +20,8 @@ from app.domain import engines, namespaces, sizes
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import labels
 from app.domain.operations import Operation, OperationStatus
-from app.domain.retry import RetryPolicy
+from app.engine.retry import RetryPolicy
+from app.main import WATCH_RETRY
 from app.observability.log import get_logger
 from app.services.handlers.opsrequests import OpsRequestOperations
 from app.services.handlers.provisioning import Provisioning
@@ -137,7 +138,9 @@ async def world(
         run_simulator(simulator=Simulator(plugins=[install])) as served,
         httpx.AsyncClient(base_url=served.url, timeout=10) as admin,
     ):
-        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2)
+        gateway = KubeGateway.connect(
+            ClusterConnection.url(served.url), timeout=2, watch_retry=WATCH_RETRY
+        )
         try:
             async with running_engine(
                 store, redis, retry=retry, step_timeout=5, visibility_timeout=10

@@ -18,20 +18,18 @@ import pytest
 import redis.asyncio as aioredis
 
 from app.broker.streams import Delivery, OperationQueue
-from app.domain import clock, steps
+from app.domain import clock
 from app.domain.operations import Operation, OperationStatus
-from app.domain.retry import RetryPolicy
+from app.engine import steps
+from app.engine.context import LeaseLost, StepContext
+from app.engine.registry import HandlerRegistry
+from app.engine.retry import RetryPolicy
+from app.engine.runner import EngineConfig
 from app.services.operations import OperationNotCancellable, OperationNotFound
 from app.store import errors
 from app.store.protocols import OperationFilter
 from app.store.sqlite import SQLiteStore
-from app.workers.operation_worker import (
-    EngineConfig,
-    HandlerRegistry,
-    LeaseLost,
-    OperationWorker,
-    StepContext,
-)
+from app.workers.operation_worker import OperationWorker
 from tests.integration import worker_process
 from tests.integration.engine_harness import running_engine
 from tests.support import eventually, scoped_key
@@ -259,11 +257,11 @@ async def test_a_worker_that_stalled_past_its_lease_cannot_overwrite_the_new_hol
         Operation(database_id="db", domain="d", project="p", type="t")
     )
     wakeup = Delivery("1-0", op.id)
-    claimed_by_a = await a._claim(wakeup)
+    claimed_by_a = await a.engine._claim(wakeup)
     assert claimed_by_a is not None
     ctx_a = StepContext(sqlite_store, claimed_by_a, None, holder="A")
     await eventually(lambda: clock.utcnow() > claimed_by_a.lease_expires_at)  # type: ignore[operator]
-    claimed_by_b = await b._claim(wakeup)
+    claimed_by_b = await b.engine._claim(wakeup)
     assert claimed_by_b is not None
     ctx_b = StepContext(sqlite_store, claimed_by_b, None, holder="B")
     await ctx_b.save(state={"by": "B"})

@@ -18,11 +18,11 @@ import redis.asyncio as aioredis
 
 from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
-from app.domain import steps
 from app.domain.operations import OperationStatus
+from app.engine import steps
+from app.engine.context import StepContext
 from app.store.sqlite import SQLiteStore
 from app.workers.leader_election import Leadership
-from app.workers.operation_worker import StepContext
 from app.workers.reconciliation_worker import ReconciliationWorker
 from tests.integration.engine_harness import running_engine
 from tests.support import eventually

@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from app.domain import clock, steps
+from app.domain import clock
 from app.domain.operations import Operation, OperationStatus
+from app.engine import steps
+from app.engine.context import StepContext
 from app.store.sqlite import SQLiteStore
 from app.workers.leader_election import Leadership, LeadershipLost
-from app.workers.operation_worker import StepContext
 from app.workers.reconciliation_worker import ReconciliationWorker
 from tests.integration.engine_harness import running_engine
 

@@ -15,16 +15,14 @@ import sys
 from app.broker.client import make_client
 from app.broker.streams import OperationQueue
 from app.config.settings import LogFormat, LogLevel
-from app.domain import steps
-from app.domain.retry import RetryPolicy
+from app.engine import steps
+from app.engine.context import StepContext
+from app.engine.registry import HandlerRegistry
+from app.engine.retry import RetryPolicy
+from app.engine.runner import EngineConfig
 from app.observability.log import configure_logging
 from app.store.sqlite import SQLiteStore
-from app.workers.operation_worker import (
-    EngineConfig,
-    HandlerRegistry,
-    OperationWorker,
-    StepContext,
-)
+from app.workers.operation_worker import OperationWorker
 
 VISIBILITY, STEP = 3.0, 2.0
 

@@ -68,7 +68,7 @@ def test_only_unavailable_and_conflict_are_temporary() -> None:
 
 
 def test_a_missing_namespace_is_a_permanent_step_error_that_names_it() -> None:
-    from app.domain import steps
+    from app.engine import steps
     from app.services.handlers.cluster_errors import translated
 
     status = k8s.NotFound(

@@ -15,7 +15,7 @@ from app.domain.operations import (
     OperationStatus,
     check_transition,
 )
-from app.domain.retry import RetryPolicy
+from app.engine.retry import RetryPolicy
 
 
 def test_backoff_grows_by_its_factor_up_to_the_cap() -> None:

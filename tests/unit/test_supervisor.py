@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.config.settings import LogFormat, LogLevel
-from app.domain.retry import RetryPolicy
+from app.engine.retry import RetryPolicy
 from app.observability.log import configure_logging
 from app.runtime.supervisor import ComponentState, Supervisor
 from tests.support import eventually

@@ -29,12 +29,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.domain import steps
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import JsonObject, ops_requests
 from app.domain.manifests.desired import DesiredDatabase
 from app.domain.operations import OperationType
 from app.domain.sizes import SizeTable
+from app.engine import steps
 
 OPS_REQUEST_TYPES = frozenset(ops_requests.FOR_OPERATION)
 

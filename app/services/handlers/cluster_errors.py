@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from app.cluster import errors
-from app.domain import steps
+from app.engine import steps
 
 PERMANENT: tuple[type[errors.ClusterError], ...] = (
     errors.Invalid,

@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from app.cluster.gateway import KubeGateway
-from app.domain import steps
 from app.domain.databases import Database
 from app.domain.manifests import database_cr
 from app.domain.sizes import SizeTable
+from app.engine import steps
 from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.store.protocols import Store
 

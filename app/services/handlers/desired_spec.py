@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain import engines, namespaces, steps
+from app.domain import engines, namespaces
 from app.domain.databases import Database
 from app.domain.engines import Resource, Topology
 from app.domain.manifests import JsonObject, names
 from app.domain.manifests.desired import DeletionPolicy, DesiredDatabase
 from app.domain.sizes import SizeTable
+from app.engine import steps
 
 
 def namespace_of(database: Database) -> str:

@@ -23,14 +23,15 @@ from typing import Any
 
 from app.cluster import errors
 from app.cluster.gateway import KubeGateway
-from app.domain import status_mapping, steps
+from app.domain import status_mapping
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import database_cr
 from app.domain.manifests.desired import DesiredDatabase
 from app.domain.status_mapping import DatabasePhase
+from app.engine import steps
+from app.engine.context import StepContext
 from app.services.handlers import records
 from app.services.handlers.cluster_errors import translated
-from app.services.handlers.contract import StepContext
 from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import desired_for
 

@@ -29,15 +29,16 @@ from typing import Any
 
 from app.cluster import errors
 from app.cluster.gateway import KubeGateway
-from app.domain import status_mapping, steps
+from app.domain import status_mapping
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import JsonObject
 from app.domain.operations import OperationType
 from app.domain.status_mapping import ObservedOpsRequest, OpsOutcome, OpsRequestPhase
+from app.engine import steps
+from app.engine.context import StepContext
 from app.services.handlers import changes, pruning, records
 from app.services.handlers.changes import Change
 from app.services.handlers.cluster_errors import translated
-from app.services.handlers.contract import StepContext
 from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import desired_for, namespace_of
 

@@ -34,14 +34,15 @@ from typing import Any
 
 from app.cluster import errors
 from app.cluster.gateway import KubeGateway
-from app.domain import clock, status_mapping, steps
+from app.domain import clock, status_mapping
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import connection, database_cr, labels, names
 from app.domain.manifests.desired import DeletionPolicy, DesiredDatabase
 from app.domain.status_mapping import ConditionType, DatabasePhase, ObservedDatabase
+from app.engine import steps
+from app.engine.context import StepContext
 from app.services.handlers import records
 from app.services.handlers.cluster_errors import translated
-from app.services.handlers.contract import StepContext
 from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import cluster_objects, desired_for, resource_of
 

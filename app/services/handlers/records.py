@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.domain import steps
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
 from app.domain.operations import Operation
+from app.engine import steps
 from app.store import errors as store_errors
 from app.store.protocols import Store
 

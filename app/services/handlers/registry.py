@@ -16,8 +16,8 @@ and a failed one stays `deleting` until a new delete finishes it.
 from __future__ import annotations
 
 from app.domain.operations import OperationType
+from app.engine.registry import HandlerRegistry
 from app.services.handlers.changes import OPS_REQUEST_TYPES
-from app.services.handlers.contract import HandlerRegistry
 from app.services.handlers.deps import HandlerDeps, HandlerTiming
 from app.services.handlers.halting import Halting
 from app.services.handlers.opsrequests import OpsRequestOperations

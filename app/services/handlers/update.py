@@ -34,16 +34,17 @@ from typing import Any
 
 from app.cluster import errors
 from app.domain import errors as domain_errors
-from app.domain import steps, validation
+from app.domain import validation
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import JsonObject, database_cr
 from app.domain.operations import OperationType
 from app.domain.sizes import SizeTable
 from app.domain.status_mapping import OpsOutcome
+from app.engine import steps
+from app.engine.context import StepContext
 from app.services.handlers import changes, records
 from app.services.handlers.changes import Change
 from app.services.handlers.cluster_errors import translated
-from app.services.handlers.contract import StepContext
 from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import desired_for
 from app.services.handlers.opsrequests import STARTABLE, OpsRequestRunner, check_startable
