@@ -1,49 +1,57 @@
-"""Which handler runs which operation type: the step, and its optional cancel and failure
-hooks. `app.main` fills one registry (`services.handlers.register_database_handlers`) and
-gives it to every worker."""
+"""Which handler runs which operation type: the kind (type name, input and state models),
+the step, and its optional cancel and failure hooks. `app.main` fills one registry
+(`services.handlers.register_database_handlers`) and gives it to every worker.
+
+A handler's step takes a `StepContext[Input, State]` of its kind's models, so registering a
+step written for another kind is a mypy error."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeAlias
 
+from app.domain.operation_kinds import InputT, OperationKind, StateT
 from app.domain.operations import Operation
 from app.engine import steps
-from app.engine.context import StepContext
+from app.engine.context import StepContext, untyped
 
-StepFn = Callable[[StepContext], Awaitable[steps.StepResult]]
-CancelFn = Callable[[StepContext], Awaitable[None]]
+StepFn: TypeAlias = Callable[[StepContext[InputT, StateT]], Awaitable[steps.StepResult]]
+CancelFn: TypeAlias = Callable[[StepContext[InputT, StateT]], Awaitable[None]]
 # Called with the reason before the operation is recorded failed (also when the engine
 # fails it: retry limit, deadline); must be idempotent and should not raise.
-FailFn = Callable[[StepContext, str], Awaitable[None]]
+FailFn: TypeAlias = Callable[[StepContext[InputT, StateT], str], Awaitable[None]]
 # Called with every operation once it has ended (any type, any outcome).
 EndFn = Callable[[Operation], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
-class Handler:
-    step: StepFn
-    on_cancel: CancelFn | None = None
-    on_fail: FailFn | None = None
+class Handler(Generic[InputT, StateT]):
+    kind: OperationKind[InputT, StateT]
+    step: StepFn[InputT, StateT]
+    on_cancel: CancelFn[InputT, StateT] | None = None
+    on_fail: FailFn[InputT, StateT] | None = None
 
 
 @dataclass
 class HandlerRegistry:
-    _handlers: dict[str, Handler] = field(default_factory=dict)
+    _handlers: dict[str, Handler[Any, Any]] = field(default_factory=dict)
 
     def register(
         self,
-        op_type: str,
-        step: StepFn,
+        kind: OperationKind[InputT, StateT] | str,
+        step: StepFn[InputT, StateT],
         *,
-        on_cancel: CancelFn | None = None,
-        on_fail: FailFn | None = None,
+        on_cancel: CancelFn[InputT, StateT] | None = None,
+        on_fail: FailFn[InputT, StateT] | None = None,
     ) -> None:
-        if op_type in self._handlers:
-            raise ValueError(f"a handler for {op_type!r} is already registered")
-        self._handlers[op_type] = Handler(step, on_cancel, on_fail)
+        """Register a kind's handler; a bare type name registers it without models."""
+        typed: OperationKind[Any, Any] = untyped(kind) if isinstance(kind, str) else kind
+        if typed.type in self._handlers:
+            raise ValueError(f"a handler for {typed.type!r} is already registered")
+        self._handlers[typed.type] = Handler(typed, step, on_cancel, on_fail)
 
-    def get(self, op_type: str) -> Handler | None:
+    def get(self, op_type: str) -> Handler[Any, Any] | None:
         return self._handlers.get(op_type)
 
     @property

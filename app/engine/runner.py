@@ -178,10 +178,14 @@ class OperationEngine:
 
     async def _run_claimed(self, operation: Operation) -> bool:
         """Run one step and record its outcome; False if the outcome was not ours to write."""
-        ctx = StepContext(
-            self._store, operation, self._log.bind(type=operation.type), holder=self._holder
-        )
         handler = self._handlers.get(operation.type)
+        ctx: StepContext[Any, Any] = StepContext(
+            self._store,
+            operation,
+            self._log.bind(type=operation.type),
+            holder=self._holder,
+            kind=None if handler is None else handler.kind,
+        )
         if operation.cancel_requested:
             return await self._cancel(ctx, handler)
         if operation.deadline_at is not None and clock.utcnow() >= operation.deadline_at:
@@ -193,7 +197,9 @@ class OperationEngine:
         result = await self._run_step(ctx, handler)
         return await self._finish(ctx, result, handler)
 
-    async def _run_step(self, ctx: StepContext, handler: Handler) -> steps.StepResult:
+    async def _run_step(
+        self, ctx: StepContext[Any, Any], handler: Handler[Any, Any]
+    ) -> steps.StepResult:
         try:
             return await asyncio.wait_for(handler.step(ctx), self._config.step_timeout)
         except LeaseLost:
@@ -208,12 +214,12 @@ class OperationEngine:
             ctx.log.error("operation_step_crashed", exc_info=exc)
             return steps.Retry(f"{type(exc).__name__}: {exc}")
 
-    async def _renew_lease(self, ctx: StepContext) -> None:
+    async def _renew_lease(self, ctx: StepContext[Any, Any]) -> None:
         """Before a hook, which is a step of its own: it must never run while another worker
         could take the operation over (raises LeaseLost)."""
         await ctx.save(lease_expires_at=clock.utcnow() + timedelta(seconds=self._config.lease))
 
-    async def _cancel(self, ctx: StepContext, handler: Handler | None) -> bool:
+    async def _cancel(self, ctx: StepContext[Any, Any], handler: Handler[Any, Any] | None) -> bool:
         if handler is not None and handler.on_cancel is not None:
             await self._renew_lease(ctx)
             try:
@@ -229,9 +235,9 @@ class OperationEngine:
 
     async def _finish(
         self,
-        ctx: StepContext,
+        ctx: StepContext[Any, Any],
         result: steps.StepResult,
-        handler: Handler | None,
+        handler: Handler[Any, Any] | None,
         *,
         cancellable: bool = True,
     ) -> bool:
@@ -254,7 +260,9 @@ class OperationEngine:
                 ctx.log.warning("operation_wakeup_deferred", error=str(exc))
         return True
 
-    async def _failure_hook(self, ctx: StepContext, hook: FailFn, reason: str) -> None:
+    async def _failure_hook(
+        self, ctx: StepContext[Any, Any], hook: FailFn[Any, Any], reason: str
+    ) -> None:
         """Let the handler put things back (a pending OpsRequest removed, the record's
         transitional status undone) before the operation is recorded failed.
 
@@ -271,7 +279,12 @@ class OperationEngine:
             ctx.log.error("operation_failure_hook_failed", exc_info=exc)
 
     async def _write_outcome(
-        self, ctx: StepContext, fields: dict[str, Any], event: str, *, cancellable: bool = False
+        self,
+        ctx: StepContext[Any, Any],
+        fields: dict[str, Any],
+        event: str,
+        *,
+        cancellable: bool = False,
     ) -> bool:
         """Write the step's outcome with compare-and-set.
 
@@ -305,7 +318,7 @@ class OperationEngine:
         ctx.log.error("operation_outcome_not_written", event=event)
         return False
 
-    async def _after_end(self, ctx: StepContext) -> None:
+    async def _after_end(self, ctx: StepContext[Any, Any]) -> None:
         """The `on_end` hook, for an operation that just ended: best effort, since the
         outcome is written already (the hook must be idempotent and repair itself later)."""
         if self._on_end is None or not ctx.operation.status.is_terminal:

@@ -17,9 +17,11 @@ from app.cluster import errors
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
 from app.domain import engines, namespaces, sizes
+from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import labels
 from app.domain.operations import Operation, OperationStatus
+from app.engine.context import StepContext
 from app.engine.retry import RetryPolicy
 from app.main import WATCH_RETRY
 from app.observability.log import get_logger
@@ -371,25 +373,21 @@ class WorkerDied(Exception):
     pass
 
 
-class DyingContext:
+class DyingContext(StepContext[Any, Any]):
     """A step context whose worker dies at its n-th save: what it did before stays done,
     what it recorded before stays recorded, the rest is lost."""
 
     def __init__(self, store: SQLiteStore, operation: Operation, *, dies_at_save: int) -> None:
-        self._store = store
+        kind = next(k for k in kinds.DATABASE_KINDS if k.type == operation.type)
+        super().__init__(store, operation, get_logger("test"), holder="test", kind=kind)
         self._dies_at = dies_at_save
         self._saves = 0
-        self.operation = operation
-        self.log = get_logger("test")
 
-    async def save(self, **fields: Any) -> Operation:
+    async def save(self, *, state: Any = None, **fields: Any) -> Operation:
         self._saves += 1
         if self._saves == self._dies_at:
             raise WorkerDied
-        self.operation = await self._store.operations.update_fields(
-            self.operation.id, fields, expected_revision=self.operation.revision
-        )
-        return self.operation
+        return await super().save(state=state, **fields)
 
 
 async def test_a_step_run_again_after_its_worker_died_does_nothing_twice(

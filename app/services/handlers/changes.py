@@ -1,5 +1,6 @@
-"""One change that runs as one OpsRequest: what `operation.desired_state` asks for, the
-OpsRequest that carries it out, and what the Database record gets when it succeeds.
+"""One change that runs as one OpsRequest: what the operation's input asks for (its model in
+`app.domain.operation_kinds`), the OpsRequest that carries it out, and what the Database
+record gets when it succeeds.
 
     operation type       desired_state                         record on success
     scale_horizontal     {"replicas": int, "shards"?: int}      replicas
@@ -29,9 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
+from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import JsonObject, ops_requests
 from app.domain.manifests.desired import DesiredDatabase
+from app.domain.operation_kinds import OpsRequestInput
 from app.domain.operations import OperationType
 from app.domain.sizes import SizeTable
 from app.engine import steps
@@ -51,15 +56,22 @@ STATUS_DURING: dict[OperationType, DatabaseStatus] = {
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    type: OperationType
-    # Normalised target values (JSON-serialisable, so an update can keep its plan in state).
-    target: Mapping[str, Any] = field(default_factory=dict)
+    wanted: OpsRequestInput
     # The record's fields to set once the OpsRequest succeeded.
     record_fields: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     is_noop: bool = False
     # A drift fix: the cluster's current values, as DesiredDatabase fields (see module doc).
     observed: Mapping[str, Any] | None = None
+
+    @property
+    def type(self) -> OperationType:
+        return OperationType(self.wanted.type)
+
+    @property
+    def target(self) -> dict[str, Any]:
+        """The normalised target values, as stored (an update keeps them in its plan)."""
+        return self.wanted.model_dump(mode="json", exclude_none=True, exclude={"type", "observed"})
 
     @property
     def ops_type(self) -> ops_requests.OpsRequestType:
@@ -81,121 +93,116 @@ class Change:
                 desired = desired.as_observed(**self.observed)
             except ValueError as exc:
                 raise steps.PermanentError(str(exc)) from exc
-        common: dict[str, Any] = {
-            "operation_id": operation_id,
-            "attempt": attempt,
-            "timeout": timeout,
-        }
         try:
-            if self.type is OperationType.SCALE_HORIZONTAL:
-                return ops_requests.horizontal_scaling(
-                    desired,
-                    replicas=int(self.target["replicas"]),
-                    shards=self.target.get("shards"),
-                    **common,
-                )
-            if self.type is OperationType.SCALE_VERTICAL:
-                return ops_requests.vertical_scaling(
-                    desired, size=sizes.get(str(self.target["size"])), **common
-                )
-            if self.type is OperationType.EXPAND_STORAGE:
-                return ops_requests.volume_expansion(
-                    desired,
-                    storage_gb=int(self.target["storage_gb"]),
-                    mode=ops_requests.VolumeExpansionMode(self.target.get("mode", "Online")),
-                    **common,
-                )
-            if self.type is OperationType.UPGRADE_VERSION:
-                return ops_requests.update_version(
-                    desired, target_version=str(self.target["target_version"]), **common
-                )
-            if self.type is OperationType.RESTART:
-                return ops_requests.restart(desired, **common)
-            return ops_requests.rotate_auth(
-                desired, secret_name=self.target.get("secret_name"), **common
+            return _manifest(
+                self.wanted,
+                desired,
+                sizes,
+                operation_id=operation_id,
+                attempt=attempt,
+                timeout=timeout,
             )
         except ValueError as exc:  # domain rules (errors.InvalidValue) and bad enum values
             raise steps.PermanentError(str(exc)) from exc
 
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "type": self.type.value,
-            "target": dict(self.target),
-            "description": self.description,
-        }
+    def to_plan(self) -> kinds.PlannedChange:
+        return kinds.PlannedChange(
+            kind="ops", type=self.type.value, target=self.target, description=self.description
+        )
 
 
-def parse(op_type: str, wanted: Mapping[str, Any], database: Database, sizes: SizeTable) -> Change:
-    """The change an operation of `op_type` asks for; PermanentError if it cannot be one."""
-    try:
-        kind = OperationType(op_type)
-    except ValueError:
-        raise steps.PermanentError(f"{op_type!r} is not an OpsRequest operation") from None
-    change = _parse(kind, wanted, database, sizes)
-    observed = wanted.get("observed")
-    if observed is None:
+def _manifest(
+    wanted: OpsRequestInput,
+    desired: DesiredDatabase,
+    sizes: SizeTable,
+    *,
+    operation_id: str,
+    attempt: int,
+    timeout: str | None,
+) -> JsonObject:
+    common: dict[str, Any] = {"operation_id": operation_id, "attempt": attempt, "timeout": timeout}
+    match wanted:
+        case kinds.ScaleHorizontalInput():
+            return ops_requests.horizontal_scaling(
+                desired, replicas=wanted.replicas, shards=wanted.shards, **common
+            )
+        case kinds.ScaleVerticalInput():
+            return ops_requests.vertical_scaling(desired, size=sizes.get(wanted.size), **common)
+        case kinds.ExpandStorageInput():
+            return ops_requests.volume_expansion(
+                desired,
+                storage_gb=wanted.storage_gb,
+                mode=ops_requests.VolumeExpansionMode(wanted.mode or "Online"),
+                **common,
+            )
+        case kinds.UpgradeVersionInput():
+            return ops_requests.update_version(
+                desired, target_version=wanted.target_version, **common
+            )
+        case kinds.RestartInput():
+            return ops_requests.restart(desired, **common)
+        case kinds.RotateCredentialsInput():
+            return ops_requests.rotate_auth(desired, secret_name=wanted.secret_name, **common)
+
+
+def parse(wanted: OpsRequestInput, database: Database, sizes: SizeTable) -> Change:
+    """The change an operation's input asks for; PermanentError if it cannot be one."""
+    change = _parse(wanted, database, sizes)
+    if isinstance(wanted, kinds.RestartInput | kinds.RotateCredentialsInput):
+        return change  # no drift fix takes these
+    if wanted.observed is None:
         return change
-    return _drift_fix(change, observed, database)
+    return _drift_fix(change, wanted.observed.model_dump(), database)
 
 
-def _parse(
-    kind: OperationType, wanted: Mapping[str, Any], database: Database, sizes: SizeTable
-) -> Change:
-    if kind is OperationType.SCALE_HORIZONTAL:
-        replicas = _int(wanted, "replicas")
-        shards = _int(wanted, "shards") if wanted.get("shards") is not None else None
-        target: dict[str, Any] = {"replicas": replicas}
-        if shards is not None:
-            target["shards"] = shards
-        return Change(
-            kind,
-            target,
-            {"replicas": replicas},
-            f"replicas {database.replicas} -> {replicas}",
-            is_noop=replicas == database.replicas and shards is None,
-        )
-    if kind is OperationType.SCALE_VERTICAL:
-        size = _str(wanted, "size")
-        try:
-            sizes.get(size)
-        except ValueError as exc:
-            raise steps.PermanentError(str(exc)) from exc
-        return Change(
-            kind,
-            {"size": size},
-            {"size": size},
-            f"size {database.size} -> {size}",
-            is_noop=size == database.size,
-        )
-    if kind is OperationType.EXPAND_STORAGE:
-        storage = _int(wanted, "storage_gb")
-        target = {"storage_gb": storage}
-        if wanted.get("mode") is not None:
-            target["mode"] = _str(wanted, "mode")
-        return Change(
-            kind,
-            target,
-            {"storage_gb": storage},
-            f"storage {database.storage_gb} GB -> {storage} GB",
-            is_noop=storage == database.storage_gb,
-        )
-    if kind is OperationType.UPGRADE_VERSION:
-        version = _str(wanted, "target_version" if "target_version" in wanted else "version")
-        return Change(
-            kind,
-            {"target_version": version},
-            {"version": version},
-            f"version {database.version} -> {version}",
-            is_noop=version == database.version,
-        )
-    if kind is OperationType.RESTART:
-        return Change(kind, {}, {}, "restart")
-    if kind is OperationType.ROTATE_CREDENTIALS:
-        target = {}
-        if wanted.get("secret_name") is not None:
-            target["secret_name"] = _str(wanted, "secret_name")
-        return Change(kind, target, {}, "credential rotation")
-    raise steps.PermanentError(f"{kind.value!r} is not an OpsRequest operation")
+def read(op_type: str, values: Mapping[str, Any]) -> OpsRequestInput:
+    """The input of an OpsRequest operation type from stored values (an update's plan);
+    PermanentError if they do not fit."""
+    if op_type not in OPS_REQUEST_TYPES:
+        raise steps.PermanentError(f"{op_type!r} is not an OpsRequest operation")
+    try:
+        wanted = kinds.input_of(op_type, values)
+    except ValidationError as exc:
+        raise steps.PermanentError(f"{op_type}: {exc.errors()[0]['msg']}") from exc
+    assert isinstance(wanted, OpsRequestInput)
+    return wanted
+
+
+def _parse(wanted: OpsRequestInput, database: Database, sizes: SizeTable) -> Change:
+    match wanted:
+        case kinds.ScaleHorizontalInput(replicas=replicas, shards=shards):
+            return Change(
+                wanted,
+                {"replicas": replicas},
+                f"replicas {database.replicas} -> {replicas}",
+                is_noop=replicas == database.replicas and shards is None,
+            )
+        case kinds.ScaleVerticalInput(size=size):
+            try:
+                sizes.get(size)
+            except ValueError as exc:
+                raise steps.PermanentError(str(exc)) from exc
+            return Change(
+                wanted, {"size": size}, f"size {database.size} -> {size}", size == database.size
+            )
+        case kinds.ExpandStorageInput(storage_gb=storage):
+            return Change(
+                wanted,
+                {"storage_gb": storage},
+                f"storage {database.storage_gb} GB -> {storage} GB",
+                is_noop=storage == database.storage_gb,
+            )
+        case kinds.UpgradeVersionInput(target_version=version):
+            return Change(
+                wanted,
+                {"version": version},
+                f"version {database.version} -> {version}",
+                is_noop=version == database.version,
+            )
+        case kinds.RestartInput():
+            return Change(wanted, {}, "restart")
+        case kinds.RotateCredentialsInput():
+            return Change(wanted, {}, "credential rotation")
 
 
 # For each type a drift fix may take: the observed key, and how the target is named.
@@ -206,9 +213,7 @@ _DRIFT_KEYS = {
 }
 
 
-def _drift_fix(change: Change, observed: object, database: Database) -> Change:
-    if not isinstance(observed, Mapping):
-        raise steps.PermanentError("desired_state.observed must be an object")
+def _drift_fix(change: Change, observed: Mapping[str, Any], database: Database) -> Change:
     if change.type is OperationType.SCALE_VERTICAL:
         return dataclasses.replace(
             change,
@@ -220,9 +225,7 @@ def _drift_fix(change: Change, observed: object, database: Database) -> Change:
     if keys is None:
         raise steps.PermanentError(f"{change.type.value} does not fix drift")
     key, target_key = keys
-    value = observed.get(key)
-    if value is None or isinstance(value, bool) or not isinstance(value, int | str):
-        raise steps.PermanentError(f"desired_state.observed.{key} is missing")
+    value = observed[key]
     target = change.target[target_key]
     return dataclasses.replace(
         change,
@@ -233,25 +236,10 @@ def _drift_fix(change: Change, observed: object, database: Database) -> Change:
     )
 
 
-def from_state(state: Mapping[str, Any], database: Database, sizes: SizeTable) -> Change:
-    """A change kept in an operation's state by `Change.to_state` (its description as it
-    was planned: the record has moved on once earlier changes succeeded)."""
-    change = parse(str(state.get("type")), state.get("target") or {}, database, sizes)
-    description = state.get("description")
-    if isinstance(description, str) and description:
-        change = dataclasses.replace(change, description=description)
+def from_plan(planned: kinds.PlannedChange, database: Database, sizes: SizeTable) -> Change:
+    """A change kept in an update's plan by `Change.to_plan` (its description as it was
+    planned: the record has moved on once earlier changes succeeded)."""
+    change = parse(read(str(planned.type), planned.target or {}), database, sizes)
+    if planned.description:
+        change = dataclasses.replace(change, description=planned.description)
     return change
-
-
-def _int(wanted: Mapping[str, Any], key: str) -> int:
-    value = wanted.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise steps.PermanentError(f"desired_state.{key} must be a whole number, not {value!r}")
-    return value
-
-
-def _str(wanted: Mapping[str, Any], key: str) -> str:
-    value = wanted.get(key)
-    if not isinstance(value, str) or not value:
-        raise steps.PermanentError(f"desired_state.{key} must be a non-empty string")
-    return value

@@ -27,6 +27,7 @@ from app.domain import status_mapping
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import database_cr
 from app.domain.manifests.desired import DesiredDatabase
+from app.domain.operation_kinds import HaltState, PauseInput, ResumeInput
 from app.domain.status_mapping import DatabasePhase
 from app.engine import steps
 from app.engine.context import StepContext
@@ -34,6 +35,9 @@ from app.services.handlers import records
 from app.services.handlers.cluster_errors import translated
 from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import desired_for
+
+# pause and resume share the handler: a context of either kind.
+HaltContext = StepContext[PauseInput | ResumeInput, HaltState]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +76,16 @@ class Halting:
     def __init__(self, deps: HandlerDeps) -> None:
         self._deps = deps
 
-    async def pause(self, ctx: StepContext) -> steps.StepResult:
+    async def pause(self, ctx: HaltContext) -> steps.StepResult:
         return await self._step(ctx, PAUSE)
 
-    async def resume(self, ctx: StepContext) -> steps.StepResult:
+    async def resume(self, ctx: HaltContext) -> steps.StepResult:
         return await self._step(ctx, RESUME)
 
-    async def cancel(self, ctx: StepContext) -> None:
+    async def cancel(self, ctx: HaltContext) -> None:
         await self._settle(ctx, "Cancelled", f"{ctx.operation.type} cancelled")
 
-    async def give_up(self, ctx: StepContext, reason: str) -> None:
+    async def give_up(self, ctx: HaltContext, reason: str) -> None:
         try:
             await self._settle(ctx, "Failed", f"{ctx.operation.type} failed: {reason}")
         except steps.TemporaryError as exc:  # the cluster cannot be read: back to the start
@@ -91,7 +95,7 @@ class Halting:
             )
 
     async def _settle(
-        self, ctx: StepContext, outcome: str, message: str, *, phase: DatabasePhase | None = None
+        self, ctx: HaltContext, outcome: str, message: str, *, phase: DatabasePhase | None = None
     ) -> None:
         """The record out of pausing / resuming, to the status the CR's phase says (or, with
         no phase, the status the operation started from)."""
@@ -100,7 +104,7 @@ class Halting:
             return  # no record: nothing to undo
         if database.status not in (DatabaseStatus.PAUSING, DatabaseStatus.RESUMING):
             return
-        if "observed" in ctx.operation.desired_state:
+        if ctx.input.observed is not None:
             phase = DatabasePhase.UNSET  # a drift fix goes back to what the user asked for
         if phase is None:
             desired = desired_for(database, self._deps.sizes)
@@ -110,7 +114,7 @@ class Halting:
             phase, current=database.status, operation_active=False
         )
         if status in (DatabaseStatus.PAUSING, DatabaseStatus.RESUMING):
-            status = records.start_status(ctx.operation.state.get("return_to"))
+            status = records.start_status(ctx.state.return_to)
         await records.transition(
             self._deps.store,
             ctx.operation,
@@ -120,14 +124,14 @@ class Halting:
             previous=database.status,
         )
 
-    async def _step(self, ctx: StepContext, way: _Direction) -> steps.StepResult:
+    async def _step(self, ctx: HaltContext, way: _Direction) -> steps.StepResult:
         operation = ctx.operation
         database = await records.load(self._deps.store, operation)
-        state: dict[str, Any] = dict(operation.state)
+        state = ctx.state
         # A drift fix: the record says `way.final` already, the CR does not (someone halted
         # or resumed it in the cluster); the record goes through `way.during` and back.
-        drift = "observed" in operation.desired_state
-        if "step" not in state:
+        drift = ctx.input.observed is not None
+        if state.step is None:
             if database.status is way.final and not drift:
                 return steps.Done(f"database is already {way.final}")
             allowed = {way.start_from, way.during} | ({way.final} if drift else set())
@@ -136,12 +140,12 @@ class Halting:
                     f"cannot {way.verb} a database that is {database.status}"
                 )
             start = database.status if drift else way.start_from
-            state = {"step": "patch", "return_to": start.value}
+            state = HaltState(step="patch", return_to=start.value)
             await ctx.save(state=state)
         desired = desired_for(database, self._deps.sizes)
         gateway = await self._deps.cluster_for(database)
         try:
-            if state["step"] == "patch":
+            if state.step == "patch":
                 return await self._patch(ctx, desired, gateway, way, state)
             return await self._wait(ctx, database, desired, gateway, way)
         except steps.PermanentError as exc:
@@ -150,7 +154,7 @@ class Halting:
                 await records.transition(
                     self._deps.store,
                     operation,
-                    to=records.start_status(state.get("return_to")),
+                    to=records.start_status(state.return_to),
                     outcome="Failed",
                     message=f"{way.verb} failed: {exc}",
                     previous=way.during,
@@ -159,11 +163,11 @@ class Halting:
 
     async def _patch(
         self,
-        ctx: StepContext,
+        ctx: HaltContext,
         desired: DesiredDatabase,
         gateway: KubeGateway,
         way: _Direction,
-        state: dict[str, Any],
+        state: HaltState,
     ) -> steps.StepResult:
         await records.transition(
             self._deps.store,
@@ -172,7 +176,7 @@ class Halting:
             outcome="Started",
             message=f"{way.verb} requested",
             fields={"operation_id": ctx.operation.id},
-            previous=records.start_status(state.get("return_to")),
+            previous=records.start_status(state.return_to),
         )
         resource = desired.engine_spec.database_resource
         with translated(f"setting spec.halted on {desired.namespace}/{desired.name}"):
@@ -186,7 +190,7 @@ class Halting:
             except errors.NotFound:
                 raise steps.PermanentError(_missing(desired)) from None
         await ctx.save(
-            state={**state, "step": "wait"},
+            state=state.model_copy(update={"step": "wait"}),
             progress=30,
             message=f"spec.halted set to {str(way.halted).lower()}",
         )
@@ -194,7 +198,7 @@ class Halting:
 
     async def _wait(
         self,
-        ctx: StepContext,
+        ctx: HaltContext,
         database: Database,
         desired: DesiredDatabase,
         gateway: KubeGateway,

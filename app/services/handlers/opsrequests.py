@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any
 
 from app.cluster import errors
 from app.cluster.gateway import KubeGateway
 from app.domain import status_mapping
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import JsonObject
+from app.domain.operation_kinds import OpsRequestInput, OpsRequestState
 from app.domain.operations import OperationType
 from app.domain.status_mapping import ObservedOpsRequest, OpsOutcome, OpsRequestPhase
 from app.engine import steps
-from app.engine.context import StepContext
+from app.engine.context import AnyStepContext, StepContext
 from app.services.handlers import changes, pruning, records
 from app.services.handlers.changes import Change
 from app.services.handlers.cluster_errors import translated
@@ -140,12 +140,12 @@ class OpsRequestRunner:
         return name
 
     async def submit(
-        self, ctx: StepContext, database: Database, change: Change, *, attempt: int
+        self, ctx: AnyStepContext, database: Database, change: Change, *, attempt: int
     ) -> str:
         manifest = self.build(ctx.operation.id, database, change, attempt=attempt)
         return await self.create(database, manifest)
 
-    async def check(self, ctx: StepContext, database: Database, name: str) -> Check:
+    async def check(self, ctx: AnyStepContext, database: Database, name: str) -> Check:
         desired = desired_for(database, self._deps.sizes)
         resource = desired.engine_spec.ops_resource
         with translated(f"reading {resource.kind} {desired.namespace}/{name}"):
@@ -157,7 +157,7 @@ class OpsRequestRunner:
             await ctx.save(ops_request_phase=check.phase or None)
         return check
 
-    async def delete_if_not_started(self, ctx: StepContext, database: Database) -> None:
+    async def delete_if_not_started(self, ctx: AnyStepContext, database: Database) -> None:
         """The cancel hook's part: a request the ops-manager has not started is removed."""
         name = ctx.operation.ops_request_name
         if not name:
@@ -179,7 +179,7 @@ class OpsRequestRunner:
                 return
         ctx.log.info("ops_request_deleted", name=name)
 
-    async def withdraw(self, ctx: StepContext, database: Database) -> None:
+    async def withdraw(self, ctx: AnyStepContext, database: Database) -> None:
         """`delete_if_not_started` for a failure hook: the operation fails either way, so a
         cluster that cannot be reached is logged (the reconciler sees what the request
         changes, if it ever runs) instead of raised."""
@@ -190,7 +190,7 @@ class OpsRequestRunner:
                 "ops_request_not_withdrawn", name=ctx.operation.ops_request_name, error=str(exc)
             )
 
-    async def prune(self, ctx: StepContext, database: Database, current: str) -> None:
+    async def prune(self, ctx: AnyStepContext, database: Database, current: str) -> None:
         desired = desired_for(database, self._deps.sizes)
         await pruning.prune_finished(
             await self.gateway(database),
@@ -203,6 +203,10 @@ class OpsRequestRunner:
         )
 
 
+# Every single-OpsRequest type shares the handler: a context of any of their kinds.
+OpsContext = StepContext[OpsRequestInput, OpsRequestState]
+
+
 class OpsRequestOperations:
     """The step and cancel hook of every single-OpsRequest operation type."""
 
@@ -210,27 +214,27 @@ class OpsRequestOperations:
         self._deps = deps
         self._runner = OpsRequestRunner(deps)
 
-    async def step(self, ctx: StepContext) -> steps.StepResult:
+    async def step(self, ctx: OpsContext) -> steps.StepResult:
         store = self._deps.store
         operation = ctx.operation
         database = await records.load(store, operation)
-        change = changes.parse(operation.type, operation.desired_state, database, self._deps.sizes)
-        state: dict[str, Any] = dict(operation.state)
-        if "step" not in state:
+        change = changes.parse(ctx.input, database, self._deps.sizes)
+        state = ctx.state
+        if state.step is None:
             if change.is_noop:
                 return steps.Done(f"nothing to change: {change.description}")
             check_startable(database, change)
-            state = {
-                "step": "submit",
-                "attempt": 1,
-                "return_to": database.status.value,
-                "description": change.description,
-            }
+            state = OpsRequestState(
+                step="submit",
+                attempt=1,
+                return_to=database.status.value,
+                description=change.description,
+            )
             await ctx.save(state=state)
-        description = str(state.get("description") or change.description)
-        return_to = records.return_status(state.get("return_to"))
+        description = state.description or change.description
+        return_to = records.return_status(state.return_to)
         try:
-            if state["step"] == "submit":
+            if state.step == "submit":
                 return await self._submit(ctx, database, change, state, description)
             return await self._wait(ctx, database, change, state, description, return_to)
         except steps.PermanentError as exc:
@@ -241,16 +245,14 @@ class OpsRequestOperations:
 
     async def _submit(
         self,
-        ctx: StepContext,
+        ctx: OpsContext,
         database: Database,
         change: Change,
-        state: dict[str, Any],
+        state: OpsRequestState,
         description: str,
     ) -> steps.StepResult:
         during = changes.STATUS_DURING[change.type]
-        manifest = self._runner.build(
-            ctx.operation.id, database, change, attempt=int(state.get("attempt", 1))
-        )
+        manifest = self._runner.build(ctx.operation.id, database, change, attempt=state.attempt)
         await records.transition(
             self._deps.store,
             ctx.operation,
@@ -258,11 +260,11 @@ class OpsRequestOperations:
             outcome="Started",
             message=f"{description} started",
             fields={"operation_id": ctx.operation.id},
-            previous=records.return_status(state.get("return_to")),
+            previous=records.return_status(state.return_to),
         )
         name = await self._runner.create(database, manifest)
         await ctx.save(
-            state={**state, "step": "wait"},
+            state=state.model_copy(update={"step": "wait"}),
             ops_request_name=name,
             ops_request_phase=None,
             progress=10,
@@ -272,10 +274,10 @@ class OpsRequestOperations:
 
     async def _wait(
         self,
-        ctx: StepContext,
+        ctx: OpsContext,
         database: Database,
         change: Change,
-        state: dict[str, Any],
+        state: OpsRequestState,
         description: str,
         return_to: DatabaseStatus,
     ) -> steps.StepResult:
@@ -288,8 +290,8 @@ class OpsRequestOperations:
                 ctx.log.warning("ops_request_missing", name=name)
                 return await self._submit(ctx, database, change, state, description)
             case OpsOutcome.SUPERSEDED:
-                state = {**state, "attempt": int(state.get("attempt", 1)) + 1}
-                ctx.log.info("ops_request_skipped", name=name, attempt=state["attempt"])
+                state = state.model_copy(update={"attempt": state.attempt + 1})
+                ctx.log.info("ops_request_skipped", name=name, attempt=state.attempt)
                 return await self._submit(ctx, database, change, state, description)
             case OpsOutcome.IN_PROGRESS:
                 return steps.Wait(
@@ -315,7 +317,7 @@ class OpsRequestOperations:
         return steps.Fail(reason)
 
     async def _back(
-        self, ctx: StepContext, return_to: DatabaseStatus, *, outcome: str, message: str
+        self, ctx: OpsContext, return_to: DatabaseStatus, *, outcome: str, message: str
     ) -> None:
         """The record back to the status the change started from, if the change moved it."""
         database = await records.load(self._deps.store, ctx.operation)
@@ -329,32 +331,32 @@ class OpsRequestOperations:
                 previous=database.status,
             )
 
-    async def cancel(self, ctx: StepContext) -> None:
+    async def cancel(self, ctx: OpsContext) -> None:
         database = await records.find(self._deps.store, ctx.operation)
         if database is None:
             return  # no record: nothing to undo
         await self._runner.delete_if_not_started(ctx, database)
-        state = ctx.operation.state
-        description = str(state.get("description") or ctx.operation.type)
+        state = ctx.state
+        description = state.description or ctx.operation.type
         await self._back(
             ctx,
-            records.return_status(state.get("return_to")),
+            records.return_status(state.return_to),
             outcome="Cancelled",
             message=f"{description} cancelled",
         )
 
-    async def give_up(self, ctx: StepContext, reason: str) -> None:
-        state = ctx.operation.state
-        if "step" not in state:
+    async def give_up(self, ctx: OpsContext, reason: str) -> None:
+        state = ctx.state
+        if state.step is None:
             return  # refused before it started: nothing was changed
         database = await records.find(self._deps.store, ctx.operation)
         if database is None:
             return
         await self._runner.withdraw(ctx, database)
-        description = str(state.get("description") or ctx.operation.type)
+        description = state.description or ctx.operation.type
         await self._back(
             ctx,
-            records.return_status(state.get("return_to")),
+            records.return_status(state.return_to),
             outcome="Failed",
             message=f"{description} failed: {reason}",
         )

@@ -6,7 +6,7 @@ create (desired_state: optional `auth_secret_name`, `storage_class`)
             ensured; an auth secret a deleted database of the same name left behind
             removed (a create gets fresh credentials); the CR(s) of
             `database_cr.manifests_for` created (AlreadyExists is done,
-            if the object is ours); `state = {step: wait, ready_by}`
+            if the object is ours); state `ProvisionState(step=wait, ready_by)`
     wait    poll the CR until it serves, phase Ready or Critical (a member down, reads and
             writes work: health `degraded`): record -> running with endpoint, port, phase,
             health, ready replicas. Still not Ready at `ready_by` (the provision deadline,
@@ -38,6 +38,7 @@ from app.domain import clock, status_mapping
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import connection, database_cr, labels, names
 from app.domain.manifests.desired import DeletionPolicy, DesiredDatabase
+from app.domain.operation_kinds import CreateInput, DeleteInput, ProvisionState
 from app.domain.status_mapping import ConditionType, DatabasePhase, ObservedDatabase
 from app.engine import steps
 from app.engine.context import StepContext
@@ -57,6 +58,8 @@ _PROVISIONING_ORDER = (
 _SERVING = frozenset({DatabasePhase.READY, DatabasePhase.CRITICAL})
 # The create step fails with the cluster's reason at least this long before the operation's
 # own deadline, so that the engine's generic "did not finish by its deadline" never wins.
+CreateContext = StepContext[CreateInput, ProvisionState]
+DeleteContext = StepContext[DeleteInput, ProvisionState]
 _DEADLINE_MARGIN = 1.0
 
 
@@ -66,31 +69,32 @@ class Provisioning:
 
     # --- create ----------------------------------------------------------------------
 
-    async def create(self, ctx: StepContext) -> steps.StepResult:
+    async def create(self, ctx: CreateContext) -> steps.StepResult:
         database = await records.load(self._deps.store, ctx.operation)
         if database.status in (DatabaseStatus.DELETING, DatabaseStatus.DELETED):
             raise steps.PermanentError(f"database {database.name} is {database.status}")
         try:
             desired = self._desired(ctx, database)
             gateway = await self._deps.cluster_for(database)
-            if ctx.operation.state.get("step") != "wait":
+            if ctx.state.step != "wait":
                 return await self._submit(ctx, database, desired, gateway)
             return await self._await_ready(ctx, database, desired, gateway)
         except steps.PermanentError as exc:
             await self._failed(ctx, str(exc))
             raise
 
-    def _desired(self, ctx: StepContext, database: Database) -> DesiredDatabase:
-        wanted = ctx.operation.desired_state
+    def _desired(self, ctx: CreateContext, database: Database) -> DesiredDatabase:
+        wanted = ctx.input
         extras: dict[str, Any] = {}
-        for key in ("auth_secret_name", "storage_class"):
-            if isinstance(wanted.get(key), str) and wanted[key]:
-                extras[key] = wanted[key]
+        if wanted.auth_secret_name:
+            extras["auth_secret_name"] = wanted.auth_secret_name
+        if wanted.storage_class:
+            extras["storage_class"] = wanted.storage_class
         return desired_for(database, self._deps.sizes, **extras)
 
     async def _submit(
         self,
-        ctx: StepContext,
+        ctx: CreateContext,
         database: Database,
         desired: DesiredDatabase,
         gateway: KubeGateway,
@@ -114,11 +118,11 @@ class Provisioning:
         await self._drop_stale_auth_secret(ctx, database, desired, gateway)
         for manifest in database_cr.manifests_for(desired, monitoring=self._deps.monitoring):
             await _create_owned(gateway, manifest, database_id=database.id)
-        ready_by = ctx.operation.state.get("ready_by") or clock.to_text(
+        ready_by = ctx.state.ready_by or clock.to_text(
             clock.later(self._deps.timing.provision_deadline)
         )
         await ctx.save(
-            state={"step": "wait", "ready_by": ready_by},
+            state=ProvisionState(step="wait", ready_by=ready_by),
             progress=20,
             message=f"{desired.engine_spec.kind} {desired.namespace}/{desired.name} created",
         )
@@ -126,7 +130,7 @@ class Provisioning:
 
     async def _drop_stale_auth_secret(
         self,
-        ctx: StepContext,
+        ctx: CreateContext,
         database: Database,
         desired: DesiredDatabase,
         gateway: KubeGateway,
@@ -155,7 +159,7 @@ class Provisioning:
 
     async def _await_ready(
         self,
-        ctx: StepContext,
+        ctx: CreateContext,
         database: Database,
         desired: DesiredDatabase,
         gateway: KubeGateway,
@@ -218,11 +222,11 @@ class Provisioning:
             progress=_provisioning_progress(observed),
         )
 
-    def _ready_by(self, ctx: StepContext) -> tuple[datetime, float]:
+    def _ready_by(self, ctx: CreateContext) -> tuple[datetime, float]:
         """When the database must be Ready, and how many seconds that gave it."""
         operation = ctx.operation
         allowed = self._deps.timing.provision_deadline
-        ready_by = _parse_time(operation.state.get("ready_by")) or clock.later(allowed)
+        ready_by = _parse_time(ctx.state.ready_by) or clock.later(allowed)
         if operation.deadline_at is not None:
             margin = max(_DEADLINE_MARGIN, self._deps.timing.provision_poll)
             capped = operation.deadline_at - timedelta(seconds=margin)
@@ -232,7 +236,7 @@ class Provisioning:
         return ready_by, max(0.0, allowed)
 
     async def _failed(
-        self, ctx: StepContext, reason: str, *, observed: ObservedDatabase | None = None
+        self, ctx: CreateContext, reason: str, *, observed: ObservedDatabase | None = None
     ) -> None:
         fields: dict[str, Any] = {}
         if observed is not None:
@@ -247,7 +251,7 @@ class Provisioning:
             previous=DatabaseStatus.PROVISIONING,
         )
 
-    async def cancel_create(self, ctx: StepContext) -> None:
+    async def cancel_create(self, ctx: CreateContext) -> None:
         await self._abandon_create(
             ctx,
             "Cancelled",
@@ -255,10 +259,10 @@ class Provisioning:
             "to remove what was created",
         )
 
-    async def give_up_create(self, ctx: StepContext, reason: str) -> None:
+    async def give_up_create(self, ctx: CreateContext, reason: str) -> None:
         await self._abandon_create(ctx, "Failed", reason)
 
-    async def _abandon_create(self, ctx: StepContext, outcome: str, message: str) -> None:
+    async def _abandon_create(self, ctx: CreateContext, outcome: str, message: str) -> None:
         database = await records.find(self._deps.store, ctx.operation)
         if database is None:
             return  # no record: nothing to undo
@@ -273,7 +277,7 @@ class Provisioning:
 
     # --- delete ----------------------------------------------------------------------
 
-    async def delete(self, ctx: StepContext) -> steps.StepResult:
+    async def delete(self, ctx: DeleteContext) -> steps.StepResult:
         operation = ctx.operation
         database = await records.load(self._deps.store, operation)
         if database.status is DatabaseStatus.DELETED:
@@ -283,7 +287,7 @@ class Provisioning:
                 f"database {database.name} has deletion protection on; turn it off "
                 "(PATCH deletion_protection=false) before deleting it"
             )
-        policy = _deletion_policy(operation.desired_state, database)
+        policy = _deletion_policy(ctx.input, database)
         # Deleting needs names, not resources: a size plan removed from the table since the
         # database was made must not keep it alive.
         desired = desired_for(
@@ -291,7 +295,7 @@ class Provisioning:
         )
         gateway = await self._deps.cluster_for(database)
         placed = database.namespace is not None
-        if operation.state.get("step") != "wait":
+        if ctx.state.step != "wait":
             await records.transition(
                 self._deps.store,
                 operation,
@@ -303,7 +307,7 @@ class Provisioning:
             if placed:
                 await self._delete_objects(desired, gateway, policy)
             await ctx.save(
-                state={"step": "wait"},
+                state=ProvisionState(step="wait"),
                 progress=30,
                 message=f"delete requested (deletion policy {policy.value})",
             )
@@ -425,8 +429,10 @@ async def _create_owned(
         raise steps.TemporaryError(f"{where} is still being deleted; creating it again later")
 
 
-def _deletion_policy(wanted: dict[str, Any], database: Database) -> DeletionPolicy:
-    value = wanted.get("deletion_policy") or database.deletion_policy
+def _deletion_policy(wanted: DeleteInput, database: Database) -> DeletionPolicy:
+    if wanted.deletion_policy is not None:
+        return wanted.deletion_policy
+    value = database.deletion_policy
     try:
         return DeletionPolicy(value)
     except ValueError:

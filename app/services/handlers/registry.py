@@ -15,6 +15,7 @@ and a failed one stays `deleting` until a new delete finishes it.
 
 from __future__ import annotations
 
+from app.domain import operation_kinds as kinds
 from app.domain.operations import OperationType
 from app.engine.registry import HandlerRegistry
 from app.services.handlers.changes import OPS_REQUEST_TYPES
@@ -41,22 +42,23 @@ DATABASE_OPERATION_TYPES = frozenset(
 def register_database_handlers(registry: HandlerRegistry, deps: HandlerDeps) -> None:
     provisioning = Provisioning(deps)
     registry.register(
-        OperationType.CREATE,
+        kinds.CREATE,
         provisioning.create,
         on_cancel=provisioning.cancel_create,
         on_fail=provisioning.give_up_create,
     )
-    registry.register(OperationType.DELETE, provisioning.delete)
+    registry.register(kinds.DELETE, provisioning.delete)
     ops = OpsRequestOperations(deps)
-    for op_type in sorted(OPS_REQUEST_TYPES):
-        registry.register(op_type, ops.step, on_cancel=ops.cancel, on_fail=ops.give_up)
+    registry.register(kinds.SCALE_HORIZONTAL, ops.step, on_cancel=ops.cancel, on_fail=ops.give_up)
+    registry.register(kinds.SCALE_VERTICAL, ops.step, on_cancel=ops.cancel, on_fail=ops.give_up)
+    registry.register(kinds.EXPAND_STORAGE, ops.step, on_cancel=ops.cancel, on_fail=ops.give_up)
+    registry.register(kinds.UPGRADE_VERSION, ops.step, on_cancel=ops.cancel, on_fail=ops.give_up)
+    registry.register(kinds.RESTART, ops.step, on_cancel=ops.cancel, on_fail=ops.give_up)
+    registry.register(kinds.ROTATE_CREDENTIALS, ops.step, on_cancel=ops.cancel, on_fail=ops.give_up)
     halting = Halting(deps)
-    for op_type, step in (
-        (OperationType.PAUSE, halting.pause),
-        (OperationType.RESUME, halting.resume),
-    ):
-        registry.register(op_type, step, on_cancel=halting.cancel, on_fail=halting.give_up)
-    update = Update(deps)
+    registry.register(kinds.PAUSE, halting.pause, on_cancel=halting.cancel, on_fail=halting.give_up)
     registry.register(
-        OperationType.UPDATE, update.step, on_cancel=update.cancel, on_fail=update.give_up
+        kinds.RESUME, halting.resume, on_cancel=halting.cancel, on_fail=halting.give_up
     )
+    update = Update(deps)
+    registry.register(kinds.UPDATE, update.step, on_cancel=update.cancel, on_fail=update.give_up)

@@ -30,13 +30,14 @@ itself: the handler compares against the record to build each patch and OpsReque
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from app.cluster import errors
 from app.domain import errors as domain_errors
 from app.domain import validation
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import JsonObject, database_cr
+from app.domain.operation_kinds import PlannedChange, UpdateInput, UpdateState
 from app.domain.operations import OperationType
 from app.domain.sizes import SizeTable
 from app.domain.status_mapping import OpsOutcome
@@ -49,6 +50,7 @@ from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import desired_for
 from app.services.handlers.opsrequests import STARTABLE, OpsRequestRunner, check_startable
 
+UpdateContext = StepContext[UpdateInput, UpdateState]
 SETTINGS_FIELDS = validation.SETTINGS_FIELDS
 # (operation type, desired_state key, the change's own key), in the order they run.
 OPS_ORDER = (
@@ -58,45 +60,41 @@ OPS_ORDER = (
     (OperationType.UPGRADE_VERSION, "version", "target_version"),
 )
 SETTINGS_STARTABLE = STARTABLE | {DatabaseStatus.PAUSED, DatabaseStatus.FAILED}
-_SETTINGS = "settings"
+_SETTINGS: Literal["settings"] = "settings"
 
 
 def plan_for(
-    wanted: Mapping[str, Any],
+    wanted: UpdateInput,
     database: Database,
     runner: OpsRequestRunner,
     sizes: SizeTable,
     *,
     operation_id: str,
-) -> list[dict[str, Any]]:
+) -> list[PlannedChange]:
     """The update's steps, in order, leaving out values the record already has. Each
     OpsRequest is built once here, so a change a rule refuses (a replica rule, shrinking
     storage) fails the update before anything has moved."""
-    known = set(SETTINGS_FIELDS) | {key for _, key, _ in OPS_ORDER}
-    unknown = sorted(set(wanted) - known)
-    if unknown:
-        raise steps.PermanentError(f"an update cannot change {', '.join(unknown)}")
-    plan: list[dict[str, Any]] = []
+    given = wanted.model_dump(exclude_none=True, exclude={"type"})
+    plan: list[PlannedChange] = []
     try:
-        checked = validation.check_settings(wanted)
+        checked = validation.check_settings(given)
     except domain_errors.InvalidValue as exc:
         raise steps.PermanentError(str(exc)) from exc
     settings = {key: value for key, value in checked.items() if value != getattr(database, key)}
     if settings:
         plan.append(
-            {
-                "kind": _SETTINGS,
-                "values": settings,
-                "description": f"settings ({', '.join(settings)})",
-            }
+            PlannedChange(
+                kind=_SETTINGS, values=settings, description=f"settings ({', '.join(settings)})"
+            )
         )
     for op_type, key, change_key in OPS_ORDER:
-        if key not in wanted:
+        if key not in given:
             continue
-        change = changes.parse(op_type, {change_key: wanted[key]}, database, sizes)
+        wanted_change = changes.read(op_type.value, {change_key: given[key]})
+        change = changes.parse(wanted_change, database, sizes)
         if not change.is_noop:
             runner.build(operation_id, database, change, attempt=1)
-            plan.append({"kind": "ops", **change.to_state()})
+            plan.append(change.to_plan())
     return plan
 
 
@@ -105,13 +103,13 @@ class Update:
         self._deps = deps
         self._runner = OpsRequestRunner(deps)
 
-    async def step(self, ctx: StepContext) -> steps.StepResult:
+    async def step(self, ctx: UpdateContext) -> steps.StepResult:
         store = self._deps.store
         database = await records.load(store, ctx.operation)
-        state: dict[str, Any] = dict(ctx.operation.state)
-        if "plan" not in state:
+        state = ctx.state
+        if state.plan is None:
             plan = plan_for(
-                ctx.operation.desired_state,
+                ctx.input,
                 database,
                 self._runner,
                 self._deps.sizes,
@@ -120,65 +118,58 @@ class Update:
             if not plan:
                 return steps.Done("nothing to change")
             self._check_startable(database, plan)
-            state = {
-                "plan": plan,
-                "index": 0,
-                "step": "start",
-                "attempt": 1,
-                "return_to": database.status.value,
-                "applied": [],
-            }
+            state = UpdateState(
+                plan=plan, index=0, step="start", attempt=1, return_to=database.status.value
+            )
             await ctx.save(state=state)
         try:
             return await self._run(ctx, state)
         except steps.PermanentError as exc:
-            return await self._fail(ctx, dict(ctx.operation.state), str(exc))
+            return await self._fail(ctx, ctx.state, str(exc))
 
-    def _check_startable(self, database: Database, plan: list[dict[str, Any]]) -> None:
-        first_ops = next((p for p in plan if p["kind"] != _SETTINGS), None)
+    def _check_startable(self, database: Database, plan: list[PlannedChange]) -> None:
+        first_ops = next((p for p in plan if p.kind != _SETTINGS), None)
         if first_ops is not None:
-            check_startable(database, changes.from_state(first_ops, database, self._deps.sizes))
+            check_startable(database, changes.from_plan(first_ops, database, self._deps.sizes))
         elif database.status not in SETTINGS_STARTABLE:
             raise steps.PermanentError(f"cannot update a database that is {database.status}")
 
-    async def _run(self, ctx: StepContext, state: dict[str, Any]) -> steps.StepResult:
-        plan: list[dict[str, Any]] = state["plan"]
-        if state["step"] == "start":
+    async def _run(self, ctx: UpdateContext, state: UpdateState) -> steps.StepResult:
+        plan = state.plan or []
+        if state.step == "start":
             await records.transition(
                 self._deps.store,
                 ctx.operation,
                 to=DatabaseStatus.UPDATING,
                 outcome="Started",
-                message="update started: " + "; ".join(p["description"] for p in plan),
+                message="update started: " + "; ".join(p.description for p in plan),
                 fields={"operation_id": ctx.operation.id},
-                previous=records.start_status(state.get("return_to")),
+                previous=records.start_status(state.return_to),
             )
-            state = {**state, "step": "submit"}
+            state = state.model_copy(update={"step": "submit"})
             await ctx.save(state=state)
-        while state["index"] < len(plan):
-            item = plan[state["index"]]
+        while state.index < len(plan):
+            item = plan[state.index]
             database = await records.load(self._deps.store, ctx.operation)
-            if item["kind"] == _SETTINGS:
-                await self._apply_settings(database, item["values"])
-                state = await self._advance(ctx, state, item["description"])
+            if item.kind == _SETTINGS:
+                await self._apply_settings(database, item.values or {})
+                state = await self._advance(ctx, state, item.description)
                 continue
-            change = changes.from_state(item, database, self._deps.sizes)
-            if state["step"] == "submit":
+            change = changes.from_plan(item, database, self._deps.sizes)
+            if state.step == "submit":
                 return await self._submit(ctx, database, change, state)
             result = await self._check(ctx, database, change, state)
-            if isinstance(result, dict):
+            if isinstance(result, UpdateState):
                 state = result
                 continue
             return result
         return await self._succeed(ctx, state)
 
     async def _submit(
-        self, ctx: StepContext, database: Database, change: Change, state: dict[str, Any]
+        self, ctx: UpdateContext, database: Database, change: Change, state: UpdateState
     ) -> steps.StepResult:
-        name = await self._runner.submit(
-            ctx, database, change, attempt=int(state.get("attempt", 1))
-        )
-        state = {**state, "step": "wait"}
+        name = await self._runner.submit(ctx, database, change, attempt=state.attempt)
+        state = state.model_copy(update={"step": "wait"})
         await ctx.save(
             state=state,
             ops_request_name=name,
@@ -189,8 +180,8 @@ class Update:
         return steps.Wait(self._deps.timing.ops_poll, message=f"OpsRequest {name} created")
 
     async def _check(
-        self, ctx: StepContext, database: Database, change: Change, state: dict[str, Any]
-    ) -> steps.StepResult | dict[str, Any]:
+        self, ctx: UpdateContext, database: Database, change: Change, state: UpdateState
+    ) -> steps.StepResult | UpdateState:
         """A step result, or the state to carry on with (the change is done)."""
         name = ctx.operation.ops_request_name
         if not name:
@@ -200,7 +191,7 @@ class Update:
             ctx.log.warning("ops_request_missing", name=name)
             return await self._submit(ctx, database, change, state)
         if check.outcome is OpsOutcome.SUPERSEDED:
-            state = {**state, "attempt": int(state.get("attempt", 1)) + 1}
+            state = state.model_copy(update={"attempt": state.attempt + 1})
             return await self._submit(ctx, database, change, state)
         if check.outcome is OpsOutcome.IN_PROGRESS:
             return steps.Wait(
@@ -216,15 +207,16 @@ class Update:
         return await self._fail(ctx, state, reason)
 
     async def _advance(
-        self, ctx: StepContext, state: dict[str, Any], description: str
-    ) -> dict[str, Any]:
-        state = {
-            **state,
-            "index": state["index"] + 1,
-            "step": "submit",
-            "attempt": 1,
-            "applied": [*state.get("applied", []), description],
-        }
+        self, ctx: UpdateContext, state: UpdateState, description: str
+    ) -> UpdateState:
+        state = state.model_copy(
+            update={
+                "index": state.index + 1,
+                "step": "submit",
+                "attempt": 1,
+                "applied": [*state.applied, description],
+            }
+        )
         await ctx.save(state=state, progress=_progress(state, 0), message=f"{description}: done")
         return state
 
@@ -263,8 +255,8 @@ class Update:
             patch.update(database_cr.monitor_patch(enabled, monitoring=self._deps.monitoring))
         return patch
 
-    async def _succeed(self, ctx: StepContext, state: dict[str, Any]) -> steps.StepResult:
-        applied = "; ".join(state.get("applied", []))
+    async def _succeed(self, ctx: UpdateContext, state: UpdateState) -> steps.StepResult:
+        applied = "; ".join(state.applied)
         await records.transition(
             self._deps.store,
             ctx.operation,
@@ -275,7 +267,7 @@ class Update:
         )
         return steps.Done(f"update done: {applied}")
 
-    async def _fail(self, ctx: StepContext, state: dict[str, Any], reason: str) -> steps.Fail:
+    async def _fail(self, ctx: UpdateContext, state: UpdateState, reason: str) -> steps.Fail:
         message = _failure_message(state, reason)
         database = await records.load(self._deps.store, ctx.operation)
         if database.status is DatabaseStatus.UPDATING:
@@ -289,11 +281,11 @@ class Update:
             )
         return steps.Fail(message)
 
-    async def give_up(self, ctx: StepContext, reason: str) -> None:
+    async def give_up(self, ctx: UpdateContext, reason: str) -> None:
         """The failure hook: the current OpsRequest withdrawn if not started, the record
         back (a no-op after `_fail`, which has done both)."""
-        state = dict(ctx.operation.state)
-        if "plan" not in state:
+        state = ctx.state
+        if state.plan is None:
             return  # refused before it started
         database = await records.find(self._deps.store, ctx.operation)
         if database is None:
@@ -309,7 +301,7 @@ class Update:
                 previous=DatabaseStatus.UPDATING,
             )
 
-    async def cancel(self, ctx: StepContext) -> None:
+    async def cancel(self, ctx: UpdateContext) -> None:
         database = await records.find(self._deps.store, ctx.operation)
         if database is None:
             return  # no record: nothing to undo
@@ -318,19 +310,18 @@ class Update:
             await records.transition(
                 self._deps.store,
                 ctx.operation,
-                to=_final(ctx.operation.state),
+                to=_final(ctx.state),
                 outcome="Cancelled",
-                message="update cancelled; applied: "
-                + (", ".join(ctx.operation.state.get("applied", [])) or "nothing"),
+                message="update cancelled; applied: " + (", ".join(ctx.state.applied) or "nothing"),
                 previous=DatabaseStatus.UPDATING,
             )
 
 
-def _failure_message(state: Mapping[str, Any], reason: str) -> str:
+def _failure_message(state: UpdateState, reason: str) -> str:
     """The reason, then what was and was not applied."""
-    plan = state.get("plan", [])
-    applied = state.get("applied", [])
-    rest = [p["description"] for p in plan[len(applied) :]]
+    plan = state.plan or []
+    applied = state.applied
+    rest = [p.description for p in plan[len(applied) :]]
     message = reason
     if applied:
         message += f"; applied: {', '.join(applied)}"
@@ -339,11 +330,11 @@ def _failure_message(state: Mapping[str, Any], reason: str) -> str:
     return message
 
 
-def _final(state: Mapping[str, Any]) -> DatabaseStatus:
+def _final(state: UpdateState) -> DatabaseStatus:
     """Back to where the update started: paused and failed stay so, the rest is running."""
-    return records.return_status(state.get("return_to"))
+    return records.return_status(state.return_to)
 
 
-def _progress(state: Mapping[str, Any], within: int) -> int:
-    total = max(1, len(state.get("plan", [])))
-    return min(99, (int(state.get("index", 0)) * 100 + within) // total)
+def _progress(state: UpdateState, within: int) -> int:
+    total = max(1, len(state.plan or []))
+    return min(99, (state.index * 100 + within) // total)
