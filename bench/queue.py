@@ -31,8 +31,9 @@ from app.broker.client import make_client
 from app.broker.embedded import EmbeddedRedis
 from app.broker.streams import OperationQueue
 from app.config.settings import LogFormat, LogLevel
+from app.domain.operation_kinds import NoInput
 from app.engine import steps
-from app.engine.context import StepContext
+from app.engine.context import StepContext, untyped
 from app.engine.registry import HandlerRegistry
 from app.engine.retry import RetryPolicy
 from app.engine.runner import EngineConfig
@@ -69,7 +70,9 @@ async def engine_ops_per_second(redis: aioredis.Redis, ops: int, workers: int) -
             supervisor.start(f"worker_{i}", worker.run)
         started = time.perf_counter()
         for i in range(ops):
-            await service.submit(database_id=f"db-{i}", domain="bench", project="p", type="noop")
+            await service.submit(
+                untyped("noop"), NoInput(), database_id=f"db-{i}", domain="bench", project="p"
+            )
         # The store is the only witness that an outcome was recorded: poll it.
         while (  # noqa: ASYNC110
             await store.operations.list(OperationFilter(status="succeeded"), limit=0)

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from app.cluster import errors as cluster_errors
 from app.cluster.gateway import Credentials, KubeGateway
 from app.domain import engines, validation
 from app.domain import errors as domain_errors
+from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
 from app.domain.manifests import labels, names
 from app.domain.namespaces import namespace_for
-from app.domain.operations import Operation, OperationType
+from app.domain.operations import Operation
 from app.domain.providers import Demand, NoProvider, Provider
 from app.domain.sizes import SizeTable
 from app.observability.log import get_logger
@@ -193,10 +193,7 @@ class DatabaseCreation:
         """The record and its operation in one store write (issue 12, item 21)."""
         try:
             return await self._operations.submit_with_record(
-                database,
-                type=OperationType.CREATE.value,
-                desired_state={},
-                created_by=actor,
+                database, kinds.CREATE, kinds.CreateInput(), created_by=actor
             )
         except BaseException as exc:
             if not await self._record_left(database):
@@ -235,21 +232,21 @@ class DatabaseCreation:
             if isinstance(exc, store_errors.DuplicateName):
                 raise Conflict(str(exc), code="duplicate_name") from exc
             raise
-        desired: dict[str, Any] = {}
+        secret: str | None = None
         try:
-            desired["auth_secret_name"] = await self._write_credentials(database, credentials)
+            secret = await self._write_credentials(database, credentials)
             operation = await self._operations.submit(
+                kinds.CREATE,
+                kinds.CreateInput(auth_secret_name=secret),
                 database_id=database.id,
                 domain=database.domain,
                 project=database.project,
-                type=OperationType.CREATE.value,
-                desired_state=desired,
                 created_by=actor,
             )
         except BaseException:
             # Nothing half-written: the secret and the record go, freeing the name.
-            if "auth_secret_name" in desired:
-                await self._forget_credentials(database, desired["auth_secret_name"])
+            if secret is not None:
+                await self._forget_credentials(database, secret)
             await self._store.databases.update_fields(
                 database.id,
                 {"status": DatabaseStatus.DELETED, "message": "creation could not be started"},

@@ -18,9 +18,11 @@ from app.cluster import errors as cluster_errors
 from app.cluster.gateway import Credentials, KubeGateway
 from app.domain import clock, engines, validation
 from app.domain import errors as domain_errors
+from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
-from app.domain.operations import Operation, OperationType
+from app.domain.operation_kinds import InputT, OperationKind
+from app.domain.operations import Operation
 from app.domain.providers import NoProvider
 from app.domain.sizes import SizeTable
 from app.services import operations
@@ -164,38 +166,40 @@ class DatabaseService:
     async def mutate(
         self,
         database: Database,
-        op_type: OperationType,
-        desired: Mapping[str, Any],
+        kind: OperationKind[InputT, Any],
+        wanted: InputT,
         *,
         actor: str,
         allowed_from: frozenset[DatabaseStatus] | None = None,
     ) -> tuple[Database, Operation]:
+        """Submit an operation of `kind` asking for `wanted` on `database`."""
         await self.check_idle(database)
         if database.status is DatabaseStatus.DELETED:
             raise RuleViolated(
                 "status", "a deleted database can only be read", code="database_deleted"
             )
         if allowed_from is not None and database.status not in allowed_from:
-            wanted = " or ".join(sorted(s.value for s in allowed_from))
+            needed = " or ".join(sorted(s.value for s in allowed_from))
             raise RuleViolated(
                 "status",
-                f"{op_type.value} needs a {wanted} database; this one is {database.status.value}",
+                f"{kind.type} needs a {needed} database; this one is {database.status.value}",
                 code="invalid_state",
             )
         # A change that makes the database bigger reserves the growth first (409
         # `insufficient_capacity`, 429 `quota_exceeded`); `settle` squares it up when the
         # operation ends.
+        desired = kind.dump_input(wanted)
         target = (
             self._placement.target(database, desired) if SHAPE_FIELDS & desired.keys() else None
         )
 
         async def submit() -> Operation:
             return await self._operations.submit(
+                kind,
+                wanted,
                 database_id=database.id,
                 domain=database.domain,
                 project=database.project,
-                type=op_type.value,
-                desired_state=dict(desired),
                 created_by=actor,
             )
 
@@ -228,7 +232,7 @@ class DatabaseService:
                 "to false first",
                 code="deletion_protected",
             )
-        return await self.mutate(database, OperationType.DELETE, {}, actor=actor)
+        return await self.mutate(database, kinds.DELETE, kinds.DeleteInput(), actor=actor)
 
     def check_scale(self, database: Database, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Validate scale/patch values against the rules; the changes that differ."""

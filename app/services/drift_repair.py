@@ -47,14 +47,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic
 
 from app.broker.errors import BrokerError
 from app.domain import clock, drift, engines
+from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.events import Event
 from app.domain.manifests import database_cr
 from app.domain.manifests import labels as label_keys
+from app.domain.operation_kinds import InputT, OperationKind
 from app.domain.operations import OperationStatus, OperationType
 from app.domain.sizes import SizeTable
 from app.observability.log import get_logger
@@ -105,9 +107,19 @@ class _Tally:
 
 
 @dataclass(frozen=True, slots=True)
-class _Fix:
-    type: OperationType
-    desired_state: dict[str, Any]
+class _Fix(Generic[InputT]):
+    """The operation that undoes a drift: its kind and its input (with `observed`)."""
+
+    kind: OperationKind[InputT, Any]
+    wanted: InputT
+
+    @property
+    def type(self) -> OperationType:
+        return OperationType(self.kind.type)
+
+    @property
+    def desired_state(self) -> dict[str, Any]:
+        return self.kind.dump_input(self.wanted)
 
 
 class DriftRepair:
@@ -237,7 +249,7 @@ class DriftRepair:
         self,
         database: Database,
         item: drift.Drift,
-        fix: _Fix,
+        fix: _Fix[Any],
         found_drift: list[drift.Drift],
         fence: Guard,
         tally: _Tally,
@@ -245,11 +257,11 @@ class DriftRepair:
         fence()
         try:
             operation = await self._operations.submit(
+                fix.kind,
+                fix.wanted,
                 database_id=database.id,
                 domain=database.domain,
                 project=database.project,
-                type=fix.type.value,
-                desired_state=fix.desired_state,
                 created_by=ACTOR,
             )
         except store_errors.OperationInProgress:
@@ -263,34 +275,38 @@ class DriftRepair:
             operation_id=operation.id,
         )
 
-    async def _fix_for(self, database: Database, found: drift.Drift) -> _Fix | None:
+    async def _fix_for(self, database: Database, found: drift.Drift) -> _Fix[Any] | None:
         """The operation that undoes `found`, or None (adopt it, or leave it)."""
         paused = database.status is DatabaseStatus.PAUSED
         if found.field == "halted":
             if paused:
-                return _Fix(OperationType.PAUSE, {"observed": {"halted": False}})
-            return _Fix(OperationType.RESUME, {"observed": {"halted": True}})
+                halted = kinds.ObservedHalted(halted=False)
+                return _Fix(kinds.PAUSE, kinds.PauseInput(observed=halted))
+            return _Fix(kinds.RESUME, kinds.ResumeInput(observed=kinds.ObservedHalted(halted=True)))
         if paused or found.value is None:
             return None  # a halted database takes no OpsRequest; an unreadable value
         if found.field == "storage":
             if found.value >= database.storage_gb:
                 return None
             return _Fix(
-                OperationType.EXPAND_STORAGE,
-                {
-                    "storage_gb": database.storage_gb,
-                    "observed": {"storage_gb": found.value},
-                },
+                kinds.EXPAND_STORAGE,
+                kinds.ExpandStorageInput(
+                    storage_gb=database.storage_gb,
+                    observed=kinds.ObservedStorage(storage_gb=found.value),
+                ),
             )
         if found.field == "resources":
-            return _Fix(OperationType.SCALE_VERTICAL, {"size": database.size, "observed": {}})
+            return _Fix(
+                kinds.SCALE_VERTICAL,
+                kinds.ScaleVerticalInput(size=database.size, observed=kinds.ObservedResources()),
+            )
         if found.field == "replicas":
             return _Fix(
-                OperationType.SCALE_HORIZONTAL,
-                {
-                    "replicas": database.replicas,
-                    "observed": {"replicas": found.value},
-                },
+                kinds.SCALE_HORIZONTAL,
+                kinds.ScaleHorizontalInput(
+                    replicas=database.replicas,
+                    observed=kinds.ObservedReplicas(replicas=found.value),
+                ),
             )
         if found.field == "version":
             try:
@@ -301,11 +317,11 @@ class DriftRepair:
                 return None
             if database.version in targets:
                 return _Fix(
-                    OperationType.UPGRADE_VERSION,
-                    {
-                        "target_version": database.version,
-                        "observed": {"version": str(found.value)},
-                    },
+                    kinds.UPGRADE_VERSION,
+                    kinds.UpgradeVersionInput(
+                        target_version=database.version,
+                        observed=kinds.ObservedVersion(version=str(found.value)),
+                    ),
                 )
         return None
 
@@ -326,7 +342,7 @@ class DriftRepair:
             return False
         return found.value in targets
 
-    async def _failed_before(self, database: Database, fix: _Fix) -> bool:
+    async def _failed_before(self, database: Database, fix: _Fix[Any]) -> bool:
         recent = await self._store.operations.list(
             OperationFilter(database_id=database.id), limit=_RECENT_OPERATIONS
         )

@@ -12,7 +12,7 @@ is never told to retry work that is already running (issue 12, item 20).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ from app.broker.errors import BrokerError
 from app.broker.streams import OperationQueue
 from app.domain import clock
 from app.domain.databases import Database
+from app.domain.operation_kinds import InputT, OperationKind
 from app.domain.operations import Operation
 from app.observability.log import get_logger
 from app.services.errors import ServiceError
@@ -71,22 +72,24 @@ class OperationService:
 
     async def submit(
         self,
+        kind: OperationKind[InputT, Any],
+        wanted: InputT,
         *,
         database_id: str,
         domain: str,
         project: str,
-        type: str,
-        desired_state: Mapping[str, Any] | None = None,
         created_by: str | None = None,
         deadline: float | None = None,
     ) -> Operation:
-        """Raises `store.errors.OperationInProgress` when the database has an active one."""
+        """An operation of `kind` asking for `wanted` (its input model, stored as
+        `desired_state`). Raises `store.errors.OperationInProgress` when the database has an
+        active one."""
         operation = self._new(
             database_id=database_id,
             domain=domain,
             project=project,
-            type=type,
-            desired_state=desired_state,
+            type=kind.type,
+            desired_state=kind.dump_input(wanted),
             created_by=created_by,
             deadline=deadline,
         )
@@ -97,9 +100,9 @@ class OperationService:
     async def submit_with_record(
         self,
         database: Database,
+        kind: OperationKind[InputT, Any],
+        wanted: InputT,
         *,
-        type: str,
-        desired_state: Mapping[str, Any],
         created_by: str | None,
     ) -> tuple[Database, Operation]:
         """A new database's record and its first operation in one store write
@@ -108,8 +111,8 @@ class OperationService:
             database_id=database.id,
             domain=database.domain,
             project=database.project,
-            type=type,
-            desired_state=desired_state,
+            type=kind.type,
+            desired_state=kind.dump_input(wanted),
             created_by=created_by,
         )
         database = database.model_copy(update={"operation_id": operation.id})
@@ -124,7 +127,7 @@ class OperationService:
         domain: str,
         project: str,
         type: str,
-        desired_state: Mapping[str, Any] | None,
+        desired_state: dict[str, Any],
         created_by: str | None,
         deadline: float | None = None,
     ) -> Operation:
@@ -134,7 +137,7 @@ class OperationService:
             domain=domain,
             project=project,
             type=type,
-            desired_state=dict(desired_state or {}),
+            desired_state=desired_state,
             created_by=created_by,
             created_at=now,
             next_run_at=now,

@@ -6,11 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from app.broker.streams import OperationQueue
+from app.domain import operation_kinds as kinds
 from app.domain.operations import Operation
+from app.engine.context import untyped
 from app.engine.registry import HandlerRegistry
 from app.engine.retry import RetryPolicy
 from app.engine.runner import EngineConfig
@@ -44,13 +47,25 @@ class Engine:
         self.supervisor.start(name, worker.run, group="workers")
         return worker
 
-    async def submit(self, database_id: str, op_type: str = "test", **kwargs: object) -> Operation:
+    async def submit(
+        self,
+        database_id: str,
+        op_type: str = "test",
+        *,
+        desired_state: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Operation:
+        """A database type's input is read from `desired_state` by its kind; another type
+        (the engine tests' own) is submitted without models."""
+        kind = next((k for k in kinds.DATABASE_KINDS if k.type == op_type), None)
+        typed: kinds.OperationKind[Any, Any] = kind or untyped(op_type)
         return await self.service.submit(
+            typed,
+            typed.read_input(desired_state or {}),
             database_id=database_id,
             domain="acme",
             project="shop",
-            type=op_type,
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
 
     async def wait_terminal(self, operation_id: str, *, timeout: float = 20) -> Operation:

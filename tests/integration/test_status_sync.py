@@ -20,6 +20,7 @@ from app.broker.streams import OperationQueue
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
 from app.domain import engines, namespaces, sizes
+from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import database_cr
 from app.domain.status_mapping import observe_database as observe
@@ -264,11 +265,11 @@ async def test_a_status_an_operation_took_after_the_pass_listed_them_is_not_over
         queue = OperationQueue(redis_client, prefix=scoped_key("ops"))
         operations = OperationService(sqlite_store, queue, OperationDefaults(deadline=60))
         await operations.submit(
+            kinds.SCALE_HORIZONTAL,
+            kinds.ScaleHorizontalInput(replicas=1),
             database_id=database.id,
             domain="acme",
             project="shop",
-            type="scale_horizontal",
-            desired_state={"replicas": 1},
         )
         gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
         try:

@@ -27,8 +27,10 @@ from app.api.v1.database_routing import (
     database_router,
 )
 from app.domain import access
-from app.domain.databases import DatabaseStatus
-from app.domain.operations import OperationType
+from app.domain import operation_kinds as kinds
+from app.domain.databases import Database, DatabaseStatus
+from app.domain.operation_kinds import InputT, OperationKind
+from app.domain.operations import Operation
 from app.services import database_errors as service_errors
 from app.services.databases import DatabaseService
 
@@ -41,20 +43,16 @@ async def _simple(
     domain: str,
     project: str,
     database_id: str,
-    op_type: OperationType,
+    kind: OperationKind[InputT, Any],
+    wanted: InputT,
     allowed: frozenset[DatabaseStatus] | None,
     idem: idempotency.Guard,
-    desired_state: dict[str, Any] | None = None,
 ) -> JSONResponse:
     database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.WRITE
     )
     database, operation = await service.mutate(
-        database,
-        op_type,
-        desired_state or {},
-        actor=principal.key_id,
-        allowed_from=allowed,
+        database, kind, wanted, actor=principal.key_id, allowed_from=allowed
     )
     return await accepted(database, operation, idem)
 
@@ -75,7 +73,15 @@ async def pause_database(
     database_id: str,
 ) -> JSONResponse:
     return await _simple(
-        service, principal, domain, project, database_id, OperationType.PAUSE, RUNNING, idem
+        service,
+        principal,
+        domain,
+        project,
+        database_id,
+        kinds.PAUSE,
+        kinds.PauseInput(),
+        RUNNING,
+        idem,
     )
 
 
@@ -95,7 +101,15 @@ async def resume_database(
     database_id: str,
 ) -> JSONResponse:
     return await _simple(
-        service, principal, domain, project, database_id, OperationType.RESUME, PAUSED, idem
+        service,
+        principal,
+        domain,
+        project,
+        database_id,
+        kinds.RESUME,
+        kinds.ResumeInput(),
+        PAUSED,
+        idem,
     )
 
 
@@ -115,7 +129,15 @@ async def restart_database(
     database_id: str,
 ) -> JSONResponse:
     return await _simple(
-        service, principal, domain, project, database_id, OperationType.RESTART, SERVING, idem
+        service,
+        principal,
+        domain,
+        project,
+        database_id,
+        kinds.RESTART,
+        kinds.RestartInput(),
+        SERVING,
+        idem,
     )
 
 
@@ -140,7 +162,8 @@ async def rotate_credentials(
         domain,
         project,
         database_id,
-        OperationType.ROTATE_CREDENTIALS,
+        kinds.ROTATE_CREDENTIALS,
+        kinds.RotateCredentialsInput(),
         RUNNING,
         idem,
     )
@@ -173,26 +196,33 @@ async def scale_database(
             "nothing to scale: give replicas, storage_gb or size different from now",
             code="no_change",
         )
-    op_type, state = _scale_operation(changes)
-    database, operation = await service.mutate(
-        database,
-        op_type,
-        state,
-        actor=principal.key_id,
-        allowed_from=RUNNING,
-    )
+    database, operation = await _scale(service, database, changes, actor=principal.key_id)
     return await accepted(database, operation, idem)
 
 
-def _scale_operation(changes: dict[str, Any]) -> tuple[OperationType, dict[str, Any]]:
+async def _scale(
+    service: DatabaseService, database: Database, changes: dict[str, Any], *, actor: str
+) -> tuple[Database, Operation]:
+    """One value: its own operation type; several: an update that runs them in order."""
     if len(changes) > 1:
-        return OperationType.UPDATE, changes
-    ((name, value),) = changes.items()
-    return {
-        "replicas": OperationType.SCALE_HORIZONTAL,
-        "storage_gb": OperationType.EXPAND_STORAGE,
-        "size": OperationType.SCALE_VERTICAL,
-    }[name], {name: value}
+        wanted = kinds.UpdateInput.model_validate(changes)
+        return await service.mutate(
+            database, kinds.UPDATE, wanted, actor=actor, allowed_from=RUNNING
+        )
+    if "replicas" in changes:
+        horizontal = kinds.ScaleHorizontalInput(replicas=changes["replicas"])
+        return await service.mutate(
+            database, kinds.SCALE_HORIZONTAL, horizontal, actor=actor, allowed_from=RUNNING
+        )
+    if "storage_gb" in changes:
+        storage = kinds.ExpandStorageInput(storage_gb=changes["storage_gb"])
+        return await service.mutate(
+            database, kinds.EXPAND_STORAGE, storage, actor=actor, allowed_from=RUNNING
+        )
+    vertical = kinds.ScaleVerticalInput(size=changes["size"])
+    return await service.mutate(
+        database, kinds.SCALE_VERTICAL, vertical, actor=actor, allowed_from=RUNNING
+    )
 
 
 @router.get(
@@ -239,8 +269,8 @@ async def upgrade_database(
         await service.check_upgrade(database, body.target_version)
     database, operation = await service.mutate(
         database,
-        OperationType.UPGRADE_VERSION,
-        {"target_version": body.target_version},
+        kinds.UPGRADE_VERSION,
+        kinds.UpgradeVersionInput(target_version=body.target_version),
         actor=principal.key_id,
         allowed_from=RUNNING,
     )

@@ -29,8 +29,8 @@ from app.api.v1.database_routing import (
 )
 from app.api.v1.operations import OperationList, OperationOut
 from app.domain import access
+from app.domain import operation_kinds as kinds
 from app.domain.manifests import connection
-from app.domain.operations import OperationType
 from app.services import database_errors as service_errors
 from app.services.databases import NewDatabase
 from app.store.protocols import OperationFilter
@@ -190,8 +190,8 @@ async def patch_database(
         )
     database, operation = await service.mutate(
         database,
-        OperationType.UPDATE,
-        changes,
+        kinds.UPDATE,
+        kinds.UpdateInput.model_validate(changes),
         actor=principal.key_id,
     )
     return await accepted(database, operation, idem)
