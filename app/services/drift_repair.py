@@ -57,7 +57,7 @@ from app.domain.events import Event
 from app.domain.manifests import database_cr
 from app.domain.manifests import labels as label_keys
 from app.domain.operation_kinds import InputT, OperationKind
-from app.domain.operations import OperationStatus, OperationType
+from app.domain.operations import OperationStatus
 from app.domain.sizes import SizeTable
 from app.observability.log import get_logger
 from app.services import inventory
@@ -113,12 +113,7 @@ class _Fix(Generic[InputT]):
     kind: OperationKind[InputT, Any]
     wanted: InputT
 
-    @property
-    def type(self) -> OperationType:
-        return OperationType(self.kind.type)
-
-    @property
-    def desired_state(self) -> dict[str, Any]:
+    def stored(self) -> dict[str, Any]:
         return self.kind.dump_input(self.wanted)
 
 
@@ -271,7 +266,7 @@ class DriftRepair:
             database,
             found_drift,
             fence,
-            action=f"{fix.type.value} {operation.id} opened to fix {item.field}",
+            action=f"{fix.kind.type} {operation.id} opened to fix {item.field}",
             operation_id=operation.id,
         )
 
@@ -348,9 +343,9 @@ class DriftRepair:
         )
         return any(
             op.created_by == ACTOR
-            and op.type == fix.type.value
+            and op.type == fix.kind.type
             and op.status is OperationStatus.FAILED
-            and op.desired_state == fix.desired_state
+            and op.desired_state == fix.stored()
             for op in recent.items
         )
 
