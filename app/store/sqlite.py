@@ -176,12 +176,12 @@ class SQLiteOperations:
     def __init__(self, table: Table) -> None:
         self._t = table
 
-    async def create_active(self, operation: Operation) -> Operation:
+    async def create_active(self, operation: Operation, *, fence: Fence | None = None) -> Operation:
         if not operation.is_active:
             raise ValueError("create_active takes an active operation")
         for _ in range(3):
             try:
-                await self._t.insert(operation)
+                await self._t.insert(operation, fence)
                 return operation
             except sqlite3.IntegrityError as exc:
                 if "operations_one_active" not in str(exc):
@@ -360,10 +360,15 @@ class SQLiteProviders:
         return [parse(Provider, d) for d in docs]
 
     async def update_fields(
-        self, provider_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self,
+        provider_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Provider:
         try:
-            doc = await self._t.update(provider_id, fields, expected_revision)
+            doc = await self._t.update(provider_id, fields, expected_revision, fence)
         except sqlite3.IntegrityError as exc:
             raise errors.NameTaken("provider", str(fields.get("name"))) from exc
         except sqlite3.Error as exc:
@@ -429,9 +434,14 @@ class SQLiteTenants:
         return tenant
 
     async def update_fields(
-        self, tenant_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self,
+        tenant_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Tenant:
-        doc = await guard(self._t.update(tenant_id, fields, expected_revision))
+        doc = await guard(self._t.update(tenant_id, fields, expected_revision, fence))
         return parse(Tenant, doc)
 
 
