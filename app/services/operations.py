@@ -24,7 +24,7 @@ from app.domain.operations import Operation
 from app.observability.log import get_logger
 from app.services.errors import ServiceError
 from app.store import errors
-from app.store.protocols import OperationFilter, Page, Store
+from app.store.protocols import Fence, OperationFilter, Page, Store
 
 log = get_logger(__name__)
 
@@ -79,8 +79,10 @@ class OperationService:
         desired_state: Mapping[str, Any] | None = None,
         created_by: str | None = None,
         deadline: float | None = None,
+        fence: Fence | None = None,
     ) -> Operation:
-        """Raises `store.errors.OperationInProgress` when the database has an active one."""
+        """Raises `store.errors.OperationInProgress` when the database has an active one;
+        with `fence` (the reconciler's epoch), `store.errors.Fenced` when it is stale."""
         operation = self._new(
             database_id=database_id,
             domain=domain,
@@ -90,7 +92,7 @@ class OperationService:
             created_by=created_by,
             deadline=deadline,
         )
-        await self._store.operations.create_active(operation)
+        await self._store.operations.create_active(operation, fence=fence)
         await self._queued(operation)
         return operation
 

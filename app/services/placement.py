@@ -43,7 +43,7 @@ from app.domain.sizes import SizeTable
 from app.observability.log import get_logger
 from app.services.quotas import Quotas
 from app.store import errors as store_errors
-from app.store.protocols import Store
+from app.store.protocols import Fence, Store
 
 log = get_logger(__name__)
 
@@ -166,9 +166,10 @@ class Placement:
                     await self._give(fresh, growth, count=0)
                 raise
 
-    async def settle(self, database_id: str) -> None:
+    async def settle(self, database_id: str, *, fence: Fence | None = None) -> None:
         """Bring what the database holds to what it needs now: its record's shape, or the
-        target of an operation in progress if that is larger (idempotent)."""
+        target of an operation in progress if that is larger (idempotent). The reconciler
+        passes its epoch as `fence`: every write then carries it (`store_errors.Fenced`)."""
         async with self._locked(database_id):
             database = await self._store.databases.get(database_id)
             if database is None or database.provider_id is None:
@@ -184,11 +185,16 @@ class Placement:
             if delta.is_zero and count == 0:
                 return
             await self._store.databases.update_fields(
-                database.id, {**reserved_fields(want), "counted": counted}
+                database.id, {**reserved_fields(want), "counted": counted}, fence=fence
             )
-            await self._apply(database.provider_id, delta, check=False)
+            await self._apply(database.provider_id, delta, check=False, fence=fence)
             await self.quotas.charge(
-                database.domain, database.project, count=count, demand=delta, check=False
+                database.domain,
+                database.project,
+                count=count,
+                demand=delta,
+                check=False,
+                fence=fence,
             )
         log.info(
             "placement_settled",
@@ -261,7 +267,9 @@ class Placement:
         """Give back a reservation no database came to hold (a create that failed)."""
         await self._apply(provider_id, -demand, check=False)
 
-    async def _apply(self, provider_id: str, delta: Demand, *, check: bool) -> None:
+    async def _apply(
+        self, provider_id: str, delta: Demand, *, check: bool, fence: Fence | None = None
+    ) -> None:
         for _ in range(_ATTEMPTS):
             provider = await self._store.providers.get(provider_id)
             if provider is None:
@@ -281,6 +289,7 @@ class Placement:
                     provider_id,
                     rules.with_demand(provider, delta),
                     expected_revision=provider.revision,
+                    fence=fence,
                 )
                 return
             except store_errors.RevisionConflict:
