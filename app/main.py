@@ -33,6 +33,7 @@ from app.api.middleware import RequestMiddleware
 from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import audit as audit_routes
 from app.api.v1 import catalog as catalog_routes
+from app.api.v1 import database_actions as database_action_routes
 from app.api.v1 import database_search as database_search_routes
 from app.api.v1 import databases as database_routes
 from app.api.v1 import operations as operations_routes
@@ -450,6 +451,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order: the database routes, which take most of the traffic,
     # first (measured with bench.scale: matching is a large share of a GET's cost).
     app.include_router(database_routes.router)
+    app.include_router(database_action_routes.router)
     app.include_router(database_search_routes.router)
     app.include_router(operations_routes.router)
     app.include_router(catalog_routes.router)

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 import app.services
 from app.api import errors as api_errors
-from app.services import api_keys, databases, providers
+from app.services import api_keys, database_errors, providers
 from app.services import errors as service_errors
 from app.store.sqlite import SQLiteStore
 
@@ -116,7 +116,7 @@ async def test_a_service_error_is_answered_with_its_status_code_message_and_deta
 
 
 async def test_a_new_subclass_without_its_own_mapping_answers_its_parents_status() -> None:
-    class Stale(databases.Conflict):
+    class Stale(database_errors.Conflict):
         pass
 
     class Vanished(providers.ProviderNotFound):

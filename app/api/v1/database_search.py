@@ -16,7 +16,7 @@ from app.api import auth, deps
 from app.api.errors import ValidationFailed, error_responses
 from app.api.v1 import database_models as models
 from app.api.v1 import filters
-from app.api.v1.databases import DNS_LABEL
+from app.api.v1.database_routing import DNS_LABEL
 from app.domain import access
 
 Principal = Annotated[auth.Principal, Depends(auth.authenticate)]

@@ -1,87 +1,41 @@
 """`/api/v1/domain/{domain}/project/{project}/databases`: the database lifecycle API.
 
 Routers only: parse, authorize (another tenant's database answers 404), call
-`DatabaseService`, shape the answer. Every mutation answers 202 with the database body plus
-`operation_id`, `poll_url` and a `Location` header pointing at the operation.
+`DatabaseService`, shape the answer. The actions on one database (pause, scale, upgrade...)
+are `database_actions`; what both share is `database_routing`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.api import auth, deps, idempotency
 from app.api.errors import ApiError, error_responses
 from app.api.v1 import database_models as models
 from app.api.v1 import filters
+from app.api.v1.database_routing import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Domain,
+    Principal,
+    Project,
+    accepted,
+    authorized_database,
+    database_router,
+    json_body,
+)
 from app.api.v1.operations import OperationList, OperationOut
 from app.domain import access
-from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import connection
-from app.domain.operations import Operation, OperationType
-from app.services import databases as service_errors
-from app.services.databases import DatabaseService, NewDatabase
+from app.domain.operations import OperationType
+from app.services import database_errors as service_errors
+from app.services.databases import NewDatabase
 from app.store.protocols import OperationFilter
 
-DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-Domain = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
-Project = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
-Principal = Annotated[auth.Principal, Depends(auth.authenticate)]
-
-# The path's tenant is authorized before parameters and bodies are validated (auth.py).
-router = APIRouter(
-    prefix="/api/v1/domain/{domain}/project/{project}/databases",
-    tags=["databases"],
-    responses=error_responses(400, 429),
-    dependencies=[auth.TENANT_GATE],
-)
-
-RUNNING = frozenset({DatabaseStatus.RUNNING})
-PAUSED = frozenset({DatabaseStatus.PAUSED})
-SERVING = frozenset({DatabaseStatus.RUNNING, DatabaseStatus.FAILED})
-
-
-async def _database(
-    service: DatabaseService,
-    principal: auth.Principal,
-    domain: str,
-    project: str,
-    database_id: str,
-    action: access.Action,
-) -> Database:
-    missing = f"database {database_id} not found"
-    auth.authorize(
-        principal, domain=domain, project=project, action=access.Action.READ, missing=missing
-    )
-    database = await service.get(domain, project, database_id)
-    if action is not access.Action.READ:
-        auth.authorize(principal, domain=domain, project=project, action=action, missing=missing)
-    return database
-
-
-def _json(body: models.DatabaseOut | models.DatabaseList) -> Response:
-    """The body serialised by its own model: the hot read routes skip FastAPI's second
-    validation of a response that is already a validated model (about a tenth of a GET,
-    measured with bench.scale); `response_model` still documents it."""
-    return Response(body.model_dump_json(), media_type="application/json")
-
-
-async def _accepted(
-    database: Database, operation: Operation, idem: idempotency.Guard
-) -> JSONResponse:
-    body = models.DatabaseOut.of(database, poll=True).model_dump(mode="json")
-    body["operation_id"] = operation.id
-    return await idem.keep(
-        JSONResponse(
-            body, status_code=202, headers={"Location": f"/api/v1/operations/{operation.id}"}
-        )
-    )
-
-
-READ_ERRORS = error_responses(401, 404, 422)
-WRITE_ERRORS = error_responses(401, 403, 404, 409, 422, 429, 503)
+router = database_router()
 
 
 @router.post(
@@ -132,7 +86,7 @@ async def create_database(
         region=region,
         zone=zone,
     )
-    return await _accepted(database, operation, idem)
+    return await accepted(database, operation, idem)
 
 
 def _one_of(field: str, in_body: str | None, header: str, in_header: str | None) -> str | None:
@@ -176,7 +130,7 @@ async def list_databases(
     found = await lists.page(
         query.where(domain=domain, project=project), offset=query.offset, limit=query.page_size
     )
-    return _json(
+    return json_body(
         models.DatabaseList(
             databases=[models.DatabaseOut.of(d) for d in found.items],
             total=found.total,
@@ -199,8 +153,10 @@ async def get_database(
     project: Project,
     database_id: str,
 ) -> Response:
-    database = await _database(service, principal, domain, project, database_id, access.Action.READ)
-    return _json(models.DatabaseOut.of(database))
+    database = await authorized_database(
+        service, principal, domain, project, database_id, access.Action.READ
+    )
+    return json_body(models.DatabaseOut.of(database))
 
 
 @router.patch(
@@ -219,7 +175,7 @@ async def patch_database(
     database_id: str,
     body: models.PatchDatabaseIn,
 ) -> JSONResponse:
-    database = await _database(
+    database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.WRITE
     )
     asked = body.model_dump(exclude_none=True)
@@ -238,7 +194,7 @@ async def patch_database(
         changes,
         actor=principal.key_id,
     )
-    return await _accepted(database, operation, idem)
+    return await accepted(database, operation, idem)
 
 
 @router.delete(
@@ -256,221 +212,11 @@ async def delete_database(
     project: Project,
     database_id: str,
 ) -> JSONResponse:
-    database = await _database(
+    database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.WRITE
     )
     database, operation = await service.delete(database, actor=principal.key_id)
-    return await _accepted(database, operation, idem)
-
-
-async def _simple(
-    service: DatabaseService,
-    principal: auth.Principal,
-    domain: str,
-    project: str,
-    database_id: str,
-    op_type: OperationType,
-    allowed: frozenset[DatabaseStatus] | None,
-    idem: idempotency.Guard,
-    desired_state: dict[str, Any] | None = None,
-) -> JSONResponse:
-    database = await _database(
-        service, principal, domain, project, database_id, access.Action.WRITE
-    )
-    database, operation = await service.mutate(
-        database,
-        op_type,
-        desired_state or {},
-        actor=principal.key_id,
-        allowed_from=allowed,
-    )
-    return await _accepted(database, operation, idem)
-
-
-@router.post(
-    "/{database_id}/pause",
-    status_code=202,
-    response_model=models.DatabaseOut,
-    responses=WRITE_ERRORS,
-    summary="Pause (halt) a running database",
-)
-async def pause_database(
-    service: deps.Databases,
-    principal: Principal,
-    idem: idempotency.Idempotent,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> JSONResponse:
-    return await _simple(
-        service, principal, domain, project, database_id, OperationType.PAUSE, RUNNING, idem
-    )
-
-
-@router.post(
-    "/{database_id}/resume",
-    status_code=202,
-    response_model=models.DatabaseOut,
-    responses=WRITE_ERRORS,
-    summary="Resume a paused database",
-)
-async def resume_database(
-    service: deps.Databases,
-    principal: Principal,
-    idem: idempotency.Idempotent,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> JSONResponse:
-    return await _simple(
-        service, principal, domain, project, database_id, OperationType.RESUME, PAUSED, idem
-    )
-
-
-@router.post(
-    "/{database_id}/restart",
-    status_code=202,
-    response_model=models.DatabaseOut,
-    responses=WRITE_ERRORS,
-    summary="Restart a database",
-)
-async def restart_database(
-    service: deps.Databases,
-    principal: Principal,
-    idem: idempotency.Idempotent,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> JSONResponse:
-    return await _simple(
-        service, principal, domain, project, database_id, OperationType.RESTART, SERVING, idem
-    )
-
-
-@router.post(
-    "/{database_id}/credentials/rotate",
-    status_code=202,
-    response_model=models.DatabaseOut,
-    responses=WRITE_ERRORS,
-    summary="Rotate the database's credentials",
-)
-async def rotate_credentials(
-    service: deps.Databases,
-    principal: Principal,
-    idem: idempotency.Idempotent,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> JSONResponse:
-    return await _simple(
-        service,
-        principal,
-        domain,
-        project,
-        database_id,
-        OperationType.ROTATE_CREDENTIALS,
-        RUNNING,
-        idem,
-    )
-
-
-@router.post(
-    "/{database_id}/scale",
-    status_code=202,
-    response_model=models.DatabaseOut,
-    responses=WRITE_ERRORS,
-    summary="Scale replicas, storage or size",
-)
-async def scale_database(
-    service: deps.Databases,
-    principal: Principal,
-    idem: idempotency.Idempotent,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-    body: models.ScaleIn,
-) -> JSONResponse:
-    database = await _database(
-        service, principal, domain, project, database_id, access.Action.WRITE
-    )
-    await service.check_idle(database)
-    changes = service.check_scale(database, body.model_dump(exclude_none=True))
-    if not changes:
-        raise service_errors.RuleViolated(
-            "body",
-            "nothing to scale: give replicas, storage_gb or size different from now",
-            code="no_change",
-        )
-    op_type, state = _scale_operation(changes)
-    database, operation = await service.mutate(
-        database,
-        op_type,
-        state,
-        actor=principal.key_id,
-        allowed_from=RUNNING,
-    )
-    return await _accepted(database, operation, idem)
-
-
-def _scale_operation(changes: dict[str, Any]) -> tuple[OperationType, dict[str, Any]]:
-    if len(changes) > 1:
-        return OperationType.UPDATE, changes
-    ((name, value),) = changes.items()
-    return {
-        "replicas": OperationType.SCALE_HORIZONTAL,
-        "storage_gb": OperationType.EXPAND_STORAGE,
-        "size": OperationType.SCALE_VERTICAL,
-    }[name], {name: value}
-
-
-@router.get(
-    "/{database_id}/available-upgrades",
-    response_model=models.UpgradesOut,
-    responses=error_responses(401, 404, 503),
-    summary="Versions it may upgrade to",
-)
-async def available_upgrades(
-    service: deps.Databases,
-    principal: Principal,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> models.UpgradesOut:
-    database = await _database(service, principal, domain, project, database_id, access.Action.READ)
-    targets = await service.available_upgrades(database)
-    return models.UpgradesOut(current_version=database.version, available_upgrades=targets)
-
-
-@router.post(
-    "/{database_id}/upgrade",
-    status_code=202,
-    response_model=models.DatabaseOut,
-    responses=WRITE_ERRORS,
-    summary="Upgrade to another version",
-)
-async def upgrade_database(
-    service: deps.Databases,
-    principal: Principal,
-    idem: idempotency.Idempotent,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-    body: models.UpgradeIn,
-) -> JSONResponse:
-    database = await _database(
-        service, principal, domain, project, database_id, access.Action.WRITE
-    )
-    await service.check_idle(database)
-    if database.status is not DatabaseStatus.DELETED:
-        await service.check_upgrade(database, body.target_version)
-    database, operation = await service.mutate(
-        database,
-        OperationType.UPGRADE_VERSION,
-        {"target_version": body.target_version},
-        actor=principal.key_id,
-        allowed_from=RUNNING,
-    )
-    return await _accepted(database, operation, idem)
+    return await accepted(database, operation, idem)
 
 
 @router.get(
@@ -497,7 +243,7 @@ async def get_credentials(
     database_id: str,
     response: Response,
 ) -> models.CredentialsOut:
-    database = await _database(
+    database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.CREDENTIALS
     )
     secret = await service.credentials(database)
@@ -533,7 +279,9 @@ async def get_status(
     project: Project,
     database_id: str,
 ) -> models.StatusOut:
-    database = await _database(service, principal, domain, project, database_id, access.Action.READ)
+    database = await authorized_database(
+        service, principal, domain, project, database_id, access.Action.READ
+    )
     return models.StatusOut(
         id=database.id,
         status=database.status,
@@ -565,7 +313,9 @@ async def database_operations(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> OperationList:
-    database = await _database(service, principal, domain, project, database_id, access.Action.READ)
+    database = await authorized_database(
+        service, principal, domain, project, database_id, access.Action.READ
+    )
     found = await operations.page(
         OperationFilter(database_id=database.id),
         offset=(page - 1) * page_size,
@@ -594,7 +344,9 @@ async def database_events(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> models.EventList:
-    database = await _database(service, principal, domain, project, database_id, access.Action.READ)
+    database = await authorized_database(
+        service, principal, domain, project, database_id, access.Action.READ
+    )
     found = await service.events(database, offset=(page - 1) * page_size, limit=page_size)
     return models.EventList(
         events=[models.EventOut.of(e) for e in found.items],

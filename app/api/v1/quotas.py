@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.api import auth, deps, errors
 from app.api.v1 import fields
-from app.api.v1.databases import Domain, Project
+from app.api.v1.database_routing import Domain, Project
 from app.domain import access, clock
 from app.domain.quotas import Quota, Tenant
 
