@@ -167,7 +167,9 @@ async def build_runtime(
         stack.push_async_callback(cluster.close)
         await register_local_provider(store)
     cipher = _cipher(settings)
-    fleet = ClusterFleet(store, default=cluster, cipher=cipher, metrics=metrics)
+    fleet = ClusterFleet(
+        store, default=cluster, cipher=cipher, connect=KubeGateway.connect, metrics=metrics
+    )
     stack.push_async_callback(fleet.close)
     size_table = _size_table(settings)
     locks = RedisLocks(redis, prefix=keys.placement_locks)

@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# Objects per page of a list request (limit/continue).
+LIST_CHUNK = 500
 
 
 class ConnectionKind(StrEnum):

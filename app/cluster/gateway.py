@@ -28,7 +28,7 @@ from lightkube.resources.core_v1 import Namespace, Secret, Service
 from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 
 from app.cluster import errors
-from app.cluster.config import ClusterConnection
+from app.cluster.config import LIST_CHUNK, ClusterConnection
 from app.cluster.lightkube_config import to_lightkube
 from app.domain.credentials import Credentials as Credentials  # the gateway's own value too
 from app.domain.engines import Resource
@@ -36,7 +36,6 @@ from app.domain.retry import RetryPolicy
 from app.observability.metrics import Metrics, outcome_of
 
 FIELD_MANAGER = "kubedb-dbaas"
-LIST_CHUNK = 500
 
 # A dropped watch resumes after 0.1, 0.2, 0.4 ... s (at most 5 s), five times; a sixth
 # failure in a row ends it (`on_error` below).

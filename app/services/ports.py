@@ -12,8 +12,8 @@ queue and of Redis, as Protocols. The adapters satisfy them structurally and are
 
 Errors stay those of each adapter's own tree, which imports no client library:
 `app.cluster.errors` (ClusterError ...) and `app.broker.errors` (BrokerError,
-BrokerUnavailable). Must not: import an adapter, a client library (redis, lightkube, httpx2:
-an import-linter contract), or hold logic.
+BrokerUnavailable). Must not: import an adapter or a client library (Redis's, Kubernetes',
+HTTP: an import-linter contract), or hold logic.
 """
 
 from __future__ import annotations
