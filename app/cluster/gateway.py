@@ -22,32 +22,24 @@ from typing import Any
 
 import httpx2
 from lightkube import ALL_NS, AsyncClient
-from lightkube.core.exceptions import ApiError
+from lightkube.core.exceptions import ApiError, ConfigError
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 from lightkube.resources.core_v1 import Namespace, Secret, Service
 from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 
 from app.cluster import errors
-from app.cluster.config import ClusterConnection, to_lightkube
+from app.cluster.config import LIST_CHUNK, ClusterConnection
+from app.cluster.lightkube_config import to_lightkube
+from app.domain.credentials import Credentials as Credentials  # the gateway's own value too
 from app.domain.engines import Resource
 from app.domain.retry import RetryPolicy
 from app.observability.metrics import Metrics, outcome_of
 
 FIELD_MANAGER = "kubedb-dbaas"
-LIST_CHUNK = 500
 
 # A dropped watch resumes after 0.1, 0.2, 0.4 ... s (at most 5 s), five times; a sixth
 # failure in a row ends it (`on_error` below).
 _WATCH_RETRY = RetryPolicy(initial=0.1, factor=2.0, cap=5.0, max_attempts=6, jitter=0.2)
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    username: str
-    password: str
-
-    def __repr__(self) -> str:
-        return f"Credentials(username={self.username!r}, password=***)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +110,17 @@ class KubeGateway:
         timeout: float = 10.0,
         metrics: Metrics | None = None,
     ) -> KubeGateway:
-        client = AsyncClient(
-            to_lightkube(connection),
-            timeout=httpx2.Timeout(timeout),
-            field_manager=FIELD_MANAGER,
-            trust_env=False,
-        )
+        try:
+            client = AsyncClient(
+                to_lightkube(connection),
+                timeout=httpx2.Timeout(timeout),
+                field_manager=FIELD_MANAGER,
+                trust_env=False,
+            )
+        except ConfigError as exc:  # lightkube's own; its message may quote the kubeconfig
+            raise errors.KubeconfigUnusable(
+                f"the kubeconfig cannot be used ({type(exc).__name__})"
+            ) from exc
         return cls(client, metrics=metrics)
 
     async def close(self) -> None:

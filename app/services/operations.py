@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from app.broker.errors import BrokerError
-from app.broker.streams import OperationQueue
 from app.domain import clock
 from app.domain.databases import Database
 from app.domain.operations import Operation
 from app.observability.log import get_logger
 from app.services.errors import ServiceError
+from app.services.ports import OperationQueue
 from app.store import errors
 from app.store.protocols import Fence, OperationFilter, Page, Store
 
