@@ -40,9 +40,12 @@ from app.api.v1 import operations as operations_routes
 from app.api.v1 import providers as provider_routes
 from app.api.v1 import quotas as quota_routes
 from app.broker.client import make_client
+from app.broker.counters import RedisTokenBuckets
 from app.broker.embedded import EmbeddedRedis
 from app.broker.errors import BrokerError
+from app.broker.idempotency import RedisIdempotencyRecords
 from app.broker.keys import RedisKeys
+from app.broker.locks import RedisLocks
 from app.broker.streams import OperationQueue
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
@@ -165,10 +168,13 @@ async def build_runtime(
         stack.push_async_callback(cluster.close)
         await register_local_provider(store)
     cipher = _cipher(settings)
-    fleet = ClusterFleet(store, default=cluster, cipher=cipher, metrics=metrics)
+    fleet = ClusterFleet(
+        store, default=cluster, cipher=cipher, connect=KubeGateway.connect, metrics=metrics
+    )
     stack.push_async_callback(fleet.close)
     size_table = _size_table(settings)
-    placement = Placement(store, size_table, Quotas(store), redis, lock_prefix=keys.placement_locks)
+    locks = RedisLocks(redis, prefix=keys.placement_locks)
+    placement = Placement(store, size_table, Quotas(store), locks)
     if handlers is None:
         handlers = operation_handlers()
         poll = settings.operation_poll_interval
@@ -342,6 +348,7 @@ def _health(runtime: Runtime) -> HealthService:
 def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
     """What requests call, built once per app from the runtime."""
     keys = RedisKeys(settings.redis_key_prefix)
+    buckets = RedisTokenBuckets(runtime.redis, prefix=keys.rate_limits)
     return api_wiring.Services(
         databases=DatabaseService(
             runtime.store,
@@ -358,22 +365,22 @@ def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
         quotas=runtime.placement.quotas,
         audit=AuditLog(runtime.store),
         api_keys=ApiKeyService(runtime.store),
-        idempotency=IdempotencyStore(runtime.redis, prefix=keys.idempotency),
+        idempotency=IdempotencyStore(
+            RedisIdempotencyRecords(runtime.redis, prefix=keys.idempotency)
+        ),
         rate_limiter=RateLimiter(
-            runtime.redis,
+            buckets,
             Limit(
                 per_minute=settings.rate_limit_per_minute,
                 burst=settings.rate_limit_burst,
             ),
-            prefix=keys.rate_limits,
         ),
         anonymous_rate_limiter=RateLimiter(
-            runtime.redis,
+            buckets,
             Limit(
                 per_minute=settings.anonymous_rate_limit_per_minute,
                 burst=settings.anonymous_rate_limit_burst,
             ),
-            prefix=keys.rate_limits,
         ),
         health=_health(runtime),
         gauges=GaugeSampler(runtime.metrics, store=runtime.store, queue=runtime.queue),

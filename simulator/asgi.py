@@ -22,16 +22,44 @@ if TYPE_CHECKING:
 _NOT_FOUND = "the server could not find the requested resource"
 
 
+def _found(document: object) -> Response:
+    if document is None:
+        raise errors.NotFound(_NOT_FOUND)
+    return wire.json_response(document)
+
+
+async def _not_found(request: Request) -> Response:
+    raise errors.NotFound(_NOT_FOUND)
+
+
+async def _healthy(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.ApiError)
+    return wire.error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return wire.error_response(
+            errors.MethodNotAllowed(
+                "the server does not allow this method on the requested resource"
+            )
+        )
+    if exc.status_code == 404:
+        return wire.error_response(errors.NotFound(_NOT_FOUND))
+    cls = next((c for c in errors.ALL if c.code == exc.status_code), errors.InternalError)
+    return wire.error_response(cls(str(exc.detail)))
+
+
 def build_app(sim: Simulator) -> ASGIApp:
     registry = sim.registry
     resources = ResourceRoutes(
         registry=registry, verbs=sim.verbs, config=sim.config, stats=sim.stats, rng=sim.random
     )
-
-    def found(document: object) -> Response:
-        if document is None:
-            raise errors.NotFound(_NOT_FOUND)
-        return wire.json_response(document)
 
     async def version(request: Request) -> Response:
         return wire.json_response(discovery.version())
@@ -41,29 +69,23 @@ def build_app(sim: Simulator) -> ASGIApp:
         return wire.json_response(discovery.api_versions(host))
 
     async def core_v1(request: Request) -> Response:
-        return found(discovery.api_resource_list(registry, "", "v1"))
+        return _found(discovery.api_resource_list(registry, "", "v1"))
 
     async def apis(request: Request) -> Response:
         return wire.json_response(discovery.api_group_list(registry))
 
     async def group(request: Request) -> Response:
-        return found(discovery.api_group(registry, request.path_params["group"]))
+        return _found(discovery.api_group(registry, request.path_params["group"]))
 
     async def group_version(request: Request) -> Response:
         params = request.path_params
-        return found(discovery.api_resource_list(registry, params["group"], params["version"]))
+        return _found(discovery.api_resource_list(registry, params["group"], params["version"]))
 
     async def openapi_v3(request: Request) -> Response:
         return wire.json_response(discovery.openapi_v3_index(registry))
 
     async def openapi_v3_document(request: Request) -> Response:
-        return found(discovery.openapi_v3_document(registry, request.path_params["path"]))
-
-    async def not_found(request: Request) -> Response:
-        raise errors.NotFound(_NOT_FOUND)
-
-    async def healthy(request: Request) -> Response:
-        return PlainTextResponse("ok")
+        return _found(discovery.openapi_v3_document(registry, request.path_params["path"]))
 
     routes = [
         Route("/version", version),
@@ -74,12 +96,12 @@ def build_app(sim: Simulator) -> ASGIApp:
         Route("/apis/{group}", group),
         Route("/apis/{group}/{version}", group_version),
         Route("/apis/{group}/{version}/{path:path}", resources.grouped, methods=METHODS),
-        Route("/openapi/v2", not_found),
+        Route("/openapi/v2", _not_found),
         Route("/openapi/v3", openapi_v3),
         Route("/openapi/v3/{path:path}", openapi_v3_document),
-        Route("/healthz", healthy),
-        Route("/livez", healthy),
-        Route("/readyz", healthy),
+        Route("/healthz", _healthy),
+        Route("/livez", _healthy),
+        Route("/readyz", _healthy),
         Mount(
             ADMIN_PREFIX,
             routes=admin.routes(
@@ -88,26 +110,9 @@ def build_app(sim: Simulator) -> ASGIApp:
         ),
     ]
 
-    async def api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, errors.ApiError)
-        return wire.error_response(exc)
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        if exc.status_code == 405:
-            return wire.error_response(
-                errors.MethodNotAllowed(
-                    "the server does not allow this method on the requested resource"
-                )
-            )
-        if exc.status_code == 404:
-            return wire.error_response(errors.NotFound(_NOT_FOUND))
-        cls = next((c for c in errors.ALL if c.code == exc.status_code), errors.InternalError)
-        return wire.error_response(cls(str(exc.detail)))
-
     app = Starlette(
         routes=routes,
-        exception_handlers={errors.ApiError: api_error, HTTPException: http_error},
+        exception_handlers={errors.ApiError: _api_error, HTTPException: _http_error},
     )
     return FaultInjector(
         app,

@@ -33,22 +33,28 @@ class Knob:
                 raise ValueError("must be a boolean")
             return value
         if kind is str:
-            if not isinstance(value, str):
-                raise ValueError("must be a string")
-            if self.choices and value not in self.choices:
-                raise ValueError(f"must be one of {', '.join(self.choices)}")
-            return value
+            return self._check_text(value)
         if kind is tuple:
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                 raise ValueError("must be a list of strings")
             return tuple(value)
+        return self._check_number(value, integer=kind is int)
+
+    def _check_text(self, value: object) -> str:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        if self.choices and value not in self.choices:
+            raise ValueError(f"must be one of {', '.join(self.choices)}")
+        return value
+
+    def _check_number(self, value: object, *, integer: bool) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError("must be a number")
-        if kind is int:
+        if integer:
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError("must be an integer")
             value = int(value)
-        number: int | float = value if kind is int else float(value)
+        number: int | float = value if integer else float(value)
         if self.minimum is not None and number < self.minimum:
             raise ValueError(f"must be at least {self.minimum:g}")
         if self.maximum is not None and number > self.maximum:

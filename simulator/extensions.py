@@ -1,5 +1,10 @@
 """The surface a behaviour model (the KubeDB operator model) plugs into. Import from here.
 
+This module is the plugin API: the names in `__all__` (the simulator's own classes and its
+`errors` module, re-exported) are all a plugin may use. The KubeDB plugin
+(`simulator.kubedb`) imports nothing else of the simulator; an import-linter contract in
+`pyproject.toml` keeps it so.
+
 A **plugin** is a function called once with the `Simulator` while it is built, before it
 serves (`Simulator(plugins=[install])`, `run_simulator(plugins=[install])`, or
 `python -m simulator --plugin package.module:install`; `simulator.kubedb:install` is loaded

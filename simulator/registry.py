@@ -156,6 +156,56 @@ CORE_TYPES = (
         columns=(("Type", ".spec.type"), ("Cluster-IP", ".spec.clusterIP")),
     ),
     ResourceType("", "v1", "Event", "events", "event", ("ev",)),
+    ResourceType("", "v1", "ConfigMap", "configmaps", "configmap", ("cm",)),
+    ResourceType("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", ("sa",)),
+    ResourceType(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        "pod",
+        ("po",),
+        status=True,
+        categories=("all",),
+        columns=(("Status", ".status.phase"), ("Node", ".spec.nodeName")),
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        ("pvc",),
+        status=True,
+        columns=(("Status", ".status.phase"), ("Volume", ".spec.volumeName")),
+    ),
+    ResourceType(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        "statefulset",
+        ("sts",),
+        status=True,
+        categories=("all",),
+        columns=(("Ready", ".status.readyReplicas"),),
+    ),
+    *(
+        ResourceType(
+            "rbac.authorization.k8s.io",
+            "v1",
+            kind,
+            kind.lower() + "s",
+            kind.lower(),
+            namespaced=namespaced,
+        )
+        for kind, namespaced in (
+            ("Role", True),
+            ("RoleBinding", True),
+            ("ClusterRole", False),
+            ("ClusterRoleBinding", False),
+        )
+    ),
 )
 
 # (kind, plural, short name, ops short name, catalog short name): reference §1.1 and §4.

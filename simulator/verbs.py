@@ -267,13 +267,7 @@ class Verbs:
         subresource: str | None = None,
     ) -> tuple[Obj, bool]:
         """Apply a patch; (object, created). Only server-side apply creates."""
-        if patch_type is PatchType.STRATEGIC and rt.custom:
-            raise unsupported(patch_type.value)
-        if patch_type is PatchType.JSON:
-            if not isinstance(body, list):
-                raise errors.BadRequest("a json patch must be a JSON array of operations")
-        elif not isinstance(body, dict):
-            raise errors.BadRequest("the patch must be a JSON object")
+        _check_patch_body(rt, patch_type, body)
         if patch_type is PatchType.APPLY:
             body = rules.check_apply_body(rt, body, namespace, name, opts.field_manager)
             if self.store.get(rt, namespace, name) is None:
@@ -293,11 +287,7 @@ class Verbs:
             if patch_type is PatchType.APPLY:
                 assert opts.field_manager is not None
                 record_apply(rt, doc, body, opts.field_manager, subresource)
-            if resource_version(doc) not in (None, resource_version(current)):
-                raise errors.conflict(rt, name)
-            rules.check_url_name(doc, name)
-            if rt.namespaced and meta(doc).get("namespace") != namespace:
-                raise errors.BadRequest("the namespace of the object does not match the URL")
+            _check_patched(rt, doc, current, namespace, name)
             return doc
 
         return await self._update(rt, namespace, name, build, opts, subresource), False
@@ -408,3 +398,25 @@ class Verbs:
         return AdmissionRequest.about(
             operation, rt, obj, old, user=opts.user, dry_run=opts.dry_run, subresource=subresource
         )
+
+
+def _check_patch_body(rt: ResourceType, patch_type: PatchType, body: Any) -> None:
+    """The patch body has the shape its patch type needs (a JSON patch is a list)."""
+    if patch_type is PatchType.STRATEGIC and rt.custom:
+        raise unsupported(patch_type.value)
+    if patch_type is PatchType.JSON:
+        if not isinstance(body, list):
+            raise errors.BadRequest("a json patch must be a JSON array of operations")
+    elif not isinstance(body, dict):
+        raise errors.BadRequest("the patch must be a JSON object")
+
+
+def _check_patched(
+    rt: ResourceType, doc: Obj, current: Obj, namespace: str | None, name: str
+) -> None:
+    """A patched object keeps its resourceVersion (or none), its URL name and namespace."""
+    if resource_version(doc) not in (None, resource_version(current)):
+        raise errors.conflict(rt, name)
+    rules.check_url_name(doc, name)
+    if rt.namespaced and meta(doc).get("namespace") != namespace:
+        raise errors.BadRequest("the namespace of the object does not match the URL")

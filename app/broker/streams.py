@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
-from app.broker.errors import BrokerError, BrokerUnavailable, QueueLost
-
-T = TypeVar("T")
+from app.broker.errors import BrokerError, BrokerUnavailable
+from app.broker.guard import guard
 
 _SCHEDULE = """
 local t = redis.call('TIME')
@@ -71,19 +69,6 @@ class QueueDepth:
     ready: int
     pending: int
     delayed: int
-
-
-async def _guard(awaitable: Awaitable[T]) -> T:
-    try:
-        return await awaitable
-    except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
-        raise BrokerUnavailable(f"redis: {exc}") from exc
-    except redis_errors.ResponseError as exc:
-        if "NOGROUP" in str(exc):
-            raise QueueLost(f"redis: {exc}") from exc
-        raise BrokerError(f"redis: {exc}") from exc
-    except redis_errors.RedisError as exc:
-        raise BrokerError(f"redis: {exc}") from exc
 
 
 class OperationQueue:
@@ -129,26 +114,26 @@ class OperationQueue:
             pipe.info("server")
             pipe.set(self.marker, uuid.uuid4().hex, nx=True)
             pipe.get(self.marker)
-            info, created, marker = await _guard(pipe.execute())
+            info, created, marker = await guard(pipe.execute())
         return f"{info.get('run_id', '')}/{marker}", bool(created)
 
     async def enqueue(self, operation_id: str) -> None:
-        await _guard(self._redis.xadd(self.stream, {_FIELD: operation_id}))
+        await guard(self._redis.xadd(self.stream, {_FIELD: operation_id}))
 
     async def schedule(self, operation_id: str, delay: float) -> None:
-        await _guard(
+        await guard(
             self._schedule(keys=[self.delayed], args=[operation_id, max(0, int(delay * 1000))])
         )
 
     async def promote_due(self, *, limit: int = 500) -> tuple[int, float | None]:
         """Move due wake-ups to the stream: (how many, seconds until the next is due)."""
-        moved, wait_ms = await _guard(
+        moved, wait_ms = await guard(
             self._promote(keys=[self.delayed, self.stream], args=[_FIELD, limit])
         )
         return int(moved), (None if int(wait_ms) < 0 else int(wait_ms) / 1000)
 
     async def read(self, consumer: str, *, block: float, count: int = 1) -> list[Delivery]:
-        reply = await _guard(
+        reply = await guard(
             self._redis.xreadgroup(
                 self.group,
                 consumer,
@@ -166,7 +151,7 @@ class OperationQueue:
 
     async def reclaim(self, consumer: str, *, min_idle: float, count: int = 10) -> list[Delivery]:
         """Take over messages another consumer left unacked for `min_idle` seconds."""
-        reply: list[Any] = await _guard(
+        reply: list[Any] = await guard(
             self._redis.xautoclaim(
                 self.stream,
                 self.group,
@@ -183,22 +168,22 @@ class OperationQueue:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xack(self.stream, self.group, delivery.message_id)
             pipe.xdel(self.stream, delivery.message_id)
-            await _guard(pipe.execute())
+            await guard(pipe.execute())
 
     async def forget_consumer(self, consumer: str) -> None:
         """Remove a consumer that holds no unacked message (a clean shutdown)."""
-        pending = await _guard(
+        pending = await guard(
             self._redis.xpending_range(self.stream, self.group, "-", "+", 1, consumer)
         )
         if not pending:
-            await _guard(self._redis.xgroup_delconsumer(self.stream, self.group, consumer))
+            await guard(self._redis.xgroup_delconsumer(self.stream, self.group, consumer))
 
     async def depth(self) -> QueueDepth:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.xlen(self.stream)
             pipe.xpending(self.stream, self.group)
             pipe.zcard(self.delayed)
-            length, pending, delayed = await _guard(pipe.execute())
+            length, pending, delayed = await guard(pipe.execute())
         pending_count = int(pending["pending"]) if pending else 0
         return QueueDepth(
             ready=max(0, int(length) - pending_count),

@@ -1,5 +1,7 @@
 """How to reach one cluster: a bare URL (the simulator), a kubeconfig (path or content), or
-the in-cluster service account. Turned into a lightkube configuration by `to_lightkube`."""
+the in-cluster service account, and the checks a client's kubeconfig must pass. Turned into a
+lightkube configuration by `app.cluster.lightkube_config.to_lightkube`; this module imports no
+cluster client, so that services may describe a connection."""
 
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from lightkube.config.kubeconfig import KubeConfig
-from lightkube.config.models import Cluster, User
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# Objects per page of a list request (limit/continue).
+LIST_CHUNK = 500
 
 
 class ConnectionKind(StrEnum):
@@ -72,41 +74,6 @@ class ClusterConnection:
         return f"ClusterConnection({self.kind.value}, {shown!r})"
 
 
-def to_lightkube(connection: ClusterConnection) -> KubeConfig:
-    """Raises `ValueError` for a kubeconfig that is not a YAML mapping."""
-    insecure = not connection.verify_ssl
-    if not connection.trusted and connection.kind in (
-        ConnectionKind.KUBECONFIG,
-        ConnectionKind.KUBECONFIG_PATH,
-    ):
-        text = connection.value
-        if connection.kind is ConnectionKind.KUBECONFIG_PATH:
-            text = Path(connection.value).read_text()
-        given = parse_kubeconfig(text)
-        refuse_unsafe(given)
-        loaded = KubeConfig.from_dict(_skip_tls_verify(given, insecure))
-        if connection.context:
-            loaded.current_context = connection.context
-        return loaded
-    if connection.kind is ConnectionKind.URL:
-        # KubeConfig.from_server fails in lightkube 1.0.1 ("Missing user"): build it whole.
-        return KubeConfig.from_one(
-            cluster=Cluster(server=connection.value, insecure=insecure), user=User()
-        )
-    if connection.kind is ConnectionKind.KUBECONFIG_PATH and not insecure:
-        config = KubeConfig.from_file(connection.value)
-    elif connection.kind in (ConnectionKind.KUBECONFIG, ConnectionKind.KUBECONFIG_PATH):
-        text = connection.value
-        if connection.kind is ConnectionKind.KUBECONFIG_PATH:
-            text = Path(connection.value).read_text()
-        config = KubeConfig.from_dict(_skip_tls_verify(parse_kubeconfig(text), insecure))
-    else:
-        config = KubeConfig.from_service_account(connection.value)
-    if connection.context:
-        config.current_context = connection.context
-    return config
-
-
 def parse_kubeconfig(text: str) -> dict[str, Any]:
     """A kubeconfig's content as a mapping; `ValueError` when it is not one. The message
     never quotes the content (it holds credentials): a line number at most."""
@@ -119,14 +86,6 @@ def parse_kubeconfig(text: str) -> dict[str, Any]:
     if not isinstance(loaded, dict) or not isinstance(loaded.get("clusters"), list):
         raise ValueError("not a kubeconfig: no `clusters` list")
     return loaded
-
-
-def _skip_tls_verify(config: dict[str, Any], insecure: bool) -> dict[str, Any]:
-    if insecure:
-        for entry in config["clusters"]:
-            if isinstance(entry, dict) and isinstance(entry.get("cluster"), dict):
-                entry["cluster"]["insecure-skip-tls-verify"] = True
-    return config
 
 
 # What a kubeconfig from an API client may not hold: ways to run a command or to read a file

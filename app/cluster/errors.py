@@ -9,7 +9,9 @@ here, once, by `translate`.
     ├── Forbidden        403 (RBAC or a webhook denial, with its message; permanent)
     ├── BadRequest       400, 405, 415 (a bug on our side; permanent)
     ├── Expired          410 (a watch resumed from too old a resourceVersion: re-list)
-    └── Unavailable      5xx, 429, timeouts, connection errors (temporary; `retry_after`)
+    ├── Unavailable      5xx, 429, timeouts, connection errors (temporary; `retry_after`)
+    └── KubeconfigUnusable  the client library refused the connection's configuration
+                         (lightkube's `ConfigError`; the message names no content)
 
 `TEMPORARY` lists the classes a step retries with backoff; the rest fail the operation with
 the cluster's message.
@@ -69,6 +71,10 @@ class Expired(ClusterError):
 @dataclass
 class Unavailable(ClusterError):
     retry_after: float | None = None
+
+
+class KubeconfigUnusable(ClusterError):
+    pass
 
 
 TEMPORARY: tuple[type[ClusterError], ...] = (Unavailable, Conflict)

@@ -22,18 +22,19 @@ from typing import Any, Protocol
 
 import httpx2
 from lightkube import ALL_NS, AsyncClient
-from lightkube.core.exceptions import ApiError
+from lightkube.core.exceptions import ApiError, ConfigError
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 from lightkube.resources.core_v1 import Namespace, Secret, Service
 from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 
 from app.cluster import errors
-from app.cluster.config import ClusterConnection, to_lightkube
+from app.cluster.config import LIST_CHUNK, ClusterConnection
+from app.cluster.lightkube_config import to_lightkube
+from app.domain.credentials import Credentials as Credentials  # the gateway's own value too
 from app.domain.engines import Resource
 from app.observability.metrics import Metrics, outcome_of
 
 FIELD_MANAGER = "kubedb-dbaas"
-LIST_CHUNK = 500
 
 # A dropped watch resumes after 0.1, 0.2, 0.4 ... s (at most 5 s), five times; a sixth
 # failure in a row ends it (`on_error` below).
@@ -46,15 +47,6 @@ class Backoff(Protocol):
     def delay(self, attempt: int) -> float: ...
 
     def exhausted(self, attempt: int) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    username: str
-    password: str
-
-    def __repr__(self) -> str:
-        return f"Credentials(username={self.username!r}, password=***)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +126,17 @@ class KubeGateway:
         metrics: Metrics | None = None,
         watch_retry: Backoff | None = None,
     ) -> KubeGateway:
-        client = AsyncClient(
-            to_lightkube(connection),
-            timeout=httpx2.Timeout(timeout),
-            field_manager=FIELD_MANAGER,
-            trust_env=False,
-        )
+        try:
+            client = AsyncClient(
+                to_lightkube(connection),
+                timeout=httpx2.Timeout(timeout),
+                field_manager=FIELD_MANAGER,
+                trust_env=False,
+            )
+        except ConfigError as exc:  # lightkube's own; its message may quote the kubeconfig
+            raise errors.KubeconfigUnusable(
+                f"the kubeconfig cannot be used ({type(exc).__name__})"
+            ) from exc
         return cls(client, metrics=metrics, watch_retry=watch_retry)
 
     async def close(self) -> None:

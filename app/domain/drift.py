@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from lightkube.utils.quantity import parse_quantity
+from app.domain import quantities
 
 GIB = Decimal(1024**3)
 FIELDS = ("halted", "storage", "resources", "replicas", "version")
@@ -90,10 +90,9 @@ def _quantity(text: object) -> Decimal | None:
     if not isinstance(text, str | int | float):
         return None
     try:
-        parsed: Decimal | None = parse_quantity(str(text))
+        return quantities.parse(str(text))
     except ValueError:
         return None
-    return parsed
 
 
 def _storage(want: Mapping[str, Any], have: Mapping[str, Any]) -> list[Drift]:

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.cluster import errors
-from app.cluster.gateway import KubeGateway
 from app.domain import catalog, engines
 from app.domain.sizes import SizeTable
 from app.services.errors import ServiceError
+from app.services.ports import ClusterGateway
 
 CACHE_SECONDS = 30.0
 
@@ -38,7 +38,7 @@ class OfferedVersion:
 class CatalogService:
     def __init__(
         self,
-        cluster: KubeGateway | None,
+        cluster: ClusterGateway | None,
         sizes: SizeTable,
         *,
         allowed: Mapping[str, Sequence[str]] | None = None,

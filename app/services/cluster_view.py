@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.cluster import errors as cluster_errors
-from app.cluster.gateway import LIST_CHUNK, KubeGateway
+from app.cluster.config import LIST_CHUNK
 from app.domain import engines
 from app.domain.databases import Database
 from app.domain.manifests import labels
 from app.observability.log import get_logger
 from app.services.clusters import ClusterFleet, ClusterUnavailable
+from app.services.ports import ClusterGateway
 
 log = get_logger(__name__)
 
@@ -44,21 +45,21 @@ class Snapshot:
 class _OneCluster:
     """A single gateway as the only cluster (tests, benchmarks, one-cluster installs)."""
 
-    def __init__(self, gateway: KubeGateway) -> None:
+    def __init__(self, gateway: ClusterGateway) -> None:
         self._gateway = gateway
 
     async def clusters(
         self,
-    ) -> tuple[list[tuple[frozenset[str | None], KubeGateway]], frozenset[str]]:
+    ) -> tuple[list[tuple[frozenset[str | None], ClusterGateway]], frozenset[str]]:
         return [(frozenset({None}), self._gateway)], frozenset()
 
-    async def gateway_for(self, database: Database) -> KubeGateway:
+    async def gateway_for(self, database: Database) -> ClusterGateway:
         return self._gateway
 
 
 class ClusterView:
-    def __init__(self, source: KubeGateway | ClusterFleet, *, chunk: int = LIST_CHUNK) -> None:
-        self._source = _OneCluster(source) if isinstance(source, KubeGateway) else source
+    def __init__(self, source: ClusterGateway | ClusterFleet, *, chunk: int = LIST_CHUNK) -> None:
+        self._source = source if isinstance(source, ClusterFleet) else _OneCluster(source)
         self._chunk = chunk
 
     async def snapshot(self) -> Snapshot:
@@ -85,7 +86,7 @@ class ClusterView:
 
     async def _list_one(
         self,
-        gateway: KubeGateway,
+        gateway: ClusterGateway,
         found: dict[str, dict[str, Any]],
         orphans: list[tuple[str, str, str]],
     ) -> int:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 
 from app.cluster.config import ClusterConnection
-from app.cluster.gateway import KubeGateway
 from app.domain.databases import Database
 from app.domain.providers import Provider
 from app.encryption import Cipher, DecryptionFailed
 from app.observability.metrics import Metrics
 from app.services.errors import ServiceError
+from app.services.ports import ClusterGateway, Connect
 from app.store.protocols import Store
 
 
@@ -59,23 +59,26 @@ class ClusterFleet:
         self,
         store: Store,
         *,
-        default: KubeGateway | None,
+        default: ClusterGateway | None,
         cipher: Cipher | None,
+        connect: Connect,
         metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self.default = default
+        # Makes a provider's gateway (`KubeGateway.connect` in production).
+        self.connect = connect
         self._cipher = cipher
         self._metrics = metrics
         # provider id -> (how it is reached, its gateway). Keyed on the connection, not the
         # revision: reservations change a provider's revision many times a second.
-        self._gateways: dict[str, tuple[tuple[object, ...], KubeGateway]] = {}
+        self._gateways: dict[str, tuple[tuple[object, ...], ClusterGateway]] = {}
         # Gateways of connections that changed: other tasks may still be using them, so
         # they are closed with the fleet.
-        self._retired: list[KubeGateway] = []
+        self._retired: list[ClusterGateway] = []
         self._building = asyncio.Lock()
 
-    async def gateway_for(self, database: Database) -> KubeGateway:
+    async def gateway_for(self, database: Database) -> ClusterGateway:
         if database.provider_id is None:
             return self._default()
         provider = await self._store.providers.get(database.provider_id)
@@ -85,7 +88,7 @@ class ClusterFleet:
             )
         return await self.gateway_of(provider)
 
-    async def gateway_of(self, provider: Provider) -> KubeGateway:
+    async def gateway_of(self, provider: Provider) -> ClusterGateway:
         key = (
             provider.kubeconfig_encrypted,
             provider.kubeconfig_path,
@@ -103,7 +106,7 @@ class ClusterFleet:
             if connection is None:
                 return self._default()
             try:
-                gateway = KubeGateway.connect(connection, metrics=self._metrics)
+                gateway = self.connect(connection, metrics=self._metrics)
             except Exception as exc:  # a client's kubeconfig: never quote its content
                 raise ClusterUnavailable(
                     f"provider {provider.name}: its kubeconfig cannot be used "
@@ -116,10 +119,10 @@ class ClusterFleet:
 
     async def clusters(
         self,
-    ) -> tuple[list[tuple[frozenset[str | None], KubeGateway]], frozenset[str]]:
+    ) -> tuple[list[tuple[frozenset[str | None], ClusterGateway]], frozenset[str]]:
         """Each distinct cluster once, with the provider ids it serves (None: databases
         without a provider), and the providers that cannot be connected to."""
-        groups: dict[int, tuple[set[str | None], KubeGateway]] = {}
+        groups: dict[int, tuple[set[str | None], ClusterGateway]] = {}
         unreachable: set[str] = set()
         if self.default is not None:
             groups[id(self.default)] = ({None}, self.default)
@@ -135,7 +138,7 @@ class ClusterFleet:
             frozenset(unreachable),
         )
 
-    def _default(self) -> KubeGateway:
+    def _default(self) -> ClusterGateway:
         if self.default is None:
             raise ClusterUnavailable("no cluster is configured (CLUSTER_KUBECONFIG)")
         return self.default

@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from app.cluster import errors as cluster_errors
-from app.cluster.gateway import Credentials, KubeGateway
 from app.domain import engines, validation
 from app.domain import errors as domain_errors
 from app.domain import operation_kinds as kinds
+from app.domain.credentials import Credentials
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
 from app.domain.manifests import labels, names
@@ -35,13 +35,14 @@ from app.services.database_errors import (
 )
 from app.services.operations import OperationService
 from app.services.placement import Placement
+from app.services.ports import ClusterGateway
 from app.services.quotas import QuotaExceeded
 from app.store import errors as store_errors
 from app.store.protocols import Store
 
 log = get_logger(__name__)
 
-GatewayFor = Callable[[Database], Awaitable[KubeGateway]]
+GatewayFor = Callable[[Database], Awaitable[ClusterGateway]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.cluster import errors as cluster_errors
-from app.cluster.gateway import Credentials, KubeGateway
 from app.domain import clock, engines, validation
 from app.domain import errors as domain_errors
 from app.domain import operation_kinds as kinds
+from app.domain.credentials import Credentials
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
 from app.domain.operation_kinds import InputT, OperationKind
@@ -41,6 +41,7 @@ from app.services.database_errors import (
 )
 from app.services.operations import OperationService
 from app.services.placement import Placement
+from app.services.ports import ClusterGateway
 from app.services.quotas import QuotaExceeded
 from app.store import errors as store_errors
 from app.store.protocols import Page, Store
@@ -88,7 +89,7 @@ class DatabaseService:
             store, operations, catalog, sizes, placement, gateway_for=self._gateway
         )
 
-    async def _gateway(self, database: Database) -> KubeGateway:
+    async def _gateway(self, database: Database) -> ClusterGateway:
         try:
             return await self._clusters.gateway_for(database)
         except ClusterUnavailable as exc:

@@ -35,9 +35,9 @@ process sees them, and left alone. Record writes are compare-and-set on the revi
 `fence()` runs before every side effect and raises when this instance no longer leads, so a
 deposed leader stops mid-pass; it returns the leader's epoch, which every record and event
 write carries, so the store refuses (`store_errors.Fenced`) a write of a leader that paused
-between the check and the write while a newer one took over. The store allows one active
-operation per database, so two leaders overlapping for a moment cannot both open a fix (the
-fix's operation itself is not fenced yet).
+between the check and the write while a newer one took over: record and event writes, the
+operation a fix opens (`OperationService.submit(fence=)`) and the placement settle
+(`Placement.settle(fence=)`: record, provider and quota writes) alike.
 """
 
 from __future__ import annotations
@@ -153,9 +153,11 @@ class DriftRepair:
                 and self._placement.unsettled(database)
             ):
                 # What it holds disagrees with what it needs (a settle that failed).
-                fence()
+                held = fence()
                 try:
-                    await self._placement.settle(database.id)
+                    await self._placement.settle(database.id, fence=held)
+                except store_errors.Fenced:
+                    raise  # a newer leader took over: this one stops at once
                 except (BrokerError, store_errors.StoreError) as exc:
                     log.warning("placement_settle_failed", database_id=database.id, error=str(exc))
             if (
@@ -249,7 +251,7 @@ class DriftRepair:
         fence: Guard,
         tally: _Tally,
     ) -> None:
-        fence()
+        held = fence()
         try:
             operation = await self._operations.submit(
                 fix.kind,
@@ -258,6 +260,7 @@ class DriftRepair:
                 domain=database.domain,
                 project=database.project,
                 created_by=ACTOR,
+                fence=held,
             )
         except store_errors.OperationInProgress:
             return  # an operation started meanwhile: the next pass looks again
@@ -368,7 +371,7 @@ class DriftRepair:
         except store_errors.RevisionConflict:
             return False  # changed meanwhile: the next pass looks again
         if self._placement is not None:  # a volume grown outside: its capacity is taken
-            await self._placement.settle(database.id)
+            await self._placement.settle(database.id, fence=held)
         await self._record(
             database,
             everything,

@@ -1,8 +1,9 @@
 """Idempotency keys: the same `Idempotency-Key` with the same body within 24 hours gets the
 first answer again and starts nothing new; with another body it is refused.
 
-Records live in Redis (`<prefix>:idem:<api key id>:<hash of the key>`), scoped by API key so
-two clients cannot collide. A record is claimed before the request runs (`SET NX`): a
+Records live on the `IdempotencyRecords` port (Redis in production:
+`<prefix>:idem:<api key id>:<hash of the key>`), named by API key so two clients cannot
+collide. A record is claimed before the request runs (an atomic "store unless present"): a
 concurrent duplicate finds the claim and is told the first is still in progress, rather than
 starting a second operation. A request that fails without an answer worth replaying
 releases its claim.
@@ -15,10 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
-
-from app.broker.errors import BrokerError, BrokerUnavailable
 from app.services.errors import ServiceError
+from app.services.ports import IdempotencyRecords
 
 TTL_SECONDS = 24 * 3600
 # A claim outlives its request only if the process died mid-request; then a retry may go
@@ -63,26 +62,22 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, redis: aioredis.Redis, *, prefix: str) -> None:
-        self._redis = redis
-        self._prefix = prefix
+    """Raises `BrokerError` / `BrokerUnavailable` (the records' own errors) besides its own."""
 
-    def _key(self, owner: str, key: str) -> str:
-        return f"{self._prefix}:{owner}:{hashlib.sha256(key.encode()).hexdigest()}"
+    def __init__(self, records: IdempotencyRecords) -> None:
+        self._records = records
+
+    @staticmethod
+    def name(owner: str, key: str) -> str:
+        """The record's name: the API key's id and a hash of the client's key."""
+        return f"{owner}:{hashlib.sha256(key.encode()).hexdigest()}"
 
     async def begin(self, owner: str, key: str, print_: str) -> StoredResponse | None:
         """Claim the key, or return the answer to replay. Raises KeyReused / StillRunning."""
-        record_key = self._key(owner, key)
         claim = json.dumps({"state": _PENDING, "fingerprint": print_})
-        try:
-            claimed = await self._redis.set(record_key, claim, nx=True, ex=PENDING_TTL_SECONDS)
-            if claimed:
-                return None
-            raw = await self._redis.get(record_key)
-        except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
-            raise BrokerUnavailable(f"redis: {exc}") from exc
-        if raw is None:  # expired between the two calls: claim again
-            return await self.begin(owner, key, print_)
+        raw = await self._records.claim(self.name(owner, key), claim, ttl=PENDING_TTL_SECONDS)
+        if raw is None:
+            return None
         record = json.loads(raw)
         if record.get("fingerprint") != print_:
             raise KeyReused(key)
@@ -98,15 +93,7 @@ class IdempotencyStore:
             "body": response.body,
             "headers": response.headers,
         }
-        try:
-            await self._redis.set(self._key(owner, key), json.dumps(record), ex=TTL_SECONDS)
-        except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
-            raise BrokerUnavailable(f"redis: {exc}") from exc
-        except aioredis.RedisError as exc:  # refused (out of memory, read-only replica)
-            raise BrokerError(f"redis: {exc}") from exc
+        await self._records.replace(self.name(owner, key), json.dumps(record), ttl=TTL_SECONDS)
 
     async def release(self, owner: str, key: str) -> None:
-        try:
-            await self._redis.delete(self._key(owner, key))
-        except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
-            raise BrokerUnavailable(f"redis: {exc}") from exc
+        await self._records.remove(self.name(owner, key))

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from app.broker.errors import BrokerError
-from app.broker.streams import OperationQueue
 from app.domain import clock
 from app.domain.databases import Database
 from app.domain.operation_kinds import InputT, OperationKind
 from app.domain.operations import Operation
 from app.observability.log import get_logger
 from app.services.errors import ServiceError
+from app.services.ports import OperationQueue
 from app.store import errors
-from app.store.protocols import OperationFilter, Page, Store
+from app.store.protocols import Fence, OperationFilter, Page, Store
 
 log = get_logger(__name__)
 
@@ -80,10 +80,12 @@ class OperationService:
         project: str,
         created_by: str | None = None,
         deadline: float | None = None,
+        fence: Fence | None = None,
     ) -> Operation:
         """An operation of `kind` asking for `wanted` (its input model, stored as
         `desired_state`). Raises `store.errors.OperationInProgress` when the database has an
-        active one."""
+        active one; with `fence` (the reconciler's epoch), `store.errors.Fenced` when it is
+        stale."""
         operation = self._new(
             database_id=database_id,
             domain=domain,
@@ -93,7 +95,7 @@ class OperationService:
             created_by=created_by,
             deadline=deadline,
         )
-        await self._store.operations.create_active(operation)
+        await self._store.operations.create_active(operation, fence=fence)
         await self._queued(operation)
         return operation
 

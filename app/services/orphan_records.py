@@ -75,7 +75,7 @@ class OrphanRecords:
         except store_errors.RevisionConflict:
             return 0  # changed meanwhile: the next pass looks again
         if self._placement is not None:
-            await self._placement.settle(database.id)
+            await self._placement.settle(database.id, fence=held)
         await self._store.events.append(
             Event(
                 database_id=database.id,

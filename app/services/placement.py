@@ -5,8 +5,9 @@ A database records what it holds (`reserved_*`, and `counted` in its tenants' us
 change to a provider's allocation is a compare-and-set on its revision, retried with the
 provider read again: two creates that both saw room cannot both take the last of it
 (tests/e2e/test_placement.py runs 50 at once). Changes to what one database holds happen one
-at a time, under a per-database lock in Redis (`_locked`), so that a change being accepted
-and an operation ending never interleave.
+at a time, under a per-database lock shared by every instance (`_locked`, on the `Locks`
+port: Redis in production), so that a change being accepted and an operation ending never
+interleave.
 
 - create: `place` picks a provider (`domain.providers.candidates`) and reserves the
   database's demand before the record exists (quotas are charged just before);
@@ -27,34 +28,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-import redis.asyncio as aioredis
-from redis import exceptions as redis_errors
-
-from app.broker.errors import BrokerUnavailable
+from app.broker.errors import BrokerError, BrokerUnavailable
 from app.domain import providers as rules
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.providers import Demand, NoProvider, Provider
 from app.domain.sizes import SizeTable
 from app.observability.log import get_logger
+from app.services.ports import Locks
 from app.services.quotas import Quotas
 from app.store import errors as store_errors
-from app.store.protocols import Store
+from app.store.protocols import Fence, Store
 
 log = get_logger(__name__)
 
 T = TypeVar("T")
 LOCK_TTL = 30.0  # seconds a lock outlives a holder that died
 LOCK_WAIT = 10.0  # seconds to wait for one
-# Release a lock only if it is still ours.
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 # Compare-and-set attempts before giving up; with a random pause of up to 10 ms between
 # them, 50 concurrent reservations on one provider settle well within this.
@@ -96,16 +89,12 @@ class Placement:
         store: Store,
         sizes: SizeTable,
         quotas: Quotas,
-        redis: aioredis.Redis,
-        *,
-        lock_prefix: str,
+        locks: Locks,
     ) -> None:
         self._store = store
-        self._lock_prefix = lock_prefix
         self._sizes = sizes
         self.quotas = quotas
-        self._redis = redis
-        self._unlock = redis.register_script(_UNLOCK)
+        self._locks = locks
 
     def demand(self, *, size: str, replicas: int, storage_gb: int) -> Demand:
         plan = self._sizes.get(size) if size in self._sizes.names else self._sizes.default
@@ -166,9 +155,10 @@ class Placement:
                     await self._give(fresh, growth, count=0)
                 raise
 
-    async def settle(self, database_id: str) -> None:
+    async def settle(self, database_id: str, *, fence: Fence | None = None) -> None:
         """Bring what the database holds to what it needs now: its record's shape, or the
-        target of an operation in progress if that is larger (idempotent)."""
+        target of an operation in progress if that is larger (idempotent). The reconciler
+        passes its epoch as `fence`: every write then carries it (`store_errors.Fenced`)."""
         async with self._locked(database_id):
             database = await self._store.databases.get(database_id)
             if database is None or database.provider_id is None:
@@ -184,11 +174,16 @@ class Placement:
             if delta.is_zero and count == 0:
                 return
             await self._store.databases.update_fields(
-                database.id, {**reserved_fields(want), "counted": counted}
+                database.id, {**reserved_fields(want), "counted": counted}, fence=fence
             )
-            await self._apply(database.provider_id, delta, check=False)
+            await self._apply(database.provider_id, delta, check=False, fence=fence)
             await self.quotas.charge(
-                database.domain, database.project, count=count, demand=delta, check=False
+                database.domain,
+                database.project,
+                count=count,
+                demand=delta,
+                check=False,
+                fence=fence,
             )
         log.info(
             "placement_settled",
@@ -237,31 +232,26 @@ class Placement:
 
     @asynccontextmanager
     async def _locked(self, database_id: str) -> AsyncIterator[None]:
-        """One reservation change at a time per database, across instances: a Redis lock
-        with a lease (`LOCK_TTL`), so that one holder dying frees it."""
-        key, token = f"{self._lock_prefix}{database_id}", uuid.uuid4().hex
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + LOCK_WAIT
-        try:
-            while not await self._redis.set(key, token, nx=True, px=int(LOCK_TTL * 1000)):
-                if loop.time() > deadline:
-                    raise BrokerUnavailable(
-                        f"the reservations of database {database_id} stay locked; try again"
-                    )
-                await asyncio.sleep(random.uniform(0.005, 0.02))
-        except (redis_errors.RedisError, OSError) as exc:
-            raise BrokerUnavailable(f"redis: {exc}") from exc
+        """One reservation change at a time per database, across instances: a lock with a
+        lease (`LOCK_TTL`), so that one holder dying frees it."""
+        token = await self._locks.acquire(database_id, ttl=LOCK_TTL, wait=LOCK_WAIT)
+        if token is None:
+            raise BrokerUnavailable(
+                f"the reservations of database {database_id} stay locked; try again"
+            )
         try:
             yield
         finally:
-            with contextlib.suppress(redis_errors.RedisError, OSError):
-                await self._unlock(keys=[key], args=[token])
+            with contextlib.suppress(BrokerError):
+                await self._locks.release(database_id, token)
 
     async def release(self, provider_id: str, demand: Demand) -> None:
         """Give back a reservation no database came to hold (a create that failed)."""
         await self._apply(provider_id, -demand, check=False)
 
-    async def _apply(self, provider_id: str, delta: Demand, *, check: bool) -> None:
+    async def _apply(
+        self, provider_id: str, delta: Demand, *, check: bool, fence: Fence | None = None
+    ) -> None:
         for _ in range(_ATTEMPTS):
             provider = await self._store.providers.get(provider_id)
             if provider is None:
@@ -281,6 +271,7 @@ class Placement:
                     provider_id,
                     rules.with_demand(provider, delta),
                     expected_revision=provider.revision,
+                    fence=fence,
                 )
                 return
             except store_errors.RevisionConflict:

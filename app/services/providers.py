@@ -25,11 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lightkube.core.exceptions import ConfigError
-
 from app.cluster import errors as cluster_errors
 from app.cluster.config import ClusterConnection, parse_kubeconfig, refuse_unsafe
-from app.cluster.gateway import KubeGateway
 from app.domain import clock, engines
 from app.domain.providers import Provider, ResourceKind
 from app.encryption import Cipher
@@ -37,6 +34,7 @@ from app.observability.log import get_logger
 from app.services.catalog import CatalogService, OfferedVersion
 from app.services.clusters import ClusterFleet, ClusterUnavailable, connection_for
 from app.services.errors import ServiceError
+from app.services.ports import Connect
 from app.store import errors as store_errors
 from app.store.protocols import DatabaseFilter, Page, ProviderFilter, Store
 
@@ -134,13 +132,18 @@ def allowed_path(path: str, directory: Path) -> str:
     return str(resolved)
 
 
-async def check_cluster(connection: ClusterConnection) -> None:
+async def check_cluster(connection: ClusterConnection, connect: Connect) -> None:
     """The cluster answers and serves KubeDB; `ProviderUnreachable` with the reason."""
     try:
-        gateway = KubeGateway.connect(connection, timeout=CHECK_TIMEOUT)
-    except (ConfigError, ValueError, KeyError, TypeError, OSError) as exc:
-        # Our own messages (refuse_unsafe, parse_kubeconfig) quote no content; others may.
-        reason = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
+        gateway = connect(connection, timeout=CHECK_TIMEOUT, metrics=None)
+    except (cluster_errors.KubeconfigUnusable, ValueError, KeyError, TypeError, OSError) as exc:
+        # Our own messages (refuse_unsafe, parse_kubeconfig, the gateway's) quote no content;
+        # others may.
+        reason = (
+            str(exc)
+            if isinstance(exc, ValueError | cluster_errors.KubeconfigUnusable)
+            else type(exc).__name__
+        )
         raise ProviderUnreachable(f"the kubeconfig cannot be used: {reason}") from None
     except Exception as exc:  # the boundary of a client's kubeconfig: never a 500
         raise ProviderUnreachable(f"the kubeconfig cannot be used: {type(exc).__name__}") from None
@@ -187,7 +190,7 @@ class ProviderService:
         self._store = store
         self._fleet = fleet
         self._cipher = cipher
-        # (KubeGateway) -> CatalogService: the offered versions of one provider's cluster.
+        # (ClusterGateway) -> CatalogService: the offered versions of one provider's cluster.
         self._catalog_for = catalog_for
 
     async def create(self, fields: Mapping[str, Any]) -> Provider:
@@ -308,7 +311,8 @@ class ProviderService:
                 )
             text = kubeconfig_text(content)
             await check_cluster(
-                ClusterConnection.kubeconfig(text, verify_ssl=verify, trusted=False)
+                ClusterConnection.kubeconfig(text, verify_ssl=verify, trusted=False),
+                self._fleet.connect,
             )
             stored["kubeconfig_encrypted"] = self._cipher.encrypt(text)
         elif path is not None:
@@ -316,11 +320,14 @@ class ProviderService:
             # The same rules as for a content (read in a thread: file I/O).
             kubeconfig_text(await asyncio.to_thread(Path(path).read_text))
             await check_cluster(
-                ClusterConnection.kubeconfig_path(path, verify_ssl=verify, trusted=False)
+                ClusterConnection.kubeconfig_path(path, verify_ssl=verify, trusted=False),
+                self._fleet.connect,
             )
             stored["kubeconfig_path"] = path
         elif endpoint is not None:
-            await check_cluster(ClusterConnection.url(endpoint, verify_ssl=verify))
+            await check_cluster(
+                ClusterConnection.url(endpoint, verify_ssl=verify), self._fleet.connect
+            )
             stored["api_endpoint"] = endpoint
         return stored
 

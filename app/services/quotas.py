@@ -16,7 +16,7 @@ from app.domain.providers import Demand
 from app.domain.quotas import Quota, Tenant
 from app.services.errors import ServiceError
 from app.store import errors as store_errors
-from app.store.protocols import Store
+from app.store.protocols import Fence, Store
 
 _ATTEMPTS = 200
 
@@ -66,21 +66,36 @@ class Quotas:
         )
 
     async def charge(
-        self, domain: str, project: str, *, count: int, demand: Demand, check: bool
+        self,
+        domain: str,
+        project: str,
+        *,
+        count: int,
+        demand: Demand,
+        check: bool,
+        fence: Fence | None = None,
     ) -> None:
         """Add `count` databases and `demand` to the project and the domain (negative:
-        take them off). With `check`, `QuotaExceeded` when a limit would be passed."""
+        take them off). With `check`, `QuotaExceeded` when a limit would be passed; with
+        `fence` (the reconciler's epoch), `store_errors.Fenced` when it is stale."""
         if count == 0 and demand.is_zero:
             return
-        await self._charge_one(domain, project, count, demand, check=check)
+        await self._charge_one(domain, project, count, demand, check=check, fence=fence)
         try:
-            await self._charge_one(domain, None, count, demand, check=check)
+            await self._charge_one(domain, None, count, demand, check=check, fence=fence)
         except BaseException:
-            await self._charge_one(domain, project, -count, -demand, check=False)
+            await self._charge_one(domain, project, -count, -demand, check=False, fence=fence)
             raise
 
     async def _charge_one(
-        self, domain: str, project: str | None, count: int, demand: Demand, *, check: bool
+        self,
+        domain: str,
+        project: str | None,
+        count: int,
+        demand: Demand,
+        *,
+        check: bool,
+        fence: Fence | None = None,
     ) -> None:
         for _ in range(_ATTEMPTS):
             tenant = await self.tenant(domain, project)
@@ -93,6 +108,7 @@ class Quotas:
                     tenant.id,
                     rules.with_change(tenant, count, demand),
                     expected_revision=tenant.revision,
+                    fence=fence,
                 )
                 return
             except store_errors.RevisionConflict:

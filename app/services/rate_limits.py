@@ -2,7 +2,8 @@
 
 A token bucket per key: `burst` tokens, refilled at `per_minute / 60` a second; a request
 takes one, and a key with none left gets 429 with `Retry-After` (the seconds until the next
-token). Refill and take are one Lua script, on Redis's clock, so instances never disagree.
+token). The buckets are the `TokenBuckets` port (Redis in production: refill and take are one
+script, on Redis's clock, so instances never disagree).
 
 Every request to Redis would cost a round trip on the hot path (a GET of a database is
 about as long as two of them: measured in-process, one call per 5 requests added 80 µs to
@@ -22,39 +23,14 @@ import math
 import time
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-from redis import exceptions as redis_errors
-
+from app.broker.errors import BrokerError
 from app.observability.log import get_logger
 from app.services.errors import ServiceError
+from app.services.ports import TokenBuckets
 
 log = get_logger(__name__)
 
 LEASE_SECONDS = 1.0
-
-# KEYS[1] bucket; ARGV: rate per ms, burst, wanted. Returns {granted, ms until one token}.
-_TAKE = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local wanted = tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-if now > at then
-  tokens = math.min(burst, tokens + (now - at) * rate)
-end
-local granted = math.min(wanted, math.floor(tokens))
-tokens = tokens - granted
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
-local wait = 0
-if granted == 0 then
-  wait = math.ceil((1 - tokens) / rate)
-end
-return {granted, wait}
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +57,12 @@ class RateLimited(ServiceError):
 
 
 class RateLimiter:
-    def __init__(
-        self, redis: aioredis.Redis, limit: Limit, *, prefix: str, lease: int = 50
-    ) -> None:
-        self._redis = redis
-        self._prefix = prefix
+    def __init__(self, buckets: TokenBuckets, limit: Limit, *, lease: int = 50) -> None:
+        self._buckets = buckets
         self.limit = limit
         # At most a twentieth of the burst in one instance's hand, so that instances sharing
         # a key never refuse a request because another holds the tokens.
         self._lease = max(1, min(lease, limit.burst // 20))
-        self._take = redis.register_script(_TAKE)
         # key id -> (tokens in hand, until when they may be spent: monotonic seconds)
         self._local: dict[str, tuple[int, float]] = {}
         # key id -> the lease request in flight for it (done when it has answered)
@@ -126,21 +98,23 @@ class RateLimiter:
         self._leasing[key_id] = done
         try:
             try:
-                granted, wait_ms = await self._take(
-                    keys=[self._prefix + key_id],
-                    args=[self.limit.per_minute / 60_000, self.limit.burst, self._lease],
+                granted, wait_ms = await self._buckets.take(
+                    key_id,
+                    rate_per_ms=self.limit.per_minute / 60_000,
+                    burst=self.limit.burst,
+                    wanted=self._lease,
                 )
-            except (redis_errors.RedisError, OSError) as exc:
+            except BrokerError as exc:
                 if not self._redis_down:
                     log.warning("rate_limit_unchecked", error=str(exc))
                 self._redis_down = True
                 return
             self._redis_down = False
             now = time.monotonic()
-            if int(granted) == 0:
+            if granted == 0:
                 self._local.pop(key_id, None)
-                raise RateLimited(max(1, math.ceil(int(wait_ms) / 1000)))
-            self._local[key_id] = (int(granted) - 1, now + LEASE_SECONDS)
+                raise RateLimited(max(1, math.ceil(wait_ms / 1000)))
+            self._local[key_id] = (granted - 1, now + LEASE_SECONDS)
             if len(self._local) > 10_000:  # keys seen once and never again
                 self._local = {k: v for k, v in self._local.items() if v[1] > now}
         finally:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 
-from app.broker.streams import OperationQueue
 from app.observability.log import get_logger
 from app.observability.metrics import Metrics
+from app.services.ports import OperationQueue
 from app.store.protocols import Store
 
 log = get_logger(__name__)

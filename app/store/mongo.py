@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING
 from pymongo import errors as mongo_errors
 
 from app.domain import clock
@@ -28,7 +28,7 @@ from app.domain.events import Event
 from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
 from app.domain.providers import Provider
 from app.domain.quotas import Tenant
-from app.store import errors
+from app.store import errors, mongo_indexes
 from app.store.mongo_collection import (
     Collection,
     checked,
@@ -51,61 +51,6 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
-
-INDEXES: dict[str, list[IndexModel]] = {
-    "databases": [
-        IndexModel([("live_name_key", ASCENDING)], unique=True, name="databases_live_name"),
-        IndexModel(
-            [("domain", ASCENDING), ("project", ASCENDING), ("created_at", DESCENDING)],
-            name="databases_tenant_created",
-        ),
-    ],
-    "operations": [
-        IndexModel([("active_key", ASCENDING)], unique=True, name="operations_one_active"),
-        IndexModel(
-            [("database_id", ASCENDING), ("created_at", DESCENDING)],
-            name="operations_database_created",
-        ),
-        IndexModel([("status", ASCENDING), ("next_run_at", ASCENDING)], name="operations_due"),
-    ],
-    "events": [
-        IndexModel(
-            [("database_id", ASCENDING), ("created_at", DESCENDING)],
-            name="events_database_created",
-        ),
-    ],
-    "audit": [
-        IndexModel(
-            [("domain", ASCENDING), ("created_at", DESCENDING)], name="audit_domain_created"
-        ),
-        IndexModel([("created_at", DESCENDING)], name="audit_created"),
-    ],
-    "providers": [
-        IndexModel([("name", ASCENDING)], unique=True, name="providers_name"),
-    ],
-    "api_keys": [
-        IndexModel(
-            [("domain", ASCENDING), ("project", ASCENDING), ("created_at", DESCENDING)],
-            name="api_keys_tenant_created",
-        ),
-    ],
-}
-
-# Indexes earlier versions created and this one no longer wants (dropped at start):
-# api_keys_hash was unique over unsalted hashes, the lookup key before ids were in tokens.
-OBSOLETE_INDEXES: dict[str, list[str]] = {"api_keys": ["api_keys_hash"]}
-
-_INDEX_NOT_FOUND = 27  # MongoDB's IndexNotFound error code
-
-
-async def _drop_index(collection: Any, index: str) -> None:
-    try:
-        await collection.drop_index(index)
-    except mongo_errors.OperationFailure as exc:
-        if exc.code != _INDEX_NOT_FOUND:  # else another instance dropped it first
-            raise translate(exc) from exc
-    except mongo_errors.PyMongoError as exc:
-        raise translate(exc) from exc
 
 
 class MongoDatabases:
@@ -187,12 +132,14 @@ class MongoDatabases:
 
 
 class MongoOperations:
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, fences: MongoFences) -> None:
         self._c = collection
+        self._fences = fences
 
-    async def create_active(self, operation: Operation) -> Operation:
+    async def create_active(self, operation: Operation, *, fence: Fence | None = None) -> Operation:
         if not operation.is_active:
             raise ValueError("create_active takes an active operation")
+        await self._fences.refuse_if_stale(fence)
         for _ in range(3):
             try:
                 await self._c.insert(operation)
@@ -326,8 +273,9 @@ class MongoApiKeys:
 
 
 class MongoProviders:
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, fences: MongoFences) -> None:
         self._c = collection
+        self._fences = fences
 
     async def insert(self, provider: Provider) -> Provider:
         try:
@@ -357,8 +305,14 @@ class MongoProviders:
         return [checked(Provider, d) for d in docs]
 
     async def update_fields(
-        self, provider_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self,
+        provider_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Provider:
+        await self._fences.refuse_if_stale(fence)
         try:
             doc = await self._c.update(provider_id, fields, expected_revision)
         except errors.RevisionConflict:
@@ -407,8 +361,9 @@ class MongoAudit:
 
 
 class MongoTenants:
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, fences: MongoFences) -> None:
         self._c = collection
+        self._fences = fences
 
     async def get(self, tenant_id: str) -> Tenant | None:
         return out(Tenant, await self._c.find_one({"_id": tenant_id}))
@@ -421,8 +376,14 @@ class MongoTenants:
         return tenant
 
     async def update_fields(
-        self, tenant_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self,
+        tenant_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Tenant:
+        await self._fences.refuse_if_stale(fence)
         return checked(Tenant, await self._c.update(tenant_id, fields, expected_revision))
 
 
@@ -434,12 +395,12 @@ class MongoStore:
         self._client = client
         self.fences = MongoFences(db["fences"])
         self.databases = MongoDatabases(Collection(db["databases"], Database), self.fences)
-        self.operations = MongoOperations(Collection(db["operations"], Operation))
+        self.operations = MongoOperations(Collection(db["operations"], Operation), self.fences)
         self.events = MongoEvents(Collection(db["events"], Event), self.fences)
         self.api_keys = MongoApiKeys(Collection(db["api_keys"], ApiKey))
-        self.providers = MongoProviders(Collection(db["providers"], Provider))
+        self.providers = MongoProviders(Collection(db["providers"], Provider), self.fences)
         self.audit = MongoAudit(Collection(db["audit"], AuditEntry))
-        self.tenants = MongoTenants(Collection(db["tenants"], Tenant))
+        self.tenants = MongoTenants(Collection(db["tenants"], Tenant), self.fences)
 
     @classmethod
     async def open(cls, db: Any, *, client: Any = None) -> MongoStore:
@@ -448,13 +409,7 @@ class MongoStore:
         return store
 
     async def create_indexes(self) -> None:
-        for name, indexes in INDEXES.items():
-            await guard(self._db[name].create_indexes(indexes))
-        for name, obsolete in OBSOLETE_INDEXES.items():
-            present = await guard(self._db[name].index_information())
-            for index in obsolete:
-                if index in present:
-                    await _drop_index(self._db[name], index)
+        await mongo_indexes.create(self._db)
 
     async def create_database(self, database: Database, operation: Operation) -> None:
         # Two writes, record first: no transaction (see the protocol); undone on failure.

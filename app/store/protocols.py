@@ -122,8 +122,9 @@ class DatabaseRepository(Protocol):
 
 
 class OperationRepository(Protocol):
-    async def create_active(self, operation: Operation) -> Operation:
-        """Insert an active operation; raises `OperationInProgress` when the database has one."""
+    async def create_active(self, operation: Operation, *, fence: Fence | None = None) -> Operation:
+        """Insert an active operation; raises `OperationInProgress` when the database has one,
+        `Fenced` (nothing written) when `fence` is older than the newest epoch of its name."""
 
     async def get(self, operation_id: str) -> Operation | None: ...
 
@@ -194,9 +195,14 @@ class ProviderRepository(Protocol):
         """Every provider (they are few: placement reads them all)."""
 
     async def update_fields(
-        self, provider_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self,
+        provider_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Provider:
-        """Raises `NotFound`, `RevisionConflict` or `NameTaken`."""
+        """Raises `NotFound`, `RevisionConflict`, `NameTaken` or `Fenced`."""
 
     async def delete(self, provider_id: str, *, expected_revision: int | None = None) -> bool:
         """False when there was no such provider (at that revision)."""
@@ -218,9 +224,14 @@ class TenantRepository(Protocol):
         """Raises `Conflict` when the tenant record exists already."""
 
     async def update_fields(
-        self, tenant_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self,
+        tenant_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Tenant:
-        """Raises `NotFound` or `RevisionConflict`."""
+        """Raises `NotFound`, `RevisionConflict` or `Fenced`."""
 
 
 class FenceRepository(Protocol):

@@ -174,12 +174,12 @@ class SQLiteOperations:
     def __init__(self, table: Table) -> None:
         self._t = table
 
-    async def create_active(self, operation: Operation) -> Operation:
+    async def create_active(self, operation: Operation, *, fence: Fence | None = None) -> Operation:
         if not operation.is_active:
             raise ValueError("create_active takes an active operation")
         for _ in range(3):
             try:
-                await self._t.insert(operation)
+                await self._t.insert(operation, fence)
                 return operation
             except sqlite3.IntegrityError as exc:
                 if "operations_one_active" not in str(exc):

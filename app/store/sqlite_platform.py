@@ -17,7 +17,7 @@ from app.domain.audit import AuditEntry
 from app.domain.providers import Provider
 from app.domain.quotas import Tenant
 from app.store import errors
-from app.store.protocols import ApiKeyFilter, AuditFilter, Page, ProviderFilter
+from app.store.protocols import ApiKeyFilter, AuditFilter, Fence, Page, ProviderFilter
 from app.store.sqlite_table import Table, guard, parse, translate
 
 
@@ -114,10 +114,15 @@ class SQLiteProviders:
         return [parse(Provider, d) for d in docs]
 
     async def update_fields(
-        self, provider_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self,
+        provider_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Provider:
         try:
-            doc = await self._t.update(provider_id, fields, expected_revision)
+            doc = await self._t.update(provider_id, fields, expected_revision, fence)
         except sqlite3.IntegrityError as exc:
             raise errors.NameTaken("provider", str(fields.get("name"))) from exc
         except sqlite3.Error as exc:
@@ -183,7 +188,12 @@ class SQLiteTenants:
         return tenant
 
     async def update_fields(
-        self, tenant_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+        self,
+        tenant_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+        fence: Fence | None = None,
     ) -> Tenant:
-        doc = await guard(self._t.update(tenant_id, fields, expected_revision))
+        doc = await guard(self._t.update(tenant_id, fields, expected_revision, fence))
         return parse(Tenant, doc)

@@ -12,11 +12,16 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
-from simulator import errors
-from simulator.admission import AdmissionRequest
-from simulator.client import Client
-from simulator.config import Config, Knob
-from simulator.controllers import ControllerContext
+from simulator.extensions import (
+    AdmissionRequest,
+    Client,
+    Config,
+    ControllerContext,
+    Knob,
+    ResourceType,
+    Simulator,
+    errors,
+)
 from simulator.kubedb import catalog, runner, webhooks
 from simulator.kubedb.cluster import ClusterError
 from simulator.kubedb.engines import BY_KIND, DB_GROUP, ENGINES, OPS_ENGINES, OPS_GROUP
@@ -24,8 +29,6 @@ from simulator.kubedb.ops_manager import OpsManager
 from simulator.kubedb.provisioner import Provisioner
 from simulator.kubedb.reconciler import Timeline
 from simulator.kubedb.settings import OperatorSettings
-from simulator.registry import ResourceType
-from simulator.server import Simulator
 
 KNOBS = (
     Knob(

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
-from simulator.controllers import ControllerContext
+from simulator.extensions import ControllerContext
 
 log = structlog.get_logger(__name__)
 

@@ -159,48 +159,70 @@ def _replicas_error(kind: str, spec: Mapping[str, Any], must: str) -> Denied:
     )
 
 
-def _validate_topology(kind: str, spec: Mapping[str, Any]) -> None:
-    replicas = spec.get("replicas")
-    if kind == "MongoDB":
-        if spec.get("shardTopology"):
-            if replicas is not None:
-                raise _deny(kind, "spec.replicas must be empty for a sharded MongoDB")
-        elif spec.get("replicaSet"):
-            if not (spec["replicaSet"] or {}).get("name"):
-                raise _deny(kind, "spec.replicaSet.name is required")
-            if not isinstance(replicas, int) or replicas < 1:
-                raise _replicas_error(kind, spec, "greater than zero")
-        elif replicas != 1:
-            raise _replicas_error(kind, spec, "one")
-    elif kind == "Postgres":
+def _validate_mongodb(kind: str, spec: Mapping[str, Any], replicas: object) -> None:
+    if spec.get("shardTopology"):
+        if replicas is not None:
+            raise _deny(kind, "spec.replicas must be empty for a sharded MongoDB")
+    elif spec.get("replicaSet"):
+        if not (spec["replicaSet"] or {}).get("name"):
+            raise _deny(kind, "spec.replicaSet.name is required")
         if not isinstance(replicas, int) or replicas < 1:
             raise _replicas_error(kind, spec, "greater than zero")
-    elif kind == "MySQL":
-        mode = (spec.get("topology") or {}).get("mode")
-        if mode == "GroupReplication":
-            if not isinstance(replicas, int) or not 3 <= replicas <= 9:
-                raise _deny(kind, "Group size can not be less than 3 or greater than 9")
-        elif mode is None and replicas != 1:
-            raise _replicas_error(kind, spec, "one")
-    elif kind == "MariaDB":
-        mode = (spec.get("topology") or {}).get("mode")
-        if mode == "GaleraCluster":
-            if not isinstance(replicas, int) or replicas < 3 or replicas % 2 == 0:
-                raise _replicas_error(kind, spec, "an odd number, three or more")
-        elif mode is None and replicas != 1:
-            raise _replicas_error(kind, spec, "one")
-    elif kind == "Redis":
-        mode = spec.get("mode") or "Standalone"
-        if mode == "Standalone" and replicas != 1:
-            raise _replicas_error(kind, spec, "one")
-        if mode == "Cluster":
-            cluster = spec.get("cluster") or {}
-            if int(cluster.get("shards", 0)) < 3:
-                raise _deny(kind, "spec.cluster.shards must be at least 3")
-            if int(cluster.get("replicas", 0)) < 2:
-                raise _deny(kind, "spec.cluster.replicas must be greater than 1")
-        if mode == "Sentinel" and (not isinstance(replicas, int) or replicas < 1):
-            raise _replicas_error(kind, spec, "greater than zero")
+    elif replicas != 1:
+        raise _replicas_error(kind, spec, "one")
+
+
+def _validate_postgres(kind: str, spec: Mapping[str, Any], replicas: object) -> None:
+    if not isinstance(replicas, int) or replicas < 1:
+        raise _replicas_error(kind, spec, "greater than zero")
+
+
+def _validate_mysql(kind: str, spec: Mapping[str, Any], replicas: object) -> None:
+    mode = (spec.get("topology") or {}).get("mode")
+    if mode == "GroupReplication":
+        if not isinstance(replicas, int) or not 3 <= replicas <= 9:
+            raise _deny(kind, "Group size can not be less than 3 or greater than 9")
+    elif mode is None and replicas != 1:
+        raise _replicas_error(kind, spec, "one")
+
+
+def _validate_mariadb(kind: str, spec: Mapping[str, Any], replicas: object) -> None:
+    mode = (spec.get("topology") or {}).get("mode")
+    if mode == "GaleraCluster":
+        if not isinstance(replicas, int) or replicas < 3 or replicas % 2 == 0:
+            raise _replicas_error(kind, spec, "an odd number, three or more")
+    elif mode is None and replicas != 1:
+        raise _replicas_error(kind, spec, "one")
+
+
+def _validate_redis(kind: str, spec: Mapping[str, Any], replicas: object) -> None:
+    mode = spec.get("mode") or "Standalone"
+    if mode == "Standalone" and replicas != 1:
+        raise _replicas_error(kind, spec, "one")
+    if mode == "Cluster":
+        cluster = spec.get("cluster") or {}
+        if int(cluster.get("shards", 0)) < 3:
+            raise _deny(kind, "spec.cluster.shards must be at least 3")
+        if int(cluster.get("replicas", 0)) < 2:
+            raise _deny(kind, "spec.cluster.replicas must be greater than 1")
+    if mode == "Sentinel" and (not isinstance(replicas, int) or replicas < 1):
+        raise _replicas_error(kind, spec, "greater than zero")
+
+
+# The topology rules per kind; a kind not listed (RedisSentinel) has none.
+_TOPOLOGY_RULES: dict[str, Callable[[str, Mapping[str, Any], object], None]] = {
+    "MongoDB": _validate_mongodb,
+    "Postgres": _validate_postgres,
+    "MySQL": _validate_mysql,
+    "MariaDB": _validate_mariadb,
+    "Redis": _validate_redis,
+}
+
+
+def _validate_topology(kind: str, spec: Mapping[str, Any]) -> None:
+    rule = _TOPOLOGY_RULES.get(kind)
+    if rule is not None:
+        rule(kind, spec, spec.get("replicas"))
 
 
 _IMMUTABLE: dict[str, tuple[tuple[str, ...], ...]] = {

@@ -9,6 +9,9 @@ import pytest
 
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
+from app.domain.operations import Operation
+from app.domain.providers import Provider
+from app.domain.quotas import Tenant, tenant_id
 from app.store import errors
 from app.store.protocols import Fence, Store
 
@@ -100,3 +103,76 @@ async def test_a_fenced_write_to_a_missing_record_is_still_not_found(store: Stor
         await store.databases.update_fields(
             "db-missing", {"message": "x"}, fence=Fence(LEASE, epoch)
         )
+
+
+def an_operation(database_id: str) -> Operation:
+    return Operation.model_validate(
+        {"database_id": database_id, "domain": "acme", "project": "shop", "type": "resume"}
+    )
+
+
+async def test_an_operation_opened_with_the_newest_epoch_is_created(store: Store) -> None:
+    database = await store.databases.insert(a_database())
+    epoch = await store.fences.advance(LEASE)
+
+    made = await store.operations.create_active(
+        an_operation(database.id), fence=Fence(LEASE, epoch)
+    )
+
+    active = await store.operations.get_active(database.id)
+    assert active is not None and active.id == made.id
+
+
+async def test_an_operation_opened_with_an_older_epoch_is_refused_and_not_created(
+    store: Store,
+) -> None:
+    database = await store.databases.insert(a_database())
+    old = await store.fences.advance(LEASE)
+    await store.fences.advance(LEASE)  # a newer leader took the lease
+
+    with pytest.raises(errors.Fenced):
+        await store.operations.create_active(an_operation(database.id), fence=Fence(LEASE, old))
+
+    assert await store.operations.get_active(database.id) is None
+    await store.operations.create_active(an_operation(database.id))  # the slot stayed free
+
+
+async def test_provider_and_tenant_writes_with_an_older_epoch_are_refused_and_change_nothing(
+    store: Store,
+) -> None:
+    provider = await store.providers.insert(
+        Provider.model_validate(
+            {
+                "name": "eu-1",
+                "region": "eu-west",
+                "availability_zone": "eu-west-1a",
+                "cpu_total_cores": 64,
+                "memory_total_gb": 256,
+                "storage_total_gb": 4096,
+            }
+        )
+    )
+    tenant = await store.tenants.insert(
+        Tenant(id=tenant_id("acme", "shop"), domain="acme", project="shop")
+    )
+    old = Fence(LEASE, await store.fences.advance(LEASE))
+    current = Fence(LEASE, await store.fences.advance(LEASE))
+
+    with pytest.raises(errors.Fenced):
+        await store.providers.update_fields(
+            provider.id, {"cpu_allocated_cores": 2}, expected_revision=provider.revision, fence=old
+        )
+    with pytest.raises(errors.Fenced):
+        await store.tenants.update_fields(
+            tenant.id, {"databases": 1}, expected_revision=tenant.revision, fence=old
+        )
+    assert await store.providers.get(provider.id) == provider
+    assert await store.tenants.get(tenant.id) == tenant
+
+    moved = await store.providers.update_fields(
+        provider.id, {"cpu_allocated_cores": 2}, expected_revision=provider.revision, fence=current
+    )
+    charged = await store.tenants.update_fields(
+        tenant.id, {"databases": 1}, expected_revision=tenant.revision, fence=current
+    )
+    assert (moved.cpu_allocated_cores, charged.databases) == (2, 1)

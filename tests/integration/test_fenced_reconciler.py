@@ -11,8 +11,15 @@ import redis.asyncio as aioredis
 
 from app.broker.streams import OperationQueue
 from app.domain import clock
+from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus
+from app.domain.providers import Provider
+from app.domain.quotas import tenant_id
+from app.domain.sizes import default_size_table
+from app.services.operations import OperationDefaults, OperationService
 from app.services.orphan_records import OrphanRecords
+from app.services.placement import Placement
+from app.services.quotas import Quotas
 from app.store import errors as store_errors
 from app.store.protocols import Fence
 from app.store.sqlite import SQLiteStore
@@ -82,3 +89,74 @@ async def test_a_reconciler_whose_write_is_fenced_stops_leading(
         await worker.run_pass(leadership)
 
     assert not leadership.valid
+
+
+async def test_a_stale_leader_opens_no_drift_fix_operation(
+    sqlite_store: SQLiteStore,
+    redis_client: aioredis.Redis,
+) -> None:
+    database = await an_orphan(sqlite_store)
+    operations = OperationService(
+        sqlite_store,
+        OperationQueue(redis_client, prefix=redis_keys().operations),
+        OperationDefaults(deadline=60),
+    )
+
+    with pytest.raises(store_errors.Fenced):
+        await operations.submit(
+            kinds.RESUME,
+            kinds.ResumeInput(),
+            database_id=database.id,
+            domain=database.domain,
+            project=database.project,
+            created_by="reconciler",
+            fence=await stale_fence(sqlite_store),
+        )
+
+    assert await sqlite_store.operations.get_active(database.id) is None
+
+
+async def test_a_stale_leader_settles_no_placement(
+    sqlite_store: SQLiteStore,
+    redis_client: aioredis.Redis,
+) -> None:
+    provider = await sqlite_store.providers.insert(
+        Provider.model_validate(
+            {
+                "name": "eu-1",
+                "region": "eu-west",
+                "availability_zone": "eu-west-1a",
+                "cpu_total_cores": 64,
+                "memory_total_gb": 256,
+                "storage_total_gb": 4096,
+            }
+        )
+    )
+    database = await sqlite_store.databases.insert(
+        Database.model_validate(
+            {
+                "name": "unsettled",
+                "domain": "acme",
+                "project": "shop",
+                "engine": "postgres",
+                "version": "16.4",
+                "status": "running",
+                "provider_id": provider.id,
+            }
+        )
+    )
+    placement = Placement(
+        sqlite_store,
+        default_size_table(),
+        Quotas(sqlite_store),
+        redis_client,
+        lock_prefix=redis_keys().placement_locks,
+    )
+    assert placement.unsettled(database)  # it holds nothing of what it needs
+
+    with pytest.raises(store_errors.Fenced):
+        await placement.settle(database.id, fence=await stale_fence(sqlite_store))
+
+    assert await sqlite_store.databases.get(database.id) == database
+    assert await sqlite_store.providers.get(provider.id) == provider
+    assert await sqlite_store.tenants.get(tenant_id("acme")) is None

@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from app.broker.client import make_client
+from app.broker.counters import RedisTokenBuckets
 from app.services.rate_limits import Limit, RateLimited, RateLimiter
 from tests.support import free_port, redis_keys
 
@@ -35,8 +36,8 @@ async def test_instances_sharing_redis_never_let_more_than_the_burst_through(
     key = f"key-{uuid.uuid4().hex[:8]}"
     limit = Limit(per_minute=1, burst=100)  # refills one token a minute: none during the test
     first, second = (
-        RateLimiter(redis_client, limit, prefix=redis_keys().rate_limits),
-        RateLimiter(redis_client, limit, prefix=redis_keys().rate_limits),
+        RateLimiter(RedisTokenBuckets(redis_client, prefix=redis_keys().rate_limits), limit),
+        RateLimiter(RedisTokenBuckets(redis_client, prefix=redis_keys().rate_limits), limit),
     )
 
     total = 0
@@ -50,9 +51,8 @@ async def test_concurrent_requests_of_one_key_get_the_whole_burst_and_no_more(
     redis_client: aioredis.Redis,
 ) -> None:
     key = f"key-{uuid.uuid4().hex[:8]}"
-    limiter = RateLimiter(
-        redis_client, Limit(per_minute=1, burst=200), prefix=redis_keys().rate_limits
-    )
+    buckets = RedisTokenBuckets(redis_client, prefix=redis_keys().rate_limits)
+    limiter = RateLimiter(buckets, Limit(per_minute=1, burst=200))
 
     async def one() -> bool:
         try:
@@ -72,9 +72,8 @@ async def test_a_refused_request_says_when_the_next_token_comes(
     redis_client: aioredis.Redis,
 ) -> None:
     key = f"key-{uuid.uuid4().hex[:8]}"
-    limiter = RateLimiter(
-        redis_client, Limit(per_minute=6, burst=1), prefix=redis_keys().rate_limits
-    )  # one token / 10 s
+    buckets = RedisTokenBuckets(redis_client, prefix=redis_keys().rate_limits)
+    limiter = RateLimiter(buckets, Limit(per_minute=6, burst=1))  # one token / 10 s
 
     await limiter.check(key)
     with pytest.raises(RateLimited) as refused:
@@ -86,8 +85,9 @@ async def test_a_refused_request_says_when_the_next_token_comes(
 async def test_limiting_off_or_redis_down_lets_every_request_through() -> None:
     down = make_client(f"redis://127.0.0.1:{free_port()}/0")
     try:
-        off = RateLimiter(down, Limit(per_minute=0, burst=1), prefix="down:")
-        unreachable = RateLimiter(down, Limit(per_minute=60, burst=1), prefix="down:")
+        buckets = RedisTokenBuckets(down, prefix="down:")
+        off = RateLimiter(buckets, Limit(per_minute=0, burst=1))
+        unreachable = RateLimiter(buckets, Limit(per_minute=60, burst=1))
 
         assert await allowed(off, "key-a", 10) == 10
         assert await allowed(unreachable, "key-a", 10) == 10

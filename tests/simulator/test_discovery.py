@@ -48,6 +48,8 @@ async def test_group_discovery_lists_the_kubedb_kinds(http: httpx.AsyncClient) -
 
     assert groups["kind"] == "APIGroupList"
     assert {g["name"] for g in groups["groups"]} == {
+        "apps",
+        "rbac.authorization.k8s.io",
         "kubedb.com",
         "ops.kubedb.com",
         "catalog.kubedb.com",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cluster.config import ClusterConnection, to_lightkube
+from app.cluster.config import ClusterConnection
+from app.cluster.lightkube_config import to_lightkube
 from app.config.settings import ConfigError, LogFormat, Settings, load_settings
 from app.main import cluster_connection
 

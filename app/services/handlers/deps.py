@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from app.cluster.gateway import KubeGateway
 from app.domain.databases import Database
 from app.domain.manifests import database_cr
 from app.domain.sizes import SizeTable
 from app.engine import steps
 from app.services.clusters import ClusterFleet, ClusterUnavailable
+from app.services.ports import ClusterGateway
 from app.store.protocols import Store
 
 # Finished OpsRequests kept per database (the OpsRequest has no TTL of its own, §7.1).
@@ -45,13 +45,13 @@ class HandlerTiming:
                 raise ValueError(f"{name} must be positive")
 
 
-ClusterFor = Callable[[Database], Awaitable[KubeGateway]]
+ClusterFor = Callable[[Database], Awaitable[ClusterGateway]]
 
 
-def one_cluster(gateway: KubeGateway) -> ClusterFor:
+def one_cluster(gateway: ClusterGateway) -> ClusterFor:
     """Every database on the same cluster."""
 
-    async def gateway_for(_database: Database) -> KubeGateway:
+    async def gateway_for(_database: Database) -> ClusterGateway:
         return gateway
 
     return gateway_for
@@ -61,7 +61,7 @@ def fleet_clusters(fleet: ClusterFleet) -> ClusterFor:
     """Each database on its provider's cluster; a provider that cannot be reached any more
     (deleted, its kubeconfig undecryptable) fails the operation with the reason."""
 
-    async def gateway_for(database: Database) -> KubeGateway:
+    async def gateway_for(database: Database) -> ClusterGateway:
         try:
             return await fleet.gateway_for(database)
         except ClusterUnavailable as exc:
@@ -85,7 +85,7 @@ class HandlerDeps:
         cls,
         *,
         store: Store,
-        cluster: KubeGateway,
+        cluster: ClusterGateway,
         sizes: SizeTable,
         timing: HandlerTiming | None = None,
         monitoring: database_cr.MonitoringConfig = database_cr.DEFAULT_MONITORING,

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.cluster import errors
-from app.cluster.gateway import KubeGateway
 from app.domain import status_mapping
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import database_cr
@@ -35,6 +34,7 @@ from app.services.handlers import records
 from app.services.handlers.cluster_errors import translated
 from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import desired_for
+from app.services.ports import ClusterGateway
 
 # pause and resume share the handler: a context of either kind.
 HaltContext = StepContext[PauseInput | ResumeInput, HaltState]
@@ -165,7 +165,7 @@ class Halting:
         self,
         ctx: HaltContext,
         desired: DesiredDatabase,
-        gateway: KubeGateway,
+        gateway: ClusterGateway,
         way: _Direction,
         state: HaltState,
     ) -> steps.StepResult:
@@ -201,7 +201,7 @@ class Halting:
         ctx: HaltContext,
         database: Database,
         desired: DesiredDatabase,
-        gateway: KubeGateway,
+        gateway: ClusterGateway,
         way: _Direction,
     ) -> steps.StepResult:
         found = await self._find(desired, gateway)
@@ -231,7 +231,9 @@ class Halting:
         )
         return steps.Done(f"database {way.final}")
 
-    async def _find(self, desired: DesiredDatabase, gateway: KubeGateway) -> dict[str, Any] | None:
+    async def _find(
+        self, desired: DesiredDatabase, gateway: ClusterGateway
+    ) -> dict[str, Any] | None:
         resource = desired.engine_spec.database_resource
         with translated(f"reading {resource.kind} {desired.namespace}/{desired.name}"):
             return await gateway.find(resource, desired.name, namespace=desired.namespace)

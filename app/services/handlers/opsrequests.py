@@ -27,7 +27,6 @@ import contextlib
 from dataclasses import dataclass
 
 from app.cluster import errors
-from app.cluster.gateway import KubeGateway
 from app.domain import status_mapping
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import JsonObject
@@ -41,6 +40,7 @@ from app.services.handlers.changes import Change
 from app.services.handlers.cluster_errors import translated
 from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import desired_for, namespace_of
+from app.services.ports import ClusterGateway
 
 # Statuses from which an OpsRequest may start. Scaling and updating are included because,
 # with no operation active (one per database), they can only be left over from an operation
@@ -111,7 +111,7 @@ class OpsRequestRunner:
     def __init__(self, deps: HandlerDeps) -> None:
         self._deps = deps
 
-    async def gateway(self, database: Database) -> KubeGateway:
+    async def gateway(self, database: Database) -> ClusterGateway:
         return await self._deps.cluster_for(database)
 
     def build(

@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.cluster import errors
-from app.cluster.gateway import KubeGateway
 from app.domain import clock, status_mapping
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import connection, database_cr, labels, names
@@ -46,6 +45,7 @@ from app.services.handlers import records
 from app.services.handlers.cluster_errors import translated
 from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import cluster_objects, desired_for, resource_of
+from app.services.ports import ClusterGateway
 
 _PROVISIONING_ORDER = (
     ConditionType.PROVISIONING_STARTED,
@@ -97,7 +97,7 @@ class Provisioning:
         ctx: CreateContext,
         database: Database,
         desired: DesiredDatabase,
-        gateway: KubeGateway,
+        gateway: ClusterGateway,
     ) -> steps.StepResult:
         await records.transition(
             self._deps.store,
@@ -133,7 +133,7 @@ class Provisioning:
         ctx: CreateContext,
         database: Database,
         desired: DesiredDatabase,
-        gateway: KubeGateway,
+        gateway: ClusterGateway,
     ) -> None:
         """A create gets fresh credentials: an auth secret left under the default name by a
         deleted database of the same name (Delete and Halt keep secrets) would otherwise be
@@ -162,7 +162,7 @@ class Provisioning:
         ctx: CreateContext,
         database: Database,
         desired: DesiredDatabase,
-        gateway: KubeGateway,
+        gateway: ClusterGateway,
     ) -> steps.StepResult:
         resource = desired.engine_spec.database_resource
         with translated(f"reading {resource.kind} {desired.namespace}/{desired.name}"):
@@ -335,7 +335,7 @@ class Provisioning:
         return steps.Done(f"database deleted (deletion policy {policy.value})")
 
     async def _delete_objects(
-        self, desired: DesiredDatabase, gateway: KubeGateway, policy: DeletionPolicy
+        self, desired: DesiredDatabase, gateway: ClusterGateway, policy: DeletionPolicy
     ) -> None:
         """Set the policy and delete each CR, the database before its sentinels."""
         for resource, name in reversed(cluster_objects(desired)):
@@ -368,7 +368,7 @@ class Provisioning:
                 except errors.NotFound:
                     continue
 
-    async def _remaining(self, desired: DesiredDatabase, gateway: KubeGateway) -> list[str]:
+    async def _remaining(self, desired: DesiredDatabase, gateway: ClusterGateway) -> list[str]:
         left = []
         for resource, name in cluster_objects(desired):
             with translated(f"reading {resource.kind} {desired.namespace}/{name}"):
@@ -377,7 +377,7 @@ class Provisioning:
         return left
 
     async def _wipe_auth_secret(
-        self, database: Database, desired: DesiredDatabase, gateway: KubeGateway
+        self, database: Database, desired: DesiredDatabase, gateway: ClusterGateway
     ) -> None:
         """WipeOut leaves no credentials: KubeDB removes the secrets it made, this removes the
         one the platform wrote from custom credentials (KubeDB leaves it: not its own)."""
@@ -388,7 +388,7 @@ class Provisioning:
             )
 
     async def _delete_ops_requests(
-        self, database: Database, desired: DesiredDatabase, gateway: KubeGateway
+        self, database: Database, desired: DesiredDatabase, gateway: ClusterGateway
     ) -> None:
         """OpsRequests have no owner: once the database is gone, remove its leftovers."""
         resource = desired.engine_spec.ops_resource
@@ -403,7 +403,7 @@ class Provisioning:
 
 
 async def _create_owned(
-    gateway: KubeGateway, manifest: dict[str, Any], *, database_id: str
+    gateway: ClusterGateway, manifest: dict[str, Any], *, database_id: str
 ) -> None:
     """Create a CR; one that exists already is fine if it is this database's."""
     resource = resource_of(manifest)

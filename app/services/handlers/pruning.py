@@ -14,15 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from app.cluster import errors
-from app.cluster.gateway import KubeGateway
 from app.domain import status_mapping
 from app.domain.engines import Resource
 from app.domain.manifests import labels
 from app.domain.status_mapping import OpsOutcome
+from app.services.ports import ClusterGateway
 
 
 async def prune_finished(
-    gateway: KubeGateway,
+    gateway: ClusterGateway,
     resource: Resource,
     *,
     namespace: str,
