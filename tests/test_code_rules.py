@@ -17,12 +17,13 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize(
     "command",
     [
+        [str(BIN / "ruff"), "format", "--check", "app", "simulator", "tests", "bench", "scripts"],
         [str(BIN / "ruff"), "check", "app", "simulator", "tests", "bench", "scripts"],
         [str(BIN / "mypy")],
         [str(BIN / "lint-imports")],
         [sys.executable, "scripts/check_module_size.py"],
     ],
-    ids=["ruff", "mypy-strict", "import-layers", "module-size"],
+    ids=["ruff-format", "ruff", "mypy-strict", "import-layers", "module-size"],
 )
 def test_the_code_keeps_the_project_rules(command: list[str]) -> None:
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 
+from app.broker.locks import RedisLocks
 from app.broker.streams import OperationQueue
 from app.domain import clock
 from app.domain import operation_kinds as kinds
@@ -149,8 +150,7 @@ async def test_a_stale_leader_settles_no_placement(
         sqlite_store,
         default_size_table(),
         Quotas(sqlite_store),
-        redis_client,
-        lock_prefix=redis_keys().placement_locks,
+        RedisLocks(redis_client, prefix=redis_keys().placement_locks),
     )
     assert placement.unsettled(database)  # it holds nothing of what it needs
 
