@@ -33,9 +33,13 @@ class Handler(Generic[InputT, StateT]):
     on_fail: FailFn[InputT, StateT] | None = None
 
 
+# What the engine holds: a handler of some kind (it runs every kind alike).
+AnyHandler = Handler[Any, Any]
+
+
 @dataclass
 class HandlerRegistry:
-    _handlers: dict[str, Handler[Any, Any]] = field(default_factory=dict)
+    _handlers: dict[str, AnyHandler] = field(default_factory=dict)
 
     def register(
         self,
@@ -51,7 +55,7 @@ class HandlerRegistry:
             raise ValueError(f"a handler for {typed.type!r} is already registered")
         self._handlers[typed.type] = Handler(typed, step, on_cancel, on_fail)
 
-    def get(self, op_type: str) -> Handler[Any, Any] | None:
+    def get(self, op_type: str) -> AnyHandler | None:
         return self._handlers.get(op_type)
 
     @property

@@ -30,8 +30,8 @@ from app.broker.streams import Delivery, OperationQueue
 from app.domain import clock
 from app.domain.operations import Operation, OperationStatus
 from app.engine import outcomes, steps, transitions
-from app.engine.context import LeaseLost, StepContext
-from app.engine.registry import EndFn, FailFn, Handler, HandlerRegistry
+from app.engine.context import AnyStepContext, LeaseLost, StepContext
+from app.engine.registry import AnyHandler, EndFn, FailFn, HandlerRegistry
 from app.engine.retry import RetryPolicy
 from app.observability.metrics import Metrics
 from app.store import errors as store_errors
@@ -179,7 +179,7 @@ class OperationEngine:
     async def _run_claimed(self, operation: Operation) -> bool:
         """Run one step and record its outcome; False if the outcome was not ours to write."""
         handler = self._handlers.get(operation.type)
-        ctx: StepContext[Any, Any] = StepContext(
+        ctx: AnyStepContext = StepContext(
             self._store,
             operation,
             self._log.bind(type=operation.type),
@@ -197,9 +197,7 @@ class OperationEngine:
         result = await self._run_step(ctx, handler)
         return await self._finish(ctx, result, handler)
 
-    async def _run_step(
-        self, ctx: StepContext[Any, Any], handler: Handler[Any, Any]
-    ) -> steps.StepResult:
+    async def _run_step(self, ctx: AnyStepContext, handler: AnyHandler) -> steps.StepResult:
         try:
             return await asyncio.wait_for(handler.step(ctx), self._config.step_timeout)
         except LeaseLost:
@@ -214,12 +212,12 @@ class OperationEngine:
             ctx.log.error("operation_step_crashed", exc_info=exc)
             return steps.Retry(f"{type(exc).__name__}: {exc}")
 
-    async def _renew_lease(self, ctx: StepContext[Any, Any]) -> None:
+    async def _renew_lease(self, ctx: AnyStepContext) -> None:
         """Before a hook, which is a step of its own: it must never run while another worker
         could take the operation over (raises LeaseLost)."""
         await ctx.save(lease_expires_at=clock.utcnow() + timedelta(seconds=self._config.lease))
 
-    async def _cancel(self, ctx: StepContext[Any, Any], handler: Handler[Any, Any] | None) -> bool:
+    async def _cancel(self, ctx: AnyStepContext, handler: AnyHandler | None) -> bool:
         if handler is not None and handler.on_cancel is not None:
             await self._renew_lease(ctx)
             try:
@@ -235,9 +233,9 @@ class OperationEngine:
 
     async def _finish(
         self,
-        ctx: StepContext[Any, Any],
+        ctx: AnyStepContext,
         result: steps.StepResult,
-        handler: Handler[Any, Any] | None,
+        handler: AnyHandler | None,
         *,
         cancellable: bool = True,
     ) -> bool:
@@ -260,9 +258,7 @@ class OperationEngine:
                 ctx.log.warning("operation_wakeup_deferred", error=str(exc))
         return True
 
-    async def _failure_hook(
-        self, ctx: StepContext[Any, Any], hook: FailFn[Any, Any], reason: str
-    ) -> None:
+    async def _failure_hook(self, ctx: AnyStepContext, hook: FailFn[Any, Any], reason: str) -> None:
         """Let the handler put things back (a pending OpsRequest removed, the record's
         transitional status undone) before the operation is recorded failed.
 
@@ -280,7 +276,7 @@ class OperationEngine:
 
     async def _write_outcome(
         self,
-        ctx: StepContext[Any, Any],
+        ctx: AnyStepContext,
         fields: dict[str, Any],
         event: str,
         *,
@@ -318,7 +314,7 @@ class OperationEngine:
         ctx.log.error("operation_outcome_not_written", event=event)
         return False
 
-    async def _after_end(self, ctx: StepContext[Any, Any]) -> None:
+    async def _after_end(self, ctx: AnyStepContext) -> None:
         """The `on_end` hook, for an operation that just ended: best effort, since the
         outcome is written already (the hook must be idempotent and repair itself later)."""
         if self._on_end is None or not ctx.operation.status.is_terminal:
