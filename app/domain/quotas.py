@@ -85,6 +85,18 @@ class Excess:
             f"{self.usage:g} in use, {self.requested:g} more requested"
         )
 
+    @property
+    def details(self) -> dict[str, str | float]:
+        """The error details of a refusal (the API's 429 `quota_exceeded`)."""
+        return {
+            "scope": self.scope,
+            "tenant": self.tenant,
+            "limit_name": self.limit_name,
+            "limit": self.limit,
+            "usage": self.usage,
+            "requested": self.requested,
+        }
+
 
 def excess(tenant: Tenant, count: int, demand: Demand) -> Excess | None:
     """The first limit that adding (`count` databases, `demand`) would pass, if any; a

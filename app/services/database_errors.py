@@ -62,14 +62,7 @@ class OverQuota(DatabaseError):
         super().__init__(
             excess.message,
             code="quota_exceeded",
-            details={
-                "scope": excess.scope,
-                "tenant": excess.tenant,
-                "limit_name": excess.limit_name,
-                "limit": excess.limit,
-                "usage": excess.usage,
-                "requested": excess.requested,
-            },
+            details=excess.details,
         )
 
 

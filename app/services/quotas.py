@@ -28,14 +28,7 @@ class QuotaExceeded(ServiceError):
     def __init__(self, excess: rules.Excess) -> None:
         super().__init__(
             excess.message,
-            details={
-                "scope": excess.scope,
-                "tenant": excess.tenant,
-                "limit_name": excess.limit_name,
-                "limit": excess.limit,
-                "usage": excess.usage,
-                "requested": excess.requested,
-            },
+            details=excess.details,
         )
         self.excess = excess
 
