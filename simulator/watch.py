@@ -163,6 +163,11 @@ class WatchHub:
         """The newest resourceVersion no longer in the history (0: nothing dropped yet)."""
         return self._horizon
 
+    def restart_at(self, rv: int) -> None:
+        """Continue a counter kept on disk: the history before `rv` is not known."""
+        self.latest_rv = max(self.latest_rv, rv)
+        self._horizon = max(self._horizon, rv)
+
     def publish(self, change: Change) -> None:
         if len(self._history) == self._history.maxlen:
             self._horizon = self._history[0].rv
