@@ -33,6 +33,7 @@ from simulator.admission import AdmissionChain, AdmissionHook
 from simulator.asgi import build_app
 from simulator.client import Client
 from simulator.config import Config
+from simulator.consistency import COMPACTION_INTERVAL, Compactor
 from simulator.controllers import TIME_SCALE, Controller, ControllerContext, Controllers
 from simulator.faults import FAULT_KNOBS, Stats
 from simulator.namespaces import NamespaceDefaults, NamespaceLifecycle, default_namespace
@@ -58,7 +59,7 @@ class Simulator:
         state: Path | None = None,
     ) -> None:
         self.registry = registry or default_registry()
-        self.config = Config((*FAULT_KNOBS, *WATCH_KNOBS, TIME_SCALE))
+        self.config = Config((*FAULT_KNOBS, *WATCH_KNOBS, TIME_SCALE, COMPACTION_INTERVAL))
         self.random = random.Random(seed)
         """For plugins and controllers: seeded, so a run can be repeated."""
         self.fault_random = random.Random(None if seed is None else seed ^ 0x5EED)
@@ -83,6 +84,7 @@ class Simulator:
         self.add_admission_hook(NamespaceDefaults(), group="", kind="Namespace")
         self.seed(default_namespace())
         self.add_controller("namespace-lifecycle", NamespaceLifecycle(self.registry))
+        self.add_controller("compactor", Compactor(self.hub))
         for plugin in plugins:
             plugin(self)
 
