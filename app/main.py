@@ -63,6 +63,7 @@ from app.runtime.supervisor import ComponentState, Supervisor
 from app.services.api_keys import ApiKeyService, bootstrap_admin_key
 from app.services.audit import AuditLog
 from app.services.catalog import CatalogService
+from app.services.cluster_health import ProviderProbe
 from app.services.cluster_view import ClusterView
 from app.services.clusters import ClusterFleet
 from app.services.database_lists import DatabaseLists
@@ -70,7 +71,7 @@ from app.services.databases import DatabaseService
 from app.services.drift_repair import DriftRepair
 from app.services.handlers.deps import HandlerDeps, HandlerTiming, fleet_clusters
 from app.services.handlers.registry import register_database_handlers
-from app.services.health import HealthService, WorkerCounts
+from app.services.health import PING_TIMEOUT, HealthService, WorkerCounts
 from app.services.idempotency import IdempotencyStore
 from app.services.operations import OperationDefaults, OperationService
 from app.services.orphan_records import OrphanRecords
@@ -342,6 +343,7 @@ def _health(runtime: Runtime) -> HealthService:
         components=components,
         passes=lambda: pass_report(runtime),
         ping_cluster=runtime.cluster.ping if runtime.cluster is not None else None,
+        probe_providers=ProviderProbe(runtime.store, runtime.fleet, timeout=PING_TIMEOUT),
     )
 
 

@@ -1,13 +1,16 @@
 """How the simulator holds a fleet: list 10,000 MongoDB objects over HTTP in pages.
 
     .venv/bin/python -m bench.simulator [--databases 10000] [--page 500] [--rounds 3]
+        [--state FILE]
 
 It starts the simulator in-process on a loopback socket, creates N MongoDB objects plus a
 secret and a service for each through the in-process client (fast, same semantics, admission
 on but no hooks registered), then lists every MongoDB object over HTTP with httpx in pages of
 `--page` (limit + continue), `--rounds` times. It prints the time to create, the per-page
 time (mean, max; each page includes the HTTP round trip and JSON decoding in the client,
-which shares the process and its two cores with the server) and the process RSS.
+which shares the process and its two cores with the server) and the process RSS. With
+`--state FILE` the simulator keeps its objects in that SQLite file (the write path then
+includes the disk) and the bench also times loading the file into a new simulator.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from simulator.server import run_simulator
+from simulator.server import Simulator, run_simulator
 
 
 def rss_mib() -> float:
@@ -102,10 +105,11 @@ async def main() -> None:
     parser.add_argument("--databases", type=int, default=10_000)
     parser.add_argument("--page", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--state", type=Path, help="keep the objects in this SQLite file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     before = rss_mib()
-    async with run_simulator("127.0.0.1", 0) as served:
+    async with run_simulator("127.0.0.1", 0, state=args.state) as served:
         client = served.client()
         started = time.perf_counter()
         for i in range(args.databases):
@@ -142,6 +146,16 @@ async def main() -> None:
         print(
             f"RSS: {before:.0f} MiB at start, {loaded:.0f} MiB loaded, "
             f"{rss_mib():.0f} MiB after listing"
+        )
+    if args.state is not None:
+        t0 = time.perf_counter()
+        reloaded = Simulator(state=args.state)
+        took = time.perf_counter() - t0
+        assert reloaded.state is not None
+        reloaded.state.close()
+        print(
+            f"state file {args.state.stat().st_size / 2**20:.0f} MiB, "
+            f"loaded into a new simulator in {took:.1f} s"
         )
 
 

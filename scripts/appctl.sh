@@ -12,6 +12,8 @@ LOG_FILE="$VAR_DIR/app.observability.log"
 SIM_PID_FILE="$VAR_DIR/simulator.pid"
 SIM_LOG_FILE="$VAR_DIR/simulator.log"
 SIM_KUBECONFIG="$VAR_DIR/kubeconfig"
+# The simulator's objects, resourceVersion counter and port: a restart keeps the cluster.
+SIM_STATE="$VAR_DIR/simulator.db"
 PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
@@ -32,8 +34,8 @@ start_simulator() {
     return 0
   fi
   rm -f "$SIM_KUBECONFIG"
-  setsid "$PY" -m simulator --host 127.0.0.1 --port 0 --kubeconfig-out "$SIM_KUBECONFIG" \
-    >>"$SIM_LOG_FILE" 2>&1 < /dev/null &
+  setsid "$PY" -m simulator --host 127.0.0.1 --state "$SIM_STATE" \
+    --kubeconfig-out "$SIM_KUBECONFIG" >>"$SIM_LOG_FILE" 2>&1 < /dev/null &
   echo $! >"$SIM_PID_FILE"
   local waited=0
   until [ -s "$SIM_KUBECONFIG" ]; do

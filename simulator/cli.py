@@ -6,7 +6,9 @@
 Fault and time knobs have their own flags; any knob (a plugin's too) can be set with
 `--set name=value`. `--objects FILE` creates the objects of a YAML or JSON file at start
 (documents, lists, or Kubernetes Lists); `--catalog FILE` is handed to the plugin that owns
-the catalog format (`Simulator.catalog_path`).
+the catalog format (`Simulator.catalog_path`). `--state FILE` keeps the cluster on disk
+(`persistence`): a restart brings back every object, the resourceVersion counter and the
+port, unless `--port` names another.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import structlog
 import yaml
 
-from simulator import kubeconfig
+from simulator import kubeconfig, persistence
 from simulator.server import Plugin, Simulator, run_simulator
 
 log = structlog.get_logger(__name__)
@@ -45,7 +47,16 @@ _KNOB_FLAGS = {
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.split("\n")[0])
     p.add_argument("--host", default="127.0.0.1", help="IP address to listen on")
-    p.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    p.add_argument(
+        "--port",
+        type=int,
+        help="port (0: any free port; default: the one --state remembers, else any)",
+    )
+    p.add_argument(
+        "--state",
+        type=Path,
+        help="keep objects, resourceVersions and the port in this SQLite file (default: memory)",
+    )
     p.add_argument("--kubeconfig-out", type=Path, help="write a kubeconfig for the server here")
     p.add_argument("--catalog", type=Path, help="catalog file, for the plugin that owns it")
     p.add_argument(
@@ -144,15 +155,19 @@ async def serve(args: argparse.Namespace) -> None:
         watch_history=args.watch_history,
         catalog_path=args.catalog,
         plugins=plugins(args),
+        state=args.state,
     )
     configure(sim, args)
+    port = args.port
+    if port is None:
+        port = persistence.port_to_serve(args.host, sim.state.port if sim.state else None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with run_simulator(
-        args.host, args.port, simulator=sim, access_log=args.access_log
-    ) as served:
+    async with run_simulator(args.host, port, simulator=sim, access_log=args.access_log) as served:
+        if sim.state is not None:
+            sim.state.remember_port(served.port)
         print(f"simulator listening on {served.url}", flush=True)
         if args.kubeconfig_out:
             kubeconfig.write(args.kubeconfig_out, served.url)
@@ -181,6 +196,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(serve(args))
     except OSError as exc:
-        print(f"simulator: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(f"simulator: cannot serve on {args.host}:{args.port or 0}: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -17,7 +17,8 @@ it propagate; admission hooks raise it to deny a request.
     ├── Invalid                   422   Invalid           details.causes[]
     ├── TooManyRequests           429   TooManyRequests   details.retryAfterSeconds
     ├── InternalError             500   InternalError
-    └── ServiceUnavailable        503   ServiceUnavailable
+    ├── ServiceUnavailable        503   ServiceUnavailable
+    └── Timeout                   504   Timeout           resourceVersion from the future
 
 The helpers at the end (`not_found`, `conflict`, `invalid`, ...) build the exact messages the
 real API server writes, so clients that match on text keep working.
@@ -160,6 +161,10 @@ class ServiceUnavailable(ApiError):
     code, reason = 503, "ServiceUnavailable"
 
 
+class Timeout(ApiError):
+    code, reason = 504, "Timeout"
+
+
 ALL: tuple[type[ApiError], ...] = (
     BadRequest,
     Forbidden,
@@ -174,6 +179,7 @@ ALL: tuple[type[ApiError], ...] = (
     TooManyRequests,
     InternalError,
     ServiceUnavailable,
+    Timeout,
 )
 
 

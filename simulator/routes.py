@@ -16,7 +16,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulator import errors, paths, tables, wire
+from simulator import consistency, errors, paths, tables, wire
 from simulator.config import Config
 from simulator.faults import Stats
 from simulator.objects import Obj
@@ -61,7 +61,7 @@ class ResourceRoutes:
             if method == "GET":
                 if paths.is_watch(dict(query)):
                     return self._watch(rt, namespace, query, as_table=as_table)
-                return self._list(rt, namespace, query, as_table=as_table)
+                return await self._list(rt, namespace, query, as_table=as_table)
             if method == "POST" and (namespace is not None or not rt.namespaced):
                 body = await wire.read_json(request)
                 created = await self._verbs.create(rt, namespace, body, _options(query))
@@ -101,15 +101,23 @@ class ResourceRoutes:
             return wire.json_response(_deletion_body(rt, deletion))
         raise _not_allowed(method, rt)
 
-    def _list(
+    async def _list(
         self, rt: ResourceType, namespace: str | None, query: QueryParams, *, as_table: bool
     ) -> Response:
+        continue_token = query.get("continue") or None
+        point = await consistency.read_point(
+            self._verbs.hub,
+            query.get("resourceVersion"),
+            query.get("resourceVersionMatch"),
+            continue_token,
+        )
         page = self._verbs.list(
             rt,
             namespace,
             selector=_selector(query),
             limit=_int(query, "limit"),
-            continue_token=query.get("continue") or None,
+            continue_token=continue_token,
+            at=point.rv,
         )
         if as_table:
             return wire.json_response(

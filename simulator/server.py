@@ -28,11 +28,12 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from simulator import kubeconfig
+from simulator import errors, kubeconfig, persistence
 from simulator.admission import AdmissionChain, AdmissionHook
 from simulator.asgi import build_app
 from simulator.client import Client
 from simulator.config import Config
+from simulator.consistency import COMPACTION_INTERVAL, Compactor
 from simulator.controllers import TIME_SCALE, Controller, ControllerContext, Controllers
 from simulator.faults import FAULT_KNOBS, Stats
 from simulator.namespaces import NamespaceDefaults, NamespaceLifecycle, default_namespace
@@ -55,9 +56,10 @@ class Simulator:
         watch_history: int = 10_000,
         catalog_path: Path | None = None,
         plugins: Sequence[Plugin] = (),
+        state: Path | None = None,
     ) -> None:
         self.registry = registry or default_registry()
-        self.config = Config((*FAULT_KNOBS, *WATCH_KNOBS, TIME_SCALE))
+        self.config = Config((*FAULT_KNOBS, *WATCH_KNOBS, TIME_SCALE, COMPACTION_INTERVAL))
         self.random = random.Random(seed)
         """For plugins and controllers: seeded, so a run can be repeated."""
         self.fault_random = random.Random(None if seed is None else seed ^ 0x5EED)
@@ -77,9 +79,12 @@ class Simulator:
         self.stopping = asyncio.Event()
         self.controllers = Controllers(self._context)
         self._app: ASGIApp | None = None
+        self.state = persistence.open_state(self, state) if state is not None else None
+        """The `--state` file (objects, counter and port kept on disk), or None."""
         self.add_admission_hook(NamespaceDefaults(), group="", kind="Namespace")
         self.seed(default_namespace())
         self.add_controller("namespace-lifecycle", NamespaceLifecycle(self.registry))
+        self.add_controller("compactor", Compactor(self.hub))
         for plugin in plugins:
             plugin(self)
 
@@ -95,8 +100,17 @@ class Simulator:
         self.controllers.add(name, controller)
 
     def seed(self, obj: Obj) -> Obj:
-        """Store an object at once, without admission (startup objects, a catalog)."""
-        return clone(self.verbs.seed(obj))
+        """Store an object at once, without admission (startup objects, a catalog). One
+        restored from the `--state` file is kept as stored."""
+        try:
+            return clone(self.verbs.seed(obj))
+        except errors.AlreadyExists:
+            if self.state is None:
+                raise
+            rt = self.registry.by_kind(str(obj.get("apiVersion")), str(obj.get("kind")))
+            md = obj.get("metadata") or {}
+            assert rt is not None  # seeding found it already there
+            return clone(self.verbs.get(rt, md.get("namespace"), str(md.get("name"))))
 
     def _context(self, name: str) -> ControllerContext:
         return ControllerContext(
@@ -125,6 +139,8 @@ class Simulator:
     async def stop(self, *, grace: float = 5.0) -> None:
         self.stop_serving()
         await self.controllers.stop(grace=grace)
+        if self.state is not None:
+            self.state.close()
 
 
 @dataclass(frozen=True)

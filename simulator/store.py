@@ -23,7 +23,7 @@ import binascii
 import bisect
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from simulator import errors
 from simulator.objects import Obj, meta, name_of, namespace_of
@@ -52,6 +52,8 @@ class Store:
         self._tables: dict[str, _Table] = {}
         self._rv = 0
         self._created_since_freeze = 0
+        self.journal: Callable[[Change], None] | None = None
+        """Told of every committed change after the hub (`persistence.StateFile.record`)."""
 
     @property
     def resource_version(self) -> int:
@@ -71,6 +73,24 @@ class Store:
         meta(obj)["resourceVersion"] = str(self._rv)
         return self._rv
 
+    def _publish(self, change: Change) -> None:
+        self._hub.publish(change)
+        if self.journal is not None:
+            self.journal(change)
+
+    def restore(self, objects: Iterable[tuple[str, Obj]], resource_version: int) -> None:
+        """Load objects kept on disk (resource, object) and the counter, without events."""
+        for resource, obj in objects:
+            table = self._tables.get(resource)
+            if table is None:
+                table = self._tables[resource] = _Table()
+            table.objects[(namespace_of(obj), name_of(obj))] = obj
+        for table in self._tables.values():
+            table.keys = sorted(table.objects)
+        self._rv = max(self._rv, resource_version)
+        gc.collect()
+        gc.freeze()
+
     def create(self, rt: ResourceType, obj: Obj) -> Obj:
         key = (namespace_of(obj), name_of(obj))
         table = self._table(rt)
@@ -79,7 +99,7 @@ class Store:
         rv = self._commit(rt, obj)
         table.objects[key] = obj
         bisect.insort(table.keys, key)
-        self._hub.publish(Change(rv, "ADDED", rt.resource, obj))
+        self._publish(Change(rv, "ADDED", rt.resource, obj))
         self._created_since_freeze += 1
         if self._created_since_freeze >= FREEZE_EVERY:
             self._created_since_freeze = 0
@@ -94,7 +114,7 @@ class Store:
         rv = self._commit(rt, obj)
         table.objects[key] = obj
         table.encoded.pop(key, None)
-        self._hub.publish(Change(rv, "MODIFIED", rt.resource, obj, old))
+        self._publish(Change(rv, "MODIFIED", rt.resource, obj, old))
         return obj
 
     def delete(self, rt: ResourceType, obj: Obj) -> Obj:
@@ -106,7 +126,7 @@ class Store:
         table.encoded.pop(key, None)
         del table.keys[bisect.bisect_left(table.keys, key)]
         rv = self._commit(rt, obj)
-        self._hub.publish(Change(rv, "DELETED", rt.resource, obj, old))
+        self._publish(Change(rv, "DELETED", rt.resource, obj, old))
         return obj
 
     def scan(

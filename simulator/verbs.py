@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from simulator import errors, rules
+from simulator import consistency, errors, rules
 from simulator.admission import AdmissionChain, AdmissionRequest, Operation
 from simulator.objects import (
     Obj,
@@ -95,14 +95,25 @@ class Verbs:
         selector: ObjectFilter = EVERYTHING,
         limit: int | None = None,
         continue_token: str | None = None,
+        at: int | None = None,
     ) -> ListPage:
+        """A page of the objects as of `at` or the continue token's resourceVersion (one
+        snapshot across pages, `consistency`), else the latest."""
         rv, after = self.store.resource_version, None
         if continue_token:
             rv, after = decode_continue(continue_token)
+            if rv == consistency.LATEST:
+                rv = self.store.resource_version
+        elif at is not None:
+            rv = at
+        if rv < self.store.resource_version:
+            scan = consistency.scan_at(self.store, self.hub, rt, namespace, after=after, rv=rv)
+        else:
+            scan = self.store.scan(rt, namespace, after=after)
         items: list[Obj] = []
         last: Key | None = None
         more = False
-        for key, obj in self.store.scan(rt, namespace, after=after):
+        for key, obj in scan:
             if not selector.everything and not selector.matches(obj):
                 continue
             if limit and len(items) >= limit:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -157,19 +157,50 @@ class WatchHub:
         self.latest_rv = 0
         self.max_pending = max_pending
         self.closed = False
+        self._advanced: asyncio.Event | None = None
 
     @property
     def horizon(self) -> int:
         """The newest resourceVersion no longer in the history (0: nothing dropped yet)."""
         return self._horizon
 
+    def restart_at(self, rv: int) -> None:
+        """Continue a counter kept on disk: the history before `rv` is not known."""
+        self.latest_rv = max(self.latest_rv, rv)
+        self._horizon = max(self._horizon, rv)
+
     def publish(self, change: Change) -> None:
         if len(self._history) == self._history.maxlen:
             self._horizon = self._history[0].rv
         self._history.append(change)
         self.latest_rv = change.rv
+        if self._advanced is not None:
+            self._advanced.set()
         for subscription in tuple(self._subscribers.get(change.resource, ())):
             subscription.offer(change)
+
+    def compact(self, rv: int) -> None:
+        """Forget the changes up to `rv`, as an etcd compaction does (`consistency`)."""
+        while self._history and self._history[0].rv <= rv:
+            self._history.popleft()
+        self._horizon = max(self._horizon, min(rv, self.latest_rv))
+
+    def newest_first(self) -> Iterator[Change]:
+        return reversed(self._history)
+
+    async def wait_for(self, rv: int, timeout: float) -> bool:
+        """Wait until `rv` is committed; False after `timeout` seconds without it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.latest_rv < rv:
+            if self._advanced is None:
+                self._advanced = asyncio.Event()
+            self._advanced.clear()
+            try:
+                await asyncio.wait_for(self._advanced.wait(), deadline - loop.time())
+            except TimeoutError:
+                return self.latest_rv >= rv
+        return True
 
     def subscribe(
         self,

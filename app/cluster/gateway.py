@@ -49,6 +49,11 @@ class Backoff(Protocol):
     def exhausted(self, attempt: int) -> bool: ...
 
 
+# A paginated list whose snapshot was compacted away between pages starts over this many
+# times (each failed attempt is counted as a `list` call with outcome `expired`).
+_RELISTS = 3
+
+
 @dataclass(frozen=True, slots=True)
 class WatchEvent:
     type: str  # ADDED | MODIFIED | DELETED
@@ -176,20 +181,29 @@ class KubeGateway:
         all_namespaces: bool = False,
     ) -> list[dict[str, Any]]:
         """All matching objects, fetched in pages of `chunk_size` (limit/continue): of
-        `namespace`, of every namespace with `all_namespaces`, else of the kubeconfig's."""
+        `namespace`, of every namespace with `all_namespaces`, else of the kubeconfig's.
+
+        The pages are one snapshot; when the server compacted it away between two pages
+        (410 Expired on a continue token) the list starts over, at most `_RELISTS` times."""
         where = ALL_NS if all_namespaces else namespace
-        listing = self._client.list(
-            _model(resource),
-            namespace=where if resource.namespaced else None,
-            labels=dict(labels) if labels else None,
-            chunk_size=chunk_size,
-        )
 
         async def every_page() -> list[dict[str, Any]]:
+            listing = self._client.list(
+                _model(resource),
+                namespace=where if resource.namespaced else None,
+                labels=dict(labels) if labels else None,
+                chunk_size=chunk_size,
+            )
             return [_plain(item) async for item in listing]
 
-        items: list[dict[str, Any]] = await self._call("list", every_page())
-        return items
+        for _ in range(_RELISTS):
+            try:
+                items: list[dict[str, Any]] = await self._call("list", every_page())
+                return items
+            except errors.Expired:
+                continue  # counted by `_call`; list again from the start
+        last: list[dict[str, Any]] = await self._call("list", every_page())
+        return last
 
     async def probe(self, resource: Resource) -> None:
         """One list request for at most one object, across namespaces: raises `NotFound`

@@ -45,9 +45,13 @@ class HealthService:
     # The cluster is reported but does not make the process degraded: operations wait and
     # retry while it is away, and the API keeps serving.
     ping_cluster: Callable[[], Awaitable[Any]] | None = None
+    # Each provider reached by its own kubeconfig or address: name -> None, or why it did
+    # not answer (`services.cluster_health`). Any down makes `cluster` "down".
+    probe_providers: Callable[[], Awaitable[dict[str, str | None]]] | None = None
     # The last pass of each periodic worker (`reconciliation`, `status_sync`), as JSON.
     passes: Callable[[], dict[str, Any]] | None = None
     _cluster_error: str | None = None
+    _provider_errors: dict[str, str] | None = None
 
     async def _probe(self, ping: Callable[[], Awaitable[Any]]) -> str | None:
         """None when the dependency answered, else why not."""
@@ -60,10 +64,25 @@ class HealthService:
         return None
 
     async def _cluster_state(self) -> str:
-        if self.ping_cluster is None:
+        """ "up" when the own cluster and every provider's answer, "down" when one does not,
+        "not_configured" when there is none to ask."""
+        own, providers = await asyncio.gather(self._own_cluster(), self._providers())
+        self._cluster_error = own
+        self._provider_errors = {name: why for name, why in providers.items() if why}
+        if self.ping_cluster is None and not providers:
             return "not_configured"
-        self._cluster_error = await self._probe(self.ping_cluster)
-        return "up" if self._cluster_error is None else "down"
+        return "down" if own is not None or self._provider_errors else "up"
+
+    async def _own_cluster(self) -> str | None:
+        return None if self.ping_cluster is None else await self._probe(self.ping_cluster)
+
+    async def _providers(self) -> dict[str, str | None]:
+        if self.probe_providers is None:
+            return {}
+        try:
+            return await asyncio.wait_for(self.probe_providers(), PING_TIMEOUT * 2)
+        except Exception:  # the store did not answer: `store` reports it, not `cluster`
+            return {}
 
     async def dependencies(self) -> dict[str, str | None]:
         store, redis = await asyncio.gather(
@@ -105,7 +124,10 @@ class HealthService:
             body["passes"] = self.passes()
         errors = {name: why for name, why in problems.items() if why}
         if cluster == "down":
-            body["cluster_error"] = self._cluster_error
+            if self._cluster_error is not None:
+                body["cluster_error"] = self._cluster_error
+            if self._provider_errors:
+                body["provider_errors"] = self._provider_errors
         if errors:
             body["errors"] = errors
         return healthy, body

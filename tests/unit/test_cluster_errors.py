@@ -22,6 +22,7 @@ EXPECTED: dict[type[k8s.ApiError], type[errors.ClusterError]] = {
     k8s.TooManyRequests: errors.Unavailable,
     k8s.InternalError: errors.Unavailable,
     k8s.ServiceUnavailable: errors.Unavailable,
+    k8s.Timeout: errors.Unavailable,
 }
 
 
