@@ -35,7 +35,7 @@ from simulator.client import Client
 from simulator.config import Config
 from simulator.controllers import TIME_SCALE, Controller, ControllerContext, Controllers
 from simulator.faults import FAULT_KNOBS, Stats
-from simulator.namespaces import NamespaceDefaults, NamespaceLifecycle, default_namespace
+from simulator.namespaces import SYSTEM, NamespaceDefaults, NamespaceLifecycle, default_namespace
 from simulator.objects import Obj, clone
 from simulator.registry import Registry, default_registry
 from simulator.store import Store
@@ -78,7 +78,8 @@ class Simulator:
         self.controllers = Controllers(self._context)
         self._app: ASGIApp | None = None
         self.add_admission_hook(NamespaceDefaults(), group="", kind="Namespace")
-        self.seed(default_namespace())
+        for name in SYSTEM:
+            self.seed(default_namespace(name))
         self.add_controller("namespace-lifecycle", NamespaceLifecycle(self.registry))
         for plugin in plugins:
             plugin(self)

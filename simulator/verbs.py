@@ -157,6 +157,8 @@ class Verbs:
         self, rt: ResourceType, namespace: str | None, body: object, opts: WriteOptions
     ) -> Obj:
         obj, namespace = self._new(rt, namespace, body)
+        if resource_version(obj) is not None:
+            raise errors.StorageError("resourceVersion should not be set on objects to be created")
         self._check_namespace_open(rt, namespace)
         uid, created = new_uid(self._rng), now()
         rules.stamp_new(rt, obj, uid=uid, created=created)
@@ -237,6 +239,7 @@ class Verbs:
         rules.check_url_name(obj, name)
         given = resource_version(obj)
         if given is None and rt.custom:
+            self.get(rt, namespace, name)  # a missing object is a 404 first
             raise errors.invalid(
                 rt,
                 name,
