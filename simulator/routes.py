@@ -199,6 +199,7 @@ def _options(query: QueryParams, delete_options: dict[str, Any] | None = None) -
     return WriteOptions(
         dry_run=bool(dry_run),
         field_manager=query.get("fieldManager") or None,
+        force=_bool(query, "force"),
     )
 
 
