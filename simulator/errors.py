@@ -17,6 +17,7 @@ it propagate; admission hooks raise it to deny a request.
     ├── Invalid                   422   Invalid           details.causes[]
     ├── TooManyRequests           429   TooManyRequests   details.retryAfterSeconds
     ├── InternalError             500   InternalError
+    ├── StorageError              500   (none)            a plain storage error
     ├── ServiceUnavailable        503   ServiceUnavailable
     └── Timeout                   504   Timeout           resourceVersion from the future
 
@@ -100,8 +101,9 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
+        if self.reason:
+            status["reason"] = self.reason
         details = self.details()
         if details:
             status["details"] = details
@@ -157,6 +159,13 @@ class InternalError(ApiError):
     code, reason = 500, "InternalError"
 
 
+class StorageError(ApiError):
+    """A plain error of the storage layer, which the API server answers as a 500 with no
+    reason (StatusReasonUnknown): a create that carries a resourceVersion."""
+
+    code, reason = 500, ""
+
+
 class ServiceUnavailable(ApiError):
     code, reason = 503, "ServiceUnavailable"
 
@@ -178,6 +187,7 @@ ALL: tuple[type[ApiError], ...] = (
     Invalid,
     TooManyRequests,
     InternalError,
+    StorageError,
     ServiceUnavailable,
     Timeout,
 )

@@ -8,7 +8,8 @@ import base64
 import hashlib
 from typing import Any
 
-from simulator.objects import Obj
+from simulator import immutable
+from simulator.objects import Obj, meta
 
 
 def prepare_secret(new: Obj, old: Obj | None) -> None:
@@ -20,6 +21,17 @@ def prepare_secret(new: Obj, old: Obj | None) -> None:
             data[key] = base64.b64encode(str(value).encode()).decode()
         new["data"] = data
     new.setdefault("type", old.get("type", "Opaque") if old else "Opaque")
+    immutable.check_secret(new, old)
+
+
+def prepare_namespace(new: Obj, old: Obj | None) -> None:
+    """Every namespace carries its own name as the `kubernetes.io/metadata.name` label."""
+    md = meta(new)
+    labels = md.get("labels")
+    md["labels"] = {
+        **(labels if isinstance(labels, dict) else {}),
+        "kubernetes.io/metadata.name": str(md.get("name", "")),
+    }
 
 
 def _cluster_ip(obj: Obj) -> str:
@@ -37,6 +49,7 @@ def prepare_service(new: Obj, old: Obj | None) -> None:
     old_ip = (old or {}).get("spec", {}).get("clusterIP")
     if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
         spec["clusterIP"] = old_ip or _cluster_ip(new)
+    immutable.check_service(new, old)
     if spec.get("clusterIP"):
         spec.setdefault("clusterIPs", [spec["clusterIP"]])
     for port in spec.get("ports") or []:

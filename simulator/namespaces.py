@@ -23,11 +23,21 @@ from simulator.registry import Registry, ResourceType
 log = structlog.get_logger(__name__)
 
 FINALIZER = "kubernetes"
+SYSTEM = ("default", "kube-node-lease", "kube-public", "kube-system")
+"""The namespaces a cluster starts with."""
+IMMORTAL = ("default", "kube-public", "kube-system")
+"""The namespaces kube-apiserver's NamespaceLifecycle admission refuses to delete."""
 _RETRY_SECONDS = 0.2
 
 
 class NamespaceDefaults:
     async def admit(self, request: AdmissionRequest) -> None:
+        if request.operation == "DELETE" and request.name in IMMORTAL:
+            raise errors.Forbidden(
+                f'namespaces "{request.name}" is forbidden: this namespace may not be deleted',
+                name=request.name,
+                kind="namespaces",
+            )
         if request.operation != "CREATE" or request.object is None:
             return
         spec = request.object.setdefault("spec", {})

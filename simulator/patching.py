@@ -2,13 +2,11 @@
 
 - merge patch (RFC 7386): objects merge recursively, `null` deletes, arrays are replaced;
 - JSON patch (RFC 6902): add, remove, replace, move, copy, test (a failed op is a 422);
-- server-side apply: the simulator's model is "upsert + the applied config merged like a
-  merge patch" (reference §8 allows it); field ownership conflicts are not modelled;
-- strategic merge: only for built-in kinds, where it is treated as a merge patch.
+- server-side apply: field ownership per manager, in `ownership`;
+- strategic merge: only for built-in kinds, in `strategic`.
 
 Everything here is pure: functions take a document the caller owns (a `clone`) and return the
-patched one (`record_apply` notes the applier in `metadata.managedFields`). Which endpoint may
-use which type is decided in `verbs`.
+patched one. Which endpoint may use which type is decided in `verbs`.
 """
 
 from __future__ import annotations
@@ -20,8 +18,6 @@ from typing import Any
 import yaml
 
 from simulator import errors
-from simulator.objects import Obj, meta, now
-from simulator.registry import ResourceType
 
 
 class PatchType(enum.Enum):
@@ -207,58 +203,3 @@ def json_patch(doc: Any, operations: Any) -> Any:
             f"the server rejected our request due to an error in our request: {exc}"
         ) from exc
     return doc
-
-
-# --- server-side apply ---------------------------------------------------------------------
-
-
-def record_apply(
-    rt: ResourceType, doc: Obj, applied: Obj, manager: str, subresource: str | None
-) -> None:
-    """Record the applier in `metadata.managedFields` (ownership, not conflicts)."""
-    owned = {k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}
-    if isinstance(owned.get("metadata"), dict):
-        owned["metadata"] = {
-            k: v for k, v in owned["metadata"].items() if k not in _UNOWNED_METADATA
-        }
-        if not owned["metadata"]:
-            del owned["metadata"]
-    entry: dict[str, Any] = {
-        "manager": manager,
-        "operation": "Apply",
-        "apiVersion": rt.api_version,
-        "time": now(),
-        "fieldsType": "FieldsV1",
-        "fieldsV1": _fields(owned),
-    }
-    if subresource:
-        entry["subresource"] = subresource
-    md = meta(doc)
-    others = [
-        e
-        for e in md.get("managedFields") or []
-        if not (
-            e.get("manager") == manager
-            and e.get("operation") == "Apply"
-            and e.get("subresource") == entry.get("subresource")
-        )
-    ]
-    md["managedFields"] = [*others, entry]
-
-
-_UNOWNED_METADATA = {
-    "name",
-    "namespace",
-    "resourceVersion",
-    "managedFields",
-    "uid",
-    "creationTimestamp",
-    "generation",
-}
-
-
-def _fields(value: Any) -> dict[str, Any]:
-    """FieldsV1 of an applied configuration (lists are owned whole in this model)."""
-    if not isinstance(value, dict):
-        return {}
-    return {f"f:{key}": _fields(sub) for key, sub in value.items()}

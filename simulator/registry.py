@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from simulator import kinds
+from simulator import immutable, kinds
 from simulator.objects import Obj
 
 
@@ -132,6 +132,7 @@ CORE_TYPES = (
         spec_finalizers=True,
         dns_label_names=True,
         columns=(("Status", ".status.phase"),),
+        prepare=kinds.prepare_namespace,
     ),
     ResourceType(
         "",
@@ -156,7 +157,9 @@ CORE_TYPES = (
         columns=(("Type", ".spec.type"), ("Cluster-IP", ".spec.clusterIP")),
     ),
     ResourceType("", "v1", "Event", "events", "event", ("ev",)),
-    ResourceType("", "v1", "ConfigMap", "configmaps", "configmap", ("cm",)),
+    ResourceType(
+        "", "v1", "ConfigMap", "configmaps", "configmap", ("cm",), prepare=immutable.check_configmap
+    ),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", ("sa",)),
     ResourceType(
         "",

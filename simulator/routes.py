@@ -16,7 +16,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulator import consistency, errors, paths, tables, wire
+from simulator import consistency, errors, media, paths, tables, wire
 from simulator.config import Config
 from simulator.faults import Stats
 from simulator.objects import Obj
@@ -61,11 +61,11 @@ class ResourceRoutes:
             if method == "GET":
                 if paths.is_watch(dict(query)):
                     return self._watch(rt, namespace, query, as_table=as_table)
-                return await self._list(rt, namespace, query, as_table=as_table)
+                return await self._list(request, rt, namespace, as_table=as_table)
             if method == "POST" and (namespace is not None or not rt.namespaced):
-                body = await wire.read_json(request)
+                body = await media.read_body(request, rt)
                 created = await self._verbs.create(rt, namespace, body, _options(query))
-                return wire.json_response(created, 201)
+                return media.respond(request, rt, created, 201)
             if method == "DELETE":
                 deleted = await self._verbs.delete_collection(
                     rt, namespace, _options(query), selector=_selector(query)
@@ -75,20 +75,22 @@ class ResourceRoutes:
         sub = target.subresource
         if method == "GET":
             obj = self._verbs.get(rt, namespace, name)
-            return wire.json_response(tables.table(rt, [obj]) if as_table else obj)
+            if as_table:
+                return wire.json_response(tables.table(rt, [obj]))
+            return media.respond(request, rt, obj)
         if method == "PUT":
-            body = await wire.read_json(request)
+            body = await media.read_body(request, rt)
             updated = await self._verbs.update(
                 rt, namespace, name, body, _options(query), subresource=sub
             )
-            return wire.json_response(updated)
+            return media.respond(request, rt, updated)
         if method == "PATCH":
             patch_type = PatchType.from_content_type(request.headers.get("content-type"))
             body = decode(await request.body(), patch_type)
             patched, upserted = await self._verbs.patch(
                 rt, namespace, name, patch_type, body, _options(query), subresource=sub
             )
-            return wire.json_response(patched, 201 if upserted else 200)
+            return media.respond(request, rt, patched, 201 if upserted else 200)
         if method == "DELETE" and sub is None:
             options = await _delete_options(request)
             deletion = await self._verbs.delete(
@@ -102,8 +104,9 @@ class ResourceRoutes:
         raise _not_allowed(method, rt)
 
     async def _list(
-        self, rt: ResourceType, namespace: str | None, query: QueryParams, *, as_table: bool
+        self, request: Request, rt: ResourceType, namespace: str | None, *, as_table: bool
     ) -> Response:
+        query = request.query_params
         continue_token = query.get("continue") or None
         point = await consistency.read_point(
             self._verbs.hub,
@@ -131,6 +134,8 @@ class ResourceRoutes:
         metadata: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
         if page.continue_token:
             metadata["continue"] = page.continue_token
+        if media.wants_protobuf(request, rt):
+            return media.respond_list(request, rt, page.items, metadata)
         head = wire.dumps(
             {"apiVersion": rt.api_version, "kind": rt.list_kind, "metadata": metadata}
         )
@@ -202,6 +207,7 @@ def _options(query: QueryParams, delete_options: dict[str, Any] | None = None) -
     return WriteOptions(
         dry_run=bool(dry_run),
         field_manager=query.get("fieldManager") or None,
+        force=_bool(query, "force"),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from simulator import errors
 from simulator.objects import Obj, labels_of
@@ -123,7 +123,16 @@ def _parse_requirement(part: str) -> Requirement:
     raise _bad(part, "found an unexpected token")
 
 
-_FIELDS = ("metadata.name", "metadata.namespace")
+_FIELDS = (
+    "metadata.name",
+    "metadata.namespace",
+    # Events, which `kubectl describe` lists for the object it describes
+    *(f"involvedObject.{f}" for f in ("kind", "namespace", "name", "uid", "apiVersion")),
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "type",
+)
 _FIELD_TERM = re.compile(r"^(?P<field>[^=!]+?)\s*(?P<op>==|=|!=)\s*(?P<value>.*)$")
 
 
@@ -133,10 +142,11 @@ class FieldSelector:
     """(field, equal?, value)"""
 
     def matches(self, obj: Obj) -> bool:
-        metadata = obj.get("metadata", {})
         for field, equal, value in self.terms:
-            actual = metadata.get(field.partition(".")[2]) or ""
-            if (actual == value) != equal:
+            actual: Any = obj
+            for part in field.split("."):
+                actual = actual.get(part) if isinstance(actual, dict) else None
+            if (str(actual or "") == value) != equal:
                 return False
         return True
 

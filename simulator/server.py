@@ -36,7 +36,7 @@ from simulator.config import Config
 from simulator.consistency import COMPACTION_INTERVAL, Compactor
 from simulator.controllers import TIME_SCALE, Controller, ControllerContext, Controllers
 from simulator.faults import FAULT_KNOBS, Stats
-from simulator.namespaces import NamespaceDefaults, NamespaceLifecycle, default_namespace
+from simulator.namespaces import SYSTEM, NamespaceDefaults, NamespaceLifecycle, default_namespace
 from simulator.objects import Obj, clone
 from simulator.registry import Registry, default_registry
 from simulator.store import Store
@@ -82,7 +82,8 @@ class Simulator:
         self.state = persistence.open_state(self, state) if state is not None else None
         """The `--state` file (objects, counter and port kept on disk), or None."""
         self.add_admission_hook(NamespaceDefaults(), group="", kind="Namespace")
-        self.seed(default_namespace())
+        for name in SYSTEM:
+            self.seed(default_namespace(name))
         self.add_controller("namespace-lifecycle", NamespaceLifecycle(self.registry))
         self.add_controller("compactor", Compactor(self.hub))
         for plugin in plugins:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from simulator import consistency, errors, rules
+from simulator import consistency, errors, ownership, rules, strategic
 from simulator.admission import AdmissionChain, AdmissionRequest, Operation
 from simulator.objects import (
     Obj,
@@ -32,7 +32,7 @@ from simulator.objects import (
     now,
     resource_version,
 )
-from simulator.patching import PatchType, json_patch, merge_patch, record_apply, unsupported
+from simulator.patching import PatchType, json_patch, merge_patch, unsupported
 from simulator.registry import Registry, ResourceType
 from simulator.selectors import EVERYTHING, ObjectFilter
 from simulator.store import Key, Store, decode_continue, encode_continue
@@ -47,6 +47,7 @@ class WriteOptions:
     dry_run: bool = False
     admission: bool = True
     field_manager: str | None = None
+    force: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,8 @@ class Verbs:
         self, rt: ResourceType, namespace: str | None, body: object, opts: WriteOptions
     ) -> Obj:
         obj, namespace = self._new(rt, namespace, body)
+        if resource_version(obj) is not None:
+            raise errors.StorageError("resourceVersion should not be set on objects to be created")
         self._check_namespace_open(rt, namespace)
         uid, created = new_uid(self._rng), now()
         rules.stamp_new(rt, obj, uid=uid, created=created)
@@ -248,6 +251,7 @@ class Verbs:
         rules.check_url_name(obj, name)
         given = resource_version(obj)
         if given is None and rt.custom:
+            self.get(rt, namespace, name)  # a missing object is a 404 first
             raise errors.invalid(
                 rt,
                 name,
@@ -284,7 +288,7 @@ class Verbs:
             if self.store.get(rt, namespace, name) is None:
                 if subresource:
                     raise errors.not_found(rt, name)
-                record_apply(rt, body, body, str(opts.field_manager), None)
+                body = ownership.apply(rt, None, body, str(opts.field_manager))
                 return await self.create(rt, namespace, body, opts), True
 
         def build(current: Obj) -> Obj:
@@ -293,11 +297,15 @@ class Verbs:
                 doc = json_patch(doc, clone({"ops": body})["ops"])
                 if not isinstance(doc, dict):
                     raise errors.Invalid("the patched document is not an object")
+            elif patch_type is PatchType.APPLY:
+                assert opts.field_manager is not None
+                doc = ownership.apply(
+                    rt, current, body, opts.field_manager, force=opts.force, subresource=subresource
+                )
+            elif patch_type is PatchType.STRATEGIC:
+                doc = strategic.patch(rt.kind, doc, clone(body))
             else:
                 doc = merge_patch(doc, clone(body))
-            if patch_type is PatchType.APPLY:
-                assert opts.field_manager is not None
-                record_apply(rt, doc, body, opts.field_manager, subresource)
             _check_patched(rt, doc, current, namespace, name)
             return doc
 

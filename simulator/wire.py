@@ -50,6 +50,10 @@ async def read_json(request: Request) -> Any:
     body = await request.body()
     if not body:
         raise errors.BadRequest("the request body is empty")
+    return parse_json(body)
+
+
+def parse_json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError as exc:

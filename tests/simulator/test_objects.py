@@ -345,11 +345,11 @@ async def test_unsupported_methods_and_paths_answer_kubernetes_statuses(
     assert (options.status_code, options.json()["reason"]) == (405, "MethodNotAllowed")
 
 
-async def test_protobuf_bodies_are_415_so_clients_use_json(http: httpx.AsyncClient) -> None:
+async def test_bodies_in_an_unknown_format_are_415(http: httpx.AsyncClient) -> None:
     response = await http.post(
         "/api/v1/namespaces",
-        content=b"k8s\x00",
-        headers={"Content-Type": "application/vnd.kubernetes.protobuf"},
+        content=b"name=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
 
     assert (response.status_code, response.json()["reason"]) == (415, "UnsupportedMediaType")

@@ -21,6 +21,7 @@ EXPECTED: dict[type[k8s.ApiError], type[errors.ClusterError]] = {
     k8s.Invalid: errors.Invalid,
     k8s.TooManyRequests: errors.Unavailable,
     k8s.InternalError: errors.Unavailable,
+    k8s.StorageError: errors.Unavailable,
     k8s.ServiceUnavailable: errors.Unavailable,
     k8s.Timeout: errors.Unavailable,
 }
