@@ -1,5 +1,6 @@
 """Structural schemas of the KubeDB kinds: pruning with `Warning` headers, `fieldValidation`,
-422 Invalid with field causes before the webhooks, and the OpsRequest type rules."""
+422 Invalid with field causes before the webhooks, the OpsRequest type rules, and the
+OpenAPI documents kubectl reads (`kubectl explain`, a `kind: List`)."""
 
 from __future__ import annotations
 
@@ -247,6 +248,28 @@ def test_the_bundled_catalog_passes_its_schemas_strictly() -> None:
     assert len(objects) > 20
 
 
+async def test_openapi_documents_carry_the_kubedb_schemas(http: httpx.AsyncClient) -> None:
+    index = (await http.get("/openapi/v3")).json()
+    v3 = (await http.get(index["paths"]["apis/kubedb.com/v1"]["serverRelativeURL"])).json()
+    v2 = (await http.get("/openapi/v2", headers={"Accept": "application/json"})).json()
+
+    pg = v3["components"]["schemas"]["com.kubedb.v1.Postgres"]
+    spec = pg["properties"]["spec"]
+    assert spec["required"] == ["version"]
+    assert spec["properties"]["deletionPolicy"]["enum"] == [
+        "Halt",
+        "Delete",
+        "WipeOut",
+        "DoNotTerminate",
+    ]
+    assert pg["x-kubernetes-group-version-kind"] == [
+        {"group": "kubedb.com", "version": "v1", "kind": "Postgres"}
+    ]
+    v2_spec = v2["definitions"]["com.kubedb.ops.v1alpha1.PostgresOpsRequest"]["properties"]["spec"]
+    assert "Explode" not in v2_spec["properties"]["type"]["enum"]
+    assert "Reconfigure" in v2_spec["properties"]["type"]["enum"]
+
+
 # --- kubectl ----------------------------------------------------------------------------
 
 
@@ -273,6 +296,17 @@ needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not insta
 
 
 @needs_kubectl
+async def test_kubectl_explains_the_postgres_storage_field(served: Served, tmp_path: Path) -> None:
+    code, storage = await _kubectl(served, tmp_path, "explain", "postgres.spec.storage")
+    _, policy = await _kubectl(served, tmp_path, "explain", "pg.spec.deletionPolicy")
+
+    assert code == 0, storage
+    assert "KIND:       Postgres" in storage and "FIELD: storage <Object>" in storage
+    assert "storageClassName\t<string>" in storage
+    assert "WipeOut" in policy and "DoNotTerminate" in policy
+
+
+@needs_kubectl
 async def test_kubectl_shows_the_422_causes_and_refuses_unknown_fields(
     served: Served, tmp_path: Path
 ) -> None:
@@ -292,3 +326,22 @@ async def test_kubectl_shows_the_422_causes_and_refuses_unknown_fields(
     assert strict_code == 1 and "Error from server (BadRequest)" in strict
     assert 'strict decoding error: unknown field "spec.bogus"' in strict
     assert warn_code == 0 and 'Warning: unknown field "spec.bogus"' in warned
+
+
+@needs_kubectl
+async def test_kubectl_applies_a_list_of_kinds(served: Served, tmp_path: Path) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s1", "namespace": "default"},
+        "data": {"a": "Yg=="},
+    }
+    items = [secret, dict(postgres(), metadata={"name": "pg1", "namespace": "default"})]
+    listed = {"apiVersion": "v1", "kind": "List", "items": items}
+
+    code, out = await _kubectl(served, tmp_path, "apply", "-f", "-", stdin=json.dumps(listed))
+    client = served.client()
+
+    assert code == 0, out
+    assert "secret/s1 created" in out and "postgres.kubedb.com/pg1 created" in out
+    assert (await client.get("postgreses", "pg1"))["spec"]["version"] == "16.13"
