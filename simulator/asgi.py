@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
-from simulator import admin, discovery, errors, wire
+from simulator import admin, discovery, errors, openapi, wire
 from simulator.faults import ADMIN_PREFIX, FaultInjector
 from simulator.routes import METHODS, ResourceRoutes
 
@@ -26,10 +26,6 @@ def _found(document: object) -> Response:
     if document is None:
         raise errors.NotFound(_NOT_FOUND)
     return wire.json_response(document)
-
-
-async def _not_found(request: Request) -> Response:
-    raise errors.NotFound(_NOT_FOUND)
 
 
 async def _healthy(request: Request) -> Response:
@@ -81,11 +77,17 @@ def build_app(sim: Simulator) -> ASGIApp:
         params = request.path_params
         return _found(discovery.api_resource_list(registry, params["group"], params["version"]))
 
+    async def openapi_v2(request: Request) -> Response:
+        if openapi.wants_v2_protobuf(request.headers.get("accept")):
+            return Response(openapi.v2_protobuf_stub(), media_type=openapi.V2_PROTOBUF_ANSWER)
+        return wire.json_response(openapi.v2_document(registry, sim.schemas))
+
     async def openapi_v3(request: Request) -> Response:
-        return wire.json_response(discovery.openapi_v3_index(registry))
+        return wire.json_response(openapi.v3_index(registry, sim.schemas))
 
     async def openapi_v3_document(request: Request) -> Response:
-        return _found(discovery.openapi_v3_document(registry, request.path_params["path"]))
+        path = request.path_params["path"]
+        return _found(openapi.v3_document(registry, sim.schemas, path))
 
     routes = [
         Route("/version", version),
@@ -96,7 +98,7 @@ def build_app(sim: Simulator) -> ASGIApp:
         Route("/apis/{group}", group),
         Route("/apis/{group}/{version}", group_version),
         Route("/apis/{group}/{version}/{path:path}", resources.grouped, methods=METHODS),
-        Route("/openapi/v2", _not_found),
+        Route("/openapi/v2", openapi_v2),
         Route("/openapi/v3", openapi_v3),
         Route("/openapi/v3/{path:path}", openapi_v3_document),
         Route("/healthz", _healthy),

@@ -6,17 +6,11 @@ Served as the plain (unaggregated) forms: `/version`, `/api` (APIVersions), `/ap
 (APIGroup). kubectl first asks for aggregated discovery (apidiscovery.k8s.io/v2) in its
 Accept header and falls back to these when the answer is plain `application/json`.
 
-OpenAPI: `/openapi/v3` is an index of one document per group-version whose schemas accept
-any object of each kind (`x-kubernetes-preserve-unknown-fields`) and whose paths declare
-the `fieldValidation` parameter, which tells kubectl to leave validation to the server
-(without it kubectl falls back to `/openapi/v2`, which is not served, and refuses to
-create or apply unless given `--validate=false`).
+The OpenAPI documents are `openapi`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from simulator.registry import Registry, ResourceType
@@ -111,85 +105,4 @@ def api_resource_list(registry: Registry, group: str, version: str) -> dict[str,
         "apiVersion": "v1",
         "groupVersion": f"{group}/{version}" if group else version,
         "resources": resources,
-    }
-
-
-def _openapi_path(group: str, version: str) -> str:
-    return f"apis/{group}/{version}" if group else f"api/{version}"
-
-
-def openapi_v3_document(registry: Registry, path: str) -> dict[str, Any] | None:
-    """The OpenAPI v3 document of one group-version (`api/v1`, `apis/kubedb.com/v1`)."""
-    for group, versions in registry.group_versions().items():
-        for version_ in versions:
-            if _openapi_path(group, version_) == path:
-                return _document(registry.in_group_version(group, version_))
-    return None
-
-
-def openapi_v3_index(registry: Registry) -> dict[str, Any]:
-    paths = {}
-    for group, versions in registry.group_versions().items():
-        for version_ in versions:
-            path = _openapi_path(group, version_)
-            document = _document(registry.in_group_version(group, version_))
-            digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-            paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={digest[:32].upper()}"}
-    return {"paths": paths}
-
-
-_OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-
-
-def _document(types: list[ResourceType]) -> dict[str, Any]:
-    schemas: dict[str, Any] = {
-        _OBJECT_META: {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-    }
-    for rt in types:
-        group = ".".join(reversed(rt.group.split("."))) if rt.group else "io.k8s.api.core"
-        schemas[f"{group}.{rt.version}.{rt.kind}"] = {
-            "type": "object",
-            "x-kubernetes-group-version-kind": [
-                {"group": rt.group, "version": rt.version, "kind": rt.kind}
-            ],
-            "properties": {
-                "apiVersion": {"type": "string"},
-                "kind": {"type": "string"},
-                "metadata": {"allOf": [{"$ref": f"#/components/schemas/{_OBJECT_META}"}]},
-            },
-            "x-kubernetes-preserve-unknown-fields": True,
-        }
-    return {
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION[2]},
-        "paths": {_item_path(rt): _item_operations(rt) for rt in types},
-        "components": {"schemas": schemas},
-    }
-
-
-def _item_path(rt: ResourceType) -> str:
-    prefix = f"/apis/{rt.group}/{rt.version}" if rt.group else f"/api/{rt.version}"
-    scope = "/namespaces/{namespace}" if rt.namespaced else ""
-    return f"{prefix}{scope}/{rt.plural}/{{name}}"
-
-
-def _item_operations(rt: ResourceType) -> dict[str, Any]:
-    """Enough for kubectl to see that the server validates fields itself (a PATCH with a
-    `fieldValidation` parameter), so it skips client-side schema validation. The simulator
-    accepts the parameter and does not enforce it."""
-    return {
-        "patch": {
-            "operationId": f"patch{rt.kind}",
-            "x-kubernetes-group-version-kind": {
-                "group": rt.group,
-                "version": rt.version,
-                "kind": rt.kind,
-            },
-            "parameters": [
-                {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
-                {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
-                {"name": "dryRun", "in": "query", "schema": {"type": "string"}},
-            ],
-            "responses": {"200": {"description": "OK"}},
-        }
     }

@@ -16,6 +16,7 @@ by default when it exists). It registers what the model needs:
         sim.config.register(Knob("ops_seconds", 2.0, "how long an OpsRequest runs", minimum=0))
         sim.seed({"apiVersion": "catalog.kubedb.com/v1alpha1", "kind": "MongoDBVersion", ...})
         sim.registry.add(ResourceType(...))                   # more kinds, if ever needed
+        sim.add_schema("kubedb.com/v1", "MongoDB", schema.obj({...}))  # structural schema
         sim.catalog_path                                      # the --catalog FILE, or None
         sim.random                                            # seeded random.Random
 
@@ -38,6 +39,13 @@ raise an error of `simulator.errors`:
 
 `name`, `group` and `kind` of the Status `details` are filled in from the request. Any other
 exception is a broken webhook: 500, traceback logged.
+
+**Schemas** (`schema`): `sim.add_schema(api_version, kind, document)` gives a kind an
+OpenAPI v3 structural schema, written with the builders of `schema` (`obj`, `string(enum=)`,
+`integer`, `boolean`, `array`, `map_of`, `strings_map`, `int_or_string`, `any_object`).
+Every create, update and patch of the kind, over HTTP and in process, admission or not, is
+then pruned of unknown fields and validated (422 Invalid with field causes) before the
+admission hooks run; `/openapi/v2` and `/openapi/v3` serve it (`kubectl explain`).
 
 **In-process client** (`Client`, from `sim.client(user=..., admission=True)` or
 `ctx.client` in a controller): the same verbs and rules as HTTP over the same store; writes
@@ -87,7 +95,7 @@ that unsubscribes); the KubeDB model's work queue uses it to re-examine every ob
 
 from __future__ import annotations
 
-from simulator import errors
+from simulator import errors, schema
 from simulator.admission import AdmissionHook, AdmissionRequest, Operation
 from simulator.client import Client, ResourceRef, Watch
 from simulator.config import Config, Knob
@@ -116,4 +124,5 @@ __all__ = [
     "WatchEvent",
     "errors",
     "run_simulator",
+    "schema",
 ]

@@ -1,9 +1,9 @@
 """The resource endpoints: Kubernetes URLs and query parameters in, verbs called, Kubernetes
 answers out (objects, `<Kind>List`, `Table` for kubectl, `Status`, watch streams).
 
-Only translation happens here; every rule is in `verbs`. Unknown query parameters that
-kubectl sends (`fieldValidation`, `pretty`, `propagationPolicy`, ...) are accepted and
-ignored.
+Only translation happens here; every rule is in `verbs`. `fieldValidation` is passed on
+(`schema_check`) and its warnings come back as `Warning` headers; other query parameters
+kubectl sends (`pretty`, `propagationPolicy`, ...) are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from simulator.faults import Stats
 from simulator.objects import Obj
 from simulator.patching import PatchType, decode
 from simulator.registry import Registry, ResourceType
+from simulator.schema_check import FieldValidation, warning_header
 from simulator.selectors import ObjectFilter
 from simulator.verbs import Deletion, Verbs, WriteOptions
 from simulator.watchstream import DEFAULT_TIMEOUT_SECONDS, WatchStream
@@ -64,8 +65,9 @@ class ResourceRoutes:
                 return await self._list(request, rt, namespace, as_table=as_table)
             if method == "POST" and (namespace is not None or not rt.namespaced):
                 body = await media.read_body(request, rt)
-                created = await self._verbs.create(rt, namespace, body, _options(query))
-                return media.respond(request, rt, created, 201)
+                opts = _options(query)
+                created = await self._verbs.create(rt, namespace, body, opts)
+                return _warned(media.respond(request, rt, created, 201), opts)
             if method == "DELETE":
                 deleted = await self._verbs.delete_collection(
                     rt, namespace, _options(query), selector=_selector(query)
@@ -80,17 +82,17 @@ class ResourceRoutes:
             return media.respond(request, rt, obj)
         if method == "PUT":
             body = await media.read_body(request, rt)
-            updated = await self._verbs.update(
-                rt, namespace, name, body, _options(query), subresource=sub
-            )
-            return media.respond(request, rt, updated)
+            opts = _options(query)
+            updated = await self._verbs.update(rt, namespace, name, body, opts, subresource=sub)
+            return _warned(media.respond(request, rt, updated), opts)
         if method == "PATCH":
             patch_type = PatchType.from_content_type(request.headers.get("content-type"))
             body = decode(await request.body(), patch_type)
+            opts = _options(query)
             patched, upserted = await self._verbs.patch(
-                rt, namespace, name, patch_type, body, _options(query), subresource=sub
+                rt, namespace, name, patch_type, body, opts, subresource=sub
             )
-            return media.respond(request, rt, patched, 201 if upserted else 200)
+            return _warned(media.respond(request, rt, patched, 201 if upserted else 200), opts)
         if method == "DELETE" and sub is None:
             options = await _delete_options(request)
             deletion = await self._verbs.delete(
@@ -208,7 +210,16 @@ def _options(query: QueryParams, delete_options: dict[str, Any] | None = None) -
         dry_run=bool(dry_run),
         field_manager=query.get("fieldManager") or None,
         force=_bool(query, "force"),
+        field_validation=FieldValidation.parse(query.get("fieldValidation")),
+        warnings=[],
     )
+
+
+def _warned(response: Response, opts: WriteOptions) -> Response:
+    """The write's `Warning` headers (unknown fields under fieldValidation=Warn)."""
+    for text in opts.warnings or ():
+        response.headers.append("Warning", warning_header(text))
+    return response
 
 
 async def _delete_options(request: Request) -> dict[str, Any]:

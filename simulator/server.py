@@ -39,6 +39,7 @@ from simulator.faults import FAULT_KNOBS, Stats
 from simulator.namespaces import SYSTEM, NamespaceDefaults, NamespaceLifecycle, default_namespace
 from simulator.objects import Obj, clone
 from simulator.registry import Registry, default_registry
+from simulator.schema_check import Schemas
 from simulator.store import Store
 from simulator.verbs import Verbs
 from simulator.watch import WatchHub
@@ -68,12 +69,14 @@ class Simulator:
         self.hub = WatchHub(watch_history)
         self.store = Store(self.hub)
         self.admission = AdmissionChain()
+        self.schemas = Schemas()
         self.verbs = Verbs(
             registry=self.registry,
             store=self.store,
             hub=self.hub,
             admission=self.admission,
             rng=self.random,
+            schemas=self.schemas,
         )
         self.stats = Stats()
         self.stopping = asyncio.Event()
@@ -96,6 +99,12 @@ class Simulator:
         self, hook: AdmissionHook, *, group: str | None = None, kind: str | None = None
     ) -> None:
         self.admission.register(hook, group=group, kind=kind)
+
+    def add_schema(self, api_version: str, kind: str, document: dict[str, Any]) -> None:
+        """Give a kind a structural schema: writes are pruned and validated against it
+        (`schema_check`) and `/openapi/v2`, `/openapi/v3` serve it."""
+        group, _, version = api_version.rpartition("/")
+        self.schemas.register(group, version, kind, document)
 
     def add_controller(self, name: str, controller: Controller) -> None:
         self.controllers.add(name, controller)

@@ -34,6 +34,7 @@ from simulator.objects import (
 )
 from simulator.patching import PatchType, json_patch, merge_patch, unsupported
 from simulator.registry import Registry, ResourceType
+from simulator.schema_check import FieldValidation, Schemas
 from simulator.selectors import EVERYTHING, ObjectFilter
 from simulator.store import Key, Store, decode_continue, encode_continue
 from simulator.watch import Subscription, WatchEvent, WatchHub
@@ -48,6 +49,9 @@ class WriteOptions:
     admission: bool = True
     field_manager: str | None = None
     force: bool = False
+    field_validation: FieldValidation = FieldValidation.WARN
+    warnings: list[str] | None = None
+    """Where the `Warning` texts of this write go (None: dropped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +77,10 @@ class Verbs:
         hub: WatchHub,
         admission: AdmissionChain,
         rng: random.Random,
+        schemas: Schemas | None = None,
     ) -> None:
         self.registry = registry
+        self.schemas = schemas or Schemas()
         self.store = store
         self.hub = hub
         self.admission = admission
@@ -174,6 +180,7 @@ class Verbs:
         self._check_namespace_open(rt, namespace)
         uid, created = new_uid(self._rng), now()
         rules.stamp_new(rt, obj, uid=uid, created=created)
+        self._check_schema(rt, obj, opts)
         if self._hooked(rt, opts):
             request = self._request("CREATE", rt, obj, None, opts)
             await self.admission.run(request)
@@ -193,6 +200,7 @@ class Verbs:
         obj, namespace = self._new(rt, None, body)
         self._check_namespace_open(rt, namespace)
         rules.stamp_new(rt, obj, uid=new_uid(self._rng), created=now())
+        self._check_schema(rt, obj, WriteOptions(field_validation=FieldValidation.IGNORE))
         return self._insert(rt, obj, WriteOptions(admission=False))
 
     def _new(self, rt: ResourceType, namespace: str | None, body: object) -> tuple[Obj, str | None]:
@@ -266,7 +274,9 @@ class Verbs:
         def build(current: Obj) -> Obj:
             if given is not None and given != resource_version(current):
                 raise errors.conflict(rt, name)
-            return clone(obj)
+            doc = clone(obj)
+            self._check_schema(rt, doc, opts)
+            return doc
 
         return await self._update(rt, namespace, name, build, opts, subresource)
 
@@ -307,6 +317,7 @@ class Verbs:
             else:
                 doc = merge_patch(doc, clone(body))
             _check_patched(rt, doc, current, namespace, name)
+            self._check_schema(rt, doc, opts, patch=True)
             return doc
 
         return await self._update(rt, namespace, name, build, opts, subresource), False
@@ -400,7 +411,15 @@ class Verbs:
             deleted.append(result.object)
         return deleted
 
-    # --- admission ------------------------------------------------------------------------
+    # --- schema and admission -------------------------------------------------------------
+
+    def _check_schema(
+        self, rt: ResourceType, obj: Obj, opts: WriteOptions, patch: bool = False
+    ) -> None:
+        """Prune and validate against the kind's schema, if it has one (`schema_check`)."""
+        self.schemas.enforce(
+            rt, obj, directive=opts.field_validation, warnings=opts.warnings, patch=patch
+        )
 
     def _hooked(self, rt: ResourceType, opts: WriteOptions) -> bool:
         return opts.admission and self.admission.covers(rt.group, rt.kind)

@@ -21,6 +21,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from simulator.kubedb.engines import CATALOG_GROUP, CATALOG_VERSION
+from simulator.kubedb.ops_schemas import CATALOG_REQUIRED
 
 
 def load(path: Path | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -35,24 +36,38 @@ def load(path: Path | None = None) -> dict[str, list[dict[str, Any]]]:
     return {str(kind): list(entries) for kind, entries in data.items()}
 
 
+# The sidecar images a catalog entry names (required per kind: `ops_schemas.CATALOG_REQUIRED`).
+_IMAGES = {
+    "exporter": "exporter",
+    "coordinator": "coordinator",
+    "initContainer": "init",
+    "replicationModeDetector": "replication-mode-detector",
+}
+
+
 def to_objects(catalog: Mapping[str, Iterable[Mapping[str, Any]]]) -> list[dict[str, Any]]:
     """Catalog entries as Kubernetes objects, ready to store."""
     objects = []
     for kind, entries in catalog.items():
         for entry in entries:
+            engine = kind.removesuffix("Version").lower()
             spec: dict[str, Any] = {
                 "version": entry["version"],
-                "distribution": entry.get("distribution", "Official"),
                 "deprecated": bool(entry.get("deprecated", False)),
-                "db": {
-                    "image": f"ghcr.io/kubedb/{kind.removesuffix('Version').lower()}:"
-                    f"{entry['name']}"
-                },
+                "db": {"image": f"ghcr.io/kubedb/{engine}:{entry['name']}"},
+                "podSecurityPolicies": {"databasePolicyName": f"{engine}-db"},
             }
+            if kind != "MariaDBVersion":  # KubeDB's MariaDBVersion has no distribution
+                spec["distribution"] = entry.get("distribution", "Official")
+            for part in _IMAGES:
+                if part in CATALOG_REQUIRED.get(kind, ()):
+                    spec[part] = {
+                        "image": f"ghcr.io/kubedb/{engine}-{_IMAGES[part]}:{entry['name']}"
+                    }
             if entry.get("endOfLife"):
                 spec["endOfLife"] = True
             if "updateConstraints" in entry:
-                spec["updateConstraints"] = entry["updateConstraints"]
+                spec["updateConstraints"] = _constraints(kind, entry["updateConstraints"])
             objects.append(
                 {
                     "apiVersion": f"{CATALOG_GROUP}/{CATALOG_VERSION}",
@@ -62,6 +77,19 @@ def to_objects(catalog: Mapping[str, Iterable[Mapping[str, Any]]]) -> list[dict[
                 }
             )
     return objects
+
+
+def _constraints(kind: str, constraints: Mapping[str, Any]) -> dict[str, Any]:
+    """MySQLVersion keeps its lists per topology (`{standalone, groupReplication}`); a plain
+    list in the catalog file applies to both."""
+    if kind != "MySQLVersion":
+        return dict(constraints)
+    return {
+        key: value
+        if not isinstance(value, list)
+        else {"standalone": value, "groupReplication": value}
+        for key, value in constraints.items()
+    }
 
 
 def _version(text: str) -> Version | None:

@@ -22,9 +22,18 @@ from simulator.extensions import (
     Simulator,
     errors,
 )
-from simulator.kubedb import catalog, runner, webhooks
+from simulator.kubedb import catalog, ops_schemas, runner, schemas, webhooks
 from simulator.kubedb.cluster import ClusterError
-from simulator.kubedb.engines import BY_KIND, DB_GROUP, ENGINES, OPS_ENGINES, OPS_GROUP
+from simulator.kubedb.engines import (
+    BY_KIND,
+    CATALOG_GROUP,
+    CATALOG_VERSION,
+    DB_GROUP,
+    ENGINES,
+    OPS_ENGINES,
+    OPS_GROUP,
+    OPS_VERSION,
+)
 from simulator.kubedb.ops_manager import OpsManager
 from simulator.kubedb.provisioner import Provisioner
 from simulator.kubedb.reconciler import Timeline
@@ -225,6 +234,23 @@ class OpsWebhook:
             raise _denied(exc) from None
 
 
+def _add_schemas(sim: Simulator) -> None:
+    """The structural schemas: writes of these kinds are pruned and validated before the
+    webhooks below see them (the webhooks keep the semantic rules)."""
+    for kind in schemas.DATABASE_KINDS:
+        sim.add_schema(schemas.API_VERSION, kind, schemas.database(kind))
+    for engine in OPS_ENGINES:
+        sim.add_schema(
+            f"{OPS_GROUP}/{OPS_VERSION}", engine.ops_kind, ops_schemas.ops_request(engine.ops_kind)
+        )
+    for version_kind in ops_schemas.CATALOG_REQUIRED:
+        sim.add_schema(
+            f"{CATALOG_GROUP}/{CATALOG_VERSION}",
+            version_kind,
+            ops_schemas.catalog_version(version_kind),
+        )
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -234,6 +260,7 @@ def install(sim: Simulator) -> None:
         sim.config.register(knob)
     if sim.registry.by_path(DB_GROUP, "v1", "redissentinels") is None:
         sim.registry.add(REDIS_SENTINEL)
+    _add_schemas(sim)
     for obj in catalog.to_objects(catalog.load(sim.catalog_path)):
         sim.seed(obj)
     webhook_client = sim.client(user="system:kubedb-webhook", admission=False)

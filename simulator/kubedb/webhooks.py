@@ -5,7 +5,9 @@ reads back. Validating: the version must exist in the catalog, replica and topol
 engine, immutable fields, `DoNotTerminate` blocks deletion, `halted` with `DoNotTerminate`
 is rejected, `Halt` with `Ephemeral` storage is rejected; for OpsRequests: the spec is
 immutable, the database must exist, update paths follow `updateConstraints`, a volume
-expansion must grow the volume, horizontal scaling obeys the engine's rules.
+expansion must grow the volume, horizontal scaling obeys the engine's rules, each type
+has the block it needs (`ops_rules`). Types, enums and required fields are the schemas'
+(`schemas`, `ops_schemas`), checked before these webhooks run.
 
 Errors carry the real shapes (reference §7.2): the database webhooks deny with plain errors,
 which the API server answers as 403 Forbidden `admission webhook "<name>" denied the
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.kubedb import catalog as catalog_rules
+from simulator.kubedb import ops_rules
 from simulator.kubedb.engines import BY_KIND, BY_OPS_KIND, FINALIZER, topology_name
 
 # kind of catalog object, name -> the object, or None
@@ -283,6 +286,9 @@ def validate_ops_create(
             "spec.databaseRef.name",
             f'{engine.plural}.kubedb.com "{db_name}" not found',
         )
+    missing = ops_rules.problem(kind, spec)
+    if missing is not None:
+        raise _invalid(kind, name, missing[0], f'Invalid value: "{name}": {missing[1]}')
     db_spec = database.get("spec") or {}
     if op_type == "UpdateVersion":
         target = (spec.get("updateVersion") or {}).get("targetVersion")

@@ -96,11 +96,26 @@ async def test_openapi_v3_indexes_a_document_per_group_version(http: httpx.Async
     index = (await http.get("/openapi/v3")).json()
     url = index["paths"]["apis/kubedb.com/v1"]["serverRelativeURL"]
     document = (await http.get(url)).json()
-    v2 = await http.get("/openapi/v2")
 
     assert set(index["paths"]) >= {"api/v1", "apis/kubedb.com/v1", "apis/ops.kubedb.com/v1alpha1"}
     assert "com.kubedb.v1.MongoDB" in document["components"]["schemas"]
-    assert v2.status_code == 404
+
+
+async def test_openapi_v2_is_served_in_json_and_as_a_protobuf_stub(
+    http: httpx.AsyncClient,
+) -> None:
+    as_json = await http.get("/openapi/v2", headers={"Accept": "application/json"})
+    protobuf = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    as_protobuf = await http.get("/openapi/v2", headers={"Accept": protobuf})
+
+    definitions = as_json.json()["definitions"]
+    assert as_json.json()["swagger"] == "2.0"
+    assert definitions["io.k8s.api.core.v1.Secret"]["properties"]["data"]["type"] == "object"
+    assert "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" in definitions
+    assert as_protobuf.headers["content-type"].startswith(
+        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    )
+    assert as_protobuf.content.startswith(b"\n\x032.0\x12")  # swagger "2.0", then info
 
 
 async def test_kubectl_gets_tables_with_the_printer_columns(http: httpx.AsyncClient) -> None:

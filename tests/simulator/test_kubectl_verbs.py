@@ -187,8 +187,8 @@ async def test_applying_a_list_creates_every_item(kubectl: Kubectl) -> None:
         ],
     }
 
-    # Client-side validation of a List reads /openapi/v2 (the schemas slice serves it).
-    applied = await kubectl("apply", "--validate=false", "-f", "-", stdin=json.dumps(items))
+    # Client-side validation of a List reads /openapi/v2, which the simulator serves.
+    applied = await kubectl("apply", "-f", "-", stdin=json.dumps(items))
     listed = (await kubectl("get", "configmaps,secrets", "-o", "name")).out.split()
 
     assert "configmap/l1 created" in applied.out and "secret/l2 created" in applied.out
