@@ -172,6 +172,8 @@ def test_a_leader_frozen_past_its_lease_wakes_and_its_store_write_is_refused(
         stop_a.append((asyncio.get_running_loop(), stop))
 
         async def lead_a(leadership: Leadership) -> None:
+            if a_checked.is_set():  # A leads again once B has stepped down: nothing to do
+                await asyncio.Event().wait()
             held = leadership.check()  # the guard before the side effect passes...
             a_checked.set()
             time.sleep(TTL * 2.5)  # noqa: ASYNC251 - the loop freezes (a GC pause, say)
