@@ -1,5 +1,6 @@
-"""The ASGI application: discovery, OpenAPI, the resource routes and the admin API, behind
-the fault middleware, with every error answered as a Kubernetes `Status`."""
+"""The ASGI application: discovery, OpenAPI, the resource routes, the self reviews and the
+admin API, behind the fault middleware and, in front of all, access control
+(authentication and RBAC); every error is answered as a Kubernetes `Status`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
-from simulator import admin, discovery, errors, wire
+from simulator import admin, discovery, errors, reviews, wire
+from simulator.access import AccessControl
 from simulator.faults import ADMIN_PREFIX, FaultInjector
 from simulator.routes import METHODS, ResourceRoutes
 
@@ -88,6 +90,7 @@ def build_app(sim: Simulator) -> ASGIApp:
         return _found(discovery.openapi_v3_document(registry, request.path_params["path"]))
 
     routes = [
+        *reviews.routes(sim.access.authorizer),
         Route("/version", version),
         Route("/api", api),
         Route("/api/v1", core_v1),
@@ -114,7 +117,7 @@ def build_app(sim: Simulator) -> ASGIApp:
         routes=routes,
         exception_handlers={errors.ApiError: _api_error, HTTPException: _http_error},
     )
-    return FaultInjector(
+    faulted = FaultInjector(
         app,
         registry=registry,
         config=sim.config,
@@ -122,3 +125,4 @@ def build_app(sim: Simulator) -> ASGIApp:
         rng=sim.fault_random,
         stopping=sim.stopping,
     )
+    return AccessControl(faulted, sim.access)

@@ -47,6 +47,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="IP address to listen on")
     p.add_argument("--port", type=int, default=0, help="port (0: any free port)")
     p.add_argument("--kubeconfig-out", type=Path, help="write a kubeconfig for the server here")
+    p.add_argument(
+        "--tls-dir",
+        type=Path,
+        help="serve HTTPS with the certificate kept in this directory (made if missing); "
+        "kubectl sends its token only over HTTPS",
+    )
     p.add_argument("--catalog", type=Path, help="catalog file, for the plugin that owns it")
     p.add_argument(
         "--objects",
@@ -144,6 +150,7 @@ async def serve(args: argparse.Namespace) -> None:
         watch_history=args.watch_history,
         catalog_path=args.catalog,
         plugins=plugins(args),
+        admin_token=kubeconfig.token_in(args.kubeconfig_out) if args.kubeconfig_out else None,
     )
     configure(sim, args)
     stop = asyncio.Event()
@@ -151,11 +158,13 @@ async def serve(args: argparse.Namespace) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with run_simulator(
-        args.host, args.port, simulator=sim, access_log=args.access_log
+        args.host, args.port, simulator=sim, access_log=args.access_log, tls_dir=args.tls_dir
     ) as served:
         print(f"simulator listening on {served.url}", flush=True)
         if args.kubeconfig_out:
-            kubeconfig.write(args.kubeconfig_out, served.url)
+            kubeconfig.write(
+                args.kubeconfig_out, served.url, token=sim.admin_token, ca_pem=served.ca_pem
+            )
             print(f"kubeconfig written to {args.kubeconfig_out}", flush=True)
         await stop.wait()
         log.info("simulator_stopping")

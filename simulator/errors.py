@@ -6,7 +6,8 @@ it propagate; admission hooks raise it to deny a request.
 
     ApiError                      code  reason
     ├── BadRequest                400   BadRequest
-    ├── Forbidden                 403   Forbidden         webhook denials, terminating namespace
+    ├── Unauthorized              401   Unauthorized      no or unknown bearer token
+    ├── Forbidden                 403   Forbidden         RBAC, webhook denials, terminating ns
     ├── NotFound                  404   NotFound
     ├── MethodNotAllowed          405   MethodNotAllowed
     ├── AlreadyExists             409   AlreadyExists
@@ -112,6 +113,10 @@ class BadRequest(ApiError):
     code, reason = 400, "BadRequest"
 
 
+class Unauthorized(ApiError):
+    code, reason = 401, "Unauthorized"
+
+
 class Forbidden(ApiError):
     code, reason = 403, "Forbidden"
 
@@ -162,6 +167,7 @@ class ServiceUnavailable(ApiError):
 
 ALL: tuple[type[ApiError], ...] = (
     BadRequest,
+    Unauthorized,
     Forbidden,
     NotFound,
     MethodNotAllowed,

@@ -28,10 +28,12 @@ PG = engines.spec("postgres")
 async def simulated() -> AsyncIterator[tuple[Served, KubeGateway, httpx.AsyncClient]]:
     async with (
         run_simulator(simulator=Simulator(plugins=[install])) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=10) as admin,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=10) as admin,
     ):
         await admin.put("/_sim/config", json={"time_scale": 0.01})
-        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2)
+        gateway = KubeGateway.connect(
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())), timeout=2
+        )
         try:
             yield served, gateway, admin
         finally:
@@ -348,7 +350,9 @@ async def test_a_watch_from_a_forgotten_version_starts_over_from_the_current_sta
                     "spec": {"version": "16.13"},
                 }
             )
-        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2)
+        gateway = KubeGateway.connect(
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())), timeout=2
+        )
         names: set[str] = set()
 
         async def follow() -> None:
@@ -417,7 +421,9 @@ async def test_every_call_is_counted_by_verb_and_outcome(
 ) -> None:
     served, _, admin = simulated
     metrics = Metrics()
-    gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2, metrics=metrics)
+    gateway = KubeGateway.connect(
+        ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())), timeout=2, metrics=metrics
+    )
     try:
         await gateway.ping()
         assert await gateway.find(PG.database_resource, "absent", namespace="default") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -135,9 +136,11 @@ async def world(
 ) -> AsyncIterator[World]:
     async with (
         run_simulator(simulator=Simulator(plugins=[install])) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=10) as admin,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=10) as admin,
     ):
-        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2)
+        gateway = KubeGateway.connect(
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())), timeout=2
+        )
         try:
             async with running_engine(
                 store, redis, retry=retry, step_timeout=5, visibility_timeout=10
