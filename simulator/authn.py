@@ -140,12 +140,13 @@ class TokenController:
     Kubernetes' token controller does. No `ca.crt`: the simulator serves plain HTTP."""
 
     async def __call__(self, ctx: ControllerContext) -> None:
-        async with ctx.client.watch("secrets") as watch:
+        selector = f"type={TOKEN_TYPE}"  # as Kubernetes' token controller: no other Secret
+        async with ctx.client.watch("secrets", field_selector=selector) as watch:
             while not ctx.stopping.is_set():
                 event = await watch.next(None)
                 if event is None:
                     return
-                if event.type != "DELETED" and event.object.get("type") == TOKEN_TYPE:
+                if event.type != "DELETED":
                     await self._sync(ctx, event.object)
 
     @staticmethod

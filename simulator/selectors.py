@@ -123,7 +123,8 @@ def _parse_requirement(part: str) -> Requirement:
     raise _bad(part, "found an unexpected token")
 
 
-_FIELDS = ("metadata.name", "metadata.namespace")
+_FIELDS = ("metadata.name", "metadata.namespace", "type")
+"""`type` is a Secret's (the token controller follows only token Secrets, as Kubernetes')."""
 _FIELD_TERM = re.compile(r"^(?P<field>[^=!]+?)\s*(?P<op>==|=|!=)\s*(?P<value>.*)$")
 
 
@@ -135,7 +136,10 @@ class FieldSelector:
     def matches(self, obj: Obj) -> bool:
         metadata = obj.get("metadata", {})
         for field, equal, value in self.terms:
-            actual = metadata.get(field.partition(".")[2]) or ""
+            if field == "type":
+                actual = obj.get("type") or ""
+            else:
+                actual = metadata.get(field.partition(".")[2]) or ""
             if (actual == value) != equal:
                 return False
         return True

@@ -67,7 +67,7 @@ def _generate() -> tuple[bytes, bytes]:
 
 def ensure(directory: Path) -> ServingCert:
     """The certificate in `directory`, made there (owner-only) if missing."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     cert_file, key_file = directory / "tls.crt", directory / "tls.key"
     if not (cert_file.exists() and key_file.exists()):
         cert_pem, key_pem = _generate()
