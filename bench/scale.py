@@ -284,7 +284,7 @@ async def ready(
 async def simulated(tmp: Path) -> AsyncIterator[tuple[Served, httpx.AsyncClient, Path]]:
     async with (
         run_simulator(simulator=Simulator()) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=30) as admin,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=30) as admin,
     ):
         kubeconfig = tmp / "kubeconfig"
         kubeconfig.write_text(json.dumps(served.kubeconfig()))
@@ -319,7 +319,9 @@ async def main() -> None:
 async def passes(
     store: SQLiteStore, served: Served, admin: httpx.AsyncClient, redis_dir: Path
 ) -> None:
-    gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=30)
+    gateway = KubeGateway.connect(
+        ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())), timeout=30
+    )
     try:
         sync = StatusSync(store, ClusterView(gateway))
         await measured(

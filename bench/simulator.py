@@ -124,7 +124,9 @@ async def main() -> None:
         )
 
         pages: list[float] = []
-        async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=served.url, headers=served.admin_headers, timeout=30
+        ) as http:
             for _ in range(args.rounds):
                 token, seen = None, 0
                 while True:

@@ -34,8 +34,10 @@ start_simulator() {
     return 0
   fi
   rm -f "$SIM_KUBECONFIG"
+  # HTTPS (a certificate kept in var/simulator-tls): kubectl sends its token only over TLS.
   setsid "$PY" -m simulator --host 127.0.0.1 --state "$SIM_STATE" \
-    --kubeconfig-out "$SIM_KUBECONFIG" >>"$SIM_LOG_FILE" 2>&1 < /dev/null &
+    --kubeconfig-out "$SIM_KUBECONFIG" --tls-dir "$VAR_DIR/simulator-tls" \
+    >>"$SIM_LOG_FILE" 2>&1 < /dev/null &
   echo $! >"$SIM_PID_FILE"
   local waited=0
   until [ -s "$SIM_KUBECONFIG" ]; do

@@ -1,5 +1,6 @@
-"""The ASGI application: discovery, OpenAPI, the resource routes and the admin API, behind
-the fault middleware, with every error answered as a Kubernetes `Status`."""
+"""The ASGI application: discovery, OpenAPI, the resource routes, the self reviews and the
+admin API, behind the fault middleware and, in front of all, access control
+(authentication and RBAC); every error is answered as a Kubernetes `Status`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
-from simulator import admin, discovery, errors, openapi, wire
+from simulator import admin, discovery, errors, openapi, reviews, wire
+from simulator.access import AccessControl
 from simulator.faults import ADMIN_PREFIX, FaultInjector
 from simulator.routes import METHODS, ResourceRoutes
 
@@ -90,6 +92,7 @@ def build_app(sim: Simulator) -> ASGIApp:
         return _found(openapi.v3_document(registry, sim.schemas, path))
 
     routes = [
+        *reviews.routes(sim.access.authorizer),
         Route("/version", version),
         Route("/api", api),
         Route("/api/v1", core_v1),
@@ -116,7 +119,7 @@ def build_app(sim: Simulator) -> ASGIApp:
         routes=routes,
         exception_handlers={errors.ApiError: _api_error, HTTPException: _http_error},
     )
-    return FaultInjector(
+    faulted = FaultInjector(
         app,
         registry=registry,
         config=sim.config,
@@ -124,3 +127,4 @@ def build_app(sim: Simulator) -> ASGIApp:
         rng=sim.fault_random,
         stopping=sim.stopping,
     )
+    return AccessControl(faulted, sim.access)

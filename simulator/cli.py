@@ -58,6 +58,12 @@ def parser() -> argparse.ArgumentParser:
         help="keep objects, resourceVersions and the port in this SQLite file (default: memory)",
     )
     p.add_argument("--kubeconfig-out", type=Path, help="write a kubeconfig for the server here")
+    p.add_argument(
+        "--tls-dir",
+        type=Path,
+        help="serve HTTPS with the certificate kept in this directory (made if missing); "
+        "kubectl sends its token only over HTTPS",
+    )
     p.add_argument("--catalog", type=Path, help="catalog file, for the plugin that owns it")
     p.add_argument(
         "--objects",
@@ -156,6 +162,7 @@ async def serve(args: argparse.Namespace) -> None:
         catalog_path=args.catalog,
         plugins=plugins(args),
         state=args.state,
+        admin_token=kubeconfig.token_in(args.kubeconfig_out) if args.kubeconfig_out else None,
     )
     configure(sim, args)
     port = args.port
@@ -165,12 +172,16 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with run_simulator(args.host, port, simulator=sim, access_log=args.access_log) as served:
+    async with run_simulator(
+        args.host, port, simulator=sim, access_log=args.access_log, tls_dir=args.tls_dir
+    ) as served:
         if sim.state is not None:
             sim.state.remember_port(served.port)
         print(f"simulator listening on {served.url}", flush=True)
         if args.kubeconfig_out:
-            kubeconfig.write(args.kubeconfig_out, served.url)
+            kubeconfig.write(
+                args.kubeconfig_out, served.url, token=sim.admin_token, ca_pem=served.ca_pem
+            )
             print(f"kubeconfig written to {args.kubeconfig_out}", flush=True)
         await stop.wait()
         log.info("simulator_stopping")

@@ -6,7 +6,8 @@ it propagate; admission hooks raise it to deny a request.
 
     ApiError                      code  reason
     ├── BadRequest                400   BadRequest
-    ├── Forbidden                 403   Forbidden         webhook denials, terminating namespace
+    ├── Unauthorized              401   Unauthorized      no or unknown bearer token
+    ├── Forbidden                 403   Forbidden         RBAC, webhook denials, terminating ns
     ├── NotFound                  404   NotFound
     ├── MethodNotAllowed          405   MethodNotAllowed
     ├── AlreadyExists             409   AlreadyExists
@@ -115,6 +116,10 @@ class BadRequest(ApiError):
     code, reason = 400, "BadRequest"
 
 
+class Unauthorized(ApiError):
+    code, reason = 401, "Unauthorized"
+
+
 class Forbidden(ApiError):
     code, reason = 403, "Forbidden"
 
@@ -176,6 +181,7 @@ class Timeout(ApiError):
 
 ALL: tuple[type[ApiError], ...] = (
     BadRequest,
+    Unauthorized,
     Forbidden,
     NotFound,
     MethodNotAllowed,

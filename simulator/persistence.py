@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -68,6 +69,8 @@ class StateFile:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # It holds Secrets and the admin token: readable by its owner only, like the kubeconfig.
+        os.chmod(path, 0o600)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         for statement in _SCHEMA:
@@ -120,6 +123,15 @@ class StateFile:
                 "DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?", deletes
             )
             self._set("resource_version", str(self._pending_rv))
+
+    def remembered(self, key: str) -> str | None:
+        """A value kept with `remember` (the admin token), or None."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def remember(self, key: str, value: str) -> None:
+        with self._transaction():
+            self._set(key, value)
 
     def remember_port(self, port: int) -> None:
         self.port = port

@@ -37,6 +37,8 @@ class ResourceType:
     """`spec.finalizers` also hold deletion (namespaces)."""
     dns_label_names: bool = False
     """Names must be RFC 1123 labels (no dots, 63 characters), not subdomains."""
+    path_segment_names: bool = False
+    """Names need only be valid path segments (RBAC kinds: `system:discovery`)."""
     columns: tuple[tuple[str, str], ...] = ()
     """Printer columns (name, JSON path like `.status.phase`) between Name and Age."""
     prepare: Callable[[Obj, Obj | None], None] | None = None
@@ -201,6 +203,7 @@ CORE_TYPES = (
             kind.lower() + "s",
             kind.lower(),
             namespaced=namespaced,
+            path_segment_names=True,
         )
         for kind, namespaced in (
             ("Role", True),

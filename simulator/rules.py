@@ -188,7 +188,7 @@ def check_metadata(rt: ResourceType, obj: Obj) -> None:
                 "FieldValueRequired",
             )
         )
-    elif problem := name_problem(str(name), label=rt.dns_label_names):
+    elif problem := _name_problem(rt, str(name)):
         causes.append(errors.Cause("metadata.name", f"Invalid value: {name!r}: {problem}"))
     for field in ("labels", "annotations"):
         causes += _string_map(md.get(field), f"metadata.{field}", labels=field == "labels")
@@ -199,6 +199,15 @@ def check_metadata(rt: ResourceType, obj: Obj) -> None:
         causes.append(errors.Cause("metadata.finalizers", "Invalid value: must be strings"))
     if causes:
         raise errors.invalid(rt, str(name or ""), causes)
+
+
+def _name_problem(rt: ResourceType, name: str) -> str | None:
+    if rt.path_segment_names:  # RBAC kinds: `system:discovery` is a valid name
+        if name in (".", ".."):
+            return f"may not be '{name}'"
+        bad = next((s for s in ("/", "%") if s in name), None)
+        return f"may not contain '{bad}'" if bad else None
+    return name_problem(name, label=rt.dns_label_names)
 
 
 def _string_map(value: Any, field: str, *, labels: bool) -> list[errors.Cause]:

@@ -28,7 +28,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from simulator import errors, kubeconfig, persistence
+from simulator import authn, errors, kubeconfig, persistence, rbac, tls
+from simulator.access import Access
 from simulator.admission import AdmissionChain, AdmissionHook
 from simulator.asgi import build_app
 from simulator.client import Client
@@ -58,6 +59,7 @@ class Simulator:
         catalog_path: Path | None = None,
         plugins: Sequence[Plugin] = (),
         state: Path | None = None,
+        admin_token: str | None = None,
     ) -> None:
         self.registry = registry or default_registry()
         self.config = Config((*FAULT_KNOBS, *WATCH_KNOBS, TIME_SCALE, COMPACTION_INTERVAL))
@@ -89,6 +91,21 @@ class Simulator:
             self.seed(default_namespace(name))
         self.add_controller("namespace-lifecycle", NamespaceLifecycle(self.registry))
         self.add_controller("compactor", Compactor(self.hub))
+        remembered = self.state.remembered("admin_token") if self.state else None
+        self.admin_token = admin_token or remembered or authn.new_admin_token()
+        """The bearer token of `kubernetes-admin` (system:masters), for kubeconfigs; kept in
+        the `--state` file, so a restarted simulator's credentials stay valid."""
+        if self.state is not None and self.admin_token != remembered:
+            self.state.remember("admin_token", self.admin_token)
+        self.access = Access(
+            authn.Authenticator(
+                store=self.store, registry=self.registry, admin_token=self.admin_token
+            ),
+            rbac.Authorizer(self.store, self.registry),
+        )
+        for policy in rbac.bootstrap_policy():
+            self.seed(policy)
+        self.add_controller("serviceaccount-tokens", authn.TokenController())
         for plugin in plugins:
             plugin(self)
 
@@ -159,12 +176,20 @@ class Served:
     host: str
     port: int
     simulator: Simulator
+    ca_pem: bytes | None = None
+    """The serving certificate (HTTPS only): clients trust it (`verify=`, the kubeconfig)."""
 
     def client(self, *, user: str = "system:simulator", admission: bool = True) -> Client:
         return self.simulator.client(user=user, admission=admission)
 
     def kubeconfig(self) -> dict[str, Any]:
-        return kubeconfig.build(self.url)
+        """Cluster-admin's kubeconfig (the admin token)."""
+        return kubeconfig.build(self.url, token=self.simulator.admin_token, ca_pem=self.ca_pem)
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """The `Authorization` header of cluster-admin, for HTTP clients in tests."""
+        return {"Authorization": f"Bearer {self.simulator.admin_token}"}
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -207,15 +232,17 @@ async def run_simulator(
     simulator: Simulator | None = None,
     access_log: bool = False,
     shutdown_grace: float = 5.0,
+    tls_dir: Path | None = None,
     **options: Any,
 ) -> AsyncIterator[Served]:
     """Serve a simulator (a new one built from `options`, or `simulator`) until the block
-    ends."""
+    ends; over HTTPS with the certificate kept in `tls_dir` when given (see `tls`)."""
     if simulator is not None and options:
         raise TypeError(f"pass either a simulator or its options, not both: {sorted(options)}")
     sim = simulator or Simulator(**options)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
+    cert = tls.ensure(tls_dir) if tls_dir is not None else None
     server = _EmbeddedServer(
         uvicorn.Config(
             sim.app(),
@@ -224,6 +251,8 @@ async def run_simulator(
             lifespan="off",
             ws="none",
             timeout_graceful_shutdown=int(shutdown_grace),
+            ssl_certfile=cert.cert_file if cert else None,
+            ssl_keyfile=cert.key_file if cert else None,
         )
     )
     logging.getLogger("uvicorn.error").addFilter(QUIET_DROPS)
@@ -240,7 +269,14 @@ async def run_simulator(
             await asyncio.gather(ready, return_exceptions=True)
             await task
             raise RuntimeError("the simulator's HTTP server stopped while starting")
-        yield Served(url=f"http://{url_host}:{bound}", host=host, port=bound, simulator=sim)
+        scheme = "https" if cert else "http"
+        yield Served(
+            url=f"{scheme}://{url_host}:{bound}",
+            host=host,
+            port=bound,
+            simulator=sim,
+            ca_pem=cert.pem if cert else None,
+        )
     finally:
         sim.stop_serving()
         server.should_exit = True

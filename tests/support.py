@@ -12,13 +12,15 @@ process, so one module-level value is enough.
 from __future__ import annotations
 
 import asyncio
+import base64
 import inspect
 import itertools
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as aioredis
@@ -113,3 +115,15 @@ def wait_for_port(port: int, *, timeout: float = 15.0) -> None:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.05)
+
+
+def simulator_access(kubeconfig: dict[str, Any]) -> dict[str, Any]:
+    """httpx keyword arguments that reach a simulator as its kubeconfig's user: the bearer
+    token and, over HTTPS, the kubeconfig's certificate authority."""
+    cluster = kubeconfig["clusters"][0]["cluster"]
+    token = kubeconfig["users"][0]["user"]["token"]
+    access: dict[str, Any] = {"headers": {"Authorization": f"Bearer {token}"}}
+    if "certificate-authority-data" in cluster:
+        ca = base64.b64decode(cluster["certificate-authority-data"]).decode()
+        access["verify"] = ssl.create_default_context(cadata=ca)
+    return access

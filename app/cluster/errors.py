@@ -6,6 +6,8 @@ here, once, by `translate`.
     ├── AlreadyExists    409 AlreadyExists (a create that already happened: done)
     ├── Conflict         409 Conflict (stale resourceVersion: read again, retry)
     ├── Invalid          422 (the cluster's message and field causes; permanent)
+    ├── Unauthorized     401 (the cluster refused the credentials, or there were none;
+    │                    permanent)
     ├── Forbidden        403 (RBAC or a webhook denial, with its message; permanent)
     ├── BadRequest       400, 405, 415 (a bug on our side; permanent)
     ├── Expired          410 (a watch resumed from too old a resourceVersion: re-list)
@@ -56,6 +58,10 @@ class Invalid(ClusterError):
     causes: list[dict[str, str]] = field(default_factory=list)
 
 
+class Unauthorized(ClusterError):
+    pass
+
+
 class Forbidden(ClusterError):
     pass
 
@@ -84,6 +90,7 @@ _BY_REASON: dict[str, type[ClusterError]] = {
     "AlreadyExists": AlreadyExists,
     "Conflict": Conflict,
     "Invalid": Invalid,
+    "Unauthorized": Unauthorized,
     "Forbidden": Forbidden,
     "BadRequest": BadRequest,
     "MethodNotAllowed": BadRequest,
@@ -99,6 +106,7 @@ _BY_REASON: dict[str, type[ClusterError]] = {
 
 _BY_CODE: dict[int, type[ClusterError]] = {
     400: BadRequest,
+    401: Unauthorized,
     403: Forbidden,
     404: NotFound,
     405: BadRequest,

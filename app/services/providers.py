@@ -150,6 +150,10 @@ async def check_cluster(connection: ClusterConnection, connect: Connect) -> None
     try:
         try:
             await gateway.ping()
+        except cluster_errors.Unauthorized as exc:
+            raise ProviderUnreachable(
+                f"the cluster refused the credentials: {exc.message}"
+            ) from None
         except cluster_errors.ClusterError as exc:
             raise ProviderUnreachable(f"the cluster does not answer: {exc.message}") from None
         for engine in engines.Engine:

@@ -21,6 +21,8 @@ from tests.e2e.platform import Platform, running
 from tests.support import free_port, redis_keys
 
 ROOT = Path(__file__).resolve().parents[2]
+SECOND_TOKEN = "kubeconfig-token-4b1d2e9c7f"
+"""Simulator B's admin token: tests check it is never shown."""
 
 
 @dataclass
@@ -145,7 +147,7 @@ async def two_clusters(
     with the KubeDB model, to register as a second provider."""
     async with (
         running(settings, embedded_redis_url, tmp_path) as platform,
-        run_simulator(simulator=Simulator(plugins=[install])) as second,
+        run_simulator(simulator=Simulator(plugins=[install], admin_token=SECOND_TOKEN)) as second,
     ):
         second.simulator.config.update({"time_scale": 0.005})
         yield platform, second

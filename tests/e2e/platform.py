@@ -5,7 +5,7 @@ requests most tests make."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -36,13 +36,20 @@ Platform = tuple[Runtime, httpx.AsyncClient, Served]
 
 @asynccontextmanager
 async def running(
-    settings: Settings, redis_url: str, tmp_path: Path, **overrides: Any
+    settings: Settings,
+    redis_url: str,
+    tmp_path: Path,
+    *,
+    identity: Callable[[Served], Awaitable[dict[str, Any]]] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Platform]:
-    """The app and the simulator; `overrides` are settings on top of the fast test ones."""
+    """The app and the simulator; `overrides` are settings on top of the fast test ones.
+    The app's kubeconfig is cluster-admin's, or what `identity` makes in the simulator."""
     async with run_simulator(simulator=Simulator(plugins=[install])) as served:
         served.simulator.config.update({"time_scale": 0.005})
         kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(json.dumps(served.kubeconfig()))
+        config = await identity(served) if identity else served.kubeconfig()
+        kubeconfig.write_text(json.dumps(config))
         app = create_app(
             settings.model_copy(
                 update={

@@ -1,29 +1,91 @@
-"""The ClusterRole in `k8s/app/rbac.yaml` grants exactly what the app calls: every lifecycle
-route of every engine, a drift-repair pass, a status-sync pass and the health check run
-against the simulator, which counts each request by verb and resource
-(`tests/e2e/cluster_usage.py`). A call the role does not grant would be a 403 in a real
-cluster; a grant nothing calls is more power than the app needs."""
+"""The ClusterRole in `k8s/app/rbac.yaml` grants exactly what the app calls: `k8s/app/`'s
+namespace and RBAC are applied to the simulator, which enforces RBAC, and the app runs as
+its ServiceAccount (a token Secret's token in its kubeconfig) through every lifecycle route
+of every engine, a drift-repair pass, a status-sync pass and the health check. The simulator
+counts each request by verb and resource (`tests/e2e/cluster_usage.py`) and every refusal:
+a call the role does not grant is a 403 that fails the test (least privilege proven, not
+derived); a grant nothing calls is more power than the app needs."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from app.config.settings import Settings
+from simulator.server import Served
 from tests.e2e import cluster_usage
 from tests.e2e.platform import Platform, running
+from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
+NAMESPACE, ACCOUNT = "kubedb-dbaas", "kubedb-dbaas"
+
+
+def _collection(document: dict[str, Any]) -> str:
+    group_version, kind = document["apiVersion"], document["kind"]
+    plural = {"ServiceAccount": "serviceaccounts", "Namespace": "namespaces"}.get(
+        kind, kind.lower() + "s"
+    )
+    base = f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
+    namespace = document["metadata"].get("namespace")
+    return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
+
+
+async def as_the_apps_service_account(served: Served) -> dict[str, Any]:
+    """Apply `k8s/app/namespace.yaml` and `rbac.yaml` as cluster-admin, create the
+    ServiceAccount's token Secret; the kubeconfig with its token."""
+    documents = [
+        document
+        for name in ("namespace.yaml", "rbac.yaml")
+        for document in yaml.safe_load_all((ROOT / "k8s" / "app" / name).read_text())
+    ]
+    documents.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/service-account-token",
+            "metadata": {
+                "name": f"{ACCOUNT}-token",
+                "namespace": NAMESPACE,
+                "annotations": {"kubernetes.io/service-account.name": ACCOUNT},
+            },
+        }
+    )
+    async with httpx.AsyncClient(
+        base_url=served.url, headers=served.admin_headers, timeout=10
+    ) as admin:
+        for document in documents:
+            response = await admin.post(_collection(document), json=document)
+            assert response.status_code == 201, response.text
+
+        async def token() -> str | None:
+            path = f"/api/v1/namespaces/{NAMESPACE}/secrets/{ACCOUNT}-token"
+            data = (await admin.get(path)).json().get("data") or {}
+            return base64.b64decode(data["token"]).decode() if "token" in data else None
+
+        config = served.kubeconfig()
+        config["users"][0]["user"] = {"token": await eventually(token, timeout=5)}
+    served.simulator.stats.reset()  # count the app's calls only
+    return config
 
 
 @pytest.fixture
 async def platform_with_repairs(
     settings: Settings, embedded_redis_url: str, tmp_path: Path
 ) -> AsyncIterator[Platform]:
-    async with running(settings, embedded_redis_url, tmp_path, reconcile_interval=1) as started:
+    async with running(
+        settings,
+        embedded_redis_url,
+        tmp_path,
+        identity=as_the_apps_service_account,
+        reconcile_interval=1,
+    ) as started:
         yield started
 
 
@@ -41,7 +103,7 @@ def granted() -> set[tuple[str, str, str]]:
 
 
 @pytest.mark.timeout(120)
-async def test_the_cluster_role_grants_exactly_the_calls_the_app_makes(
+async def test_the_app_runs_its_whole_lifecycle_as_its_service_account_under_enforced_rbac(
     platform_with_repairs: Platform,
 ) -> None:
     _, _, served = platform_with_repairs
@@ -51,6 +113,7 @@ async def test_the_cluster_role_grants_exactly_the_calls_the_app_makes(
     called = await cluster_usage.record(platform_with_repairs)
     needed = {(group_of[resource.split("/")[0]], resource, verb) for verb, resource in called}
 
+    assert not served.simulator.access.denied, "requests the cluster refused"
     assert needed, "the app made no cluster call"
     assert not needed - granted(), "calls the role does not grant"
     assert not granted() - needed, "grants nothing calls"

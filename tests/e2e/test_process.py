@@ -17,7 +17,7 @@ import httpx
 import redis
 
 from tests.e2e.conftest import ROOT, AppProcess, pid_alive
-from tests.support import free_port
+from tests.support import free_port, simulator_access
 
 MakeApp = Callable[..., AppProcess]
 
@@ -176,7 +176,7 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
         health = httpx.get(f"http://127.0.0.1:{env['PORT']}/health", timeout=5).json()
         kubeconfig = json.loads((data_dir / "kubeconfig").read_text())
         server = kubeconfig["clusters"][0]["cluster"]["server"]
-        version = httpx.get(f"{server}/version", timeout=5)
+        version = httpx.get(f"{server}/version", timeout=5, **simulator_access(kubeconfig))
         readme_curl = _run_readme_curl(data_dir, env["PORT"])
         logs = subprocess.run(
             ["timeout", "3", "make", "--no-print-directory", "logs"],

@@ -15,20 +15,19 @@ from app.domain.api_keys import Role
 from app.services.api_keys import issue_key
 from simulator.registry import CORE_TYPES, Registry
 from simulator.server import Served, Simulator, run_simulator
+from tests.e2e.conftest import SECOND_TOKEN
 from tests.e2e.platform import Platform
 from tests.support import free_port
 
 URL = "/api/v1/providers"
 
 
-TOKEN = "kubeconfig-token-4b1d2e9c7f"
+TOKEN = SECOND_TOKEN
 
 
 def kubeconfig(served: Served) -> str:
-    """The simulator's kubeconfig with a bearer token, the secret part of a kubeconfig."""
-    config = served.kubeconfig()
-    config["users"][0]["user"] = {"token": TOKEN}
-    return yaml.safe_dump(config)
+    """The simulator's kubeconfig with its bearer token, the secret part of a kubeconfig."""
+    return yaml.safe_dump(served.kubeconfig())
 
 
 def provider_body(served: Served, **changes: Any) -> dict[str, Any]:
@@ -118,12 +117,14 @@ async def test_a_base64_kubeconfig_a_path_and_an_endpoint_are_accepted(
         json=provider_body(second, name="by-url", kubeconfig_content=None, api_endpoint=second.url),
     )
 
-    assert [r.status_code for r in (encoded, by_path, by_url)] == [201] * 3
-    assert [r.json()["connection"] for r in (encoded, by_path, by_url)] == [
+    assert [r.status_code for r in (encoded, by_path)] == [201] * 2
+    assert [r.json()["connection"] for r in (encoded, by_path)] == [
         "kubeconfig",
         "kubeconfig_path",
-        "api_endpoint",
     ]
+    # A bare address carries no credentials: a cluster that authenticates refuses it.
+    assert by_url.status_code == 422
+    assert "refused the credentials: Unauthorized" in by_url.json()["error"]["message"]
 
 
 async def test_an_unreachable_cluster_or_one_without_kubedb_is_refused_with_the_reason(
@@ -136,7 +137,7 @@ async def test_an_unreachable_cluster_or_one_without_kubedb_is_refused_with_the_
     async with run_simulator(simulator=Simulator(registry=Registry(CORE_TYPES))) as bare:
         no_kubedb = await client.post(
             URL,
-            json=provider_body(bare, name="bare", kubeconfig_content=None, api_endpoint=bare.url),
+            json=provider_body(bare, name="bare"),
         )
     unreachable = await client.post(
         URL, json=provider_body(second, name="gone", kubeconfig_content=None, api_endpoint=nobody)

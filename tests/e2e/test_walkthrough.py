@@ -20,7 +20,7 @@ import pytest
 from app.api.v1.operations import OperationOut
 from tests.e2e.conftest import ROOT
 from tests.e2e.platform import Platform
-from tests.support import eventually, free_port
+from tests.support import eventually, free_port, simulator_access
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -64,7 +64,10 @@ class MadeRun:
         kubeconfig = json.loads((self.data_dir / "kubeconfig").read_text())
         server = kubeconfig["clusters"][0]["cluster"]["server"]
         httpx.patch(
-            f"{server}/_sim/config", json={"time_scale": 0.05}, timeout=5
+            f"{server}/_sim/config",
+            json={"time_scale": 0.05},
+            timeout=5,
+            **simulator_access(kubeconfig),
         ).raise_for_status()
 
     def script(self, script: str, *, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -132,7 +135,7 @@ def test_the_providers_quotas_and_audit_examples_work_as_written(shared_run: Mad
         "{'total': 16.0, 'reservation_percent': 80.0, 'allocatable': 12.8, "
         "'allocated': 0.0, 'available': 12.8}"
     ), lines
-    assert lines[1] == "api_endpoint"
+    assert lines[1] == "kubeconfig"
     assert lines[2].startswith("prv-")
     assert lines[3] == "0.5"
     assert lines[4] == ("{'databases': 1, 'cpu_cores': 0.5, 'memory_gb': 1.0, 'storage_gb': 20.0}")

@@ -29,11 +29,13 @@ PG = engines.spec("postgres")
 async def simulated() -> AsyncIterator[tuple[Served, KubeGateway, httpx.AsyncClient]]:
     async with (
         run_simulator(simulator=Simulator(plugins=[install])) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=10) as admin,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=10) as admin,
     ):
         await admin.put("/_sim/config", json={"time_scale": 0.01})
         gateway = KubeGateway.connect(
-            ClusterConnection.url(served.url), timeout=2, watch_retry=WATCH_RETRY
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())),
+            timeout=2,
+            watch_retry=WATCH_RETRY,
         )
         try:
             yield served, gateway, admin
@@ -352,7 +354,9 @@ async def test_a_watch_from_a_forgotten_version_starts_over_from_the_current_sta
                 }
             )
         gateway = KubeGateway.connect(
-            ClusterConnection.url(served.url), timeout=2, watch_retry=WATCH_RETRY
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())),
+            timeout=2,
+            watch_retry=WATCH_RETRY,
         )
         names: set[str] = set()
 
@@ -422,7 +426,9 @@ async def test_every_call_is_counted_by_verb_and_outcome(
 ) -> None:
     served, _, admin = simulated
     metrics = Metrics()
-    gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=2, metrics=metrics)
+    gateway = KubeGateway.connect(
+        ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())), timeout=2, metrics=metrics
+    )
     try:
         await gateway.ping()
         assert await gateway.find(PG.database_resource, "absent", namespace="default") is None

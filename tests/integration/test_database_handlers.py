@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -138,10 +139,12 @@ async def world(
 ) -> AsyncIterator[World]:
     async with (
         run_simulator(simulator=Simulator(plugins=[install])) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=10) as admin,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=10) as admin,
     ):
         gateway = KubeGateway.connect(
-            ClusterConnection.url(served.url), timeout=2, watch_retry=WATCH_RETRY
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())),
+            timeout=2,
+            watch_retry=WATCH_RETRY,
         )
         try:
             async with running_engine(

@@ -5,6 +5,7 @@ time scale, so within a second)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -38,7 +39,9 @@ async def compacting() -> AsyncIterator[tuple[Served, KubeGateway, Metrics]]:
                 }
             )
         gateway = KubeGateway.connect(
-            ClusterConnection.url(served.url), metrics=metrics, watch_retry=WATCH_RETRY
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())),
+            metrics=metrics,
+            watch_retry=WATCH_RETRY,
         )
         try:
             yield served, gateway, metrics

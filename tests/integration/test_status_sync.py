@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -172,10 +173,12 @@ async def test_one_pass_of_each_worker_lists_each_engine_once_per_page_whatever_
 ) -> None:
     async with (
         run_simulator(simulator=Simulator()) as served,
-        httpx.AsyncClient(base_url=served.url) as admin,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers) as admin,
     ):
         databases = await seeded(sqlite_store, served, count)
-        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
+        gateway = KubeGateway.connect(
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())), timeout=10
+        )
         queue = OperationQueue(redis_client, prefix=scoped_key("ops"))
         operations = OperationService(sqlite_store, queue, OperationDefaults(deadline=60))
         repair = DriftRepair(
@@ -213,7 +216,9 @@ async def test_two_instances_share_every_database_once_and_one_takes_all_when_th
     async with run_simulator(simulator=Simulator()) as served:
         databases = await seeded(sqlite_store, served, 200)
         everyone = {d.id for d in databases}
-        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
+        gateway = KubeGateway.connect(
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())), timeout=10
+        )
         interval = 0.4
         try:
             async with syncing(
@@ -271,7 +276,9 @@ async def test_a_status_an_operation_took_after_the_pass_listed_them_is_not_over
             domain="acme",
             project="shop",
         )
-        gateway = KubeGateway.connect(ClusterConnection.url(served.url), timeout=10)
+        gateway = KubeGateway.connect(
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())), timeout=10
+        )
         try:
             sync = StatusSync(sqlite_store, ClusterView(gateway))
             snapshot = await ClusterView(gateway).snapshot()

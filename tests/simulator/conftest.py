@@ -18,5 +18,7 @@ async def sim() -> AsyncIterator[Served]:
 
 @pytest.fixture
 async def http(sim: Served) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sim.url, timeout=5.0) as client:
+    async with httpx.AsyncClient(
+        base_url=sim.url, headers=sim.admin_headers, timeout=5.0
+    ) as client:
         yield client

@@ -59,8 +59,11 @@ async def test_the_cli_serves_on_a_free_port_prints_the_url_and_writes_a_kubecon
         line = await asyncio.wait_for(process.stdout.readline(), timeout=20)
         url = line.decode().strip().removeprefix("simulator listening on ")
         written = await asyncio.wait_for(process.stdout.readline(), timeout=5)
+        token = json.loads(kubeconfig.read_text())["users"][0]["user"]["token"]
         async with httpx.AsyncClient(base_url=url, timeout=5) as http:
             version = await http.get("/version")
+            anonymous = await http.get("/api/v1/namespaces/seeded/secrets/s")
+            http.headers["Authorization"] = f"Bearer {token}"
             seeded = await http.get("/api/v1/namespaces/seeded/secrets/s")
             config = (await http.get("/_sim/config")).json()
     finally:
@@ -70,6 +73,7 @@ async def test_the_cli_serves_on_a_free_port_prints_the_url_and_writes_a_kubecon
     assert line.decode().startswith("simulator listening on http://127.0.0.1:")
     assert written.decode().strip() == f"kubeconfig written to {kubeconfig}"
     assert version.status_code == 200 and seeded.status_code == 200
+    assert anonymous.status_code == 401
     assert config["latency_ms"] == 1.0 and config["watch_drop_mode"] == "close"
     written_config = json.loads(kubeconfig.read_text())
     assert written_config["current-context"] == "kubedb-simulator"

@@ -23,7 +23,7 @@ async def fast() -> AsyncIterator[tuple[Served, httpx.AsyncClient]]:
     sim.config.update({"time_scale": 0.002})
     async with (
         run_simulator(simulator=sim) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=10) as http,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=10) as http,
     ):
         yield served, http
 

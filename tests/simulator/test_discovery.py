@@ -12,7 +12,7 @@ import pytest
 
 from simulator import errors
 from simulator.kubeconfig import CONTEXT
-from simulator.server import Served
+from simulator.server import Served, run_simulator
 
 AGGREGATED = (
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
@@ -164,9 +164,13 @@ def test_every_error_survives_a_round_trip_through_its_status(
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 async def test_kubectl_creates_lists_patches_and_deletes_against_the_simulator(
-    sim: Served,
     tmp_path: Path,
 ) -> None:
+    async with run_simulator("127.0.0.1", 0, seed=7, tls_dir=tmp_path / "tls") as sim:
+        await _kubectl_round_trip(sim, tmp_path)
+
+
+async def _kubectl_round_trip(sim: Served, tmp_path: Path) -> None:
     config = tmp_path / "kubeconfig"
     config.write_text(json.dumps(sim.kubeconfig()))
     manifest = tmp_path / "mg.json"

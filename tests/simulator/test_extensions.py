@@ -45,7 +45,7 @@ async def hooked() -> AsyncIterator[tuple[Served, httpx.AsyncClient, Recorder]]:
 
     async with (
         run_simulator(plugins=[plugin]) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=5) as http,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=5) as http,
     ):
         yield served, http, recorder
 
@@ -271,7 +271,7 @@ async def test_plugins_add_knobs_and_controllers_read_the_time_scale_and_seeded_
 
     async with run_simulator(seed=1, plugins=[plugin]) as served:
         await eventually(lambda: "elapsed" in seen, timeout=5)
-        async with httpx.AsyncClient(base_url=served.url) as http:
+        async with httpx.AsyncClient(base_url=served.url, headers=served.admin_headers) as http:
             config = (await http.get("/_sim/config")).json()
 
     assert seen["scale"] == 0.0 and seen["knob"] == 2.0 and seen["stopping"] is False

@@ -25,7 +25,9 @@ Kubectl = Callable[..., Awaitable[str]]
 
 @pytest.fixture
 async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
-    async with run_simulator(simulator=Simulator(plugins=[install])) as served:
+    async with run_simulator(
+        simulator=Simulator(plugins=[install]), tls_dir=tmp_path / "tls"
+    ) as served:
         served.simulator.config.update({"time_scale": 0.01})
         config = tmp_path / "kubeconfig"
         config.write_text(json.dumps(served.kubeconfig()))

@@ -34,7 +34,7 @@ Kubectl = Callable[..., Awaitable[Result]]
 
 @pytest.fixture
 async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
-    async with run_simulator(simulator=Simulator()) as served:
+    async with run_simulator(simulator=Simulator(), tls_dir=tmp_path / "tls") as served:
         config = tmp_path / "kubeconfig"
         config.write_text(json.dumps(served.kubeconfig()))
 

@@ -39,7 +39,7 @@ PLURALS = {
 async def cluster() -> AsyncIterator[httpx.AsyncClient]:
     async with (
         run_simulator(simulator=Simulator(plugins=[install])) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=10) as client,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=10) as client,
     ):
         response = await client.put(
             "/_sim/config",
@@ -443,7 +443,7 @@ async def test_a_catalog_file_replaces_the_bundled_catalog(tmp_path: Path) -> No
 
     async with (
         run_simulator(simulator=simulator) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=10) as client,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=10) as client,
     ):
         listed = (await client.get("/apis/catalog.kubedb.com/v1alpha1/postgresversions")).json()
         mongo = (await client.get("/apis/catalog.kubedb.com/v1alpha1/mongodbversions")).json()

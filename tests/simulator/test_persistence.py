@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sys
 from pathlib import Path
@@ -44,7 +45,7 @@ async def test_objects_and_the_resource_version_counter_survive_a_restart(tmp_pa
         added = await client.create(
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "new"}}
         )
-        async with httpx.AsyncClient(base_url=served.url) as http:
+        async with httpx.AsyncClient(base_url=served.url, headers=served.admin_headers) as http:
             old_watch = await http.get(
                 "/api/v1/secrets", params={"watch": "1", "resourceVersion": "1"}
             )
@@ -57,6 +58,25 @@ async def test_objects_and_the_resource_version_counter_survive_a_restart(tmp_pa
     assert '"code":410' in old_watch.text.replace(" ", "")
 
 
+async def test_the_admin_token_survives_a_restart_so_old_kubeconfigs_keep_working(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "sim.db"
+    async with run_simulator(simulator=Simulator(state=state)) as served:
+        token = served.simulator.admin_token
+    async with (
+        run_simulator(simulator=Simulator(state=state)) as served,
+        httpx.AsyncClient(base_url=served.url) as http,
+    ):
+        with_old = await http.get(
+            "/api/v1/namespaces", headers={"Authorization": f"Bearer {token}"}
+        )
+        with_other = await http.get("/api/v1/namespaces", headers={"Authorization": "Bearer x"})
+
+    assert (with_old.status_code, with_other.status_code) == (200, 401)
+    assert oct(state.stat().st_mode & 0o777) == "0o600"  # it holds Secrets and the token
+
+
 async def test_an_opsrequest_in_flight_at_a_restart_finishes_after_it(tmp_path: Path) -> None:
     state = tmp_path / "sim.db"
     path, op = f"{DB}/postgreses/db1", f"{OPS}/postgresopsrequests/op1"
@@ -64,7 +84,7 @@ async def test_an_opsrequest_in_flight_at_a_restart_finishes_after_it(tmp_path: 
     first.config.update(FAST)
     async with (
         run_simulator(simulator=first) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=10) as http,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=10) as http,
     ):
         await create(http, database("Postgres"))
         ready = await wait_phase(http, path, "Ready")
@@ -77,7 +97,7 @@ async def test_an_opsrequest_in_flight_at_a_restart_finishes_after_it(tmp_path: 
     again.config.update({**FAST, "ops_seconds": 300})  # knobs are not kept: set them again
     async with (
         run_simulator(simulator=again) as served,
-        httpx.AsyncClient(base_url=served.url, timeout=10) as http,
+        httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=10) as http,
     ):
         resumed = await get(http, op)
         done = await wait_phase(http, op, "Successful")
@@ -101,6 +121,8 @@ async def _serve(state: Path, *extra: str) -> tuple[asyncio.subprocess.Process, 
         "--state",
         str(state),
         "--no-default-plugins",
+        "--kubeconfig-out",
+        str(state.with_suffix(".kubeconfig")),
         *extra,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
@@ -108,7 +130,14 @@ async def _serve(state: Path, *extra: str) -> tuple[asyncio.subprocess.Process, 
     )
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), timeout=20)
+    await asyncio.wait_for(process.stdout.readline(), timeout=20)  # "kubeconfig written"
     return process, line.decode().strip().removeprefix("simulator listening on ")
+
+
+def _admin(state: Path) -> dict[str, str]:
+    """The admin token of the kubeconfig `_serve` had the simulator write."""
+    config = json.loads(state.with_suffix(".kubeconfig").read_text())
+    return {"Authorization": f"Bearer {config['users'][0]['user']['token']}"}
 
 
 async def _stop(process: asyncio.subprocess.Process) -> bytes:
@@ -123,7 +152,7 @@ async def test_the_cli_comes_back_on_its_remembered_port_or_on_a_free_one_if_tak
     state = tmp_path / "sim.db"
     first, url = await _serve(state)
     try:
-        async with httpx.AsyncClient(base_url=url) as http:
+        async with httpx.AsyncClient(base_url=url, headers=_admin(state)) as http:
             created = await http.post(
                 "/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "c"}}
             )
@@ -137,7 +166,7 @@ async def test_the_cli_comes_back_on_its_remembered_port_or_on_a_free_one_if_tak
         squatter.listen()
         third, third_url = await _serve(state)
         try:
-            async with httpx.AsyncClient(base_url=third_url) as http:
+            async with httpx.AsyncClient(base_url=third_url, headers=_admin(state)) as http:
                 found = await http.get("/api/v1/namespaces/default/configmaps/c")
         finally:
             third_log = await _stop(third)

@@ -20,6 +20,7 @@ from simulator.kubedb import catalog, install
 from simulator.schema_check import FieldValidation
 from simulator.server import Served, Simulator, run_simulator
 from tests.simulator.kube import MERGE
+from tests.support import simulator_access
 
 PGS = "/apis/kubedb.com/v1/namespaces/default/postgreses"
 PGOPS = "/apis/ops.kubedb.com/v1alpha1/namespaces/default/postgresopsrequests"
@@ -27,15 +28,19 @@ KUBECTL = shutil.which("kubectl")
 
 
 @pytest.fixture
-async def served() -> AsyncIterator[Served]:
-    async with run_simulator(simulator=Simulator(plugins=[install], seed=7)) as running:
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    # HTTPS: kubectl sends its token only over TLS.
+    async with run_simulator(
+        simulator=Simulator(plugins=[install], seed=7), tls_dir=tmp_path / "tls"
+    ) as running:
         running.simulator.config.update({"time_scale": 0.0})
         yield running
 
 
 @pytest.fixture
 async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served.url, timeout=10.0) as client:
+    access = simulator_access(served.kubeconfig())
+    async with httpx.AsyncClient(base_url=served.url, timeout=10.0, **access) as client:
         yield client
 
 

@@ -55,7 +55,7 @@ async def test_a_too_old_resource_version_is_an_error_event_with_410_expired() -
         for i in range(10):
             await client.create(mongodb(f"db-{i}"))
         async with (
-            httpx.AsyncClient(base_url=served.url, timeout=5) as http,
+            httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=5) as http,
             watching(http, mongodbs(), resourceVersion="2") as stream,
         ):
             events = await stream.rest()
@@ -153,15 +153,17 @@ async def test_a_client_that_goes_away_leaves_no_subscription_behind(
     http: httpx.AsyncClient,
 ) -> None:
     hub = sim.simulator.hub
+    controllers = 2  # the namespace lifecycle and the token controller watch too
+    await eventually(lambda: hub.subscriber_count() == controllers, timeout=5)
     async with watching(http, mongodbs()):
-        await eventually(lambda: hub.subscriber_count() == 2, timeout=5)  # + namespaces
+        await eventually(lambda: hub.subscriber_count() == controllers + 1, timeout=5)
 
-    await eventually(lambda: hub.subscriber_count() == 1, timeout=5)
+    await eventually(lambda: hub.subscriber_count() == controllers, timeout=5)
 
 
 async def test_stopping_the_server_ends_open_watches() -> None:
     async with run_simulator() as served:
-        http = httpx.AsyncClient(base_url=served.url, timeout=5)
+        http = httpx.AsyncClient(base_url=served.url, headers=served.admin_headers, timeout=5)
         stream = await http.send(
             http.build_request("GET", mongodbs(), params={"watch": "true"}), stream=True
         )

@@ -10,6 +10,7 @@ from simulator import errors as k8s
 
 EXPECTED: dict[type[k8s.ApiError], type[errors.ClusterError]] = {
     k8s.BadRequest: errors.BadRequest,
+    k8s.Unauthorized: errors.Unauthorized,
     k8s.Forbidden: errors.Forbidden,
     k8s.NotFound: errors.NotFound,
     k8s.MethodNotAllowed: errors.BadRequest,

@@ -2,7 +2,7 @@
 
     errors.TEMPORARY (Unavailable: 5xx, 429, timeouts; Conflict)  -> steps.TemporaryError
                                                  (retry_after from the 429's Retry-After)
-    Invalid, Forbidden, BadRequest               -> steps.PermanentError with the cluster's
+    Invalid, Forbidden, Unauthorized, BadRequest -> steps.PermanentError with the cluster's
                                                  message (a webhook denial reads as it was)
     Expired, anything else unexpected            -> steps.TemporaryError
 
@@ -26,6 +26,7 @@ from app.engine import steps
 PERMANENT: tuple[type[errors.ClusterError], ...] = (
     errors.Invalid,
     errors.Forbidden,
+    errors.Unauthorized,
     errors.BadRequest,
 )
 
