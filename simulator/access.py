@@ -24,6 +24,14 @@ from simulator.rbac import Authorizer, Identity
 log = structlog.get_logger(__name__)
 
 
+def identity(scope: Scope) -> Identity:
+    """Who sent the request `AccessControl` admitted."""
+    user = scope.get("user")
+    if not isinstance(user, Identity):
+        raise errors.InternalError("the request has no identity")
+    return user
+
+
 class Access:
     """The simulator's authenticator and authorizer, and what they refused."""
 

@@ -38,7 +38,11 @@ class AdmissionRequest:
     subresource: str | None = None
     """"status" for writes to `/status`."""
     user: str = "system:anonymous"
-    """Who writes: "system:anonymous" over HTTP, the client's user in process."""
+    """Who writes: over HTTP the authenticated user (`kubernetes-admin`,
+    `system:serviceaccount:<ns>:<name>`), in process the client's user."""
+    groups: tuple[str, ...] = ()
+    """The user's groups over HTTP (as `AdmissionReview.request.userInfo.groups`); none in
+    process."""
     dry_run: bool = False
 
     @classmethod
@@ -52,6 +56,7 @@ class AdmissionRequest:
         user: str,
         dry_run: bool,
         subresource: str | None = None,
+        groups: tuple[str, ...] = (),
     ) -> AdmissionRequest:
         """The request for a write of `obj` over the stored `old` (copied for the hook)."""
         source = obj if obj is not None else old
@@ -65,6 +70,7 @@ class AdmissionRequest:
             old_object=None if old is None else clone(old),
             subresource=subresource,
             user=user,
+            groups=groups,
             dry_run=dry_run,
         )
 

@@ -6,6 +6,8 @@ Served as the plain (unaggregated) forms: `/version`, `/api` (APIVersions), `/ap
 (APIGroup). kubectl first asks for aggregated discovery (apidiscovery.k8s.io/v2) in its
 Accept header and falls back to these when the answer is plain `application/json`.
 
+The self reviews (`reviews.KINDS`) are listed with their groups and the one verb they
+have, `create`, as on a real server; they are not in the registry (nothing stores them).
 The OpenAPI documents are `openapi`'s.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator import reviews
 from simulator.registry import Registry, ResourceType
 
 KUBERNETES_VERSION = ("1", "32", "v1.32.0")
@@ -49,32 +52,42 @@ def _group(registry: Registry, group: str, versions: list[str]) -> dict[str, Any
     return {"name": group, "versions": entries, "preferredVersion": entries[0]}
 
 
+def _group_versions(registry: Registry) -> dict[str, list[str]]:
+    """The registry's groups and versions, then the self reviews'."""
+    groups = registry.group_versions()
+    for rt in reviews.KINDS:
+        versions = groups.setdefault(rt.group, [])
+        if rt.version not in versions:
+            versions.append(rt.version)
+    return groups
+
+
 def api_group_list(registry: Registry) -> dict[str, Any]:
     return {
         "kind": "APIGroupList",
         "apiVersion": "v1",
         "groups": [
             _group(registry, group, versions)
-            for group, versions in registry.group_versions().items()
+            for group, versions in _group_versions(registry).items()
             if group
         ],
     }
 
 
 def api_group(registry: Registry, group: str) -> dict[str, Any] | None:
-    versions = registry.group_versions().get(group)
+    versions = _group_versions(registry).get(group)
     if not group or not versions:
         return None
     return {"kind": "APIGroup", "apiVersion": "v1", **_group(registry, group, versions)}
 
 
-def _resource_entry(rt: ResourceType) -> dict[str, Any]:
+def _resource_entry(rt: ResourceType, verbs: list[str] = VERBS) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": rt.plural,
         "singularName": rt.singular,
         "namespaced": rt.namespaced,
         "kind": rt.kind,
-        "verbs": VERBS,
+        "verbs": verbs,
     }
     if rt.short_names:
         entry["shortNames"] = list(rt.short_names)
@@ -85,9 +98,10 @@ def _resource_entry(rt: ResourceType) -> dict[str, Any]:
 
 def api_resource_list(registry: Registry, group: str, version: str) -> dict[str, Any] | None:
     types = registry.in_group_version(group, version)
-    if not types:
+    creatable = [rt for rt in reviews.KINDS if (rt.group, rt.version) == (group, version)]
+    if not types and not creatable:
         return None
-    resources = []
+    resources = [_resource_entry(rt, reviews.VERBS) for rt in creatable]
     for rt in types:
         resources.append(_resource_entry(rt))
         if rt.status:

@@ -27,11 +27,14 @@ runs on every write: POST, PUT, PATCH (apply included), DELETE, and `/status` wr
 `request.resource` is the `ResourceType` (`.group`, `.version`, `.kind`, `.plural` are also
 on the request); `request.namespace`, `request.name`; `request.object` is the object to be
 stored, a dict the hook may change in place (mutating webhook; None for DELETE);
-`request.old_object` the stored one (UPDATE, DELETE); `request.user` ("system:anonymous"
-over HTTP, the client's user in process: controllers are "system:controller:<name>");
-`request.dry_run`. Server-owned metadata (uid, resourceVersion, generation, timestamps) and,
-per endpoint, `.status` or everything-but-status are re-settled after the hook. To refuse,
-raise an error of `simulator.errors`:
+`request.old_object` the stored one (UPDATE, DELETE); `request.user` (over HTTP the
+authenticated user: "kubernetes-admin" for the admin token,
+"system:serviceaccount:<ns>:<name>" for a ServiceAccount token; in process the client's
+user: controllers are "system:controller:<name>") and `request.groups` (the user's groups
+over HTTP, empty in process); `request.dry_run`. Server-owned metadata (uid,
+resourceVersion, generation, timestamps) and, per endpoint, `.status` or
+everything-but-status are re-settled after the hook. To refuse, raise an error of
+`simulator.errors`:
 
     raise errors.webhook_denied("mongodb.validators.kubedb.com", "reason")   # 403 Forbidden
     raise errors.Invalid("...", causes=[errors.Cause("spec.x", "Invalid value: ...")])  # 422

@@ -148,6 +148,29 @@ _MESSAGES: dict[str, str] = {
     "ContainerStateRunning": "startedAt=1:Time",
     "ContainerStateTerminated": "exitCode=1:int32? signal=2:int32 reason=3 message=4 "
     "startedAt=5:Time finishedAt=6:Time containerID=7",
+    # k8s.io/api authorization/v1: the self reviews of `kubectl auth can-i [--list]`
+    "SelfSubjectAccessReview": "metadata=1:ObjectMeta spec=2:SelfSubjectAccessReviewSpec "
+    "status=3:SubjectAccessReviewStatus",
+    "SelfSubjectAccessReviewSpec": "resourceAttributes=1:ResourceAttributes "
+    "nonResourceAttributes=2:NonResourceAttributes",
+    "ResourceAttributes": "namespace=1 verb=2 group=3 version=4 resource=5 subresource=6 name=7 "
+    "fieldSelector=8:FieldSelectorAttributes labelSelector=9:LabelSelectorAttributes",
+    "FieldSelectorAttributes": "rawSelector=1 requirements=2:FieldSelectorRequirement*",
+    "LabelSelectorAttributes": "rawSelector=1 requirements=2:LabelSelectorRequirement*",
+    "FieldSelectorRequirement": "key=1 operator=2 values=3*",
+    "NonResourceAttributes": "path=1 verb=2",
+    "SubjectAccessReviewStatus": "allowed=1:bool? denied=4:bool reason=2 evaluationError=3",
+    "SelfSubjectRulesReview": "metadata=1:ObjectMeta spec=2:SelfSubjectRulesReviewSpec "
+    "status=3:SubjectRulesReviewStatus",
+    "SelfSubjectRulesReviewSpec": "namespace=1",
+    "SubjectRulesReviewStatus": "resourceRules=1:ResourceRule* nonResourceRules=2:NonResourceRule* "
+    "incomplete=3:bool? evaluationError=4",
+    "ResourceRule": "verbs=1* apiGroups=2* resources=3* resourceNames=4*",
+    "NonResourceRule": "verbs=1* nonResourceURLs=2*",
+    # k8s.io/api authentication/v1: the self review of `kubectl auth whoami`
+    "SelfSubjectReview": "metadata=1:ObjectMeta status=2:SelfSubjectReviewStatus",
+    "SelfSubjectReviewStatus": "userInfo=1:UserInfo",
+    "UserInfo": "username=1 uid=2 groups=3*",
 }
 
 KINDS: dict[str, str] = {
@@ -159,6 +182,14 @@ KINDS: dict[str, str] = {
     "Event": "Event",
 }
 """Kinds of the core v1 group served in protobuf (and their `<Kind>List`s)."""
+
+GROUPED: dict[tuple[str, str], str] = {
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
+}
+"""(apiVersion, kind) -> message, for the kinds of other groups served in protobuf: the
+self reviews, which are create-only (no lists)."""
 
 SPECIAL = frozenset({"Time", "MicroTime", "Quantity", "IntOrString", "FieldsV1"})
 """Messages with a JSON form of their own (a string, a number or a raw object)."""

@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError, Message
 
 from simulator import errors
 from simulator.objects import Obj
-from simulator.protoschema import CLASSES, FIELDS, KINDS, SPECIAL, Field
+from simulator.protoschema import CLASSES, FIELDS, GROUPED, KINDS, SPECIAL, Field
 
 MAGIC = b"k8s\x00"
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
@@ -34,9 +34,9 @@ class Unrepresentable(Exception):
 
 
 def message_for(api_version: str, kind: str) -> str | None:
-    """The message name of a core kind (or its list) served in protobuf, or None."""
+    """The message name of a kind (or a core kind's list) served in protobuf, or None."""
     if api_version != "v1":
-        return None
+        return GROUPED.get((api_version, kind))
     base = kind.removesuffix("List")
     return kind if base in KINDS else None
 

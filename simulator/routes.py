@@ -16,7 +16,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulator import consistency, errors, media, paths, tables, wire
+from simulator import access, consistency, errors, media, paths, tables, wire
 from simulator.config import Config
 from simulator.faults import Stats
 from simulator.objects import Obj
@@ -65,12 +65,12 @@ class ResourceRoutes:
                 return await self._list(request, rt, namespace, as_table=as_table)
             if method == "POST" and (namespace is not None or not rt.namespaced):
                 body = await media.read_body(request, rt)
-                opts = _options(query)
+                opts = _options(request)
                 created = await self._verbs.create(rt, namespace, body, opts)
                 return _warned(media.respond(request, rt, created, 201), opts)
             if method == "DELETE":
                 deleted = await self._verbs.delete_collection(
-                    rt, namespace, _options(query), selector=_selector(query)
+                    rt, namespace, _options(request), selector=_selector(query)
                 )
                 return wire.json_response(_list_body(rt, deleted, self._verbs))
             raise _not_allowed(method, rt)
@@ -82,13 +82,13 @@ class ResourceRoutes:
             return media.respond(request, rt, obj)
         if method == "PUT":
             body = await media.read_body(request, rt)
-            opts = _options(query)
+            opts = _options(request)
             updated = await self._verbs.update(rt, namespace, name, body, opts, subresource=sub)
             return _warned(media.respond(request, rt, updated), opts)
         if method == "PATCH":
             patch_type = PatchType.from_content_type(request.headers.get("content-type"))
             body = decode(await request.body(), patch_type)
-            opts = _options(query)
+            opts = _options(request)
             patched, upserted = await self._verbs.patch(
                 rt, namespace, name, patch_type, body, opts, subresource=sub
             )
@@ -99,7 +99,7 @@ class ResourceRoutes:
                 rt,
                 namespace,
                 name,
-                _options(query, options),
+                _options(request, options),
                 preconditions=options.get("preconditions"),
             )
             return wire.json_response(_deletion_body(rt, deletion))
@@ -200,13 +200,17 @@ def _selector(query: QueryParams) -> ObjectFilter:
     return ObjectFilter.parse(query.get("labelSelector"), query.get("fieldSelector"))
 
 
-def _options(query: QueryParams, delete_options: dict[str, Any] | None = None) -> WriteOptions:
+def _options(request: Request, delete_options: dict[str, Any] | None = None) -> WriteOptions:
+    query = request.query_params
     dry_run = query.getlist("dryRun") or (delete_options or {}).get("dryRun") or []
     if isinstance(dry_run, str):
         dry_run = [dry_run]
     if any(value != "All" for value in dry_run):
         raise errors.BadRequest(f'dryRun: Unsupported value: {dry_run!r}: supported values: "All"')
+    identity = access.identity(request.scope)
     return WriteOptions(
+        user=identity.name,
+        groups=identity.groups,
         dry_run=bool(dry_run),
         field_manager=query.get("fieldManager") or None,
         force=_bool(query, "force"),

@@ -45,6 +45,7 @@ _ATTEMPTS = 5
 @dataclass(frozen=True, slots=True)
 class WriteOptions:
     user: str = "system:anonymous"
+    groups: tuple[str, ...] = ()
     dry_run: bool = False
     admission: bool = True
     field_manager: str | None = None
@@ -434,7 +435,14 @@ class Verbs:
         subresource: str | None = None,
     ) -> AdmissionRequest:
         return AdmissionRequest.about(
-            operation, rt, obj, old, user=opts.user, dry_run=opts.dry_run, subresource=subresource
+            operation,
+            rt,
+            obj,
+            old,
+            user=opts.user,
+            groups=opts.groups,
+            dry_run=opts.dry_run,
+            subresource=subresource,
         )
 
 

@@ -50,6 +50,8 @@ async def test_group_discovery_lists_the_kubedb_kinds(http: httpx.AsyncClient) -
     assert {g["name"] for g in groups["groups"]} == {
         "apps",
         "rbac.authorization.k8s.io",
+        "authorization.k8s.io",
+        "authentication.k8s.io",
         "kubedb.com",
         "ops.kubedb.com",
         "catalog.kubedb.com",

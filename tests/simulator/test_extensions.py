@@ -83,12 +83,12 @@ async def test_admission_runs_on_every_write_path_with_operation_and_subresource
     await served.client().patch("mongodbs", "mg1", {"spec": {"replicas": 6}}, admission=False)
 
     assert recorder.seen == [
-        ("CREATE", None, "mg1", "system:anonymous"),
-        ("UPDATE", None, "mg1", "system:anonymous"),
-        ("UPDATE", None, "mg1", "system:anonymous"),
-        ("UPDATE", "status", "mg1", "system:anonymous"),
-        ("UPDATE", None, "mg1", "system:anonymous"),
-        ("DELETE", None, "mg1", "system:anonymous"),
+        ("CREATE", None, "mg1", "kubernetes-admin"),
+        ("UPDATE", None, "mg1", "kubernetes-admin"),
+        ("UPDATE", None, "mg1", "kubernetes-admin"),
+        ("UPDATE", "status", "mg1", "kubernetes-admin"),
+        ("UPDATE", None, "mg1", "kubernetes-admin"),
+        ("DELETE", None, "mg1", "kubernetes-admin"),
         ("UPDATE", None, "mg1", "tester"),
     ]
 

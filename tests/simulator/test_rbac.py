@@ -272,8 +272,8 @@ def test_request_attributes_follow_the_api_servers_url_rules() -> None:
 async def test_kubectl_authenticates_over_https_as_the_admin_or_a_service_account(
     tmp_path: Path,
 ) -> None:
-    """kubectl sends a token only over HTTPS. (`kubectl auth can-i` and `whoami` post their
-    reviews as protobuf: they work once the simulator reads protobuf bodies.)"""
+    """kubectl sends a token only over HTTPS. (`kubectl auth can-i` and `whoami`:
+    test_kubectl_auth.)"""
     async with run_simulator("127.0.0.1", 0, tls_dir=tmp_path / "tls") as served:
         assert served.url.startswith("https://")
         (tmp_path / "admin").write_text(json.dumps(served.kubeconfig()))
