@@ -2,9 +2,10 @@
 or Kubernetes protobuf) and what an answer is written in (protobuf when the client asks for
 it and the kind has a protobuf form, JSON otherwise).
 
-Protobuf is offered for the core kinds of `protoschema.KINDS`, as kube-apiserver offers it
-for every built-in kind and never for custom resources (a protobuf body for a custom
-resource is a 415). Routes call `read_body` and `respond`; the rules live here.
+Protobuf is offered for the core kinds of `protoschema.KINDS` and the self reviews of
+`protoschema.GROUPED`, as kube-apiserver offers it for every built-in kind and never for
+custom resources (a protobuf body for a custom resource is a 415). Routes call `read_body`
+and `respond`; the rules live here.
 """
 
 from __future__ import annotations
