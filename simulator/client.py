@@ -17,7 +17,7 @@ from __future__ import annotations
 import builtins
 from types import TracebackType
 
-from simulator import errors
+from simulator import errors, propagation
 from simulator.objects import Obj, clone
 from simulator.patching import PatchType
 from simulator.registry import ResourceType
@@ -151,7 +151,7 @@ class Client:
         page = self._verbs.list(
             rt,
             namespace if rt.namespaced else None,
-            selector=ObjectFilter.parse(label_selector, field_selector),
+            selector=ObjectFilter.parse(label_selector, field_selector, rt.kind),
         )
         return [clone(obj) for obj in page.items]
 
@@ -253,12 +253,18 @@ class Client:
         namespace: str | None = None,
         admission: bool | None = None,
         missing_ok: bool = False,
+        propagation_policy: str | None = None,
     ) -> Obj | None:
-        """Delete; the object still terminating (it has finalizers), or None once gone."""
+        """Delete; the object still terminating (it has finalizers), or None once gone.
+        `propagation_policy`: "Background" (default), "Foreground" or "Orphan"."""
         rt = self.resource(resource)
         try:
             deletion = await self._verbs.delete(
-                rt, self._namespace(rt, namespace), name, self._opts(admission)
+                rt,
+                self._namespace(rt, namespace),
+                name,
+                self._opts(admission),
+                propagation=propagation.finalizer_for({"propagationPolicy": propagation_policy}),
             )
         except errors.NotFound:
             if missing_ok:
@@ -281,7 +287,7 @@ class Client:
         subscription = self._verbs.watch(
             rt,
             namespace if rt.namespaced else None,
-            selector=ObjectFilter.parse(label_selector, field_selector),
+            selector=ObjectFilter.parse(label_selector, field_selector, rt.kind),
             resource_version=resource_version,
         )
         return Watch(subscription)

@@ -35,6 +35,7 @@ from simulator.client import Client
 from simulator.config import Config
 from simulator.controllers import TIME_SCALE, Controller, ControllerContext, Controllers
 from simulator.faults import FAULT_KNOBS, Stats
+from simulator.gc import GarbageCollector
 from simulator.namespaces import NamespaceDefaults, NamespaceLifecycle, default_namespace
 from simulator.objects import Obj, clone
 from simulator.registry import Registry, default_registry
@@ -80,6 +81,7 @@ class Simulator:
         self.add_admission_hook(NamespaceDefaults(), group="", kind="Namespace")
         self.seed(default_namespace())
         self.add_controller("namespace-lifecycle", NamespaceLifecycle(self.registry))
+        self.add_controller("garbage-collector", GarbageCollector(self.verbs))
         for plugin in plugins:
             plugin(self)
 
