@@ -1,11 +1,12 @@
 """The garbage collector: deletes objects whose owners are gone, as kube-controller-manager's
 does, by `metadata.ownerReferences`.
 
-It follows every resource type's watch (from its last resourceVersion, so no change is
-missed between two watches) and keeps an index in both directions: owner uid -> dependents,
-dependent -> its owner references. A change only touches the index entries of the object
-that changed and queues the few objects it concerns; nothing is rescanned per change, so
-the cost of a write stays constant with 100,000 stored objects.
+It taps the watch hub (every committed change, synchronously, in order; a scan of the store
+at start covers objects that were there before) and keeps an index in both directions:
+owner uid -> dependents, dependent -> its owner references. A change only touches the index
+entries of the object that changed and queues the few objects it concerns; nothing is
+rescanned per change, and a write of an object without owners or deletion mark costs two
+dict lookups, so writes stay as fast with 100,000 stored objects.
 
 Work items (a keyed queue, each handled by reading the stored object afresh):
 - a dependent: if none of its owners exists any more (missing, or the name now has another
@@ -40,7 +41,7 @@ from simulator.propagation import FOREGROUND, ORPHAN
 from simulator.registry import Registry, ResourceType
 from simulator.store import Store
 from simulator.verbs import Verbs
-from simulator.watch import WatchEvent
+from simulator.watch import Change, WatchHub
 
 log = structlog.get_logger(__name__)
 
@@ -48,17 +49,9 @@ USER = "system:serviceaccount:kube-system:generic-garbage-collector"
 _RETRY_SECONDS = 0.2
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """A stored object: its type, namespace ("" if cluster-scoped) and name."""
-
-    rt: ResourceType
-    namespace: str
-    name: str
-
-    @property
-    def scope(self) -> str | None:
-        return self.namespace or None
+Ref = tuple[str, str, str]
+"""A stored object: its resource (`ResourceType.resource`), namespace ("" if cluster-scoped)
+and name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +85,11 @@ def owner_refs(obj: Obj) -> tuple[OwnerRef, ...]:
 class GarbageCollector:
     """The collector, run as the controller "garbage-collector" (`__call__`)."""
 
-    def __init__(self, verbs: Verbs) -> None:
+    def __init__(self, verbs: Verbs, hub: WatchHub) -> None:
         self._verbs = verbs
         self._registry: Registry = verbs.registry
         self._store: Store = verbs.store
+        self._types: dict[str, ResourceType] = {}
         self._dependents: dict[str, set[Ref]] = {}
         self._owners_of: dict[Ref, tuple[OwnerRef, ...]] = {}
         self._waiting: dict[str, Ref] = {}
@@ -103,15 +97,28 @@ class GarbageCollector:
         self._queue: collections.OrderedDict[Item, None] = collections.OrderedDict()
         self._wakeup = asyncio.Event()
         self._client = Client(verbs, user=USER)
+        hub.tap(self._tap)
 
     # --- the index, fed by the watches -------------------------------------------------
 
-    def observe(self, rt: ResourceType, event: WatchEvent) -> None:
-        obj = event.object
+    def _tap(self, change: Change) -> None:
+        md = change.object.get("metadata") or {}
+        if "ownerReferences" not in md and "deletionTimestamp" not in md:
+            # The common write: an object that has (and had) no owners, not being deleted,
+            # or the deletion of one that owns nothing.
+            if change.type == "DELETED":
+                uid = md.get("uid")
+                if uid not in self._dependents and uid not in self._waiting:
+                    return
+            elif change.old is None or "ownerReferences" not in (change.old.get("metadata") or {}):
+                return
+        self.observe(change.resource, change.type, change.object)
+
+    def observe(self, resource: str, change: str, obj: Obj) -> None:
         md = meta(obj)
-        ref = Ref(rt, str(md.get("namespace") or ""), str(md.get("name", "")))
+        ref = (resource, str(md.get("namespace") or ""), str(md.get("name", "")))
         uid = str(md.get("uid", ""))
-        if event.type == "DELETED":
+        if change == "DELETED":
             self._forget(ref, uid)
             return
         owners = owner_refs(obj) if "ownerReferences" in md else ()
@@ -170,64 +177,61 @@ class GarbageCollector:
 
     async def __call__(self, ctx: ControllerContext) -> None:
         loop = asyncio.get_running_loop()
-        feeders = [
-            loop.create_task(self._follow(ctx, rt), name=f"garbage-collector:watch:{rt.resource}")
-            for rt in self._registry
-        ]
-        feeders.append(loop.create_task(self._wake_on_stop(ctx), name="garbage-collector:stop"))
+        self._scan()
+        stop_waker = loop.create_task(self._wake_on_stop(ctx), name="garbage-collector:stop")
         try:
             while (item := await self._next(ctx.stopping)) is not None:
                 try:
-                    await self._attend(ctx, item)
+                    await self._attend(item)
                 except (errors.Conflict, errors.ServiceUnavailable, errors.InternalError):
                     loop.call_later(_RETRY_SECONDS, self._add, item)
                 except errors.ApiError as exc:
                     log.info(
                         "garbage_collection_refused",
-                        resource=item[1].rt.resource,
-                        namespace=item[1].namespace,
-                        name=item[1].name,
+                        resource=item[1][0],
+                        namespace=item[1][1],
+                        name=item[1][2],
                         reason=exc.reason,
                     )
         finally:
-            for feeder in feeders:
-                feeder.cancel()
-            await asyncio.gather(*feeders, return_exceptions=True)
+            stop_waker.cancel()
+            await asyncio.gather(stop_waker, return_exceptions=True)
+
+    def _scan(self) -> None:
+        """Index what was stored before the tap saw it (objects restored at start)."""
+        for rt in self._registry:
+            self._types[rt.resource] = rt
+            for _, obj in self._store.scan(rt):
+                md = obj.get("metadata") or {}
+                if "ownerReferences" in md or "deletionTimestamp" in md:
+                    self.observe(rt.resource, "ADDED", obj)
 
     async def _wake_on_stop(self, ctx: ControllerContext) -> None:
         await ctx.stopping.wait()
         self._wakeup.set()
 
-    async def _follow(self, ctx: ControllerContext, rt: ResourceType) -> None:
-        """Feed the index from `rt`'s watch; a watch that ends is resumed where it stopped
-        (or replayed whole when the history no longer reaches back)."""
-        since: str | None = None
-        while not ctx.stopping.is_set():
-            try:
-                subscription = self._verbs.watch(rt, None, resource_version=since)
-            except errors.Expired:
-                since = None
-                continue
-            try:
-                while (event := await subscription.next()) is not None:
-                    self.observe(rt, event)
-                    if event.rv:
-                        since = str(event.rv)
-            finally:
-                subscription.close()
-            if since is None:
-                since = str(self._store.resource_version)
-            await ctx.sleep(0)
+    def _type(self, resource: str) -> ResourceType | None:
+        rt = self._types.get(resource)
+        if rt is None:
+            self._types = {t.resource: t for t in self._registry}
+            rt = self._types.get(resource)
+        return rt
 
-    async def _attend(self, ctx: ControllerContext, item: Item) -> None:
+    def _get(self, ref: Ref) -> tuple[ResourceType, Obj] | None:
+        rt = self._type(ref[0])
+        obj = None if rt is None else self._store.get(rt, ref[1] or None, ref[2])
+        return None if rt is None or obj is None else (rt, obj)
+
+    async def _attend(self, item: Item) -> None:
         kind, ref = item
-        obj = self._store.get(ref.rt, ref.scope, ref.name)
-        if obj is None:
+        found = self._get(ref)
+        if found is None:
             return
+        rt, obj = found
         if kind == "dependent":
-            await self._collect(ref, obj)
+            await self._collect(rt, ref, obj)
         else:
-            await self._finish_owner(ref, obj)
+            await self._finish_owner(rt, ref, obj)
 
     def _owner_state(self, owner: OwnerRef, namespace: str) -> OwnerState:
         rt = self._registry.by_kind(owner.api_version, owner.kind)
@@ -241,10 +245,10 @@ class GarbageCollector:
             return "waiting"
         return "alive"
 
-    async def _collect(self, ref: Ref, obj: Obj) -> None:
+    async def _collect(self, rt: ResourceType, ref: Ref, obj: Obj) -> None:
         if is_terminating(obj):
             return
-        states = {o: self._owner_state(o, ref.namespace) for o in owner_refs(obj)}
+        states = {o: self._owner_state(o, ref[1]) for o in owner_refs(obj)}
         if not states:
             return
         gone = {o.uid for o, state in states.items() if state == "gone"}
@@ -255,18 +259,12 @@ class GarbageCollector:
         waiting = "waiting" in states.values()
         has_dependents = bool(self._dependents.get(str(meta(obj).get("uid"))))
         policy = "Foreground" if waiting and has_dependents else "Background"
-        log.info(
-            "garbage_collected",
-            resource=ref.rt.resource,
-            namespace=ref.namespace,
-            name=ref.name,
-            policy=policy,
-        )
+        log.info("garbage_collected", resource=ref[0], namespace=ref[1], name=ref[2], policy=policy)
         await self._client.delete(
-            ref.rt, ref.name, namespace=ref.scope, missing_ok=True, propagation_policy=policy
+            rt, ref[2], namespace=ref[1] or None, missing_ok=True, propagation_policy=policy
         )
 
-    async def _finish_owner(self, ref: Ref, obj: Obj) -> None:
+    async def _finish_owner(self, rt: ResourceType, ref: Ref, obj: Obj) -> None:
         md = meta(obj)
         if "deletionTimestamp" not in md:
             return
@@ -275,37 +273,39 @@ class GarbageCollector:
         if ORPHAN in finalizers:
             for dependent in self.dependents_of(uid):
                 await self._drop_owners(dependent, {uid})
-            await self._remove_finalizer(ref, obj, ORPHAN)
+            await self._remove_finalizer(rt, obj, ORPHAN)
             return
         if FOREGROUND not in finalizers:
             return
         blocking = False
         for dependent in self.dependents_of(uid):
-            found = self._store.get(dependent.rt, dependent.scope, dependent.name)
-            if found is None:
+            stored = self._get(dependent)
+            if stored is None:
                 continue
+            found = stored[1]
             if not is_terminating(found):
                 self._add(("dependent", dependent))
             blocking |= any(o.uid == uid and o.block for o in owner_refs(found))
         if not blocking:
             self._waiting.pop(uid, None)
-            await self._remove_finalizer(ref, obj, FOREGROUND)
+            await self._remove_finalizer(rt, obj, FOREGROUND)
 
     async def _drop_owners(self, ref: Ref, uids: set[str]) -> None:
-        found = self._store.get(ref.rt, ref.scope, ref.name)
-        if found is None:
+        stored = self._get(ref)
+        if stored is None:
             return
+        rt, found = stored
         md = meta(found)
         kept = [r for r in md.get("ownerReferences") or () if r.get("uid") not in uids]
         patch: dict[str, Any] = {
             "metadata": {"ownerReferences": kept or None, "resourceVersion": md["resourceVersion"]}
         }
         with contextlib.suppress(errors.NotFound):
-            await self._client.patch(ref.rt, ref.name, patch, namespace=ref.scope)
+            await self._client.patch(rt, ref[2], patch, namespace=ref[1] or None)
 
-    async def _remove_finalizer(self, ref: Ref, obj: Obj, finalizer: str) -> None:
+    async def _remove_finalizer(self, rt: ResourceType, obj: Obj, finalizer: str) -> None:
         md = meta(obj)
         kept = [f for f in md.get("finalizers") or () if f != finalizer]
         patch = {"metadata": {"finalizers": kept or None, "resourceVersion": md["resourceVersion"]}}
         with contextlib.suppress(errors.NotFound):
-            await self._client.patch(ref.rt, ref.name, patch, namespace=ref.scope)
+            await self._client.patch(rt, md["name"], patch, namespace=md.get("namespace"))

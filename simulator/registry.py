@@ -67,6 +67,7 @@ class Registry:
     def __init__(self, types: Iterable[ResourceType] = ()) -> None:
         self._by_path: dict[tuple[str, str, str], ResourceType] = {}
         self._by_kind: dict[tuple[str, str], ResourceType] = {}
+        self._resolved: dict[str, ResourceType] = {}
         for rt in types:
             self.add(rt)
 
@@ -76,6 +77,7 @@ class Registry:
             raise ValueError(f"resource type {rt.resource}/{rt.version} is already registered")
         self._by_path[path] = rt
         self._by_kind[(rt.api_version, rt.kind)] = rt
+        self._resolved.clear()
 
     def __iter__(self) -> Iterator[ResourceType]:
         return iter(self._by_path.values())
@@ -91,6 +93,8 @@ class Registry:
         them); `LookupError` if none or several match."""
         if isinstance(ref, ResourceType):
             return ref
+        if (known := self._resolved.get(ref)) is not None:
+            return known
         plural, _, group = ref.partition(".")
         matches = [
             rt
@@ -105,6 +109,7 @@ class Registry:
         if len(matches) != 1:
             found = "no" if not matches else "several"
             raise LookupError(f"{found} resource types match {ref!r}")
+        self._resolved[ref] = matches[0]
         return matches[0]
 
     def group_versions(self) -> dict[str, list[str]]:
@@ -155,7 +160,20 @@ CORE_TYPES = (
         prepare=kinds.prepare_service,
         columns=(("Type", ".spec.type"), ("Cluster-IP", ".spec.clusterIP")),
     ),
-    ResourceType("", "v1", "Event", "events", "event", ("ev",)),
+    ResourceType(
+        "",
+        "v1",
+        "Event",
+        "events",
+        "event",
+        ("ev",),
+        columns=(
+            ("Type", ".type"),
+            ("Reason", ".reason"),
+            ("Object", ".involvedObject.name"),
+            ("Message", ".message"),
+        ),
+    ),
     ResourceType("", "v1", "ConfigMap", "configmaps", "configmap", ("cm",)),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", ("sa",)),
     ResourceType(

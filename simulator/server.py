@@ -81,7 +81,7 @@ class Simulator:
         self.add_admission_hook(NamespaceDefaults(), group="", kind="Namespace")
         self.seed(default_namespace())
         self.add_controller("namespace-lifecycle", NamespaceLifecycle(self.registry))
-        self.add_controller("garbage-collector", GarbageCollector(self.verbs))
+        self.add_controller("garbage-collector", GarbageCollector(self.verbs, self.hub))
         for plugin in plugins:
             plugin(self)
 

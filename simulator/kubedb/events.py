@@ -74,7 +74,7 @@ class Recorder:
         }
         if await self._cluster.create("events", namespace, event):
             return
-        existing = await self._cluster.get("events", namespace, name)
+        existing = await self._cluster.peek("events", namespace, name)
         if existing is None:
             return
         try:

@@ -37,7 +37,7 @@ class Offshoots:
         self._rng = rng
 
     async def image(self, engine: Engine, version: str) -> str:
-        found = await self._cluster.get(engine.version_plural, None, version)
+        found = await self._cluster.peek(engine.version_plural, None, version)
         image = (((found or {}).get("spec") or {}).get("db") or {}).get("image")
         return str(image or f"ghcr.io/kubedb/{engine.kind.lower()}:{version}")
 
@@ -57,7 +57,7 @@ class Offshoots:
         wanted = workloads.groups(engine, db)
         for group in wanted:
             desired = workloads.petset(engine, db, group, image)
-            current = await self._cluster.get("petsets", namespace, group.name)
+            current = await self._cluster.peek("petsets", namespace, group.name)
             if current is None:
                 await self._create(engine, db, "petsets", desired)
                 continue
@@ -79,7 +79,7 @@ class Offshoots:
         if not any(g.startswith(f"{name}-shard") for g in wanted):
             return
         index = len([g for g in wanted if g.startswith(f"{name}-shard")])
-        while await self._cluster.get("petsets", namespace, f"{name}-shard{index}") is not None:
+        while await self._cluster.peek("petsets", namespace, f"{name}-shard{index}") is not None:
             await self._cluster.delete("petsets", namespace, f"{name}-shard{index}")
             index += 1
 
@@ -88,7 +88,7 @@ class Offshoots:
         ready = wanted = 0
         accepting, missing = True, False
         for group in workloads.groups(engine, db):
-            found = await self._cluster.get("petsets", namespace, group.name)
+            found = await self._cluster.peek("petsets", namespace, group.name)
             wanted += group.replicas
             if found is None:
                 missing, accepting = True, False
@@ -105,7 +105,7 @@ class Offshoots:
         for group in workloads.groups(engine, db):
             removed |= await self._delete("petsets", namespace, group.name)
         for service in workloads.service_names(engine, name):
-            found = await self._cluster.get("services", namespace, service)
+            found = await self._cluster.peek("services", namespace, service)
             annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
             if found is not None and annotations.get(workloads.KEEP_ON) != "halt":
                 removed |= await self._delete("services", namespace, service)
@@ -142,14 +142,14 @@ class Offshoots:
             await self._set_owner(namespace, "secrets", secret, owner, not keep)
 
     async def _kubedb_managed(self, namespace: str, name: str) -> bool:
-        found = await self._cluster.get("secrets", namespace, name)
+        found = await self._cluster.peek("secrets", namespace, name)
         managed = ((found or {}).get("metadata") or {}).get("labels", {})
         return bool(managed.get("app.kubernetes.io/managed-by") == "kubedb.com")
 
     async def _set_owner(
         self, namespace: str, plural: str, name: str, owner: dict[str, Any], owned: bool
     ) -> None:
-        found = await self._cluster.get(plural, namespace, name)
+        found = await self._cluster.peek(plural, namespace, name)
         if found is None:
             return
         refs = [
@@ -172,7 +172,7 @@ class Offshoots:
         self, engine: Engine, db: dict[str, Any], plural: str, obj: dict[str, Any]
     ) -> None:
         namespace = db["metadata"]["namespace"]
-        if await self._cluster.get(plural, namespace, obj["metadata"]["name"]) is not None:
+        if await self._cluster.peek(plural, namespace, obj["metadata"]["name"]) is not None:
             return
         if await self._cluster.create(plural, namespace, obj):
             await self._events.record(
@@ -184,7 +184,7 @@ class Offshoots:
             )
 
     async def _delete(self, plural: str, namespace: str, name: str) -> bool:
-        if await self._cluster.get(plural, namespace, name) is None:
+        if await self._cluster.peek(plural, namespace, name) is None:
             return False
         await self._cluster.delete(plural, namespace, name)
         return True
@@ -210,7 +210,7 @@ class Offshoots:
         base = workloads.labels(engine, name)
         owner = workloads.owner_ref(engine, db)
         for service in workloads.service_names(engine, name):
-            found = await self._cluster.get("services", namespace, service)
+            found = await self._cluster.peek("services", namespace, service)
             if found is not None:
                 if not found["metadata"].get("ownerReferences"):  # made before owners existed
                     await self._set_owner(namespace, "services", service, owner, True)

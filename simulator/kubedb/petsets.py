@@ -57,7 +57,7 @@ class PetSetController(Reconciler):
         self._events = recorder
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
-        ps = await self._cluster.get("petsets", namespace, name)
+        ps = await self._cluster.peek("petsets", namespace, name)
         if ps is None or ps["metadata"].get("deletionTimestamp"):
             return None
         spec = ps.get("spec") or {}
@@ -99,7 +99,7 @@ class PetSetController(Reconciler):
         namespace = ps["metadata"]["namespace"]
         name = f"{claim['metadata']['name']}-{pod}"
         size = claim["spec"]["resources"]["requests"]["storage"]
-        pvc = await self._cluster.get("persistentvolumeclaims", namespace, name)
+        pvc = await self._cluster.peek("persistentvolumeclaims", namespace, name)
         if pvc is None:
             body = {
                 "apiVersion": "v1",
@@ -173,7 +173,7 @@ class PetSetController(Reconciler):
         namespace, set_name = ps["metadata"]["namespace"], ps["metadata"]["name"]
         name = f"{set_name}-{index}"
         template = ps["spec"]["template"]
-        pod = await self._cluster.get("pods", namespace, name)
+        pod = await self._cluster.peek("pods", namespace, name)
         if pod is None:
             await self._create_pod(ps, index, template)
             return 0, self._settings.step
@@ -314,7 +314,7 @@ class PetSetController(Reconciler):
     async def _scale_down(self, ps: dict[str, Any], replicas: int) -> None:
         namespace, set_name = ps["metadata"]["namespace"], ps["metadata"]["name"]
         index = replicas
-        while await self._cluster.get("pods", namespace, f"{set_name}-{index}") is not None:
+        while await self._cluster.peek("pods", namespace, f"{set_name}-{index}") is not None:
             await self._cluster.delete("pods", namespace, f"{set_name}-{index}")
             await self._events.record(
                 ps,
@@ -331,7 +331,7 @@ class PetSetController(Reconciler):
             index = replicas
             while True:
                 pvc = f"{claim['metadata']['name']}-{set_name}-{index}"
-                if await self._cluster.get("persistentvolumeclaims", namespace, pvc) is None:
+                if await self._cluster.peek("persistentvolumeclaims", namespace, pvc) is None:
                     break
                 await self._cluster.delete("persistentvolumeclaims", namespace, pvc)
                 index += 1

@@ -143,6 +143,9 @@ class ClientCluster:
     async def get(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         return await self._client.find(plural, name, namespace=namespace)
 
+    async def peek(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        return await self._client.find(plural, name, namespace=namespace, copy=False)
+
     async def list(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
         return await self._client.list(plural, namespace=namespace)
 
@@ -165,12 +168,11 @@ class ClientCluster:
         self, plural: str, namespace: str | None, name: str, status: dict[str, Any]
     ) -> None:
         for _ in range(5):
-            current = await self._client.find(plural, name, namespace=namespace)
-            if current is None:
+            stored = await self._client.find(plural, name, namespace=namespace, copy=False)
+            if stored is None:
                 raise ClusterError(f"{plural} {namespace}/{name} is gone")
-            current["status"] = status
-            try:
-                await self._client.update_status(current, admission=False)
+            try:  # the client copies the body it is given: a shallow one is enough
+                await self._client.update_status({**stored, "status": status}, admission=False)
                 return
             except errors.Conflict:
                 continue

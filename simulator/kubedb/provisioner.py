@@ -55,7 +55,7 @@ class Provisioner(Reconciler):
 
     async def reconcile(self, kind: str, namespace: str, name: str) -> float | None:
         engine = BY_KIND[kind]
-        db = await self._cluster.get(engine.plural, namespace, name)
+        db = await self._cluster.peek(engine.plural, namespace, name)
         key = (kind, namespace, name)
         if db is None:
             self._ensured.pop(key, None)
@@ -242,7 +242,7 @@ class Provisioner(Reconciler):
             return
         namespace, name = db["metadata"]["namespace"], db["metadata"]["name"]
         secret_name = auth.get("name") or f"{name}-auth"
-        if await self._cluster.get("secrets", namespace, secret_name) is not None:
+        if await self._cluster.peek("secrets", namespace, secret_name) is not None:
             return
         password = self._password()
         await self._cluster.create(

@@ -120,7 +120,7 @@ async def run(
 
 
 async def _feed(ctx: ControllerContext, plural: str, kind: str, queue: WorkQueue) -> None:
-    async with ctx.client.watch(plural, namespace=None) as events:
+    async with ctx.client.watch(plural, namespace=None, copy=False) as events:
         async for event in events:
             meta = event.object.get("metadata") or {}
             if event.type == "DELETED":
@@ -129,7 +129,7 @@ async def _feed(ctx: ControllerContext, plural: str, kind: str, queue: WorkQueue
 
 
 async def _follow(ctx: ControllerContext, plural: str, mapper: Mapper, queue: WorkQueue) -> None:
-    async with ctx.client.watch(plural, namespace=None) as events:
+    async with ctx.client.watch(plural, namespace=None, copy=False) as events:
         async for event in events:
             key = mapper(event.object)
             if key is not None:

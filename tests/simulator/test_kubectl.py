@@ -139,3 +139,33 @@ async def test_kubectl_watches_changes_as_they_happen(kubectl: Kubectl, tmp_path
         await watcher.wait()
 
     assert line.decode().strip() == "postgres.kubedb.com/pg-watched"
+
+
+async def test_kubectl_shows_the_workloads_and_their_events(kubectl: Kubectl) -> None:
+    await kubectl("apply", "-f", "-", stdin=json.dumps(POSTGRES))
+    await kubectl("wait", "pg/pg1", "--for=jsonpath={.status.phase}=Ready", "--timeout=20s")
+
+    pods = await kubectl("get", "pods", "-o", "name")
+    claims = await kubectl("get", "pvc", "-o", "name")
+    petsets = await kubectl("get", "petsets")
+    events = await kubectl("get", "events")
+    described = await kubectl("describe", "postgres", "pg1")
+
+    assert pods.split() == ["pod/pg1-0"]
+    assert claims.split() == ["persistentvolumeclaim/data-pg1-0"]
+    assert "pg1" in petsets
+    assert "SuccessfulCreate" in events and "create Pod pg1-0 in PetSet pg1 successful" in events
+    assert "Events:" in described
+    assert "Successfully created PetSet default/pg1" in described
+
+
+async def test_kubectl_cascade_orphan_leaves_the_pods_without_their_owner(
+    kubectl: Kubectl,
+) -> None:
+    await kubectl("apply", "-f", "-", stdin=json.dumps(POSTGRES))
+    await kubectl("wait", "pg/pg1", "--for=jsonpath={.status.phase}=Ready", "--timeout=20s")
+
+    await kubectl("delete", "petset", "pg1", "--cascade=orphan", "--wait=true", "--timeout=20s")
+    pod = json.loads(await kubectl("get", "pod", "pg1-0", "-o", "json"))
+
+    assert "ownerReferences" not in pod["metadata"]

@@ -153,13 +153,10 @@ async def test_a_client_that_goes_away_leaves_no_subscription_behind(
     http: httpx.AsyncClient,
 ) -> None:
     hub = sim.simulator.hub
-    # The controllers' own watches: namespace lifecycle, and the garbage collector's per kind.
-    controllers = 1 + len(list(sim.simulator.registry))
-    await eventually(lambda: hub.subscriber_count() == controllers, timeout=5)
     async with watching(http, mongodbs()):
-        await eventually(lambda: hub.subscriber_count() == controllers + 1, timeout=5)
+        await eventually(lambda: hub.subscriber_count() == 2, timeout=5)  # + namespaces
 
-    await eventually(lambda: hub.subscriber_count() == controllers, timeout=5)
+    await eventually(lambda: hub.subscriber_count() == 1, timeout=5)
 
 
 async def test_stopping_the_server_ends_open_watches() -> None:
