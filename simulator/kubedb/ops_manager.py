@@ -20,6 +20,9 @@ from simulator.kubedb.provisioner import parse_time, secret_data, timestamp
 from simulator.kubedb.reconciler import Reconciler
 from simulator.kubedb.settings import OperatorSettings
 
+_POD_WAIT_STEPS = 5
+"""A request whose pods are not ready this many durations after its time is up fails."""
+
 TERMINAL = frozenset({"Successful", "Failed", "Skipped", "Denied"})
 
 _DONE_MESSAGES = {
@@ -150,7 +153,13 @@ class OpsManager(Reconciler):
             return None
         target = _merged(db, _spec_patch(engine, ops, db))
         if not (await self._offshoots.health(engine, target)).all_ready:
-            return max(self._settings.step, 0.05)  # the pods are still rolling
+            step = max(self._settings.step, 0.05)
+            if -remaining < _POD_WAIT_STEPS * max(self._settings.ops_duration, step):
+                return step  # the pods are still rolling
+            self._timeline.forget(kind, namespace, name)
+            message = f"{op_type} failed: timeout waiting for the pods of {db_name} to be ready"
+            await self._end(engine, ops, status, conds, stamp, ok=False, message=message, db=db)
+            return None
         self._timeline.forget(kind, namespace, name)
         if self._rng.random() < self._settings.ops_failure_probability:
             await self._end(

@@ -119,6 +119,33 @@ async def test_sharded_topologies_get_one_petset_per_node_group(client: Client) 
     assert "data-db1-shard2-1" in await names(client, "persistentvolumeclaims")
 
 
+async def test_a_sharded_mongodb_gets_shard_config_server_and_mongos_petsets(
+    client: Client,
+) -> None:
+    storage = {"resources": {"requests": {"storage": "1Gi"}}}
+    body = database(
+        "MongoDB",
+        shardTopology={
+            "shard": {"shards": 2, "replicas": 3, "storage": storage},
+            "configServer": {"replicas": 3, "storage": storage},
+            "mongos": {"replicas": 2},
+        },
+    )
+    await client.create(body)
+    await wait_phase(client, "mongodbs", "Ready")
+
+    assert await names(client, "petsets") == [
+        "db1-configsvr",
+        "db1-mongos",
+        "db1-shard0",
+        "db1-shard1",
+    ]
+    assert len(await names(client, "pods")) == 11
+    claims = await names(client, "persistentvolumeclaims")
+    assert len(claims) == 9 and "datadir-db1-shard1-2" in claims
+    assert not [c for c in claims if "mongos" in c]
+
+
 async def test_events_record_what_the_model_did(client: Client) -> None:
     await client.create(database("MySQL"))
     await wait_phase(client, "mysqls", "Ready")
@@ -321,3 +348,23 @@ async def test_a_pending_pvc_keeps_the_pod_pending_and_the_database_provisioning
 
     served.simulator.config.update({"pending_pvcs": []})
     await wait_phase(client, "postgreses", "Ready")
+
+
+async def test_a_restart_of_a_database_whose_pod_keeps_crashing_fails_in_the_end(
+    served: Served, client: Client
+) -> None:
+    await client.create(database("MySQL"))
+    await wait_phase(client, "mysqls", "Ready")
+    served.simulator.config.update({"crashloop_pods": ["default/db1-0"]})
+    await wait_phase(client, "mysqls", "NotReady")
+
+    await client.create(ops("MySQL", "restart", "Restart", apply="Always"))
+    await wait_phase(client, "mysqlopsrequests", "Failed", "restart")
+
+    request = await client.get("mysqlopsrequests", "restart")
+    failed = next(c for c in request["status"]["conditions"] if c["type"] == "Failed")
+    assert "timeout waiting for the pods of db1" in failed["message"]
+    warnings = await client.list(
+        "events", field_selector="involvedObject.name=restart,type=Warning"
+    )
+    assert [e["reason"] for e in warnings] == ["Failed"]
