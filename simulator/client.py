@@ -17,7 +17,7 @@ from __future__ import annotations
 import builtins
 from types import TracebackType
 
-from simulator import errors
+from simulator import errors, propagation
 from simulator.objects import Obj, clone
 from simulator.patching import PatchType
 from simulator.registry import ResourceType
@@ -36,22 +36,25 @@ class Watch:
             ...
     """
 
-    def __init__(self, subscription: Subscription) -> None:
+    def __init__(self, subscription: Subscription, *, copy: bool = True) -> None:
         self._subscription = subscription
+        self._copy = copy
 
     def __aiter__(self) -> Watch:
         return self
 
     async def __anext__(self) -> WatchEvent:
-        event = await self._subscription.next()
+        event = await self.next()
         if event is None:
             raise StopAsyncIteration
-        return WatchEvent(event.type, clone(event.object), event.rv)
+        return event
 
     async def next(self, timeout: float | None = None) -> WatchEvent | None:
         """The next event, or None after `timeout` seconds without one or once closed."""
         event = await self._subscription.next(timeout)
-        return None if event is None else WatchEvent(event.type, clone(event.object), event.rv)
+        if event is None or not self._copy:
+            return event
+        return WatchEvent(event.type, clone(event.object), event.rv)
 
     @property
     def closed(self) -> bool:
@@ -131,12 +134,15 @@ class Client:
         return clone(self._verbs.get(rt, self._namespace(rt, namespace), name))
 
     async def find(
-        self, resource: ResourceRef, name: str, *, namespace: str | None = None
+        self, resource: ResourceRef, name: str, *, namespace: str | None = None, copy: bool = True
     ) -> Obj | None:
-        """Like `get`, but None for a missing object."""
+        """Like `get`, but None for a missing object. `copy=False` returns the stored object
+        itself, to read and never change (a controller's hot path)."""
         rt = self.resource(resource)
         found = self._verbs.store.get(rt, self._namespace(rt, namespace), name)
-        return None if found is None else clone(found)
+        if found is None:
+            return None
+        return clone(found) if copy else found
 
     async def list(
         self,
@@ -151,7 +157,7 @@ class Client:
         page = self._verbs.list(
             rt,
             namespace if rt.namespaced else None,
-            selector=ObjectFilter.parse(label_selector, field_selector),
+            selector=ObjectFilter.parse(label_selector, field_selector, rt.kind),
         )
         return [clone(obj) for obj in page.items]
 
@@ -253,12 +259,18 @@ class Client:
         namespace: str | None = None,
         admission: bool | None = None,
         missing_ok: bool = False,
+        propagation_policy: str | None = None,
     ) -> Obj | None:
-        """Delete; the object still terminating (it has finalizers), or None once gone."""
+        """Delete; the object still terminating (it has finalizers), or None once gone.
+        `propagation_policy`: "Background" (default), "Foreground" or "Orphan"."""
         rt = self.resource(resource)
         try:
             deletion = await self._verbs.delete(
-                rt, self._namespace(rt, namespace), name, self._opts(admission)
+                rt,
+                self._namespace(rt, namespace),
+                name,
+                self._opts(admission),
+                propagation=propagation.finalizer_for({"propagationPolicy": propagation_policy}),
             )
         except errors.NotFound:
             if missing_ok:
@@ -274,14 +286,16 @@ class Client:
         resource_version: str | None = None,
         label_selector: str = "",
         field_selector: str = "",
+        copy: bool = True,
     ) -> Watch:
         """Follow changes from `resource_version` (None: replay current objects as ADDED
-        first). Raises `errors.Expired` when the history no longer reaches back that far."""
+        first). Raises `errors.Expired` when the history no longer reaches back that far.
+        `copy=False`: events carry the stored objects, to read and never change."""
         rt = self.resource(resource)
         subscription = self._verbs.watch(
             rt,
             namespace if rt.namespaced else None,
-            selector=ObjectFilter.parse(label_selector, field_selector),
+            selector=ObjectFilter.parse(label_selector, field_selector, rt.kind),
             resource_version=resource_version,
         )
-        return Watch(subscription)
+        return Watch(subscription, copy=copy)

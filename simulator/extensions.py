@@ -59,7 +59,8 @@ to "default". Errors are the `simulator.errors` classes (`errors.NotFound`, `err
 
     await client.create(obj, *, namespace=None, dry_run=False, admission=None) -> dict
     await client.get(resource, name, *, namespace=None) -> dict          # errors.NotFound
-    await client.find(resource, name, *, namespace=None) -> dict | None
+    await client.find(resource, name, *, namespace=None, copy=True) -> dict | None
+        # copy=False: the stored object itself, to read and never change
     await client.list(resource, *, namespace=None, label_selector="", field_selector="")
         -> list[dict]
     await client.list_with_version(resource, *, namespace=None, label_selector="")
@@ -70,10 +71,11 @@ to "default". Errors are the `simulator.errors` classes (`errors.NotFound`, `err
     await client.patch_status(resource, name, patch, *, namespace=None, admission=None)
         -> dict                                                   # both: merge patches
     await client.apply(obj, *, field_manager, admission=None) -> dict   # server-side apply
-    await client.delete(resource, name, *, namespace=None, admission=None, missing_ok=False)
+    await client.delete(resource, name, *, namespace=None, admission=None, missing_ok=False,
+                        propagation_policy=None)   # "Background" | "Foreground" | "Orphan"
         -> dict | None                     # the object while finalizers hold it, else None
     client.watch(resource, *, namespace=None, resource_version=None, label_selector="",
-                 field_selector="") -> Watch                    # errors.Expired if too old
+                 field_selector="", copy=True) -> Watch         # errors.Expired if too old
 
 **Watch** (in process): `async with client.watch("mongodbs", resource_version=rv) as w:
 async for event in w:` gives `WatchEvent(type, object, rv)` with type "ADDED" | "MODIFIED" |

@@ -69,6 +69,7 @@ class Registry:
     def __init__(self, types: Iterable[ResourceType] = ()) -> None:
         self._by_path: dict[tuple[str, str, str], ResourceType] = {}
         self._by_kind: dict[tuple[str, str], ResourceType] = {}
+        self._resolved: dict[str, ResourceType] = {}
         for rt in types:
             self.add(rt)
 
@@ -78,6 +79,7 @@ class Registry:
             raise ValueError(f"resource type {rt.resource}/{rt.version} is already registered")
         self._by_path[path] = rt
         self._by_kind[(rt.api_version, rt.kind)] = rt
+        self._resolved.clear()
 
     def __iter__(self) -> Iterator[ResourceType]:
         return iter(self._by_path.values())
@@ -93,6 +95,8 @@ class Registry:
         them); `LookupError` if none or several match."""
         if isinstance(ref, ResourceType):
             return ref
+        if (known := self._resolved.get(ref)) is not None:
+            return known
         plural, _, group = ref.partition(".")
         matches = [
             rt
@@ -107,6 +111,7 @@ class Registry:
         if len(matches) != 1:
             found = "no" if not matches else "several"
             raise LookupError(f"{found} resource types match {ref!r}")
+        self._resolved[ref] = matches[0]
         return matches[0]
 
     def group_versions(self) -> dict[str, list[str]]:
@@ -158,7 +163,20 @@ CORE_TYPES = (
         prepare=kinds.prepare_service,
         columns=(("Type", ".spec.type"), ("Cluster-IP", ".spec.clusterIP")),
     ),
-    ResourceType("", "v1", "Event", "events", "event", ("ev",)),
+    ResourceType(
+        "",
+        "v1",
+        "Event",
+        "events",
+        "event",
+        ("ev",),
+        columns=(
+            ("Type", ".type"),
+            ("Reason", ".reason"),
+            ("Object", ".involvedObject.name"),
+            ("Message", ".message"),
+        ),
+    ),
     ResourceType(
         "", "v1", "ConfigMap", "configmaps", "configmap", ("cm",), prepare=immutable.check_configmap
     ),

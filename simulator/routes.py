@@ -16,7 +16,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulator import access, consistency, errors, media, paths, tables, wire
+from simulator import access, consistency, errors, media, paths, propagation, tables, wire
 from simulator.config import Config
 from simulator.faults import Stats
 from simulator.objects import Obj
@@ -70,7 +70,7 @@ class ResourceRoutes:
                 return _warned(media.respond(request, rt, created, 201), opts)
             if method == "DELETE":
                 deleted = await self._verbs.delete_collection(
-                    rt, namespace, _options(request), selector=_selector(query)
+                    rt, namespace, _options(request), selector=_selector(query, rt)
                 )
                 return wire.json_response(_list_body(rt, deleted, self._verbs))
             raise _not_allowed(method, rt)
@@ -101,6 +101,7 @@ class ResourceRoutes:
                 name,
                 _options(request, options),
                 preconditions=options.get("preconditions"),
+                propagation=propagation.finalizer_for(options, query.get("propagationPolicy")),
             )
             return wire.json_response(_deletion_body(rt, deletion))
         raise _not_allowed(method, rt)
@@ -119,7 +120,7 @@ class ResourceRoutes:
         page = self._verbs.list(
             rt,
             namespace,
-            selector=_selector(query),
+            selector=_selector(query, rt),
             limit=_int(query, "limit"),
             continue_token=continue_token,
             at=point.rv,
@@ -157,7 +158,7 @@ class ResourceRoutes:
             "bookmarks": _bool(query, "allowWatchBookmarks"),
             "as_table": as_table,
         }
-        selector = _selector(query)
+        selector = _selector(query, rt)
         try:
             subscription = self._verbs.watch(
                 rt,
@@ -196,8 +197,8 @@ def _bool(query: QueryParams, name: str) -> bool:
     return query.get(name, "").lower() in ("1", "true")
 
 
-def _selector(query: QueryParams) -> ObjectFilter:
-    return ObjectFilter.parse(query.get("labelSelector"), query.get("fieldSelector"))
+def _selector(query: QueryParams, rt: ResourceType) -> ObjectFilter:
+    return ObjectFilter.parse(query.get("labelSelector"), query.get("fieldSelector"), rt.kind)
 
 
 def _options(request: Request, delete_options: dict[str, Any] | None = None) -> WriteOptions:

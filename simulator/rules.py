@@ -8,6 +8,7 @@ store or runs admission.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from simulator import errors
@@ -219,11 +220,19 @@ def _string_map(value: Any, field: str, *, labels: bool) -> list[errors.Cause]:
         return [errors.Cause(field, "Invalid value: must be a map of strings to strings")]
     if labels:
         for key, val in value.items():
-            try:
-                LabelSelector.parse(f"{key}={val}")
-            except errors.BadRequest:
+            if not _is_label(key, val):
                 return [errors.Cause(f"{field}.{key}", f"Invalid value: {val!r}: not a label")]
     return []
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_label(key: str, value: str) -> bool:
+    """Cached: every write checks its labels, and most objects share them."""
+    try:
+        LabelSelector.parse(f"{key}={value}")
+    except errors.BadRequest:
+        return False
+    return True
 
 
 def check_finalizers(rt: ResourceType, current: Obj, new: Obj) -> None:

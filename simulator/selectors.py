@@ -2,8 +2,9 @@
 
 Label selectors follow the Kubernetes grammar: `k=v`, `k==v`, `k!=v`, `k in (a,b)`,
 `k notin (a)`, `k` (exists), `!k` (does not exist), `k>1`/`k<1`; a comma means AND. Field
-selectors support what every resource supports: `metadata.name` and `metadata.namespace`
-with `=`, `==` and `!=`. Anything else is a 400, as the real server answers.
+selectors support what every resource supports, `metadata.name` and `metadata.namespace`,
+plus the fields events and pods add (`involvedObject.name`, `status.phase`, ...), with `=`,
+`==` and `!=`. Anything else is a 400, as the real server answers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from simulator import errors
 from simulator.objects import Obj, labels_of
@@ -123,17 +124,33 @@ def _parse_requirement(part: str) -> Requirement:
     raise _bad(part, "found an unexpected token")
 
 
-_FIELDS = (
-    "metadata.name",
-    "metadata.namespace",
-    # Events, which `kubectl describe` lists for the object it describes
-    *(f"involvedObject.{f}" for f in ("kind", "namespace", "name", "uid", "apiVersion")),
-    "involvedObject.resourceVersion",
-    "involvedObject.fieldPath",
-    "reason",
-    "type",
-)
+_FIELDS = ("metadata.name", "metadata.namespace")
+_KIND_FIELDS = {
+    # What `kubectl describe` asks of events, and the usual pod fields.
+    "Event": (
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "type",
+        "reportingComponent",
+    ),
+    "Pod": ("status.phase", "spec.nodeName", "spec.serviceAccountName"),
+    # The token controller follows only token Secrets, as Kubernetes' does.
+    "Secret": ("type",),
+}
 _FIELD_TERM = re.compile(r"^(?P<field>[^=!]+?)\s*(?P<op>==|=|!=)\s*(?P<value>.*)$")
+
+
+def _field(obj: Obj, path: str) -> str:
+    value: object = obj
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,20 +159,14 @@ class FieldSelector:
     """(field, equal?, value)"""
 
     def matches(self, obj: Obj) -> bool:
-        for field, equal, value in self.terms:
-            actual: Any = obj
-            for part in field.split("."):
-                actual = actual.get(part) if isinstance(actual, dict) else None
-            if (str(actual or "") == value) != equal:
-                return False
-        return True
+        return all((_field(obj, field) == value) == equal for field, equal, value in self.terms)
 
     def name(self) -> str | None:
         """The one name this selector pins (`metadata.name=x`), if any."""
         return next((v for f, eq, v in self.terms if f == "metadata.name" and eq), None)
 
     @classmethod
-    def parse(cls, text: str | None) -> FieldSelector:
+    def parse(cls, text: str | None, kind: str = "") -> FieldSelector:
         if not text or not text.strip():
             return cls()
         terms = []
@@ -164,7 +175,7 @@ class FieldSelector:
             if not match:
                 raise errors.BadRequest(f"invalid selector: {text!r}; can't understand {part!r}")
             field = match["field"].strip()
-            if field not in _FIELDS:
+            if field not in _FIELDS and field not in _KIND_FIELDS.get(kind, ()):
                 raise errors.BadRequest(f"field label not supported: {field}")
             terms.append((field, match["op"] != "!=", match["value"].strip()))
         return cls(tuple(terms))
@@ -185,8 +196,11 @@ class ObjectFilter:
         return self.fields.matches(obj) and self.labels.matches(labels_of(obj))
 
     @classmethod
-    def parse(cls, label_selector: str | None, field_selector: str | None) -> ObjectFilter:
-        return cls(LabelSelector.parse(label_selector), FieldSelector.parse(field_selector))
+    def parse(
+        cls, label_selector: str | None, field_selector: str | None, kind: str = ""
+    ) -> ObjectFilter:
+        """`kind` admits that kind's own field labels (events: `involvedObject.name`, ...)."""
+        return cls(LabelSelector.parse(label_selector), FieldSelector.parse(field_selector, kind))
 
 
 EVERYTHING = ObjectFilter()

@@ -37,6 +37,7 @@ from simulator.config import Config
 from simulator.consistency import COMPACTION_INTERVAL, Compactor
 from simulator.controllers import TIME_SCALE, Controller, ControllerContext, Controllers
 from simulator.faults import FAULT_KNOBS, Stats
+from simulator.gc import GarbageCollector
 from simulator.namespaces import SYSTEM, NamespaceDefaults, NamespaceLifecycle, default_namespace
 from simulator.objects import Obj, clone
 from simulator.registry import Registry, default_registry
@@ -106,6 +107,7 @@ class Simulator:
         for policy in rbac.bootstrap_policy():
             self.seed(policy)
         self.add_controller("serviceaccount-tokens", authn.TokenController())
+        self.add_controller("garbage-collector", GarbageCollector(self.verbs, self.hub))
         for plugin in plugins:
             plugin(self)
 

@@ -369,9 +369,11 @@ class Verbs:
         opts: WriteOptions,
         *,
         preconditions: Any = None,
+        propagation: str | None = None,
     ) -> Deletion:
         """Remove an object, or, while it has finalizers, mark it: `deletionTimestamp`,
-        `deletionGracePeriodSeconds: 0` and (custom resources) a generation bump."""
+        `deletionGracePeriodSeconds: 0` and (custom resources) a generation bump.
+        `propagation` is the finalizer of a Foreground or Orphan deletion (`propagation`)."""
         for _ in range(_ATTEMPTS):
             current = self.get(rt, namespace, name)
             rules.check_preconditions(rt, current, preconditions)
@@ -380,11 +382,13 @@ class Verbs:
                 await self.admission.run(request)
                 if self.store.get(rt, namespace, name) is not current:
                     continue
-            if finalizers_of(current, spec_finalizers=rt.spec_finalizers):
+            if finalizers_of(current, spec_finalizers=rt.spec_finalizers) or propagation:
                 if is_terminating(current):
                     return Deletion(current, gone=False)
                 marked = clone(current)
                 md = meta(marked)
+                if propagation and propagation not in md.get("finalizers", []):
+                    md["finalizers"] = [*md.get("finalizers", []), propagation]
                 md["deletionTimestamp"], md["deletionGracePeriodSeconds"] = now(), 0
                 if rt.tracks_generation:
                     md["generation"] = int(md.get("generation", 0)) + 1

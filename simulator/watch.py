@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -153,6 +153,7 @@ class WatchHub:
             raise ValueError("history_size must be at least 1")
         self._history: collections.deque[Change] = collections.deque(maxlen=history_size)
         self._subscribers: dict[str, set[Subscription]] = {}
+        self._taps: list[Callable[[Change], None]] = []
         self._horizon = 0
         self.latest_rv = 0
         self.max_pending = max_pending
@@ -178,6 +179,13 @@ class WatchHub:
             self._advanced.set()
         for subscription in tuple(self._subscribers.get(change.resource, ())):
             subscription.offer(change)
+        for tap in self._taps:
+            tap(change)
+
+    def tap(self, listener: Callable[[Change], None]) -> None:
+        """Call `listener` with every committed change, at once and in order (the garbage
+        collector's index). It must be quick and must not raise."""
+        self._taps.append(listener)
 
     def compact(self, rv: int) -> None:
         """Forget the changes up to `rv`, as an etcd compaction does (`consistency`)."""

@@ -18,10 +18,13 @@ class ClusterError(Exception):
 class Cluster(Protocol):
     async def get(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None: ...
 
+    async def peek(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """Like `get`, without copying: the caller reads and never changes the result."""
+
     async def list(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]: ...
 
-    async def create(self, plural: str, namespace: str | None, obj: dict[str, Any]) -> None:
-        """Create; an existing object of that name is left as it is."""
+    async def create(self, plural: str, namespace: str | None, obj: dict[str, Any]) -> bool:
+        """Create; an existing object of that name is left as it is (False)."""
 
     async def merge_patch(
         self, plural: str, namespace: str | None, name: str, patch: dict[str, Any]

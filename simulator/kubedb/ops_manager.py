@@ -11,11 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.kubedb import conditions
-from simulator.kubedb.cluster import ClusterError
+from simulator.kubedb import conditions, events
+from simulator.kubedb.cluster import Cluster, ClusterError
 from simulator.kubedb.engines import BY_OPS_KIND, Engine
+from simulator.kubedb.events import Recorder
+from simulator.kubedb.offshoots import Offshoots
 from simulator.kubedb.provisioner import parse_time, secret_data, timestamp
 from simulator.kubedb.reconciler import Reconciler
+from simulator.kubedb.settings import OperatorSettings
+
+_POD_WAIT_STEPS = 5
+"""A request whose pods are not ready this many durations after its time is up fails."""
 
 TERMINAL = frozenset({"Successful", "Failed", "Skipped", "Denied"})
 
@@ -30,6 +36,19 @@ _DONE_MESSAGES = {
 
 
 class OpsManager(Reconciler):
+    def __init__(
+        self,
+        cluster: Cluster,
+        settings: OperatorSettings,
+        *,
+        offshoots: Offshoots,
+        recorder: Recorder,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(cluster, settings, **kwargs)
+        self._offshoots = offshoots
+        self._events = recorder
+
     async def reconcile(self, kind: str, namespace: str, name: str) -> float | None:
         engine = BY_OPS_KIND[kind]
         ops = await self._cluster.get(engine.ops_plural, namespace, name)
@@ -92,8 +111,32 @@ class OpsManager(Reconciler):
             await self._pause_database(engine, db, stamp, paused=True)
             await self._write_status(engine.ops_plural, namespace, name, status)
             self._timeline.mark(kind, namespace, name, "Progressing")
+            await self._events.record(
+                ops,
+                "Normal",
+                "Pausing",
+                f"Pausing {engine.kind} database: {namespace}/{db_name}",
+                component=events.OPS_MANAGER,
+            )
+            if not self._expansion_fails(ops, namespace, db_name):
+                await self._roll_out(engine, ops, db)
             return self._settings.ops_duration
-        # Progressing
+        return await self._progress(engine, ops, db, status, conds)
+
+    async def _progress(
+        self,
+        engine: Engine,
+        ops: dict[str, Any],
+        db: dict[str, Any],
+        status: dict[str, Any],
+        conds: list[dict[str, Any]],
+    ) -> float | None:
+        """A Progressing request: finish it once its time is up and the pods have rolled."""
+        kind, namespace, name = ops["kind"], ops["metadata"]["namespace"], ops["metadata"]["name"]
+        db_name = db["metadata"]["name"]
+        op_type = str((ops.get("spec") or {}).get("type"))
+        now = self._now()
+        stamp = timestamp(now)
         if self._settings.is_stuck(namespace, name):
             return None
         elapsed = self._timeline.since(kind, namespace, name, "Progressing")
@@ -104,6 +147,19 @@ class OpsManager(Reconciler):
         remaining = self._settings.ops_duration - elapsed
         if remaining > 0:
             return remaining
+        if self._expansion_fails(ops, namespace, db_name):
+            self._timeline.forget(kind, namespace, name)
+            await self._fail_expansion(engine, ops, status, conds, stamp, db)
+            return None
+        target = _merged(db, _spec_patch(engine, ops, db))
+        if not (await self._offshoots.health(engine, target)).all_ready:
+            step = max(self._settings.step, 0.05)
+            if -remaining < _POD_WAIT_STEPS * max(self._settings.ops_duration, step):
+                return step  # the pods are still rolling
+            self._timeline.forget(kind, namespace, name)
+            message = f"{op_type} failed: timeout waiting for the pods of {db_name} to be ready"
+            await self._end(engine, ops, status, conds, stamp, ok=False, message=message, db=db)
+            return None
         self._timeline.forget(kind, namespace, name)
         if self._rng.random() < self._settings.ops_failure_probability:
             await self._end(
@@ -129,6 +185,60 @@ class OpsManager(Reconciler):
             db=db,
         )
         return None
+
+    def _expansion_fails(self, ops: dict[str, Any], namespace: str, db_name: str) -> bool:
+        return (ops.get("spec") or {}).get(
+            "type"
+        ) == "VolumeExpansion" and self._settings.expansion_fails(namespace, db_name)
+
+    async def _roll_out(self, engine: Engine, ops: dict[str, Any], db: dict[str, Any]) -> None:
+        """Update the PetSets to the request's target (the pods and PVCs follow); the
+        database's spec is written only when the request succeeds."""
+        patch = _spec_patch(engine, ops, db)
+        if not patch:
+            return
+        target = _merged(db, patch)
+        image = await self._offshoots.image(engine, str(target["spec"].get("version")))
+        try:
+            await self._offshoots.ensure_petsets(engine, target, image)
+        except ClusterError:
+            return
+
+    async def _fail_expansion(
+        self,
+        engine: Engine,
+        ops: dict[str, Any],
+        status: dict[str, Any],
+        conds: list[dict[str, Any]],
+        stamp: str,
+        db: dict[str, Any],
+    ) -> None:
+        namespace, db_name = db["metadata"]["namespace"], db["metadata"]["name"]
+        claim = "datadir" if engine.kind == "MongoDB" else "data"
+        pvc_name = f"{claim}-{db_name}-0"
+        message = (
+            f"failed to expand PersistentVolumeClaim {namespace}/{pvc_name}: the volume "
+            "provider did not grow the volume (resize failed)"
+        )
+        conditions.set_condition(
+            conds,
+            "VolumeExpansion",
+            "False",
+            reason="VolumeExpansionFailed",
+            message=message,
+            now=stamp,
+            generation=int(ops["metadata"].get("generation", 1)),
+        )
+        pvc = await self._cluster.get("persistentvolumeclaims", namespace, pvc_name)
+        if pvc is not None:
+            await self._events.record(
+                pvc,
+                "Warning",
+                "VolumeResizeFailed",
+                f"resize volume {pvc_name} failed: the volume provider refused to grow it",
+                component="external-resizer",
+            )
+        await self._end(engine, ops, status, conds, stamp, ok=False, message=message, db=db)
 
     async def _may_start(self, engine: Engine, ops: dict[str, Any], db: dict[str, Any]) -> bool:
         spec = ops.get("spec") or {}
@@ -184,6 +294,13 @@ class OpsManager(Reconciler):
             )
         status["conditions"] = conds
         status["phase"] = "Successful" if ok else "Failed"
+        await self._events.record(
+            ops,
+            "Normal" if ok else "Warning",
+            "Successful" if ok else "Failed",
+            message,
+            component=events.OPS_MANAGER,
+        )
         if db is not None:
             await self._pause_database(engine, db, stamp, paused=False)
         await self._write_status(
@@ -230,21 +347,9 @@ class OpsManager(Reconciler):
     ) -> None:
         """Write the request's change into the database (and its secret)."""
         spec = ops.get("spec") or {}
-        op_type = spec.get("type")
         namespace, name = db["metadata"]["namespace"], db["metadata"]["name"]
-        patch: dict[str, Any] = {}
-        if op_type == "HorizontalScaling":
-            patch = _horizontal_patch(engine, spec.get("horizontalScaling") or {})
-        elif op_type == "VerticalScaling":
-            patch = _vertical_patch(engine, db, spec.get("verticalScaling") or {})
-        elif op_type == "VolumeExpansion":
-            sizes = {k: v for k, v in (spec.get("volumeExpansion") or {}).items() if k != "mode"}
-            if sizes:
-                size = next(iter(sizes.values()))
-                patch = {"spec": {"storage": {"resources": {"requests": {"storage": size}}}}}
-        elif op_type == "UpdateVersion":
-            patch = {"spec": {"version": (spec.get("updateVersion") or {}).get("targetVersion")}}
-        elif op_type == "RotateAuth":
+        patch = _spec_patch(engine, ops, db)
+        if spec.get("type") == "RotateAuth":
             await self._rotate(engine, db, spec, stamp)
         if patch:
             try:
@@ -291,6 +396,37 @@ class OpsManager(Reconciler):
             status = dict(fresh.get("status") or {})
             status["authSecret"] = {"lastUpdateTimestamp": stamp}
             await self._write_status(engine.plural, namespace, db["metadata"]["name"], status)
+
+
+def _spec_patch(engine: Engine, ops: dict[str, Any], db: dict[str, Any]) -> dict[str, Any]:
+    """The change the request writes into the database's spec (a merge patch)."""
+    spec = ops.get("spec") or {}
+    op_type = spec.get("type")
+    if op_type == "HorizontalScaling":
+        return _horizontal_patch(engine, spec.get("horizontalScaling") or {})
+    if op_type == "VerticalScaling":
+        return _vertical_patch(engine, db, spec.get("verticalScaling") or {})
+    if op_type == "VolumeExpansion":
+        sizes = {k: v for k, v in (spec.get("volumeExpansion") or {}).items() if k != "mode"}
+        if sizes:
+            size = next(iter(sizes.values()))
+            return {"spec": {"storage": {"resources": {"requests": {"storage": size}}}}}
+    if op_type == "UpdateVersion":
+        return {"spec": {"version": (spec.get("updateVersion") or {}).get("targetVersion")}}
+    return {}
+
+
+def _merged(doc: Any, patch: Any) -> Any:
+    """`doc` with a merge patch applied (RFC 7386), as a new tree."""
+    if not isinstance(patch, dict) or not isinstance(doc, dict):
+        return patch
+    merged = dict(doc)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _merged(doc.get(key), value)
+    return merged
 
 
 def _horizontal_patch(engine: Engine, scaling: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,10 @@ from simulator.kubedb.engines import (
     OPS_GROUP,
     OPS_VERSION,
 )
+from simulator.kubedb.events import Recorder
+from simulator.kubedb.offshoots import Offshoots
 from simulator.kubedb.ops_manager import OpsManager
+from simulator.kubedb.petsets import PetSetController
 from simulator.kubedb.provisioner import Provisioner
 from simulator.kubedb.reconciler import Timeline
 from simulator.kubedb.settings import OperatorSettings
@@ -58,6 +61,13 @@ KNOBS = (
     Knob("never_provision", (), "namespace/name globs of databases stuck in Provisioning"),
     Knob("degraded", (), "namespace/name globs of databases with a replica down (Critical)"),
     Knob("unhealthy", (), "namespace/name globs of databases refusing connections (NotReady)"),
+    Knob("crashloop_pods", (), "namespace/pod globs of pods in CrashLoopBackOff"),
+    Knob("pending_pvcs", (), "namespace/pvc globs of PVCs that stay Pending"),
+    Knob(
+        "failing_volume_expansions",
+        (),
+        "namespace/name globs of databases whose VolumeExpansion OpsRequests fail",
+    ),
 )
 
 REDIS_SENTINEL = ResourceType(
@@ -73,6 +83,49 @@ REDIS_SENTINEL = ResourceType(
 )
 
 
+PETSET = ResourceType(
+    group="apps.k8s.appscode.com",
+    version="v1",
+    kind="PetSet",
+    plural="petsets",
+    singular="petset",
+    status=True,
+    custom=True,
+    categories=("all",),
+    columns=(("Replicas", ".spec.replicas"), ("Ready", ".status.readyReplicas")),
+)
+
+APPBINDING = ResourceType(
+    group="appcatalog.appscode.com",
+    version="v1alpha1",
+    kind="AppBinding",
+    plural="appbindings",
+    singular="appbinding",
+    short_names=("app",),
+    custom=True,
+    categories=("catalog", "appscode", "all"),
+    columns=(("Type", ".spec.type"), ("Version", ".spec.version")),
+)
+
+
+def _database_of(obj: dict[str, Any]) -> tuple[str, str, str] | None:
+    """A PetSet's database (its controlling owner), as the provisioner's work-queue key."""
+    for ref in obj.get("metadata", {}).get("ownerReferences") or ():
+        if ref.get("controller") and ref.get("kind") in BY_KIND:
+            return str(ref["kind"]), str(obj["metadata"].get("namespace")), str(ref["name"])
+    return None
+
+
+def _petset_of(obj: dict[str, Any]) -> tuple[str, str, str] | None:
+    """A pod's (owner) or a PVC's (label) PetSet, as the PetSet controller's key."""
+    md = obj.get("metadata", {})
+    for ref in md.get("ownerReferences") or ():
+        if ref.get("controller") and ref.get("kind") == "PetSet":
+            return "PetSet", str(md.get("namespace")), str(ref["name"])
+    petset = (md.get("labels") or {}).get("kubedb.com/petset")
+    return ("PetSet", str(md.get("namespace")), str(petset)) if petset else None
+
+
 def settings_from(config: Config) -> OperatorSettings:
     return OperatorSettings(
         time_scale=config.get_float("time_scale"),
@@ -83,6 +136,9 @@ def settings_from(config: Config) -> OperatorSettings:
         never_provision=config.get_strings("never_provision"),
         degraded=config.get_strings("degraded"),
         unhealthy=config.get_strings("unhealthy"),
+        crashloop_pods=config.get_strings("crashloop_pods"),
+        pending_pvcs=config.get_strings("pending_pvcs"),
+        failing_volume_expansions=config.get_strings("failing_volume_expansions"),
     )
 
 
@@ -96,14 +152,18 @@ class ClientCluster:
     async def get(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         return await self._client.find(plural, name, namespace=namespace)
 
+    async def peek(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        return await self._client.find(plural, name, namespace=namespace, copy=False)
+
     async def list(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
         return await self._client.list(plural, namespace=namespace)
 
-    async def create(self, plural: str, namespace: str | None, obj: dict[str, Any]) -> None:
+    async def create(self, plural: str, namespace: str | None, obj: dict[str, Any]) -> bool:
         try:
             await self._client.create(obj, namespace=namespace, admission=False)
         except errors.AlreadyExists:
-            return
+            return False
+        return True
 
     async def merge_patch(
         self, plural: str, namespace: str | None, name: str, patch: dict[str, Any]
@@ -117,12 +177,11 @@ class ClientCluster:
         self, plural: str, namespace: str | None, name: str, status: dict[str, Any]
     ) -> None:
         for _ in range(5):
-            current = await self._client.find(plural, name, namespace=namespace)
-            if current is None:
+            stored = await self._client.find(plural, name, namespace=namespace, copy=False)
+            if stored is None:
                 raise ClusterError(f"{plural} {namespace}/{name} is gone")
-            current["status"] = status
-            try:
-                await self._client.update_status(current, admission=False)
+            try:  # the client copies the body it is given: a shallow one is enough
+                await self._client.update_status({**stored, "status": status}, admission=False)
                 return
             except errors.Conflict:
                 continue
@@ -258,8 +317,9 @@ def _now() -> datetime:
 def install(sim: Simulator) -> None:
     for knob in KNOBS:
         sim.config.register(knob)
-    if sim.registry.by_path(DB_GROUP, "v1", "redissentinels") is None:
-        sim.registry.add(REDIS_SENTINEL)
+    for rt in (REDIS_SENTINEL, PETSET, APPBINDING):
+        if sim.registry.by_path(rt.group, rt.version, rt.plural) is None:
+            sim.registry.add(rt)
     _add_schemas(sim)
     for obj in catalog.to_objects(catalog.load(sim.catalog_path)):
         sim.seed(obj)
@@ -271,7 +331,21 @@ def install(sim: Simulator) -> None:
 
     async def provisioner(ctx: ControllerContext) -> None:
         model = _Model(ctx)
-        await runner.run(ctx, [(e.plural, e.kind) for e in ENGINES], model.provision)
+        await runner.run(
+            ctx,
+            [(e.plural, e.kind) for e in ENGINES],
+            model.provision,
+            related=[("petsets", _database_of)],
+        )
+
+    async def petset_controller(ctx: ControllerContext) -> None:
+        model = _Model(ctx)
+        await runner.run(
+            ctx,
+            [("petsets", "PetSet")],
+            model.run_petset,
+            related=[("pods", _petset_of), ("persistentvolumeclaims", _petset_of)],
+        )
 
     async def ops_manager(ctx: ControllerContext) -> None:
         model = _Model(ctx)
@@ -279,6 +353,7 @@ def install(sim: Simulator) -> None:
 
     sim.add_controller("kubedb-provisioner", provisioner)
     sim.add_controller("kubedb-ops-manager", ops_manager)
+    sim.add_controller("petset-controller", petset_controller)
 
 
 class _Model:
@@ -289,17 +364,42 @@ class _Model:
         self._cluster = ClientCluster(ctx.client)
         self._rng: random.Random = ctx.random
         self._timeline = Timeline(asyncio.get_running_loop().time)
+        self._recorder = Recorder(self._cluster, _now)
+        self._offshoots = Offshoots(self._cluster, self._recorder, self._rng)
+        self._ensured: dict[tuple[str, str, str], int] = {}
 
     async def provision(self, kind: str, namespace: str, name: str) -> float | None:
-        settings = settings_from(self._ctx.config)
         provisioner = Provisioner(
-            self._cluster, settings, rng=self._rng, now=_now, timeline=self._timeline
+            self._cluster,
+            settings_from(self._ctx.config),
+            offshoots=self._offshoots,
+            recorder=self._recorder,
+            ensured=self._ensured,
+            rng=self._rng,
+            now=_now,
+            timeline=self._timeline,
         )
         return await provisioner.reconcile(kind, namespace, name)
 
     async def run_ops(self, kind: str, namespace: str, name: str) -> float | None:
-        settings = settings_from(self._ctx.config)
         manager = OpsManager(
-            self._cluster, settings, rng=self._rng, now=_now, timeline=self._timeline
+            self._cluster,
+            settings_from(self._ctx.config),
+            offshoots=self._offshoots,
+            recorder=self._recorder,
+            rng=self._rng,
+            now=_now,
+            timeline=self._timeline,
         )
         return await manager.reconcile(kind, namespace, name)
+
+    async def run_petset(self, _kind: str, namespace: str, name: str) -> float | None:
+        controller = PetSetController(
+            self._cluster,
+            settings_from(self._ctx.config),
+            recorder=self._recorder,
+            rng=self._rng,
+            now=_now,
+            timeline=self._timeline,
+        )
+        return await controller.reconcile(namespace, name)

@@ -12,10 +12,13 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
-from simulator.kubedb import conditions
-from simulator.kubedb.cluster import ClusterError
+from simulator.kubedb import conditions, events, workloads
+from simulator.kubedb.cluster import Cluster, ClusterError
 from simulator.kubedb.engines import BY_KIND, FINALIZER, Engine
+from simulator.kubedb.events import Recorder
+from simulator.kubedb.offshoots import Offshoots
 from simulator.kubedb.reconciler import Reconciler
+from simulator.kubedb.settings import OperatorSettings
 
 
 def timestamp(moment: datetime) -> str:
@@ -26,13 +29,7 @@ def parse_time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def kubedb_labels(engine: Engine, name: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": f"{engine.plural}.kubedb.com",
-        "app.kubernetes.io/instance": name,
-        "app.kubernetes.io/managed-by": "kubedb.com",
-        "app.kubernetes.io/component": "database",
-    }
+kubedb_labels = workloads.labels
 
 
 def secret_data(values: dict[str, str]) -> dict[str, str]:
@@ -40,14 +37,33 @@ def secret_data(values: dict[str, str]) -> dict[str, str]:
 
 
 class Provisioner(Reconciler):
+    def __init__(
+        self,
+        cluster: Cluster,
+        settings: OperatorSettings,
+        *,
+        offshoots: Offshoots,
+        recorder: Recorder,
+        ensured: dict[tuple[str, str, str], int],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(cluster, settings, **kwargs)
+        self._offshoots = offshoots
+        self._events = recorder
+        self._ensured = ensured
+        """Databases whose offshoots match their spec: key -> the generation made so."""
+
     async def reconcile(self, kind: str, namespace: str, name: str) -> float | None:
         engine = BY_KIND[kind]
-        db = await self._cluster.get(engine.plural, namespace, name)
+        db = await self._cluster.peek(engine.plural, namespace, name)
+        key = (kind, namespace, name)
         if db is None:
+            self._ensured.pop(key, None)
             return None
         if db["metadata"].get("deletionTimestamp"):
             await self._terminate(engine, db)
             self._timeline.forget(kind, namespace, name)
+            self._ensured.pop(key, None)
             return None
         status: dict[str, Any] = dict(db.get("status") or {})
         conds: list[dict[str, Any]] = [dict(c) for c in status.get("conditions") or []]
@@ -79,7 +95,8 @@ class Provisioner(Reconciler):
                     now=stamp,
                     generation=generation,
                 )
-            await self._delete_services(engine, namespace, name)
+            self._ensured.pop(key, None)
+            await self._offshoots.halt(engine, db)
         else:
             if conditions.is_true(conds, "Halted"):
                 # Resuming: the pods come back before the database accepts connections.
@@ -94,20 +111,69 @@ class Provisioner(Reconciler):
                         now=stamp,
                         generation=generation,
                     )
-            await self._ensure_services(engine, db)
+            paused = conditions.is_true(conds, "Paused")
+            waiting, held = await self._pods(engine, db, key, conds, paused=paused)
             if not self._settings.never_provisions(namespace, name):
-                held = self._settings.held_down(namespace, name)
-                requeue = self._advance((kind, namespace, name), conds, now, generation, held)
+                held = {**self._settings.held_down(namespace, name), **held}
+                requeue = self._advance(key, conds, now, generation, held, waiting)
 
         status["conditions"] = conds
         status["phase"] = conditions.derive_phase(conds)
         status["observedGeneration"] = generation
         if status != (db.get("status") or {}):
+            await self._phase_event(db, status)
             try:
                 await self._cluster.replace_status(engine.plural, namespace, name, status)
             except ClusterError:
                 return None
         return requeue
+
+    async def _pods(
+        self,
+        engine: Engine,
+        db: dict[str, Any],
+        key: tuple[str, str, str],
+        conds: list[dict[str, Any]],
+        *,
+        paused: bool,
+    ) -> tuple[bool, dict[str, tuple[str, str]]]:
+        """Make the offshoots match the spec (unless an OpsRequest holds the database), and
+        read the pods' health: (wait before ReplicaReady, conditions the pods hold False)."""
+        generation = int(db["metadata"].get("generation", 1))
+        health = await self._offshoots.health(engine, db)
+        if not paused and (health.missing or self._ensured.get(key) != generation):
+            await self._offshoots.ensure(engine, db)
+            self._ensured[key] = generation
+        if paused:
+            return False, {}
+        if not conditions.is_true(conds, "Provisioned"):
+            return not health.all_ready, {}
+        held: dict[str, tuple[str, str]] = {}
+        if not health.accepting:
+            held["AcceptingConnection"] = (
+                "DatabaseNotAcceptingConnectionRequest",
+                "The database is not accepting client requests: no pod is ready",
+            )
+        if not health.all_ready:
+            held["ReplicaReady"] = (
+                "SomeReplicasNotReady",
+                f"{health.ready} of {health.wanted} replicas are ready",
+            )
+        return False, held
+
+    async def _phase_event(self, db: dict[str, Any], status: dict[str, Any]) -> None:
+        before = (db.get("status") or {}).get("phase")
+        phase = status.get("phase")
+        if phase == before or phase not in ("Ready", "Critical", "NotReady", "Halted"):
+            return
+        bad = phase in ("Critical", "NotReady")
+        await self._events.record(
+            db,
+            "Warning" if bad else "Normal",
+            phase if bad else "Successful",
+            f"The database is {phase}",
+            component=events.OPERATOR,
+        )
 
     def _advance(
         self,
@@ -116,8 +182,12 @@ class Provisioner(Reconciler):
         now: datetime,
         generation: int,
         held: dict[str, tuple[str, str]],
+        waiting: bool = False,
     ) -> float | None:
         """Turn due conditions True in order; the seconds until the next is due, or None.
+
+        `waiting`: the pods are not all ready yet, so ReplicaReady (and what follows) waits;
+        the PetSets' status changes wake the provisioner again.
 
         `held` conditions (a health fault, `OperatorSettings.held_down`) are set False and
         skipped: the rest still comes in order, so the phase ends Critical or NotReady. When
@@ -141,6 +211,8 @@ class Provisioner(Reconciler):
                 )
                 continue
             found = conditions.find(conds, kind)
+            if waiting and kind == "ReplicaReady" and not (found and found.get("status") == "True"):
+                return None
             if found is not None and found.get("status") == "True":
                 elapsed = self._timeline.since(*key, kind)
                 if elapsed is None:  # from before this process: trust the stored time
@@ -170,7 +242,7 @@ class Provisioner(Reconciler):
             return
         namespace, name = db["metadata"]["namespace"], db["metadata"]["name"]
         secret_name = auth.get("name") or f"{name}-auth"
-        if await self._cluster.get("secrets", namespace, secret_name) is not None:
+        if await self._cluster.peek("secrets", namespace, secret_name) is not None:
             return
         password = self._password()
         await self._cluster.create(
@@ -184,6 +256,7 @@ class Provisioner(Reconciler):
                     "namespace": namespace,
                     "labels": {**db["metadata"].get("labels", {}), **kubedb_labels(engine, name)},
                     "annotations": {"kubedb.com/auth-active-from": stamp},
+                    "ownerReferences": [workloads.owner_ref(engine, db)],
                 },
                 "type": "kubernetes.io/basic-auth",
                 "data": secret_data({"username": engine.default_user, "password": password}),
@@ -191,78 +264,15 @@ class Provisioner(Reconciler):
         )
         status["authSecret"] = {"lastUpdateTimestamp": stamp}
 
-    def _service_names(self, engine: Engine, name: str) -> list[str]:
-        names = [name, f"{name}-pods"]
-        if engine.has_standby:
-            names.append(f"{name}-standby")
-        return names
-
-    async def _ensure_services(self, engine: Engine, db: dict[str, Any]) -> None:
-        namespace, name = db["metadata"]["namespace"], db["metadata"]["name"]
-        labels = kubedb_labels(engine, name)
-        for service in self._service_names(engine, name):
-            if await self._cluster.get("services", namespace, service) is not None:
-                continue
-            headless = service.endswith("-pods")
-            selector = dict(labels)
-            if engine.has_standby and not headless:
-                selector["kubedb.com/role"] = (
-                    "standby" if service.endswith("-standby") else ("primary")
-                )
-            spec: dict[str, Any] = {
-                "type": "ClusterIP",
-                "selector": selector,
-                "ports": [
-                    {
-                        "name": "db",
-                        "port": engine.port,
-                        "targetPort": engine.port,
-                        "protocol": "TCP",
-                    }
-                ],
-                "clusterIP": "None" if headless else self._cluster_ip(),
-            }
-            if headless:
-                spec["publishNotReadyAddresses"] = True
-            await self._cluster.create(
-                "services",
-                namespace,
-                {
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "metadata": {"name": service, "namespace": namespace, "labels": labels},
-                    "spec": spec,
-                },
-            )
-
-    def _cluster_ip(self) -> str:
-        return f"10.96.{self._rng.randint(0, 255)}.{self._rng.randint(1, 254)}"
-
-    async def _delete_services(self, engine: Engine, namespace: str, name: str) -> None:
-        for service in self._service_names(engine, name):
-            await self._cluster.delete("services", namespace, service)
-
     async def _terminate(self, engine: Engine, db: dict[str, Any]) -> None:
-        """Apply the deletionPolicy, then drop the finalizer (reference §1.5, §7.3)."""
+        """Apply the deletionPolicy, then drop the finalizer (reference §1.5, §7.3); the
+        garbage collector removes what the database owns once it is gone."""
         meta = db["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         finalizers = list(meta.get("finalizers") or [])
         if FINALIZER not in finalizers:
             return
-        await self._delete_services(engine, namespace, name)
-        spec = db.get("spec") or {}
-        auth = spec.get("authSecret") or {}
-        if spec.get("deletionPolicy") == "WipeOut" and not auth.get("externallyManaged"):
-            secret_name = auth.get("name") or f"{name}-auth"
-            secret = await self._cluster.get("secrets", namespace, secret_name)
-            managed = (
-                (secret or {})
-                .get("metadata", {})
-                .get("labels", {})
-                .get("app.kubernetes.io/managed-by")
-            )
-            if managed == "kubedb.com":
-                await self._cluster.delete("secrets", namespace, secret_name)
+        await self._offshoots.release(engine, db)
         finalizers.remove(FINALIZER)
         try:
             await self._cluster.merge_patch(

@@ -20,25 +20,35 @@ PASSWORD_LENGTH = 16  # KubeDB's generated passwords (reference §3.1)
 
 class Timeline:
     """When each step happened, on the monotonic clock: conditions only keep whole seconds
-    (RFC 3339), too coarse for scaled-down durations."""
+    (RFC 3339), too coarse for scaled-down durations.
+
+    Keys are (kind, namespace, name, step...); they are grouped by their first three parts so
+    that forgetting an object costs one lookup, not a scan of every object's steps."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
-        self._at: dict[tuple[str, ...], float] = {}
+        self._at: dict[tuple[str, ...], dict[tuple[str, ...], float]] = {}
 
     def now(self) -> float:
         return self._clock()
 
     def mark(self, *key: str) -> None:
-        self._at[key] = self._clock()
+        self._at.setdefault(key[:3], {})[key[3:]] = self._clock()
 
     def since(self, *key: str) -> float | None:
-        at = self._at.get(key)
+        at = self._at.get(key[:3], {}).get(key[3:])
         return None if at is None else self._clock() - at
 
     def forget(self, *prefix: str) -> None:
-        for key in [k for k in self._at if k[: len(prefix)] == prefix]:
-            del self._at[key]
+        """Forget the steps of `prefix` (an object: kind, namespace, name; or one step)."""
+        group = self._at.get(prefix[:3])
+        if group is None:
+            return
+        if len(prefix) <= 3:
+            del self._at[prefix[:3]]
+            return
+        for key in [k for k in group if k[: len(prefix) - 3] == prefix[3:]]:
+            del group[key]
 
 
 class Reconciler:

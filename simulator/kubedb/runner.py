@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import heapq
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import structlog
 
@@ -23,6 +24,8 @@ log = structlog.get_logger(__name__)
 
 Key = tuple[str, str, str]  # kind, namespace, name
 Reconcile = Callable[[str, str, str], Awaitable[float | None]]
+Mapper = Callable[[dict[str, Any]], Key | None]
+"""The key to reconcile when a related object changes (a PetSet -> its database), or None."""
 
 
 class WorkQueue:
@@ -69,15 +72,23 @@ class WorkQueue:
 
 
 async def run(
-    ctx: ControllerContext, resources: Sequence[tuple[str, str]], reconcile: Reconcile
+    ctx: ControllerContext,
+    resources: Sequence[tuple[str, str]],
+    reconcile: Reconcile,
+    related: Sequence[tuple[str, Mapper]] = (),
 ) -> None:
-    """Reconcile every object of `resources` ((plural, kind) pairs) until the server stops."""
+    """Reconcile every object of `resources` ((plural, kind) pairs) until the server stops;
+    a change (deletion included) of a `related` object queues the key its mapper names."""
     queue = WorkQueue()
     loop = asyncio.get_running_loop()
     feeders = [
         loop.create_task(_feed(ctx, plural, kind, queue), name=f"{ctx.name}:watch:{plural}")
         for plural, kind in resources
     ]
+    feeders.extend(
+        loop.create_task(_follow(ctx, plural, mapper, queue), name=f"{ctx.name}:watch:{plural}")
+        for plural, mapper in related
+    )
     knobs_changed = asyncio.Event()
     feeders.append(
         loop.create_task(_resync(ctx, resources, queue, knobs_changed), name=f"{ctx.name}:resync")
@@ -109,12 +120,20 @@ async def run(
 
 
 async def _feed(ctx: ControllerContext, plural: str, kind: str, queue: WorkQueue) -> None:
-    async with ctx.client.watch(plural, namespace=None) as events:
+    async with ctx.client.watch(plural, namespace=None, copy=False) as events:
         async for event in events:
             meta = event.object.get("metadata") or {}
             if event.type == "DELETED":
                 continue
             queue.add((kind, str(meta.get("namespace") or ""), str(meta.get("name"))))
+
+
+async def _follow(ctx: ControllerContext, plural: str, mapper: Mapper, queue: WorkQueue) -> None:
+    async with ctx.client.watch(plural, namespace=None, copy=False) as events:
+        async for event in events:
+            key = mapper(event.object)
+            if key is not None:
+                queue.add(key)
 
 
 async def _resync(

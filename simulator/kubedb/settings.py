@@ -24,6 +24,12 @@ class OperatorSettings:
     degraded: tuple[str, ...] = ()
     # Databases matching these globs refuse connections (AcceptingConnection False: NotReady).
     unhealthy: tuple[str, ...] = ()
+    # Pods matching these "namespace/pod" globs crash-loop (CrashLoopBackOff, never Ready).
+    crashloop_pods: tuple[str, ...] = ()
+    # PVCs matching these "namespace/pvc" globs stay Pending (provisioning never completes).
+    pending_pvcs: tuple[str, ...] = ()
+    # VolumeExpansion OpsRequests of databases matching these "namespace/db" globs fail.
+    failing_volume_expansions: tuple[str, ...] = ()
 
     @property
     def step(self) -> float:
@@ -38,6 +44,15 @@ class OperatorSettings:
 
     def is_stuck(self, namespace: str, name: str) -> bool:
         return _matches(self.stuck_ops, namespace, name)
+
+    def crash_loops(self, namespace: str, pod: str) -> bool:
+        return _matches(self.crashloop_pods, namespace, pod)
+
+    def pvc_pending(self, namespace: str, pvc: str) -> bool:
+        return _matches(self.pending_pvcs, namespace, pvc)
+
+    def expansion_fails(self, namespace: str, database: str) -> bool:
+        return _matches(self.failing_volume_expansions, namespace, database)
 
     def held_down(self, namespace: str, name: str) -> dict[str, tuple[str, str]]:
         """The provisioning conditions a health fault holds False: kind -> (reason, message)."""

@@ -14,6 +14,7 @@ import pytest
 from simulator.kubeconfig import CONTEXT
 from simulator.kubedb import install
 from simulator.server import Served, Simulator, run_simulator
+from tests.support import eventually
 
 pytestmark = pytest.mark.skipif(
     shutil.which("kubectl") is None,
@@ -141,3 +142,62 @@ async def test_kubectl_watches_changes_as_they_happen(kubectl: Kubectl, tmp_path
         await watcher.wait()
 
     assert line.decode().strip() == "postgres.kubedb.com/pg-watched"
+
+
+async def test_kubectl_shows_the_workloads_and_their_events(kubectl: Kubectl) -> None:
+    await kubectl("apply", "-f", "-", stdin=json.dumps(POSTGRES))
+    await kubectl("wait", "pg/pg1", "--for=jsonpath={.status.phase}=Ready", "--timeout=20s")
+
+    pods = await kubectl("get", "pods", "-o", "name")
+    claims = await kubectl("get", "pvc", "-o", "name")
+    petsets = await kubectl("get", "petsets")
+    events = await kubectl("get", "events")
+    described = await kubectl("describe", "postgres", "pg1")
+
+    assert pods.split() == ["pod/pg1-0"]
+    assert claims.split() == ["persistentvolumeclaim/data-pg1-0"]
+    assert "pg1" in petsets
+    assert "SuccessfulCreate" in events and "create Pod pg1-0 in PetSet pg1 successful" in events
+    assert "Events:" in described
+    assert "Successfully created PetSet default/pg1" in described
+
+
+async def test_kubectl_cascade_orphan_leaves_the_pods_without_their_owner(
+    kubectl: Kubectl,
+) -> None:
+    await kubectl("apply", "-f", "-", stdin=json.dumps(POSTGRES))
+    await kubectl("wait", "pg/pg1", "--for=jsonpath={.status.phase}=Ready", "--timeout=20s")
+
+    await kubectl("delete", "petset", "pg1", "--cascade=orphan", "--wait=true", "--timeout=20s")
+    pod = json.loads(await kubectl("get", "pod", "pg1-0", "-o", "json"))
+
+    assert "ownerReferences" not in pod["metadata"]
+
+
+async def test_kubectl_cascade_foreground_holds_the_petset_until_its_pods_are_gone(
+    kubectl: Kubectl,
+) -> None:
+    await kubectl("apply", "-f", "-", stdin=json.dumps(POSTGRES))
+    await kubectl("wait", "pg/pg1", "--for=jsonpath={.status.phase}=Ready", "--timeout=20s")
+    hold = '{"metadata":{"finalizers":["example.com/hold"]}}'
+    await kubectl("patch", "pod", "pg1-0", "--type", "merge", "-p", hold)
+
+    await kubectl("delete", "petset", "pg1", "--cascade=foreground", "--wait=false")
+    await kubectl(
+        "wait",
+        "pod/pg1-0",
+        "--for=jsonpath={.metadata.deletionGracePeriodSeconds}=0",
+        "--timeout=20s",
+    )
+    held = json.loads(await kubectl("get", "petset", "pg1", "-o", "json"))
+    release = '{"metadata":{"finalizers":null}}'
+    await kubectl("patch", "pod", "pg1-0", "--type", "merge", "-p", release)
+
+    async def replaced() -> bool:
+        # Gone, then made again by the KubeDB model (a new uid), as the operator would.
+        uid = await kubectl("get", "petset", "pg1", "-o", "jsonpath={.metadata.uid}")
+        return uid != held["metadata"]["uid"]
+
+    assert held["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert held["metadata"]["deletionTimestamp"]
+    await eventually(replaced, timeout=20, message="the held PetSet released")
