@@ -83,6 +83,30 @@ async def _custom_credentials(client: httpx.AsyncClient) -> list[str]:
     return outcomes
 
 
+async def _drift_repaired(client: httpx.AsyncClient, served: Served) -> list[str]:
+    """Replicas changed in the cluster by hand: the leader's repair pass finds it and opens
+    the operation that puts it back, whose cluster calls are the app's too."""
+    created = await create(
+        client, name="drifted", high_availability=True, replicas=3, deletion_policy="WipeOut"
+    )
+    outcomes = [(await finished(client, created))["status"]]
+    path, namespace = f"{BASE}/{created.json()['id']}", namespaces.namespace_for("acme", "shop")
+    admin = served.client()
+    await admin.patch("postgreses", "drifted", {"spec": {"replicas": 4}}, namespace=namespace)
+
+    async def put_back() -> bool:
+        spec = (await admin.get("postgreses", "drifted", namespace=namespace))["spec"]
+        operations = (await client.get(f"{path}/operations")).json()["operations"]
+        return spec["replicas"] == 3 and any(
+            o["created_by"] == "reconciler" and o["status"] == "succeeded" for o in operations
+        )
+
+    await eventually(put_back, timeout=30, interval=0.1, message="the drift put back")
+    deleted = await client.delete(path)
+    outcomes.append((await finished(client, deleted))["status"])
+    return outcomes
+
+
 async def record(platform: tuple[Any, httpx.AsyncClient, Served]) -> set[tuple[str, str]]:
     """Run the whole lifecycle; the (verb, resource) pairs the cluster saw, e.g.
     ("create", "postgreses"), ("get", "secrets")."""
@@ -91,6 +115,7 @@ async def record(platform: tuple[Any, httpx.AsyncClient, Served]) -> set[tuple[s
     results = await asyncio.gather(
         *(_lifecycle(client, engine, served) for engine in VERSIONS),
         _custom_credentials(client),
+        _drift_repaired(client, served),
     )
     assert all(status == "succeeded" for outcome in results for status in outcome), results
     # A pass of each periodic worker after the work, and /health (which pings the cluster).

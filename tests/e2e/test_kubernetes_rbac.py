@@ -1,7 +1,8 @@
 """The ClusterRole in `k8s/app/rbac.yaml` grants exactly what the app calls: `k8s/app/`'s
 namespace and RBAC are applied to the simulator, which enforces RBAC, and the app runs as
 its ServiceAccount (a token Secret's token in its kubeconfig) through every lifecycle route
-of every engine, a drift-repair pass, a status-sync pass and the health check. The simulator
+of every engine, a drift made by hand and put back by the repair pass, a status-sync pass and
+the health check. The simulator
 counts each request by verb and resource (`tests/e2e/cluster_usage.py`) and every refusal:
 a call the role does not grant is a 403 that fails the test (least privilege proven, not
 derived); a grant nothing calls is more power than the app needs."""
