@@ -2,7 +2,7 @@
 or Kubernetes protobuf) and what an answer is written in (protobuf when the client asks for
 it and the kind has a protobuf form, JSON otherwise).
 
-Protobuf is offered for the core kinds of `protoschema.KINDS` and the self reviews of
+Protobuf is offered for the built-in kinds of `protoschema.KINDS` and the self reviews of
 `protoschema.GROUPED`, as kube-apiserver offers it for every built-in kind and never for
 custom resources (a protobuf body for a custom resource is a 415). Routes call `read_body`
 and `respond`; the rules live here.

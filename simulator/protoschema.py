@@ -148,6 +148,51 @@ _MESSAGES: dict[str, str] = {
     "ContainerStateRunning": "startedAt=1:Time",
     "ContainerStateTerminated": "exitCode=1:int32? signal=2:int32 reason=3 message=4 "
     "startedAt=5:Time finishedAt=6:Time containerID=7",
+    # core/v1: ServiceAccount, PersistentVolumeClaim
+    "ServiceAccount": "metadata=1:ObjectMeta secrets=2:ObjectReference* "
+    "imagePullSecrets=3:LocalObjectReference* automountServiceAccountToken=4:bool?",
+    "PersistentVolumeClaim": "metadata=1:ObjectMeta spec=2:PersistentVolumeClaimSpec "
+    "status=3:PersistentVolumeClaimStatus",
+    "PersistentVolumeClaimSpec": "accessModes=1* selector=4:LabelSelector "
+    "resources=2:VolumeResourceRequirements volumeName=3 storageClassName=5? volumeMode=6? "
+    "dataSource=7:TypedLocalObjectReference dataSourceRef=8:TypedObjectReference "
+    "volumeAttributesClassName=9?",
+    "VolumeResourceRequirements": "limits=1:map<Quantity> requests=2:map<Quantity>",
+    "TypedLocalObjectReference": "apiGroup=1? kind=2? name=3?",
+    "TypedObjectReference": "apiGroup=1? kind=2? name=3? namespace=4?",
+    "PersistentVolumeClaimStatus": "phase=1 accessModes=2* capacity=3:map<Quantity> "
+    "conditions=4:PersistentVolumeClaimCondition* allocatedResources=5:map<Quantity> "
+    "allocatedResourceStatuses=7:map currentVolumeAttributesClassName=8? "
+    "modifyVolumeStatus=9:ModifyVolumeStatus",
+    "PersistentVolumeClaimCondition": "type=1? status=2? lastProbeTime=3:Time "
+    "lastTransitionTime=4:Time reason=5 message=6",
+    "ModifyVolumeStatus": "targetVolumeAttributesClassName=1 status=2?",
+    "PodTemplateSpec": "metadata=1:ObjectMeta spec=2:PodSpec",
+    # k8s.io/api apps/v1: StatefulSet
+    "StatefulSet": "metadata=1:ObjectMeta spec=2:StatefulSetSpec status=3:StatefulSetStatus",
+    "StatefulSetSpec": "replicas=1:int32? selector=2:LabelSelector template=3:PodTemplateSpec "
+    "volumeClaimTemplates=4:PersistentVolumeClaim* serviceName=5? podManagementPolicy=6 "
+    "updateStrategy=7:StatefulSetUpdateStrategy revisionHistoryLimit=8:int32? "
+    "minReadySeconds=9:int32 "
+    "persistentVolumeClaimRetentionPolicy=10:StatefulSetPersistentVolumeClaimRetentionPolicy "
+    "ordinals=11:StatefulSetOrdinals",
+    "StatefulSetUpdateStrategy": "type=1 rollingUpdate=2:RollingUpdateStatefulSetStrategy",
+    "RollingUpdateStatefulSetStrategy": "partition=1:int32? maxUnavailable=2:IntOrString",
+    "StatefulSetPersistentVolumeClaimRetentionPolicy": "whenDeleted=1 whenScaled=2",
+    "StatefulSetOrdinals": "start=1:int32?",
+    "StatefulSetStatus": "observedGeneration=1:int64 replicas=2:int32? readyReplicas=3:int32 "
+    "currentReplicas=4:int32 updatedReplicas=5:int32 currentRevision=6 updateRevision=7 "
+    "collisionCount=9:int32? conditions=10:StatefulSetCondition* availableReplicas=11:int32?",
+    "StatefulSetCondition": "type=1? status=2? lastTransitionTime=3:Time reason=4 message=5",
+    # k8s.io/api rbac/v1
+    "Role": "metadata=1:ObjectMeta rules=2:PolicyRule*",
+    "ClusterRole": "metadata=1:ObjectMeta rules=2:PolicyRule* aggregationRule=3:AggregationRule",
+    "AggregationRule": "clusterRoleSelectors=1:LabelSelector*",
+    "PolicyRule": "verbs=1* apiGroups=2* resources=3* resourceNames=4* nonResourceURLs=5*",
+    "RoleBinding": "metadata=1:ObjectMeta subjects=2:Subject* roleRef=3:RoleRef",
+    "ClusterRoleBinding": "metadata=1:ObjectMeta subjects=2:Subject* roleRef=3:RoleRef",
+    "Subject": "kind=1? apiGroup=2 name=3? namespace=4",
+    "RoleRef": "apiGroup=1? kind=2? name=3?",
     # k8s.io/api authorization/v1: the self reviews of `kubectl auth can-i [--list]`
     "SelfSubjectAccessReview": "metadata=1:ObjectMeta spec=2:SelfSubjectAccessReviewSpec "
     "status=3:SubjectAccessReviewStatus",
@@ -173,15 +218,16 @@ _MESSAGES: dict[str, str] = {
     "UserInfo": "username=1 uid=2 groups=3*",
 }
 
+_RBAC = "rbac.authorization.k8s.io/v1"
 KINDS: dict[str, str] = {
-    "Namespace": "Namespace",
-    "Secret": "Secret",
-    "ConfigMap": "ConfigMap",
-    "Service": "Service",
-    "Pod": "Pod",
-    "Event": "Event",
+    **dict.fromkeys(
+        ("Namespace", "Secret", "ConfigMap", "Service", "Pod", "Event", "ServiceAccount"), "v1"
+    ),
+    "PersistentVolumeClaim": "v1",
+    "StatefulSet": "apps/v1",
+    **dict.fromkeys(("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"), _RBAC),
 }
-"""Kinds of the core v1 group served in protobuf (and their `<Kind>List`s)."""
+"""Kinds served in protobuf with their `<Kind>List`s: kind (also its message) -> apiVersion."""
 
 GROUPED: dict[tuple[str, str], str] = {
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",

@@ -1,8 +1,8 @@
 """Kubernetes protobuf bodies: the `k8s\\x00` magic, the `runtime.Unknown` envelope that
 names the kind, and the kind's message, to and from the JSON dicts the store keeps.
 
-kubectl's typed clients (`kubectl create namespace|secret|configmap|service`, `describe`)
-send built-in kinds in protobuf and ask for protobuf answers. The messages come from
+kubectl's typed clients (`kubectl create namespace|secret|configmap|serviceaccount|role|...`,
+`describe`) send built-in kinds in protobuf and ask for protobuf answers. The messages come from
 `protoschema`; this module turns them into the JSON a real server would store (Go's
 `omitempty` included: a zero value the Go side always marshals is dropped unless the field
 keeps zeros) and back. An object with a field outside the table cannot be written
@@ -34,11 +34,10 @@ class Unrepresentable(Exception):
 
 
 def message_for(api_version: str, kind: str) -> str | None:
-    """The message name of a kind (or a core kind's list) served in protobuf, or None."""
-    if api_version != "v1":
-        return GROUPED.get((api_version, kind))
-    base = kind.removesuffix("List")
-    return kind if base in KINDS else None
+    """The message name of a kind (or its list) served in protobuf, or None."""
+    if KINDS.get(kind.removesuffix("List")) == api_version:
+        return kind
+    return GROUPED.get((api_version, kind))
 
 
 # --- decoding: bytes -> JSON dict ------------------------------------------------------------
