@@ -2,10 +2,10 @@
 namespace and RBAC are applied to the simulator, which enforces RBAC, and the app runs as
 its ServiceAccount (a token Secret's token in its kubeconfig) through every lifecycle route
 of every engine, a drift made by hand and put back by the repair pass, a status-sync pass and
-the health check. The simulator
-counts each request by verb and resource (`tests/e2e/cluster_usage.py`) and every refusal:
-a call the role does not grant is a 403 that fails the test (least privilege proven, not
-derived); a grant nothing calls is more power than the app needs."""
+the health check. The simulator counts each request by verb and resource
+(`tests/e2e/cluster_usage.py`) and every refusal: a call the role does not grant is a 403
+that fails the test (least privilege proven, not derived); a grant nothing calls is more
+power than the app needs."""
 
 from __future__ import annotations
 
