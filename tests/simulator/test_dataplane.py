@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import signal
 import tempfile
 from collections.abc import AsyncIterator
@@ -229,3 +230,34 @@ async def test_beyond_the_bound_a_database_stays_modelled_and_its_appbinding_say
     binding = await client.get("appbindings", "second")
     assert binding["metadata"]["annotations"][MODE] == "modelled"
     assert "url" not in binding["spec"]["clientConfig"]
+
+
+async def test_with_a_state_file_a_restarted_simulator_brings_the_server_back_on_its_data() -> None:
+    folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="dataplane-state-"))
+    try:
+        await asyncio.to_thread(folder.chmod, 0o711)  # the servers' user walks through it
+        urls = []
+        for first in (True, False):
+            sim = Simulator(plugins=[install], seed=5, state=folder / "state.db")
+            async with run_simulator(simulator=sim) as served:
+                sim.config.update({"time_scale": 0.01, "real_databases": 1})
+                client = served.client()
+                if first:
+                    await client.create(database("Postgres"))
+                await ready(client, "postgreses")
+                secret = await password(client)
+                if first:
+                    url = await real_url(client)
+                    await query(url, secret, "create table t (n int); insert into t values (42)")
+
+                async def rows(client: Client = client, secret: str = secret) -> list[Any]:
+                    try:  # the AppBinding's url, once the restarted server answers
+                        return await query(await real_url(client), secret, "select n from t")
+                    except psycopg.OperationalError:
+                        return []
+
+                assert await eventually(rows, timeout=30, message="the rows") == [(42,)]
+                urls.append(await real_url(client))
+        assert urls[0] == urls[1]  # the port was free: the same address
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, True)

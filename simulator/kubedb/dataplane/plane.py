@@ -74,6 +74,8 @@ class DataPlane:
         self._account: Account | None = None
         self._servers: dict[Key, Server] = {}
         self._versions: dict[str, str] = {}
+        self._known: set[Key] = set()
+        """Databases whose folder a server used before this process: real again at once."""
 
     @property
     def root(self) -> Path | None:
@@ -89,6 +91,7 @@ class DataPlane:
             self._account = None
             return
         stopped = await asyncio.to_thread(self._stop_orphans, self._root)
+        self._known = await asyncio.to_thread(_known, self._root)
         log.info("dataplane_open", root=str(self._root), user=self._account.name, orphans=stopped)
 
     def _make_root(self) -> Path:
@@ -133,14 +136,18 @@ class DataPlane:
         server = self._servers.get(key)
         if server is not None:
             return server.state
-        if (pod.get("status") or {}).get("phase") == "Running" or not _has_claim(pod):
+        running = (pod.get("status") or {}).get("phase") == "Running"
+        if (running and key not in self._known) or not _has_claim(pod):
             return None
         if len(self._servers) >= self._limit():
             return None
+        return self._reserve(key).state
+
+    def _reserve(self, key: Key) -> Server:
         assert self._root is not None
-        folder = self._root / key[1] / f"data-{key[2]}-0"
-        self._servers[key] = Server(folder, since=_now())
-        return ServerState.STARTING
+        server = self._servers[key] = Server(self._root / key[1] / f"data-{key[2]}-0", since=_now())
+        self._known.discard(key)
+        return server
 
     def mode(self, key: Key) -> Mode:
         return Mode.REAL if key in self._servers else Mode.MODELLED
@@ -158,7 +165,10 @@ class DataPlane:
         if pvc is None:
             await self._forget(key, remove=self._root / namespace / f"data-{name}-0")
             return None
+        if server is None and key in self._known:  # real before a restart: real again
+            server = self._reserve(key)
         if server is None:
+            await self._unpublish(cluster, key)
             return None
         db = await cluster.peek(BY_KIND[kind].plural, namespace, name)
         pod = await cluster.peek("pods", namespace, f"{name}-0")
@@ -316,6 +326,21 @@ class DataPlane:
         except ClusterError:
             return
 
+    async def _unpublish(self, cluster: Cluster, key: Key) -> None:
+        """A modelled database's AppBinding says so (one that was real before a restart)."""
+        binding = await cluster.peek("appbindings", key[1], key[2])
+        annotations = ((binding or {}).get("metadata") or {}).get("annotations") or {}
+        if binding is None or annotations.get(ANNOTATION_MODE) != Mode.REAL.value:
+            return
+        patch = {
+            "metadata": {"annotations": {ANNOTATION_MODE: Mode.MODELLED.value}},
+            "spec": {"clientConfig": {"url": None}},
+        }
+        try:
+            await cluster.merge_patch("appbindings", key[1], key[2], patch)
+        except ClusterError:
+            return
+
     async def _set_state(
         self, cluster: Cluster, key: Key, server: Server, state: ServerState
     ) -> None:
@@ -410,6 +435,15 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return loaded if isinstance(loaded, dict) else {}
+
+
+def _known(root: Path) -> set[Key]:
+    known: set[Key] = set()
+    for meta_file in root.glob("*/data-*-0/meta.json"):
+        kind = str(_read_meta(meta_file.parent).get("kind"))
+        name = meta_file.parent.name.removeprefix("data-").removesuffix("-0")
+        known.add((kind, meta_file.parent.parent.name, name))
+    return known
 
 
 def _remove(folder: Path) -> bool:
