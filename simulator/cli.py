@@ -41,6 +41,7 @@ _KNOB_FLAGS = {
     "watch_drop_after": "watch_drop_after_events",
     "watch_drop_probability": "watch_drop_probability",
     "time_scale": "time_scale",
+    "real_databases": "real_databases",
 }
 
 
@@ -105,6 +106,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--watch-drop-after", type=int, help="drop watches after N events")
     p.add_argument("--watch-drop-probability", type=float)
     p.add_argument("--time-scale", type=float, help="real seconds per simulated second")
+    p.add_argument(
+        "--real-databases",
+        type=int,
+        default=4,
+        help="how many databases may run a real server at once (KubeDB model; 0: none)",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.add_argument("--access-log", action="store_true")
     return p
@@ -136,7 +143,7 @@ def configure(sim: Simulator, args: argparse.Namespace) -> None:
     values: dict[str, object] = {
         knob: getattr(args, flag)
         for flag, knob in _KNOB_FLAGS.items()
-        if getattr(args, flag) is not None
+        if getattr(args, flag) is not None and knob in sim.config
     }
     for item in args.set:
         name, sep, text = item.partition("=")

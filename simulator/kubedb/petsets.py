@@ -15,6 +15,7 @@ the template are applied to the running pods in place. Pods are owned by their P
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from simulator.kubedb import events
@@ -51,10 +52,14 @@ class PetSetController(Reconciler):
         *,
         recorder: Recorder,
         timeline: Timeline,
+        server: Callable[[dict[str, Any]], str | None] = lambda _pod: None,
         **kwargs: Any,
     ) -> None:
         super().__init__(cluster, settings, timeline=timeline, **kwargs)
         self._events = recorder
+        self._server = server
+        """The data plane's state of the pod's server: None (modelled), or "starting",
+        "running", "down" (a dead server crash-loops the pod; only "running" is ready)."""
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         ps = await self._cluster.peek("petsets", namespace, name)
@@ -186,6 +191,7 @@ class PetSetController(Reconciler):
         now = self._now()
         stamp = timestamp(now)
         requeue: float | None = None
+        server = self._server(pod)
         if not bound:
             new = self._unschedulable(status, stamp)
             if new != status and self._claims_stuck(ps, name):
@@ -196,7 +202,7 @@ class PetSetController(Reconciler):
                     "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
                     component=events.SCHEDULER,
                 )
-        elif self._settings.crash_loops(namespace, name):
+        elif self._settings.crash_loops(namespace, name) or server == "down":
             new, requeue = await self._crash_loop(pod, containers, status, now)
         else:
             started = self._timeline.since("pod", namespace, name)
@@ -207,7 +213,10 @@ class PetSetController(Reconciler):
                 if started < self._settings.step:
                     return 0, self._settings.step - started
                 self._timeline.forget("pod", namespace, name)
-            new = _running(containers, status, stamp, ready=True, restarts=_restarts(status))
+            ready = server in (None, "running")  # "starting": running, the probe fails
+            new = _running(
+                containers, status, stamp, ready=ready, restarts=_restarts(status), crashed=False
+            )
         if new != status:
             try:
                 await self._cluster.replace_status("pods", namespace, name, new)
@@ -367,6 +376,7 @@ def _running(
     *,
     ready: bool,
     restarts: int = 0,
+    crashed: bool = True,
 ) -> dict[str, Any]:
     flag = "True" if ready else "False"
     started = status.get("startTime") or stamp
@@ -380,7 +390,7 @@ def _running(
             "started": ready,
             "restartCount": restarts,
         }
-        if ready:
+        if ready or not crashed:
             entry["state"] = {"running": {"startedAt": started}}
         else:
             entry["state"] = {

@@ -24,6 +24,8 @@ from simulator.extensions import (
 )
 from simulator.kubedb import catalog, ops_schemas, runner, schemas, webhooks
 from simulator.kubedb.cluster import ClusterError
+from simulator.kubedb.dataplane import controller as dataplane
+from simulator.kubedb.dataplane.plane import DataPlane
 from simulator.kubedb.engines import (
     BY_KIND,
     CATALOG_GROUP,
@@ -329,8 +331,10 @@ def install(sim: Simulator) -> None:
     for engine in OPS_ENGINES:
         sim.add_admission_hook(OpsWebhook(webhook_client), group=OPS_GROUP, kind=engine.ops_kind)
 
+    plane = dataplane.install(sim, ClientCluster)
+
     async def provisioner(ctx: ControllerContext) -> None:
-        model = _Model(ctx)
+        model = _Model(ctx, plane)
         await runner.run(
             ctx,
             [(e.plural, e.kind) for e in ENGINES],
@@ -339,7 +343,7 @@ def install(sim: Simulator) -> None:
         )
 
     async def petset_controller(ctx: ControllerContext) -> None:
-        model = _Model(ctx)
+        model = _Model(ctx, plane)
         await runner.run(
             ctx,
             [("petsets", "PetSet")],
@@ -348,7 +352,7 @@ def install(sim: Simulator) -> None:
         )
 
     async def ops_manager(ctx: ControllerContext) -> None:
-        model = _Model(ctx)
+        model = _Model(ctx, plane)
         await runner.run(ctx, [(e.ops_plural, e.ops_kind) for e in OPS_ENGINES], model.run_ops)
 
     sim.add_controller("kubedb-provisioner", provisioner)
@@ -359,8 +363,9 @@ def install(sim: Simulator) -> None:
 class _Model:
     """Builds the controllers with settings read afresh on every reconcile (knobs change)."""
 
-    def __init__(self, ctx: ControllerContext) -> None:
+    def __init__(self, ctx: ControllerContext, plane: DataPlane) -> None:
         self._ctx = ctx
+        self._plane = plane
         self._cluster = ClientCluster(ctx.client)
         self._rng: random.Random = ctx.random
         self._timeline = Timeline(asyncio.get_running_loop().time)
@@ -401,5 +406,6 @@ class _Model:
             rng=self._rng,
             now=_now,
             timeline=self._timeline,
+            server=self._plane.readiness,
         )
         return await controller.reconcile(namespace, name)

@@ -33,6 +33,7 @@ APPBINDING_API = "appcatalog.appscode.com/v1alpha1"
 KEEP_ON = "kubedb.com/resource-policy-keep-on"
 ROLE = "kubedb.com/role"
 PETSET_LABEL = "kubedb.com/petset"
+DATAPLANE_MODE = "dataplane.simulator.kubedb-dbaas.io/mode"
 DEFAULT_RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}
 
 
@@ -203,6 +204,8 @@ def appbinding(engine: Engine, db: dict[str, Any], secret_name: str | None) -> d
             "name": name,
             "namespace": namespace,
             "labels": labels(engine, name),
+            # The embedded cluster's data plane turns it "real" when a server runs.
+            "annotations": {DATAPLANE_MODE: "modelled"},
             "ownerReferences": [owner_ref(engine, db)],
         },
         "spec": spec,
