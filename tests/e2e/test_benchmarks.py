@@ -82,3 +82,12 @@ def test_the_scale_benchmark_prints_pass_figures_and_app_against_bare_http_figur
         for _, rate, p50, p99, failed in http
     )
     assert re.search(r"^app/bare throughput: GET one [\d.]+, list [\d.]+$", out, re.M)
+
+
+def test_the_data_plane_benchmark_prints_connect_times_and_idle_memory() -> None:
+    out = run_bench("bench.dataplane", "--databases", "2")
+
+    assert re.search(r"postgres modelled, create to Ready \(baseline\): mean [\d.]+ s", out), out
+    assert re.search(r"postgres real, create to first successful query: mean [\d.]+ s", out), out
+    assert re.search(r"redis real, create to first successful query: mean [\d.]+ s", out), out
+    assert re.search(r"memory of 2 idle real databases: \d+ MiB RSS", out), out

@@ -261,3 +261,32 @@ async def test_with_a_state_file_a_restarted_simulator_brings_the_server_back_on
         assert urls[0] == urls[1]  # the port was free: the same address
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, True)
+
+
+async def test_at_time_scale_zero_a_database_created_at_once_still_gets_its_real_server() -> None:
+    # The pod comes up before the plane has found its user and folder: it is held not ready.
+    sim = Simulator(plugins=[install], seed=5)
+    sim.config.update({"time_scale": 0.0, "real_databases": 1})
+    async with run_simulator(simulator=sim) as served:
+        client = served.client()
+        await client.create(database("Postgres"))
+        url = await real_url(client)
+        await ready(client, "postgreses")
+
+        assert await query(url, await password(client), "select 1") == [(1,)]
+
+
+async def test_where_no_server_can_run_a_held_database_is_modelled_and_becomes_ready(
+    tmp_path: Path,
+) -> None:
+    # pytest's tmp_path is closed to other users: the servers' user could not reach it.
+    sim = Simulator(plugins=[install], seed=5, state=tmp_path / "state.db")
+    sim.config.update({"time_scale": 0.0, "real_databases": 1})
+    async with run_simulator(simulator=sim) as served:
+        client = served.client()
+        await client.create(database("Postgres"))
+        await ready(client, "postgreses")
+        binding = await client.get("appbindings", "db1")
+
+    assert binding["metadata"]["annotations"][MODE] == "modelled"
+    assert "url" not in binding["spec"]["clientConfig"]

@@ -49,6 +49,7 @@ def install(sim: Simulator, cluster_of: Callable[[Client], Cluster]) -> DataPlan
         cluster = cluster_of(ctx.client)
         if plane.root is None:
             await plane.open()
+            await plane.release_held(cluster)
 
         async def reconcile(kind: str, namespace: str, name: str) -> float | None:
             return await plane.reconcile(cluster, kind, namespace, name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import shutil
 import tempfile
@@ -76,6 +77,10 @@ class DataPlane:
         self._versions: dict[str, str] = {}
         self._known: set[Key] = set()
         """Databases whose folder a server used before this process: real again at once."""
+        self._opened = False
+        """`open` has run (whether or not servers can run here)."""
+        self._held: set[Key] = set()
+        """Pods held not ready while the plane was opening (see `readiness`)."""
 
     @property
     def root(self) -> Path | None:
@@ -90,9 +95,24 @@ class DataPlane:
             log.error("dataplane_unavailable", reason=str(exc))
             self._account = None
             return
+        finally:
+            self._opened = True
         stopped = await asyncio.to_thread(self._stop_orphans, self._root)
-        self._known = await asyncio.to_thread(_known, self._root)
+        # Held while opening (see `readiness`), or real before a restart: real now.
+        self._known |= await asyncio.to_thread(_known, self._root)
         log.info("dataplane_open", root=str(self._root), user=self._account.name, orphans=stopped)
+
+    async def release_held(self, cluster: Cluster) -> None:
+        """After `open`: the pods held while it ran are looked at again (a write to them
+        wakes the PetSet controller); with no servers possible here they run modelled."""
+        held, self._held = self._held, set()
+        if self._account is not None:
+            return  # the reconcile gives each a server (they are `known`)
+        self._known -= held
+        for _kind, namespace, name in held:
+            patch = {"metadata": {"annotations": {ANNOTATION_SERVER: "modelled"}}}
+            with contextlib.suppress(ClusterError):
+                await cluster.merge_patch("pods", namespace, f"{name}-0", patch)
 
     def _make_root(self) -> Path:
         if self._state_file is None:
@@ -131,7 +151,17 @@ class DataPlane:
         """The server behind a pod (None: none, the model decides). A primary pod that is
         not running yet gets a server when the bound allows."""
         key = primary_of(pod)
-        if key is None or self._account is None:
+        if key is None:
+            return None
+        if not self._opened:
+            # A pod may come up before the plane has found its user and folder (time scale
+            # 0): hold it not ready, and give it a server once open, as the bound allows.
+            if not _has_claim(pod) or len(self._known) >= self._limit():
+                return None
+            self._known.add(key)
+            self._held.add(key)
+            return ServerState.STARTING
+        if self._account is None:
             return None
         server = self._servers.get(key)
         if server is not None:
