@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain import clock, ids
+from app.domain.data_plane import DataPlane
 
 
 class DatabaseStatus(StrEnum):
@@ -53,6 +54,10 @@ class Database(BaseModel):
     ready_replicas: int = 0
     endpoint: str | None = None
     port: int | None = None
+    # Whether a real server holds its data (`domain.data_plane`), and the version that server
+    # reports when it differs from `version`: from its AppBinding (None: not read yet).
+    data_plane: DataPlane | None = None
+    server_version: str | None = None
     backup_enabled: bool = True
     backup_schedule: str = "daily"
     backup_retention_days: int = 7

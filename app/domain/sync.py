@@ -16,6 +16,10 @@ always. The lifecycle `status` moves only where no one else owns it:
 is not True, with its reason and message), and with a lifecycle change; otherwise it keeps
 what the last operation said.
 
+Where it serves (`endpoint`, `port`) and what serves it (`data_plane`, `server_version`)
+follow its AppBinding (`domain.data_plane`) when there is one; a halted database has none,
+and keeps what was last seen.
+
 Ready replicas: all of them when the phase is Ready, none when Halted or NotReady;
 otherwise (Critical, Provisioning) KubeDB reports no count and the record keeps its own.
 Must not: touch the store or the cluster.
@@ -25,8 +29,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain import status_mapping
+from app.domain import data_plane, status_mapping
 from app.domain.databases import Database, DatabaseStatus
+from app.domain.manifests import connection
 from app.domain.status_mapping import DatabasePhase, ObservedDatabase
 
 _FOLLOWS_PHASE = status_mapping.OPERATION_STATUSES | {DatabaseStatus.FAILED}
@@ -58,15 +63,37 @@ def lifecycle(
     )
 
 
-def sync_fields(
-    database: Database, observed: ObservedDatabase, *, operation_active: bool
+def served_fields(
+    engine: str, *, name: str, namespace: str, binding: data_plane.Binding | None
 ) -> dict[str, Any]:
-    """The record's fields that differ from what the CR says; empty when nothing changed."""
+    """`endpoint`, `port`, `data_plane`, `server_version` as the AppBinding says; without
+    one, only the Service's DNS name and port."""
+    service = connection.endpoint(engine, name=name, namespace=namespace)
+    if binding is None:
+        return {"endpoint": service.host, "port": service.port}
+    return data_plane.record_fields(binding, service_host=service.host, default_port=service.port)
+
+
+def _served(database: Database, binding: data_plane.Binding) -> dict[str, Any]:
+    name, namespace = database.kubedb_resource_name or database.name, database.namespace or ""
+    return served_fields(database.engine, name=name, namespace=namespace, binding=binding)
+
+
+def sync_fields(
+    database: Database,
+    observed: ObservedDatabase,
+    *,
+    operation_active: bool,
+    binding: data_plane.Binding | None = None,
+) -> dict[str, Any]:
+    """The record's fields that differ from what the CR (and its AppBinding, when there is
+    one) says; empty when nothing changed."""
     wanted: dict[str, Any] = {
         "phase": observed.raw_phase or None,
         "health_status": observed.health,
         "ready_replicas": ready_replicas(database, observed),
         "conditions": conditions_of(observed),
+        **(_served(database, binding) if binding is not None else {}),
     }
     status = lifecycle(database, observed, operation_active=operation_active)
     if status is not database.status:

@@ -21,11 +21,12 @@ from app.domain import operation_kinds as kinds
 from app.domain.credentials import Credentials
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.events import Event
+from app.domain.manifests import connection
 from app.domain.operation_kinds import InputT, OperationKind
 from app.domain.operations import Operation
 from app.domain.providers import NoProvider
 from app.domain.sizes import SizeTable
-from app.services import operations
+from app.services import app_bindings, operations
 from app.services.catalog import CatalogService, CatalogUnavailable
 from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.services.database_creation import DatabaseCreation, NewDatabase
@@ -125,6 +126,28 @@ class DatabaseService:
             raise Unavailable(
                 f"the cluster did not answer: {exc.message}", code="cluster_unavailable"
             ) from exc
+
+    async def connection_details(self, database: Database) -> connection.ConnectionInfo:
+        """The credentials and where they work: the AppBinding's `clientConfig.url` when it
+        has one (the embedded cluster's loopback address), else the Service's DNS name."""
+        secret = await self.credentials(database)
+        name, namespace = database.kubedb_resource_name or database.name, database.namespace
+        gateway = await self._gateway(database)
+        try:
+            binding = await app_bindings.read(gateway, namespace or "", name)
+        except cluster_errors.ClusterError as exc:
+            raise Unavailable(
+                f"the cluster did not answer: {exc.message}", code="cluster_unavailable"
+            ) from exc
+        return connection.connection_info(
+            database.engine,
+            name=name,
+            namespace=namespace or "",
+            username=secret.username,
+            password=secret.password,
+            replicas=database.replicas,
+            address=binding.address if binding else None,
+        )
 
     async def available_upgrades(self, database: Database) -> list[str]:
         try:

@@ -29,7 +29,10 @@ from app.observability.metrics import Metrics
 
 class ClusterGateway(Protocol):
     """One cluster, objects as plain dicts. Raises the `app.cluster.errors` tree: `NotFound`,
-    `AlreadyExists` (a create that already happened), the temporary ones (retry) ..."""
+    `AlreadyExists` (a create that already happened), the temporary ones (retry) ...
+
+    A database's AppBinding (`domain.data_plane.APP_BINDING`: where it serves, whether a
+    real server does) is read with `find` (credentials, create) and `list` (status sync)."""
 
     async def create(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]: ...
 

@@ -2,7 +2,9 @@
 
     result = await StatusSync(store, view).run_pass(owns=lambda database_id: True)
 
-The pass reads the cluster once (`ClusterView.snapshot`: one paginated LIST per engine),
+The pass reads the cluster once (`ClusterView.snapshot`: one paginated LIST per engine and
+one of the AppBindings, which say where each database serves and whether a real server
+does),
 the active operations once, and the live records page by page; for each record it `owns`
 (the worker shares databases among instances) it writes what `domain.sync.sync_fields`
 says changed, with compare-and-set on the record's revision: a record that changed
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.domain import clock, status_mapping, sync
+from app.domain import clock, data_plane, status_mapping, sync
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.observability.log import get_logger
@@ -58,7 +60,7 @@ class StatusSync:
 
     async def run_pass(self, owns: Callable[[str], bool]) -> SyncPass:
         started_at, began = clock.utcnow(), time.perf_counter()
-        snapshot = await self._view.snapshot()
+        snapshot = await self._view.snapshot(bindings=True)
         active = await inventory.active_database_ids(self._store)
         seen = written = missing = errors = 0
         synced: set[str] = set()
@@ -75,11 +77,13 @@ class StatusSync:
             if found is None:
                 missing += 1
                 continue
+            binding = snapshot.bindings.get(database.id)
             try:
                 written += await self._sync_one(
                     database,
                     status_mapping.observe_database(found),
                     operation_active=database.id in active,
+                    binding=data_plane.parse(binding) if binding is not None else None,
                 )
             except store_errors.StoreUnavailable:
                 raise
@@ -104,8 +108,11 @@ class StatusSync:
         observed: status_mapping.ObservedDatabase,
         *,
         operation_active: bool,
+        binding: data_plane.Binding | None = None,
     ) -> int:
-        changes = sync.sync_fields(database, observed, operation_active=operation_active)
+        changes = sync.sync_fields(
+            database, observed, operation_active=operation_active, binding=binding
+        )
         if not changes:
             return 0
         if "status" in changes and await self._store.operations.get_active(database.id):

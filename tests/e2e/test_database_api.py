@@ -297,7 +297,8 @@ async def test_health_shows_the_status_syncs_last_pass_and_the_record_follows_th
     assert status["health_status"] == "degraded"
     assert health["components"]["status_sync"] == "running"
     last = health["passes"]["status_sync"]["last"]
-    assert last["databases_seen"] == 1 and last["cluster_calls"] == 5
+    # One list per engine and one of the AppBindings.
+    assert last["databases_seen"] == 1 and last["cluster_calls"] == 6
     assert health["passes"]["reconciliation"]["passes"] >= 1
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from app.api.v1 import fields
+from app.domain.data_plane import DataPlane
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.engines import Engine
 from app.domain.events import Event
@@ -86,6 +87,21 @@ class DatabaseOut(BaseModel):
     ready_replicas: int
     endpoint: str | None
     port: int | None
+    data_plane: Annotated[
+        DataPlane | None,
+        Field(
+            description="`real`: a database server holds the data (always so in a real "
+            "cluster); `modelled`: the embedded cluster only models this database, there is "
+            "nothing to connect to. Null until the database's AppBinding has been read."
+        ),
+    ] = None
+    server_version: Annotated[
+        str | None,
+        Field(
+            description="The version the server really runs, where the cluster reports one "
+            "that differs from `version` (the embedded cluster's one-version binaries)."
+        ),
+    ] = None
     backup_enabled: bool
     backup_schedule: str
     backup_retention_days: int

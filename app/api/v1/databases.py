@@ -30,7 +30,6 @@ from app.api.v1.database_routing import (
 from app.api.v1.operations import OperationList, OperationOut
 from app.domain import access
 from app.domain import operation_kinds as kinds
-from app.domain.manifests import connection
 from app.services import database_errors as service_errors
 from app.services.databases import NewDatabase
 from app.store.protocols import OperationFilter
@@ -246,15 +245,7 @@ async def get_credentials(
     database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.CREDENTIALS
     )
-    secret = await service.credentials(database)
-    info = connection.connection_info(
-        database.engine,
-        name=database.kubedb_resource_name or database.name,
-        namespace=database.namespace or "",
-        username=secret.username,
-        password=secret.password,
-        replicas=database.replicas,
-    )
+    info = await service.connection_details(database)
     response.headers["Cache-Control"] = "no-store"
     return models.CredentialsOut(
         username=info.username,

@@ -11,6 +11,9 @@ in-cluster names `<service>.<namespace>.svc`. URIs per engine:
     redis        redis://USER:PASS@<host>:6379/0      (rediss:// with TLS; no /0 for Cluster,
                  which a cluster-aware client seeds from the same host)
 
+Where the database's AppBinding has a `clientConfig.url` (the embedded cluster: a loopback
+address, `domain.data_plane`), its host, port and database replace the Service's.
+
 User and password are percent-encoded. Pure: the caller reads the secret; this module must
 not, and must not log what it builds (the `repr` of `ConnectionInfo` hides the secrets).
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from app.domain import engines
+from app.domain import data_plane, engines
 from app.domain.engines import Engine, Topology
 from app.domain.manifests import names
 
@@ -74,42 +77,58 @@ def connection_info(
     topology: Topology = Topology.STANDALONE,
     replicas: int = 1,
     tls: bool = False,
+    address: data_plane.Address | None = None,
 ) -> ConnectionInfo:
+    """`address` (the AppBinding's `clientConfig.url`, when it has one) replaces the
+    Service DNS name, port and database: one host, so no replica-set seed list."""
     spec = engines.spec(engine)
     where = endpoint(spec.engine, name=name, namespace=namespace, topology=topology)
+    host, port, database = where.host, where.port, spec.default_database
+    if address is not None:
+        host, port = address.host, address.port or spec.port
+        database = address.database or database
     userinfo = f"{quote(username, safe='')}:{quote(password, safe='')}"
-    host_port = f"{where.host}:{where.port}"
-    database = spec.default_database
-    if spec.engine is Engine.POSTGRES:
-        sslmode = "verify-full" if tls else "disable"
-        uri = f"postgresql://{userinfo}@{host_port}/{database}?sslmode={sslmode}"
-    elif spec.engine in (Engine.MYSQL, Engine.MARIADB):
-        uri = f"{spec.uri_scheme}://{userinfo}@{host_port}/"
-    elif spec.engine is Engine.MONGODB:
-        query = "authSource=admin"
-        if topology is Topology.REPLICA_SET:
-            pods = names.pods_service_name(name)
-            host_port = ",".join(
-                f"{service_host(f'{name}-{i}.{pods}', namespace)}:{spec.port}"
-                for i in range(replicas)
-            )
-            query = f"replicaSet={engines.MONGODB_REPLICA_SET_NAME}&{query}"
-        if tls:
-            query += "&tls=true"
-        uri = f"mongodb://{userinfo}@{host_port}/?{query}"
-    else:
-        scheme = "rediss" if tls else spec.uri_scheme
-        if topology is Topology.CLUSTER:
-            database = None
-            uri = f"{scheme}://{userinfo}@{host_port}"
-        else:
-            uri = f"{scheme}://{userinfo}@{host_port}/{database}"
+    host_port = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    replica_set = address is None and topology is Topology.REPLICA_SET
+    if spec.engine is Engine.MONGODB and replica_set:
+        pods = names.pods_service_name(name)
+        host_port = ",".join(
+            f"{service_host(f'{name}-{i}.{pods}', namespace)}:{spec.port}" for i in range(replicas)
+        )
+    if spec.engine is Engine.REDIS and topology is Topology.CLUSTER:
+        database = None
     return ConnectionInfo(
         username=username,
         password=password,
-        host=where.host,
-        port=where.port,
+        host=host,
+        port=port,
         database=database,
-        connection_string=uri,
+        connection_string=_uri(
+            spec.engine,
+            f"{userinfo}@{host_port}",
+            database,
+            replica_set=replica_set,
+            tls=tls,
+        ),
         read_host=where.read_host,
     )
+
+
+def _uri(
+    engine: Engine, authority: str, database: str | None, *, replica_set: bool, tls: bool
+) -> str:
+    spec = engines.spec(engine)
+    if engine is Engine.POSTGRES:
+        sslmode = "verify-full" if tls else "disable"
+        return f"postgresql://{authority}/{database}?sslmode={sslmode}"
+    if engine in (Engine.MYSQL, Engine.MARIADB):
+        return f"{spec.uri_scheme}://{authority}/"
+    if engine is Engine.MONGODB:
+        query = "authSource=admin"
+        if replica_set:
+            query = f"replicaSet={engines.MONGODB_REPLICA_SET_NAME}&{query}"
+        if tls:
+            query += "&tls=true"
+        return f"mongodb://{authority}/?{query}"
+    scheme = "rediss" if tls else spec.uri_scheme
+    return f"{scheme}://{authority}" if database is None else f"{scheme}://{authority}/{database}"

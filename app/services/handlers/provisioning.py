@@ -33,14 +33,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.cluster import errors
-from app.domain import clock, status_mapping
+from app.domain import clock, status_mapping, sync
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
-from app.domain.manifests import connection, database_cr, labels, names
+from app.domain.manifests import database_cr, labels, names
 from app.domain.manifests.desired import DeletionPolicy, DesiredDatabase
 from app.domain.operation_kinds import CreateInput, DeleteInput, ProvisionState
 from app.domain.status_mapping import ConditionType, DatabasePhase, ObservedDatabase
 from app.engine import steps
 from app.engine.context import StepContext
+from app.services import app_bindings
 from app.services.handlers import records
 from app.services.handlers.cluster_errors import translated
 from app.services.handlers.deps import HandlerDeps
@@ -157,6 +158,15 @@ class Provisioning:
                     owner=found.get(labels.DATABASE_ID_KEY),
                 )
 
+    async def _served(self, desired: DesiredDatabase, gateway: ClusterGateway) -> dict[str, Any]:
+        """Where it serves and what serves it, from its AppBinding (none yet: the Service's
+        DNS name, the data plane left for the status sync)."""
+        with translated(f"reading AppBinding {desired.namespace}/{desired.name}"):
+            binding = await app_bindings.read(gateway, desired.namespace, desired.name)
+        return sync.served_fields(
+            desired.engine, name=desired.name, namespace=desired.namespace, binding=binding
+        )
+
     async def _await_ready(
         self,
         ctx: CreateContext,
@@ -172,21 +182,16 @@ class Provisioning:
             return await self._submit(ctx, database, desired, gateway)
         observed = status_mapping.observe_database(found)
         if observed.phase in _SERVING:
-            where = connection.endpoint(
-                desired.engine,
-                name=desired.name,
-                namespace=desired.namespace,
-                topology=desired.topology or desired.topology_spec.topology,
-            )
+            served = await self._served(desired, gateway)
+            where = f"{served['endpoint']}:{served['port']}"
             await records.transition(
                 self._deps.store,
                 ctx.operation,
                 to=DatabaseStatus.RUNNING,
                 outcome="Succeeded",
-                message=f"database is running at {where.host}:{where.port}",
+                message=f"database is running at {where}",
                 fields={
-                    "endpoint": where.host,
-                    "port": where.port,
+                    **served,
                     "phase": observed.phase.value,
                     "health_status": observed.health,
                     # KubeDB reports no member count: all are ready when the phase is
@@ -199,7 +204,7 @@ class Provisioning:
                 },
                 previous=DatabaseStatus.PROVISIONING,
             )
-            return steps.Done(f"database is running at {where.host}:{where.port}")
+            return steps.Done(f"database is running at {where}")
         deadline, window = self._ready_by(ctx)
         now = clock.utcnow()
         if now >= deadline:
