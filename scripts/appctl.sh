@@ -35,8 +35,10 @@ start_simulator() {
   fi
   rm -f "$SIM_KUBECONFIG"
   # HTTPS (a certificate kept in var/simulator-tls): kubectl sends its token only over TLS.
+  # Real PostgreSQL/Redis servers for the first EMBEDDED_REAL_DATABASES databases.
   setsid "$PY" -m simulator --host 127.0.0.1 --state "$SIM_STATE" \
     --kubeconfig-out "$SIM_KUBECONFIG" --tls-dir "$VAR_DIR/simulator-tls" \
+    --real-databases "${EMBEDDED_REAL_DATABASES:-4}" \
     >>"$SIM_LOG_FILE" 2>&1 < /dev/null &
   echo $! >"$SIM_PID_FILE"
   local waited=0
@@ -91,7 +93,11 @@ PYEOF
 
 start() {
   mkdir -p "$VAR_DIR"
-  chmod -R go-rwx "$VAR_DIR"  # what an older version left readable
+  # What an older version left readable; not the simulator's database servers' folders,
+  # which are their user's. Others may pass through DATA_DIR (never list or read it): those
+  # servers run as an unprivileged user who must reach their folders (docs/simulator.md).
+  find "$VAR_DIR" -path "$VAR_DIR/simulator-dataplane" -prune -o -exec chmod go-rwx {} +
+  chmod o+x "$VAR_DIR"
   if pid_alive; then
     echo "kubedb-dbaas is already running (pid $(cat "$PID_FILE")) at $API_URL"
     return 0

@@ -48,7 +48,10 @@ def account() -> Account:
 
 
 def own(path: Path, who: Account, *, mode: int = 0o700) -> None:
+    missing = [folder for folder in path.parents if not folder.exists()]
     path.mkdir(parents=True, exist_ok=True)
+    for folder in missing:  # made under the caller's umask (077 under `make run`): the
+        folder.chmod(0o711)  # servers' user must pass through, never list
     path.chmod(mode)
     if who.uid is not None and who.gid is not None:
         os.chown(path, who.uid, who.gid)
