@@ -4,32 +4,20 @@ code and reason, as kubectl prints them: `Error from server (Conflict): ...`).""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from simulator.kubeconfig import CONTEXT
 from simulator.server import Simulator, run_simulator
+from tests.simulator.kubectl_runner import Kubectl, Result, run_kubectl
 
 pytestmark = pytest.mark.skipif(
     shutil.which("kubectl") is None,
     reason="kubectl is not installed (Debian package kubernetes-client)",
 )
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Kubectl = Callable[..., Awaitable[Result]]
 
 
 @pytest.fixture
@@ -39,20 +27,7 @@ async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
         config.write_text(json.dumps(served.kubeconfig()))
 
         async def run(*args: str, stdin: str | None = None, ok: bool = True) -> Result:
-            process = await asyncio.create_subprocess_exec(
-                "kubectl",
-                f"--kubeconfig={config}",
-                f"--context={CONTEXT}",
-                f"--cache-dir={tmp_path / 'cache'}",
-                *args,
-                stdin=asyncio.subprocess.PIPE if stdin else None,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            out, err = await asyncio.wait_for(
-                process.communicate(stdin.encode() if stdin else None), timeout=30
-            )
-            result = Result(process.returncode or 0, out.decode(), err.decode())
+            result = await run_kubectl(config, tmp_path / "cache", *args, stdin=stdin)
             if ok:
                 assert result.code == 0, f"kubectl {' '.join(args)}: {result.err}"
             return result

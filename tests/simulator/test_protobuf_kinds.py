@@ -4,12 +4,10 @@ then enforced for that ServiceAccount's token), PersistentVolumeClaim and Statef
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +15,8 @@ import httpx
 import pytest
 
 from simulator import protowire
-from simulator.kubeconfig import CONTEXT
 from simulator.server import Simulator, run_simulator
+from tests.simulator.kubectl_runner import Kubectl, Result, run_kubectl
 from tests.support import eventually
 
 needs_kubectl = pytest.mark.skipif(
@@ -30,16 +28,6 @@ ASK_PROTOBUF = {"Accept": f"{PROTOBUF},application/json"}
 RBAC = "rbac.authorization.k8s.io"
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Kubectl = Callable[..., Awaitable[Result]]
-
-
 @pytest.fixture
 async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
     """`kubectl(*args, user="admin")`; `user` names a kubeconfig file in `tmp_path`."""
@@ -47,20 +35,9 @@ async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
         (tmp_path / "admin").write_text(json.dumps(served.kubeconfig()))
 
         async def run(*args: str, user: str = "admin", stdin: str | None = None) -> Result:
-            process = await asyncio.create_subprocess_exec(
-                "kubectl",
-                f"--kubeconfig={tmp_path / user}",
-                f"--context={CONTEXT}",
-                f"--cache-dir={tmp_path / 'cache' / user}",
-                *args,
-                stdin=asyncio.subprocess.PIPE if stdin else None,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            out, err = await asyncio.wait_for(
-                process.communicate(stdin.encode() if stdin else None), timeout=30
-            )
-            return Result(process.returncode or 0, out.decode().strip(), err.decode())
+            cache = tmp_path / "cache" / user
+            result = await run_kubectl(tmp_path / user, cache, *args, stdin=stdin)
+            return Result(result.code, result.out.strip(), result.err)
 
         yield run
 
