@@ -182,6 +182,57 @@ async def test_a_killed_server_makes_the_database_unhealthy_then_the_model_resta
     assert await query(url, await password(client), "select 1") == [(1,)]
 
 
+async def pod_ready(client: Client, name: str = "db1") -> bool:
+    pod = await client.get("pods", f"{name}-0")
+    conditions = (pod.get("status") or {}).get("conditions") or ()
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+async def aof_rewritten(server: aioredis.Redis) -> bool:
+    persistence = await server.info("persistence")
+    return not (
+        persistence["aof_rewrite_in_progress"] or persistence["aof_rewrite_scheduled"]
+    ) and (persistence["aof_last_bgrewrite_status"] == "ok")
+
+
+async def test_a_killed_redis_server_makes_the_database_unhealthy_then_it_comes_back_with_its_keys(
+    client: Client,
+) -> None:
+    await client.create(database("Redis"))
+    url = await real_url(client)
+    await ready(client, "redises")
+    before = aioredis.Redis.from_url(url, password=await password(client))
+    try:
+        await before.set("kept", "before the crash")
+        await before.bgrewriteaof()  # the key is in the append-only file, not only in memory
+        await eventually(lambda: aof_rewritten(before), timeout=10, message="the AOF rewritten")
+    finally:
+        await before.aclose()
+    pid = int(((await data_folder(client)) / "redis.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)
+    seen: set[str] = set()
+
+    async def pod_and_database_unhealthy() -> bool:
+        if not await pod_ready(client):
+            seen.add("pod not ready")
+        if await phase(client, "redises") in ("NotReady", "Critical"):
+            seen.add("database unhealthy")
+        return len(seen) == 2
+
+    await eventually(
+        pod_and_database_unhealthy, timeout=30, interval=0.01, message="NotReady or Critical"
+    )
+    await ready(client, "redises")
+    assert await pod_ready(client)
+    after = aioredis.Redis.from_url(await real_url(client), password=await password(client))
+    try:
+        assert await after.get("kept") == b"before the crash"
+        new_pid = int(((await data_folder(client)) / "redis.pid").read_text().split()[0])
+    finally:
+        await after.aclose()
+    assert new_pid != pid
+
+
 async def test_wipeout_removes_the_data_folder_and_halt_keeps_it(client: Client) -> None:
     await client.create(database("Postgres", "kept", deletionPolicy="Halt"))
     await client.create(database("Postgres", "gone", deletionPolicy="WipeOut"))
