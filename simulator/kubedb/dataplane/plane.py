@@ -51,6 +51,7 @@ log = structlog.get_logger(__name__)
 
 ENGINES: dict[str, ServerEngine] = {"Postgres": postgres.Postgres(), "Redis": redis.Redis()}
 _PID_FILES = {"Postgres": postgres.pid_file, "Redis": redis.pid_file}
+_STOP_SIGNALS = {"Postgres": postgres.STOP_SIGNAL, "Redis": redis.STOP_SIGNAL}
 _URL = {"Postgres": "postgresql://127.0.0.1:{port}/postgres", "Redis": "redis://127.0.0.1:{port}"}
 _RESTART_DELAY, _PROBE_EVERY, _START_DEADLINE = 1.0, 1.0, 60.0
 Key = tuple[str, str, str]
@@ -131,11 +132,12 @@ class DataPlane:
     def _stop_orphans(root: Path) -> int:
         stopped = 0
         for meta_file in root.glob("*/*/meta.json"):
-            kind = json.loads(meta_file.read_text()).get("kind")
+            folder = meta_file.parent
+            kind = _read_meta(folder).get("kind")
             if kind in _PID_FILES:
-                folder = meta_file.parent
                 marker = str(folder / "data") if kind == "Postgres" else "redis-server"
-                stopped += processes.stop_orphan(_PID_FILES[kind](folder), marker)
+                pid_file, sig = _PID_FILES[kind](folder), _STOP_SIGNALS[kind]
+                stopped += processes.stop_orphan(pid_file, marker, sig=sig)
         return stopped
 
     async def shutdown(self) -> None:

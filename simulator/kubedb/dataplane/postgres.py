@@ -38,6 +38,8 @@ def _bin() -> Path:
 
 BIN = _bin()
 MAX_CONNECTIONS = 20
+STOP_SIGNAL = signal.SIGINT
+"""Fast shutdown: sessions are ended, then a checkpoint (SIGTERM would wait for them)."""
 
 
 def shared_buffers(memory_bytes: int) -> str:
@@ -115,7 +117,7 @@ class Postgres:
 
     async def stop(self, handle: Handle) -> None:
         if handle.process is not None:
-            await processes.stop(handle.process, sig=signal.SIGINT)  # fast shutdown
+            await processes.stop(handle.process, sig=STOP_SIGNAL)
 
     async def probe(self, handle: Handle) -> bool:
         if handle.process is None or handle.process.returncode is not None:

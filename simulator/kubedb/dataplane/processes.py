@@ -143,9 +143,10 @@ async def accepts(port: int, timeout: float = 1.0) -> bool:
     return True
 
 
-def stop_orphan(pid_file: Path, marker: str) -> bool:
+def stop_orphan(pid_file: Path, marker: str, *, sig: int = signal.SIGTERM) -> bool:
     """Stop the process a pid file names when it is still alive and its command line holds
-    `marker` (a server of this folder, not a recycled pid); blocking: run in a thread."""
+    `marker` (a server of this folder, not a recycled pid): `sig` (the server's own way to
+    shut down), SIGKILL after a grace; blocking: run in a thread."""
     try:
         pid = int(pid_file.read_text().split()[0])
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -153,10 +154,10 @@ def stop_orphan(pid_file: Path, marker: str) -> bool:
         return False
     if marker not in cmdline:
         return False
-    for sig, wait in ((signal.SIGTERM, _STOP_GRACE), (signal.SIGKILL, _STOP_GRACE)):
+    for signum in (sig, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        if _gone(pid, wait):
+            os.kill(pid, signum)
+        if _gone(pid, _STOP_GRACE):
             return True
     return False
 

