@@ -91,16 +91,18 @@ class DataPlane:
         """Find the account and the folder, and stop the servers a crash left behind."""
         try:
             self._account = await asyncio.to_thread(processes.account)
-            self._root = await asyncio.to_thread(self._make_root)
+            root = await asyncio.to_thread(self._make_root)
         except (DataPlaneError, OSError) as exc:
             log.error("dataplane_unavailable", reason=str(exc))
             self._account = None
-            return
-        finally:
             self._opened = True
-        stopped = await asyncio.to_thread(self._stop_orphans, self._root)
+            return
+        # Open only once a crash's leftovers are stopped: a pod restored from the state
+        # is held (not ready) until then, never Ready on a server about to be stopped.
+        stopped = await asyncio.to_thread(self._stop_orphans, root)
         # Held while opening (see `readiness`), or real before a restart: real now.
-        self._known |= await asyncio.to_thread(_known, self._root)
+        self._known |= await asyncio.to_thread(_known, root)
+        self._root, self._opened = root, True
         log.info("dataplane_open", root=str(self._root), user=self._account.name, orphans=stopped)
 
     async def release_held(self, cluster: Cluster) -> None:
