@@ -80,6 +80,11 @@ class BackupStorage(BaseModel):
         return self.credentials_encrypted is not None
 
 
+def backend_secret_name(storage: BackupStorage) -> str:
+    """The KubeStash backend Secret of a storage with credentials (backup-contract)."""
+    return f"{storage.name}-backend"
+
+
 def check_name(name: str) -> str:
     return validation.check_dns_label(name, field="name")
 
