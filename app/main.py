@@ -32,6 +32,7 @@ from app.api.limits import RequestLimits
 from app.api.middleware import RequestMiddleware
 from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import audit as audit_routes
+from app.api.v1 import backup_storages as backup_storage_routes
 from app.api.v1 import catalog as catalog_routes
 from app.api.v1 import database_actions as database_action_routes
 from app.api.v1 import database_search as database_search_routes
@@ -62,6 +63,7 @@ from app.runtime.startup import connect_with_retry
 from app.runtime.supervisor import ComponentState, Supervisor
 from app.services.api_keys import ApiKeyService, bootstrap_admin_key
 from app.services.audit import AuditLog
+from app.services.backup_storages import BackupStorageService
 from app.services.catalog import CatalogService
 from app.services.cluster_health import ProviderProbe
 from app.services.cluster_view import ClusterView
@@ -117,6 +119,7 @@ class Runtime:
     metrics: Metrics
     fleet: ClusterFleet
     providers: ProviderService
+    backup_storages: BackupStorageService
     placement: Placement
     cluster: KubeGateway | None = None
     sizes: SizeTable = field(default_factory=sizes.default_size_table)
@@ -169,6 +172,8 @@ async def build_runtime(
         stack.push_async_callback(cluster.close)
         await register_local_provider(store)
     cipher = _cipher(settings)
+    backup_storages = BackupStorageService(store, cipher=cipher, local_dir=settings.backup_dir)
+    await backup_storages.ensure_embedded()
     fleet = ClusterFleet(
         store, default=cluster, cipher=cipher, connect=KubeGateway.connect, metrics=metrics
     )
@@ -247,6 +252,7 @@ async def build_runtime(
                 gateway, size_table, allowed=settings.allowed_versions
             ),
         ),
+        backup_storages=backup_storages,
         handlers=handlers,
         elector=elector,
         reconciler=reconciler,
@@ -364,6 +370,7 @@ def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
         operations=runtime.operations,
         catalog=runtime.catalog,
         providers=runtime.providers,
+        backup_storages=runtime.backup_storages,
         quotas=runtime.placement.quotas,
         audit=AuditLog(runtime.store),
         api_keys=ApiKeyService(runtime.store),
@@ -462,6 +469,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_routes.router)
     app.include_router(api_keys_routes.router)
     app.include_router(provider_routes.router)
+    app.include_router(backup_storage_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(quota_routes.router)
     app.include_router(health.router)

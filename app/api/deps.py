@@ -16,6 +16,7 @@ from app.api import wiring
 from app.observability.metrics import Metrics
 from app.services.api_keys import ApiKeyService
 from app.services.audit import AuditLog
+from app.services.backup_storages import BackupStorageService
 from app.services.catalog import CatalogService
 from app.services.database_lists import DatabaseLists
 from app.services.databases import DatabaseService
@@ -63,6 +64,10 @@ async def providers(request: Request) -> ProviderService:
     return services_of(request).providers
 
 
+async def backup_storages(request: Request) -> BackupStorageService:
+    return services_of(request).backup_storages
+
+
 async def quotas(request: Request) -> Quotas:
     return services_of(request).quotas
 
@@ -97,6 +102,7 @@ DatabaseListing = Annotated[DatabaseLists, Depends(database_lists)]
 Operations = Annotated[OperationService, Depends(operations)]
 Catalog = Annotated[CatalogService, Depends(catalog)]
 Providers = Annotated[ProviderService, Depends(providers)]
+BackupStorages = Annotated[BackupStorageService, Depends(backup_storages)]
 QuotaService = Annotated[Quotas, Depends(quotas)]
 Audit = Annotated[AuditLog, Depends(audit)]
 ApiKeys = Annotated[ApiKeyService, Depends(api_keys)]

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from app.observability.metrics import Metrics
 from app.services.api_keys import ApiKeyService
 from app.services.audit import AuditLog
+from app.services.backup_storages import BackupStorageService
 from app.services.catalog import CatalogService
 from app.services.database_lists import DatabaseLists
 from app.services.databases import DatabaseService
@@ -41,6 +42,7 @@ class Services:
     operations: OperationService
     catalog: CatalogService
     providers: ProviderService
+    backup_storages: BackupStorageService
     quotas: Quotas
     audit: AuditLog
     api_keys: ApiKeyService

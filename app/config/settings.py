@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     # Where kubeconfig files given as a provider's `kubeconfig_path` must be; unset:
     # DATA_DIR/kubeconfigs. A path outside is refused.
     provider_kubeconfig_dir: Path | None = None
+    # Where `local` backup storages keep their backups, one folder per storage (0700); the
+    # embedded default storage `local` is BACKUP_LOCAL_DIR/local. Unset: DATA_DIR/backups.
+    backup_local_dir: Path | None = None
     # Requests per minute per API key, with bursts of up to RATE_LIMIT_BURST (kept in Redis,
     # shared by every instance); 0 turns limiting off. Health and metrics are never limited.
     rate_limit_per_minute: Annotated[int, Field(ge=0, le=10_000_000)] = 1200
@@ -173,6 +176,7 @@ class Settings(BaseSettings):
         "allowed_versions",
         "sizes_file",
         "provider_kubeconfig_dir",
+        "backup_local_dir",
         mode="before",
     )
     @classmethod
@@ -264,6 +268,10 @@ class Settings(BaseSettings):
     @property
     def kubeconfig_dir(self) -> Path:
         return self.provider_kubeconfig_dir or self.data_dir / "kubeconfigs"
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.backup_local_dir or self.data_dir / "backups"
 
     @property
     def embedded_redis_dir(self) -> Path:

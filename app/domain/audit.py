@@ -25,7 +25,15 @@ from app.domain import clock, ids
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Path parameters that name what a request acts on, most specific first.
-TARGET_PARAMS = ("database_id", "operation_id", "provider_id", "key_id", "project", "domain")
+TARGET_PARAMS = (
+    "database_id",
+    "operation_id",
+    "provider_id",
+    "storage_name",
+    "key_id",
+    "project",
+    "domain",
+)
 # What an owner's view shows instead of an actor from outside its tenant.
 EXTERNAL = "external"
 

@@ -13,6 +13,7 @@ class IdPrefix(StrEnum):
     API_KEY = "key"
     PROVIDER = "prv"
     BACKUP = "bkp"
+    BACKUP_STORAGE = "bst"
     AUDIT = "aud"
 
 

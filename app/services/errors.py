@@ -26,6 +26,13 @@ case that raises them (their modules are named on the right); each status is one
     │   ├── ProviderUnreachable 422 provider_unreachable
     │   ├── InvalidKubeconfig 422 validation_error: details.fields.kubeconfig_content
     │   └── EncryptionUnavailable 422 validation_error, as InvalidKubeconfig
+    ├── BackupStorageError    422 validation_error                         backup_storages
+    │   ├── BackupStorageNotFound 404 not_found: no such storage, or no default
+    │   ├── BackupStorageNameTaken 409 backup_storage_name_taken
+    │   ├── BackupStorageInUse 409 backup_storage_in_use: details.databases
+    │   ├── BackupStorageIsDefault 409 backup_storage_is_default
+    │   ├── InvalidBackupStorage 422 validation_error: details.fields, the field named
+    │   └── BackupStorageUnusable 422 backup_storage_unusable: credentials unreadable
     ├── ApiKeyError           401 unauthorized                             api_keys
     │   ├── AuthenticationFailed 401 unauthorized: the token is malformed, unknown,
     │   │                         wrong or revoked (the reason is logged, not answered)

@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from pydantic import BaseModel
 
 from app.domain import clock
+from app.domain.backup_storages import BackupStorage
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.operations import (
     ACTIVE_STATUSES,
@@ -54,7 +55,18 @@ _PROTECTED = frozenset(
         "created_at",
     }
 )
-_PROTECTED_BY_MODEL: dict[type[BaseModel], frozenset[str]] = {Provider: _PROVIDER_PROTECTED}
+# A backup storage's name and provider are what its cluster objects are; its default flag
+# moves only through `make_default` (with its derived key).
+_STORAGE_PROTECTED = frozenset(
+    {"id", "_id", "revision", "created_at", "name", "provider", "is_default", "default_key"}
+)
+_PROTECTED_BY_MODEL: dict[type[BaseModel], frozenset[str]] = {
+    Provider: _PROVIDER_PROTECTED,
+    BackupStorage: _STORAGE_PROTECTED,
+}
+# `default_key` of a backup storage: this while it is the default, its own id otherwise, so
+# a unique index admits one default.
+DEFAULT_KEY = "default"
 
 
 def encode(value: Any) -> Any:
@@ -79,6 +91,8 @@ def to_document(record: BaseModel) -> dict[str, Any]:
         doc["label_pairs"] = label_pairs(doc["labels"])
     elif isinstance(record, Operation):
         doc["active_key"] = active_key(doc)
+    elif isinstance(record, BackupStorage):
+        doc["default_key"] = DEFAULT_KEY if record.is_default else record.id
     return doc
 
 

@@ -23,12 +23,14 @@ from pymongo import errors as mongo_errors
 from app.domain import clock
 from app.domain.api_keys import ApiKey
 from app.domain.audit import AuditEntry, AuditScope
+from app.domain.backup_storages import BackupStorage
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
 from app.domain.providers import Provider
 from app.domain.quotas import Tenant
 from app.store import errors, mongo_indexes
+from app.store.mongo_backup_storages import MongoBackupStorages
 from app.store.mongo_collection import (
     Collection,
     checked,
@@ -129,6 +131,12 @@ class MongoDatabases:
             engine, status, health = str(group["_id"]).split("|", 2)
             counts[(engine, status, health)] = int(group["n"])
         return counts
+
+    async def count_using_backup_storage(self, name: str, *, or_unset: bool) -> int:
+        # `None` matches a missing field too (records written before the field existed).
+        names: list[str | None] = [name, None] if or_unset else [name]
+        query = {"backup_storage": {"$in": names}, "status": {"$ne": "deleted"}}
+        return int(await guard(self._c.c.count_documents(query)))
 
 
 class MongoOperations:
@@ -399,6 +407,7 @@ class MongoStore:
         self.events = MongoEvents(Collection(db["events"], Event), self.fences)
         self.api_keys = MongoApiKeys(Collection(db["api_keys"], ApiKey))
         self.providers = MongoProviders(Collection(db["providers"], Provider), self.fences)
+        self.backup_storages = MongoBackupStorages(Collection(db["backup_storages"], BackupStorage))
         self.audit = MongoAudit(Collection(db["audit"], AuditEntry))
         self.tenants = MongoTenants(Collection(db["tenants"], Tenant), self.fences)
 

@@ -18,6 +18,10 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("domain", ASCENDING), ("project", ASCENDING), ("created_at", DESCENDING)],
             name="databases_tenant_created",
         ),
+        IndexModel(
+            [("backup_storage", ASCENDING), ("status", ASCENDING)],
+            name="databases_backup_storage",
+        ),
     ],
     "operations": [
         IndexModel([("active_key", ASCENDING)], unique=True, name="operations_one_active"),
@@ -38,6 +42,10 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("domain", ASCENDING), ("created_at", DESCENDING)], name="audit_domain_created"
         ),
         IndexModel([("created_at", DESCENDING)], name="audit_created"),
+    ],
+    "backup_storages": [
+        IndexModel([("name", ASCENDING)], unique=True, name="backup_storages_name"),
+        IndexModel([("default_key", ASCENDING)], unique=True, name="backup_storages_one_default"),
     ],
     "providers": [
         IndexModel([("name", ASCENDING)], unique=True, name="providers_name"),

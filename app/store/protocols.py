@@ -15,6 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from app.domain.api_keys import ApiKey
 from app.domain.audit import AuditEntry, AuditScope
+from app.domain.backup_storages import BackupStorage
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
@@ -120,6 +121,10 @@ class DatabaseRepository(Protocol):
     async def count_by_state(self) -> Mapping[tuple[str, str, str], int]:
         """Live databases counted by (engine, status, health_status), for the metrics."""
 
+    async def count_using_backup_storage(self, name: str, *, or_unset: bool) -> int:
+        """Live databases whose `backup_storage` is `name`, and with `or_unset` those that
+        name none (they use the default storage): one count an index answers."""
+
 
 class OperationRepository(Protocol):
     async def create_active(self, operation: Operation, *, fence: Fence | None = None) -> Operation:
@@ -208,6 +213,38 @@ class ProviderRepository(Protocol):
         """False when there was no such provider (at that revision)."""
 
 
+class BackupStorageRepository(Protocol):
+    async def insert(self, storage: BackupStorage) -> BackupStorage:
+        """Raises `NameTaken` when a storage has the same name. A storage is inserted as not
+        the default (`ValueError` otherwise): `make_default` designates it."""
+
+    async def get(self, storage_id: str) -> BackupStorage | None: ...
+
+    async def get_by_name(self, name: str) -> BackupStorage | None: ...
+
+    async def get_default(self) -> BackupStorage | None: ...
+
+    async def list(self, *, offset: int = 0, limit: int = 20) -> Page[BackupStorage]:
+        """Newest first."""
+
+    async def update_fields(
+        self,
+        storage_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+    ) -> BackupStorage:
+        """Raises `NotFound` or `RevisionConflict`. The name, the provider and the default
+        flag are not fields it changes (`ValueError`)."""
+
+    async def make_default(self, storage_id: str) -> BackupStorage:
+        """Make it the default and every other storage not: never two defaults (a unique
+        index holds it), and on SQLite one transaction. Raises `NotFound`."""
+
+    async def delete(self, storage_id: str, *, expected_revision: int | None = None) -> bool:
+        """False when there was no such storage (at that revision)."""
+
+
 class AuditRepository(Protocol):
     async def append(self, entry: AuditEntry) -> AuditEntry: ...
 
@@ -266,6 +303,9 @@ class Store(Protocol):
 
     @property
     def providers(self) -> ProviderRepository: ...
+
+    @property
+    def backup_storages(self) -> BackupStorageRepository: ...
 
     @property
     def audit(self) -> AuditRepository: ...

@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from app.domain import clock
 from app.domain.api_keys import ApiKey
 from app.domain.audit import AuditEntry
+from app.domain.backup_storages import BackupStorage
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
@@ -46,6 +47,7 @@ from app.store.protocols import (
     OperationFilter,
     Page,
 )
+from app.store.sqlite_backup_storages import SQLiteBackupStorages
 from app.store.sqlite_fences import SQLiteFences
 from app.store.sqlite_platform import SQLiteApiKeys, SQLiteAudit, SQLiteProviders, SQLiteTenants
 from app.store.sqlite_table import (
@@ -169,6 +171,16 @@ class SQLiteDatabases:
         )
         return {(str(e), str(s), str(h)): int(n) for e, s, h, n in rows}
 
+    async def count_using_backup_storage(self, name: str, *, or_unset: bool) -> int:
+        # Two seeks on the partial index databases_live_backup_storage (with an OR, SQLite
+        # scans the whole index instead).
+        live = "FROM databases WHERE json_extract(doc, '$.status') != 'deleted' AND "
+        sql = f"SELECT (SELECT count(*) {live}json_extract(doc, '$.backup_storage') = ?)"
+        if or_unset:
+            sql += f" + (SELECT count(*) {live}json_extract(doc, '$.backup_storage') IS NULL)"
+        rows = await guard(self._t.rows(sql, (name,)))
+        return int(rows[0][0]) if rows else 0
+
 
 class SQLiteOperations:
     def __init__(self, table: Table) -> None:
@@ -285,6 +297,9 @@ class SQLiteStore:
         self.events = SQLiteEvents(Table(conn, "events", Event))
         self.api_keys = SQLiteApiKeys(Table(conn, "api_keys", ApiKey, reader))
         self.providers = SQLiteProviders(Table(conn, "providers", Provider))
+        self.backup_storages = SQLiteBackupStorages(
+            conn, Table(conn, "backup_storages", BackupStorage)
+        )
         self.audit = SQLiteAudit(Table(conn, "audit", AuditEntry))
         self.tenants = SQLiteTenants(Table(conn, "tenants", Tenant))
         self.fences = SQLiteFences(conn)

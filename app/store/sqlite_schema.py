@@ -68,6 +68,19 @@ CREATE TABLE IF NOT EXISTS providers (
     doc TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS providers_name ON providers (json_extract(doc, '$.name'));
+CREATE TABLE IF NOT EXISTS backup_storages (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL CHECK (json_valid(doc))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS backup_storages_name ON backup_storages (
+    json_extract(doc, '$.name')
+);
+CREATE UNIQUE INDEX IF NOT EXISTS backup_storages_one_default ON backup_storages (
+    json_extract(doc, '$.default_key')
+);
+CREATE INDEX IF NOT EXISTS databases_live_backup_storage ON databases (
+    json_extract(doc, '$.backup_storage')
+) WHERE json_extract(doc, '$.status') != 'deleted';
 CREATE TABLE IF NOT EXISTS fences (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS api_keys_tenant_created ON api_keys (
     json_extract(doc, '$.domain'), json_extract(doc, '$.project'), json_extract(doc, '$.created_at')

@@ -158,6 +158,22 @@ def test_the_providers_quotas_and_audit_examples_work_as_written(shared_run: Mad
     ]
 
 
+def test_the_backup_storage_examples_work_as_written(shared_run: MadeRun) -> None:
+    result = shared_run.script(readme_block("## Backup storages"), timeout=60)
+
+    lines = result.stdout.splitlines()
+    assert lines == [
+        str((shared_run.data_dir / "backups" / "local").resolve()),
+        "True",
+        "offsite s3 True",
+        "local local False",
+        "{'credentials.service_account_json': 'required for a gcs storage'}",
+        "backup_storage_is_default",
+        "True",
+        "204",
+    ], result.stdout
+
+
 def test_the_rate_limit_example_works_as_written(tmp_path: Path) -> None:
     with made_run(tmp_path / "var", RATE_LIMIT_PER_MINUTE="60", RATE_LIMIT_BURST="5") as run:
         result = run.script(readme_block(SECTION, 1), timeout=60)
