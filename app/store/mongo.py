@@ -23,12 +23,14 @@ from pymongo import errors as mongo_errors
 from app.domain import clock
 from app.domain.api_keys import ApiKey
 from app.domain.audit import AuditEntry, AuditScope
+from app.domain.backups import Backup
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
 from app.domain.providers import Provider
 from app.domain.quotas import Tenant
 from app.store import errors, mongo_indexes
+from app.store.mongo_backups import MongoBackups
 from app.store.mongo_collection import (
     Collection,
     checked,
@@ -401,6 +403,7 @@ class MongoStore:
         self.providers = MongoProviders(Collection(db["providers"], Provider), self.fences)
         self.audit = MongoAudit(Collection(db["audit"], AuditEntry))
         self.tenants = MongoTenants(Collection(db["tenants"], Tenant), self.fences)
+        self.backups = MongoBackups(Collection(db["backups"], Backup))
 
     @classmethod
     async def open(cls, db: Any, *, client: Any = None) -> MongoStore:

@@ -39,6 +39,17 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel([("created_at", DESCENDING)], name="audit_created"),
     ],
+    "backups": [
+        IndexModel([("snapshot_key", ASCENDING)], unique=True, name="backups_snapshot"),
+        IndexModel(
+            [("database_id", ASCENDING), ("created_at", DESCENDING)],
+            name="backups_database_created",
+        ),
+        IndexModel(
+            [("domain", ASCENDING), ("project", ASCENDING), ("created_at", DESCENDING)],
+            name="backups_tenant_created",
+        ),
+    ],
     "providers": [
         IndexModel([("name", ASCENDING)], unique=True, name="providers_name"),
     ],
