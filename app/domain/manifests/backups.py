@@ -212,8 +212,10 @@ def _session(target: BackupTarget, name: str, *, backend: str, scheduler: JsonOb
 
 
 def backup_configuration(
-    target: BackupTarget, *, storage: str, schedule: str, paused: bool
+    target: BackupTarget, *, storage: str, schedule: str, enabled: bool, paused: bool = False
 ) -> JsonObject:
+    """Backups off suspend the scheduled session only (on-demand backups still run);
+    `paused` (the whole configuration) is for the length of an in-place restore."""
     storage_ref = {"name": storage, "namespace": PLATFORM_NAMESPACE}
     return {
         "apiVersion": CORE_API_VERSION,
@@ -246,7 +248,12 @@ def backup_configuration(
                 },
             ],
             "sessions": [
-                _session(target, SCHEDULED, backend=SCHEDULED, scheduler={"schedule": schedule}),
+                _session(
+                    target,
+                    SCHEDULED,
+                    backend=SCHEDULED,
+                    scheduler={"schedule": schedule, "suspend": not enabled},
+                ),
                 _session(
                     target,
                     MANUAL,
