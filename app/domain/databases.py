@@ -61,6 +61,8 @@ class Database(BaseModel):
     backup_enabled: bool = True
     backup_schedule: str = "daily"
     backup_retention_days: int = 7
+    # The backup storage's name; None: the platform's default storage.
+    backup_storage: str | None = None
     monitoring_enabled: bool = True
     deletion_protection: bool = False
     deletion_policy: str = "Delete"
