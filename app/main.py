@@ -32,6 +32,7 @@ from app.api.limits import RequestLimits
 from app.api.middleware import RequestMiddleware
 from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import audit as audit_routes
+from app.api.v1 import backups as backup_routes
 from app.api.v1 import catalog as catalog_routes
 from app.api.v1 import database_actions as database_action_routes
 from app.api.v1 import database_search as database_search_routes
@@ -62,6 +63,8 @@ from app.runtime.startup import connect_with_retry
 from app.runtime.supervisor import ComponentState, Supervisor
 from app.services.api_keys import ApiKeyService, bootstrap_admin_key
 from app.services.audit import AuditLog
+from app.services.backup_cluster import StorageResolver
+from app.services.backups import BackupService
 from app.services.catalog import CatalogService
 from app.services.cluster_health import ProviderProbe
 from app.services.cluster_view import ClusterView
@@ -122,6 +125,8 @@ class Runtime:
     sizes: SizeTable = field(default_factory=sizes.default_size_table)
     # Runs only with a cluster to read.
     status_sync: StatusSyncWorker | None = None
+    # Where backups go (the backup storages); None: backups cannot run.
+    storages: StorageResolver | None = None
 
 
 def operation_handlers() -> HandlerRegistry:
@@ -351,14 +356,18 @@ def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
     """What requests call, built once per app from the runtime."""
     keys = RedisKeys(settings.redis_key_prefix)
     buckets = RedisTokenBuckets(runtime.redis, prefix=keys.rate_limits)
+    databases = DatabaseService(
+        runtime.store,
+        runtime.operations,
+        runtime.catalog,
+        runtime.sizes,
+        runtime.fleet,
+        runtime.placement,
+    )
     return api_wiring.Services(
-        databases=DatabaseService(
-            runtime.store,
-            runtime.operations,
-            runtime.catalog,
-            runtime.sizes,
-            runtime.fleet,
-            runtime.placement,
+        databases=databases,
+        backups=BackupService(
+            runtime.store, databases, runtime.storages, gateway_for=databases.gateway_for
         ),
         database_lists=DatabaseLists(runtime.store),
         operations=runtime.operations,
@@ -458,6 +467,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(database_routes.router)
     app.include_router(database_action_routes.router)
     app.include_router(database_search_routes.router)
+    app.include_router(backup_routes.router)
+    app.include_router(backup_routes.project_router)
     app.include_router(operations_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(api_keys_routes.router)

@@ -199,6 +199,7 @@ class UpdateInput(OperationInput):
     backup_enabled: StrictBool | None = None
     backup_schedule: str | None = None
     backup_retention_days: StrictInt | None = None
+    backup_storage: str | None = None
     storage_gb: StrictInt | None = None
     size: Text | None = None
     replicas: StrictInt | None = None
