@@ -64,6 +64,7 @@ from app.runtime.supervisor import ComponentState, Supervisor
 from app.services.api_keys import ApiKeyService, bootstrap_admin_key
 from app.services.audit import AuditLog
 from app.services.backup_cluster import StorageResolver
+from app.services.backup_sync import BackupSync
 from app.services.backups import BackupService
 from app.services.catalog import CatalogService
 from app.services.cluster_health import ProviderProbe
@@ -233,6 +234,7 @@ async def build_runtime(
         repair_interval=settings.reconcile_interval,
         metrics=metrics,
         orphans=OrphanRecords(store, placement, grace=settings.orphan_record_grace),
+        backups=BackupSync(store, fleet),
     )
     runtime = Runtime(
         settings=settings,

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from app.cluster import errors
-from app.domain import backups
+from app.domain import backups, clock
+from app.domain.backups import BackupStatus
 from app.domain.databases import Database
 from app.domain.engines import Engine, Resource
 from app.domain.manifests import JsonObject
@@ -151,3 +153,30 @@ def condition_messages(obj: Mapping[str, Any]) -> str:
         if isinstance(snapshot, Mapping) and snapshot.get("phase") == "Failed":
             parts.append(f"snapshot {snapshot.get('name')} failed")
     return "; ".join(dict.fromkeys(parts)) or f"phase {status.get('phase')}"
+
+
+def snapshot_fields(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """A backup's status, size and times as its Snapshot tells them."""
+    status = snapshot.get("status") or {}
+    outcome = backups.status_of_snapshot(status.get("phase"))
+    fields: dict[str, Any] = {"status": outcome}
+    size = backups.size_bytes(status.get("size"))
+    if size is not None:
+        fields["size_bytes"] = size
+    created = _time((snapshot.get("metadata") or {}).get("creationTimestamp"))
+    if created is not None:
+        fields["started_at"] = created
+    if outcome.is_terminal:
+        fields["completed_at"] = _time(status.get("snapshotTime")) or clock.utcnow()
+    if outcome is BackupStatus.FAILED:
+        fields["error"] = condition_messages(snapshot)
+    return fields
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -23,7 +23,6 @@ restore (input: the source Snapshot, resolved by the API)
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
 from typing import Any
 
 from app.cluster import errors
@@ -124,7 +123,12 @@ class BackupOperations:
         if outcome is not BackupStatus.SUCCEEDED:
             return steps.Wait(self._deps.timing.backup_poll, message=f"backing up ({outcome})")
         snapshot = await self._snapshot_of(session, target.namespace, gateway)
-        fields = _snapshot_fields(snapshot)
+        fields: dict[str, Any] = {}
+        if snapshot is not None:
+            fields = backup_cluster.snapshot_fields(snapshot)
+            fields.pop("status", None)
+            fields.pop("error", None)
+            fields["snapshot_name"] = snapshot["metadata"]["name"]
         await self._settle_backup(backup, BackupStatus.SUCCEEDED, **fields)
         size = fields.get("size_bytes")
         return steps.Done(f"backup {backup.id} succeeded ({size} bytes)")
@@ -141,7 +145,8 @@ class BackupOperations:
         return found or {"metadata": {"name": name}}
 
     async def _settle_backup(self, backup: Backup, status: BackupStatus, **fields: Any) -> None:
-        changes: dict[str, Any] = {"status": status, "completed_at": clock.utcnow(), **fields}
+        changes: dict[str, Any] = {"status": status, "completed_at": clock.utcnow()}
+        changes.update(fields)
         if status is BackupStatus.FAILED:
             changes["error"] = fields.get("error") or "the backup failed"
         try:
@@ -288,18 +293,3 @@ class BackupOperations:
             return await awaitable
         except store_errors.StoreUnavailable as exc:
             raise steps.TemporaryError(f"store: {exc}") from exc
-
-
-def _snapshot_fields(snapshot: dict[str, Any] | None) -> dict[str, Any]:
-    if snapshot is None:
-        return {}
-    status = snapshot.get("status") or {}
-    fields: dict[str, Any] = {"snapshot_name": snapshot["metadata"]["name"]}
-    size = backups.size_bytes(status.get("size"))
-    if size is not None:
-        fields["size_bytes"] = size
-    taken = status.get("snapshotTime")
-    if isinstance(taken, str):
-        with contextlib.suppress(ValueError):
-            fields["completed_at"] = datetime.fromisoformat(taken.replace("Z", "+00:00"))
-    return fields
