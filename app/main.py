@@ -33,6 +33,7 @@ from app.api.middleware import RequestMiddleware
 from app.api.v1 import api_keys as api_keys_routes
 from app.api.v1 import audit as audit_routes
 from app.api.v1 import backup_storages as backup_storage_routes
+from app.api.v1 import backups as backup_routes
 from app.api.v1 import catalog as catalog_routes
 from app.api.v1 import database_actions as database_action_routes
 from app.api.v1 import database_search as database_search_routes
@@ -63,7 +64,10 @@ from app.runtime.startup import connect_with_retry
 from app.runtime.supervisor import ComponentState, Supervisor
 from app.services.api_keys import ApiKeyService, bootstrap_admin_key
 from app.services.audit import AuditLog
+from app.services.backup_cluster import FromStorages, StorageResolver
 from app.services.backup_storages import BackupStorageService
+from app.services.backup_sync import BackupSync
+from app.services.backups import BackupService
 from app.services.catalog import CatalogService
 from app.services.cluster_health import ProviderProbe
 from app.services.cluster_view import ClusterView
@@ -125,6 +129,8 @@ class Runtime:
     sizes: SizeTable = field(default_factory=sizes.default_size_table)
     # Runs only with a cluster to read.
     status_sync: StatusSyncWorker | None = None
+    # Where backups go (the backup storages); None: backups cannot run.
+    storages: StorageResolver | None = None
 
 
 def operation_handlers() -> HandlerRegistry:
@@ -196,7 +202,9 @@ async def build_runtime(
                     ops_poll=poll,
                     halt_poll=poll,
                     delete_poll=poll,
+                    backup_poll=poll,
                 ),
+                storages=FromStorages(backup_storages),
             ),
         )
     supervisor = Supervisor(expected_errors=(BrokerError, StoreError))
@@ -233,6 +241,7 @@ async def build_runtime(
         repair_interval=settings.reconcile_interval,
         metrics=metrics,
         orphans=OrphanRecords(store, placement, grace=settings.orphan_record_grace),
+        backups=BackupSync(store, fleet),
     )
     runtime = Runtime(
         settings=settings,
@@ -253,6 +262,7 @@ async def build_runtime(
             ),
         ),
         backup_storages=backup_storages,
+        storages=FromStorages(backup_storages),
         handlers=handlers,
         elector=elector,
         reconciler=reconciler,
@@ -357,14 +367,18 @@ def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
     """What requests call, built once per app from the runtime."""
     keys = RedisKeys(settings.redis_key_prefix)
     buckets = RedisTokenBuckets(runtime.redis, prefix=keys.rate_limits)
+    databases = DatabaseService(
+        runtime.store,
+        runtime.operations,
+        runtime.catalog,
+        runtime.sizes,
+        runtime.fleet,
+        runtime.placement,
+    )
     return api_wiring.Services(
-        databases=DatabaseService(
-            runtime.store,
-            runtime.operations,
-            runtime.catalog,
-            runtime.sizes,
-            runtime.fleet,
-            runtime.placement,
+        databases=databases,
+        backups=BackupService(
+            runtime.store, databases, runtime.storages, gateway_for=databases.gateway_for
         ),
         database_lists=DatabaseLists(runtime.store),
         operations=runtime.operations,
@@ -465,6 +479,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(database_routes.router)
     app.include_router(database_action_routes.router)
     app.include_router(database_search_routes.router)
+    app.include_router(backup_routes.router)
+    app.include_router(backup_routes.project_router)
     app.include_router(operations_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(api_keys_routes.router)

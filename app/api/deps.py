@@ -17,6 +17,7 @@ from app.observability.metrics import Metrics
 from app.services.api_keys import ApiKeyService
 from app.services.audit import AuditLog
 from app.services.backup_storages import BackupStorageService
+from app.services.backups import BackupService
 from app.services.catalog import CatalogService
 from app.services.database_lists import DatabaseLists
 from app.services.databases import DatabaseService
@@ -46,6 +47,10 @@ async def services(request: Request) -> wiring.Services:
 
 async def databases(request: Request) -> DatabaseService:
     return services_of(request).databases
+
+
+async def backups(request: Request) -> BackupService:
+    return services_of(request).backups
 
 
 async def database_lists(request: Request) -> DatabaseLists:
@@ -98,6 +103,7 @@ async def metrics(request: Request) -> Metrics:
 
 Services = Annotated[wiring.Services, Depends(services)]
 Databases = Annotated[DatabaseService, Depends(databases)]
+Backups = Annotated[BackupService, Depends(backups)]
 DatabaseListing = Annotated[DatabaseLists, Depends(database_lists)]
 Operations = Annotated[OperationService, Depends(operations)]
 Catalog = Annotated[CatalogService, Depends(catalog)]

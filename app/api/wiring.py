@@ -19,6 +19,7 @@ from app.observability.metrics import Metrics
 from app.services.api_keys import ApiKeyService
 from app.services.audit import AuditLog
 from app.services.backup_storages import BackupStorageService
+from app.services.backups import BackupService
 from app.services.catalog import CatalogService
 from app.services.database_lists import DatabaseLists
 from app.services.databases import DatabaseService
@@ -38,6 +39,7 @@ class Services:
     """Everything a request may call, one instance per running app."""
 
     databases: DatabaseService
+    backups: BackupService
     database_lists: DatabaseLists
     operations: OperationService
     catalog: CatalogService

@@ -316,10 +316,26 @@ class KubeGateway:
     ) -> None:
         """Create the basic-auth secret `name`, or overwrite the username and password of one
         that is there (left by an earlier database of the same name)."""
-        data = {
-            "username": base64.b64encode(credentials.username.encode()).decode(),
-            "password": base64.b64encode(credentials.password.encode()).decode(),
-        }
+        await self.write_secret(
+            namespace,
+            name,
+            {"username": credentials.username, "password": credentials.password},
+            labels=labels,
+            secret_type="kubernetes.io/basic-auth",
+        )
+
+    async def write_secret(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        *,
+        labels: Mapping[str, str],
+        secret_type: str = "Opaque",
+    ) -> None:
+        """Create the secret `name` holding `data`, or overwrite those keys and the labels
+        of one that is there."""
+        encoded = {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
         metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
         try:
             await self._call(
@@ -330,8 +346,8 @@ class KubeGateway:
                             "apiVersion": "v1",
                             "kind": "Secret",
                             "metadata": metadata,
-                            "type": "kubernetes.io/basic-auth",
-                            "data": data,
+                            "type": secret_type,
+                            "data": encoded,
                         }
                     )
                 ),
@@ -342,7 +358,7 @@ class KubeGateway:
                 self._client.patch(
                     Secret,
                     name,
-                    {"metadata": {"labels": dict(labels)}, "data": data},
+                    {"metadata": {"labels": dict(labels)}, "data": encoded},
                     namespace=namespace,
                     patch_type=PatchType.MERGE,
                 ),

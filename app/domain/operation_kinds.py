@@ -112,11 +112,26 @@ class ObservedHalted(BaseModel):
 # --- inputs ------------------------------------------------------------------------------
 
 
+class RestoreSource(BaseModel):
+    """Where a restore's data comes from: a Snapshot (or the newest, `latest`) of a
+    repository in the source database's namespace, resolved by the API from the user's
+    `restore_from` or `backup_id`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    database_id: Text
+    namespace: Text
+    repository: Text
+    snapshot: Text
+    backup_id: Text | None = None
+
+
 class CreateInput(OperationInput):
     type: Literal["create"] = "create"
     # The basic-auth secret the API wrote for a user's own password (decision 19).
     auth_secret_name: Text | None = None
     storage_class: Text | None = None
+    # Set: the new database starts from this data (restore, clone).
+    restore: RestoreSource | None = None
 
 
 class DeleteInput(OperationInput):
@@ -184,10 +199,24 @@ class UpdateInput(OperationInput):
     backup_enabled: StrictBool | None = None
     backup_schedule: str | None = None
     backup_retention_days: StrictInt | None = None
+    backup_storage: str | None = None
     storage_gb: StrictInt | None = None
     size: Text | None = None
     replicas: StrictInt | None = None
     version: Text | None = None
+
+
+class BackupInput(OperationInput):
+    type: Literal["backup"] = "backup"
+    # The backup record the operation fills (made with the operation, status pending).
+    backup_id: Text
+
+
+class RestoreInput(OperationInput):
+    """In place: the database's own data replaced by a backup's."""
+
+    type: Literal["restore"] = "restore"
+    source: RestoreSource
 
 
 OpsRequestInput = (
@@ -199,7 +228,14 @@ OpsRequestInput = (
     | RotateCredentialsInput
 )
 OperationInputs = Annotated[
-    CreateInput | DeleteInput | OpsRequestInput | PauseInput | ResumeInput | UpdateInput,
+    CreateInput
+    | DeleteInput
+    | OpsRequestInput
+    | PauseInput
+    | ResumeInput
+    | UpdateInput
+    | BackupInput
+    | RestoreInput,
     Field(discriminator="type"),
 ]
 _INPUTS: TypeAdapter[Any] = TypeAdapter(OperationInputs)
@@ -261,6 +297,19 @@ class UpdateState(StepState):
     applied: list[str] = Field(default_factory=list)
 
 
+class BackupState(StepState):
+    step: str | None = None  # "submit", then "wait"
+    session_name: str | None = None
+
+
+class RestoreState(StepState):
+    step: str | None = None  # "submit", then "wait", then "resume"
+    session_name: str | None = None
+    return_to: str | None = None
+    error: str | None = None
+    """Set when the restore failed: the schedule is resumed, then the operation fails."""
+
+
 # --- the kinds ---------------------------------------------------------------------------
 
 CREATE = OperationKind("create", CreateInput, ProvisionState)
@@ -274,6 +323,8 @@ ROTATE_CREDENTIALS = OperationKind("rotate_credentials", RotateCredentialsInput,
 PAUSE = OperationKind("pause", PauseInput, HaltState)
 RESUME = OperationKind("resume", ResumeInput, HaltState)
 UPDATE = OperationKind("update", UpdateInput, UpdateState)
+BACKUP = OperationKind("backup", BackupInput, BackupState)
+RESTORE = OperationKind("restore", RestoreInput, RestoreState)
 
 DATABASE_KINDS: tuple[OperationKind[Any, Any], ...] = (
     CREATE,
@@ -287,4 +338,6 @@ DATABASE_KINDS: tuple[OperationKind[Any, Any], ...] = (
     PAUSE,
     RESUME,
     UPDATE,
+    BACKUP,
+    RESTORE,
 )

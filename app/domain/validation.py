@@ -44,6 +44,7 @@ SETTINGS_FIELDS = (
     "backup_enabled",
     "backup_schedule",
     "backup_retention_days",
+    "backup_storage",
 )
 _FLAGS = ("monitoring_enabled", "deletion_protection", "backup_enabled")
 
@@ -264,6 +265,10 @@ def check_settings(values: Mapping[str, object]) -> dict[str, object]:
             if not isinstance(value, str):
                 raise errors.InvalidValue(name, "backup_schedule must be a text")
             checked[name] = check_backup_schedule(value)
+        elif name == "backup_storage":
+            if value is not None and not isinstance(value, str):
+                raise errors.InvalidValue(name, "backup_storage must be a storage's name")
+            checked[name] = None if value is None else check_dns_label(value, field=name)
         else:
             low, high = BACKUP_RETENTION_DAYS
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

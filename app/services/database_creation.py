@@ -57,6 +57,7 @@ class NewDatabase:
     backup_enabled: bool = True
     backup_schedule: str = "daily"
     backup_retention_days: int = 7
+    backup_storage: str | None = None
     monitoring_enabled: bool = True
     deletion_protection: bool = False
     deletion_policy: str = "Delete"
@@ -64,6 +65,8 @@ class NewDatabase:
     password: str | None = field(default=None, repr=False)
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    # Resolved by `services.backups` from the request's `restore_from`.
+    restore: kinds.RestoreSource | None = None
 
 
 class DatabaseCreation:
@@ -137,6 +140,7 @@ class DatabaseCreation:
             backup_enabled=request.backup_enabled,
             backup_schedule=request.backup_schedule,
             backup_retention_days=request.backup_retention_days,
+            backup_storage=request.backup_storage,
             monitoring_enabled=request.monitoring_enabled,
             deletion_protection=request.deletion_protection,
             deletion_policy=request.deletion_policy,
@@ -164,10 +168,12 @@ class DatabaseCreation:
             }
         )
         if credentials is None:
-            database, operation = await self._insert_with_operation(database, demand, actor=actor)
+            database, operation = await self._insert_with_operation(
+                database, demand, kinds.CreateInput(restore=request.restore), actor=actor
+            )
         else:
             database, operation = await self._insert_then_submit(
-                database, demand, credentials, actor=actor
+                database, demand, credentials, restore=request.restore, actor=actor
             )
         await operations.after_queueing(
             operation,
@@ -189,12 +195,12 @@ class DatabaseCreation:
         return database, operation
 
     async def _insert_with_operation(
-        self, database: Database, demand: Demand, *, actor: str
+        self, database: Database, demand: Demand, wanted: kinds.CreateInput, *, actor: str
     ) -> tuple[Database, Operation]:
         """The record and its operation in one store write (issue 12, item 21)."""
         try:
             return await self._operations.submit_with_record(
-                database, kinds.CREATE, kinds.CreateInput(), created_by=actor
+                database, kinds.CREATE, wanted, created_by=actor
             )
         except BaseException as exc:
             if not await self._record_left(database):
@@ -220,7 +226,13 @@ class DatabaseCreation:
         )
 
     async def _insert_then_submit(
-        self, database: Database, demand: Demand, credentials: Credentials, *, actor: str
+        self,
+        database: Database,
+        demand: Demand,
+        credentials: Credentials,
+        *,
+        restore: kinds.RestoreSource | None,
+        actor: str,
     ) -> tuple[Database, Operation]:
         """With the user's credentials: the record first (it holds the name), then the
         secret, then the operation, so the password never reaches the store. A crash
@@ -238,7 +250,7 @@ class DatabaseCreation:
             secret = await self._write_credentials(database, credentials)
             operation = await self._operations.submit(
                 kinds.CREATE,
-                kinds.CreateInput(auth_secret_name=secret),
+                kinds.CreateInput(auth_secret_name=secret, restore=restore),
                 database_id=database.id,
                 domain=database.domain,
                 project=database.project,

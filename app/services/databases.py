@@ -87,10 +87,10 @@ class DatabaseService:
         self._clusters = clusters
         self._placement = placement
         self._creation = DatabaseCreation(
-            store, operations, catalog, sizes, placement, gateway_for=self._gateway
+            store, operations, catalog, sizes, placement, gateway_for=self.gateway_for
         )
 
-    async def _gateway(self, database: Database) -> ClusterGateway:
+    async def gateway_for(self, database: Database) -> ClusterGateway:
         try:
             return await self._clusters.gateway_for(database)
         except ClusterUnavailable as exc:
@@ -117,7 +117,7 @@ class DatabaseService:
         if database.namespace is None:
             raise no_credentials(database)
         secret = f"{database.kubedb_resource_name or database.name}-auth"
-        gateway = await self._gateway(database)
+        gateway = await self.gateway_for(database)
         try:
             return await gateway.read_credentials(database.namespace, secret)
         except cluster_errors.NotFound as exc:
@@ -132,7 +132,7 @@ class DatabaseService:
         has one (the embedded cluster's loopback address), else the Service's DNS name."""
         secret = await self.credentials(database)
         name, namespace = database.kubedb_resource_name or database.name, database.namespace
-        gateway = await self._gateway(database)
+        gateway = await self.gateway_for(database)
         try:
             binding = await app_bindings.read(gateway, namespace or "", name)
         except cluster_errors.ClusterError as exc:

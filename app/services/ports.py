@@ -77,6 +77,17 @@ class ClusterGateway(Protocol):
         self, namespace: str, name: str, credentials: Credentials, *, labels: Mapping[str, str]
     ) -> None: ...
 
+    async def write_secret(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        *,
+        labels: Mapping[str, str],
+        secret_type: str = "Opaque",
+    ) -> None:
+        """Create the secret, or overwrite its `data` keys and labels."""
+
     async def secret_labels(self, namespace: str, name: str) -> dict[str, str] | None: ...
 
     async def delete_secret(

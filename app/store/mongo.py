@@ -24,6 +24,7 @@ from app.domain import clock
 from app.domain.api_keys import ApiKey
 from app.domain.audit import AuditEntry, AuditScope
 from app.domain.backup_storages import BackupStorage
+from app.domain.backups import Backup
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import ACTIVE_STATUSES, Operation, OperationStatus
@@ -31,6 +32,7 @@ from app.domain.providers import Provider
 from app.domain.quotas import Tenant
 from app.store import errors, mongo_indexes
 from app.store.mongo_backup_storages import MongoBackupStorages
+from app.store.mongo_backups import MongoBackups
 from app.store.mongo_collection import (
     Collection,
     checked,
@@ -410,6 +412,7 @@ class MongoStore:
         self.backup_storages = MongoBackupStorages(Collection(db["backup_storages"], BackupStorage))
         self.audit = MongoAudit(Collection(db["audit"], AuditEntry))
         self.tenants = MongoTenants(Collection(db["tenants"], Tenant), self.fences)
+        self.backups = MongoBackups(Collection(db["backups"], Backup))
 
     @classmethod
     async def open(cls, db: Any, *, client: Any = None) -> MongoStore:

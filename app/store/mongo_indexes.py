@@ -47,6 +47,17 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("name", ASCENDING)], unique=True, name="backup_storages_name"),
         IndexModel([("default_key", ASCENDING)], unique=True, name="backup_storages_one_default"),
     ],
+    "backups": [
+        IndexModel([("snapshot_key", ASCENDING)], unique=True, name="backups_snapshot"),
+        IndexModel(
+            [("database_id", ASCENDING), ("created_at", DESCENDING)],
+            name="backups_database_created",
+        ),
+        IndexModel(
+            [("domain", ASCENDING), ("project", ASCENDING), ("created_at", DESCENDING)],
+            name="backups_tenant_created",
+        ),
+    ],
     "providers": [
         IndexModel([("name", ASCENDING)], unique=True, name="providers_name"),
     ],

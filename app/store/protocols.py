@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from app.domain.api_keys import ApiKey
 from app.domain.audit import AuditEntry, AuditScope
 from app.domain.backup_storages import BackupStorage
+from app.domain.backups import Backup
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
@@ -89,6 +90,16 @@ class ApiKeyFilter:
 
     domain: str | None = None
     project: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BackupFilter:
+    domain: str | None = None
+    project: str | None = None
+    database_id: str | None = None
+    status: str | None = None
+    # Backups whose Snapshot is gone (retention, a delete) are left out unless asked for.
+    include_removed: bool = False
 
 
 class DatabaseRepository(Protocol):
@@ -245,6 +256,31 @@ class BackupStorageRepository(Protocol):
         """False when there was no such storage (at that revision)."""
 
 
+class BackupRepository(Protocol):
+    async def insert(self, backup: Backup) -> Backup:
+        """Raises `Conflict` when a backup of the same Snapshot (provider, namespace,
+        snapshot name) is recorded already."""
+
+    async def get(self, backup_id: str) -> Backup | None: ...
+
+    async def find_snapshot(
+        self, provider_id: str, namespace: str, snapshot_name: str
+    ) -> Backup | None: ...
+
+    async def list(self, where: BackupFilter, *, offset: int = 0, limit: int = 20) -> Page[Backup]:
+        """Newest first."""
+
+    async def live(
+        self, provider_id: str, *, after: str | None = None, limit: int = 500
+    ) -> Sequence[Backup]:
+        """Backups on a provider not yet removed, in id order after the id `after`."""
+
+    async def update_fields(
+        self, backup_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> Backup:
+        """Raises `NotFound` or `RevisionConflict`."""
+
+
 class AuditRepository(Protocol):
     async def append(self, entry: AuditEntry) -> AuditEntry: ...
 
@@ -309,6 +345,9 @@ class Store(Protocol):
 
     @property
     def audit(self) -> AuditRepository: ...
+
+    @property
+    def backups(self) -> BackupRepository: ...
 
     @property
     def tenants(self) -> TenantRepository: ...

@@ -34,12 +34,13 @@ from app.domain import clock
 from app.domain.api_keys import ApiKey
 from app.domain.audit import AuditEntry
 from app.domain.backup_storages import BackupStorage
+from app.domain.backups import Backup
 from app.domain.databases import Database
 from app.domain.events import Event
 from app.domain.operations import Operation
 from app.domain.providers import Provider
 from app.domain.quotas import Tenant
-from app.store import errors, sqlite_lock
+from app.store import errors, sqlite_backups, sqlite_lock
 from app.store import sqlite_schema as schema
 from app.store.protocols import (
     DatabaseFilter,
@@ -302,6 +303,7 @@ class SQLiteStore:
         )
         self.audit = SQLiteAudit(Table(conn, "audit", AuditEntry))
         self.tenants = SQLiteTenants(Table(conn, "tenants", Tenant))
+        self.backups = sqlite_backups.SQLiteBackups(Table(conn, "backups", Backup))
         self.fences = SQLiteFences(conn)
 
     @classmethod
@@ -323,6 +325,7 @@ class SQLiteStore:
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA busy_timeout=5000")
             await conn.executescript(schema.SCHEMA)
+            await conn.executescript(sqlite_backups.SCHEMA)
             reader = None
             if str(path) != ":memory:":  # a second :memory: connection is another database
                 reader = sqlite3.connect(str(path), isolation_level=None)

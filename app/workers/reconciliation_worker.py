@@ -42,6 +42,7 @@ from app.cluster import errors as cluster_errors
 from app.domain import clock
 from app.observability.log import get_logger
 from app.observability.metrics import Metrics
+from app.services.backup_sync import BackupSync, BackupSyncPass
 from app.services.drift_repair import DriftRepair, RepairPass
 from app.services.orphan_records import OrphanRecords
 from app.store import errors as store_errors
@@ -74,8 +75,11 @@ class ReconciliationWorker:
         repair_interval: float | None = None,
         metrics: Metrics | None = None,
         orphans: OrphanRecords | None = None,
+        backups: BackupSync | None = None,
         queue_check_interval: float = 1.0,
     ) -> None:
+        self._backups = backups
+        self.last_backup_sync: BackupSyncPass | None = None
         self._queue_check_interval = queue_check_interval
         self._metrics = metrics or Metrics()
         self._orphans = orphans
@@ -135,6 +139,7 @@ class ReconciliationWorker:
             await self.run_pass(leadership)
             if self._repair is not None and loop.time() >= next_repair:
                 await self.run_repair(leadership)
+                await self.run_backup_sync(leadership)
                 next_repair = loop.time() + self.repair_interval
             fingerprint = await self._watch_queue(
                 leadership, fingerprint, until=loop.time() + self.interval
@@ -214,6 +219,30 @@ class ReconciliationWorker:
             duration_ms=round(result.duration * 1000, 1),
             epoch=leadership.epoch,
         )
+        return result
+
+    async def run_backup_sync(self, leadership: Leadership) -> BackupSyncPass | None:
+        """One backup-sync pass (scheduled backups recorded, removed ones marked); None
+        when there is none or it failed (logged: the next pass starts afresh)."""
+        if self._backups is None:
+            return None
+        leadership.check()
+        try:
+            result = await self._backups.run_pass()
+        except (cluster_errors.ClusterError, store_errors.StoreError) as exc:
+            log.warning("backup_sync_failed", error=f"{type(exc).__name__}: {exc}")
+            return None
+        self.last_backup_sync = result
+        self._metrics.reconcile_pass("backups", result.duration)
+        if result.recorded or result.updated or result.removed:
+            log.info(
+                "backup_sync_pass",
+                snapshots=result.snapshots,
+                recorded=result.recorded,
+                updated=result.updated,
+                removed=result.removed,
+                duration_ms=round(result.duration * 1000, 1),
+            )
         return result
 
     async def run_pass(self, leadership: Leadership) -> PassResult:

@@ -24,6 +24,15 @@ OLD_INPUTS: dict[str, dict[str, Any]] = {
     "pause": {"observed": {"halted": False}},
     "resume": {},
     "update": {"labels": {"team": "blue"}, "replicas": 3, "version": "16.13"},
+    "backup": {"backup_id": "bkp-0123456789abcdef"},
+    "restore": {
+        "source": {
+            "database_id": "db-1",
+            "namespace": "acme-web-123456",
+            "repository": "orders-manual",
+            "snapshot": "latest",
+        }
+    },
 }
 
 # state as the untyped handlers saved it, one per state model.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from app.api.v1 import fields
 from app.domain.data_plane import DataPlane
@@ -21,6 +21,25 @@ class Strict(fields.RequestBody):
     pass
 
 
+StorageName = Annotated[str, Field(min_length=1, max_length=63)]
+
+
+class RestoreFromIn(Strict):
+    """Exactly one of `backup_id`, `point_in_time`, `latest: true`."""
+
+    database_id: Annotated[str, Field(min_length=1, max_length=64)]
+    backup_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    point_in_time: datetime | None = None
+    latest: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RestoreFromIn:
+        given = [self.backup_id is not None, self.point_in_time is not None, self.latest]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of backup_id, point_in_time, latest: true")
+        return self
+
+
 class CreateDatabaseIn(Strict):
     name: Annotated[str, Field(min_length=3, max_length=63)]
     engine: Annotated[Engine, Field(strict=False)]
@@ -32,6 +51,7 @@ class CreateDatabaseIn(Strict):
     backup_enabled: bool = True
     backup_schedule: Schedule = "daily"
     backup_retention_days: Annotated[int, Field(ge=1, le=365)] = 7
+    backup_storage: StorageName | None = None
     monitoring_enabled: bool = True
     deletion_protection: bool = False
     deletion_policy: DeletionPolicy = "Delete"
@@ -43,6 +63,9 @@ class CreateDatabaseIn(Strict):
     region: Annotated[str | None, Field(min_length=1, max_length=100)] = None
     availability_zone: Annotated[str | None, Field(min_length=1, max_length=100)] = None
 
+    restore_from: RestoreFromIn | None = None
+
+    # Fields the route handles itself (not passed to the service as they are).
     PLACEMENT: ClassVar[frozenset[str]] = frozenset({"region", "availability_zone"})
 
 
@@ -56,6 +79,7 @@ class PatchDatabaseIn(Strict):
     backup_enabled: bool | None = None
     backup_schedule: Schedule | None = None
     backup_retention_days: Annotated[int | None, Field(ge=1, le=365)] = None
+    backup_storage: StorageName | None = None
     monitoring_enabled: bool | None = None
     deletion_protection: bool | None = None
 
@@ -105,6 +129,7 @@ class DatabaseOut(BaseModel):
     backup_enabled: bool
     backup_schedule: str
     backup_retention_days: int
+    backup_storage: str | None = None
     monitoring_enabled: bool
     deletion_protection: bool
     deletion_policy: str

@@ -65,10 +65,15 @@ def json_body(body: models.DatabaseOut | models.DatabaseList) -> Response:
 
 
 async def accepted(
-    database: Database, operation: Operation, idem: idempotency.Guard
+    database: Database,
+    operation: Operation,
+    idem: idempotency.Guard,
+    *,
+    extra: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = models.DatabaseOut.of(database, poll=True).model_dump(mode="json")
     body["operation_id"] = operation.id
+    body.update(extra or {})
     return await idem.keep(
         JSONResponse(
             body, status_code=202, headers={"Location": f"/api/v1/operations/{operation.id}"}

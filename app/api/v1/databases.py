@@ -31,6 +31,7 @@ from app.api.v1.operations import OperationList, OperationOut
 from app.domain import access
 from app.domain import operation_kinds as kinds
 from app.services import database_errors as service_errors
+from app.services.backups import RestoreRequest
 from app.services.databases import NewDatabase
 from app.store.protocols import OperationFilter
 
@@ -47,6 +48,7 @@ router = database_router()
 @router.post("/", status_code=202, include_in_schema=False)
 async def create_database(
     service: deps.Databases,
+    backups: deps.Backups,
     principal: Principal,
     idem: idempotency.Idempotent,
     domain: Domain,
@@ -74,7 +76,24 @@ async def create_database(
         action=access.Action.WRITE,
         missing=f"project {domain}/{project} not found",
     )
-    new = NewDatabase(**body.model_dump(mode="json", exclude=set(body.PLACEMENT)))
+    restore = None
+    if body.restore_from is not None:
+        wanted = body.restore_from
+        restore = await backups.resolve(
+            domain,
+            project,
+            RestoreRequest(
+                database_id=wanted.database_id,
+                backup_id=wanted.backup_id,
+                point_in_time=wanted.point_in_time,
+                latest=wanted.latest,
+            ),
+            engine=body.engine.value,
+        )
+    if body.backup_storage is not None:
+        await backups.check_storage(body.backup_storage)
+    fields = body.model_dump(mode="json", exclude={*body.PLACEMENT, "restore_from"})
+    new = NewDatabase(**fields, restore=restore)
     region = _one_of("region", body.region, "X-Region", region)
     zone = _one_of("availability_zone", body.availability_zone, "X-Availability-Zone", zone)
     database, operation = await service.create(
@@ -167,6 +186,7 @@ async def get_database(
 )
 async def patch_database(
     service: deps.Databases,
+    backups: deps.Backups,
     principal: Principal,
     idem: idempotency.Idempotent,
     domain: Domain,
@@ -178,6 +198,8 @@ async def patch_database(
         service, principal, domain, project, database_id, access.Action.WRITE
     )
     asked = body.model_dump(exclude_none=True)
+    if "backup_storage" in asked:
+        await backups.check_storage(asked["backup_storage"])
     await service.check_idle(database)
     changes = service.check_scale(database, asked)
     if "version" in asked and asked["version"] != database.version:

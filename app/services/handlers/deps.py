@@ -10,6 +10,7 @@ from app.domain.databases import Database
 from app.domain.manifests import database_cr
 from app.domain.sizes import SizeTable
 from app.engine import steps
+from app.services.backup_cluster import StorageResolver
 from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.services.ports import ClusterGateway
 from app.store.protocols import Store
@@ -30,6 +31,7 @@ class HandlerTiming:
     ops_poll: float = 5.0
     halt_poll: float = 3.0
     delete_poll: float = 2.0
+    backup_poll: float = 2.0
     # `spec.timeout` of every OpsRequest (a duration such as "30m"); None: KubeDB's default.
     ops_request_timeout: str | None = None
 
@@ -40,6 +42,7 @@ class HandlerTiming:
             "ops_poll",
             "halt_poll",
             "delete_poll",
+            "backup_poll",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -79,6 +82,8 @@ class HandlerDeps:
     timing: HandlerTiming = field(default_factory=HandlerTiming)
     monitoring: database_cr.MonitoringConfig = database_cr.DEFAULT_MONITORING
     keep_finished_ops_requests: int = KEEP_FINISHED_OPS_REQUESTS
+    # Where backups go; None: the platform has no backup storage (backups fail saying so).
+    storages: StorageResolver | None = None
 
     @classmethod
     def single_cluster(

@@ -38,23 +38,17 @@ from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import database_cr, labels, names
 from app.domain.manifests.desired import DeletionPolicy, DesiredDatabase
 from app.domain.operation_kinds import CreateInput, DeleteInput, ProvisionState
-from app.domain.status_mapping import ConditionType, DatabasePhase, ObservedDatabase
+from app.domain.status_mapping import DatabasePhase, ObservedDatabase
 from app.engine import steps
 from app.engine.context import StepContext
 from app.services import app_bindings
-from app.services.handlers import records
+from app.services.handlers import initial_restore, records
+from app.services.handlers import provisioning_progress as progress
 from app.services.handlers.cluster_errors import translated
 from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import cluster_objects, desired_for, resource_of
 from app.services.ports import ClusterGateway
 
-_PROVISIONING_ORDER = (
-    ConditionType.PROVISIONING_STARTED,
-    ConditionType.REPLICA_READY,
-    ConditionType.ACCEPTING_CONNECTION,
-    ConditionType.READY,
-    ConditionType.PROVISIONED,
-)
 # The phases in which a new database counts as created (Critical: serving, degraded).
 _SERVING = frozenset({DatabasePhase.READY, DatabasePhase.CRITICAL})
 # The create step fails with the cluster's reason at least this long before the operation's
@@ -117,8 +111,13 @@ class Provisioning:
         with translated(f"creating namespace {desired.namespace}"):
             await gateway.ensure_namespace(desired.namespace)
         await self._drop_stale_auth_secret(ctx, database, desired, gateway)
+        restore = ctx.input.restore
         for manifest in database_cr.manifests_for(desired, monitoring=self._deps.monitoring):
+            if restore is not None:
+                manifest = initial_restore.waiting_manifest(manifest, kind=desired.engine_spec.kind)
             await _create_owned(gateway, manifest, database_id=database.id)
+        if restore is not None:
+            await initial_restore.start(gateway, database, restore)
         ready_by = ctx.state.ready_by or clock.to_text(
             clock.later(self._deps.timing.provision_deadline)
         )
@@ -182,6 +181,7 @@ class Provisioning:
             return await self._submit(ctx, database, desired, gateway)
         observed = status_mapping.observe_database(found)
         if observed.phase in _SERVING:
+            await initial_restore.configure(self._deps, gateway, database, ctx.log)
             served = await self._served(desired, gateway)
             where = f"{served['endpoint']}:{served['port']}"
             await records.transition(
@@ -205,10 +205,15 @@ class Provisioning:
                 previous=DatabaseStatus.PROVISIONING,
             )
             return steps.Done(f"database is running at {where}")
+        if ctx.input.restore is not None:
+            restore_failed = await initial_restore.failure(gateway, database)
+            if restore_failed is not None:
+                await self._failed(ctx, restore_failed, observed=observed)
+                return steps.Fail(restore_failed)
         deadline, window = self._ready_by(ctx)
         now = clock.utcnow()
         if now >= deadline:
-            reason = _not_ready_reason(desired, observed, window)
+            reason = progress.not_ready_reason(desired, observed, window)
             await self._failed(ctx, reason, observed=observed)
             return steps.Fail(reason)
         if database.phase != observed.raw_phase or database.health_status != observed.health:
@@ -223,8 +228,8 @@ class Provisioning:
         remaining = (deadline - now).total_seconds()
         return steps.Wait(
             max(0.01, min(self._deps.timing.provision_poll, remaining)),
-            message=f"phase {observed.raw_phase or 'not set yet'}; {_progress_text(observed)}",
-            progress=_provisioning_progress(observed),
+            message=f"phase {observed.raw_phase or 'not set yet'}; {progress.text(observed)}",
+            progress=progress.percent(observed),
         )
 
     def _ready_by(self, ctx: CreateContext) -> tuple[datetime, float]:
@@ -451,46 +456,3 @@ def _parse_time(value: object) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def _provisioning_progress(observed: ObservedDatabase) -> int:
-    conditions = status_mapping.Conditions(observed.conditions)
-    done = sum(1 for kind in _PROVISIONING_ORDER if conditions.is_true(kind))
-    return min(95, 20 + 15 * done)
-
-
-def _progress_text(observed: ObservedDatabase) -> str:
-    conditions = status_mapping.Conditions(observed.conditions)
-    pending = [kind.value for kind in _PROVISIONING_ORDER if not conditions.is_true(kind)]
-    return f"waiting for {', '.join(pending)}" if pending else "waiting for phase Ready"
-
-
-def _seconds(value: float) -> str:
-    return f"{value:.0f}s" if value >= 10 else f"{round(value, 2):g}s"
-
-
-def _not_ready_reason(desired: DesiredDatabase, observed: ObservedDatabase, seconds: float) -> str:
-    """What the cluster says about a database that did not become Ready: its phase, every
-    condition with its reason and message, and the conditions still missing."""
-    where = f"{desired.engine_spec.kind} {desired.namespace}/{desired.name}"
-    head = (
-        f"{where} did not become Ready within {_seconds(seconds)} "
-        f"(phase {observed.raw_phase or 'not set'})"
-    )
-    if not observed.conditions:
-        return (
-            f"{head}: the KubeDB operator has not reported on it (no conditions); check that "
-            "the operator runs and that the version is not deprecated"
-        )
-    parts = []
-    for condition in observed.conditions:
-        detail = ": ".join(p for p in (condition.reason, condition.message) if p)
-        parts.append(
-            f"{condition.type}={condition.status.value}" + (f" ({detail})" if detail else "")
-        )
-    conditions = status_mapping.Conditions(observed.conditions)
-    missing = [kind.value for kind in _PROVISIONING_ORDER if not conditions.has(kind)]
-    text = f"{head}: " + "; ".join(parts)
-    if missing:
-        text += f"; not reported yet: {', '.join(missing)}"
-    return text

@@ -5,6 +5,7 @@
     upgrade_version, restart, rotate_credentials     opsrequests.OpsRequestOperations
     pause, resume                                    halting.Halting
     update                                           update.Update
+    backup, restore (in place)                       backups.BackupOperations
 
 Cancel and failure hooks (the failure hook runs whenever an operation fails, also when the
 engine fails it: retry limit, deadline): create (record -> failed), the OpsRequest types and
@@ -18,6 +19,7 @@ from __future__ import annotations
 from app.domain import operation_kinds as kinds
 from app.domain.operations import OperationType
 from app.engine.registry import HandlerRegistry
+from app.services.handlers.backups import BackupOperations
 from app.services.handlers.changes import OPS_REQUEST_TYPES
 from app.services.handlers.deps import HandlerDeps, HandlerTiming
 from app.services.handlers.halting import Halting
@@ -34,6 +36,8 @@ DATABASE_OPERATION_TYPES = frozenset(
         OperationType.PAUSE,
         OperationType.RESUME,
         OperationType.UPDATE,
+        OperationType.BACKUP,
+        OperationType.RESTORE,
         *OPS_REQUEST_TYPES,
     }
 )
@@ -62,3 +66,11 @@ def register_database_handlers(registry: HandlerRegistry, deps: HandlerDeps) -> 
     )
     update = Update(deps)
     registry.register(kinds.UPDATE, update.step, on_cancel=update.cancel, on_fail=update.give_up)
+    backups = BackupOperations(deps)
+    registry.register(kinds.BACKUP, backups.backup, on_fail=backups.give_up_backup)
+    registry.register(
+        kinds.RESTORE,
+        backups.restore,
+        on_cancel=lambda ctx: backups.give_up_restore(ctx, "cancelled"),
+        on_fail=backups.give_up_restore,
+    )

@@ -11,8 +11,9 @@ Order (the plan is fixed when the operation starts, kept in `state.plan`, and va
 to the record's are left out):
 
     1. settings         the CR's labels and annotations (merge patch: removed keys -> null,
-                        keys others set are left alone) and spec.monitor, then the record.
-                        Cheap, reversible, and needs no OpsRequest.
+                        keys others set are left alone) and spec.monitor; the backup policy
+                        (the BackupConfiguration and RetentionPolicy, `initial_restore.
+                        configure`); then the record. Cheap, reversible, no OpsRequest.
     2. expand_storage   first, so members added by step 4 get the larger volume; online.
     3. scale_vertical   before scaling out, so new members start with the new size and the
                         database restarts its pods once rather than twice.
@@ -43,7 +44,7 @@ from app.domain.sizes import SizeTable
 from app.domain.status_mapping import OpsOutcome
 from app.engine import steps
 from app.engine.context import StepContext
-from app.services.handlers import changes, records
+from app.services.handlers import changes, initial_restore, records
 from app.services.handlers.changes import Change
 from app.services.handlers.cluster_errors import translated
 from app.services.handlers.deps import HandlerDeps
@@ -61,6 +62,9 @@ OPS_ORDER = (
 )
 SETTINGS_STARTABLE = STARTABLE | {DatabaseStatus.PAUSED, DatabaseStatus.FAILED}
 _SETTINGS: Literal["settings"] = "settings"
+_BACKUP_POLICY = frozenset(
+    {"backup_enabled", "backup_schedule", "backup_retention_days", "backup_storage"}
+)
 
 
 def plan_for(
@@ -153,6 +157,7 @@ class Update:
             database = await records.load(self._deps.store, ctx.operation)
             if item.kind == _SETTINGS:
                 await self._apply_settings(database, item.values or {})
+                await self._apply_backup_policy(ctx, database, item.values or {})
                 state = await self._advance(ctx, state, item.description)
                 continue
             change = changes.from_plan(item, database, self._deps.sizes)
@@ -237,6 +242,15 @@ class Update:
                             "exist in the cluster"
                         ) from None
         await records.update(self._deps.store, database.id, dict(values))
+
+    async def _apply_backup_policy(
+        self, ctx: UpdateContext, database: Database, values: Mapping[str, Any]
+    ) -> None:
+        if database.namespace is None or not _BACKUP_POLICY.intersection(values):
+            return
+        wanted = database.model_copy(update=dict(values))
+        gateway = await self._deps.cluster_for(database)
+        await initial_restore.configure(self._deps, gateway, wanted, ctx.log)
 
     def _settings_patch(self, database: Database, values: Mapping[str, Any]) -> JsonObject:
         patch: JsonObject = {}
