@@ -22,25 +22,13 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from app import data_dir, encryption
-from app.api import auth, edge, health
+from app.api import auth, edge, routes
 from app.api import docs as api_docs
 from app.api import errors as api_errors
 from app.api import idempotency as api_idempotency
-from app.api import metrics as metrics_routes
 from app.api import wiring as api_wiring
 from app.api.limits import RequestLimits
 from app.api.middleware import RequestMiddleware
-from app.api.v1 import api_keys as api_keys_routes
-from app.api.v1 import audit as audit_routes
-from app.api.v1 import backup_storages as backup_storage_routes
-from app.api.v1 import backups as backup_routes
-from app.api.v1 import catalog as catalog_routes
-from app.api.v1 import database_actions as database_action_routes
-from app.api.v1 import database_search as database_search_routes
-from app.api.v1 import databases as database_routes
-from app.api.v1 import operations as operations_routes
-from app.api.v1 import providers as provider_routes
-from app.api.v1 import quotas as quota_routes
 from app.broker.client import make_client
 from app.broker.counters import RedisTokenBuckets
 from app.broker.embedded import EmbeddedRedis
@@ -474,22 +462,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     edge.install(app, settings)  # outermost: proxy headers, security headers, CORS
     api_errors.install(app, authenticate=auth.authenticate)
     api_idempotency.install(app)
-    # Routes are matched in order: the database routes, which take most of the traffic,
-    # first (measured with bench.scale: matching is a large share of a GET's cost).
-    app.include_router(database_routes.router)
-    app.include_router(database_action_routes.router)
-    app.include_router(database_search_routes.router)
-    app.include_router(backup_routes.router)
-    app.include_router(backup_routes.project_router)
-    app.include_router(operations_routes.router)
-    app.include_router(catalog_routes.router)
-    app.include_router(api_keys_routes.router)
-    app.include_router(provider_routes.router)
-    app.include_router(backup_storage_routes.router)
-    app.include_router(audit_routes.router)
-    app.include_router(quota_routes.router)
-    app.include_router(health.router)
-    app.include_router(metrics_routes.router)
+    routes.include(app)
     api_docs.install(app)
     return app
 
