@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import os
+import shutil
+import signal
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +21,9 @@ import pytest
 
 from simulator.client import Client
 from simulator.kubedb import install
-from simulator.kubedb.dataplane import mariadb
+from simulator.kubedb.dataplane import mariadb, processes
+from simulator.kubedb.dataplane.plane import DataPlane
+from simulator.kubedb.dataplane.port import Credentials, ServerSpec
 from simulator.server import Simulator, run_simulator
 from tests.support import eventually
 
@@ -204,3 +212,90 @@ async def test_a_vertical_scaling_resizes_the_buffer_pool_without_a_restart(
         return bool(now == mariadb.buffer_pool(256 * 2**20))
 
     await eventually(resized, timeout=30, message="the buffer pool of a 256Mi limit")
+
+
+async def test_with_a_state_file_a_restarted_simulator_brings_mariadb_back_on_its_data() -> None:
+    folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="dataplane-state-"))
+    try:
+        await asyncio.to_thread(folder.chmod, 0o711)  # the servers' user walks through it
+        urls = []
+        for first in (True, False):
+            sim = Simulator(plugins=[install], seed=5, state=folder / "state.db")
+            async with run_simulator(simulator=sim) as served:
+                sim.config.update({"time_scale": 0.01, "real_databases": 1})
+                client = served.client()
+                if first:
+                    await client.create(database("MariaDB"))
+                await ready(client, "MariaDB")
+                login = await secret(client)
+                if first:
+                    url = await real_url(client)
+                    await query(url, login, "create database app", "create table app.t (n int)")
+                    await query(url, login, "insert into app.t values (42)")
+
+                async def rows(client: Client = client, login: tuple[str, str] = login) -> Any:
+                    try:  # the AppBinding's url, once the restarted server answers
+                        return await query(await real_url(client), login, "select n from app.t")
+                    except pymysql.err.OperationalError:
+                        return []
+
+                assert await eventually(rows, timeout=30, message="the rows") == [(42,)]
+                urls.append(await real_url(client))
+        assert urls[0] == urls[1]  # the port was free: the same address
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+
+
+def _folder_of(name: str, uid: str) -> Path:
+    pattern = f"kubedb-sim-dataplane-*/default/data-{name}-0/meta.json"
+    for meta in Path(tempfile.gettempdir()).glob(pattern):
+        if json.loads(meta.read_text()).get("pvc") == uid:
+            return meta.parent
+    raise AssertionError(f"no server folder for {name}")
+
+
+async def test_a_killed_mariadb_recovers_its_committed_rows_after_the_model_restarts_it(
+    client: Client,
+) -> None:
+    await client.create(database("MariaDB"))
+    url = await real_url(client)
+    await ready(client, "MariaDB")
+    login = await secret(client)
+    await query(url, login, "create database app", "create table app.t (n int)")
+    await query(url, login, "insert into app.t values (3)")
+    uid = (await client.get("persistentvolumeclaims", "data-db1-0"))["metadata"]["uid"]
+    folder = await asyncio.to_thread(_folder_of, "db1", str(uid))
+    pid = int((await asyncio.to_thread(mariadb.pid_file(folder).read_text)).split()[0])
+    os.kill(pid, signal.SIGKILL)
+
+    async def unhealthy() -> bool:
+        return await phase(client, "MariaDB") in ("NotReady", "Critical")
+
+    await eventually(unhealthy, timeout=30, interval=0.01, message="NotReady or Critical")
+    await ready(client, "MariaDB")
+    assert await query(url, login, "select n from app.t") == [(3,)]
+
+
+async def test_a_mariadb_server_left_by_a_crash_is_stopped_by_its_pid_file() -> None:
+    root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="dataplane-orphans-"))
+    try:
+        await asyncio.to_thread(root.chmod, 0o711)
+        folder = root / "default" / "data-db1-0"
+        spec = ServerSpec(
+            folder=folder,
+            port=processes.free_port(),
+            credentials=Credentials("root", "secret"),
+            memory_bytes=2**30,
+            account=await asyncio.to_thread(processes.account),
+        )
+        server = mariadb.MariaDB()
+        handle = await server.start(spec)
+        (folder / "meta.json").write_text(json.dumps({"kind": "MariaDB"}))
+        await eventually(lambda: server.probe(handle), timeout=30, message="serving")
+
+        stopped = await asyncio.to_thread(DataPlane._stop_orphans, root)
+
+        assert handle.process is not None
+        assert (stopped, await handle.process.wait()) == (1, 0)  # a clean shutdown
+    finally:
+        await asyncio.to_thread(shutil.rmtree, root, True)

@@ -13,6 +13,8 @@ and these kinds stay modelled; this module must not fail to import there.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import shutil
 from dataclasses import dataclass
@@ -131,6 +133,7 @@ class MariaDB:
                 f"--max-connections={MAX_CONNECTIONS}",
                 "--performance-schema=OFF",
                 "--innodb-flush-log-at-trx-commit=2",
+                "--log-warnings=1",  # not a line per probe ("Aborted connection")
             ],
             who=spec.account,
             log=spec.folder / "server.log",
@@ -182,7 +185,7 @@ class MariaDB:
     async def probe(self, handle: Handle) -> bool:
         if handle.process is None or handle.process.returncode is not None:
             return False
-        return await processes.accepts(handle.spec.port)
+        return await greets(handle.spec.port)
 
     async def apply_credentials(self, handle: Handle, credentials: Credentials) -> None:
         old = handle.applied.get("username")
@@ -223,6 +226,24 @@ class MariaDB:
 
     def remove_data(self, folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+async def greets(port: int, timeout: float = 1.0) -> bool:
+    """The server sends its handshake packet: it serves. (`mariadbd` listens a while before
+    it serves; a connection made then waits, and a SIGTERM then may go unheeded.)"""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+    except (OSError, TimeoutError):
+        return False
+    try:
+        await asyncio.wait_for(reader.readexactly(5), timeout)  # a packet's header, and more
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        return False
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    return True
 
 
 def socket_of(folder: Path) -> Path:
