@@ -32,7 +32,8 @@ def _datadir(folder: Path) -> str:
     return str(folder / "data")
 
 
-def _table() -> dict[str, Real]:
+def real_kinds() -> dict[str, Real]:
+    """The table as this machine allows it (`REAL` is it, taken once at import)."""
     table = {
         "Postgres": Real(
             postgres.Postgres(),
@@ -51,7 +52,7 @@ def _table() -> dict[str, Real]:
     return table
 
 
-REAL = _table()
+REAL = real_kinds()
 ENGINES: dict[str, ServerEngine] = {kind: real.engine for kind, real in REAL.items()}
 _BY_NAME_LABEL = {f"{BY_KIND[kind].plural}.kubedb.com": kind for kind in REAL}
 
