@@ -1,6 +1,7 @@
 """The data plane's controller and knob, registered by the KubeDB plugin: a work queue per
-database (Postgres, Redis) woken by the objects a server depends on; servers stop with the
-simulator (ordered shutdown), and a temporary folder goes with them."""
+database (of the kinds `registry` gives a real server) woken by the objects a server
+depends on; servers stop with the simulator (ordered shutdown), and a temporary folder goes
+with them."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from simulator.kubedb.runner import Key
 REAL_DATABASES = Knob(
     "real_databases",
     0,
-    "how many databases may run a real server at once (Postgres, Redis); 0: all modelled",
+    "how many databases may run a real server at once (Postgres, Redis; MariaDB and MySQL "
+    "where mariadbd is installed); 0: all modelled",
     minimum=0,
 )
 _BY_NAME_LABEL = {f"{BY_KIND[kind].plural}.kubedb.com": kind for kind in ENGINES}

@@ -1,6 +1,7 @@
 """Which databases get a real server, and keeping each server matching its cluster objects.
 
-A Postgres or Redis (standalone) database whose primary pod `<db>-0` starts, with a PVC,
+A database of a kind with a real server here (`registry`: Postgres, Redis, and MariaDB and
+MySQL where `mariadbd` is installed) whose primary pod `<db>-0` starts, with a PVC,
 gets a real server while fewer than `real_databases` run; the others stay modelled. The
 kubelet model asks `readiness(pod)` (None: modelled, the model decides) and a reconcile
 per database, woken by its pod, PVC, Secret, AppBinding and OpsRequests and every second
@@ -31,7 +32,7 @@ from typing import Any
 import structlog
 
 from simulator.kubedb.cluster import Cluster, ClusterError
-from simulator.kubedb.dataplane import postgres, processes, redis
+from simulator.kubedb.dataplane import processes, registry
 from simulator.kubedb.dataplane.port import (
     ANNOTATION_MODE,
     ANNOTATION_SERVER,
@@ -41,7 +42,6 @@ from simulator.kubedb.dataplane.port import (
     DataPlaneError,
     Handle,
     Mode,
-    ServerEngine,
     ServerSpec,
     ServerState,
 )
@@ -49,12 +49,10 @@ from simulator.kubedb.engines import BY_KIND
 
 log = structlog.get_logger(__name__)
 
-ENGINES: dict[str, ServerEngine] = {"Postgres": postgres.Postgres(), "Redis": redis.Redis()}
-_PID_FILES = {"Postgres": postgres.pid_file, "Redis": redis.pid_file}
-_STOP_SIGNALS = {"Postgres": postgres.STOP_SIGNAL, "Redis": redis.STOP_SIGNAL}
-_URL = {"Postgres": "postgresql://127.0.0.1:{port}/postgres", "Redis": "redis://127.0.0.1:{port}"}
+ENGINES = registry.ENGINES
+primary_of = registry.primary_of
 _RESTART_DELAY, _PROBE_EVERY, _START_DEADLINE = 1.0, 1.0, 60.0
-Key = tuple[str, str, str]
+Key = registry.Key
 
 
 @dataclass
@@ -135,11 +133,11 @@ class DataPlane:
         stopped = 0
         for meta_file in root.glob("*/*/meta.json"):
             folder = meta_file.parent
-            kind = _read_meta(folder).get("kind")
-            if kind in _PID_FILES:
-                marker = str(folder / "data") if kind == "Postgres" else "redis-server"
-                pid_file, sig = _PID_FILES[kind](folder), _STOP_SIGNALS[kind]
-                stopped += processes.stop_orphan(pid_file, marker, sig=sig)
+            real = registry.REAL.get(str(_read_meta(folder).get("kind")))
+            if real is not None:
+                stopped += processes.stop_orphan(
+                    real.pid_file(folder), real.marker(folder), sig=real.stop_signal
+                )
         return stopped
 
     async def shutdown(self) -> None:
@@ -346,7 +344,7 @@ class DataPlane:
             return
         if kind not in self._versions:
             self._versions[kind] = await ENGINES[kind].version()
-        url = _URL[kind].format(port=server.handle.spec.port)
+        url = registry.REAL[kind].url.format(port=server.handle.spec.port)
         annotations = binding["metadata"].get("annotations") or {}
         client_config = (binding.get("spec") or {}).get("clientConfig") or {}
         wanted = {ANNOTATION_MODE: Mode.REAL.value, ANNOTATION_VERSION: self._versions[kind]}
@@ -402,19 +400,6 @@ class DataPlane:
             log.info("dataplane_server_stopped", db="/".join(key))
         if remove is not None and await asyncio.to_thread(_remove, remove):
             log.info("dataplane_data_removed", db="/".join(key))
-
-
-def primary_of(pod: dict[str, Any]) -> Key | None:
-    """The database whose primary pod this is (Postgres, standalone Redis), or None."""
-    md = pod.get("metadata") or {}
-    labels = md.get("labels") or {}
-    instance = labels.get("app.kubernetes.io/instance")
-    kind = {"postgreses.kubedb.com": "Postgres", "redises.kubedb.com": "Redis"}.get(
-        str(labels.get("app.kubernetes.io/name"))
-    )
-    if kind is None or not instance or md.get("name") != f"{instance}-0":
-        return None
-    return kind, str(md.get("namespace")), str(instance)
 
 
 def _has_claim(pod: dict[str, Any]) -> bool:
