@@ -138,6 +138,8 @@ class DeleteInput(OperationInput):
     type: Literal["delete"] = "delete"
     # None: the record's own deletion policy.
     deletion_policy: DeletionPolicy | None = None
+    # Set: this backup record (type final) is taken first; the delete waits for it.
+    final_backup_id: Text | None = None
 
 
 class ScaleHorizontalInput(OperationInput):
@@ -257,6 +259,8 @@ class ProvisionState(StepState):
     step: str | None = None
     # create: when the database must be Ready (stored timestamp text).
     ready_by: str | None = None
+    # delete with a final backup: its BackupSession (step "backup").
+    session_name: str | None = None
 
 
 class HaltState(StepState):

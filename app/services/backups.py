@@ -11,6 +11,7 @@ engine, removed by retention; a point in time while point-in-time recovery is of
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,10 +77,42 @@ class BackupService:
             )
         return backup
 
-    async def take(
-        self, database: Database, *, actor: str, backup_type: BackupType = BackupType.MANUAL
-    ) -> tuple[Database, Operation, Backup]:
+    async def take(self, database: Database, *, actor: str) -> tuple[Database, Operation, Backup]:
         """A backup now: its record (pending) and the operation that takes it."""
+        backup = await self._new_record(database, BackupType.MANUAL)
+
+        async def submit() -> tuple[Database, Operation]:
+            return await self._databases.mutate(
+                database,
+                kinds.BACKUP,
+                kinds.BackupInput(backup_id=backup.id),
+                actor=actor,
+                allowed_from=_BACKUP_FROM,
+            )
+
+        database, operation = await self._submitted(backup, submit)
+        return database, operation, backup
+
+    async def delete_after_final_backup(
+        self, database: Database, *, actor: str
+    ) -> tuple[Database, Operation, Backup]:
+        """A delete that first takes a `final` backup (exempt from retention, kept after
+        the database); a failed final backup leaves the database as it was."""
+        if database.status not in _BACKUP_FROM:
+            raise Conflict(
+                f"a final backup needs a running database; this one is {database.status.value} "
+                "(delete without final_backup)",
+                code="invalid_state",
+            )
+        backup = await self._new_record(database, BackupType.FINAL)
+
+        async def submit() -> tuple[Database, Operation]:
+            return await self._databases.delete(database, actor=actor, final_backup_id=backup.id)
+
+        database, operation = await self._submitted(backup, submit)
+        return database, operation, backup
+
+    async def _new_record(self, database: Database, backup_type: BackupType) -> Backup:
         await self._databases.check_idle(database)
         storage = await self._storage_name(database)
         backup = Backup(
@@ -96,15 +129,13 @@ class BackupService:
                 database.kubedb_resource_name or database.name, manifests.MANUAL
             ),
         )
-        await self._store.backups.insert(backup)
+        return await self._store.backups.insert(backup)
+
+    async def _submitted(
+        self, backup: Backup, submit: Callable[[], Awaitable[tuple[Database, Operation]]]
+    ) -> tuple[Database, Operation]:
         try:
-            database, operation = await self._databases.mutate(
-                database,
-                kinds.BACKUP,
-                kinds.BackupInput(backup_id=backup.id),
-                actor=actor,
-                allowed_from=_BACKUP_FROM,
-            )
+            return await submit()
         except BaseException as exc:
             # Nothing half-written: a backup that was never submitted is not listed.
             await self._store.backups.update_fields(
@@ -116,7 +147,6 @@ class BackupService:
                 },
             )
             raise
-        return database, operation, backup
 
     async def remove(self, database: Database, backup_id: str) -> Backup:
         """Delete a manual or final backup: its Snapshot (KubeStash's cleanup finalizer

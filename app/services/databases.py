@@ -248,7 +248,9 @@ class DatabaseService:
         )
         return updated, operation
 
-    async def delete(self, database: Database, *, actor: str) -> tuple[Database, Operation]:
+    async def delete(
+        self, database: Database, *, actor: str, final_backup_id: str | None = None
+    ) -> tuple[Database, Operation]:
         await self.check_idle(database)
         if database.deletion_protection:
             raise Conflict(
@@ -256,7 +258,9 @@ class DatabaseService:
                 "to false first",
                 code="deletion_protected",
             )
-        return await self.mutate(database, kinds.DELETE, kinds.DeleteInput(), actor=actor)
+        return await self.mutate(
+            database, kinds.DELETE, kinds.DeleteInput(final_backup_id=final_backup_id), actor=actor
+        )
 
     def check_scale(self, database: Database, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Validate scale/patch values against the rules; the changes that differ."""

@@ -149,21 +149,36 @@ async def test_restores_that_cannot_be_done_are_refused_naming_why(platform: Pla
     assert {d["name"] for d in listed["databases"]} == {"orders"}
 
 
-async def test_a_manual_backup_can_be_deleted_and_outlives_its_database_until_then(
+async def test_a_final_backup_is_taken_before_a_delete_and_outlives_the_database(
     platform: Platform,
 ) -> None:
     _, client, served = platform
-    served.simulator.config.update({"real_databases": 1})
+    served.simulator.config.update({"real_databases": 2})
     path = await real_database(client)
     database_id = path.rsplit("/", 1)[1]
+    await rows_of(client, path, "create table t (n int)")
+    await rows_of(client, path, "insert into t values (42)")
     first = await backed_up(client, path)
     second = await backed_up(client, path)
 
     removed = await client.delete(f"{path}/backups/{first['id']}")
-    await succeeded(client, await client.delete(path))
+    deleted = await client.delete(path, params={"final_backup": "true"})
+    await succeeded(client, deleted)
+    final_id = deleted.json()["backup_id"]
     project = f"/api/v1/domain/acme/project/shop/backups?database_id={database_id}"
-    kept = (await client.get(project)).json()
+    listed = (await client.get(project)).json()["backups"]
+    kept = [b for b in listed if b["type"] != "scheduled"]
+    restored = await create(
+        client, name="revived", restore_from={"database_id": database_id, "backup_id": final_id}
+    )
+    await succeeded(client, restored)
 
     assert removed.status_code == 202, removed.text
     assert (await client.get(f"{path}/backups/{first['id']}")).status_code == 404
-    assert [b["id"] for b in kept["backups"]] == [second["id"]]
+    assert [(b["id"], b["type"], b["status"]) for b in kept] == [
+        (final_id, "final", "succeeded"),
+        (second["id"], "manual", "succeeded"),
+    ]
+    assert (await client.get(path)).json()["status"] == "deleted"
+    revived = f"{BASE}/{restored.json()['id']}"
+    assert await rows_of(client, revived, "select n from t") == [(42,)]

@@ -84,6 +84,10 @@ class PatchDatabaseIn(Strict):
     deletion_protection: bool | None = None
 
 
+class DeleteDatabaseIn(Strict):
+    final_backup: bool = False
+
+
 class ScaleIn(Strict):
     replicas: Annotated[int | None, Field(ge=1, le=9)] = None
     storage_gb: Annotated[int | None, Field(ge=1, le=10000)] = None

@@ -227,15 +227,25 @@ async def patch_database(
 )
 async def delete_database(
     service: deps.Databases,
+    backups: deps.Backups,
     principal: Principal,
     idem: idempotency.Idempotent,
     domain: Domain,
     project: Project,
     database_id: str,
+    body: models.DeleteDatabaseIn | None = None,
+    final_backup: Annotated[
+        bool, Query(description="take a last backup (type `final`) before deleting")
+    ] = False,
 ) -> JSONResponse:
     database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.WRITE
     )
+    if final_backup or (body is not None and body.final_backup):
+        database, operation, backup = await backups.delete_after_final_backup(
+            database, actor=principal.key_id
+        )
+        return await accepted(database, operation, idem, extra={"backup_id": backup.id})
     database, operation = await service.delete(database, actor=principal.key_id)
     return await accepted(database, operation, idem)
 

@@ -33,6 +33,7 @@ from app.domain.manifests import backups as manifests
 from app.domain.operation_kinds import BackupInput, BackupState, RestoreInput, RestoreState
 from app.engine import steps
 from app.engine.context import StepContext
+from app.observability.log import get_logger
 from app.services import backup_cluster
 from app.services.handlers import records
 from app.services.handlers.cluster_errors import translated
@@ -40,37 +41,30 @@ from app.services.handlers.deps import HandlerDeps
 from app.services.ports import ClusterGateway
 from app.store import errors as store_errors
 
+log = get_logger(__name__)
+
 BackupContext = StepContext[BackupInput, BackupState]
 RestoreContext = StepContext[RestoreInput, RestoreState]
 _RUNNING_ON = frozenset({DatabaseStatus.RUNNING, DatabaseStatus.PAUSED, DatabaseStatus.UPDATING})
 
 
-class BackupOperations:
+class BackupRun:
+    """One backup record taken through a BackupSession of the manual session: `submit`,
+    then `poll` until it ends. Used by the `backup` operation and by a delete's final
+    backup; every method is safe to run twice."""
+
     def __init__(self, deps: HandlerDeps) -> None:
         self._deps = deps
 
-    # --- backup --------------------------------------------------------------------------
+    async def record(self, backup_id: str) -> Backup:
+        backup: Backup | None = await _store_call(self._deps.store.backups.get(backup_id))
+        if backup is None:
+            raise steps.PermanentError(f"backup {backup_id} does not exist")
+        return backup
 
-    async def backup(self, ctx: BackupContext) -> steps.StepResult:
-        backup = await self._backup_record(ctx.input.backup_id)
-        if backup.status.is_terminal:
-            return steps.Done(f"backup {backup.id} is {backup.status}")
-        database = await records.load(self._deps.store, ctx.operation)
-        gateway = await self._deps.cluster_for(database)
-        if ctx.state.step != "wait":
-            return await self._submit_backup(ctx, database, backup, gateway)
-        return await self._await_backup(ctx, database, backup, gateway)
-
-    async def give_up_backup(self, ctx: BackupContext, reason: str) -> None:
-        backup = await self._store_call(self._deps.store.backups.get(ctx.input.backup_id))
-        if backup is not None and not backup.status.is_terminal:
-            await self._settle_backup(backup, BackupStatus.FAILED, error=reason)
-
-    async def _submit_backup(
-        self, ctx: BackupContext, database: Database, backup: Backup, gateway: ClusterGateway
-    ) -> steps.StepResult:
-        if database.status not in _RUNNING_ON:
-            raise steps.PermanentError(f"cannot back up a database that is {database.status}")
+    async def submit(self, database: Database, backup: Backup, gateway: ClusterGateway) -> str:
+        """The policy converged and the BackupSession created; the record running. Returns
+        the session's name."""
         storage = await self._storage(backup.storage)
         with translated(f"configuring backups of {database.name}"):
             await backup_cluster.converge_policy(gateway, database, storage)
@@ -85,7 +79,7 @@ class BackupOperations:
             contextlib.suppress(errors.AlreadyExists),
         ):
             await gateway.create(backup_cluster.BACKUP_SESSION, manifest)
-        await self._store_call(
+        await _store_call(
             self._deps.store.backups.update_fields(
                 backup.id,
                 {
@@ -95,33 +89,30 @@ class BackupOperations:
                 },
             )
         )
-        await ctx.save(
-            state=BackupState(step="wait", session_name=name),
-            progress=20,
-            message=f"BackupSession {name} created",
-        )
-        return steps.Wait(self._deps.timing.backup_poll, message="backing up")
+        return name
 
-    async def _await_backup(
-        self, ctx: BackupContext, database: Database, backup: Backup, gateway: ClusterGateway
-    ) -> steps.StepResult:
+    async def poll(
+        self, database: Database, backup: Backup, session_name: str, gateway: ClusterGateway
+    ) -> int | None:
+        """None while the session runs; its size in bytes (0 when not reported) once it
+        succeeded and the record says so. A failed session fails the record, then raises
+        `PermanentError` with the cluster's reason."""
         target = backup_cluster.target_of(database)
-        name = ctx.state.session_name or backup.session_name or ""
-        with translated(f"reading BackupSession {target.namespace}/{name}"):
+        with translated(f"reading BackupSession {target.namespace}/{session_name}"):
             session = await gateway.find(
-                backup_cluster.BACKUP_SESSION, name, namespace=target.namespace
+                backup_cluster.BACKUP_SESSION, session_name, namespace=target.namespace
             )
         if session is None:
-            ctx.log.warning("backup_session_missing", session=name)
-            return await self._submit_backup(ctx, database, backup, gateway)
-        status = session.get("status") or {}
-        outcome = backups.status_of_session(status.get("phase"))
+            log.warning("backup_session_missing", session=session_name, backup_id=backup.id)
+            await self.submit(database, backup, gateway)
+            return None
+        outcome = backups.status_of_session((session.get("status") or {}).get("phase"))
         if outcome is BackupStatus.FAILED:
             reason = backup_cluster.condition_messages(session)
-            await self._settle_backup(backup, BackupStatus.FAILED, error=reason)
+            await self.settle(backup, BackupStatus.FAILED, error=reason)
             raise steps.PermanentError(f"backup {backup.id} failed: {reason}")
         if outcome is not BackupStatus.SUCCEEDED:
-            return steps.Wait(self._deps.timing.backup_poll, message=f"backing up ({outcome})")
+            return None
         snapshot = await self._snapshot_of(session, target.namespace, gateway)
         fields: dict[str, Any] = {}
         if snapshot is not None:
@@ -129,9 +120,13 @@ class BackupOperations:
             fields.pop("status", None)
             fields.pop("error", None)
             fields["snapshot_name"] = snapshot["metadata"]["name"]
-        await self._settle_backup(backup, BackupStatus.SUCCEEDED, **fields)
-        size = fields.get("size_bytes")
-        return steps.Done(f"backup {backup.id} succeeded ({size} bytes)")
+        await self.settle(backup, BackupStatus.SUCCEEDED, **fields)
+        return int(fields.get("size_bytes") or 0)
+
+    async def give_up(self, backup_id: str, reason: str) -> None:
+        backup = await _store_call(self._deps.store.backups.get(backup_id))
+        if backup is not None and not backup.status.is_terminal:
+            await self.settle(backup, BackupStatus.FAILED, error=reason)
 
     async def _snapshot_of(
         self, session: dict[str, Any], namespace: str, gateway: ClusterGateway
@@ -144,18 +139,66 @@ class BackupOperations:
             found = await gateway.find(backup_cluster.SNAPSHOT, name, namespace=namespace)
         return found or {"metadata": {"name": name}}
 
-    async def _settle_backup(self, backup: Backup, status: BackupStatus, **fields: Any) -> None:
+    async def settle(self, backup: Backup, status: BackupStatus, **fields: Any) -> None:
         changes: dict[str, Any] = {"status": status, "completed_at": clock.utcnow()}
         changes.update(fields)
         if status is BackupStatus.FAILED:
             changes["error"] = fields.get("error") or "the backup failed"
         try:
-            await self._store_call(self._deps.store.backups.update_fields(backup.id, changes))
+            await _store_call(self._deps.store.backups.update_fields(backup.id, changes))
         except store_errors.Conflict:
             # The sync recorded this Snapshot first (a scheduled one cannot be ours, but a
             # rename race can): keep this record without the name.
             changes.pop("snapshot_name", None)
-            await self._store_call(self._deps.store.backups.update_fields(backup.id, changes))
+            await _store_call(self._deps.store.backups.update_fields(backup.id, changes))
+
+    async def _storage(self, name: str) -> backup_cluster.ResolvedStorage:
+        if self._deps.storages is None:
+            raise steps.PermanentError("no backup storage is configured on this platform")
+        try:
+            return await self._deps.storages.resolve_storage(name)
+        except LookupError as exc:
+            raise steps.PermanentError(str(exc)) from exc
+
+
+async def _store_call(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except store_errors.StoreUnavailable as exc:
+        raise steps.TemporaryError(f"store: {exc}") from exc
+
+
+class BackupOperations:
+    def __init__(self, deps: HandlerDeps) -> None:
+        self._deps = deps
+        self.run = BackupRun(deps)
+
+    # --- backup --------------------------------------------------------------------------
+
+    async def backup(self, ctx: BackupContext) -> steps.StepResult:
+        backup = await self.run.record(ctx.input.backup_id)
+        if backup.status.is_terminal:
+            return steps.Done(f"backup {backup.id} is {backup.status}")
+        database = await records.load(self._deps.store, ctx.operation)
+        gateway = await self._deps.cluster_for(database)
+        if ctx.state.step != "wait":
+            if database.status not in _RUNNING_ON:
+                raise steps.PermanentError(f"cannot back up a database that is {database.status}")
+            name = await self.run.submit(database, backup, gateway)
+            await ctx.save(
+                state=BackupState(step="wait", session_name=name),
+                progress=20,
+                message=f"BackupSession {name} created",
+            )
+            return steps.Wait(self._deps.timing.backup_poll, message="backing up")
+        name = ctx.state.session_name or backup.session_name or ""
+        size = await self.run.poll(database, backup, name, gateway)
+        if size is None:
+            return steps.Wait(self._deps.timing.backup_poll, message="backing up")
+        return steps.Done(f"backup {backup.id} succeeded ({size} bytes)")
+
+    async def give_up_backup(self, ctx: BackupContext, reason: str) -> None:
+        await self.run.give_up(ctx.input.backup_id, reason)
 
     # --- restore in place ----------------------------------------------------------------
 
@@ -270,26 +313,3 @@ class BackupOperations:
                 previous=DatabaseStatus.UPDATING,
             )
         return steps.Done(f"restored {ctx.input.source.snapshot}")
-
-    # --- shared --------------------------------------------------------------------------
-
-    async def _backup_record(self, backup_id: str) -> Backup:
-        backup: Backup | None = await self._store_call(self._deps.store.backups.get(backup_id))
-        if backup is None:
-            raise steps.PermanentError(f"backup {backup_id} does not exist")
-        return backup
-
-    async def _storage(self, name: str) -> backup_cluster.ResolvedStorage:
-        if self._deps.storages is None:
-            raise steps.PermanentError("no backup storage is configured on this platform")
-        try:
-            return await self._deps.storages.resolve_storage(name)
-        except LookupError as exc:
-            raise steps.PermanentError(str(exc)) from exc
-
-    @staticmethod
-    async def _store_call(awaitable: Any) -> Any:
-        try:
-            return await awaitable
-        except store_errors.StoreUnavailable as exc:
-            raise steps.TemporaryError(f"store: {exc}") from exc

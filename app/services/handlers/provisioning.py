@@ -34,6 +34,7 @@ from typing import Any
 
 from app.cluster import errors
 from app.domain import clock, status_mapping, sync
+from app.domain.backups import BackupStatus
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import database_cr, labels, names
 from app.domain.manifests.desired import DeletionPolicy, DesiredDatabase
@@ -44,6 +45,7 @@ from app.engine.context import StepContext
 from app.services import app_bindings
 from app.services.handlers import initial_restore, records
 from app.services.handlers import provisioning_progress as progress
+from app.services.handlers.backups import BackupRun
 from app.services.handlers.cluster_errors import translated
 from app.services.handlers.deps import HandlerDeps
 from app.services.handlers.desired_spec import cluster_objects, desired_for, resource_of
@@ -305,6 +307,10 @@ class Provisioning:
         )
         gateway = await self._deps.cluster_for(database)
         placed = database.namespace is not None
+        if ctx.input.final_backup_id and ctx.state.step in (None, "backup"):
+            waiting = await self._final_backup(ctx, database, gateway)
+            if waiting is not None:
+                return waiting
         if ctx.state.step != "wait":
             await records.transition(
                 self._deps.store,
@@ -343,6 +349,36 @@ class Provisioning:
             previous=DatabaseStatus.DELETING,
         )
         return steps.Done(f"database deleted (deletion policy {policy.value})")
+
+    async def _final_backup(
+        self, ctx: DeleteContext, database: Database, gateway: ClusterGateway
+    ) -> steps.StepResult | None:
+        """The last backup before a delete; None once it succeeded (the delete goes on).
+        A failed one fails the delete: nothing was deleted, the database keeps running."""
+        run = BackupRun(self._deps)
+        backup = await run.record(ctx.input.final_backup_id or "")
+        if backup.status is BackupStatus.SUCCEEDED:
+            return None
+        if backup.status is BackupStatus.FAILED:
+            raise steps.PermanentError(
+                f"the final backup {backup.id} failed ({backup.error}); nothing was deleted"
+            )
+        if ctx.state.step != "backup":
+            name = await run.submit(database, backup, gateway)
+            await ctx.save(
+                state=ProvisionState(step="backup", session_name=name),
+                progress=10,
+                message=f"taking the final backup {backup.id}",
+            )
+            return steps.Wait(self._deps.timing.backup_poll, message="final backup")
+        try:
+            size = await run.poll(database, backup, ctx.state.session_name or "", gateway)
+        except steps.PermanentError as exc:
+            raise steps.PermanentError(f"{exc}; nothing was deleted") from exc
+        if size is None:
+            return steps.Wait(self._deps.timing.backup_poll, message="final backup")
+        await ctx.save(state=ProvisionState(step=None), progress=20)
+        return None
 
     async def _delete_objects(
         self, desired: DesiredDatabase, gateway: ClusterGateway, policy: DeletionPolicy
