@@ -154,6 +154,20 @@ async def converge_policy(
     )
 
 
+async def remove_policy(gateway: ClusterGateway, database: Database) -> None:
+    """A deleted database's BackupConfiguration and RetentionPolicy; its repositories are
+    `Retain`, so its backups stay (and the backup sync applies their retention)."""
+    target = target_of(database)
+    for resource, name in (
+        (BACKUP_CONFIGURATION, manifests.configuration_name(target.name)),
+        (RETENTION_POLICY, manifests.retention_name(target.name)),
+    ):
+        try:
+            await gateway.delete(resource, name, namespace=target.namespace)
+        except errors.NotFound:
+            continue  # gone, or no KubeStash in this cluster
+
+
 async def set_paused(gateway: ClusterGateway, database: Database, *, paused: bool) -> bool:
     """Pause or resume the database's BackupConfiguration; False when it has none."""
     target = target_of(database)

@@ -11,6 +11,9 @@ retention removes Snapshots without asking: one pass per cluster reads both.
        (a manual one is the backup operation's, the sync only completes what it missed)
     4. a record whose Snapshot is no longer listed, not written since the pass began (so
        a backup named after the LIST is not mistaken for a removed one): `removed_at`
+    5. a scheduled backup of a deleted database past its retention days: its Snapshot
+       deleted and `removed_at` (the database's BackupConfiguration, and so KubeStash's
+       retention, went with the database)
 
 Two LISTs per cluster and one store read per Snapshot that needs a write: the cost grows
 with the Snapshots, never with a GET per database. The leader runs it (the
@@ -20,15 +23,16 @@ store's unique Snapshot key refuses it anyway). It must not start or stop backup
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.cluster import errors as cluster_errors
 from app.domain import clock
 from app.domain.backups import Backup, BackupType
-from app.domain.databases import Database
+from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import backups as manifests
 from app.domain.manifests import labels
 from app.observability.log import get_logger
@@ -111,7 +115,9 @@ class BackupSync:
                 counts[outcome] += 1
         for provider in providers:
             if provider is not None:
-                counts["removed"] += await self._mark_removed(provider, listed, started)
+                counts["removed"] += await self._mark_removed(
+                    provider, listed, started, gateway, databases
+                )
         return counts
 
     async def _sync_one(
@@ -150,7 +156,12 @@ class BackupSync:
         return "updated"
 
     async def _mark_removed(
-        self, provider: str, listed: set[tuple[str, str]], started: datetime
+        self,
+        provider: str,
+        listed: set[tuple[str, str]],
+        started: datetime,
+        gateway: ClusterGateway,
+        databases: dict[str, Database | None],
     ) -> int:
         removed, after = 0, None
         while True:
@@ -162,11 +173,36 @@ class BackupSync:
                     (backup.namespace, backup.snapshot_name) not in listed
                 )
                 if gone and backup.updated_at < started:
-                    await self._store.backups.update_fields(
-                        backup.id, {"removed_at": clock.utcnow()}
-                    )
-                    removed += 1
+                    removed += await self._removed(backup)
+                elif await self._expired(backup, databases):
+                    await self._delete_snapshot(gateway, backup)
+                    removed += await self._removed(backup)
             after = page[-1].id
+
+    async def _removed(self, backup: Backup) -> int:
+        await self._store.backups.update_fields(backup.id, {"removed_at": clock.utcnow()})
+        return 1
+
+    async def _expired(self, backup: Backup, databases: dict[str, Database | None]) -> bool:
+        """A scheduled backup of a deleted database past its retention: with the database
+        went its BackupConfiguration and so KubeStash's retention, so the sync applies it
+        (manual and final backups stay until a user deletes them)."""
+        if backup.type is not BackupType.SCHEDULED or backup.snapshot_name is None:
+            return False
+        if backup.database_id not in databases:
+            databases[backup.database_id] = await self._store.databases.get(backup.database_id)
+        database = databases[backup.database_id]
+        if database is None or database.status is not DatabaseStatus.DELETED:
+            return False
+        kept_until = backup.created_at + timedelta(days=database.backup_retention_days)
+        return kept_until < clock.utcnow()
+
+    async def _delete_snapshot(self, gateway: ClusterGateway, backup: Backup) -> None:
+        assert backup.snapshot_name is not None
+        with contextlib.suppress(cluster_errors.NotFound):
+            await gateway.delete(
+                backup_cluster.SNAPSHOT, backup.snapshot_name, namespace=backup.namespace
+            )
 
 
 def _repositories(configurations: list[dict[str, Any]]) -> dict[tuple[str, str], _Repository]:

@@ -205,6 +205,8 @@ def _session(target: BackupTarget, name: str, *, backend: str, scheduler: JsonOb
                 "name": repository_name(target.name, name),
                 "backend": backend,
                 "directory": f"/{target.namespace}/{target.name}/{name}",
+                # A database's backups outlive it (and its BackupConfiguration).
+                "deletionPolicy": "Retain",
             }
         ],
         "addon": {"name": target.addon, "tasks": [{"name": "logical-backup"}]},

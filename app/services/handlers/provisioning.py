@@ -42,7 +42,7 @@ from app.domain.operation_kinds import CreateInput, DeleteInput, ProvisionState
 from app.domain.status_mapping import DatabasePhase, ObservedDatabase
 from app.engine import steps
 from app.engine.context import StepContext
-from app.services import app_bindings
+from app.services import app_bindings, backup_cluster
 from app.services.handlers import initial_restore, records
 from app.services.handlers import provisioning_progress as progress
 from app.services.handlers.backups import BackupRun
@@ -337,6 +337,8 @@ class Provisioning:
                     message=f"waiting for {', '.join(remaining)} to be gone",
                 )
             await self._delete_ops_requests(database, desired, gateway)
+            with translated(f"removing the backup policy of {database.name}"):
+                await backup_cluster.remove_policy(gateway, database)
             if policy is DeletionPolicy.WIPE_OUT:
                 await self._wipe_auth_secret(database, desired, gateway)
         await records.transition(
