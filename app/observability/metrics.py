@@ -154,6 +154,18 @@ class Metrics:
             ["engine", "status", "health"],
             registry=r,
         )
+        self.backups = Gauge(
+            f"{PREFIX}_backups",
+            "Backups kept (not removed), by backup storage, type and status.",
+            ["storage", "type", "status"],
+            registry=r,
+        )
+        self.backup_bytes = Gauge(
+            f"{PREFIX}_backup_bytes",
+            "Bytes of the backups kept, by backup storage, type and status.",
+            ["storage", "type", "status"],
+            registry=r,
+        )
         self.sample_errors = Counter(
             f"{PREFIX}_metrics_sample_errors",
             "Scrapes whose queue or store sample failed (the gauges keep their last values).",

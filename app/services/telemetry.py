@@ -1,5 +1,6 @@
-"""The gauges sampled when `/metrics` is scraped: the queue's depth and the databases by
-engine, status and health.
+"""The gauges sampled when `/metrics` is scraped: the queue's depth, the databases by
+engine, status and health, and the backups kept (count and bytes) by storage, type and
+status.
 
 These describe shared state (one queue, one store), so every instance reports the same
 figures; a dashboard takes `max()` over instances. The two samples run side by side, each
@@ -32,11 +33,13 @@ class GaugeSampler:
         # Every (engine, status, health) seen so far: one that empties is reported as 0,
         # not dropped, so that an alert on it resolves.
         self._seen: set[tuple[str, str, str]] = set()
+        self._seen_backups: set[tuple[str, str, str]] = set()
 
     async def sample(self) -> None:
         await asyncio.gather(
             self._bounded("queue", self._sample_queue()),
             self._bounded("store", self._sample_databases()),
+            self._bounded("backups", self._sample_backups()),
         )
 
     async def _bounded(self, source: str, sample: Awaitable[None]) -> None:
@@ -61,3 +64,11 @@ class GaugeSampler:
         self._seen.update(counts)
         for labels in self._seen:
             self._metrics.databases.labels(*labels).set(counts.get(labels, 0))
+
+    async def _sample_backups(self) -> None:
+        totals = await self._store.backups.totals()
+        self._seen_backups.update(totals)
+        for labels in self._seen_backups:
+            count, size = totals.get(labels, (0, 0))
+            self._metrics.backups.labels(*labels).set(count)
+            self._metrics.backup_bytes.labels(*labels).set(size)

@@ -96,6 +96,25 @@ class MongoBackups:
             )
         return checked(Backup, doc)
 
+    async def totals(self) -> Mapping[tuple[str, str, str], tuple[int, int]]:
+        # One string key (nx-27017 groups on a single expression only); storage names are
+        # DNS labels and types and statuses enum words: none holds the separator.
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"removed_at": {"$eq": None}}},
+            {
+                "$group": {
+                    "_id": {"$concat": ["$storage", "|", "$type", "|", "$status"]},
+                    "n": {"$sum": 1},
+                    "bytes": {"$sum": {"$ifNull": ["$size_bytes", 0]}},
+                }
+            },
+        ]
+        totals: dict[tuple[str, str, str], tuple[int, int]] = {}
+        for group in await guard(self._c.aggregate(pipeline)):
+            storage, kind, status = str(group["_id"]).split("|", 2)
+            totals[(storage, kind, status)] = (int(group["n"]), int(group["bytes"]))
+        return totals
+
 
 def _key(provider_id: str, namespace: str, snapshot: str | None, backup_id: str) -> str:
     return backup_id if snapshot is None else f"{provider_id}/{namespace}/{snapshot}"

@@ -280,6 +280,9 @@ class BackupRepository(Protocol):
     ) -> Backup:
         """Raises `NotFound` or `RevisionConflict`."""
 
+    async def totals(self) -> Mapping[tuple[str, str, str], tuple[int, int]]:
+        """Backups not removed, by (storage, type, status): their count and bytes."""
+
 
 class AuditRepository(Protocol):
     async def append(self, entry: AuditEntry) -> AuditEntry: ...

@@ -97,3 +97,15 @@ class SQLiteBackups:
         except sqlite3.Error as exc:
             raise translate(exc) from exc
         return parse(Backup, doc)
+
+    async def totals(self) -> Mapping[tuple[str, str, str], tuple[int, int]]:
+        rows = await guard(
+            self._t.rows(
+                "SELECT json_extract(doc, '$.storage'), json_extract(doc, '$.type'), "
+                "json_extract(doc, '$.status'), COUNT(*), "
+                "COALESCE(SUM(json_extract(doc, '$.size_bytes')), 0) FROM backups "
+                "WHERE json_extract(doc, '$.removed_at') IS NULL GROUP BY 1, 2, 3",
+                (),
+            )
+        )
+        return {(str(a), str(b), str(c)): (int(n), int(size)) for a, b, c, n, size in rows}

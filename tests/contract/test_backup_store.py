@@ -109,3 +109,20 @@ async def test_a_snapshot_named_later_is_unique_too(store: Store) -> None:
 
     assert named.snapshot_name == "s-2"
     assert (await store.backups.find_snapshot("prv-1", "acme-web-123456", "s-2")) is not None
+
+
+async def test_totals_count_and_sum_the_backups_not_removed_by_storage_type_and_status(
+    store: Store,
+) -> None:
+    await store.backups.insert(a_backup("s-1", size_bytes=100, status=BackupStatus.SUCCEEDED))
+    await store.backups.insert(a_backup("s-2", size_bytes=50, status=BackupStatus.SUCCEEDED))
+    await store.backups.insert(a_backup("s-3", status=BackupStatus.FAILED))
+    gone = await store.backups.insert(a_backup("s-4", size_bytes=7, type=BackupType.MANUAL))
+    await store.backups.update_fields(gone.id, {"removed_at": clock.utcnow()})
+
+    totals = await store.backups.totals()
+
+    assert totals == {
+        ("local", "scheduled", "succeeded"): (2, 150),
+        ("local", "scheduled", "failed"): (1, 0),
+    }

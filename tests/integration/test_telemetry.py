@@ -7,6 +7,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from app.broker.streams import OperationQueue
+from app.domain.backups import Backup, BackupStatus, BackupType
 from app.domain.databases import Database
 from app.observability.metrics import Metrics
 from app.services.telemetry import GaugeSampler
@@ -62,3 +63,43 @@ async def test_a_failing_sample_is_counted_and_the_rest_is_still_sampled(
         == 1
     )
     assert metrics.registry.get_sample_value("dbaas_queue_ready") == 1
+
+
+async def test_a_sample_counts_the_backups_kept_and_their_bytes_by_storage_type_and_status(
+    redis_client: aioredis.Redis,
+    sqlite_store: SQLiteStore,
+) -> None:
+    metrics = Metrics()
+    queue = OperationQueue(redis_client, prefix=scoped_key("telemetry-backups"))
+    await queue.ensure_group()
+    made = await sqlite_store.backups.insert(
+        Backup(
+            database_id="db-1",
+            database_name="orders",
+            domain="acme",
+            project="shop",
+            engine="postgres",
+            provider_id="prv-1",
+            namespace="acme-shop-123456",
+            type=BackupType.MANUAL,
+            status=BackupStatus.SUCCEEDED,
+            storage="local",
+            repository="orders-manual",
+            snapshot_name="orders-manual-1",
+            size_bytes=4096,
+        )
+    )
+    sampler = GaugeSampler(metrics, store=sqlite_store, queue=queue)
+    labels = {"storage": "local", "type": "manual", "status": "succeeded"}
+
+    await sampler.sample()
+    kept = (
+        metrics.registry.get_sample_value("dbaas_backups", labels),
+        metrics.registry.get_sample_value("dbaas_backup_bytes", labels),
+    )
+    await sqlite_store.backups.update_fields(made.id, {"removed_at": made.created_at})
+    await sampler.sample()
+
+    assert kept == (1, 4096)
+    assert metrics.registry.get_sample_value("dbaas_backups", labels) == 0
+    assert metrics.registry.get_sample_value("dbaas_backup_bytes", labels) == 0
