@@ -114,32 +114,34 @@ async def test_a_scheduled_backup_is_listed_beside_the_manual_ones(platform: Pla
 async def test_restores_that_cannot_be_done_are_refused_naming_why(platform: Platform) -> None:
     _, client, served = platform
     served.simulator.config.update({"real_databases": 1})
-    path = await real_database(client)
+    # Backups off: no scheduled backup is taken, so `latest` has none to find.
+    path = await real_database(client, backup_enabled=False)
     source_id = path.rsplit("/", 1)[1]
 
     no_backup = await create(
-        client, name="c1", restore_from={"database_id": source_id, "latest": True}
+        client, name="copy-1", restore_from={"database_id": source_id, "latest": True}
     )
     unknown = await create(
-        client, name="c2", restore_from={"database_id": source_id, "backup_id": "bkp-nope"}
+        client, name="copy-2", restore_from={"database_id": source_id, "backup_id": "bkp-nope"}
     )
     other_engine = await create(
         client,
-        name="c3",
+        name="copy-3",
         engine="redis",
         restore_from={"database_id": source_id, "latest": True},
     )
     two_sources = await create(
-        client, name="c4", restore_from={"database_id": source_id, "latest": True, "backup_id": "x"}
+        client, name="copy-4", restore_from={"database_id": source_id, "latest": True, "backup_id": "x"}
     )
     in_time = await create(
         client,
-        name="c5",
+        name="copy-5",
         restore_from={"database_id": source_id, "point_in_time": "2026-01-01T00:00:00Z"},
     )
     in_place = await client.post(f"{path}/restore", json={"backup_id": "bkp-nope"})
 
-    assert no_backup.status_code == 409 and "no successful backup" in no_backup.text
+    assert no_backup.status_code == 409, no_backup.text
+    assert "no successful backup" in no_backup.text
     assert unknown.status_code == 422 and "bkp-nope" in unknown.text
     assert other_engine.status_code == 422 and "postgres" in other_engine.text
     assert two_sources.status_code == 422, two_sources.text

@@ -71,7 +71,7 @@ class BackupList(BaseModel):
 
 class RestoreIn(models.Strict):
     backup_id: BackupId | None = None
-    point_in_time: datetime | None = None
+    point_in_time: Annotated[datetime | None, Field(strict=False)] = None
 
 
 def _listed(found: Any, page: int, page_size: int) -> BackupList:

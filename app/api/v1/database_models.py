@@ -29,7 +29,7 @@ class RestoreFromIn(Strict):
 
     database_id: Annotated[str, Field(min_length=1, max_length=64)]
     backup_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
-    point_in_time: datetime | None = None
+    point_in_time: Annotated[datetime | None, Field(strict=False)] = None
     latest: bool = False
 
     @model_validator(mode="after")
