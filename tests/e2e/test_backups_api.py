@@ -131,7 +131,9 @@ async def test_restores_that_cannot_be_done_are_refused_naming_why(platform: Pla
         restore_from={"database_id": source_id, "latest": True},
     )
     two_sources = await create(
-        client, name="copy-4", restore_from={"database_id": source_id, "latest": True, "backup_id": "x"}
+        client,
+        name="copy-4",
+        restore_from={"database_id": source_id, "latest": True, "backup_id": "x"},
     )
     in_time = await create(
         client,
