@@ -230,6 +230,7 @@ async def build_runtime(
         metrics=metrics,
         orphans=OrphanRecords(store, placement, grace=settings.orphan_record_grace),
         backups=BackupSync(store, fleet),
+        backup_interval=settings.backup_sync_interval,
     )
     runtime = Runtime(
         settings=settings,

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     reconcile_interval: PositiveSeconds = 300
     num_operation_workers: Annotated[int, Field(ge=1, le=64)] = 3
     status_sync_interval: PositiveSeconds = 30
+    # Seconds between the leader's backup sync passes (scheduled backups recorded, removed
+    # ones marked).
+    backup_sync_interval: PositiveSeconds = 30
     # A `pending` database record with no operation at all (its request stopped between the
     # two writes) older than this is rolled back by the leader's pass: name, capacity and
     # quota freed. Longer than any request takes.

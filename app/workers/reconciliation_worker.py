@@ -76,9 +76,11 @@ class ReconciliationWorker:
         metrics: Metrics | None = None,
         orphans: OrphanRecords | None = None,
         backups: BackupSync | None = None,
+        backup_interval: float | None = None,
         queue_check_interval: float = 1.0,
     ) -> None:
         self._backups = backups
+        self.backup_interval = backup_interval or interval
         self.last_backup_sync: BackupSyncPass | None = None
         self._queue_check_interval = queue_check_interval
         self._metrics = metrics or Metrics()
@@ -133,16 +135,21 @@ class ReconciliationWorker:
         """The led coroutine: a pass every `interval` for as long as we lead."""
         log.info("reconciliation_worker_started", epoch=leadership.epoch, interval=self.interval)
         loop = asyncio.get_running_loop()
-        next_repair = loop.time()
+        next_repair = next_backup_sync = loop.time()
         fingerprint: str | None = None
         while leadership.valid:
             await self.run_pass(leadership)
             if self._repair is not None and loop.time() >= next_repair:
                 await self.run_repair(leadership)
-                await self.run_backup_sync(leadership)
                 next_repair = loop.time() + self.repair_interval
+            if self._backups is not None and loop.time() >= next_backup_sync:
+                await self.run_backup_sync(leadership)
+                next_backup_sync = loop.time() + self.backup_interval
+            wake = min(self.interval, max(0.0, next_backup_sync - loop.time()))
             fingerprint = await self._watch_queue(
-                leadership, fingerprint, until=loop.time() + self.interval
+                leadership,
+                fingerprint,
+                until=loop.time() + (wake if self._backups else self.interval),
             )
 
     async def _watch_queue(

@@ -30,7 +30,7 @@ async def platform(
     settings: Settings, embedded_redis_url: str, tmp_path: Path
 ) -> AsyncIterator[Platform]:
     """The platform, its leader syncing backups every half second (the scheduled ones)."""
-    async with running(settings, embedded_redis_url, tmp_path, reconcile_interval=0.5) as started:
+    async with running(settings, embedded_redis_url, tmp_path, backup_sync_interval=0.5) as started:
         yield started
 
 

@@ -174,6 +174,24 @@ def test_the_backup_storage_examples_work_as_written(shared_run: MadeRun) -> Non
     ], result.stdout
 
 
+def test_the_backup_and_restore_examples_work_as_written(shared_run: MadeRun) -> None:
+    result = shared_run.script(readme_block("## Backups and restores"), timeout=240)
+
+    lines = result.stdout.splitlines()
+    assert lines == [
+        "succeeded",
+        "succeeded",
+        "manual succeeded True",
+        "succeeded",
+        "1,2",
+        "succeeded",
+        "2",
+        "succeeded",
+        "succeeded",
+        "['final', 'manual']",
+    ], result.stdout + result.stderr
+
+
 def test_the_rate_limit_example_works_as_written(tmp_path: Path) -> None:
     with made_run(tmp_path / "var", RATE_LIMIT_PER_MINUTE="60", RATE_LIMIT_BURST="5") as run:
         result = run.script(readme_block(SECTION, 1), timeout=60)
