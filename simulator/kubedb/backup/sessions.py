@@ -25,6 +25,8 @@ from simulator.kubedb.cluster import Cluster, ClusterError
 log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT = 600.0
+PENDING_GRACE = 60.0
+"""Simulated seconds a session waits Pending for its BackupConfiguration to be Ready."""
 TERMINAL = ("Succeeded", "Failed", "Skipped")
 LOCKED = (
     "unable to create lock in backend: repository is already locked exclusively by PID 1 on "
@@ -61,6 +63,7 @@ class Sessions:
         self._clock = clock
         self._settings = settings
         self._jobs: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._pending: dict[tuple[str, str], float] = {}
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         bs = await self._cluster.peek("backupsessions", namespace, name)
@@ -74,6 +77,18 @@ class Sessions:
             status = {"phase": "Pending", "conditions": []}
             await self._write(namespace, name, status)
             return 0.0
+        if status.get("phase") == "Pending":
+            waiting = await self._unready(bs)
+            if waiting:
+                loop = asyncio.get_running_loop()
+                since = self._pending.setdefault((namespace, name), loop.time())
+                if loop.time() - since < max(1.0, self._clock.real_seconds(PENDING_GRACE)):
+                    return 0.25
+                status.update(_failed(waiting, now))
+                await self._write(namespace, name, status)
+                self._pending.pop((namespace, name), None)
+                return None
+            self._pending.pop((namespace, name), None)
         if matches(self._settings().stuck, namespace, name):
             if status.get("phase") != "Running":
                 status.update(phase="Running", startedAt=timing.stamp(now))
@@ -88,6 +103,30 @@ class Sessions:
         self._jobs[(namespace, name)] = task
         task.add_done_callback(_log_failure)
         return None
+
+    async def _unready(self, bs: dict[str, Any]) -> str:
+        """Why the session's BackupConfiguration cannot back up yet ("" when it can; a
+        missing one is the job's to report)."""
+        invoker = str(((bs.get("spec") or {}).get("invoker") or {}).get("name", ""))
+        bc = await self._cluster.peek("backupconfigurations", bs["metadata"]["namespace"], invoker)
+        status = (bc or {}).get("status") or {}
+        if bc is None or status.get("phase") == "Ready":
+            return ""
+        reasons = [
+            f"backend {b.get('name')}: storage {b['storage'].get('phase')} "
+            f"({b['storage'].get('reason', '')})"
+            for b in status.get("backends") or ()
+            if not b.get("ready") and b.get("storage", {}).get("phase") != "Ready"
+        ]
+        reasons += [
+            f"backend {b.get('name')}: {b['retentionPolicy'].get('reason')}"
+            for b in status.get("backends") or ()
+            if not (b.get("retentionPolicy") or {}).get("found", True)
+        ]
+        if status.get("targetFound") is False:
+            reasons.append("the target database was not found")
+        detail = "; ".join(reasons) or f"phase {status.get('phase') or 'unknown'}"
+        return f"BackupConfiguration {invoker} is not Ready: {detail}"
 
     async def _write(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         try:
