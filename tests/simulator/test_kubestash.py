@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from simulator import errors
 from simulator.client import Client
 from simulator.kubedb import install
 from simulator.server import Served, Simulator, run_simulator
@@ -96,3 +97,230 @@ async def test_a_configuration_becomes_ready_and_takes_one_backup_at_once(
     assert bc["status"]["phase"] == "Ready"
     names = [s["metadata"]["name"] for s in await kit.sessions_of(client, "db1-backup")]
     assert names == [sessions[0]["metadata"]["name"]]  # the manual session is suspended
+
+
+async def invalid(client: Client, obj: dict[str, Any], words: str) -> None:
+    with pytest.raises(errors.Invalid, match=words):
+        await client.create(obj)
+
+
+async def test_the_webhooks_refuse_what_kubestash_refuses_naming_the_problem(
+    client: Client, tmp_path: Path
+) -> None:
+    await kit.setup_storage(client, tmp_path)
+    await invalid(client, kit.local_storage("other", tmp_path, default=True), "multiple default")
+    await invalid(client, kit.policy("none"), "maxRetentionPeriod or successfulSnapshots")
+    await invalid(client, kit.policy("bad", maxRetentionPeriod="3x"), "invalid retention period")
+    both = kit.restore("r", "Postgres", "db1", "db1-manual")
+    both["spec"]["dataSource"]["pitr"] = {"timestamp": "2026-01-01T00:00:00Z"}
+    await invalid(client, both, "snapshot and pitr cannot be set together")
+    bc = kit.configuration("Postgres", "db1", "local")
+    bc["spec"]["sessions"][0]["repositories"][0]["backend"] = "nowhere"
+    bc["spec"]["sessions"][1]["repositories"][0]["directory"] = "/default/db1/scheduled"
+    await invalid(client, bc, "backend 'nowhere' is not defined.*used twice")
+    await client.create(database("Postgres", "db1"))
+    await client.create(kit.policy("db1-retention", maxRetentionPeriod="30d"))
+    await client.create(kit.configuration("Postgres", "db1", "local"))
+    session = await client.create(kit.on_demand("db1", 1))
+    session["spec"]["session"] = "scheduled"
+    with pytest.raises(errors.Invalid, match="immutable"):
+        await client.update(session)
+
+
+def condition(obj: dict[str, Any] | None, kind: str) -> dict[str, Any]:
+    found = [
+        c for c in ((obj or {}).get("status") or {}).get("conditions") or () if c["type"] == kind
+    ]
+    return found[0] if found else {}
+
+
+async def test_a_storage_without_its_secret_is_not_ready_and_its_backups_fail_saying_so(
+    client: Client,
+) -> None:
+    await client.create(kit.namespace(kit.STORAGE_NS))
+    await client.create(kit.s3_storage("remote"))
+    await client.create(kit.policy("keep-manual", kit.STORAGE_NS, maxRetentionPeriod="100y"))
+    await client.create(kit.policy("db1-retention", maxRetentionPeriod="30d"))
+    await client.create(database("Postgres", "db1"))
+    await client.create(kit.configuration("Postgres", "db1", "remote"))
+
+    async def secret_missing() -> bool:
+        storage = await client.find("backupstorages", "remote", namespace=kit.STORAGE_NS)
+        cond = condition(storage, "BackendSecretFound")
+        phase = ((storage or {}).get("status") or {}).get("phase")
+        return phase == "NotReady" and cond.get("reason") == "BackendSecretNotAvailable"
+
+    await eventually(secret_missing, timeout=10, message="BackendSecretNotAvailable")
+
+    async def bc_not_ready() -> dict[str, Any] | None:
+        bc = await client.find("backupconfigurations", "db1-backup")
+        status = (bc or {}).get("status") or {}
+        return bc if status.get("phase") == "NotReady" and status.get("backends") else None
+
+    bc = await eventually(bc_not_ready, timeout=10, message="the configuration NotReady")
+    backend = bc["status"]["backends"][0]
+    assert backend["storage"] == {
+        "ref": {"name": "remote", "namespace": kit.STORAGE_NS},
+        "phase": "NotReady",
+        "reason": "BackendSecretNotAvailable",
+    }
+    assert await kit.sessions_of(client, "db1-backup") == []  # nothing triggered while NotReady
+    await client.create(kit.on_demand("db1", 100))
+    done = await kit.finished(client, "backupsessions", "db1-backup-manual-100", timeout=15)
+    assert done["status"]["phase"] == "Failed"
+    assert "BackendSecretNotAvailable" in done["status"]["error"]
+
+    await client.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "remote-backend", "namespace": kit.STORAGE_NS},
+            "stringData": {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
+        }
+    )
+
+    async def not_emulated() -> bool:
+        storage = await client.find("backupstorages", "remote", namespace=kit.STORAGE_NS)
+        found, init = (
+            condition(storage, "BackendSecretFound"),
+            condition(storage, "BackendInitialized"),
+        )
+        return found.get("status") == "True" and "not emulated yet" in str(init.get("message"))
+
+    await eventually(not_emulated, timeout=10, message="the secret found, s3 not emulated")
+
+
+async def test_the_schedule_fires_on_the_simulator_clock_and_retention_keeps_the_last_two(
+    client: Client, tmp_path: Path
+) -> None:
+    await kit.setup_storage(client, tmp_path)
+    await client.create(database("Postgres", "db1"))
+    await client.create(kit.policy("db1-retention", successfulSnapshots={"last": 2}))
+    await client.create(kit.configuration("Postgres", "db1", "local", schedule="* * * * *"))
+
+    async def four_done() -> bool:  # a simulated minute is 0.6 s at time scale 0.01
+        sessions = await kit.sessions_of(client, "db1-backup")
+        return sum(s.get("status", {}).get("phase") == "Succeeded" for s in sessions) >= 4
+
+    await eventually(four_done, timeout=20, message="four scheduled backups")
+    sessions = await kit.sessions_of(client, "db1-backup")
+    assert all(s["spec"]["session"] == "scheduled" for s in sessions)
+    snapshots = await client.list(
+        "snapshots", label_selector="kubestash.com/repo-name=db1-scheduled"
+    )
+
+    async def two_kept() -> bool:
+        found = await client.list(
+            "snapshots", label_selector="kubestash.com/repo-name=db1-scheduled"
+        )
+        folders = {p.name for p in (tmp_path / "default/db1/scheduled").iterdir()}
+        return len(found) <= 2 and {s["metadata"]["name"] for s in found} == folders
+
+    await eventually(two_kept, timeout=10, message="two snapshots and their folders kept")
+    assert snapshots  # the newest ones stay
+    repo = await client.get("repositories", "db1-scheduled")
+    assert repo["status"]["snapshotCount"] <= 2
+
+
+async def test_retention_by_period_removes_snapshots_older_than_it(
+    client: Client, tmp_path: Path
+) -> None:
+    await kit.setup_storage(client, tmp_path)
+    await client.create(database("Postgres", "db1"))
+    await client.create(kit.policy("db1-retention", maxRetentionPeriod="2m"))
+    await client.create(kit.configuration("Postgres", "db1", "local", schedule="* * * * *"))
+
+    async def an_old_one_removed() -> bool:
+        sessions = await kit.sessions_of(client, "db1-backup")
+        done = [s for s in sessions if s.get("status", {}).get("phase") == "Succeeded"]
+        found = await client.list(
+            "snapshots", label_selector="kubestash.com/repo-name=db1-scheduled"
+        )
+        return len(done) >= 5 and len(found) < len(done)
+
+    await eventually(an_old_one_removed, timeout=20, message="snapshots past 2m removed")
+    found = await client.list("snapshots", label_selector="kubestash.com/repo-name=db1-scheduled")
+    assert 1 <= len(found) <= 4  # about 2 simulated minutes of minutely backups
+
+
+async def test_each_fault_knob_ends_its_session_in_the_documented_state(
+    served: Served, client: Client, tmp_path: Path
+) -> None:
+    await backed_up(client, tmp_path)
+    served.simulator.config.update(
+        {
+            "backup_session_fail": ["default/*-manual-1"],
+            "repository_locked": ["default/db1-manual"],
+            "retention_fail": ["default/db1-scheduled"],
+            "backup_session_stuck": ["default/*-manual-4"],
+        }
+    )
+    await client.create(kit.on_demand("db1", 1))
+    failed = await kit.finished(client, "backupsessions", "db1-backup-manual-1")
+    assert failed["status"]["phase"] == "Failed"
+    assert "backup_session_fail" in failed["status"]["error"]
+    await client.create(kit.on_demand("db1", 2))
+    locked = await kit.finished(client, "backupsessions", "db1-backup-manual-2")
+    assert "repository is already locked" in locked["status"]["error"]
+    snapshot = await client.get("snapshots", locked["status"]["snapshots"][0]["name"])
+    assert snapshot["status"]["phase"] == "Failed"
+    assert "already locked" in snapshot["status"]["components"]["dump"]["error"]
+    await client.create(kit.on_demand("db1", 3, session="scheduled"))
+    retention = await kit.finished(client, "backupsessions", "db1-backup-scheduled-3")
+    assert retention["status"]["phase"] == "Failed"
+    assert retention["status"]["retentionPolicy"][0]["phase"] == "FailedToApply"
+    await client.create(kit.on_demand("db1", 4))
+    await client.create(kit.on_demand("db1", 5, session="scheduled"))
+    served.simulator.config.update({"retention_fail": []})
+    await kit.finished(client, "backupsessions", "db1-backup-scheduled-5")
+    assert await kit.phase_of(client, "backupsessions", "db1-backup-manual-4") == "Running"
+    served.simulator.config.update({"backup_session_stuck": [], "repository_locked": []})
+    unstuck = await kit.finished(client, "backupsessions", "db1-backup-manual-4")
+    assert unstuck["status"]["phase"] == "Succeeded"
+
+
+async def test_a_failed_restore_leaves_the_waiting_database_not_ready_with_the_reason(
+    served: Served, client: Client, tmp_path: Path
+) -> None:
+    await backed_up(client, tmp_path)
+    await client.create(database("Postgres", "db2", init={"waitForInitialRestore": True}))
+    served.simulator.config.update({"restore_fail": ["default/db2-restore"]})
+    await client.create(kit.restore("db2-restore", "Postgres", "db2", "db1-scheduled"))
+    done = await kit.finished(client, "restoresessions", "db2-restore")
+    assert done["status"]["phase"] == "Failed"
+    assert "restore_fail" in done["status"]["error"]
+
+    async def not_ready() -> dict[str, Any] | None:
+        db = await client.find("postgreses", "db2")
+        return db if (db or {}).get("status", {}).get("phase") == "NotReady" else None
+
+    db2 = await eventually(not_ready, timeout=20, message="db2 NotReady")
+    restored = condition(db2, "DataRestored")
+    assert (restored["status"], restored["reason"]) == ("False", "FailedToRestoreData")
+    assert condition(db2, "DataRestoreStarted")["status"] == "True"
+    assert "restore_fail" in restored["message"]
+
+
+async def test_a_modelled_restore_of_the_latest_snapshot_lets_the_new_database_become_ready(
+    client: Client, tmp_path: Path
+) -> None:
+    await backed_up(client, tmp_path)
+    await eventually(lambda: kit.sessions_of(client, "db1-backup"), timeout=10)
+    await kit.finished(
+        client,
+        "backupsessions",
+        (await kit.sessions_of(client, "db1-backup"))[0]["metadata"]["name"],
+    )
+    await client.create(database("Postgres", "db2", init={"waitForInitialRestore": True}))
+    await client.create(kit.restore("db2-restore", "Postgres", "db2", "db1-scheduled"))
+    done = await kit.finished(client, "restoresessions", "db2-restore")
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+
+    async def db2_ready() -> bool:
+        return await kit.phase_of(client, "postgreses", "db2") == "Ready"
+
+    await eventually(db2_ready, timeout=20, message="db2 Ready")
+    assert (
+        condition(await client.get("postgreses", "db2"), "DataRestored")["reason"]
+        == "SuccessfullyDataRestored"
+    )

@@ -87,7 +87,10 @@ def _controllers(
         async def reconcile(_kind: str, namespace: str, name: str) -> float | None:
             return await model.reconcile(namespace, name)
 
-        await runner.run(ctx, [("backupsessions", "BackupSession")], reconcile)
+        try:
+            await runner.run(ctx, [("backupsessions", "BackupSession")], reconcile)
+        finally:
+            await model.close()
 
     async def restore_sessions(ctx: ControllerContext) -> None:
         model = Restores(cluster_of(ctx.client), clock, read)
@@ -95,7 +98,10 @@ def _controllers(
         async def reconcile(_kind: str, namespace: str, name: str) -> float | None:
             return await model.reconcile(namespace, name)
 
-        await runner.run(ctx, [("restoresessions", "RestoreSession")], reconcile)
+        try:
+            await runner.run(ctx, [("restoresessions", "RestoreSession")], reconcile)
+        finally:
+            await model.close()
 
     return {
         "kubestash-backupstorage": storages,

@@ -77,6 +77,14 @@ class Restores:
         task.add_done_callback(_log_failure)
         return None
 
+    async def close(self) -> None:
+        """Stop the jobs still running (the simulator stops): their sessions stay Running
+        and are started again by the next process."""
+        jobs = list(self._jobs.values())
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+
     async def _write(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         try:
             await self._cluster.replace_status("restoresessions", namespace, name, status)

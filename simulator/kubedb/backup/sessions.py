@@ -128,6 +128,14 @@ class Sessions:
         detail = "; ".join(reasons) or f"phase {status.get('phase') or 'unknown'}"
         return f"BackupConfiguration {invoker} is not Ready: {detail}"
 
+    async def close(self) -> None:
+        """Stop the jobs still running (the simulator stops): their sessions stay Running
+        and are started again by the next process."""
+        jobs = list(self._jobs.values())
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+
     async def _write(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         try:
             await self._cluster.replace_status("backupsessions", namespace, name, status)
@@ -232,12 +240,13 @@ class Sessions:
             ),
         ]
         result: dict[str, Any] = {
-            "phase": "Failed" if errors else "Succeeded",
+            "phase": "Failed" if errors or failed_policies else "Succeeded",
             "totalSnapshots": len(snapshots),
             "snapshots": snapshots,
             "retentionPolicy": policies,
             "conditions": conds,
         }
+        errors += [f"retention: {p.get('error')}" for p in failed_policies]
         if errors:
             result["error"] = "; ".join(errors)
         return result
