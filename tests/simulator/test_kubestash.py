@@ -324,3 +324,27 @@ async def test_a_modelled_restore_of_the_latest_snapshot_lets_the_new_database_b
         condition(await client.get("postgreses", "db2"), "DataRestored")["reason"]
         == "SuccessfullyDataRestored"
     )
+
+
+async def test_a_paused_configuration_triggers_nothing_and_pitr_fails_as_not_emulated(
+    client: Client, tmp_path: Path
+) -> None:
+    await backed_up(client, tmp_path, paused=True)
+
+    async def ready_with_sessions() -> dict[str, Any] | None:
+        bc = await client.find("backupconfigurations", "db1-backup")
+        status = (bc or {}).get("status") or {}
+        return bc if status.get("phase") == "Ready" and status.get("sessions") else None
+
+    bc = await eventually(ready_with_sessions, timeout=10, message="the paused BC Ready")
+    assert all("nextSchedule" not in s for s in bc["status"]["sessions"])
+    assert await kit.sessions_of(client, "db1-backup") == []
+    pitr = kit.restore("db1-pitr", "Postgres", "db1", "db1-scheduled")
+    pitr["spec"]["dataSource"] = {
+        "repository": "db1-scheduled",
+        "pitr": {"timestamp": "2026-01-01T00:00:00Z"},
+    }
+    await client.create(pitr)
+    done = await kit.finished(client, "restoresessions", "db1-pitr")
+    assert done["status"]["phase"] == "Failed"
+    assert "not emulated yet" in done["status"]["error"]

@@ -15,6 +15,8 @@ from croniter import croniter
 from simulator.kubedb.backup import rules, storage, targets, timing
 from simulator.kubedb.cluster import Cluster, ClusterError
 
+RECHECK = 2.0
+"""Real seconds between looks at a configuration: its storages and policies may change."""
 INVOKER = {"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration"}
 
 
@@ -81,9 +83,10 @@ class Configurations:
         status["conditions"] = [
             _cond("ValidationPassed", not problems, reason, message, old.get("conditions"), now)
         ]
-        requeue: float | None = None if status["phase"] == "Ready" else 2.0
+        requeue: float | None = RECHECK
         if status["phase"] == "Ready":
-            requeue = await self._schedule(bc, status, now)
+            due = await self._schedule(bc, status, now)
+            requeue = RECHECK if due is None else min(due, RECHECK)
         if status != old:
             try:
                 await self._cluster.replace_status("backupconfigurations", namespace, name, status)

@@ -130,6 +130,8 @@ class Restores:
         rs = await self._cluster.get("restoresessions", namespace, name)
         source = ((rs or {}).get("spec") or {}).get("dataSource") or {}
         source_ns = str(source.get("namespace") or namespace)
+        if source.get("pitr"):
+            return "point-in-time recovery (dataSource.pitr) is not emulated yet"
         repo_name = str(source.get("repository"))
         repo = await self._cluster.peek("repositories", source_ns, repo_name)
         if repo is None:

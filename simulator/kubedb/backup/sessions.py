@@ -270,9 +270,19 @@ class Sessions:
             "backupstorages", str(ref.get("namespace") or namespace), str(ref.get("name"))
         )
         started = self._clock.now()
-        await self._cluster.create(
-            "snapshots", namespace, _snapshot_object(bs, bc, db, repo_name, name, started)
-        )
+        snapshot = _snapshot_object(bs, bc, db, repo_name, name, started)
+        repo = await self._cluster.peek("repositories", namespace, repo_name)
+        if repo is not None:
+            snapshot["metadata"]["ownerReferences"] = [
+                {
+                    "apiVersion": repo["apiVersion"],
+                    "kind": "Repository",
+                    "name": repo_name,
+                    "uid": repo["metadata"]["uid"],
+                    "blockOwnerDeletion": True,
+                }
+            ]
+        await self._cluster.create("snapshots", namespace, snapshot)
         ok, reason = storage.ready(store)
         root = storage.root(store) if store is not None else None
         error = ""

@@ -112,7 +112,7 @@ async def reconcile(cluster: Cluster, namespace: str, name: str, now: float) -> 
             await cluster.replace_status("backupstorages", namespace, name, status)
         except ClusterError:
             return None
-    return None if ok else 2.0
+    return 2.0  # the secret, the folder and the repositories' sizes change
 
 
 SIZE_ANNOTATION = "kubestash.simulator.kubedb-dbaas.io/size-bytes"
