@@ -348,3 +348,29 @@ async def test_a_paused_configuration_triggers_nothing_and_pitr_fails_as_not_emu
     done = await kit.finished(client, "restoresessions", "db1-pitr")
     assert done["status"]["phase"] == "Failed"
     assert "not emulated yet" in done["status"]["error"]
+
+
+async def test_deleting_a_snapshot_wipes_its_files_only_with_the_wipeout_policy(
+    client: Client, tmp_path: Path
+) -> None:
+    await backed_up(client, tmp_path)
+    await client.create(kit.on_demand("db1", 1))
+    await client.create(kit.on_demand("db1", 2))
+    folders = []
+    for unix in (1, 2):
+        done = await kit.finished(client, "backupsessions", f"db1-backup-manual-{unix}")
+        snap = await client.get("snapshots", done["status"]["snapshots"][0]["name"])
+        folders.append(tmp_path / snap["status"]["components"]["dump"]["path"])
+    kept, wiped = (f.parent.name for f in folders)
+    assert all(f.exists() for f in folders)
+    await client.patch("snapshots", wiped, {"spec": {"deletionPolicy": "WipeOut"}})
+    await client.delete("snapshots", wiped)
+    await client.delete("snapshots", kept)
+
+    async def both_gone() -> bool:
+        return not await client.list(
+            "snapshots", label_selector="kubestash.com/repo-name=db1-manual"
+        )
+
+    await eventually(both_gone, timeout=10, message="the snapshots deleted")
+    assert folders[0].exists() and not folders[1].parent.exists()

@@ -16,6 +16,7 @@ from simulator.kubedb.backup import (
     schemas,
     sessions,
     settings,
+    snapshots,
     storage,
     timing,
 )
@@ -103,7 +104,16 @@ def _controllers(
         finally:
             await model.close()
 
+    async def snapshot_cleanup(ctx: ControllerContext) -> None:
+        cluster = cluster_of(ctx.client)
+
+        async def reconcile(_kind: str, namespace: str, name: str) -> float | None:
+            return await snapshots.reconcile(cluster, namespace, name)
+
+        await runner.run(ctx, [("snapshots", "Snapshot")], reconcile)
+
     return {
+        "kubestash-snapshot": snapshot_cleanup,
         "kubestash-backupstorage": storages,
         "kubestash-backupconfiguration": configurations,
         "kubestash-backupsession": backup_sessions,

@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from simulator.kubedb.backup import movers, retention, storage, targets, timing
+from simulator.kubedb.backup import movers, retention, snapshots, storage, targets, timing
 from simulator.kubedb.backup.settings import BackupSettings, matches
 from simulator.kubedb.cluster import Cluster, ClusterError
 
@@ -390,6 +390,7 @@ def _snapshot_object(
                 },
             },
             "annotations": {"kubedb.com/db-version": targets.version(db)},
+            "finalizers": [snapshots.FINALIZER],
         },
         "spec": {
             "type": "FullBackup",
