@@ -359,6 +359,7 @@ async def test_deleting_a_snapshot_wipes_its_files_only_with_the_wipeout_policy(
     folders = []
     for unix in (1, 2):
         done = await kit.finished(client, "backupsessions", f"db1-backup-manual-{unix}")
+        assert done["status"]["phase"] == "Succeeded", done["status"]
         snap = await client.get("snapshots", done["status"]["snapshots"][0]["name"])
         folders.append(tmp_path / snap["status"]["components"]["dump"]["path"])
     kept, wiped = (f.parent.name for f in folders)

@@ -17,6 +17,11 @@ from simulator.kubedb.cluster import Cluster, ClusterError
 
 RECHECK = 2.0
 """Real seconds between looks at a configuration: its storages and policies may change."""
+NOT_READY_RECHECK = 0.5
+"""Real seconds between looks at a configuration that is not Ready (its storage may be
+about to be)."""
+MIN_GAP = 0.2
+"""Real seconds between two scheduled triggers at least (time scale 0 would flood)."""
 INVOKER = {"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration"}
 
 
@@ -83,10 +88,10 @@ class Configurations:
         status["conditions"] = [
             _cond("ValidationPassed", not problems, reason, message, old.get("conditions"), now)
         ]
-        requeue: float | None = RECHECK
+        requeue: float | None = NOT_READY_RECHECK
         if status["phase"] == "Ready":
             due = await self._schedule(bc, status, now)
-            requeue = RECHECK if due is None else min(due, RECHECK)
+            requeue = RECHECK if due is None else max(MIN_GAP, min(due, RECHECK))
         if status != old:
             try:
                 await self._cluster.replace_status("backupconfigurations", namespace, name, status)

@@ -60,7 +60,7 @@ class Restores:
             )
         ]
         status["conditions"] = conds
-        if db is None or not targets.accepting(db):
+        if db is None or not targets.accepting(db) or not await targets.settled(self._cluster, db):
             if waited > timeout:
                 what = "was not found" if db is None else "did not accept connections"
                 _failed(status, f"the restore target {what} within {timeout:g}s", now)

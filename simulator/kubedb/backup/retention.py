@@ -23,11 +23,12 @@ RECENT = 5
 
 
 async def snapshots_of(cluster: Cluster, namespace: str, repository: str) -> list[dict[str, Any]]:
-    """The repository's snapshots, newest first."""
+    """The repository's snapshots, newest first (those being deleted are gone already)."""
     found = [
         s
         for s in await cluster.list("snapshots", namespace)
         if (s["metadata"].get("labels") or {}).get(REPO_LABEL) == repository
+        and not s["metadata"].get("deletionTimestamp")
     ]
     return sorted(found, key=_taken, reverse=True)
 

@@ -26,7 +26,8 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT = 600.0
 PENDING_GRACE = 60.0
-"""Simulated seconds a session waits Pending for its BackupConfiguration to be Ready."""
+"""Simulated seconds a session waits Pending for its BackupConfiguration to be Ready (5
+real seconds at least: the configuration's controller looks again every 0.5 s)."""
 TERMINAL = ("Succeeded", "Failed", "Skipped")
 LOCKED = (
     "unable to create lock in backend: repository is already locked exclusively by PID 1 on "
@@ -82,7 +83,7 @@ class Sessions:
             if waiting:
                 loop = asyncio.get_running_loop()
                 since = self._pending.setdefault((namespace, name), loop.time())
-                if loop.time() - since < max(1.0, self._clock.real_seconds(PENDING_GRACE)):
+                if loop.time() - since < max(5.0, self._clock.real_seconds(PENDING_GRACE)):
                     return 0.25
                 status.update(_failed(waiting, now))
                 await self._write(namespace, name, status)

@@ -8,7 +8,7 @@ from typing import Any
 
 from simulator.kubedb.backup.movers import Target
 from simulator.kubedb.cluster import Cluster
-from simulator.kubedb.dataplane.port import ANNOTATION_MODE, Mode
+from simulator.kubedb.dataplane.port import ANNOTATION_MODE, ANNOTATION_SERVER, Mode
 from simulator.kubedb.engines import BY_KIND
 
 
@@ -28,6 +28,20 @@ def accepting(db: dict[str, Any]) -> bool:
         if cond.get("type") == "AcceptingConnection":
             return bool(cond.get("status") == "True")
     return False
+
+
+async def settled(cluster: Cluster, db: dict[str, Any]) -> bool:
+    """The database's AppBinding tells the truth: a primary pod with a real server
+    (starting, running or down) has its AppBinding say `real` with a url."""
+    meta = db["metadata"]
+    pod = await cluster.peek("pods", meta["namespace"], f"{meta['name']}-0")
+    server = ((pod or {}).get("metadata") or {}).get("annotations", {}).get(ANNOTATION_SERVER)
+    if server not in ("starting", "running", "down"):
+        return True
+    binding = await cluster.peek("appbindings", meta["namespace"], meta["name"]) or {}
+    annotations = (binding.get("metadata") or {}).get("annotations") or {}
+    url = ((binding.get("spec") or {}).get("clientConfig") or {}).get("url")
+    return annotations.get(ANNOTATION_MODE) == Mode.REAL.value and bool(url)
 
 
 async def resolve(cluster: Cluster, db: dict[str, Any]) -> Target:
