@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from simulator.kubedb.backup import movers, retention, storage, targets, timing
+from simulator.kubedb.backup import backends, movers, retention, targets, timing
 from simulator.kubedb.backup.settings import BackupSettings, matches
 from simulator.kubedb.cluster import Cluster, ClusterError
 
@@ -147,18 +147,12 @@ class Restores:
         store = await self._cluster.peek(
             "backupstorages", str(ref.get("namespace") or source_ns), str(ref.get("name"))
         )
-        root = storage.root(store) if store is not None else None
-        if root is None:
-            return (
-                f"backup storage {ref.get('name')} is not readable here "
-                "(only local storages are emulated)"
-            )
         component = ((snapshot.get("status") or {}).get("components") or {}).get("dump") or {}
-        path = str(component.get("path") or "")
         target = await targets.resolve(self._cluster, db)
         try:
-            await movers.restore(target, root / path, timeout=DEFAULT_TIMEOUT)
-        except movers.MoverError as exc:
+            async with backends.reading(store, str(component.get("path") or "")) as folder:
+                await movers.restore(target, folder, timeout=DEFAULT_TIMEOUT)
+        except (movers.MoverError, backends.Unavailable) as exc:
             return exc.reason
         if target.url is None:
             await asyncio.sleep(settings.modelled_seconds)

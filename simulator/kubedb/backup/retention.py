@@ -10,12 +10,9 @@ its folder on the storage.
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-from pathlib import Path
 from typing import Any
 
-from simulator.kubedb.backup import storage, timing
+from simulator.kubedb.backup import backends, storage, timing
 from simulator.kubedb.cluster import Cluster, ClusterError
 
 REPO_LABEL = storage.REPO_LABEL
@@ -71,7 +68,7 @@ async def apply(
     repository: dict[str, Any],
     policy: dict[str, Any],
     *,
-    root: Path | None,
+    store: dict[str, Any] | None,
     now: float,
 ) -> int:
     """Remove what the policy says; the number removed."""
@@ -80,9 +77,8 @@ async def apply(
     gone = doomed(snapshots, policy, now)
     for snap in gone:
         await cluster.delete("snapshots", meta["namespace"], snap["metadata"]["name"])
-        if root is not None:
-            folder = root / str((repository.get("spec") or {}).get("path", "")).lstrip("/")
-            await asyncio.to_thread(shutil.rmtree, folder / snap["metadata"]["name"], True)
+        directory = str((repository.get("spec") or {}).get("path", "")).strip("/")
+        await backends.remove(store, f"{directory}/{snap['metadata']['name']}")
     return len(gone)
 
 

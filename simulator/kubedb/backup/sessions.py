@@ -18,7 +18,15 @@ from typing import Any
 
 import structlog
 
-from simulator.kubedb.backup import movers, retention, snapshots, storage, targets, timing
+from simulator.kubedb.backup import (
+    backends,
+    movers,
+    retention,
+    snapshots,
+    storage,
+    targets,
+    timing,
+)
 from simulator.kubedb.backup.settings import BackupSettings, matches
 from simulator.kubedb.cluster import Cluster, ClusterError
 
@@ -285,21 +293,21 @@ class Sessions:
             ]
         await self._cluster.create("snapshots", namespace, snapshot)
         ok, reason = storage.ready(store)
-        root = storage.root(store) if store is not None else None
         error = ""
         size = 0
         path = f"{str(repo_spec.get('directory', '')).strip('/')}/{name}/dump"
         wall = asyncio.get_running_loop().time()
         if matches(settings.locked, namespace, repo_name):
             error = LOCKED
-        elif not ok or root is None:
-            error = f"backup storage {ref.get('name')} is not ready: {reason or 'not emulated'}"
+        elif not ok:
+            error = f"backup storage {ref.get('name')} is not ready: {reason}"
         else:
             try:
-                size = await movers.backup(target, root / path, timeout=DEFAULT_TIMEOUT)
+                async with backends.writing(store, path) as folder:
+                    size = await movers.backup(target, folder, timeout=DEFAULT_TIMEOUT)
                 if target.url is None:
                     await asyncio.sleep(settings.modelled_seconds)
-            except movers.MoverError as exc:
+            except (movers.MoverError, backends.Unavailable) as exc:
                 error = exc.reason
         now = self._clock.now()
         component = {
@@ -359,9 +367,8 @@ class Sessions:
                 str(store_ref.get("namespace") or namespace),
                 str(store_ref.get("name")),
             )
-            root = storage.root(store) if store is not None else None
             try:
-                await retention.apply(self._cluster, repo, policy, root=root, now=now)
+                await retention.apply(self._cluster, repo, policy, store=store, now=now)
             except ValueError as exc:
                 entry.update(phase="FailedToApply", error=str(exc))
         await retention.refresh(self._cluster, namespace, repo_name, now)

@@ -5,11 +5,10 @@ deletion policies. Retention removes files itself (restic's forget and prune).""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
+from pathlib import PurePosixPath
 from typing import Any
 
-from simulator.kubedb.backup import storage
+from simulator.kubedb.backup import backends
 from simulator.kubedb.cluster import Cluster, ClusterError
 
 FINALIZER = "kubestash.com/cleanup"
@@ -42,10 +41,7 @@ async def _wipe(cluster: Cluster, snap: dict[str, Any]) -> None:
     store = await cluster.peek(
         "backupstorages", str(ref.get("namespace") or namespace), str(ref.get("name"))
     )
-    root = storage.root(store) if store is not None else None
     component = ((snap.get("status") or {}).get("components") or {}).get("dump") or {}
     path = str(component.get("path") or "").strip("/")
-    if root is None or not path:
-        return
-    folder = (root / path).parent  # <directory>/<snapshot>/dump -> <directory>/<snapshot>
-    await asyncio.to_thread(shutil.rmtree, folder, True)
+    if path:  # <directory>/<snapshot>/dump: the snapshot's folder is its parent
+        await backends.remove(store, str(PurePosixPath(path).parent))
