@@ -241,6 +241,9 @@ async def test_retention_by_period_removes_snapshots_older_than_it(
     await eventually(an_old_one_removed, timeout=20, message="snapshots past 2m removed")
     found = await client.list("snapshots", label_selector="kubestash.com/repo-name=db1-scheduled")
     assert 1 <= len(found) <= 4  # about 2 simulated minutes of minutely backups
+    folders = {p.name for p in (tmp_path / "default/db1/scheduled").iterdir()}
+    assert {s["metadata"]["name"] for s in found} <= folders
+    assert len(folders) < 5  # the removed ones' files went with them
 
 
 async def test_each_fault_knob_ends_its_session_in_the_documented_state(
@@ -301,7 +304,7 @@ async def test_a_failed_restore_leaves_the_waiting_database_not_ready_with_the_r
     assert "restore_fail" in restored["message"]
 
 
-async def test_a_modelled_restore_of_the_latest_snapshot_lets_the_new_database_become_ready(
+async def test_a_restore_of_the_latest_snapshot_from_another_namespace_readies_the_database(
     client: Client, tmp_path: Path
 ) -> None:
     await backed_up(client, tmp_path)
@@ -311,19 +314,28 @@ async def test_a_modelled_restore_of_the_latest_snapshot_lets_the_new_database_b
         "backupsessions",
         (await kit.sessions_of(client, "db1-backup"))[0]["metadata"]["name"],
     )
-    await client.create(database("Postgres", "db2", init={"waitForInitialRestore": True}))
-    await client.create(kit.restore("db2-restore", "Postgres", "db2", "db1-scheduled"))
-    done = await kit.finished(client, "restoresessions", "db2-restore")
+    await client.create(kit.namespace("other"))
+    clone = database("Postgres", "db2", init={"waitForInitialRestore": True})
+    clone["metadata"]["namespace"] = "other"
+    await client.create(clone)
+    session = kit.restore("db2-restore", "Postgres", "db2", "db1-scheduled")
+    session["metadata"]["namespace"] = session["spec"]["target"]["namespace"] = "other"
+    await client.create(session)
+
+    async def restored() -> dict[str, Any] | None:
+        found = await client.find("restoresessions", "db2-restore", namespace="other")
+        phase = ((found or {}).get("status") or {}).get("phase")
+        return found if phase in ("Succeeded", "Failed") else None
+
+    done = await eventually(restored, timeout=20, message="the restore finished")
     assert done["status"]["phase"] == "Succeeded", done["status"]
 
     async def db2_ready() -> bool:
-        return await kit.phase_of(client, "postgreses", "db2") == "Ready"
+        return await kit.phase_of(client, "postgreses", "db2", "other") == "Ready"
 
     await eventually(db2_ready, timeout=20, message="db2 Ready")
-    assert (
-        condition(await client.get("postgreses", "db2"), "DataRestored")["reason"]
-        == "SuccessfullyDataRestored"
-    )
+    db2 = await client.get("postgreses", "db2", namespace="other")
+    assert condition(db2, "DataRestored")["reason"] == "SuccessfullyDataRestored"
 
 
 async def test_a_paused_configuration_triggers_nothing_and_pitr_fails_as_not_emulated(
