@@ -57,6 +57,12 @@ async def backed_up(client: Client, tmp_path: Path, name: str = "db1", **bc: Any
     await client.create(kit.configuration("Postgres", name, "local", **bc))
 
 
+async def initial_backup(client: Client) -> dict[str, Any]:
+    """The BackupConfiguration's first session, once finished."""
+    sessions = await eventually(lambda: kit.sessions_of(client, "db1-backup"), timeout=10)
+    return await kit.finished(client, "backupsessions", sessions[0]["metadata"]["name"])
+
+
 async def test_the_addons_of_the_catalog_are_served_cluster_wide(client: Client) -> None:
     addons = {a["metadata"]["name"]: a for a in await client.list("addons")}
     assert set(addons) == {
@@ -286,6 +292,7 @@ async def test_a_failed_restore_leaves_the_waiting_database_not_ready_with_the_r
     served: Served, client: Client, tmp_path: Path
 ) -> None:
     await backed_up(client, tmp_path)
+    await initial_backup(client)
     await client.create(database("Postgres", "db2", init={"waitForInitialRestore": True}))
     served.simulator.config.update({"restore_fail": ["default/db2-restore"]})
     await client.create(kit.restore("db2-restore", "Postgres", "db2", "db1-scheduled"))
@@ -308,12 +315,7 @@ async def test_a_restore_of_the_latest_snapshot_from_another_namespace_readies_t
     client: Client, tmp_path: Path
 ) -> None:
     await backed_up(client, tmp_path)
-    await eventually(lambda: kit.sessions_of(client, "db1-backup"), timeout=10)
-    await kit.finished(
-        client,
-        "backupsessions",
-        (await kit.sessions_of(client, "db1-backup"))[0]["metadata"]["name"],
-    )
+    await initial_backup(client)
     await client.create(kit.namespace("other"))
     clone = database("Postgres", "db2", init={"waitForInitialRestore": True})
     clone["metadata"]["namespace"] = "other"

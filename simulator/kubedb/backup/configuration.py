@@ -157,8 +157,10 @@ class Configurations:
                         ),
                     },
                 }
-                await self._cluster.create("repositories", namespace, obj)
                 found = await self._cluster.peek("repositories", namespace, repo["name"])
+                if found is None:
+                    await self._cluster.create("repositories", namespace, obj)
+                    found = await self._cluster.peek("repositories", namespace, repo["name"])
                 out.append({"name": repo["name"], "phase": "Ready" if found else "NotReady"})
         return out
 

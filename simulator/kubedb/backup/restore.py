@@ -130,6 +130,8 @@ class Restores:
         rs = await self._cluster.get("restoresessions", namespace, name)
         source = ((rs or {}).get("spec") or {}).get("dataSource") or {}
         source_ns = str(source.get("namespace") or namespace)
+        if matches(settings.restore_fail, namespace, name):
+            return "restore failed: injected by the restore_fail knob"
         if source.get("pitr"):
             return "point-in-time recovery (dataSource.pitr) is not emulated yet"
         repo_name = str(source.get("repository"))
@@ -141,8 +143,6 @@ class Restores:
         )
         if snapshot is None:
             return f'Snapshot "{source.get("snapshot")}" of repository {repo_name} not found'
-        if matches(settings.restore_fail, namespace, name):
-            return "restore failed: injected by the restore_fail knob"
         ref = (repo.get("spec") or {}).get("storageRef") or {}
         store = await self._cluster.peek(
             "backupstorages", str(ref.get("namespace") or source_ns), str(ref.get("name"))
