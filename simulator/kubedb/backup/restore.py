@@ -94,22 +94,29 @@ class Restores:
     async def _job(self, namespace: str, name: str, db: dict[str, Any], timeout: float) -> None:
         started = asyncio.get_running_loop().time()
         try:
-            error = await asyncio.wait_for(self._restore(namespace, name, db), timeout)
+            error = await self._outcome(namespace, name, db, timeout)
+            await self._finish(namespace, name, error, asyncio.get_running_loop().time() - started)
+        finally:  # only once the final status is written: a reconcile must not start it again
+            self._jobs.pop((namespace, name), None)
+            self._first_seen.pop((namespace, name), None)
+
+    async def _outcome(self, namespace: str, name: str, db: dict[str, Any], timeout: float) -> str:
+        try:
+            return await asyncio.wait_for(self._restore(namespace, name, db), timeout)
         except TimeoutError:
-            error = f"restore did not finish within restoreTimeout {timeout:g}s"
+            return f"restore did not finish within restoreTimeout {timeout:g}s"
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a job that broke: the session says so, never hangs
             log.exception("restore_job_failed", session=f"{namespace}/{name}")
-            error = f"restore job failed: {exc}"
-        finally:
-            self._jobs.pop((namespace, name), None)
-            self._first_seen.pop((namespace, name), None)
+            return f"restore job failed: {exc}"
+
+    async def _finish(self, namespace: str, name: str, error: str, seconds: float) -> None:
         rs = await self._cluster.peek("restoresessions", namespace, name)
         if rs is None:
             return
         now = self._clock.now()
-        duration = f"{asyncio.get_running_loop().time() - started:.3f}s"
+        duration = f"{seconds:.3f}s"
         status = dict(rs.get("status") or {})
         component: dict[str, Any] = {
             "phase": "Failed" if error else "Succeeded",

@@ -152,6 +152,12 @@ class Sessions:
             return
 
     async def _job(self, namespace: str, name: str) -> None:
+        try:
+            await self._finish(namespace, name, await self._outcome(namespace, name))
+        finally:  # only once the final status is written: a reconcile must not start it again
+            self._jobs.pop((namespace, name), None)
+
+    async def _outcome(self, namespace: str, name: str) -> dict[str, Any]:
         started = asyncio.get_running_loop().time()
         try:
             status = await self._run(namespace, name)
@@ -160,13 +166,14 @@ class Sessions:
         except Exception as exc:  # a job that broke: the session says so, never hangs
             log.exception("backup_job_failed", session=f"{namespace}/{name}")
             status = {"phase": "Failed", "error": f"backup job failed: {exc}"}
-        finally:
-            self._jobs.pop((namespace, name), None)
+        status["duration"] = f"{asyncio.get_running_loop().time() - started:.3f}s"
+        return status
+
+    async def _finish(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         bs = await self._cluster.peek("backupsessions", namespace, name)
         if bs is None:
             return
         final = {**(bs.get("status") or {}), **status}
-        final["duration"] = f"{asyncio.get_running_loop().time() - started:.3f}s"
         await self._write(namespace, name, final)
         log.info("backup_session_done", session=f"{namespace}/{name}", phase=final.get("phase"))
 
