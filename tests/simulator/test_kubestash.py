@@ -389,3 +389,27 @@ async def test_deleting_a_snapshot_wipes_its_files_only_with_the_wipeout_policy(
 
     await eventually(both_gone, timeout=10, message="the snapshots deleted")
     assert folders[0].exists() and not folders[1].parent.exists()
+
+
+async def test_a_session_left_running_by_a_stopped_simulator_finishes_after_its_restart(
+    tmp_path: Path,
+) -> None:
+    for first in (True, False):
+        sim = Simulator(plugins=[install], seed=7, state=tmp_path / "state.db")
+        async with run_simulator(simulator=sim) as served:
+            sim.config.update({"time_scale": 0.01, "provisioning_step_seconds": 1})
+            client = served.client()
+            if first:  # knobs are not kept: the restarted one has no stuck session
+                sim.config.update({"backup_session_stuck": ["default/*-manual-1"]})
+                await backed_up(client, tmp_path / "backups")
+                await initial_backup(client)
+                await client.create(kit.on_demand("db1", 1))
+
+                async def running(client: Client = client) -> bool:
+                    phase = await kit.phase_of(client, "backupsessions", "db1-backup-manual-1")
+                    return phase == "Running"
+
+                await eventually(running, timeout=10, message="the stuck session Running")
+            else:
+                done = await kit.finished(client, "backupsessions", "db1-backup-manual-1")
+                assert done["status"]["phase"] == "Succeeded", done["status"]
