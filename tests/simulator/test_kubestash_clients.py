@@ -1,5 +1,5 @@
-"""kubectl against the KubeStash kinds: short names, printer columns, `explain` from the
-schemas, and the webhook's 422 as kubectl prints it."""
+"""kubectl and lightkube (the app's client) against the KubeStash kinds: short names,
+`explain` from the schemas, generic resources, and the webhook's 422 as each reports it."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from lightkube import AsyncClient, KubeConfig
+from lightkube.core.exceptions import ApiError
+from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 
 from simulator.kubedb import install
 from simulator.server import Simulator, run_simulator
 from tests.simulator import kubestash_kit as kit
 from tests.simulator.kubectl_runner import Result, run_kubectl
 
-pytestmark = pytest.mark.skipif(
+needs_kubectl = pytest.mark.skipif(
     shutil.which("kubectl") is None,
     reason="kubectl is not installed (Debian package kubernetes-client)",
 )
@@ -40,6 +43,7 @@ async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
         yield Kubectl(config, tmp_path / "cache")
 
 
+@needs_kubectl
 async def test_kubectl_reads_the_kubestash_kinds_by_their_short_names(
     kubectl: Kubectl, tmp_path: Path
 ) -> None:
@@ -65,7 +69,34 @@ async def test_kubectl_reads_the_kubestash_kinds_by_their_short_names(
     assert "m: minutes" in explain.out, explain.err
 
 
+@needs_kubectl
 async def test_kubectl_prints_the_webhook_refusal_naming_the_problem(kubectl: Kubectl) -> None:
     refused = await kubectl("create", "-f", "-", stdin=json.dumps(kit.policy("none")))
     assert refused.code != 0
     assert "at least one of maxRetentionPeriod or successfulSnapshots must be set" in refused.err
+
+
+async def test_lightkube_creates_a_backup_session_and_reads_the_webhook_refusal() -> None:
+    session_kind = create_namespaced_resource(
+        "core.kubestash.com", "v1alpha1", "BackupSession", "backupsessions"
+    )
+    policy_kind = create_namespaced_resource(
+        "storage.kubestash.com", "v1alpha1", "RetentionPolicy", "retentionpolicies"
+    )
+    addon_kind = create_global_resource("addons.kubestash.com", "v1alpha1", "Addon", "addons")
+    async with run_simulator(simulator=Simulator(plugins=[install])) as served:
+        client = AsyncClient(KubeConfig.from_dict(served.kubeconfig()))
+        try:
+            created = await client.create(session_kind.from_dict(kit.on_demand("db1", 7)))
+            assert created.spec["invoker"]["name"] == "db1-backup"
+            addons = [a.metadata.name async for a in client.list(addon_kind)]
+            assert "postgres-addon" in addons
+            try:
+                await client.create(policy_kind.from_dict(kit.policy("none")))
+            except ApiError as exc:
+                assert exc.status.code == 422
+                assert "maxRetentionPeriod" in str(exc.status.message)
+            else:
+                raise AssertionError("the policy without a rule was accepted")
+        finally:
+            await client.close()
