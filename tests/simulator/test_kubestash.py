@@ -127,6 +127,10 @@ async def test_the_webhooks_refuse_what_kubestash_refuses_naming_the_problem(
     await client.create(database("Postgres", "db1"))
     await client.create(kit.policy("db1-retention", maxRetentionPeriod="30d"))
     await client.create(kit.configuration("Postgres", "db1", "local"))
+    await eventually(lambda: client.find("repositories", "db1-scheduled"), timeout=10)
+    other = kit.configuration("Postgres", "db9", "local")
+    other["spec"]["sessions"][0]["repositories"][0]["name"] = "db1-scheduled"
+    await invalid(client, other, "'db1-scheduled' is already used for another target")
     session = await client.create(kit.on_demand("db1", 1))
     session["spec"]["session"] = "scheduled"
     with pytest.raises(errors.Invalid, match="immutable"):

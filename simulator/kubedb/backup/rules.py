@@ -145,6 +145,36 @@ def _session(
     return problems
 
 
+def repositories_reused(obj: dict[str, Any], existing: Sequence[dict[str, Any]]) -> Problems:
+    """A repository name of the configuration that an existing Repository holds for another
+    target or storage."""
+    spec = _spec(obj)
+    target = spec.get("target") or {}
+    backends = {b.get("name"): b for b in spec.get("backends") or ()}
+    by_name = {r["metadata"]["name"]: r for r in existing}
+    problems: Problems = []
+    for i, session in enumerate(spec.get("sessions") or ()):
+        for j, repo in enumerate(session.get("repositories") or ()):
+            found = by_name.get(repo.get("name"))
+            if found is None:
+                continue
+            held = _spec(found)
+            ref = (backends.get(repo.get("backend")) or {}).get("storageRef") or {}
+            stored = held.get("storageRef") or {}
+            same_target = (held.get("appRef") or {}).get("name") == target.get("name") and (
+                held.get("appRef") or {}
+            ).get("kind") == target.get("kind")
+            if not same_target or stored.get("name") != ref.get("name"):
+                problems.append(
+                    (
+                        f"spec.sessions[{i}].repositories[{j}].name",
+                        f"repository {repo.get('name')!r} is already used for another "
+                        "target or storage",
+                    )
+                )
+    return problems
+
+
 class BackupWebhook:
     """The validating webhook of every KubeStash kind (status writes pass)."""
 
@@ -177,7 +207,8 @@ class BackupWebhook:
         if kind == "RestoreSession":
             return restore_session(obj)
         if kind == "BackupConfiguration":
-            return backup_configuration(obj)
+            repositories = await self._client.list("repositories", namespace=request.namespace)
+            return backup_configuration(obj) + repositories_reused(obj, repositories)
         if kind in ("BackupStorage", "RetentionPolicy"):
             others = await self._client.list(request.plural, namespace=request.namespace)
             check = backup_storage if kind == "BackupStorage" else retention_policy
