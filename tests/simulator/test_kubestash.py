@@ -128,6 +128,10 @@ async def test_the_webhooks_refuse_what_kubestash_refuses_naming_the_problem(
     await client.create(kit.policy("db1-retention", maxRetentionPeriod="30d"))
     await client.create(kit.configuration("Postgres", "db1", "local"))
     await eventually(lambda: client.find("repositories", "db1-scheduled"), timeout=10)
+    storage = await client.get("backupstorages", "local", namespace=kit.STORAGE_NS)
+    storage["spec"]["storage"]["local"]["hostPath"]["path"] = str(tmp_path / "elsewhere")
+    with pytest.raises(errors.Invalid, match="currently in use"):
+        await client.update(storage)
     other = kit.configuration("Postgres", "db9", "local")
     other["spec"]["sessions"][0]["repositories"][0]["name"] = "db1-scheduled"
     await invalid(client, other, "'db1-scheduled' is already used for another target")

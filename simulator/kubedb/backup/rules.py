@@ -209,8 +209,22 @@ class BackupWebhook:
         if kind == "BackupConfiguration":
             repositories = await self._client.list("repositories", namespace=request.namespace)
             return backup_configuration(obj) + repositories_reused(obj, repositories)
+        in_use = kind == "BackupStorage" and request.operation == "UPDATE"
+        if in_use and await self._storage_in_use(request, obj):
+            return [("spec.storage", "BackupStorage is currently in use and cannot be modified")]
         if kind in ("BackupStorage", "RetentionPolicy"):
             others = await self._client.list(request.plural, namespace=request.namespace)
             check = backup_storage if kind == "BackupStorage" else retention_policy
             return check(obj, others)
         return []
+
+    async def _storage_in_use(self, request: AdmissionRequest, obj: dict[str, Any]) -> bool:
+        """`spec.storage` changes while a Repository uses the storage."""
+        if _spec(request.old_object).get("storage") == _spec(obj).get("storage"):
+            return False
+        for repo in await self._client.list("repositories", namespace=None):
+            ref = _spec(repo).get("storageRef") or {}
+            namespace = ref.get("namespace") or repo["metadata"].get("namespace")
+            if ref.get("name") == request.name and namespace == request.namespace:
+                return True
+        return False
