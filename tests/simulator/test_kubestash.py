@@ -115,6 +115,7 @@ async def test_the_webhooks_refuse_what_kubestash_refuses_naming_the_problem(
 ) -> None:
     await kit.setup_storage(client, tmp_path)
     await invalid(client, kit.local_storage("other", tmp_path, default=True), "multiple default")
+    await invalid(client, kit.local_storage("twin", tmp_path), "same bucket and directory")
     await invalid(client, kit.policy("none"), "maxRetentionPeriod or successfulSnapshots")
     await invalid(client, kit.policy("bad", maxRetentionPeriod="3x"), "invalid retention period")
     both = kit.restore("r", "Postgres", "db1", "db1-manual")

@@ -43,7 +43,29 @@ def backup_storage(obj: dict[str, Any], others: Sequence[dict[str, Any]]) -> Pro
     provider = storage.get("provider")
     if provider and not storage.get(provider):
         problems.append((f"spec.storage.{provider}", f"provider {provider} needs its section"))
+    name = obj["metadata"].get("name")
+    for other in others:
+        if other["metadata"].get("name") != name and _place(other) == _place(obj) is not None:
+            problems.append(
+                (
+                    "spec.storage",
+                    f"BackupStorage {other['metadata']['name']} already uses the same "
+                    "bucket and directory",
+                )
+            )
     return problems
+
+
+def _place(obj: dict[str, Any]) -> tuple[str, ...] | None:
+    """Where a storage writes: (provider, bucket or container or host path, prefix)."""
+    storage = _spec(obj).get("storage") or {}
+    provider = str(storage.get("provider"))
+    section = storage.get(provider) or {}
+    if provider == "local":
+        path = (section.get("hostPath") or {}).get("path")
+        return (provider, str(path), str(section.get("subPath") or "")) if path else None
+    where = section.get("bucket") or section.get("container")
+    return (provider, str(where), str(section.get("prefix") or "")) if where else None
 
 
 def retention_policy(obj: dict[str, Any], others: Sequence[dict[str, Any]]) -> Problems:
