@@ -50,7 +50,7 @@ CREDENTIAL_FIELDS: Mapping[StorageProvider, Mapping[str, str]] = {
 }
 # An s3 storage's endpoint also goes into its Secret (KubeStash reads it there).
 S3_ENDPOINT_KEY = "AWS_ENDPOINT"
-# The name of the storage created on a first start (decision 68).
+# The name of the storage created on a first start (decision 63).
 EMBEDDED_NAME = "local"
 
 

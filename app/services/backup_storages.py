@@ -4,7 +4,7 @@ hand the backup operations a storage with its credentials (`resolve`).
 Credentials are stored encrypted (`app.encryption`, the key that encrypts kubeconfigs) and
 never returned, logged or put in an error: `resolve` is the one way out, decrypted into the
 keys of the KubeStash backend Secret. A `local` storage's directory is chosen here, never by
-a client: BACKUP_LOCAL_DIR/<name>, made 0700 (docs/architecture.md, decision 68). The first
+a client: BACKUP_LOCAL_DIR/<name>, made 0700 (docs/architecture.md, decision 63). The first
 storage becomes the default; making another the default unsets the old one (the store keeps
 at most one). A storage that live databases use, by name or as the default they name none
 of, is not deleted.

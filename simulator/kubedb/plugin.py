@@ -23,6 +23,8 @@ from simulator.extensions import (
     errors,
 )
 from simulator.kubedb import catalog, ops_schemas, runner, schemas, webhooks
+from simulator.kubedb.backup import plugin as backup
+from simulator.kubedb.backup.restore import target_key
 from simulator.kubedb.cluster import ClusterError
 from simulator.kubedb.dataplane import controller as dataplane
 from simulator.kubedb.dataplane.plane import DataPlane
@@ -332,6 +334,7 @@ def install(sim: Simulator) -> None:
         sim.add_admission_hook(OpsWebhook(webhook_client), group=OPS_GROUP, kind=engine.ops_kind)
 
     plane = dataplane.install(sim, ClientCluster)
+    backup.install(sim, ClientCluster)
 
     async def provisioner(ctx: ControllerContext) -> None:
         model = _Model(ctx, plane)
@@ -339,7 +342,7 @@ def install(sim: Simulator) -> None:
             ctx,
             [(e.plural, e.kind) for e in ENGINES],
             model.provision,
-            related=[("petsets", _database_of)],
+            related=[("petsets", _database_of), ("restoresessions", target_key)],
         )
 
     async def petset_controller(ctx: ControllerContext) -> None:

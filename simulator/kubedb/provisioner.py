@@ -12,7 +12,7 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
-from simulator.kubedb import conditions, events, workloads
+from simulator.kubedb import conditions, events, restore_gate, workloads
 from simulator.kubedb.cluster import Cluster, ClusterError
 from simulator.kubedb.engines import BY_KIND, FINALIZER, Engine
 from simulator.kubedb.events import Recorder
@@ -115,7 +115,8 @@ class Provisioner(Reconciler):
             waiting, held = await self._pods(engine, db, key, conds, paused=paused)
             if not self._settings.never_provisions(namespace, name):
                 held = {**self._settings.held_down(namespace, name), **held}
-                requeue = self._advance(key, conds, now, generation, held, waiting)
+                restoring = await restore_gate.hold(self._cluster, db, conds, stamp=stamp)
+                requeue = self._advance(key, conds, now, generation, held, waiting, restoring)
 
         status["conditions"] = conds
         status["phase"] = conditions.derive_phase(conds)
@@ -183,11 +184,15 @@ class Provisioner(Reconciler):
         generation: int,
         held: dict[str, tuple[str, str]],
         waiting: bool = False,
+        restoring: bool = False,
     ) -> float | None:
         """Turn due conditions True in order; the seconds until the next is due, or None.
 
         `waiting`: the pods are not all ready yet, so ReplicaReady (and what follows) waits;
         the PetSets' status changes wake the provisioner again.
+
+        `restoring`: the database waits for its initial restore (`restore_gate`), so Ready
+        (and what follows) waits; the RestoreSessions' changes wake the provisioner again.
 
         `held` conditions (a health fault, `OperatorSettings.held_down`) are set False and
         skipped: the rest still comes in order, so the phase ends Critical or NotReady. When
@@ -212,6 +217,8 @@ class Provisioner(Reconciler):
                 continue
             found = conditions.find(conds, kind)
             if waiting and kind == "ReplicaReady" and not (found and found.get("status") == "True"):
+                return None
+            if restoring and kind == "Ready" and not (found and found.get("status") == "True"):
                 return None
             if found is not None and found.get("status") == "True":
                 elapsed = self._timeline.since(*key, kind)
