@@ -154,6 +154,18 @@ async def converge_policy(
     )
 
 
+async def delete_snapshot(gateway: ClusterGateway, namespace: str, name: str) -> None:
+    """Delete a Snapshot and its data: KubeStash's `Delete` policy keeps a Snapshot's files
+    in the storage, so it is set to `WipeOut` first. Gone already is done."""
+    try:
+        await gateway.merge_patch(
+            SNAPSHOT, name, {"spec": {"deletionPolicy": "WipeOut"}}, namespace=namespace
+        )
+        await gateway.delete(SNAPSHOT, name, namespace=namespace)
+    except errors.NotFound:
+        return
+
+
 async def remove_policy(gateway: ClusterGateway, database: Database) -> None:
     """A deleted database's BackupConfiguration and RetentionPolicy; its repositories are
     `Retain`, so its backups stay (and the backup sync applies their retention)."""

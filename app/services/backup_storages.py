@@ -66,13 +66,15 @@ class BackupStorageInUse(BackupStorageError):
     status = 409
     code = "backup_storage_in_use"
 
-    def __init__(self, name: str, databases: int) -> None:
+    def __init__(self, name: str, databases: int, backups: int = 0) -> None:
+        what = f"{databases} live database(s)" if databases else f"{backups} kept backup(s)"
         super().__init__(
-            f"backup storage {name} is used by {databases} live database(s); move their "
-            "backups to another storage or delete them first",
-            details={"databases": databases},
+            f"backup storage {name} is used by {what}; move the databases to another "
+            "storage, or delete them and their backups, first",
+            details={"databases": databases, "backups": backups},
         )
         self.databases = databases
+        self.backups = backups
 
 
 class BackupStorageIsDefault(BackupStorageError):
@@ -214,20 +216,22 @@ class BackupStorageService:
         return updated
 
     async def delete(self, name: str) -> None:
-        """Refused while live databases use it, and for the default while other storages
-        exist; conditional on the record not changing meanwhile. A local storage's
+        """Refused for the default while other storages exist, and while live databases
+        use it or backups kept on it are listed (a deleted database's too); conditional on the record not changing meanwhile. A local storage's
         directory, and the backups in it, are left where they are."""
         for _ in range(_DELETE_ATTEMPTS):
             storage = await self.get(name)
-            using = await self._store.databases.count_using_backup_storage(
-                name, or_unset=storage.is_default
-            )
-            if using:
-                raise BackupStorageInUse(name, using)
             if storage.is_default and (await self._store.backup_storages.list(limit=0)).total > 1:
                 raise BackupStorageIsDefault(
                     f"backup storage {name} is the default; make another storage the default first"
                 )
+            using = await self._store.databases.count_using_backup_storage(
+                name, or_unset=storage.is_default
+            )
+            totals = await self._store.backups.totals()
+            kept = sum(count for (where, _, _), (count, _) in totals.items() if where == name)
+            if using or kept:
+                raise BackupStorageInUse(name, using, kept)
             gone = await self._store.backup_storages.delete(
                 storage.id, expected_revision=storage.revision
             )

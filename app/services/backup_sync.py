@@ -23,7 +23,6 @@ store's unique Snapshot key refuses it anyway). It must not start or stop backup
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -199,10 +198,7 @@ class BackupSync:
 
     async def _delete_snapshot(self, gateway: ClusterGateway, backup: Backup) -> None:
         assert backup.snapshot_name is not None
-        with contextlib.suppress(cluster_errors.NotFound):
-            await gateway.delete(
-                backup_cluster.SNAPSHOT, backup.snapshot_name, namespace=backup.namespace
-            )
+        await backup_cluster.delete_snapshot(gateway, backup.namespace, backup.snapshot_name)
 
 
 def _repositories(configurations: list[dict[str, Any]]) -> dict[tuple[str, str], _Repository]:

@@ -126,7 +126,7 @@ class BackupService:
             type=backup_type,
             storage=storage,
             repository=manifests.repository_name(
-                database.kubedb_resource_name or database.name, manifests.MANUAL
+                backup_cluster.target_of(database), manifests.MANUAL, storage=storage
             ),
         )
         return await self._store.backups.insert(backup)
@@ -164,11 +164,9 @@ class BackupService:
         if backup.snapshot_name is not None:
             gateway = await self._gateway_for(database)
             try:
-                await gateway.delete(
-                    backup_cluster.SNAPSHOT, backup.snapshot_name, namespace=backup.namespace
+                await backup_cluster.delete_snapshot(
+                    gateway, backup.namespace, backup.snapshot_name
                 )
-            except cluster_errors.NotFound:
-                pass  # gone already
             except cluster_errors.ClusterError as exc:
                 raise Unavailable(
                     f"the cluster refused to delete snapshot {backup.snapshot_name}: {exc}",

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from app.domain.api_keys import Role
+from app.domain.backups import Backup, BackupType
 from app.domain.databases import Database
 from app.services.api_keys import issue_key
 from tests.e2e.platform import Platform
@@ -173,21 +174,42 @@ async def test_a_storage_databases_use_is_not_deleted(platform: Platform) -> Non
     used = await runtime.store.databases.insert(database("orders", "archive"))
     await runtime.store.databases.insert(database("users", None))
     named = await client.delete(f"{URL}/archive")
-    by_default = await client.delete(f"{URL}/local")
     await runtime.store.databases.update_fields(used.id, {"status": "deleted"})
+    kept = await runtime.store.backups.insert(
+        Backup(
+            database_id=used.id,
+            database_name="orders",
+            domain="acme",
+            project="shop",
+            engine="postgres",
+            provider_id="prv-1",
+            namespace="acme-shop-123456",
+            type=BackupType.FINAL,
+            storage="archive",
+            repository="orders-manual-abcdef",
+        )
+    )
+    holding = await client.delete(f"{URL}/archive")
+    await runtime.store.backups.update_fields(kept.id, {"removed_at": kept.created_at})
     freed = await client.delete(f"{URL}/archive")
     gone = await client.get(f"{URL}/archive")
     again = await client.delete(f"{URL}/archive")
+    by_default = await client.delete(f"{URL}/local")
 
     assert named.status_code == 409, named.text
     assert named.json()["error"]["code"] == "backup_storage_in_use"
     assert "1 live database" in named.json()["error"]["message"]
-    assert by_default.status_code == 409 and by_default.json()["error"]["details"] == {
-        "databases": 1
+    assert holding.status_code == 409 and holding.json()["error"]["details"] == {
+        "databases": 0,
+        "backups": 1,
     }
     assert freed.status_code == 204
     assert gone.status_code == 404 and "archive" in gone.json()["error"]["message"]
     assert again.status_code == 404
+    assert by_default.status_code == 409 and by_default.json()["error"]["details"] == {
+        "databases": 1,
+        "backups": 0,
+    }
 
 
 async def test_the_default_is_deleted_only_when_it_is_the_last_storage(

@@ -9,8 +9,10 @@ Per database `D` in its namespace: the RetentionPolicy `D-retention` (the databa
 `backup_retention_days`, failed ones kept a few) and the BackupConfiguration `D-backup` with
 two backends over the same storage and two sessions:
 
-    scheduled   the policy's cron    repository D-scheduled   retention D-retention
-    manual      suspended            repository D-manual      retention keep-manual
+    scheduled   the policy's cron    repository D-scheduled-<h>   retention D-retention
+    manual      suspended            repository D-manual-<h>      retention keep-manual
+
+(`<h>`: a hash of the database id and the storage, `repository_name`.)
 
 An on-demand (or final) backup is a BackupSession of the `manual` session; a restore is a
 RestoreSession whose target is a new database created with `spec.init.waitForInitialRestore`
@@ -20,6 +22,7 @@ what it already made. Nothing here does I/O.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -175,8 +178,13 @@ def configuration_name(database: str) -> str:
     return names.derived_name(database, "backup")
 
 
-def repository_name(database: str, session: str) -> str:
-    return names.derived_name(database, session)
+def repository_name(target: BackupTarget, session: str, *, storage: str) -> str:
+    """`<db>-<session>-<hash>`, the hash of the database's id and the storage: a namesake
+    created after a delete, or a move to another storage, gets repositories of its own
+    (KubeStash refuses a repository name for another target or storage, and a shared
+    one would mix two databases' backups and retention)."""
+    digest = hashlib.sha256(f"{target.database_id}/{storage}".encode()).hexdigest()[:6]
+    return names.derived_name(target.name, f"{session}-{digest}")
 
 
 def retention_policy(target: BackupTarget, *, period: str, failed_kept: int) -> JsonObject:
@@ -196,15 +204,18 @@ def retention_policy(target: BackupTarget, *, period: str, failed_kept: int) -> 
     }
 
 
-def _session(target: BackupTarget, name: str, *, backend: str, scheduler: JsonObject) -> JsonObject:
+def _session(
+    target: BackupTarget, name: str, *, storage: str, backend: str, scheduler: JsonObject
+) -> JsonObject:
+    repository = repository_name(target, name, storage=storage)
     return {
         "name": name,
         "scheduler": {"jobTemplate": {"backoffLimit": 1}, **scheduler},
         "repositories": [
             {
-                "name": repository_name(target.name, name),
+                "name": repository,
                 "backend": backend,
-                "directory": f"/{target.namespace}/{target.name}/{name}",
+                "directory": f"/{target.namespace}/{repository}",
                 # A database's backups outlive it (and its BackupConfiguration).
                 "deletionPolicy": "Retain",
             }
@@ -253,12 +264,14 @@ def backup_configuration(
                 _session(
                     target,
                     SCHEDULED,
+                    storage=storage,
                     backend=SCHEDULED,
                     scheduler={"schedule": schedule, "suspend": not enabled},
                 ),
                 _session(
                     target,
                     MANUAL,
+                    storage=storage,
                     backend=KEPT_BACKEND,
                     scheduler={"schedule": MANUAL_SCHEDULE, "suspend": True},
                 ),
