@@ -217,8 +217,9 @@ class BackupStorageService:
 
     async def delete(self, name: str) -> None:
         """Refused for the default while other storages exist, and while live databases
-        use it or backups kept on it are listed (a deleted database's too); conditional on the record not changing meanwhile. A local storage's
-        directory, and the backups in it, are left where they are."""
+        use it or backups kept on it are listed (a deleted database's too); conditional on
+        the record not changing meanwhile. A local storage's directory, and the backups in
+        it, are left where they are."""
         for _ in range(_DELETE_ATTEMPTS):
             storage = await self.get(name)
             if storage.is_default and (await self._store.backup_storages.list(limit=0)).total > 1:
