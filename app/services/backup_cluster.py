@@ -199,7 +199,7 @@ def condition_messages(obj: Mapping[str, Any]) -> str:
     """What a failed session's status says: its conditions' reasons and messages, and
     its components' errors, in one line."""
     status = obj.get("status") or {}
-    parts: list[str] = []
+    parts: list[str] = [str(status["error"])] if status.get("error") else []
     for condition in status.get("conditions") or []:
         if condition.get("status") == "False" or condition.get("type", "").endswith("Failed"):
             text = condition.get("message") or condition.get("reason")
