@@ -97,31 +97,36 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def app_process(folder: Path, name: str = "app", **env: str) -> AppProcess:
+    """An unstarted `python -m app` on a free port, its DATA_DIR and log under `folder`."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))}
+    data_dir = folder / name
+    process_env = {
+        **base,
+        "DATA_DIR": str(data_dir),
+        "PORT": str(free_port()),
+        "INSTANCE_ID": "kubedb-dbaas-abc123",
+        "LOG_LEVEL": "INFO",
+        "LEADER_LEASE_TTL": "2",
+        "LEADER_RETRY_INTERVAL": "0.2",
+        "OPERATION_READ_BLOCK": "0.1",
+        "REDIS_KEY_PREFIX": redis_keys().prefix,
+        **env,
+    }
+    return AppProcess(
+        data_dir=data_dir,
+        port=int(process_env["PORT"]),
+        log_path=folder / f"{name}.log",
+        env=process_env,
+    )
+
+
 @pytest.fixture
 def make_app(tmp_path: Path) -> Iterator[object]:
     started: list[AppProcess] = []
 
     def factory(name: str = "app", **env: str) -> AppProcess:
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))}
-        data_dir = tmp_path / name
-        process_env = {
-            **base,
-            "DATA_DIR": str(data_dir),
-            "PORT": str(free_port()),
-            "INSTANCE_ID": "kubedb-dbaas-abc123",
-            "LOG_LEVEL": "INFO",
-            "LEADER_LEASE_TTL": "2",
-            "LEADER_RETRY_INTERVAL": "0.2",
-            "OPERATION_READ_BLOCK": "0.1",
-            "REDIS_KEY_PREFIX": redis_keys().prefix,
-            **env,
-        }
-        app = AppProcess(
-            data_dir=data_dir,
-            port=int(process_env["PORT"]),
-            log_path=tmp_path / f"{name}.log",
-            env=process_env,
-        )
+        app = app_process(tmp_path, name, **env)
         started.append(app)
         return app
 

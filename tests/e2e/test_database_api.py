@@ -306,13 +306,13 @@ async def test_a_deletion_cannot_be_cancelled(
     platform: tuple[Runtime, httpx.AsyncClient, Served],
 ) -> None:
     _, client, served = platform
-    served.simulator.config.update({"time_scale": 1.0})  # keep the delete waiting
     created = await create(client)
     await finished(client, created)
-    served.simulator.config.update({"time_scale": 0.005})
+    served.simulator.config.update({"time_scale": 1.0})  # keep the delete waiting
     deleting = await client.delete(f"{BASE}/{created.json()['id']}")
 
     refused = await client.post(f"/api/v1/operations/{deleting.json()['operation_id']}/cancel")
+    served.simulator.config.update({"time_scale": 0.005})
 
     assert refused.status_code == 409
     assert "cannot be cancelled" in refused.json()["error"]["message"]

@@ -8,6 +8,7 @@ same data directory."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from pathlib import Path
@@ -107,7 +108,9 @@ async def test_a_create_killed_between_its_record_and_operation_is_rolled_back_b
             events = (await c.get(f"{BASE}/{orphaned['ids'][0]}/events")).json()
             again = await c.post(BASE, json=BODY)
             assert again.status_code == 202, again.text
-        second.terminate()
+        # In a thread: the simulator serves from this loop, and the create now running
+        # in the app needs it to finish its step before the app can stop.
+        await asyncio.to_thread(second.terminate)
 
         assert gone.json()["status"] == "deleted", gone.text
         assert [e["reason"] for e in events["events"]] == ["CreateAbandoned"]

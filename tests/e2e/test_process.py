@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -178,14 +179,7 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
         server = kubeconfig["clusters"][0]["cluster"]["server"]
         version = httpx.get(f"{server}/version", timeout=5, **simulator_access(kubeconfig))
         readme_curl = _run_readme_curl(data_dir, env["PORT"])
-        logs = subprocess.run(
-            ["timeout", "3", "make", "--no-print-directory", "logs"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        logs = _follow_logs_until(env, r"^leadership_acquired instance_id=", timeout=10)
     finally:
         stop = make("stop")
     stopped_status = make("status")
@@ -201,11 +195,46 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
     assert "already running" in again.stdout
     assert status.returncode == 0 and '"status":"healthy"' in status.stdout
     assert restart.returncode == 0 and pid != first_pid and not pid_alive(first_pid)
-    assert re.search(r"^leadership_acquired instance_id=", logs.stdout, re.M)
+    assert re.search(r"^leadership_acquired instance_id=", logs, re.M)
     assert stop.returncode == 0 and "stopped" in stop.stdout
     assert not pid_alive(pid) and not pid_alive(redis_pid) and not pid_alive(simulator_pid)
     assert stopped_status.returncode != 0 and "not running" in stopped_status.stdout
     assert not (data_dir / "app.pid").exists()
+
+
+def _follow_logs_until(env: dict[str, str], pattern: str, *, timeout: float) -> str:
+    """`make logs` (it follows the log until stopped) until a line matches `pattern` or
+    `timeout` passes; then it is stopped, and what it printed is returned."""
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "logs"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # make, the script and its tail: one group to stop
+    )
+    lines: list[str] = []
+    found = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if re.search(pattern, line):
+                found.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        found.wait(timeout)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+        reader.join(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
+    return "".join(lines)
 
 
 def _run_readme_curl(data_dir: Path, port: str) -> str | None:

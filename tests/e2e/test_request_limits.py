@@ -7,26 +7,30 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.api.limits import RequestLimits
-from tests.e2e.conftest import AppProcess
+from tests.e2e.conftest import AppProcess, app_process
 
-MakeApp = Callable[..., AppProcess]
 DATABASES = "/api/v1/domain/acme/project/shop/databases"
 MIB = 1024 * 1024
 
 
-@pytest.fixture
-def app(make_app: MakeApp) -> Iterator[AppProcess]:
-    started = make_app(MAX_REQUEST_BODY_BYTES=str(MIB)).start()
-    started.wait_healthy()
-    yield started
-    started.kill()
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
+    """One process for the module: each test sends its own requests and checks only their
+    answers, so none depends on what another did. The growth test comes first in the file:
+    it measures a process that nothing before it has grown."""
+    started = app_process(tmp_path_factory.mktemp("limits"), MAX_REQUEST_BODY_BYTES=str(MIB))
+    try:
+        started.start().wait_healthy()
+        yield started
+    finally:
+        started.kill()
 
 
 def admin(app: AppProcess) -> dict[str, str]:
@@ -67,6 +71,34 @@ def raw_exchange(
     return status, json.loads(body or b"{}"), sent
 
 
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_the_issues_400000_label_create_is_refused_without_the_process_growing(
+    app: AppProcess,
+) -> None:
+    assert app.proc is not None
+    body = {
+        "name": "flood",
+        "engine": "postgres",
+        "version": "16.13",
+        "labels": {f"k{i}": f"v{i}" for i in range(400_000)},
+    }
+    before = rss_kib(app.proc.pid)
+
+    answer = httpx.post(f"{app.url}{DATABASES}", json=body, headers=admin(app), timeout=60)
+
+    grown_mib = (rss_kib(app.proc.pid) - before) / 1024
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["error"]["code"] == "request_too_large"
+    assert "x-request-id" in answer.headers
+    assert grown_mib < 20, f"the process grew by {grown_mib:.1f} MiB"
+
+
 def test_a_content_length_over_the_limit_is_refused_with_413_before_the_body_is_read(
     app: AppProcess,
 ) -> None:
@@ -98,34 +130,6 @@ def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(app: AppProces
     assert body["error"]["details"] == {"limit_bytes": MIB}  # type: ignore[index]
     # Refused while the body was still coming (loopback buffers hold a few MiB), not after.
     assert sent < 32 * MIB
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
-def test_the_issues_400000_label_create_is_refused_without_the_process_growing(
-    app: AppProcess,
-) -> None:
-    assert app.proc is not None
-    body = {
-        "name": "flood",
-        "engine": "postgres",
-        "version": "16.13",
-        "labels": {f"k{i}": f"v{i}" for i in range(400_000)},
-    }
-    before = rss_kib(app.proc.pid)
-
-    answer = httpx.post(f"{app.url}{DATABASES}", json=body, headers=admin(app), timeout=60)
-
-    grown_mib = (rss_kib(app.proc.pid) - before) / 1024
-    assert answer.status_code == 413, answer.text
-    assert answer.json()["error"]["code"] == "request_too_large"
-    assert "x-request-id" in answer.headers
-    assert grown_mib < 20, f"the process grew by {grown_mib:.1f} MiB"
 
 
 def test_a_body_within_the_limit_still_reaches_the_route(app: AppProcess) -> None:
