@@ -107,6 +107,36 @@ async def _drift_repaired(client: httpx.AsyncClient, served: Served) -> list[str
     return outcomes
 
 
+async def _backups(client: httpx.AsyncClient) -> list[str]:
+    """A backup now, a restore in place and into a new database, a backup deleted, and a
+    delete after a final backup."""
+
+    async def ended(response: httpx.Response) -> str:
+        return str((await finished(client, response))["status"])
+
+    created = await create(client, name="kept", deletion_policy="WipeOut")
+    outcomes = [await ended(created)]
+    path, database_id = f"{BASE}/{created.json()['id']}", created.json()["id"]
+    taken = await client.post(f"{path}/backups")
+    outcomes.append(await ended(taken))
+    backup_id = taken.json()["backup_id"]
+    outcomes.append(
+        await ended(await client.post(f"{path}/restore", json={"backup_id": backup_id}))
+    )
+    copy = await create(
+        client,
+        name="kept-copy",
+        deletion_policy="WipeOut",
+        restore_from={"database_id": database_id, "backup_id": backup_id},
+    )
+    outcomes.append(await ended(copy))
+    removed = await client.delete(f"{path}/backups/{backup_id}")
+    outcomes.append("succeeded" if removed.status_code == 202 else removed.text)
+    outcomes.append(await ended(await client.delete(f"{BASE}/{copy.json()['id']}")))
+    outcomes.append(await ended(await client.delete(path, params={"final_backup": "true"})))
+    return outcomes
+
+
 async def record(platform: tuple[Any, httpx.AsyncClient, Served]) -> set[tuple[str, str]]:
     """Run the whole lifecycle; the (verb, resource) pairs the cluster saw, e.g.
     ("create", "postgreses"), ("get", "secrets")."""
@@ -116,15 +146,23 @@ async def record(platform: tuple[Any, httpx.AsyncClient, Served]) -> set[tuple[s
         *(_lifecycle(client, engine, served) for engine in VERSIONS),
         _custom_credentials(client),
         _drift_repaired(client, served),
+        _backups(client),
     )
     assert all(status == "succeeded" for outcome in results for status in outcome), results
     # A pass of each periodic worker after the work, and /health (which pings the cluster).
     repairs, syncs = runtime.reconciler.repair_passes, runtime.status_sync.passes
+    backup_sync = runtime.reconciler.last_backup_sync
 
     async def passed() -> bool:
-        return runtime.reconciler.repair_passes > repairs and runtime.status_sync.passes > syncs
+        return (
+            runtime.reconciler.repair_passes > repairs
+            and runtime.status_sync.passes > syncs
+            and runtime.reconciler.last_backup_sync is not backup_sync
+        )
 
-    await eventually(passed, timeout=20, interval=0.1, message="a drift and a sync pass")
+    await eventually(
+        passed, timeout=20, interval=0.1, message="a drift, a status and a backup sync pass"
+    )
     assert (await client.get("/health")).status_code == 200
     stats: dict[str, int] = served.simulator.stats.snapshot()["requests"]  # type: ignore[assignment]
     seen = set()

@@ -86,6 +86,7 @@ async def platform_with_repairs(
         tmp_path,
         identity=as_the_apps_service_account,
         reconcile_interval=1,
+        backup_sync_interval=1,
     ) as started:
         yield started
 
