@@ -38,6 +38,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -374,11 +375,15 @@ def summary(figures: Figures) -> list[str]:
     return [
         f"platform/baseline at the median: backup {backup:.2f}x pg_dump -Fc; "
         f"restore {restore:.2f}x pg_restore (the job alone {job:.2f}x)",
-        "limits: the model runs the same pg_dump -Fc and pg_restore binaries against the same "
-        "kind of server, so the difference is the orchestration (controllers, the bench's "
-        f"{POLL * 1000:.0f} ms polling, status writes); the platform restores into a new "
-        "server, the baseline into a fresh database on the source's server; all servers, the "
-        "simulator and the tools share this machine's cores and disk.",
+        *textwrap.wrap(
+            "limits: the model runs the same pg_dump -Fc and pg_restore binaries against the "
+            "same kind of server, so the difference is the orchestration (controllers, the "
+            f"bench's {POLL * 1000:.0f} ms polling, status writes); the platform restores into "
+            "a new server, the baseline into a fresh database on the source's server; the "
+            "servers, the simulator and the tools share this machine's cores and disk.",
+            width=96,
+            subsequent_indent="  ",
+        ),
     ]
 
 
