@@ -92,3 +92,34 @@ def test_the_data_plane_benchmark_prints_connect_times_and_idle_memory() -> None
     assert re.search(r"postgres real, create to first successful query: mean [\d.]+ s", out), out
     assert re.search(r"redis real, create to first successful query: mean [\d.]+ s", out), out
     assert re.search(r"memory of 2 idle real databases: \d+ MiB RSS", out), out
+
+
+def test_the_backup_benchmark_prints_platform_and_baseline_figures_side_by_side() -> None:
+    out = run_bench("bench.backup", "--megabytes", "2", "--rounds", "1")
+
+    size = re.search(r"of a ([\d.]+) MB database \(pg_database_size; 2 MB of rows\), 1 rounds", out)
+    dumps = re.search(r"Snapshot ([\d.]+) MB \(KubeStash model\), pg_dump -Fc ([\d.]+) MB", out)
+    assert size is not None and dumps is not None, out
+    assert float(size[1]) >= 2 and float(dumps[1]) > 0 and float(dumps[2]) > 0
+    rows = re.findall(
+        r"^(backup|restore|copy)\s+(platform|baseline)\s+(\S.*?)\s+([\d.]+)\s+([\d.]+)"
+        r"\s+([\d.]+)\s+([\d.]+)$",
+        out,
+        re.M,
+    )
+    assert [(step, path) for step, path, *_ in rows] == [
+        ("backup", "platform"),
+        ("backup", "platform"),
+        ("backup", "baseline"),
+        ("restore", "platform"),
+        ("restore", "platform"),
+        ("restore", "platform"),
+        ("restore", "platform"),
+        ("restore", "baseline"),
+        ("copy", "baseline"),
+    ], out
+    for *_, low, median, high, rate in rows:
+        assert 0 < float(low) <= float(median) <= float(high) and float(rate) > 0, out
+    ratios = re.search(r"backup ([\d.]+)x pg_dump -Fc; restore ([\d.]+)x pg_restore", out)
+    assert ratios is not None and float(ratios[1]) > 0 and float(ratios[2]) > 0, out
+    assert "limits: " in out
