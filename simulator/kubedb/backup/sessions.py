@@ -310,7 +310,7 @@ class Sessions:
             error = f"backup storage {ref.get('name')} is not ready: {reason}"
         else:
             try:
-                async with backends.writing(store, path) as folder:
+                async with backends.writing(self._cluster, store, path) as folder:
                     size = await movers.backup(target, folder, timeout=DEFAULT_TIMEOUT)
                 if target.url is None:
                     await asyncio.sleep(settings.modelled_seconds)
