@@ -130,7 +130,8 @@ async def test_wrong_keys_make_the_storage_not_ready_and_its_backups_fail_naming
     assert storage["status"]["phase"] == "NotReady"
     assert (init["status"], init["reason"]) == ("False", "BackendInitializationFailed")
     assert "refused the credentials" in init["message"]
-    assert "BackendInitializationFailed" in error
+    assert "BackendInitializationFailed: cannot initialize the s3 backend" in error
+    assert "refused the credentials" in error
     assert s3.objects() == {}
 
 

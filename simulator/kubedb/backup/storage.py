@@ -46,6 +46,15 @@ def ready(storage: dict[str, Any] | None) -> tuple[bool, str]:
     return False, "BackupStorageNotReady"
 
 
+def explain(storage: dict[str, Any] | None) -> str:
+    """Why a storage is not Ready, with its condition's message: `Reason: message`."""
+    for cond in ((storage or {}).get("status") or {}).get("conditions") or ():
+        if cond.get("status") == "False":
+            message = cond.get("message")
+            return f"{cond.get('reason')}: {message}" if message else str(cond.get("reason"))
+    return ready(storage)[1]
+
+
 async def reconcile(
     cluster: Cluster, namespace: str, name: str, now: float, *, probes: s3.Probes
 ) -> float | None:
