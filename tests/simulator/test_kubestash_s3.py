@@ -2,10 +2,13 @@
 the test starts (`tests.s3_server`): a real PostgreSQL dump lands in the bucket under the
 storage's prefix with the Snapshot's size, a new database is restored from it, a wiped
 Snapshot takes its objects along; a storage with wrong keys or no bucket is NotReady with
-S3's reason within seconds, and its backups fail naming the reason."""
+S3's reason within seconds, and its backups fail naming the reason; an endpoint that never
+answers fails the check at its deadline."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -14,6 +17,7 @@ import pytest
 
 from simulator.client import Client
 from simulator.kubedb import install
+from simulator.kubedb.backup import s3 as s3_backend
 from simulator.server import Served, Simulator, run_simulator
 from tests.s3_server import S3Server, running_s3
 from tests.simulator import kubestash_kit as kit
@@ -144,3 +148,23 @@ async def test_a_missing_bucket_makes_the_storage_not_ready_saying_so(
 
     assert (init["status"], init["reason"]) == ("False", "BackendInitializationFailed")
     assert f"bucket no-such-bucket at {s3.endpoint} does not exist" in init["message"]
+
+
+async def test_an_endpoint_that_never_answers_fails_the_check_at_its_deadline() -> None:
+    silent = socket.socket()  # accepts connections (the kernel's backlog), answers nothing
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    storage = kit.s3_storage("remote", endpoint=endpoint)
+    storage["metadata"].update(uid="u1", generation=1)
+    secret = kit.s3_secret("remote", "a", "b")
+    secret["metadata"].update(uid="u2", resourceVersion="1")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        error = await s3_backend.Probes(timeout=0.5).check(storage, secret)
+    finally:
+        silent.close()  # resets the waiting connection: the client's thread ends too
+
+    assert error == "cannot initialize the s3 backend: bucket b did not answer within 0.5s"
+    assert loop.time() - started < 2

@@ -140,7 +140,7 @@ async def _call(loc: Location, action: str, timeout: float, work: Any, *args: An
         raise _why(loc, action, exc) from exc
 
 
-async def probe(loc: Location, marker: str) -> None:
+async def probe(loc: Location, marker: str, *, timeout: float = PROBE_TIMEOUT) -> None:
     """KubeStash's backend initialisation: the bucket exists and takes the credentials
     (HeadBucket), and the prefix can be written (the marker object)."""
 
@@ -149,7 +149,7 @@ async def probe(loc: Location, marker: str) -> None:
         client.head_bucket(Bucket=loc.bucket)
         client.put_object(Bucket=loc.bucket, Key=loc.key(MARKER), Body=marker.encode())
 
-    await _call(loc, "cannot initialize the s3 backend", PROBE_TIMEOUT, check)
+    await _call(loc, "cannot initialize the s3 backend", timeout, check)
 
 
 async def upload(loc: Location, folder: Path, path: str, *, timeout: float) -> int:
@@ -216,6 +216,7 @@ class Probes:
 
     ok_for: float = 30.0
     failed_for: float = 5.0
+    timeout: float = PROBE_TIMEOUT
     _last: dict[tuple[str, ...], tuple[str, float]] = field(default_factory=dict)
 
     async def check(self, storage: dict[str, Any], secret: dict[str, Any]) -> str:
@@ -234,7 +235,7 @@ class Probes:
         section = ((storage.get("spec") or {}).get("storage") or {}).get("s3") or {}
         try:
             marker = f"backupStorage: {meta.get('namespace')}/{meta.get('name')}\n"
-            await probe(location(section, secret), marker)
+            await probe(location(section, secret), marker, timeout=self.timeout)
             error = ""
         except S3Error as exc:
             error = exc.reason
