@@ -37,6 +37,8 @@ DEFAULT_REGION = "us-east-1"
 _PROBE_CONFIG = {"connect_timeout": 3, "read_timeout": 5, "retries": {"total_max_attempts": 1}}
 _TRANSFER_CONFIG = {"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 3}}
 _TRANSFER = TransferConfig(max_concurrency=4)
+PROBE_ACTION = "cannot initialize the s3 backend"
+_UNREACHABLE = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
 _AUTH_CODES = ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch")
 
 
@@ -119,7 +121,9 @@ def _why(loc: Location, action: str, exc: Exception) -> S3Error:
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error") or {}
         code, message = str(error.get("Code", "")), str(error.get("Message", ""))
-        if code in ("404", "NoSuchBucket"):
+        # A bare 404 names the bucket only from HeadBucket (the probe); an object's HEAD
+        # answers 404 too.
+        if code == "NoSuchBucket" or (code == "404" and action == PROBE_ACTION):
             return S3Error(f"{action}: {where} does not exist")
         if code in _AUTH_CODES:
             detail = message if message and message != "Forbidden" else "access denied"
@@ -128,7 +132,9 @@ def _why(loc: Location, action: str, exc: Exception) -> S3Error:
                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
             )
         return S3Error(f"{action}: {where} answered {code}: {message}")
-    return S3Error(f"{action}: {where} not reachable: {exc}")
+    if isinstance(exc, _UNREACHABLE):
+        return S3Error(f"{action}: {where} not reachable: {exc}")
+    return S3Error(f"{action}: {where}: {exc}")
 
 
 async def _call(loc: Location, action: str, timeout: float, work: Any, *args: Any) -> Any:
@@ -149,7 +155,7 @@ async def probe(loc: Location, marker: str, *, timeout: float = PROBE_TIMEOUT) -
         client.head_bucket(Bucket=loc.bucket)
         client.put_object(Bucket=loc.bucket, Key=loc.key(MARKER), Body=marker.encode())
 
-    await _call(loc, "cannot initialize the s3 backend", timeout, check)
+    await _call(loc, PROBE_ACTION, timeout, check)
 
 
 async def upload(loc: Location, folder: Path, path: str, *, timeout: float) -> int:
