@@ -36,7 +36,13 @@ def local_storage(name: str, path: Path, *, default: bool = False) -> dict[str, 
     }
 
 
-def s3_storage(name: str) -> dict[str, Any]:
+def s3_storage(
+    name: str,
+    *,
+    endpoint: str = "http://127.0.0.1:9",
+    bucket: str = "b",
+    prefix: str = "p",
+) -> dict[str, Any]:
     return {
         "apiVersion": STORAGE,
         "kind": "BackupStorage",
@@ -45,9 +51,9 @@ def s3_storage(name: str) -> dict[str, Any]:
             "storage": {
                 "provider": "s3",
                 "s3": {
-                    "endpoint": "http://127.0.0.1:9",
-                    "bucket": "b",
-                    "prefix": "p",
+                    "endpoint": endpoint,
+                    "bucket": bucket,
+                    "prefix": prefix,
                     "region": "us-east-1",
                     "secretName": f"{name}-backend",
                 },
@@ -55,6 +61,15 @@ def s3_storage(name: str) -> dict[str, Any]:
             "usagePolicy": {"allowedNamespaces": {"from": "All"}},
             "deletionPolicy": "Delete",
         },
+    }
+
+
+def s3_secret(storage: str, access_key: str, secret_key: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": f"{storage}-backend", "namespace": STORAGE_NS},
+        "stringData": {"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key},
     }
 
 

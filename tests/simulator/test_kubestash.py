@@ -185,24 +185,22 @@ async def test_a_storage_without_its_secret_is_not_ready_and_its_backups_fail_sa
     assert done["status"]["phase"] == "Failed"
     assert "BackendSecretNotAvailable" in done["status"]["error"]
 
-    await client.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "remote-backend", "namespace": kit.STORAGE_NS},
-            "stringData": {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
-        }
-    )
+    await client.create(kit.s3_secret("remote", "a", "b"))
 
-    async def not_emulated() -> bool:
+    async def endpoint_down() -> bool:
         storage = await client.find("backupstorages", "remote", namespace=kit.STORAGE_NS)
         found, init = (
             condition(storage, "BackendSecretFound"),
             condition(storage, "BackendInitialized"),
         )
-        return found.get("status") == "True" and "not emulated yet" in str(init.get("message"))
+        return (
+            found.get("status") == "True"
+            and init.get("reason") == "BackendInitializationFailed"
+            and "http://127.0.0.1:9 not reachable" in str(init.get("message"))
+        )
 
-    await eventually(not_emulated, timeout=10, message="the secret found, s3 not emulated")
+    # The secret found, the s3 backend initialised for real: nothing listens on port 9.
+    await eventually(endpoint_down, timeout=10, message="the secret found, the endpoint down")
 
 
 async def test_the_schedule_fires_on_the_simulator_clock_and_retention_keeps_the_last_two(

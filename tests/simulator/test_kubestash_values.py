@@ -1,5 +1,5 @@
 """The KubeStash model's pure rules: retention's choice, periods with KubeStash's units,
-human-readable sizes and the simulator's clock."""
+human-readable sizes, the simulator's clock, and where an s3 storage's objects go."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from simulator.kubedb.backup import retention, timing
+from simulator.kubedb.backup import retention, s3, timing
 
 NOW = 1_800_000_000.0
 
@@ -71,3 +71,30 @@ def test_the_clock_runs_faster_by_the_time_scale_and_keeps_its_past_when_it_chan
     mono[0] += 1.0
     assert clock.now() == pytest.approx(NOW + 61)
     assert clock.real_seconds(60) == pytest.approx(60)
+
+
+def secret(**data: str) -> dict[str, Any]:
+    return {"metadata": {"name": "remote-backend"}, "stringData": data}
+
+
+KEYS = {"AWS_ACCESS_KEY_ID": "AKIAKEY", "AWS_SECRET_ACCESS_KEY": "shh"}
+
+
+def test_an_s3_location_takes_the_spec_first_then_the_secrets_endpoint() -> None:
+    spec = {"bucket": "b", "prefix": "/eu/", "endpoint": "minio.local:9000"}
+    from_spec = s3.location(spec, secret(**KEYS, AWS_ENDPOINT="http://ignored"))
+    from_secret = s3.location({"bucket": "b"}, secret(**KEYS, AWS_ENDPOINT="http://m:9000"))
+    aws = s3.location({"bucket": "b"}, secret(**KEYS))
+
+    assert from_spec.endpoint == "https://minio.local:9000"  # no scheme: https
+    assert from_spec.key("/default/db1/manual/snap/dump/") == "eu/default/db1/manual/snap/dump"
+    assert (from_secret.endpoint, from_secret.region) == ("http://m:9000", "us-east-1")
+    assert aws.endpoint is None and aws.key("x") == "x"
+    assert "shh" not in repr(aws) and "AKIAKEY" not in repr(aws)
+
+
+def test_an_s3_location_without_its_keys_or_bucket_says_which() -> None:
+    with pytest.raises(s3.S3Error, match='Secret "remote-backend" has no AWS_SECRET_ACCESS_KEY'):
+        s3.location({"bucket": "b"}, secret(AWS_ACCESS_KEY_ID="a"))
+    with pytest.raises(s3.S3Error, match=r"spec\.storage\.s3\.bucket is not set"):
+        s3.location({}, secret(**KEYS))

@@ -13,6 +13,7 @@ from simulator.kubedb.backup import (
     configuration,
     kinds,
     rules,
+    s3,
     schemas,
     sessions,
     settings,
@@ -63,9 +64,10 @@ def _controllers(
 ) -> dict[str, Controller]:
     async def storages(ctx: ControllerContext) -> None:
         cluster = cluster_of(ctx.client)
+        probes = s3.Probes()
 
         async def reconcile(_kind: str, namespace: str, name: str) -> float | None:
-            return await storage.reconcile(cluster, namespace, name, clock.now())
+            return await storage.reconcile(cluster, namespace, name, clock.now(), probes=probes)
 
         await runner.run(
             ctx,

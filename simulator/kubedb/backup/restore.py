@@ -157,7 +157,9 @@ class Restores:
         component = ((snapshot.get("status") or {}).get("components") or {}).get("dump") or {}
         target = await targets.resolve(self._cluster, db)
         try:
-            async with backends.reading(store, str(component.get("path") or "")) as folder:
+            async with backends.reading(
+                self._cluster, store, str(component.get("path") or "")
+            ) as folder:
                 await movers.restore(target, folder, timeout=DEFAULT_TIMEOUT)
         except (movers.MoverError, backends.Unavailable) as exc:
             return exc.reason

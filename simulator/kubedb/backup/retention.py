@@ -78,7 +78,7 @@ async def apply(
     for snap in gone:
         await cluster.delete("snapshots", meta["namespace"], snap["metadata"]["name"])
         directory = str((repository.get("spec") or {}).get("path", "")).strip("/")
-        await backends.remove(store, f"{directory}/{snap['metadata']['name']}")
+        await backends.remove(cluster, store, f"{directory}/{snap['metadata']['name']}")
     return len(gone)
 
 

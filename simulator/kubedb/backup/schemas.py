@@ -39,15 +39,19 @@ _DELETION = s.string("Delete or WipeOut", enum=("Delete", "WipeOut"))
 _STATUS = s.any_object("written by the KubeStash operator")
 
 
-def _bucket(*fields: str) -> Schema:
-    return s.obj({f: s.string() for f in fields} | {"maxConnections": s.integer()}, preserve=True)
+def _bucket(*fields: str, **more: Schema) -> Schema:
+    return s.obj(
+        {f: s.string() for f in fields} | {"maxConnections": s.integer()} | more, preserve=True
+    )
 
 
 def backup_storage() -> Schema:
     storage = s.obj(
         {
             "provider": s.string(enum=("local", "s3", "gcs", "azure")),
-            "s3": _bucket("endpoint", "bucket", "prefix", "region", "secretName"),
+            "s3": _bucket(
+                "endpoint", "bucket", "prefix", "region", "secretName", insecureTLS=s.boolean()
+            ),
             "gcs": _bucket("bucket", "prefix", "secretName"),
             "azure": _bucket("storageAccount", "container", "prefix", "secretName"),
             "local": s.obj(

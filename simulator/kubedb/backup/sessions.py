@@ -121,12 +121,16 @@ class Sessions:
         status = (bc or {}).get("status") or {}
         if bc is None or status.get("phase") == "Ready":
             return ""
-        reasons = [
-            f"backend {b.get('name')}: storage {b['storage'].get('phase')} "
-            f"({b['storage'].get('reason', '')})"
-            for b in status.get("backends") or ()
-            if not b.get("ready") and b.get("storage", {}).get("phase") != "Ready"
-        ]
+        reasons = []
+        for b in status.get("backends") or ():
+            if b.get("ready") or b.get("storage", {}).get("phase") == "Ready":
+                continue
+            ref = b["storage"].get("ref") or {}
+            store = await self._cluster.peek(
+                "backupstorages", str(ref.get("namespace")), str(ref.get("name"))
+            )
+            why = storage.explain(store) if store else b["storage"].get("reason", "")
+            reasons.append(f"backend {b.get('name')}: storage {b['storage'].get('phase')} ({why})")
         reasons += [
             f"backend {b.get('name')}: {b['retentionPolicy'].get('reason')}"
             for b in status.get("backends") or ()
@@ -299,7 +303,7 @@ class Sessions:
                 }
             ]
         await self._cluster.create("snapshots", namespace, snapshot)
-        ok, reason = storage.ready(store)
+        ok = storage.ready(store)[0]
         error = ""
         size = 0
         path = f"{str(repo_spec.get('directory', '')).strip('/')}/{name}/dump"
@@ -307,10 +311,10 @@ class Sessions:
         if matches(settings.locked, namespace, repo_name):
             error = LOCKED
         elif not ok:
-            error = f"backup storage {ref.get('name')} is not ready: {reason}"
+            error = f"backup storage {ref.get('name')} is not ready: {storage.explain(store)}"
         else:
             try:
-                async with backends.writing(store, path) as folder:
+                async with backends.writing(self._cluster, store, path) as folder:
                     size = await movers.backup(target, folder, timeout=DEFAULT_TIMEOUT)
                 if target.url is None:
                     await asyncio.sleep(settings.modelled_seconds)

@@ -44,4 +44,4 @@ async def _wipe(cluster: Cluster, snap: dict[str, Any]) -> None:
     component = ((snap.get("status") or {}).get("components") or {}).get("dump") or {}
     path = str(component.get("path") or "").strip("/")
     if path:  # <directory>/<snapshot>/dump: the snapshot's folder is its parent
-        await backends.remove(store, str(PurePosixPath(path).parent))
+        await backends.remove(cluster, store, str(PurePosixPath(path).parent))

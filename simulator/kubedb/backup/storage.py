@@ -1,8 +1,10 @@
 """The BackupStorage controller: a `local` storage is a folder of this machine
 (`spec.storage.local.hostPath.path`), created when missing; `s3`, `gcs` and `azure` need
-their credentials Secret (`secretName`) in the storage's namespace, and are NotReady until
-their upload is emulated (a later part). Status: phase, the conditions `BackendSecretFound`
-and `BackendInitialized` with KubeStash's reasons, totalSize and the repositories on it.
+their credentials Secret (`secretName`) in the storage's namespace. An `s3` storage is then
+initialised for real (`s3.Probes`: HeadBucket and a marker object under the prefix, through
+boto3); `gcs` and `azure` stay NotReady (not emulated). Status: phase, the conditions
+`BackendSecretFound` and `BackendInitialized` with KubeStash's reasons, totalSize and the
+repositories on it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.kubedb import conditions
-from simulator.kubedb.backup import timing
+from simulator.kubedb.backup import s3, timing
 from simulator.kubedb.cluster import Cluster, ClusterError
 
 REMOTE = ("s3", "gcs", "azure")
@@ -44,7 +46,18 @@ def ready(storage: dict[str, Any] | None) -> tuple[bool, str]:
     return False, "BackupStorageNotReady"
 
 
-async def reconcile(cluster: Cluster, namespace: str, name: str, now: float) -> float | None:
+def explain(storage: dict[str, Any] | None) -> str:
+    """Why a storage is not Ready, with its condition's message: `Reason: message`."""
+    for cond in ((storage or {}).get("status") or {}).get("conditions") or ():
+        if cond.get("status") == "False":
+            message = cond.get("message")
+            return f"{cond.get('reason')}: {message}" if message else str(cond.get("reason"))
+    return ready(storage)[1]
+
+
+async def reconcile(
+    cluster: Cluster, namespace: str, name: str, now: float, *, probes: s3.Probes
+) -> float | None:
     storage = await cluster.peek("backupstorages", namespace, name)
     if storage is None or storage["metadata"].get("deletionTimestamp"):
         return None
@@ -65,20 +78,11 @@ async def reconcile(cluster: Cluster, namespace: str, name: str, now: float) -> 
             generation=generation,
         )
 
+    error: str | None = None  # None: not initialised (no Secret), "": initialised
     if provider in REMOTE:
         secret_name = str((spec.get(provider) or {}).get("secretName") or "")
-        found = bool(secret_name) and (
-            await cluster.peek("secrets", namespace, secret_name) is not None
-        )
-        if found:
-            condition("BackendSecretFound", True, "BackendSecretAvailable", "Backend Secret found")
-            condition(
-                "BackendInitialized",
-                False,
-                "BackendInitializationFailed",
-                f"the {provider} backend is not emulated yet: backups to it fail",
-            )
-        else:
+        secret = await cluster.peek("secrets", namespace, secret_name) if secret_name else None
+        if secret is None:
             condition(
                 "BackendSecretFound",
                 False,
@@ -86,23 +90,24 @@ async def reconcile(cluster: Cluster, namespace: str, name: str, now: float) -> 
                 f'Secret "{secret_name}" not found in namespace {namespace}',
             )
             conditions.remove_condition(conds, "BackendInitialized")
-    else:
-        folder = root(storage)
-        error = "spec.storage.local.hostPath.path is not set" if folder is None else ""
-        if folder is not None:
-            try:
-                await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-            except OSError as exc:
-                error = f"cannot create {folder}: {exc.strerror}"
-        if error:
-            condition("BackendInitialized", False, "BackendInitializationFailed", error)
         else:
-            condition(
-                "BackendInitialized",
-                True,
-                "BackendInitializationSucceeded",
-                "Backend has been initialized successfully",
+            condition("BackendSecretFound", True, "BackendSecretAvailable", "Backend Secret found")
+            error = (
+                await probes.check(storage, secret)
+                if provider == "s3"
+                else f"the {provider} backend is not emulated: backups to it fail"
             )
+    else:
+        error = await _local_folder(storage)
+    if error:
+        condition("BackendInitialized", False, "BackendInitializationFailed", error)
+    elif error is not None:
+        condition(
+            "BackendInitialized",
+            True,
+            "BackendInitializationSucceeded",
+            "Backend has been initialized successfully",
+        )
     ok = all(c.get("status") == "True" for c in conds) and bool(conds)
     status["conditions"] = conds
     status["phase"] = "Ready" if ok else "NotReady"
@@ -113,6 +118,18 @@ async def reconcile(cluster: Cluster, namespace: str, name: str, now: float) -> 
         except ClusterError:
             return None
     return 2.0  # the secret, the folder and the repositories' sizes change
+
+
+async def _local_folder(storage: dict[str, Any]) -> str:
+    """A local storage's folder, made when missing; the error, or ""."""
+    folder = root(storage)
+    if folder is None:
+        return "spec.storage.local.hostPath.path is not set"
+    try:
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create {folder}: {exc.strerror}"
+    return ""
 
 
 SIZE_ANNOTATION = "kubestash.simulator.kubedb-dbaas.io/size-bytes"
