@@ -120,11 +120,16 @@ async def test_a_database_with_pitr_is_created_whether_or_not_the_cluster_archiv
     created = await create(client, name="ledger", pitr_enabled=True)
     await succeeded(client, created)
     path = f"{BASE}/{created.json()['id']}"
+    later = await create(client, name="journal")
+    await succeeded(client, later)
+    turned_on = await client.patch(f"{BASE}/{later.json()['id']}", json={"pitr_enabled": True})
+    await succeeded(client, turned_on)
 
     body = (await client.get(path)).json()
     window = await client.get(f"{path}/restore-window")
 
     assert body["pitr_enabled"] is True and body["status"] == "running"
+    assert (await client.get(f"{BASE}/{later.json()['id']}")).json()["pitr_enabled"] is True
     assert window.status_code in (200, 409), window.text
     if window.status_code == 409:
         assert window.json()["error"]["code"] == "no_restore_window"
