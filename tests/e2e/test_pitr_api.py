@@ -180,6 +180,8 @@ async def test_a_point_in_time_restore_holds_exactly_the_rows_written_before_tha
     served.simulator.config.update({"real_databases": 2})
     path = await real_database(client, name="ledger", pitr_enabled=True)
     source_id = path.rsplit("/", 1)[1]
+    # The window opens with the first full backup, taken once the database is archived.
+    opened = await window_reaching(client, path, datetime.fromtimestamp(0, tz=UTC))
     await rows_of(client, path, "create table entries (n int)")
     await rows_of(client, path, "insert into entries values (1), (2)")
     # T: the next whole second after the rows committed (by the server's clock), so a
@@ -215,6 +217,7 @@ async def test_a_point_in_time_restore_holds_exactly_the_rows_written_before_tha
     assert window["earliest"] in outside.text and window["latest"] in outside.text
     assert operation["status"] == "succeeded", operation["error_message"]
     assert _time(window["earliest"]) <= moment <= _time(window["latest"])
+    assert window["earliest"] == opened["earliest"]
     assert window["gaps"] == []
     assert await rows_of(client, copy, "select n from entries order by n") == [(1,), (2,)]
     assert await rows_of(client, path, "select to_regclass('entries') is null") == [(True,)]
