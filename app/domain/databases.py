@@ -63,6 +63,8 @@ class Database(BaseModel):
     backup_retention_days: int = 7
     # The backup storage's name; None: the default storage (app.domain.backup_storages).
     backup_storage: str | None = None
+    # Continuous archiving (a KubeDB archiver), for point-in-time restores; never on Redis.
+    pitr_enabled: bool = False
     monitoring_enabled: bool = True
     deletion_protection: bool = False
     deletion_policy: str = "Delete"

@@ -30,6 +30,7 @@ from app.domain import errors
 KUBEDB_API_VERSION = "kubedb.com/v1"
 OPS_API_VERSION = "ops.kubedb.com/v1alpha1"
 CATALOG_API_VERSION = "catalog.kubedb.com/v1alpha1"
+ARCHIVER_API_VERSION = "archiver.kubedb.com/v1alpha1"
 
 # The replica set name this platform gives every MongoDB replica set (immutable in KubeDB).
 MONGODB_REPLICA_SET_NAME = "rs0"
@@ -140,6 +141,8 @@ class EngineSpec:
     has_standby_service: bool
     # The standalone topology first, then the HA ones; the first HA one is the default.
     topologies: tuple[TopologySpec, ...]
+    # KubeDB's continuous-archiving kind (reference/kubestash.md §2); None: no PITR (Redis).
+    archiver_kind: str | None = None
 
     @property
     def database_resource(self) -> Resource:
@@ -148,6 +151,12 @@ class EngineSpec:
     @property
     def ops_resource(self) -> Resource:
         return Resource(OPS_API_VERSION, self.ops_kind, self.ops_plural)
+
+    @property
+    def archiver_resource(self) -> Resource | None:
+        if self.archiver_kind is None:
+            return None
+        return Resource(ARCHIVER_API_VERSION, self.archiver_kind, f"{self.archiver_kind.lower()}s")
 
     @property
     def catalog_resource(self) -> Resource:
@@ -192,6 +201,7 @@ ENGINES: dict[Engine, EngineSpec] = {
         engine=Engine.POSTGRES,
         title="PostgreSQL",
         kind="Postgres",
+        archiver_kind="PostgresArchiver",
         plural="postgreses",
         ops_kind="PostgresOpsRequest",
         ops_plural="postgresopsrequests",
@@ -222,6 +232,7 @@ ENGINES: dict[Engine, EngineSpec] = {
         engine=Engine.MYSQL,
         title="MySQL",
         kind="MySQL",
+        archiver_kind="MySQLArchiver",
         plural="mysqls",
         ops_kind="MySQLOpsRequest",
         ops_plural="mysqlopsrequests",
@@ -252,6 +263,7 @@ ENGINES: dict[Engine, EngineSpec] = {
         engine=Engine.MARIADB,
         title="MariaDB",
         kind="MariaDB",
+        archiver_kind="MariaDBArchiver",
         plural="mariadbs",
         ops_kind="MariaDBOpsRequest",
         ops_plural="mariadbopsrequests",
@@ -282,6 +294,7 @@ ENGINES: dict[Engine, EngineSpec] = {
         engine=Engine.MONGODB,
         title="MongoDB",
         kind="MongoDB",
+        archiver_kind="MongoDBArchiver",
         plural="mongodbs",
         ops_kind="MongoDBOpsRequest",
         ops_plural="mongodbopsrequests",

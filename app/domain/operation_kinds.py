@@ -20,6 +20,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter
@@ -115,7 +116,9 @@ class ObservedHalted(BaseModel):
 class RestoreSource(BaseModel):
     """Where a restore's data comes from: a Snapshot (or the newest, `latest`) of a
     repository in the source database's namespace, resolved by the API from the user's
-    `restore_from` or `backup_id`."""
+    `restore_from` or `backup_id`. A point-in-time source (`point_in_time` set) names the
+    source's archiver repositories instead: `repository` its full backups (`<src>-full`),
+    `manifest_repository` its manifests, `snapshot` its incremental Snapshot."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
     database_id: Text
@@ -123,6 +126,8 @@ class RestoreSource(BaseModel):
     repository: Text
     snapshot: Text
     backup_id: Text | None = None
+    point_in_time: datetime | None = None
+    manifest_repository: Text | None = None
 
 
 class CreateInput(OperationInput):
@@ -202,6 +207,7 @@ class UpdateInput(OperationInput):
     backup_schedule: str | None = None
     backup_retention_days: StrictInt | None = None
     backup_storage: str | None = None
+    pitr_enabled: StrictBool | None = None
     storage_gb: StrictInt | None = None
     size: Text | None = None
     replicas: StrictInt | None = None

@@ -45,8 +45,9 @@ SETTINGS_FIELDS = (
     "backup_schedule",
     "backup_retention_days",
     "backup_storage",
+    "pitr_enabled",
 )
-_FLAGS = ("monitoring_enabled", "deletion_protection", "backup_enabled")
+_FLAGS = ("monitoring_enabled", "deletion_protection", "backup_enabled", "pitr_enabled")
 
 
 def check_dns_label(value: str, *, field: str, min_length: int = 1, max_length: int = 63) -> str:
@@ -142,6 +143,19 @@ def check_annotations(
             field, f"annotations total {size} bytes; Kubernetes allows {MAX_ANNOTATIONS_BYTES}"
         )
     return dict(annotations)
+
+
+def check_pitr(engine: Engine | str, enabled: bool) -> bool:
+    """`pitr_enabled` for an engine: only those with a KubeDB archiver (no Redis)."""
+    spec = engines.ENGINES[engines.parse_engine(engine)]
+    if enabled and spec.archiver_kind is None:
+        offered = ", ".join(e.value for e, s in engines.ENGINES.items() if s.archiver_kind)
+        raise errors.InvalidValue(
+            "pitr_enabled",
+            f"{spec.engine.value} has no continuous archiving (no archiver); point-in-time "
+            f"recovery is offered for {offered}",
+        )
+    return enabled
 
 
 def check_topology(

@@ -6,7 +6,8 @@ database here. A backup on demand is a record (status pending) and a `backup` op
 that fills it; a restore in place is a `restore` operation; a restore into a new database
 is a create whose input names the source Snapshot (`CreateInput.restore`). What a request
 gets wrong is a 4xx naming it: a backup of another database, not finished, of another
-engine, removed by retention; a point in time while point-in-time recovery is off.
+engine, removed by retention; a point in time while point-in-time recovery is off or
+outside the source's restore window.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from datetime import datetime
 
 from app.cluster import errors as cluster_errors
 from app.domain import operation_kinds as kinds
+from app.domain import pitr
 from app.domain.backups import Backup, BackupStatus, BackupType
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import backups as manifests
+from app.domain.manifests import pitr as pitr_manifests
 from app.domain.operation_kinds import RestoreSource
 from app.domain.operations import Operation
-from app.services import backup_cluster
+from app.services import backup_cluster, pitr_cluster
 from app.services.backup_cluster import StorageResolver
 from app.services.database_creation import GatewayFor
 from app.services.database_errors import Conflict, NotFound, RuleViolated, Unavailable
@@ -213,12 +216,7 @@ class BackupService:
                 code="restore_engine_mismatch",
             )
         if request.point_in_time is not None:
-            raise RuleViolated(
-                "restore_from.point_in_time",
-                f"database {source.id} has no point-in-time recovery (pitr_enabled is off); "
-                "restore a backup_id or latest instead",
-                code="pitr_not_enabled",
-            )
+            return await self._point_in_time(source, request.point_in_time)
         if request.backup_id is not None:
             return await self._source_of(source, request.backup_id, engine=engine)
         newest = await self._store.backups.list(
@@ -230,6 +228,70 @@ class BackupService:
                 code="no_backup",
             )
         return _source(newest.items[0])
+
+    async def restore_window(self, database: Database) -> pitr.RestoreWindow:
+        """The span a point-in-time restore of `database` may target: 409 naming why when
+        it has none (PITR off, or nothing archived yet)."""
+        if not database.pitr_enabled:
+            raise Conflict(
+                f"database {database.id} has no point-in-time recovery (pitr_enabled is off); "
+                "turn it on with PATCH pitr_enabled=true",
+                code="pitr_not_enabled",
+            )
+        window = await self._window_of(database)
+        if window is None:
+            raise Conflict(
+                f"database {database.id} has no restore window yet: its first full backup "
+                "and archived log are not in the storage yet; try again shortly",
+                code="no_restore_window",
+            )
+        return window
+
+    async def _window_of(self, database: Database) -> pitr.RestoreWindow | None:
+        if database.namespace is None:
+            return None
+        gateway = await self._gateway_for(database)
+        try:
+            return await pitr_cluster.read_window(gateway, database)
+        except cluster_errors.ClusterError as exc:
+            raise Unavailable(
+                f"the cluster did not answer for the restore window: {exc}",
+                code="cluster_unavailable",
+            ) from exc
+
+    async def _point_in_time(self, source: Database, moment: datetime) -> RestoreSource:
+        """A new database recovered from `source`'s archive to `moment`: the source must
+        have (had) PITR on and `moment` must lie in its window."""
+        field = "restore_from.point_in_time"
+        if not source.pitr_enabled:
+            raise RuleViolated(
+                field,
+                f"database {source.id} has no point-in-time recovery (pitr_enabled is off); "
+                "restore a backup_id or latest instead",
+                code="pitr_not_enabled",
+            )
+        window = await self._window_of(source)
+        if window is None:
+            raise Conflict(
+                f"database {source.id} has no restore window yet (nothing archived)",
+                code="no_restore_window",
+            )
+        if not window.covers(moment):
+            raise RuleViolated(
+                field,
+                f"{pitr_manifests.rfc3339(moment)} is outside the restore window of database "
+                f"{source.id}: {pitr.describe(window)}",
+                code="outside_restore_window",
+            )
+        name = backup_cluster.target_of(source).name
+        return RestoreSource(
+            database_id=source.id,
+            namespace=source.namespace or "",
+            repository=pitr_manifests.full_repository(name),
+            manifest_repository=pitr_manifests.manifest_repository(name),
+            snapshot=pitr_manifests.incremental_snapshot_name(name),
+            point_in_time=pitr.as_utc(moment),
+        )
 
     async def _source_of(self, database: Database, backup_id: str, *, engine: str) -> RestoreSource:
         backup = await self._store.backups.get(backup_id)

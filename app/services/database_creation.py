@@ -58,6 +58,7 @@ class NewDatabase:
     backup_schedule: str = "daily"
     backup_retention_days: int = 7
     backup_storage: str | None = None
+    pitr_enabled: bool = False
     monitoring_enabled: bool = True
     deletion_protection: bool = False
     deletion_policy: str = "Delete"
@@ -113,6 +114,7 @@ class DatabaseCreation:
                     "backup_retention_days": request.backup_retention_days,
                 }
             )
+            validation.check_pitr(engine, request.pitr_enabled)
             credentials = self._custom_credentials(engine, request)
         except domain_errors.InvalidValue as exc:
             raise rule_violated(exc) from exc
@@ -141,6 +143,7 @@ class DatabaseCreation:
             backup_schedule=request.backup_schedule,
             backup_retention_days=request.backup_retention_days,
             backup_storage=request.backup_storage,
+            pitr_enabled=request.pitr_enabled,
             monitoring_enabled=request.monitoring_enabled,
             deletion_protection=request.deletion_protection,
             deletion_policy=request.deletion_policy,

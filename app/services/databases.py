@@ -64,6 +64,7 @@ PATCHABLE = frozenset(
         "backup_enabled",
         "backup_schedule",
         "backup_retention_days",
+        "pitr_enabled",
         "monitoring_enabled",
         "deletion_protection",
     }
@@ -281,6 +282,8 @@ class DatabaseService:
             if "size" in changes and changes["size"] != database.size:
                 result["size"] = self._sizes.get(str(changes["size"])).name
             settings = validation.check_settings(changes)
+            if settings.get("pitr_enabled"):
+                validation.check_pitr(engine, True)
         except domain_errors.InvalidValue as exc:
             raise rule_violated(exc) from exc
         for name, value in settings.items():

@@ -4,6 +4,7 @@ restore one in place; and a project's backups, deleted databases' included.
     GET, POST   …/databases/{id}/backups          (POST …/{id}/backup: older clients)
     GET, DELETE …/databases/{id}/backups/{backup_id}
     POST        …/databases/{id}/restore           {backup_id} or ?backup_id=
+    GET         …/databases/{id}/restore-window    {earliest, latest, gaps} (pitr_enabled)
     GET         /api/v1/domain/{d}/project/{p}/backups?database_id=
 
 Routers only: authorize, let `BackupService` check and submit, shape the answer.
@@ -31,7 +32,7 @@ from app.api.v1.database_routing import (
     authorized_database,
     database_router,
 )
-from app.domain import access
+from app.domain import access, pitr
 from app.domain.backups import Backup, BackupStatus, BackupType
 
 router = database_router()
@@ -67,6 +68,25 @@ class BackupList(BaseModel):
     total: int
     page: int
     page_size: int
+
+
+class GapOut(BaseModel):
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+
+
+class RestoreWindowOut(BaseModel):
+    earliest: datetime
+    latest: datetime
+    gaps: list[GapOut]
+
+    @classmethod
+    def of(cls, window: pitr.RestoreWindow) -> RestoreWindowOut:
+        return cls(
+            earliest=window.earliest,
+            latest=window.latest,
+            gaps=[GapOut(from_=g.start, to=g.end) for g in window.gaps],
+        )
 
 
 class RestoreIn(models.Strict):
@@ -234,12 +254,13 @@ async def restore_in_place(
     )
     given = body or RestoreIn()
     if given.point_in_time is not None:
+        # Decision 70: as on RDS and DigitalOcean, a point in time is a new database.
         raise ApiError(
             422,
-            "pitr_not_enabled",
-            f"database {database.id} has no point-in-time recovery (pitr_enabled is off); "
-            "give a backup_id",
-            {"fields": {"body.point_in_time": "point-in-time recovery is off"}},
+            "pitr_in_place",
+            "point-in-time restores create a new database: POST …/databases with "
+            f"restore_from {{database_id, point_in_time}} (database_id {database.id})",
+            {"fields": {"body.point_in_time": "not restored in place; create a new database"}},
         )
     wanted = given.backup_id or backup_id
     if wanted is None or (given.backup_id and backup_id and given.backup_id != backup_id):
@@ -251,6 +272,29 @@ async def restore_in_place(
         )
     database, operation = await backups.restore_in_place(database, wanted, actor=principal.key_id)
     return await accepted(database, operation, idem)
+
+
+@router.get(
+    "/{database_id}/restore-window",
+    response_model=RestoreWindowOut,
+    response_model_by_alias=True,
+    responses=error_responses(401, 404, 409, 422, 503),
+    summary="The span a point-in-time restore may target (pitr_enabled)",
+    tags=["backups"],
+)
+async def restore_window(
+    service: deps.Databases,
+    backups: deps.Backups,
+    principal: Principal,
+    domain: Domain,
+    project: Project,
+    database_id: str,
+) -> JSONResponse:
+    database = await authorized_database(
+        service, principal, domain, project, database_id, access.Action.READ
+    )
+    window = RestoreWindowOut.of(await backups.restore_window(database))
+    return JSONResponse(window.model_dump(mode="json", by_alias=True))
 
 
 @project_router.get(

@@ -52,6 +52,7 @@ class CreateDatabaseIn(Strict):
     backup_schedule: Schedule = "daily"
     backup_retention_days: Annotated[int, Field(ge=1, le=365)] = 7
     backup_storage: StorageName | None = None
+    pitr_enabled: bool = False
     monitoring_enabled: bool = True
     deletion_protection: bool = False
     deletion_policy: DeletionPolicy = "Delete"
@@ -80,6 +81,7 @@ class PatchDatabaseIn(Strict):
     backup_schedule: Schedule | None = None
     backup_retention_days: Annotated[int | None, Field(ge=1, le=365)] = None
     backup_storage: StorageName | None = None
+    pitr_enabled: bool | None = None
     monitoring_enabled: bool | None = None
     deletion_protection: bool | None = None
 
@@ -134,6 +136,7 @@ class DatabaseOut(BaseModel):
     backup_schedule: str
     backup_retention_days: int
     backup_storage: str | None = None
+    pitr_enabled: bool = False
     monitoring_enabled: bool
     deletion_protection: bool
     deletion_policy: str

@@ -116,7 +116,9 @@ class Provisioning:
         restore = ctx.input.restore
         for manifest in database_cr.manifests_for(desired, monitoring=self._deps.monitoring):
             if restore is not None:
-                manifest = initial_restore.waiting_manifest(manifest, kind=desired.engine_spec.kind)
+                manifest = initial_restore.waiting_manifest(
+                    manifest, kind=desired.engine_spec.kind, source=restore
+                )
             await _create_owned(gateway, manifest, database_id=database.id)
         if restore is not None:
             await initial_restore.start(gateway, database, restore)
@@ -208,7 +210,9 @@ class Provisioning:
             )
             return steps.Done(f"database is running at {where}")
         if ctx.input.restore is not None:
-            restore_failed = await initial_restore.failure(gateway, database)
+            restore_failed = await initial_restore.failure(
+                gateway, database, source=ctx.input.restore, database_cr=found
+            )
             if restore_failed is not None:
                 await self._failed(ctx, restore_failed, observed=observed)
                 return steps.Fail(restore_failed)

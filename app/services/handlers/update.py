@@ -4,7 +4,8 @@ OpsRequest change as its own OpsRequest (KubeDB runs one operation per request, 
 desired_state holds the PATCH's fields (only those given), with their new values:
 
     settings   labels, annotations (whole maps), monitoring_enabled, deletion_protection,
-               backup_enabled, backup_schedule, backup_retention_days
+               backup_enabled, backup_schedule, backup_retention_days, backup_storage,
+               pitr_enabled
     OpsRequest storage_gb, size, replicas, version
 
 Order (the plan is fixed when the operation starts, kept in `state.plan`, and values equal
@@ -12,8 +13,9 @@ to the record's are left out):
 
     1. settings         the CR's labels and annotations (merge patch: removed keys -> null,
                         keys others set are left alone) and spec.monitor; the backup policy
-                        (the BackupConfiguration and RetentionPolicy, `initial_restore.
-                        configure`); then the record. Cheap, reversible, no OpsRequest.
+                        (the BackupConfiguration and RetentionPolicy, and the archiver
+                        and the CR's opt-in for pitr_enabled, `initial_restore.configure`);
+                        then the record. Cheap, reversible, no OpsRequest.
     2. expand_storage   first, so members added by step 4 get the larger volume; online.
     3. scale_vertical   before scaling out, so new members start with the new size and the
                         database restarts its pods once rather than twice.
@@ -63,7 +65,7 @@ OPS_ORDER = (
 SETTINGS_STARTABLE = STARTABLE | {DatabaseStatus.PAUSED, DatabaseStatus.FAILED}
 _SETTINGS: Literal["settings"] = "settings"
 _BACKUP_POLICY = frozenset(
-    {"backup_enabled", "backup_schedule", "backup_retention_days", "backup_storage"}
+    {"backup_enabled", "backup_schedule", "backup_retention_days", "backup_storage", "pitr_enabled"}
 )
 
 
