@@ -61,6 +61,8 @@ class Database(BaseModel):
     backup_enabled: bool = True
     backup_schedule: str = "daily"
     backup_retention_days: int = 7
+    # Keep at most this many succeeded scheduled backups (besides the days); None: no count.
+    backup_retention_count: int | None = None
     # The backup storage's name; None: the default storage (app.domain.backup_storages).
     backup_storage: str | None = None
     # Continuous archiving (a KubeDB archiver), for point-in-time restores; never on Redis.

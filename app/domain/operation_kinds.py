@@ -206,6 +206,7 @@ class UpdateInput(OperationInput):
     backup_enabled: StrictBool | None = None
     backup_schedule: str | None = None
     backup_retention_days: StrictInt | None = None
+    backup_retention_count: StrictInt | None = None
     backup_storage: str | None = None
     pitr_enabled: StrictBool | None = None
     storage_gb: StrictInt | None = None

@@ -8,7 +8,7 @@ table; this module only applies them. Must not: touch the store, the cluster or 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from croniter import croniter
 
@@ -33,6 +33,7 @@ MAX_ANNOTATIONS_BYTES = 256 * 1024
 MAX_LABELS = 64
 MAX_ANNOTATIONS = 64
 BACKUP_RETENTION_DAYS = (1, 365)
+BACKUP_RETENTION_COUNT = (1, 1000)
 BACKUP_SCHEDULE_LENGTH = (1, 100)
 BACKUP_SCHEDULE_NAMES = ("hourly", "daily", "weekly")
 # The database settings a PATCH may change without an OpsRequest.
@@ -44,6 +45,7 @@ SETTINGS_FIELDS = (
     "backup_enabled",
     "backup_schedule",
     "backup_retention_days",
+    "backup_retention_count",
     "backup_storage",
     "pitr_enabled",
 )
@@ -262,35 +264,59 @@ def check_settings(values: Mapping[str, object]) -> dict[str, object]:
     """The settings of `SETTINGS_FIELDS` among `values`, each checked (type and rule); other
     keys are left out. The API checks them at the edge and the update handler again, since
     an operation's desired_state may come from elsewhere (a replay, an older version)."""
-    checked: dict[str, object] = {}
-    for name in SETTINGS_FIELDS:
-        if name not in values:
-            continue
-        value = values[name]
-        if name == "labels" or name == "annotations":
-            if not isinstance(value, Mapping):
-                raise errors.InvalidLabels(name, f"{name} must be an object of strings")
-            checked[name] = check_labels(value) if name == "labels" else check_annotations(value)
-        elif name in _FLAGS:
-            if not isinstance(value, bool):
-                raise errors.InvalidValue(name, f"{name} must be true or false")
-            checked[name] = value
-        elif name == "backup_schedule":
-            if not isinstance(value, str):
-                raise errors.InvalidValue(name, "backup_schedule must be a text")
-            checked[name] = check_backup_schedule(value)
-        elif name == "backup_storage":
-            if value is not None and not isinstance(value, str):
-                raise errors.InvalidValue(name, "backup_storage must be a storage's name")
-            checked[name] = None if value is None else check_dns_label(value, field=name)
-        else:
-            low, high = BACKUP_RETENTION_DAYS
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise errors.InvalidValue(
-                    name, f"backup_retention_days must be from {low} to {high}, not {value!r}"
-                )
-            checked[name] = value
-    return checked
+    return {
+        name: _SETTING_CHECKS[name](name, values[name])
+        for name in SETTINGS_FIELDS
+        if name in values
+    }
+
+
+def _mapping_setting(name: str, value: object) -> object:
+    if not isinstance(value, Mapping):
+        raise errors.InvalidLabels(name, f"{name} must be an object of strings")
+    return check_labels(value) if name == "labels" else check_annotations(value)
+
+
+def _flag_setting(name: str, value: object) -> object:
+    if not isinstance(value, bool):
+        raise errors.InvalidValue(name, f"{name} must be true or false")
+    return value
+
+
+def _schedule_setting(name: str, value: object) -> object:
+    if not isinstance(value, str):
+        raise errors.InvalidValue(name, "backup_schedule must be a text")
+    return check_backup_schedule(value)
+
+
+def _storage_setting(name: str, value: object) -> object:
+    if value is not None and not isinstance(value, str):
+        raise errors.InvalidValue(name, "backup_storage must be a storage's name")
+    return None if value is None else check_dns_label(value, field=name)
+
+
+def _bounded(bounds: tuple[int, int], *, optional: bool = False) -> Callable[[str, object], object]:
+    low, high = bounds
+
+    def check(name: str, value: object) -> object:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise errors.InvalidValue(name, f"{name} must be from {low} to {high}, not {value!r}")
+        return value
+
+    return check
+
+
+_SETTING_CHECKS: dict[str, Callable[[str, object], object]] = {
+    "labels": _mapping_setting,
+    "annotations": _mapping_setting,
+    **dict.fromkeys(_FLAGS, _flag_setting),
+    "backup_schedule": _schedule_setting,
+    "backup_retention_days": _bounded(BACKUP_RETENTION_DAYS),
+    "backup_retention_count": _bounded(BACKUP_RETENTION_COUNT, optional=True),
+    "backup_storage": _storage_setting,
+}
 
 
 def check_backup_schedule(schedule: str, *, field: str = "backup_schedule") -> str:

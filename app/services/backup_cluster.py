@@ -138,6 +138,7 @@ async def converge_policy(
         manifests.retention_policy(
             target,
             period=backups.retention_period(database.backup_retention_days),
+            keep_last=database.backup_retention_count,
             failed_kept=backups.FAILED_KEPT,
         ),
     )

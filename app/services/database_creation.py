@@ -57,6 +57,7 @@ class NewDatabase:
     backup_enabled: bool = True
     backup_schedule: str = "daily"
     backup_retention_days: int = 7
+    backup_retention_count: int | None = None
     backup_storage: str | None = None
     pitr_enabled: bool = False
     monitoring_enabled: bool = True
@@ -112,6 +113,7 @@ class DatabaseCreation:
                 {
                     "backup_schedule": request.backup_schedule,
                     "backup_retention_days": request.backup_retention_days,
+                    "backup_retention_count": request.backup_retention_count,
                 }
             )
             validation.check_pitr(engine, request.pitr_enabled)
@@ -142,6 +144,7 @@ class DatabaseCreation:
             backup_enabled=request.backup_enabled,
             backup_schedule=request.backup_schedule,
             backup_retention_days=request.backup_retention_days,
+            backup_retention_count=request.backup_retention_count,
             backup_storage=request.backup_storage,
             pitr_enabled=request.pitr_enabled,
             monitoring_enabled=request.monitoring_enabled,

@@ -64,6 +64,8 @@ PATCHABLE = frozenset(
         "backup_enabled",
         "backup_schedule",
         "backup_retention_days",
+        "backup_retention_count",
+        "backup_storage",
         "pitr_enabled",
         "monitoring_enabled",
         "deletion_protection",

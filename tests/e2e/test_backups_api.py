@@ -186,3 +186,35 @@ async def test_a_final_backup_is_taken_before_a_delete_and_outlives_the_database
     assert (await client.get(path)).json()["status"] == "deleted"
     revived = f"{BASE}/{restored.json()['id']}"
     assert await rows_of(client, revived, "select n from t") == [(42,)]
+
+
+async def test_scheduled_backups_come_on_the_schedule_and_retention_removes_the_oldest(
+    platform: Platform,
+) -> None:
+    """A minutely schedule on the simulator's clock (time scale 0.005: a minute is 0.3 s),
+    two kept: new scheduled backups keep appearing, the oldest go (404), manual ones stay."""
+    _, client, _ = platform
+    created = await create(
+        client,
+        name="ticker",
+        backup_schedule="* * * * *",
+        backup_retention_count=2,
+    )
+    await succeeded(client, created)
+    path = f"{BASE}/{created.json()['id']}"
+    manual = await backed_up(client, path)
+    seen: list[str] = []
+
+    async def pruned() -> bool:
+        listed = (await client.get(f"{path}/backups", params={"page_size": 100})).json()
+        scheduled = [b for b in listed["backups"] if b["type"] == "scheduled"]
+        seen.extend(b["id"] for b in scheduled if b["id"] not in seen)
+        done = [b for b in scheduled if b["status"] == "succeeded"]
+        return len(seen) >= 5 and len(done) <= 2
+
+    await eventually(pruned, timeout=40, interval=0.3, message="scheduled backups pruned to 2")
+
+    assert (await client.get(f"{path}/backups/{seen[0]}")).status_code == 404
+    assert (await client.get(f"{path}/backups/{manual['id']}")).json()["status"] == "succeeded"
+    body = (await client.get(path)).json()
+    assert body["backup_retention_count"] == 2 and body["backup_schedule"] == "* * * * *"

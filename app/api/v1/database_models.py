@@ -51,6 +51,7 @@ class CreateDatabaseIn(Strict):
     backup_enabled: bool = True
     backup_schedule: Schedule = "daily"
     backup_retention_days: Annotated[int, Field(ge=1, le=365)] = 7
+    backup_retention_count: Annotated[int | None, Field(ge=1, le=1000)] = None
     backup_storage: StorageName | None = None
     pitr_enabled: bool = False
     monitoring_enabled: bool = True
@@ -80,6 +81,7 @@ class PatchDatabaseIn(Strict):
     backup_enabled: bool | None = None
     backup_schedule: Schedule | None = None
     backup_retention_days: Annotated[int | None, Field(ge=1, le=365)] = None
+    backup_retention_count: Annotated[int | None, Field(ge=1, le=1000)] = None
     backup_storage: StorageName | None = None
     pitr_enabled: bool | None = None
     monitoring_enabled: bool | None = None
@@ -135,6 +137,7 @@ class DatabaseOut(BaseModel):
     backup_enabled: bool
     backup_schedule: str
     backup_retention_days: int
+    backup_retention_count: int | None = None
     backup_storage: str | None = None
     pitr_enabled: bool = False
     monitoring_enabled: bool

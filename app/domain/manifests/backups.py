@@ -187,7 +187,16 @@ def repository_name(target: BackupTarget, session: str, *, storage: str) -> str:
     return names.derived_name(target.name, f"{session}-{digest}")
 
 
-def retention_policy(target: BackupTarget, *, period: str, failed_kept: int) -> JsonObject:
+def retention_policy(
+    target: BackupTarget, *, period: str, failed_kept: int, keep_last: int | None = None
+) -> JsonObject:
+    spec: JsonObject = {
+        "maxRetentionPeriod": period,
+        "failedSnapshots": {"last": failed_kept},
+        "usagePolicy": {"allowedNamespaces": {"from": "Same"}},
+    }
+    if keep_last is not None:
+        spec["successfulSnapshots"] = {"last": keep_last}
     return {
         "apiVersion": STORAGE_API_VERSION,
         "kind": "RetentionPolicy",
@@ -196,11 +205,7 @@ def retention_policy(target: BackupTarget, *, period: str, failed_kept: int) -> 
             "namespace": target.namespace,
             "labels": _database_labels(target),
         },
-        "spec": {
-            "maxRetentionPeriod": period,
-            "failedSnapshots": {"last": failed_kept},
-            "usagePolicy": {"allowedNamespaces": {"from": "Same"}},
-        },
+        "spec": spec,
     }
 
 

@@ -65,7 +65,14 @@ OPS_ORDER = (
 SETTINGS_STARTABLE = STARTABLE | {DatabaseStatus.PAUSED, DatabaseStatus.FAILED}
 _SETTINGS: Literal["settings"] = "settings"
 _BACKUP_POLICY = frozenset(
-    {"backup_enabled", "backup_schedule", "backup_retention_days", "backup_storage", "pitr_enabled"}
+    {
+        "backup_enabled",
+        "backup_schedule",
+        "backup_retention_days",
+        "backup_retention_count",
+        "backup_storage",
+        "pitr_enabled",
+    }
 )
 
 
