@@ -233,7 +233,7 @@ async def test_a_postgres_recovers_to_a_point_in_time_from_its_archived_wal(
     assert list((tmp_path / "pitr" / "default" / "db1" / "wal").glob("*.gz"))  # Retain
 
 
-async def test_a_recovery_time_after_the_window_fails_naming_the_window(
+async def test_a_recovery_after_the_window_or_without_an_archive_fails_naming_why(
     client: Client, tmp_path: Path
 ) -> None:
     await kit.setup_storage(client, tmp_path)
@@ -246,6 +246,11 @@ async def test_a_recovery_time_after_the_window_fails_naming_the_window(
     db4 = await restore_failed(client, "db4")
     message = condition(db4, "DataRestored")["message"]
     assert late in message and rfc3339(end)[:10] in message
+
+    await client.create(recovered("Postgres", "db5", "never-archived", rfc3339(end)))
+    db5 = await restore_failed(client, "db5")
+    assert "never-archived-full" in condition(db5, "DataRestored")["message"]
+    assert db5["status"]["phase"] != "Ready"
 
 
 async def test_a_modelled_mongodb_gets_the_archiver_objects_and_a_window(

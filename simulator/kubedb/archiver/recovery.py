@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 
 from simulator.kubedb.archiver import pgrecover, window
-from simulator.kubedb.backup import retention, storage, timing
+from simulator.kubedb.backup import restore, retention, storage, timing
 from simulator.kubedb.cluster import Cluster, ClusterError
 from simulator.kubedb.dataplane.plane import DataPlane
 from simulator.kubedb.dataplane.port import Account, Mode
@@ -31,7 +31,7 @@ from simulator.kubedb.engines import BY_KIND
 log = structlog.get_logger(__name__)
 
 Key = tuple[str, str, str]
-RECOVERY_LABEL = "kubedb.com/archiver-recovery"
+RECOVERY_LABEL = restore.ARCHIVER_RECOVERY
 DEADLINE = 300.0
 TERMINAL = ("Succeeded", "Failed")
 ADDONS = {"Postgres": "postgres", "MySQL": "mysql", "MariaDB": "mariadb", "MongoDB": "mongodb"}
