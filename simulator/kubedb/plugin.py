@@ -23,6 +23,7 @@ from simulator.extensions import (
     errors,
 )
 from simulator.kubedb import catalog, ops_schemas, runner, schemas, webhooks
+from simulator.kubedb.archiver import plugin as archiver
 from simulator.kubedb.backup import plugin as backup
 from simulator.kubedb.backup.restore import target_key
 from simulator.kubedb.cluster import ClusterError
@@ -335,6 +336,7 @@ def install(sim: Simulator) -> None:
 
     plane = dataplane.install(sim, ClientCluster)
     backup.install(sim, ClientCluster)
+    archiver.install(sim, ClientCluster, plane)
 
     async def provisioner(ctx: ControllerContext) -> None:
         model = _Model(ctx, plane)

@@ -2,8 +2,10 @@
 stops short of Ready once it accepts connections (`DataRestoreStarted`, phase
 DataRestoring) until a RestoreSession targeting it Succeeds (`DataRestored` True,
 `SuccessfullyDataRestored`); a Failed one sets `DataRestored` False (`FailedToRestoreData`,
-phase NotReady). The provisioner stays the one writer of the database's status: it calls
-`hold` and is woken by the RestoreSessions' changes."""
+phase NotReady). A point-in-time recovery (`spec.init.archiver`) is restoring from the
+start: its data is recovered before its server starts (`simulator.kubedb.archiver`). The
+provisioner stays the one writer of the database's status: it calls `hold` and is woken by
+the RestoreSessions' changes."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from simulator.kubedb import conditions
 from simulator.kubedb.cluster import Cluster
 
 STARTED_REASON = "DataRestoreStartedByExternalInitializer"
+ARCHIVER_REASON = "DataRestoreStartedByArchiverRecovery"
 
 
 async def hold(
@@ -20,10 +23,13 @@ async def hold(
 ) -> bool:
     """Step the restore conditions in `conds`; True while Ready must wait for the restore."""
     init = (db.get("spec") or {}).get("init") or {}
-    if not init.get("waitForInitialRestore") or conditions.is_true(conds, "DataRestored"):
+    archiver = (init.get("archiver") or {}).get("recoveryTimestamp")
+    if not (init.get("waitForInitialRestore") or archiver) or conditions.is_true(
+        conds, "DataRestored"
+    ):
         return False
-    if not conditions.is_true(conds, "AcceptingConnection"):
-        return True
+    if not archiver and not conditions.is_true(conds, "AcceptingConnection"):
+        return True  # a point-in-time recovery starts before the server: its data is the restore
     meta = db["metadata"]
     generation = int(meta.get("generation", 1))
     if conditions.find(conds, "DataRestoreStarted") is None:
@@ -31,8 +37,10 @@ async def hold(
             conds,
             "DataRestoreStarted",
             "True",
-            reason=STARTED_REASON,
-            message="Waiting for the initial restore (a RestoreSession targeting the database)",
+            reason=ARCHIVER_REASON if archiver else STARTED_REASON,
+            message=f"Recovering to {archiver} from the archive"
+            if archiver
+            else "Waiting for the initial restore (a RestoreSession targeting the database)",
             now=stamp,
             generation=generation,
         )
@@ -46,7 +54,9 @@ async def hold(
             "DataRestored",
             "True",
             reason="SuccessfullyDataRestored",
-            message="Successfully restored data by the initial RestoreSession",
+            message=f"Successfully recovered data to {archiver}"
+            if archiver
+            else "Successfully restored data by the initial RestoreSession",
             now=stamp,
             generation=generation,
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.extensions import schema as s
+from simulator.kubedb.archiver import kinds as archiver_kinds
 from simulator.kubedb.engines import DB_GROUP, DB_VERSION
 
 Schema = dict[str, Any]
@@ -130,7 +131,7 @@ def _common() -> dict[str, Schema]:
                 "initialized": s.boolean(),
                 "waitForInitialRestore": s.boolean("stay unready until a restore finishes"),
                 "script": s.any_object(),
-                "archiver": s.any_object(),
+                "archiver": archiver_kinds.init_archiver(),
             }
         ),
         "monitor": s.obj(

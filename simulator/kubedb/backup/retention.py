@@ -49,6 +49,8 @@ def doomed(
     kept_ok = kept_failed = 0
     for snap in snapshots:
         phase = (snap.get("status") or {}).get("phase")
+        if (snap.get("spec") or {}).get("type") == "IncrementalBackup":
+            continue  # an archiver's log window: its logBackup.retentionPeriod governs it
         if phase == "Failed":
             if kept_failed >= keep_failed:
                 gone.append(snap)

@@ -188,7 +188,7 @@ def restore_session() -> Schema:
             "namespace": s.string(),
             "repository": s.string(),
             "snapshot": s.string("a Snapshot name or latest"),
-            "pitr": s.obj({"timestamp": s.string(), "exclusive": s.boolean()}),
+            "pitr": s.obj({"targetTime": s.string(fmt="date-time"), "exclusive": s.boolean()}),
             "components": s.array(s.string()),
             "encryptionSecret": _ref(),
         }

@@ -230,7 +230,18 @@ class Sessions:
             backend = backends.get(repo_spec.get("backend")) or {}
             repo_name = str(repo_spec.get("name"))
             snap = snapshot_name(repo_name, bc["metadata"]["name"], str(session["name"]), unix)
-            error = await self._snapshot(bs, bc, db, target, repo_spec, backend, snap, settings)
+            tasks = (session.get("addon") or {}).get("tasks") or [{}]
+            error = await self._snapshot(
+                bs,
+                bc,
+                db,
+                target,
+                repo_spec,
+                backend,
+                snap,
+                settings,
+                task=str(tasks[0].get("name")),
+            )
             snapshots.append(
                 {
                     "name": snap,
@@ -281,6 +292,8 @@ class Sessions:
         backend: dict[str, Any],
         name: str,
         settings: BackupSettings,
+        *,
+        task: str = "logical-backup",
     ) -> str:
         """Take one snapshot into one repository; the error, or ""."""
         namespace = str(bs["metadata"]["namespace"])
@@ -315,7 +328,7 @@ class Sessions:
         else:
             try:
                 async with backends.writing(self._cluster, store, path) as folder:
-                    size = await movers.backup(target, folder, timeout=DEFAULT_TIMEOUT)
+                    size = await movers.backup(target, folder, timeout=DEFAULT_TIMEOUT, task=task)
                 if target.url is None:
                     await asyncio.sleep(settings.modelled_seconds)
             except (movers.MoverError, backends.Unavailable) as exc:

@@ -45,6 +45,7 @@ from simulator.kubedb.dataplane.port import (
     ServerSpec,
     ServerState,
 )
+from simulator.kubedb.dataplane.seeding import Seed, Seeder
 from simulator.kubedb.engines import BY_KIND
 
 log = structlog.get_logger(__name__)
@@ -80,10 +81,21 @@ class DataPlane:
         """`open` has run (whether or not servers can run here)."""
         self._held: set[Key] = set()
         """Pods held not ready while the plane was opening (see `readiness`)."""
+        self.seeder: Seeder | None = None  # fills a new server's folder (a recovery)
+        self._restarts: set[Key] = set()
 
     @property
     def root(self) -> Path | None:
         return self._root
+
+    def running(self, key: Key) -> ServerSpec | None:
+        """The database's server (folder, account, port) while it runs, else None."""
+        server = self._servers.get(key)
+        running = server is not None and server.state == ServerState.RUNNING
+        return server.handle.spec if running and server and server.handle else None
+
+    def restart(self, key: Key) -> None:  # at its next look: a setting needs it
+        self._restarts.add(key)
 
     async def open(self) -> None:
         """Find the account and the folder, and stop the servers a crash left behind."""
@@ -229,8 +241,7 @@ class DataPlane:
         if server.handle is None:
             if server.state == ServerState.DOWN and _now() - server.since < _RESTART_DELAY:
                 return _RESTART_DELAY - (_now() - server.since)
-            await self._start(cluster, key, server, db, pod, pvc)
-            return 0.1
+            return await self._start(cluster, key, server, db, pod, pvc) or 0.1
         engine = ENGINES[key[0]]
         alive = await engine.probe(server.handle)
         if server.state == ServerState.STARTING:
@@ -241,9 +252,9 @@ class DataPlane:
             await self._set_state(cluster, key, server, ServerState.DOWN)
             return _RESTART_DELAY
         await self._credentials(cluster, key, server, db)
-        if await engine.apply_settings(server.handle, _memory(pod)) or await self._restart_asked(
-            cluster, key, server
-        ):
+        asked = key in self._restarts or await self._restart_asked(cluster, key, server)
+        if await engine.apply_settings(server.handle, _memory(pod)) or asked:
+            self._restarts.discard(key)
             log.info("dataplane_server_restart", db="/".join(key))
             await self._stop(server)
             await self._set_state(cluster, key, server, ServerState.STARTING)
@@ -276,7 +287,7 @@ class DataPlane:
         db: dict[str, Any],
         pod: dict[str, Any],
         pvc: dict[str, Any],
-    ) -> None:
+    ) -> float | None:
         assert self._account is not None
         meta = await asyncio.to_thread(_read_meta, server.folder)
         uid = str(pvc["metadata"].get("uid"))
@@ -285,7 +296,16 @@ class DataPlane:
             secret = await _secret_credentials(cluster, db)
             meta = {"kind": key[0], "pvc": uid, "handled": [], "created": _stamp(db)}
             meta.update(username=secret.username, password=secret.password)
+            meta["seed"] = Seed.WAIT.value if self.seeder is not None else Seed.NONE.value
         processes.own(server.folder.parent, Account("root", None, None), mode=0o711)
+        if meta.get("seed") == Seed.WAIT.value and self.seeder is not None:
+            await asyncio.to_thread(_write_meta, server.folder, meta, self._account)
+            seed = await self.seeder.prepare(cluster, key, db, server.folder, self._account)
+            if seed == Seed.WAIT:
+                return 0.5
+            meta["seed"] = seed.value
+            if seed == Seed.SEEDED:  # the recovered data has the source's password
+                meta["password"] = ""
         port = processes.free_port(meta.get("port"))
         meta["port"] = port
         server.meta = meta
@@ -299,6 +319,7 @@ class DataPlane:
         )
         server.handle = await ENGINES[key[0]].start(spec)
         await self._set_state(cluster, key, server, ServerState.STARTING)
+        return None
 
     async def _credentials(
         self, cluster: Cluster, key: Key, server: Server, db: dict[str, Any]
