@@ -108,15 +108,18 @@ async def _drift_repaired(client: httpx.AsyncClient, served: Served) -> list[str
 
 
 async def _backups(client: httpx.AsyncClient) -> list[str]:
-    """A backup now, a restore in place and into a new database, a backup deleted, and a
-    delete after a final backup."""
+    """Point-in-time recovery on, off and on, a backup now, a restore in place and into a new
+    database, a backup deleted, and a delete after a final backup."""
 
     async def ended(response: httpx.Response) -> str:
         return str((await finished(client, response))["status"])
 
-    created = await create(client, name="kept", deletion_policy="WipeOut")
+    created = await create(client, name="kept", deletion_policy="WipeOut", pitr_enabled=True)
     outcomes = [await ended(created)]
     path, database_id = f"{BASE}/{created.json()['id']}", created.json()["id"]
+    await client.get(f"{path}/restore-window")
+    for enabled in (False, True):  # off, then on again (the archiver is there: a patch)
+        outcomes.append(await ended(await client.patch(path, json={"pitr_enabled": enabled})))
     taken = await client.post(f"{path}/backups")
     outcomes.append(await ended(taken))
     backup_id = taken.json()["backup_id"]

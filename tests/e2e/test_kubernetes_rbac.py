@@ -117,5 +117,5 @@ async def test_the_app_runs_its_whole_lifecycle_as_its_service_account_under_enf
 
     assert not served.simulator.access.denied, "requests the cluster refused"
     assert needed, "the app made no cluster call"
-    assert not needed - granted(), "calls the role does not grant"
-    assert not granted() - needed, "grants nothing calls"
+    assert not needed - granted(), f"calls the role does not grant: {sorted(needed - granted())}"
+    assert not granted() - needed, f"grants nothing calls: {sorted(granted() - needed)}"
