@@ -21,6 +21,7 @@ from pathlib import Path
 
 from simulator.kubedb.dataplane.port import Account, DataPlaneError
 
+_USERADD_ATTEMPTS = 5
 USER = "postgres"
 _STOP_GRACE = 5.0
 
@@ -29,22 +30,31 @@ def account() -> Account:
     """The account servers run as; blocking (it may run `useradd`): call it in a thread."""
     if os.geteuid() != 0:
         return Account(pwd.getpwuid(os.geteuid()).pw_name, None, None)
-    try:
-        entry = pwd.getpwnam(USER)
-    except KeyError:
+    failure = ""
+    for attempt in range(_USERADD_ATTEMPTS):
+        try:
+            entry = pwd.getpwnam(USER)
+        except KeyError:
+            pass
+        else:
+            return Account(entry.pw_name, entry.pw_uid, entry.pw_gid)
+        if attempt:
+            time.sleep(0.2 * attempt)  # another process holds /etc/passwd's lock
+        # Another process (a second simulator, a parallel test) may add it at the same
+        # time: its "exists" or lock failure is read again above, not reported.
         done = subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
             capture_output=True,
             text=True,
             check=False,
         )
-        if done.returncode != 0:
-            raise DataPlaneError(
-                f"cannot run database servers: no user {USER!r} and useradd failed: "
-                f"{done.stderr.strip() or done.returncode}"
-            ) from None
+        failure = done.stderr.strip() or str(done.returncode)
+    with contextlib.suppress(KeyError):
         entry = pwd.getpwnam(USER)
-    return Account(entry.pw_name, entry.pw_uid, entry.pw_gid)
+        return Account(entry.pw_name, entry.pw_uid, entry.pw_gid)
+    raise DataPlaneError(
+        f"cannot run database servers: no user {USER!r} and useradd failed: {failure}"
+    )
 
 
 def own(path: Path, who: Account, *, mode: int = 0o700) -> None:
