@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from app.config.settings import Settings
 from tests.e2e.platform import BASE, Platform, create, running
@@ -218,3 +219,39 @@ async def test_scheduled_backups_come_on_the_schedule_and_retention_removes_the_
     assert (await client.get(f"{path}/backups/{manual['id']}")).json()["status"] == "succeeded"
     body = (await client.get(path)).json()
     assert body["backup_retention_count"] == 2 and body["backup_schedule"] == "* * * * *"
+
+
+async def redis_get(client: httpx.AsyncClient, path: str, key: str) -> bytes | None:
+    connection = aioredis.Redis.from_url((await credentials(client, path))["connection_string"])
+    try:
+        value: bytes | None = await connection.get(key)
+        return value
+    finally:
+        await connection.aclose()
+
+
+async def test_a_redis_backup_restored_into_a_new_database_holds_the_keys_set_before_it(
+    platform: Platform,
+) -> None:
+    _, client, served = platform
+    served.simulator.config.update({"real_databases": 2})
+    path = await real_database(client, engine="redis", name="cache")
+    connection = aioredis.Redis.from_url((await credentials(client, path))["connection_string"])
+    try:
+        await connection.set("kept", "before")
+        backup = await backed_up(client, path)
+        await connection.set("later", "after")
+    finally:
+        await connection.aclose()
+    created = await create(
+        client,
+        name="cache-copy",
+        engine="redis",
+        restore_from={"database_id": path.rsplit("/", 1)[1], "backup_id": backup["id"]},
+    )
+    await succeeded(client, created)
+    copy = f"{BASE}/{created.json()['id']}"
+
+    assert backup["size_bytes"] > 0
+    assert await redis_get(client, copy, "kept") == b"before"
+    assert await redis_get(client, copy, "later") is None

@@ -113,7 +113,8 @@ def made_run(data_dir: Path, **settings: str) -> Iterator[MadeRun]:
 def shared_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MadeRun]:
     """One `make run` for the README blocks that can share it: the walkthrough first (it
     leaves nothing behind: its database is deleted), then the providers block (it sets a
-    quota of one database on acme/shop, so it must come after)."""
+    quota of one database on acme/shop, so it must come after); the backups block works
+    in a project of its own (acme/finance)."""
     # Not under pytest's folder (closed to other users): the real database servers run as
     # an unprivileged user, who must reach their folders under DATA_DIR.
     home = Path(tempfile.mkdtemp(prefix="readme-"))
