@@ -21,7 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from app import data_dir, encryption
+from app import console, data_dir, encryption
 from app.api import auth, edge, routes
 from app.api import docs as api_docs
 from app.api import errors as api_errors
@@ -440,6 +440,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runtime = await build_runtime(settings, stack, metrics=metrics)
             app.state.runtime = runtime  # for tests and tools; the API reads `services`
             api_wiring.attach(app, _services(runtime, settings))
+            console.attach(
+                app,
+                runtime.redis,
+                prefix=RedisKeys(settings.redis_key_prefix).console_sessions,
+                ttl=settings.console_session_ttl,
+                data_dir=settings.data_dir,
+            )
             log.info("started", instance_id=settings.instance_id)
             try:
                 yield
@@ -465,6 +472,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_idempotency.install(app)
     routes.include(app)
     api_docs.install(app)
+    console.install(app)
     return app
 
 

@@ -39,7 +39,7 @@ from app.config.settings import Settings
 
 HTML_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
 OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"

@@ -46,6 +46,11 @@ class RedisKeys:
         return f"{self.prefix}:idem"
 
     @property
+    def console_sessions(self) -> str:
+        """The web console's sessions: `<console_sessions><hash of the session id>`."""
+        return f"{self.prefix}:console:session:"
+
+    @property
     def pattern(self) -> str:
         """A `SCAN MATCH` pattern for every key above."""
         return f"{self.prefix}:*"

@@ -149,6 +149,8 @@ class Settings(BaseSettings):
     # Where embedded state lives (SQLite file, embedded Redis data and socket).
     data_dir: Path = Path("var")
     shutdown_grace: Annotated[float, Field(gt=0, le=60)] = 8
+    # How long a web console session lasts after sign-in, in seconds (default 8 h).
+    console_session_ttl: Annotated[int, Field(ge=60, le=30 * 86400)] = 8 * 3600
 
     @field_validator("allowed_versions")
     @classmethod

@@ -1,0 +1,293 @@
+"""The console's database pages: a project's list, the create form, one database.
+
+Every page calls the services the API calls (`DatabaseLists`, `DatabaseService`,
+`CatalogService`) with the API's checks (`app.api.auth.authorize`, the create body model
+`CreateDatabaseIn`), so a page can show or do nothing the API would refuse. Buttons a key may
+not use are not shown, and the server refuses them anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from app.api import auth, deps, errors
+from app.api.v1 import database_models as models
+from app.api.v1.database_routing import DNS_LABEL, authorized_database
+from app.console import pages
+from app.domain import access, engines
+from app.domain.databases import DatabaseStatus
+from app.services.catalog import CatalogUnavailable
+from app.services.database_errors import Conflict, RuleViolated
+from app.services.databases import NewDatabase
+from app.store.protocols import DatabaseFilter
+
+router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
+
+Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
+Domain = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
+Project = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
+PAGE_SIZE = 20
+_NAME_FILTER = re.compile(r"^[a-z0-9-]{1,63}$")
+
+
+def _base(domain: str, project: str) -> str:
+    return f"{pages.PREFIX}/domain/{domain}/project/{project}/databases"
+
+
+def _may_write(visitor: pages.Visitor, domain: str, project: str) -> bool:
+    decision = access.decide(
+        visitor.principal, domain=domain, project=project, action=access.Action.WRITE
+    )
+    return decision is access.Decision.ALLOW
+
+
+def _read(visitor: pages.Visitor, domain: str, project: str) -> None:
+    auth.authorize(
+        visitor.principal,
+        domain=domain,
+        project=project,
+        action=access.Action.READ,
+        missing=f"project {domain}/{project} not found",
+    )
+
+
+@router.get("")
+@router.get("/")
+async def home() -> Response:
+    return RedirectResponse(f"{pages.PREFIX}/databases", status_code=303)
+
+
+@router.get("/databases")
+async def choose_project(request: Request, visitor: Visitor) -> Response:
+    """A project key goes straight to its project; other keys name one."""
+    principal = visitor.principal
+    domain = request.query_params.get("domain") or principal.domain
+    project = request.query_params.get("project") or principal.project
+    pattern = re.compile(DNS_LABEL)
+    if domain and project and pattern.match(domain) and pattern.match(project):
+        return RedirectResponse(_base(domain, project), status_code=303)
+    return pages.render(
+        "choose_project.html", title="Open a project", principal=principal, visitor=visitor
+    )
+
+
+@router.get("/domain/{domain}/project/{project}/databases")
+async def list_databases(
+    request: Request,
+    visitor: Visitor,
+    lists: deps.DatabaseListing,
+    domain: Domain,
+    project: Project,
+) -> Response:
+    _read(visitor, domain, project)
+    query = request.query_params
+    engine = _choice(query.get("engine"), engines.Engine, "engine")
+    status = _choice(query.get("status"), DatabaseStatus, "status")
+    name = query.get("name") or None
+    if name is not None and not _NAME_FILTER.match(name):
+        raise errors.ValidationFailed(
+            {"query.name": "a name filter is lowercase letters, digits and dashes"}
+        )
+    try:
+        page = max(1, min(int(query.get("page") or 1), 1_000_000))
+    except ValueError:
+        page = 1
+    found = await lists.page(
+        DatabaseFilter(
+            domain=domain,
+            project=project,
+            engine=engine,
+            status=status,
+            name_prefix=name,
+        ),
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
+    pages_total = max(1, -(-found.total // PAGE_SIZE))
+    return pages.render(
+        "databases.html",
+        title=f"Databases of {domain}/{project}",
+        principal=visitor.principal,
+        visitor=visitor,
+        domain=domain,
+        project=project,
+        base=_base(domain, project),
+        databases=found.items,
+        total=found.total,
+        page=page,
+        pages_total=pages_total,
+        filters={"name": name or "", "engine": engine or "", "status": status or ""},
+        engines=[e.value for e in engines.Engine],
+        statuses=[s.value for s in DatabaseStatus],
+        may_write=_may_write(visitor, domain, project),
+    )
+
+
+def _choice(
+    value: str | None, kind: type[engines.Engine] | type[DatabaseStatus], field: str
+) -> str | None:
+    if not value:
+        return None
+    try:
+        return kind(value).value
+    except ValueError:
+        raise errors.ValidationFailed(
+            {f"query.{field}": f"{value!r} is not one of {', '.join(k.value for k in kind)}"}
+        ) from None
+
+
+async def _versions(catalog: deps.Catalog) -> tuple[dict[str, list[str]], str | None]:
+    """The versions offered per engine (newest first), or why the catalog is unreadable."""
+    offered: dict[str, list[str]] = {}
+    try:
+        for engine in engines.Engine:
+            offered[engine.value] = [v.version for v in await catalog.offered(engine)]
+    except CatalogUnavailable as exc:
+        return offered, exc.message
+    return offered, None
+
+
+async def _create_form(
+    visitor: pages.Visitor,
+    catalog: deps.Catalog,
+    domain: str,
+    project: str,
+    *,
+    values: dict[str, str] | None = None,
+    field_errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    versions, unavailable = await _versions(catalog)
+    return pages.render(
+        "create.html",
+        status=status,
+        title=f"Create a database in {domain}/{project}",
+        principal=visitor.principal,
+        visitor=visitor,
+        domain=domain,
+        project=project,
+        base=_base(domain, project),
+        versions=versions,
+        sizes=list(catalog.sizes),
+        default_size=catalog.sizes.default_name,
+        values=values or {},
+        field_errors=field_errors or {},
+        error=error or unavailable,
+    )
+
+
+def _write(visitor: pages.Visitor, domain: str, project: str) -> None:
+    auth.authorize(
+        visitor.principal,
+        domain=domain,
+        project=project,
+        action=access.Action.WRITE,
+        missing=f"project {domain}/{project} not found",
+    )
+
+
+@router.get("/domain/{domain}/project/{project}/databases/new")
+async def create_form(
+    visitor: Visitor, catalog: deps.Catalog, domain: Domain, project: Project
+) -> Response:
+    _write(visitor, domain, project)
+    return await _create_form(visitor, catalog, domain, project)
+
+
+_FORM_FIELDS = ("name", "engine", "version", "size")
+
+
+@router.post("/domain/{domain}/project/{project}/databases")
+async def create_database(
+    request: Request,
+    visitor: Visitor,
+    service: deps.Databases,
+    catalog: deps.Catalog,
+    domain: Domain,
+    project: Project,
+) -> Response:
+    _write(visitor, domain, project)  # before the form is read: 403/404 tell nothing more
+    form = await pages.form_of(request, csrf=visitor.session.csrf)
+    values = {name: form.get(name, "").strip() for name in _FORM_FIELDS}
+    try:
+        body = models.CreateDatabaseIn.model_validate({k: v for k, v in values.items() if v})
+    except ValidationError as exc:
+        found = {str(e["loc"][0]) if e["loc"] else "form": e["msg"] for e in exc.errors()}
+        return await _create_form(
+            visitor, catalog, domain, project, values=values, field_errors=found, status=422
+        )
+    fields = body.model_dump(mode="json", exclude={*body.PLACEMENT, "restore_from"})
+    try:
+        database, _ = await service.create(
+            domain, project, NewDatabase(**fields), actor=visitor.principal.key_id
+        )
+    except RuleViolated as exc:
+        field = exc.field.removeprefix("body.")
+        field = field if field in _FORM_FIELDS else "form"
+        return await _create_form(
+            visitor,
+            catalog,
+            domain,
+            project,
+            values=values,
+            field_errors={field: exc.message},
+            status=422,
+        )
+    except Conflict as exc:
+        where = "name" if exc.code == "duplicate_name" else "form"
+        return await _create_form(
+            visitor,
+            catalog,
+            domain,
+            project,
+            values=values,
+            field_errors={where: exc.message},
+            status=409,
+        )
+    return RedirectResponse(f"{_base(domain, project)}/{database.id}", status_code=303)
+
+
+@router.get("/domain/{domain}/project/{project}/databases/{database_id}")
+async def database_page(
+    visitor: Visitor,
+    service: deps.Databases,
+    domain: Domain,
+    project: Project,
+    database_id: str,
+) -> Response:
+    database = await authorized_database(
+        service, visitor.principal, domain, project, database_id, access.Action.READ
+    )
+    events = await service.events(database, offset=0, limit=20)
+    return pages.render(
+        "database.html",
+        title=f"{database.name} ({domain}/{project})",
+        principal=visitor.principal,
+        visitor=visitor,
+        domain=domain,
+        project=project,
+        base=_base(domain, project),
+        database=database,
+        events=events.items,
+    )
+
+
+@router.get("/domain/{domain}/project/{project}/databases/{database_id}/status")
+async def database_status(
+    visitor: Visitor,
+    service: deps.Databases,
+    domain: Domain,
+    project: Project,
+    database_id: str,
+) -> Response:
+    """The status badges alone, for the page to refresh them in place (htmx)."""
+    database = await authorized_database(
+        service, visitor.principal, domain, project, database_id, access.Action.READ
+    )
+    return pages.render("_status.html", database=database, base=_base(domain, project))
