@@ -1,0 +1,164 @@
+"""The console's flows in a real browser (headless Debian chromium through Selenium) against
+the app on a real port with the simulator as its cluster."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from app.broker.keys import RedisKeys
+from app.config.settings import Settings
+from app.domain.api_keys import new_token
+from tests import support
+from tests.console.browser import Served, chromium, serve
+
+DATABASES = "/console/domain/acme/project/shop/databases"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, embedded_redis_url: str) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("console-app")
+    keys = RedisKeys(f"test-console-{uuid.uuid4().hex[:8]}")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=folder / "var",
+        redis_key_prefix=keys.prefix,
+        instance_id="console-test",
+        num_operation_workers=2,
+        operation_read_block=0.1,
+        rate_limit_per_minute=0,
+        anonymous_rate_limit_per_minute=0,
+    )
+    yield from serve(settings, embedded_redis_url, folder)
+    support.delete_keys(embedded_redis_url, keys.pattern)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    driver = chromium(tmp_path / "chromium-profile")
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(driver: WebDriver, seconds: float = 10) -> WebDriverWait[WebDriver]:
+    return WebDriverWait(driver, seconds, poll_frequency=0.1)
+
+
+def sign_in(browser: WebDriver, served: Served, token: str, *, then: str = DATABASES) -> None:
+    browser.get(served.url + then)
+    wait(browser).until(ec.presence_of_element_located((By.ID, "api_key")))
+    browser.find_element(By.ID, "api_key").send_keys(token)
+    browser.find_element(By.ID, "sign-in").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "sign-out")))
+
+
+def test_the_admin_signs_in_with_the_key_file_and_opens_a_projects_databases(
+    browser: WebDriver, served: Served
+) -> None:
+    browser.get(served.url + "/")
+    wait(browser).until(ec.presence_of_element_located((By.ID, "key-file")))
+    assert "admin-api-key" in browser.find_element(By.ID, "key-file").text
+    browser.find_element(By.ID, "api_key").send_keys(served.admin_token)
+    browser.find_element(By.ID, "sign-in").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "open-project")))
+    browser.find_element(By.ID, "domain").send_keys("acme")
+    browser.find_element(By.ID, "project").send_keys("shop")
+    browser.find_element(By.ID, "open-project").click()
+    wait(browser).until(ec.title_contains("Databases of acme/shop"))
+    assert browser.current_url == served.url + DATABASES
+    assert browser.find_element(By.ID, "create").is_displayed()
+
+
+def test_a_wrong_key_is_told_on_the_sign_in_page(browser: WebDriver, served: Served) -> None:
+    browser.get(served.url + DATABASES)
+    wait(browser).until(ec.presence_of_element_located((By.ID, "api_key")))
+    browser.find_element(By.ID, "api_key").send_keys(new_token().text)  # well formed, unknown
+    browser.find_element(By.ID, "sign-in").click()
+    error = wait(browser).until(ec.presence_of_element_located((By.ID, "api_key_error")))
+    assert "not valid" in error.text
+    assert browser.find_elements(By.ID, "sign-out") == []
+
+
+def test_a_database_created_through_the_form_becomes_running_on_its_page(
+    browser: WebDriver, served: Served
+) -> None:
+    sign_in(browser, served, served.admin_token)
+    browser.find_element(By.ID, "create").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "submit-create")))
+    browser.find_element(By.ID, "name").send_keys("orders")
+    Select(browser.find_element(By.ID, "engine")).select_by_value("postgres")
+    Select(browser.find_element(By.ID, "version")).select_by_visible_text("postgres 16.13")
+    browser.find_element(By.ID, "submit-create").click()
+    wait(browser).until(ec.text_to_be_present_in_element((By.ID, "database-name"), "orders"))
+    # The badges refresh in place (htmx): no reload here.
+    wait(browser, 25).until(ec.text_to_be_present_in_element((By.ID, "status"), "running"))
+    browser.refresh()
+    assert browser.find_element(By.ID, "port").text.isdigit()
+    browser.get(served.url + DATABASES + "?engine=postgres&name=ord")
+    assert browser.find_element(By.LINK_TEXT, "orders").is_displayed()
+
+
+def test_a_validation_error_is_shown_by_its_field(browser: WebDriver, served: Served) -> None:
+    sign_in(browser, served, served.admin_token, then=DATABASES + "/new")
+    browser.find_element(By.ID, "name").send_keys("ab")
+    browser.find_element(By.ID, "submit-create").click()
+    error = wait(browser).until(ec.presence_of_element_located((By.ID, "name_error")))
+    assert "at least 3 characters" in error.text
+    assert browser.find_element(By.ID, "name").get_attribute("aria-invalid") == "true"
+    assert browser.find_element(By.ID, "name").get_attribute("value") == "ab"
+
+
+def test_a_viewer_sees_no_create_button_and_a_forged_post_is_refused(
+    browser: WebDriver, served: Served
+) -> None:
+    with served.api() as api:
+        answer = api.post(
+            "/api/v1/api-keys",
+            json={"name": "viewer", "role": "viewer", "domain": "acme", "project": "shop"},
+        )
+        assert answer.status_code == 201, answer.text
+    sign_in(browser, served, answer.json()["secret"])
+    wait(browser).until(ec.title_contains("Databases of acme/shop"))
+    assert browser.find_elements(By.ID, "create") == []
+    # The page's own CSRF token, in a form the page does not offer.
+    browser.execute_script(
+        """
+        const form = document.createElement("form");
+        form.method = "post";
+        form.action = arguments[0];
+        for (const [name, value] of [["csrf", document.querySelector("[name=csrf]").value],
+                                     ["name", "forged"], ["engine", "postgres"]]) {
+          const input = document.createElement("input");
+          input.name = name; input.value = value; form.appendChild(input);
+        }
+        document.body.appendChild(form);
+        form.submit();
+        """,
+        DATABASES,
+    )
+    title = wait(browser).until(ec.presence_of_element_located((By.ID, "error-title")))
+    assert title.text == "Not allowed"
+    assert "viewer" in browser.find_element(By.ID, "error-message").text
+
+
+def test_sign_out_ends_the_session_and_its_cookie_no_longer_works(
+    browser: WebDriver, served: Served
+) -> None:
+    sign_in(browser, served, served.admin_token)
+    cookie = browser.get_cookie("kdb_console")
+    assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    browser.find_element(By.ID, "sign-out").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "api_key")))
+    browser.add_cookie({"name": "kdb_console", "value": cookie["value"], "path": "/console"})
+    browser.get(served.url + DATABASES)
+    wait(browser).until(ec.presence_of_element_located((By.ID, "api_key")))
+    assert "/console/sign-in" in browser.current_url
