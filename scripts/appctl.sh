@@ -126,6 +126,7 @@ start() {
     waited=$((waited + 1))
   done
   echo "kubedb-dbaas is running (pid $(cat "$PID_FILE"))"
+  echo "  Console: $API_URL/console   (sign in with the admin key below)"
   echo "  API:     $API_URL   (docs: $API_URL/docs, health: $API_URL/health)"
   echo "  Log:     $LOG_FILE   (make logs)"
   if [ "$CLUSTER_KUBECONFIG" = "$SIM_KUBECONFIG" ]; then

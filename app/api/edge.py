@@ -4,8 +4,9 @@
                ─► CORS (only with CORS_ALLOW_ORIGINS) ─► request middleware ─► routes
 
 - Security headers on every answer, errors included: `X-Content-Type-Options: nosniff`,
-  `Referrer-Policy: no-referrer`; HTML pages (the API docs) get a strict
-  `Content-Security-Policy` that allows only this app's own scripts, styles and images;
+  `Referrer-Policy: no-referrer`; HTML pages (the API docs, the console) get a strict
+  `Content-Security-Policy` that allows only this app's own scripts, styles, images and
+  form targets;
   everything else a policy that allows nothing. `Cache-Control: no-store` on secrets stays
   with the routes that answer them.
 - Redirects never reflect the `Host` header: Starlette's trailing-slash redirect builds an
