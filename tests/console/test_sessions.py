@@ -46,6 +46,16 @@ def test_the_vendored_htmx_is_the_pinned_release() -> None:
     assert digest == HTMX_SHA256
 
 
+async def test_the_console_serves_its_own_script_and_stylesheet(platform: Platform) -> None:
+    _, api, _ = platform
+    async with anonymous(api) as browser:
+        script = await browser.get("/console/static/htmx-2.0.10.min.js")
+        assert script.status_code == 200
+        assert hashlib.sha256(script.content).hexdigest() == HTMX_SHA256
+        style = await browser.get("/console/static/console.css")
+        assert style.headers["content-type"].startswith("text/css")
+
+
 async def test_sign_in_sets_an_httponly_strict_expiring_cookie(platform: Platform) -> None:
     runtime, api, _ = platform
     async with anonymous(api) as browser:
