@@ -24,6 +24,7 @@ from app.domain.databases import DatabaseStatus
 from app.services.catalog import CatalogUnavailable
 from app.services.database_errors import Conflict, RuleViolated
 from app.services.databases import NewDatabase
+from app.services.errors import ServiceError
 from app.store.protocols import DatabaseFilter
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
@@ -275,6 +276,10 @@ async def database_page(
         base=_base(domain, project),
         database=database,
         events=events.items,
+        may_read_credentials=access.decide(
+            visitor.principal, domain=domain, project=project, action=access.Action.CREDENTIALS
+        )
+        is access.Decision.ALLOW,
     )
 
 
@@ -291,3 +296,26 @@ async def database_status(
         service, visitor.principal, domain, project, database_id, access.Action.READ
     )
     return pages.render("_status.html", database=database, base=_base(domain, project))
+
+
+@router.get("/domain/{domain}/project/{project}/databases/{database_id}/credentials")
+async def database_credentials(
+    visitor: Visitor,
+    service: deps.Databases,
+    domain: Domain,
+    project: Project,
+    database_id: str,
+) -> Response:
+    """The connection details with the password, as a fragment the page asks for on a
+    click (never rendered into the page otherwise), with the API's CREDENTIALS check."""
+    database = await authorized_database(
+        service, visitor.principal, domain, project, database_id, access.Action.CREDENTIALS
+    )
+    try:
+        info = await service.connection_details(database)
+    except ServiceError as exc:  # shown in place: htmx does not swap in an error answer
+        response = pages.render("_credentials.html", info=None, problem=exc.message)
+    else:
+        response = pages.render("_credentials.html", info=info, problem=None)
+    response.headers["Cache-Control"] = "no-store"
+    return response

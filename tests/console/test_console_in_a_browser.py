@@ -162,5 +162,10 @@ def test_a_database_created_through_the_form_becomes_running_on_its_page(
     wait(browser, 25).until(ec.text_to_be_present_in_element((By.ID, "status"), "running"))
     browser.refresh()
     assert browser.find_element(By.ID, "port").text.isdigit()
+    assert browser.find_elements(By.ID, "password") == []  # not in the page until asked
+    browser.find_element(By.ID, "reveal").click()
+    password = wait(browser).until(ec.visibility_of_element_located((By.ID, "password")))
+    assert len(password.text) >= 8
+    assert browser.find_element(By.ID, "connection-string").text.startswith("postgres")
     browser.get(served.url + DATABASES + "?engine=postgres&name=ord")
     assert browser.find_element(By.LINK_TEXT, "orders").is_displayed()

@@ -156,6 +156,18 @@ async def test_another_tenants_project_is_not_found_for_a_project_key(
         page = await browser.get(DATABASES)
         assert page.status_code == 200
         assert 'id="create"' not in page.text
+        created = await api.post(
+            "/api/v1/domain/acme/project/shop/databases",
+            json={"name": "orders", "engine": "postgres", "version": "16.13"},
+        )
+        assert created.status_code == 202, created.text
+        database = f"{DATABASES}/{created.json()['id']}"
+        overview = await browser.get(database)
+        assert overview.status_code == 200
+        assert 'id="reveal"' not in overview.text
+        secret = await browser.get(f"{database}/credentials")
+        assert secret.status_code == 403
+        assert "may not read credentials" in secret.text
         other = await browser.get("/console/domain/acme/project/other/databases")
         assert other.status_code == 404
         forged = await browser.post(
