@@ -1,4 +1,5 @@
-"""The console's database pages: a project's list, the create form, one database.
+"""The console's database pages: a project's list, the create form, a database's fragments
+(status badges, credentials); the database's own page is `database_page`.
 
 Every page calls the services the API calls (`DatabaseLists`, `DatabaseService`,
 `CatalogService`) with the API's checks (`app.api.auth.authorize`, the create body model
@@ -36,11 +37,11 @@ PAGE_SIZE = 20
 _NAME_FILTER = re.compile(r"^[a-z0-9-]{1,63}$")
 
 
-def _base(domain: str, project: str) -> str:
+def base_of(domain: str, project: str) -> str:
     return f"{pages.PREFIX}/domain/{domain}/project/{project}/databases"
 
 
-def _may_write(visitor: pages.Visitor, domain: str, project: str) -> bool:
+def may_write(visitor: pages.Visitor, domain: str, project: str) -> bool:
     decision = access.decide(
         visitor.principal, domain=domain, project=project, action=access.Action.WRITE
     )
@@ -71,7 +72,7 @@ async def choose_project(request: Request, visitor: Visitor) -> Response:
     project = request.query_params.get("project") or principal.project
     pattern = re.compile(DNS_LABEL)
     if domain and project and pattern.match(domain) and pattern.match(project):
-        return RedirectResponse(_base(domain, project), status_code=303)
+        return RedirectResponse(base_of(domain, project), status_code=303)
     return pages.render(
         "choose_project.html", title="Open a project", principal=principal, visitor=visitor
     )
@@ -117,7 +118,7 @@ async def list_databases(
         visitor=visitor,
         domain=domain,
         project=project,
-        base=_base(domain, project),
+        base=base_of(domain, project),
         databases=found.items,
         total=found.total,
         page=page,
@@ -125,7 +126,7 @@ async def list_databases(
         filters={"name": name or "", "engine": engine or "", "status": status or ""},
         engines=[e.value for e in engines.Engine],
         statuses=[s.value for s in DatabaseStatus],
-        may_write=_may_write(visitor, domain, project),
+        may_write=may_write(visitor, domain, project),
     )
 
 
@@ -173,7 +174,7 @@ async def _create_form(
         visitor=visitor,
         domain=domain,
         project=project,
-        base=_base(domain, project),
+        base=base_of(domain, project),
         versions=versions,
         sizes=list(catalog.sizes),
         default_size=catalog.sizes.default_name,
@@ -251,36 +252,7 @@ async def create_database(
             field_errors={where: exc.message},
             status=409,
         )
-    return RedirectResponse(f"{_base(domain, project)}/{database.id}", status_code=303)
-
-
-@router.get("/domain/{domain}/project/{project}/databases/{database_id}")
-async def database_page(
-    visitor: Visitor,
-    service: deps.Databases,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> Response:
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.READ
-    )
-    events = await service.events(database, offset=0, limit=20)
-    return pages.render(
-        "database.html",
-        title=f"{database.name} ({domain}/{project})",
-        principal=visitor.principal,
-        visitor=visitor,
-        domain=domain,
-        project=project,
-        base=_base(domain, project),
-        database=database,
-        events=events.items,
-        may_read_credentials=access.decide(
-            visitor.principal, domain=domain, project=project, action=access.Action.CREDENTIALS
-        )
-        is access.Decision.ALLOW,
-    )
+    return RedirectResponse(f"{base_of(domain, project)}/{database.id}", status_code=303)
 
 
 @router.get("/domain/{domain}/project/{project}/databases/{database_id}/status")
@@ -295,7 +267,7 @@ async def database_status(
     database = await authorized_database(
         service, visitor.principal, domain, project, database_id, access.Action.READ
     )
-    return pages.render("_status.html", database=database, base=_base(domain, project))
+    return pages.render("_status.html", database=database, base=base_of(domain, project))
 
 
 @router.get("/domain/{domain}/project/{project}/databases/{database_id}/credentials")

@@ -1,0 +1,220 @@
+"""One database's console page: its overview, the actions valid now, its operations.
+
+    GET  …/databases/{id}             the page
+    GET  …/databases/{id}/activity    actions + operations timeline (htmx, polled while busy)
+    POST …/databases/{id}/{pause,resume,restart,delete}   a form; 303 back to the page
+
+An action calls what the API's route calls (`DatabaseService.mutate` with the same kind and
+allowed statuses, `DatabaseService.delete`) after the API's WRITE check, so the console can
+do nothing the API would refuse. A button is shown only when its action is valid in the
+current status, no operation is active and the key may write; a forged POST is refused
+anyway (403 page). A refusal from the service (409 operation in progress, deletion
+protected; 422 wrong status) is shown as a message on the page, never as JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import RedirectResponse
+
+from app.api import deps
+from app.api.v1.database_routing import PAUSED, RUNNING, SERVING, authorized_database
+from app.console import pages
+from app.console.databases import Domain, Project, base_of, may_write
+from app.domain import access
+from app.domain import operation_kinds as kinds
+from app.domain.databases import Database, DatabaseStatus
+from app.services.database_errors import Conflict, RuleViolated
+from app.services.databases import DatabaseService
+from app.services.operations import OperationService
+from app.store.protocols import OperationFilter
+
+router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
+
+Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
+Action = Annotated[str, Path(pattern="^(pause|resume|restart)$")]
+TIMELINE = 10
+# Statuses the page stops refreshing in (as `_status.html`): nothing moves by itself there.
+SETTLED = frozenset(
+    {DatabaseStatus.RUNNING, DatabaseStatus.PAUSED, DatabaseStatus.FAILED, DatabaseStatus.DELETED}
+)
+# The API's allowed statuses per action (app/api/v1/database_actions.py).
+_ACTIONS: dict[str, tuple[Any, Any, frozenset[DatabaseStatus]]] = {
+    "pause": (kinds.PAUSE, kinds.PauseInput(), RUNNING),
+    "resume": (kinds.RESUME, kinds.ResumeInput(), PAUSED),
+    "restart": (kinds.RESTART, kinds.RestartInput(), SERVING),
+}
+
+
+async def _activity(
+    visitor: pages.Visitor,
+    operations: OperationService,
+    domain: str,
+    project: str,
+    database: Database,
+) -> dict[str, Any]:
+    """What the actions and the timeline are drawn from."""
+    found = await operations.page(
+        OperationFilter(database_id=database.id), offset=0, limit=TIMELINE
+    )
+    busy = any(o.is_active for o in found.items)
+    writable = may_write(visitor, domain, project)
+    status = database.status
+    valid = [name for name, (_, _, allowed) in _ACTIONS.items() if status in allowed]
+    if status not in (DatabaseStatus.DELETED, DatabaseStatus.DELETING):
+        valid.append("delete")
+    return {
+        "operations": found.items,
+        "actions": valid if writable and not busy else [],
+        "may_write": writable,
+        "polling": busy or status not in SETTLED,
+        "busy": busy,
+    }
+
+
+async def _page(
+    visitor: pages.Visitor,
+    service: DatabaseService,
+    operations: OperationService,
+    domain: str,
+    project: str,
+    database: Database,
+    *,
+    status: int = 200,
+    problem: str | None = None,
+    field_errors: dict[str, str] | None = None,
+) -> Response:
+    events = await service.events(database, offset=0, limit=20)
+    return pages.render(
+        "database.html",
+        status=status,
+        title=f"{database.name} ({domain}/{project})",
+        principal=visitor.principal,
+        visitor=visitor,
+        domain=domain,
+        project=project,
+        base=base_of(domain, project),
+        database=database,
+        events=events.items,
+        may_read_credentials=access.decide(
+            visitor.principal, domain=domain, project=project, action=access.Action.CREDENTIALS
+        )
+        is access.Decision.ALLOW,
+        problem=problem,
+        field_errors=field_errors or {},
+        **await _activity(visitor, operations, domain, project, database),
+    )
+
+
+@router.get("/domain/{domain}/project/{project}/databases/{database_id}")
+async def database_page(
+    visitor: Visitor,
+    service: deps.Databases,
+    operations: deps.Operations,
+    domain: Domain,
+    project: Project,
+    database_id: str,
+) -> Response:
+    database = await authorized_database(
+        service, visitor.principal, domain, project, database_id, access.Action.READ
+    )
+    return await _page(visitor, service, operations, domain, project, database)
+
+
+@router.get("/domain/{domain}/project/{project}/databases/{database_id}/activity")
+async def database_activity(
+    visitor: Visitor,
+    service: deps.Databases,
+    operations: deps.Operations,
+    domain: Domain,
+    project: Project,
+    database_id: str,
+) -> Response:
+    """The actions and the operations timeline alone, for the page to refresh in place."""
+    database = await authorized_database(
+        service, visitor.principal, domain, project, database_id, access.Action.READ
+    )
+    return pages.render(
+        "_activity.html",
+        visitor=visitor,
+        base=base_of(domain, project),
+        database=database,
+        field_errors={},
+        **await _activity(visitor, operations, domain, project, database),
+    )
+
+
+async def _refused(
+    exc: Conflict | RuleViolated,
+    visitor: pages.Visitor,
+    service: DatabaseService,
+    operations: OperationService,
+    domain: str,
+    project: str,
+    database: Database,
+) -> Response:
+    fresh = await service.get(domain, project, database.id)
+    status = 409 if isinstance(exc, Conflict) else 422
+    return await _page(
+        visitor, service, operations, domain, project, fresh, status=status, problem=exc.message
+    )
+
+
+@router.post("/domain/{domain}/project/{project}/databases/{database_id}/delete")
+async def delete(
+    request: Request,
+    visitor: Visitor,
+    service: deps.Databases,
+    operations: deps.Operations,
+    domain: Domain,
+    project: Project,
+    database_id: str,
+) -> Response:
+    database = await authorized_database(
+        service, visitor.principal, domain, project, database_id, access.Action.WRITE
+    )
+    form = await pages.form_of(request, csrf=visitor.session.csrf)
+    if form.get("confirm_name", "").strip() != database.name:
+        return await _page(
+            visitor,
+            service,
+            operations,
+            domain,
+            project,
+            database,
+            status=422,
+            field_errors={"confirm_name": f"type {database.name} to delete this database"},
+        )
+    try:
+        await service.delete(database, actor=visitor.principal.key_id)
+    except (Conflict, RuleViolated) as exc:
+        return await _refused(exc, visitor, service, operations, domain, project, database)
+    return RedirectResponse(f"{base_of(domain, project)}/{database.id}", status_code=303)
+
+
+# After `delete`: a path parameter would take "delete" and refuse it.
+@router.post("/domain/{domain}/project/{project}/databases/{database_id}/{action}")
+async def act(
+    request: Request,
+    visitor: Visitor,
+    service: deps.Databases,
+    operations: deps.Operations,
+    domain: Domain,
+    project: Project,
+    database_id: str,
+    action: Action,
+) -> Response:
+    database = await authorized_database(
+        service, visitor.principal, domain, project, database_id, access.Action.WRITE
+    )
+    await pages.form_of(request, csrf=visitor.session.csrf)
+    kind, wanted, allowed = _ACTIONS[action]
+    try:
+        await service.mutate(
+            database, kind, wanted, actor=visitor.principal.key_id, allowed_from=allowed
+        )
+    except (Conflict, RuleViolated) as exc:
+        return await _refused(exc, visitor, service, operations, domain, project, database)
+    return RedirectResponse(f"{base_of(domain, project)}/{database.id}", status_code=303)

@@ -1,0 +1,90 @@
+"""A database's actions in the console over plain HTTP: who may use them, the CSRF check,
+and the service's refusals shown on the page (never JSON)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config.settings import Settings
+from tests.console.flows import csrf_of, issue_key, sign_in
+from tests.e2e.platform import ADMIN, BASE, Platform, create, finished, running
+
+DATABASES = "/console/domain/acme/project/shop/databases"
+
+
+@pytest.fixture
+async def platform(
+    settings: Settings, embedded_redis_url: str, tmp_path: Path
+) -> AsyncIterator[Platform]:
+    async with running(settings, embedded_redis_url, tmp_path) as started:
+        yield started
+
+
+def anonymous(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=client._transport, base_url="http://test", timeout=10)
+
+
+async def operation_types(api: httpx.AsyncClient, database_id: str) -> list[str]:
+    listed = (await api.get(f"{BASE}/{database_id}/operations")).json()
+    return [o["type"] for o in listed["operations"]]
+
+
+async def test_a_viewers_forged_pause_and_a_csrf_less_pause_are_refused_with_pages(
+    platform: Platform,
+) -> None:
+    _, api, _ = platform
+    created = await create(api)
+    await finished(api, created)
+    database_id = created.json()["id"]
+    page_path = f"{DATABASES}/{database_id}"
+    before = await operation_types(api, database_id)
+    _, token = await issue_key(api, role="viewer")
+    async with anonymous(api) as viewer:
+        await sign_in(viewer, token)
+        page = await viewer.get(page_path)
+        assert page.status_code == 200
+        assert 'id="pause"' not in page.text and 'id="delete"' not in page.text
+        assert "to a viewer key" in page.text
+        forged = await viewer.post(f"{page_path}/pause", data={"csrf": csrf_of(page.text)})
+        assert forged.status_code == 403
+        assert forged.headers["content-type"].startswith("text/html")
+        assert "viewer" in forged.text
+    async with anonymous(api) as admin:
+        await sign_in(admin, ADMIN.text)
+        page = await admin.get(page_path)
+        assert 'id="pause"' in page.text and 'id="resume"' not in page.text
+        bare = await admin.post(f"{page_path}/pause", data={"go": "1"})  # a form, no token
+        assert bare.status_code == 403
+        assert "security token" in bare.text
+    assert await operation_types(api, database_id) == before
+    assert (await api.get(f"{BASE}/{database_id}")).json()["status"] == "running"
+
+
+async def test_refusals_are_messages_on_the_page(platform: Platform) -> None:
+    _, api, _ = platform
+    created = await create(api, deletion_protection=True)
+    await finished(api, created)
+    database_id = created.json()["id"]
+    page_path = f"{DATABASES}/{database_id}"
+    async with anonymous(api) as admin:
+        await sign_in(admin, ADMIN.text)
+        csrf = csrf_of((await admin.get(page_path)).text)
+        wrong_state = await admin.post(f"{page_path}/resume", data={"csrf": csrf})
+        assert wrong_state.status_code == 422
+        assert wrong_state.headers["content-type"].startswith("text/html")
+        assert "needs a paused database" in wrong_state.text
+        wrong_name = await admin.post(
+            f"{page_path}/delete", data={"csrf": csrf, "confirm_name": "order"}
+        )
+        assert wrong_name.status_code == 422
+        assert 'id="confirm_name_error"' in wrong_name.text
+        protected = await admin.post(
+            f"{page_path}/delete", data={"csrf": csrf, "confirm_name": "orders"}
+        )
+        assert protected.status_code == 409
+        assert "protected from deletion" in protected.text
+    assert await operation_types(api, database_id) == ["create"]
