@@ -142,6 +142,7 @@ async def database_activity(
         base=base_of(domain, project),
         database=database,
         field_errors={},
+        oob=True,  # the status badges too: an action leaves them settled until it runs
         **await _activity(visitor, operations, domain, project, database),
     )
 

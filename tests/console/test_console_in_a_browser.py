@@ -145,7 +145,7 @@ def test_sign_out_ends_the_session_and_its_cookie_no_longer_works(
     assert "/console/sign-in" in browser.current_url
 
 
-# Last: the database's real server (the simulator's data plane) keeps a core busy.
+# Last (these two): a database's real server (the simulator's data plane) keeps a core busy.
 def test_a_database_created_through_the_form_becomes_running_on_its_page(
     browser: WebDriver, served: Served
 ) -> None:
@@ -169,3 +169,31 @@ def test_a_database_created_through_the_form_becomes_running_on_its_page(
     assert browser.find_element(By.ID, "connection-string").text.startswith("postgres")
     browser.get(served.url + DATABASES + "?engine=postgres&name=ord")
     assert browser.find_element(By.LINK_TEXT, "orders").is_displayed()
+
+
+def test_a_database_is_paused_resumed_and_deleted_from_its_page(
+    browser: WebDriver, served: Served
+) -> None:
+    with served.api() as api:
+        created = api.post(
+            "/api/v1/domain/acme/project/shop/databases",
+            json={"name": "ledger", "engine": "redis", "version": "8.2.2"},
+        )
+        assert created.status_code == 202, created.text
+    sign_in(browser, served, served.admin_token, then=f"{DATABASES}/{created.json()['id']}")
+    # The actions appear in place (htmx) once the create operation has ended.
+    wait(browser, 25).until(ec.element_to_be_clickable((By.ID, "pause"))).click()
+    wait(browser, 15).until(ec.text_to_be_present_in_element((By.ID, "status"), "paused"))
+    wait(browser, 15).until(ec.element_to_be_clickable((By.ID, "resume"))).click()
+    wait(browser, 15).until(ec.element_to_be_clickable((By.ID, "pause")))
+    timeline = browser.find_element(By.ID, "operations").text
+    assert "pause" in timeline and "resume" in timeline and "succeeded" in timeline
+    browser.find_element(By.ID, "confirm_name").send_keys("ledgers")
+    browser.find_element(By.ID, "delete").click()
+    error = wait(browser).until(ec.presence_of_element_located((By.ID, "confirm_name_error")))
+    assert "type ledger" in error.text
+    assert browser.find_element(By.ID, "status").text == "running"
+    browser.find_element(By.ID, "confirm_name").send_keys("ledger")
+    browser.find_element(By.ID, "delete").click()
+    wait(browser, 15).until(ec.text_to_be_present_in_element((By.ID, "status"), "deleted"))
+    assert browser.find_elements(By.ID, "delete") == []
