@@ -57,6 +57,9 @@ async def test_a_viewers_forged_pause_and_a_csrf_less_pause_are_refused_with_pag
         await sign_in(admin, ADMIN.text)
         page = await admin.get(page_path)
         assert 'id="pause"' in page.text and 'id="resume"' not in page.text
+        settled = await admin.get(f"{page_path}/activity")  # running, nothing active
+        assert settled.status_code == 200 and 'id="operations"' in settled.text
+        assert "hx-trigger" not in settled.text  # no polling once settled
         bare = await admin.post(f"{page_path}/pause", data={"go": "1"})  # a form, no token
         assert bare.status_code == 403
         assert "security token" in bare.text
