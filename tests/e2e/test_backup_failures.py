@@ -130,3 +130,17 @@ async def test_a_restored_database_counts_against_the_quota_like_a_created_one(
 
     assert copy.status_code == 429, copy.text
     assert copy.json()["error"]["code"] == "quota_exceeded"
+
+
+async def test_the_older_clients_backup_path_takes_a_backup_like_backups(
+    platform: Platform,
+) -> None:
+    _, client, _ = platform
+    path = await running_database(client, backup_enabled=False)
+
+    response = await client.post(f"{path}/backup")
+    operation = await finished(client, response)
+    backup = (await client.get(f"{path}/backups/{response.json()['backup_id']}")).json()
+
+    assert operation["status"] == "succeeded", operation["error_message"]
+    assert (backup["type"], backup["status"]) == ("manual", "succeeded")

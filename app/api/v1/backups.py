@@ -127,29 +127,20 @@ async def list_backups(
     return _listed(found, page, page_size)
 
 
-async def _take(
-    service: deps.Databases,
-    backups: deps.Backups,
-    principal: auth.Principal,
-    idem: idempotency.Guard,
-    domain: str,
-    project: str,
-    database_id: str,
-) -> JSONResponse:
-    database = await authorized_database(
-        service, principal, domain, project, database_id, access.Action.WRITE
-    )
-    database, operation, backup = await backups.take(database, actor=principal.key_id)
-    # The 202 names the backup it makes (`backup_id`) beside the operation.
-    return await accepted(database, operation, idem, extra={"backup_id": backup.id})
-
-
 @router.post(
     "/{database_id}/backups",
     status_code=202,
     response_model=models.DatabaseOut,
     responses=WRITE_ERRORS,
     summary="Take a backup now (manual: exempt from retention)",
+    tags=["backups"],
+)
+@router.post(
+    "/{database_id}/backup",
+    status_code=202,
+    response_model=models.DatabaseOut,
+    responses=WRITE_ERRORS,
+    summary="Take a backup now (the older clients' path; same as POST …/backups)",
     tags=["backups"],
 )
 async def take_backup(
@@ -161,27 +152,12 @@ async def take_backup(
     project: Project,
     database_id: str,
 ) -> JSONResponse:
-    return await _take(service, backups, principal, idem, domain, project, database_id)
-
-
-@router.post(
-    "/{database_id}/backup",
-    status_code=202,
-    response_model=models.DatabaseOut,
-    responses=WRITE_ERRORS,
-    summary="Take a backup now (the older clients' path; same as POST …/backups)",
-    tags=["backups"],
-)
-async def take_backup_alias(
-    service: deps.Databases,
-    backups: deps.Backups,
-    principal: Principal,
-    idem: idempotency.Idempotent,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> JSONResponse:
-    return await _take(service, backups, principal, idem, domain, project, database_id)
+    database = await authorized_database(
+        service, principal, domain, project, database_id, access.Action.WRITE
+    )
+    database, operation, backup = await backups.take(database, actor=principal.key_id)
+    # The 202 names the backup it makes (`backup_id`) beside the operation.
+    return await accepted(database, operation, idem, extra={"backup_id": backup.id})
 
 
 @router.get(
