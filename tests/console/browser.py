@@ -76,7 +76,13 @@ def serve(settings: Settings, redis_url: str, folder: Path) -> Iterator[Served]:
                 )
             )
             config = uvicorn.Config(
-                app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+                # log_config None: uvicorn must not reconfigure the test process's logging
+                # (tests/unit/test_logging.py, when on the same worker, reads it).
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_config=None,
+                lifespan="on",
             )
             holder.server = uvicorn.Server(config)
             await holder.server.serve()
