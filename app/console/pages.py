@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -25,6 +26,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 
 from app.api import deps, errors
@@ -48,6 +50,19 @@ templates = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
+
+
+def when(moment: datetime | None, missing: str = "never") -> Markup:
+    """A time as `<time>` in UTC; the console's script shows it in the visitor's zone and
+    keeps the UTC value as the hover title."""
+    if moment is None:
+        return Markup(escape(missing))
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    shown = utc.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(utc.isoformat(), shown, shown)
+
+
+templates.filters["when"] = when
 
 _TITLES = {
     400: "The request is not valid",

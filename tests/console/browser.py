@@ -23,6 +23,9 @@ import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
 from app.config.settings import Settings
 from app.main import create_app
@@ -135,3 +138,20 @@ def chromium(folder: Path) -> WebDriver:
     ):
         options.add_argument(argument)
     return webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+
+
+# The project every browser test works in, and its databases page.
+DATABASES = "/console/domain/acme/project/shop/databases"
+
+
+def wait(driver: WebDriver, seconds: float = 10) -> WebDriverWait[WebDriver]:
+    return WebDriverWait(driver, seconds, poll_frequency=0.1)
+
+
+def sign_in(browser: WebDriver, served: Served, token: str, *, then: str = DATABASES) -> None:
+    """Open `then`, sign in on the page it redirects to, wait for the signed-in header."""
+    browser.get(served.url + then)
+    wait(browser).until(ec.presence_of_element_located((By.ID, "api_key")))
+    browser.find_element(By.ID, "api_key").send_keys(token)
+    browser.find_element(By.ID, "sign-in").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "sign-out")))

@@ -3,62 +3,13 @@ the app on a real port with the simulator as its cluster."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from app.broker.keys import RedisKeys
-from app.config.settings import Settings
 from app.domain.api_keys import new_token
-from tests import support
-from tests.console.browser import Served, chromium, serve
-
-DATABASES = "/console/domain/acme/project/shop/databases"
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, embedded_redis_url: str) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("console-app")
-    keys = RedisKeys(f"test-console-{uuid.uuid4().hex[:8]}")
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=folder / "var",
-        redis_key_prefix=keys.prefix,
-        instance_id="console-test",
-        num_operation_workers=2,
-        operation_read_block=0.1,
-        rate_limit_per_minute=0,
-        anonymous_rate_limit_per_minute=0,
-    )
-    yield from serve(settings, embedded_redis_url, folder)
-    support.delete_keys(embedded_redis_url, keys.pattern)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    driver = chromium(tmp_path / "chromium-profile")
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def wait(driver: WebDriver, seconds: float = 10) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(driver, seconds, poll_frequency=0.1)
-
-
-def sign_in(browser: WebDriver, served: Served, token: str, *, then: str = DATABASES) -> None:
-    browser.get(served.url + then)
-    wait(browser).until(ec.presence_of_element_located((By.ID, "api_key")))
-    browser.find_element(By.ID, "api_key").send_keys(token)
-    browser.find_element(By.ID, "sign-in").click()
-    wait(browser).until(ec.presence_of_element_located((By.ID, "sign-out")))
+from tests.console.browser import DATABASES, Served, sign_in, wait
 
 
 def test_the_admin_signs_in_with_the_key_file_and_opens_a_projects_databases(
