@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.console import database_page, databases, pages, signing
+from app.console import admin, audit, database_page, databases, keys, pages, signing
 from app.console.sessions import ConsoleSessions
 
 STATIC = Path(__file__).parent / "static"
@@ -30,6 +30,9 @@ def install(app: FastAPI) -> None:
     app.include_router(signing.router)
     app.include_router(databases.router)
     app.include_router(database_page.router)
+    app.include_router(admin.router)
+    app.include_router(audit.router)
+    app.include_router(keys.router)
     app.include_router(_fallback)
 
     @app.get("/", include_in_schema=False)

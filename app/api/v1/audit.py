@@ -29,7 +29,7 @@ router = APIRouter(
 )
 
 
-async def _reader(caller: auth.Caller) -> auth.Principal:
+async def reader(caller: auth.Caller) -> auth.Principal:
     """Admin keys and owner keys (of a scope) read the log; others get 403 before the query
     is validated."""
     if caller.role is not Role.ADMIN and not (caller.role is Role.OWNER and caller.domain):
@@ -37,7 +37,7 @@ async def _reader(caller: auth.Caller) -> auth.Principal:
     return caller
 
 
-Caller = Annotated[auth.Principal, Depends(_reader)]
+Caller = Annotated[auth.Principal, Depends(reader)]
 Label = Annotated[str | None, Query(max_length=100)]
 
 
