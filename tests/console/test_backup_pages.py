@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,9 @@ import httpx
 import pytest
 
 from app.config.settings import Settings
+from app.console import backup_restore
+from app.domain import pitr
+from app.domain.backups import Backup, BackupStatus, BackupType
 from tests.console.flows import csrf_of, issue_key, sign_in
 from tests.e2e.platform import ADMIN, BASE, Platform, create, finished, running
 from tests.support import eventually
@@ -51,6 +54,10 @@ async def backed_up(api: httpx.AsyncClient, database_id: str) -> str:
     operation = await finished(api, taken)
     assert operation["status"] == "succeeded", operation["error_message"]
     return str(taken.json()["backup_id"])
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 async def test_a_viewer_sees_the_backups_without_buttons_and_its_forged_posts_are_refused(
@@ -162,13 +169,18 @@ async def test_the_time_bar_spans_the_restore_window_and_a_time_outside_it_is_re
     database_id = await running_database(api, name="ledger", pitr_enabled=True)
     plain_id = await running_database(api, name="plain")
 
+    backup_id = await backed_up(api, database_id)
+    backup = (await api.get(f"{BASE}/{database_id}/backups/{backup_id}")).json()
+    completed = moment(backup["completed_at"])
+
     async def window() -> dict[str, Any] | None:
         answer = await api.get(f"{BASE}/{database_id}/restore-window")
-        return answer.json() if answer.status_code == 200 else None
+        found = answer.json() if answer.status_code == 200 else None
+        inside = found and moment(found["earliest"]) <= completed <= moment(found["latest"])
+        return found if inside else None
 
-    bounds = await eventually(window, timeout=30, interval=0.2, message="a restore window")
-    earliest = datetime.fromisoformat(bounds["earliest"].replace("Z", "+00:00"))
-    latest = datetime.fromisoformat(bounds["latest"].replace("Z", "+00:00"))
+    bounds = await eventually(window, timeout=30, interval=0.2, message="a window past the backup")
+    earliest, latest = moment(bounds["earliest"]), moment(bounds["latest"])
     page_path = f"{DATABASES}/{database_id}/point-in-time"
     async with anonymous(api) as admin:
         await sign_in(admin, ADMIN.text)
@@ -186,6 +198,7 @@ async def test_the_time_bar_spans_the_restore_window_and_a_time_outside_it_is_re
     assert re.search(
         r'<rect class="window-span" id="window-span" x="0" y="8" width="600"', page.text
     )
+    assert f'<rect class="window-tick" data-backup="{backup_id}"' in page.text
     assert f'min="{earliest.strftime(local)}"' in page.text
     assert f'max="{latest.strftime(local)}"' in page.text
     assert f'<time datetime="{earliest.isoformat()}"' in page.text
@@ -228,3 +241,35 @@ async def test_the_project_page_lists_a_deleted_databases_final_backup_with_its_
     assert re.findall(r'<tr id="backup-([^"]+)"', filtered.text) == [final_id]
     assert as_viewer.status_code == 200 and 'class="clone-link"' not in as_viewer.text
     assert 'id="clone"' in final_page.text and 'id="restore-submit"' not in final_page.text
+
+
+def test_the_time_bar_places_backups_inside_the_window_and_its_gaps_by_time() -> None:
+    start = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    window = pitr.RestoreWindow(
+        earliest=start,
+        latest=start + timedelta(hours=10),
+        gaps=(pitr.Gap(start + timedelta(hours=5), start + timedelta(hours=6)),),
+    )
+
+    def taken(hours: float) -> Backup:
+        return Backup(
+            database_id="db-1",
+            database_name="ledger",
+            domain="acme",
+            project="shop",
+            engine="postgres",
+            provider_id="p",
+            namespace="ns",
+            type=BackupType.MANUAL,
+            status=BackupStatus.SUCCEEDED,
+            storage="local",
+            repository="r",
+            completed_at=start + timedelta(hours=hours),
+        )
+
+    inside, before, in_gap = taken(2.5), taken(-1), taken(5.5)
+    bar = backup_restore.time_bar(window, [inside, before, in_gap])
+
+    assert bar["width"] == 600
+    assert [(t["x"], t["backup"].id) for t in bar["ticks"]] == [(150.0, inside.id)]
+    assert bar["gaps"] == [{"x": 300.0, "width": 60.0}]
