@@ -13,7 +13,17 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.console import admin, audit, database_page, databases, keys, pages, signing
+from app.console import (
+    admin,
+    audit,
+    backup_restore,
+    backups,
+    database_page,
+    databases,
+    keys,
+    pages,
+    signing,
+)
 from app.console.sessions import ConsoleSessions
 
 STATIC = Path(__file__).parent / "static"
@@ -29,6 +39,9 @@ def install(app: FastAPI) -> None:
     app.mount(f"{pages.PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(signing.router)
     app.include_router(databases.router)
+    # Before database_page: its POST …/{id}/{action} would take …/{id}/backups and refuse it.
+    app.include_router(backups.router)
+    app.include_router(backup_restore.router)
     app.include_router(database_page.router)
     app.include_router(admin.router)
     app.include_router(audit.router)

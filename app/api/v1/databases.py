@@ -31,7 +31,7 @@ from app.api.v1.operations import OperationList, OperationOut
 from app.domain import access
 from app.domain import operation_kinds as kinds
 from app.services import database_errors as service_errors
-from app.services.backups import RestoreRequest
+from app.services.backups import BackupService, RestoreRequest
 from app.services.databases import NewDatabase
 from app.store.protocols import OperationFilter
 
@@ -76,6 +76,25 @@ async def create_database(
         action=access.Action.WRITE,
         missing=f"project {domain}/{project} not found",
     )
+    new = await new_database(backups, domain, project, body)
+    region = _one_of("region", body.region, "X-Region", region)
+    zone = _one_of("availability_zone", body.availability_zone, "X-Availability-Zone", zone)
+    database, operation = await service.create(
+        domain,
+        project,
+        new,
+        actor=principal.key_id,
+        region=region,
+        zone=zone,
+    )
+    return await accepted(database, operation, idem)
+
+
+async def new_database(
+    backups: BackupService, domain: str, project: str, body: models.CreateDatabaseIn
+) -> NewDatabase:
+    """What a create body asks for, its `restore_from` resolved to the source Snapshot and
+    its storage checked (the console's clone and point-in-time restore call this too)."""
     restore = None
     if body.restore_from is not None:
         wanted = body.restore_from
@@ -93,18 +112,7 @@ async def create_database(
     if body.backup_storage is not None:
         await backups.check_storage(body.backup_storage)
     fields = body.model_dump(mode="json", exclude={*body.PLACEMENT, "restore_from"})
-    new = NewDatabase(**fields, restore=restore)
-    region = _one_of("region", body.region, "X-Region", region)
-    zone = _one_of("availability_zone", body.availability_zone, "X-Availability-Zone", zone)
-    database, operation = await service.create(
-        domain,
-        project,
-        new,
-        actor=principal.key_id,
-        region=region,
-        zone=zone,
-    )
-    return await accepted(database, operation, idem)
+    return NewDatabase(**fields, restore=restore)
 
 
 def _one_of(field: str, in_body: str | None, header: str, in_header: str | None) -> str | None:
