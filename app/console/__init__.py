@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.console import database_page, databases, pages, signing
+from app.console import database_changes, database_page, databases, pages, signing
 from app.console.sessions import ConsoleSessions
 
 STATIC = Path(__file__).parent / "static"
@@ -29,6 +29,7 @@ def install(app: FastAPI) -> None:
     app.mount(f"{pages.PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(signing.router)
     app.include_router(databases.router)
+    app.include_router(database_changes.router)  # before database_page's POST …/{action}
     app.include_router(database_page.router)
     app.include_router(_fallback)
 

@@ -20,7 +20,7 @@ from app.api import auth, deps, errors
 from app.api.v1 import database_models as models
 from app.api.v1.database_routing import DNS_LABEL, authorized_database
 from app.console import pages
-from app.domain import access, engines
+from app.domain import access, client_commands, engines
 from app.domain.databases import DatabaseStatus
 from app.services.catalog import CatalogUnavailable
 from app.services.database_errors import Conflict, RuleViolated
@@ -288,6 +288,9 @@ async def database_credentials(
     except ServiceError as exc:  # shown in place: htmx does not swap in an error answer
         response = pages.render("_credentials.html", info=None, problem=exc.message)
     else:
-        response = pages.render("_credentials.html", info=info, problem=None)
+        command = client_commands.client_command(database.engine, info)
+        response = pages.render(
+            "_credentials.html", info=info, command=command, database=database, problem=None
+        )
     response.headers["Cache-Control"] = "no-store"
     return response

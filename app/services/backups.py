@@ -33,7 +33,8 @@ from app.services.databases import DatabaseService
 from app.store import errors as store_errors
 from app.store.protocols import BackupFilter, Page, Store
 
-_BACKUP_FROM = frozenset({DatabaseStatus.RUNNING})
+# The statuses a backup (on demand or final, before a delete) is taken from.
+BACKUP_FROM = frozenset({DatabaseStatus.RUNNING})
 _RESTORE_FROM = frozenset({DatabaseStatus.RUNNING})
 
 
@@ -90,7 +91,7 @@ class BackupService:
                 kinds.BACKUP,
                 kinds.BackupInput(backup_id=backup.id),
                 actor=actor,
-                allowed_from=_BACKUP_FROM,
+                allowed_from=BACKUP_FROM,
             )
 
         database, operation = await self._submitted(backup, submit)
@@ -101,7 +102,7 @@ class BackupService:
     ) -> tuple[Database, Operation, Backup]:
         """A delete that first takes a `final` backup (exempt from retention, kept after
         the database); a failed final backup leaves the database as it was."""
-        if database.status not in _BACKUP_FROM:
+        if database.status not in BACKUP_FROM:
             raise Conflict(
                 f"a final backup needs a running database; this one is {database.status.value} "
                 "(delete without final_backup)",
