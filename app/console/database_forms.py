@@ -10,7 +10,6 @@ a forged value is refused as by the API. Must not: submit anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from app.domain import engines, validation
@@ -23,32 +22,19 @@ from app.services.errors import ServiceError
 STORAGE_MIN_GB, STORAGE_MAX_GB = validation.STORAGE_GB_RANGE
 
 
-@dataclass(frozen=True, slots=True)
-class Topologies:
-    """An engine's replica choices without and with high availability, and the rule said
-    in words for the form's help text."""
-
-    standalone: list[int]
-    high_availability: list[int]
-    help: str
-
-
 def replica_choices(engine: engines.Engine | str, *, high_availability: bool) -> list[int]:
     """Exactly the counts the engine's topology takes (1 to the API's maximum)."""
     topology = validation.check_topology(engine, high_availability=high_availability)
     return [n for n in range(1, engines.MAX_REPLICAS + 1) if topology.replicas.allows(n)]
 
 
-def topologies(engine: engines.Engine | str) -> Topologies:
+def topology_help(engine: engines.Engine | str) -> str:
+    """The engine's topologies and their member rule, in words (for the create form)."""
     spec = engines.spec(engine)
     ha = spec.default_ha
-    return Topologies(
-        standalone=replica_choices(engine, high_availability=False),
-        high_availability=replica_choices(engine, high_availability=True),
-        help=(
-            f"Without high availability, {spec.title} runs as one standalone pod. With it, "
-            f"as a {ha.title} of {ha.replicas.describe()} {ha.counts}."
-        ),
+    return (
+        f"Without high availability, {spec.title} runs as one standalone pod. With it, "
+        f"as a {ha.title} of {ha.replicas.describe()} {ha.counts}."
     )
 
 

@@ -167,7 +167,7 @@ def _engine_options(
         "engine": chosen,
         "engine_versions": versions.get(chosen, []),
         "replica_choices": database_forms.replica_choices(chosen, high_availability=ha),
-        "topology_help": database_forms.topologies(chosen).help,
+        "topology_help": database_forms.topology_help(chosen),
     }
 
 

@@ -85,3 +85,24 @@ def test_a_redis_database_is_scaled_then_upgraded_from_its_page(
     browser.refresh()
     overview = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=overview]").text
     assert f"redis {target}" in overview and "of 4" in overview
+
+
+def test_the_create_forms_versions_and_replicas_follow_the_engine(
+    browser: WebDriver, served: Served
+) -> None:
+    sign_in(browser, served, served.admin_token, then=DATABASES + "/new")
+    help_text = browser.find_element(By.ID, "topology-help")
+    Select(browser.find_element(By.ID, "engine")).select_by_value("mariadb")
+    wait(browser).until(ec.staleness_of(help_text))  # swapped in by htmx, no reload
+    versions = Select(browser.find_element(By.ID, "version")).options
+    assert versions and all(o.text.startswith("mariadb ") for o in versions)
+    assert [o.text for o in Select(browser.find_element(By.ID, "replicas")).options] == ["1"]
+    assert "Galera" in browser.find_element(By.ID, "topology-help").text
+    browser.find_element(By.ID, "high_availability").click()
+    wait(browser).until(
+        lambda b: (
+            [o.text for o in Select(b.find_element(By.ID, "replicas")).options]
+            == ["3", "5", "7", "9"]
+        )
+    )
+    assert browser.find_element(By.ID, "engine").get_attribute("value") == "mariadb"
