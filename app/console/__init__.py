@@ -18,6 +18,7 @@ from app.console import (
     audit,
     backup_restore,
     backups,
+    database_changes,
     database_page,
     databases,
     keys,
@@ -42,6 +43,7 @@ def install(app: FastAPI) -> None:
     # Before database_page: its POST …/{id}/{action} would take …/{id}/backups and refuse it.
     app.include_router(backups.router)
     app.include_router(backup_restore.router)
+    app.include_router(database_changes.router)  # before database_page's POST …/{action}
     app.include_router(database_page.router)
     app.include_router(admin.router)
     app.include_router(audit.router)

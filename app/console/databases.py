@@ -10,7 +10,7 @@ not use are not shown, and the server refuses them anyway.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import RedirectResponse
@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from app.api import auth, deps, errors
 from app.api.v1 import database_models as models
 from app.api.v1.database_routing import DNS_LABEL, authorized_database
-from app.console import pages
-from app.domain import access, engines
+from app.console import database_forms, pages
+from app.domain import access, client_commands, engines
 from app.domain.databases import DatabaseStatus
 from app.services.catalog import CatalogUnavailable
 from app.services.database_errors import Conflict, RuleViolated
@@ -154,6 +154,23 @@ async def _versions(catalog: deps.Catalog) -> tuple[dict[str, list[str]], str | 
     return offered, None
 
 
+def _engine_options(
+    engine: str | None,
+    versions: dict[str, list[str]],
+    values: dict[str, str],
+) -> dict[str, Any]:
+    """The parts of the create form that follow the engine: its versions, the replica
+    counts its topology takes with or without high availability, the rule in words."""
+    chosen = engine if engine in versions else next(iter(versions), engines.Engine.POSTGRES)
+    ha = values.get("high_availability") == "on"
+    return {
+        "engine": chosen,
+        "engine_versions": versions.get(chosen, []),
+        "replica_choices": database_forms.replica_choices(chosen, high_availability=ha),
+        "topology_help": database_forms.topology_help(chosen),
+    }
+
+
 async def _create_form(
     visitor: pages.Visitor,
     catalog: deps.Catalog,
@@ -166,6 +183,7 @@ async def _create_form(
     status: int = 200,
 ) -> Response:
     versions, unavailable = await _versions(catalog)
+    values = values or {}
     return pages.render(
         "create.html",
         status=status,
@@ -178,9 +196,12 @@ async def _create_form(
         versions=versions,
         sizes=list(catalog.sizes),
         default_size=catalog.sizes.default_name,
-        values=values or {},
+        storage=(database_forms.STORAGE_MIN_GB, database_forms.STORAGE_MAX_GB),
+        default_storage=models.CreateDatabaseIn.model_fields["storage_gb"].default,
+        values=values,
         field_errors=field_errors or {},
         error=error or unavailable,
+        **_engine_options(values.get("engine"), versions, values),
     )
 
 
@@ -202,7 +223,32 @@ async def create_form(
     return await _create_form(visitor, catalog, domain, project)
 
 
-_FORM_FIELDS = ("name", "engine", "version", "size")
+@router.get("/domain/{domain}/project/{project}/databases/new/options")
+async def engine_options(
+    request: Request, visitor: Visitor, catalog: deps.Catalog, domain: Domain, project: Project
+) -> Response:
+    """The version and replica choices for the engine picked (htmx, on its change)."""
+    _write(visitor, domain, project)
+    versions, unavailable = await _versions(catalog)
+    values = {k: request.query_params.get(k, "") for k in ("engine", "high_availability")}
+    return pages.render(
+        "_engine_options.html",
+        values=values,
+        field_errors={"version": unavailable} if unavailable else {},
+        **_engine_options(values["engine"], versions, values),
+    )
+
+
+_FORM_FIELDS = (
+    "name",
+    "engine",
+    "version",
+    "size",
+    "replicas",
+    "storage_gb",
+    "high_availability",
+    "deletion_protection",
+)
 
 
 @router.post("/domain/{domain}/project/{project}/databases")
@@ -218,7 +264,9 @@ async def create_database(
     form = await pages.form_of(request, csrf=visitor.session.csrf)
     values = {name: form.get(name, "").strip() for name in _FORM_FIELDS}
     try:
-        body = models.CreateDatabaseIn.model_validate({k: v for k, v in values.items() if v})
+        # A form is text: numbers and check boxes are read as the API reads JSON's.
+        asked = {k: v for k, v in values.items() if v}
+        body = models.CreateDatabaseIn.model_validate(asked, strict=False)
     except ValidationError as exc:
         found = {str(e["loc"][0]) if e["loc"] else "form": e["msg"] for e in exc.errors()}
         return await _create_form(
@@ -288,6 +336,9 @@ async def database_credentials(
     except ServiceError as exc:  # shown in place: htmx does not swap in an error answer
         response = pages.render("_credentials.html", info=None, problem=exc.message)
     else:
-        response = pages.render("_credentials.html", info=info, problem=None)
+        command = client_commands.client_command(database.engine, info)
+        response = pages.render(
+            "_credentials.html", info=info, command=command, database=database, problem=None
+        )
     response.headers["Cache-Control"] = "no-store"
     return response

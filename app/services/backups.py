@@ -33,7 +33,8 @@ from app.services.databases import DatabaseService
 from app.store import errors as store_errors
 from app.store.protocols import BackupFilter, Page, Store
 
-# The statuses a backup now (and a restore in place) may start from.
+# The statuses a backup (on demand or final, before a delete) is taken from, and a
+# restore in place started from.
 BACKUP_FROM = frozenset({DatabaseStatus.RUNNING})
 RESTORE_FROM = frozenset({DatabaseStatus.RUNNING})
 

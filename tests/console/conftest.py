@@ -1,5 +1,6 @@
-"""The browser tests' fixtures: one app with the simulator per test module (`served`), a
-fresh headless chromium per test (`browser`)."""
+"""The console tests' fixtures: one app with the simulator per test module (`served`), a
+fresh headless chromium per test (`browser`), and for HTTP-level tests the app in process
+with the simulator per test (`platform`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from app.broker.keys import RedisKeys
 from app.config.settings import Settings
 from tests import support
 from tests.console.browser import Served, chromium, serve
+from tests.e2e.conftest import platform  # the app in process with the simulator
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +43,6 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         yield driver
     finally:
         driver.quit()
+
+
+__all__ = ["browser", "platform", "served"]

@@ -1,5 +1,5 @@
-"""What the console tests share: signing in over HTTP (no browser) and reading a page's
-CSRF token."""
+"""What the console tests share: signing in over HTTP (no browser), a client without the
+API's key on the same app, and reading a page's CSRF token."""
 
 from __future__ import annotations
 
@@ -37,3 +37,8 @@ async def issue_key(
     assert response.status_code == 201, response.text
     body = response.json()
     return str(body["id"]), str(body["secret"])
+
+
+def anonymous(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A client of the same app as `client`, without its API key (a browser's view)."""
+    return httpx.AsyncClient(transport=client._transport, base_url="http://test", timeout=10)

@@ -3,29 +3,12 @@ and the service's refusals shown on the page (never JSON)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
-import pytest
 
-from app.config.settings import Settings
-from tests.console.flows import csrf_of, issue_key, sign_in
-from tests.e2e.platform import ADMIN, BASE, Platform, create, finished, running
+from tests.console.flows import anonymous, csrf_of, issue_key, sign_in
+from tests.e2e.platform import ADMIN, BASE, Platform, create, finished
 
 DATABASES = "/console/domain/acme/project/shop/databases"
-
-
-@pytest.fixture
-async def platform(
-    settings: Settings, embedded_redis_url: str, tmp_path: Path
-) -> AsyncIterator[Platform]:
-    async with running(settings, embedded_redis_url, tmp_path) as started:
-        yield started
-
-
-def anonymous(client: httpx.AsyncClient) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=client._transport, base_url="http://test", timeout=10)
 
 
 async def operation_types(api: httpx.AsyncClient, database_id: str) -> list[str]:

@@ -4,29 +4,17 @@ sign-out, and errors shown as pages (never JSON)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from http.cookies import Morsel, SimpleCookie
-from pathlib import Path
 
 import httpx
-import pytest
 
-from app.config.settings import Settings
 from app.console import STATIC
 from tests.console.flows import csrf_of, issue_key, sign_in
-from tests.e2e.platform import ADMIN, Platform, running
+from tests.e2e.platform import ADMIN, Platform
 
 # htmx 2.0.10's dist/htmx.min.js (github.com/bigskysoftware/htmx, tag v2.0.10).
 HTMX_SHA256 = "71ea67185bfa8c98c39d31717c6fce5d852370fcdfd129db4543774d3145c0de"
 DATABASES = "/console/domain/acme/project/shop/databases"
-
-
-@pytest.fixture
-async def platform(
-    settings: Settings, embedded_redis_url: str, tmp_path: Path
-) -> AsyncIterator[Platform]:
-    async with running(settings, embedded_redis_url, tmp_path) as started:
-        yield started
 
 
 def session_cookie(answer: httpx.Response) -> Morsel[str]:

@@ -188,6 +188,14 @@ async def scale_database(
     database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.WRITE
     )
+    database, operation = await scale(service, database, body, actor=principal.key_id)
+    return await accepted(database, operation, idem)
+
+
+async def scale(
+    service: DatabaseService, database: Database, body: models.ScaleIn, *, actor: str
+) -> tuple[Database, Operation]:
+    """The scale the route (and the console) asks for: checked, then submitted."""
     await service.check_idle(database)
     changes = service.check_scale(database, body.model_dump(exclude_none=True))
     if not changes:
@@ -196,8 +204,7 @@ async def scale_database(
             "nothing to scale: give replicas, storage_gb or size different from now",
             code="no_change",
         )
-    database, operation = await _scale(service, database, changes, actor=principal.key_id)
-    return await accepted(database, operation, idem)
+    return await _scale(service, database, changes, actor=actor)
 
 
 async def _scale(
@@ -264,14 +271,21 @@ async def upgrade_database(
     database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.WRITE
     )
+    database, operation = await upgrade(service, database, body, actor=principal.key_id)
+    return await accepted(database, operation, idem)
+
+
+async def upgrade(
+    service: DatabaseService, database: Database, body: models.UpgradeIn, *, actor: str
+) -> tuple[Database, Operation]:
+    """The upgrade the route (and the console) asks for: checked, then submitted."""
     await service.check_idle(database)
     if database.status is not DatabaseStatus.DELETED:
         await service.check_upgrade(database, body.target_version)
-    database, operation = await service.mutate(
+    return await service.mutate(
         database,
         kinds.UPGRADE_VERSION,
         kinds.UpgradeVersionInput(target_version=body.target_version),
-        actor=principal.key_id,
+        actor=actor,
         allowed_from=RUNNING,
     )
-    return await accepted(database, operation, idem)

@@ -30,9 +30,12 @@ from app.api.v1.database_routing import (
 from app.api.v1.operations import OperationList, OperationOut
 from app.domain import access
 from app.domain import operation_kinds as kinds
+from app.domain.backups import Backup
+from app.domain.databases import Database
+from app.domain.operations import Operation
 from app.services import database_errors as service_errors
 from app.services.backups import BackupService, RestoreRequest
-from app.services.databases import NewDatabase
+from app.services.databases import DatabaseService, NewDatabase
 from app.store.protocols import OperationFilter
 
 router = database_router()
@@ -205,6 +208,19 @@ async def patch_database(
     database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.WRITE
     )
+    database, operation = await change(service, backups, database, body, actor=principal.key_id)
+    return await accepted(database, operation, idem)
+
+
+async def change(
+    service: DatabaseService,
+    backups: BackupService,
+    database: Database,
+    body: models.PatchDatabaseIn,
+    *,
+    actor: str,
+) -> tuple[Database, Operation]:
+    """The change the PATCH (and the console) asks for: checked, then submitted."""
     asked = body.model_dump(exclude_none=True)
     if "backup_storage" in asked:
         await backups.check_storage(asked["backup_storage"])
@@ -217,13 +233,9 @@ async def patch_database(
         raise service_errors.RuleViolated(
             "body", "nothing to change: every value given is the current one", code="no_change"
         )
-    database, operation = await service.mutate(
-        database,
-        kinds.UPDATE,
-        kinds.UpdateInput.model_validate(changes),
-        actor=principal.key_id,
+    return await service.mutate(
+        database, kinds.UPDATE, kinds.UpdateInput.model_validate(changes), actor=actor
     )
-    return await accepted(database, operation, idem)
 
 
 @router.delete(
@@ -249,13 +261,30 @@ async def delete_database(
     database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.WRITE
     )
-    if final_backup or (body is not None and body.final_backup):
-        database, operation, backup = await backups.delete_after_final_backup(
-            database, actor=principal.key_id
-        )
-        return await accepted(database, operation, idem, extra={"backup_id": backup.id})
-    database, operation = await service.delete(database, actor=principal.key_id)
-    return await accepted(database, operation, idem)
+    database, operation, backup = await remove(
+        service,
+        backups,
+        database,
+        final_backup=final_backup or (body is not None and body.final_backup),
+        actor=principal.key_id,
+    )
+    extra = {"backup_id": backup.id} if backup is not None else None
+    return await accepted(database, operation, idem, extra=extra)
+
+
+async def remove(
+    service: DatabaseService,
+    backups: BackupService,
+    database: Database,
+    *,
+    final_backup: bool,
+    actor: str,
+) -> tuple[Database, Operation, Backup | None]:
+    """The delete the route (and the console) asks for, after a final backup if asked."""
+    if final_backup:
+        return await backups.delete_after_final_backup(database, actor=actor)
+    database, operation = await service.delete(database, actor=actor)
+    return database, operation, None
 
 
 @router.get(
