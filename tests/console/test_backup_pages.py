@@ -128,7 +128,8 @@ async def test_back_up_now_makes_a_backup_the_api_lists_and_its_page_offers_what
         settled_text = await eventually(quiet, timeout=30, interval=0.1, message="no poll")
         backup = await admin.get(f"{page_path}/backups/{listed[0]['id']}")
 
-    assert 'id="back-up-now"' in section.text and 'id="no-backups"' in section.text
+    # No "no backups" check here: the policy's immediate first backup may already be listed.
+    assert 'id="back-up-now"' in section.text
     assert bare.status_code == 403 and "security token" in bare.text
     assert taken.status_code == 303 and taken.headers["location"] == f"{page_path}#backups"
     assert len(listed) == 1
