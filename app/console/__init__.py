@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.console import database_page, databases, pages, signing
+from app.console import database_lists, database_page, databases, operations, pages, signing
 from app.console.sessions import ConsoleSessions
 
 STATIC = Path(__file__).parent / "static"
@@ -28,8 +28,10 @@ async def not_found(path: str) -> Response:
 def install(app: FastAPI) -> None:
     app.mount(f"{pages.PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(signing.router)
+    app.include_router(database_lists.router)
     app.include_router(databases.router)
     app.include_router(database_page.router)
+    app.include_router(operations.router)
     app.include_router(_fallback)
 
     @app.get("/", include_in_schema=False)

@@ -21,6 +21,7 @@ bounds a wait for a lock.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -43,7 +44,10 @@ from app.domain.quotas import Tenant
 from app.store import errors, sqlite_backups, sqlite_lock
 from app.store import sqlite_schema as schema
 from app.store.protocols import (
+    NEWEST_FIRST,
     DatabaseFilter,
+    DatabaseOrder,
+    DatabaseSortKey,
     Fence,
     OperationFilter,
     Page,
@@ -91,7 +95,12 @@ class SQLiteDatabases:
         return None if doc is None else parse(Database, doc)
 
     async def list(
-        self, where: DatabaseFilter, *, offset: int = 0, limit: int = 20
+        self,
+        where: DatabaseFilter,
+        *,
+        offset: int = 0,
+        limit: int = 20,
+        order: DatabaseOrder = NEWEST_FIRST,
     ) -> Page[Database]:
         clauses: list[str] = []
         params: list[Any] = []
@@ -125,10 +134,14 @@ class SQLiteDatabases:
             and where.status is None
             and not where.include_deleted
             and plain
+            and order.key is DatabaseSortKey.CREATED_AT
             else None
         )
+        direction = "DESC" if order.descending else "ASC"
+        # The key is one of the enum's words, never a caller's text.
+        by = f"json_extract(doc, '$.{order.key.value}') {direction}, id {direction}"
         docs, total = await guard(
-            self._t.page(clauses, params, offset=offset, limit=limit, index=index)
+            self._t.page(clauses, params, offset=offset, limit=limit, index=index, order=by)
         )
         return Page([parse(Database, d) for d in docs], total)
 
@@ -231,6 +244,23 @@ class SQLiteOperations:
                 params.append(value)
         docs, total = await guard(self._t.page(clauses, params, offset=offset, limit=limit))
         return Page([parse(Operation, d) for d in docs], total)
+
+    async def latest_for(self, database_ids: Sequence[str]) -> Mapping[str, Operation]:
+        # One seek per id on operations_database_created (a correlated subquery per row of
+        # json_each), whatever the number of operations each database has.
+        if not database_ids:
+            return {}
+        rows = await guard(
+            self._t.rows(
+                "SELECT (SELECT o.doc FROM operations AS o "
+                "WHERE json_extract(o.doc, '$.database_id') = ids.value "
+                "ORDER BY json_extract(o.doc, '$.created_at') DESC, o.id DESC LIMIT 1) "
+                "FROM json_each(?) AS ids",
+                (json.dumps(list(database_ids)),),
+            )
+        )
+        latest = [parse(Operation, json.loads(doc)) for (doc,) in rows if doc is not None]
+        return {o.database_id: o for o in latest}
 
     async def update_fields(
         self, operation_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None
