@@ -34,10 +34,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from app.console.database_lists import PAGE_SIZE
-from app.domain import clock
+from app.domain import clock, sizes
 from app.domain.api_keys import new_token
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.operations import Operation, OperationStatus
+from app.domain.providers import demand_for
+from app.services.placement import reserved_fields
 from app.store.sqlite import SQLiteStore
 from bench.scale import VERSIONS, free_port, ready, server
 
@@ -47,8 +49,12 @@ GOAL = 2.0
 
 
 async def seed(store: SQLiteStore, count: int) -> None:
+    """Records as placement leaves them (reserved and counted), so the app's first
+    reconciliation pass has nothing to settle while the bench measures."""
     engines = sorted(VERSIONS)
     start = clock.utcnow() - timedelta(days=1)
+    table = sizes.default_size_table()
+    held = reserved_fields(demand_for(table.default, replicas=1, storage_gb=20))
     for i in range(count):
         engine = engines[i % len(engines)]
         database = await store.databases.insert(
@@ -59,7 +65,11 @@ async def seed(store: SQLiteStore, count: int) -> None:
                 engine=engine,
                 version=VERSIONS[engine],
                 status=DatabaseStatus.RUNNING,
+                size=table.default_name,
+                storage_gb=20,
                 provider_id="prv-local",
+                counted=True,
+                **held,
                 created_at=start + timedelta(seconds=i),
             )
         )

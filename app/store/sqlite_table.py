@@ -120,6 +120,13 @@ class Table:
         """Plain result rows (aggregates), on the writer's connection."""
         return await self._all(sql, params)
 
+    async def indexed_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Rows of a read an index answers in microseconds: inline on the reader, like
+        `get`, when the table has one (else on the writer's connection)."""
+        if self._reader is None:
+            return await self._all(sql, params)
+        return [tuple(row) for row in self._reader.execute(sql, params).fetchall()]
+
     async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
         rows = await self._all(sql, params)
         return dict(json.loads(rows[0][0])) if rows else None
