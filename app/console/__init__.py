@@ -19,9 +19,11 @@ from app.console import (
     backup_restore,
     backups,
     database_changes,
+    database_lists,
     database_page,
     databases,
     keys,
+    operations,
     pages,
     signing,
 )
@@ -39,6 +41,7 @@ async def not_found(path: str) -> Response:
 def install(app: FastAPI) -> None:
     app.mount(f"{pages.PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(signing.router)
+    app.include_router(database_lists.router)
     app.include_router(databases.router)
     # Before database_page: its POST …/{id}/{action} would take …/{id}/backups and refuse it.
     app.include_router(backups.router)
@@ -48,6 +51,7 @@ def install(app: FastAPI) -> None:
     app.include_router(admin.router)
     app.include_router(audit.router)
     app.include_router(keys.router)
+    app.include_router(operations.router)
     app.include_router(_fallback)
 
     @app.get("/", include_in_schema=False)

@@ -1,5 +1,5 @@
-"""The console's database pages: a project's list, the create form, a database's fragments
-(status badges, credentials); the database's own page is `database_page`.
+"""The console's database pages: the create form, a database's fragments (status badges,
+credentials); the lists are `database_lists`, the database's own page `database_page`.
 
 Every page calls the services the API calls (`DatabaseLists`, `DatabaseService`,
 `CatalogService`) with the API's checks (`app.api.auth.authorize`, the create body model
@@ -9,32 +9,27 @@ not use are not shown, and the server refuses them anyway.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from app.api import auth, deps, errors
+from app.api import auth, deps
 from app.api.v1 import database_models as models
 from app.api.v1.database_routing import DNS_LABEL, authorized_database
 from app.console import database_forms, pages
 from app.domain import access, client_commands, engines
-from app.domain.databases import DatabaseStatus
 from app.services.catalog import CatalogUnavailable
 from app.services.database_errors import Conflict, RuleViolated
 from app.services.databases import NewDatabase
 from app.services.errors import ServiceError
-from app.store.protocols import DatabaseFilter
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
 
 Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
 Domain = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
 Project = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
-PAGE_SIZE = 20
-_NAME_FILTER = re.compile(r"^[a-z0-9-]{1,63}$")
 
 
 def base_of(domain: str, project: str) -> str:
@@ -48,7 +43,8 @@ def may_write(visitor: pages.Visitor, domain: str, project: str) -> bool:
     return decision is access.Decision.ALLOW
 
 
-def _read(visitor: pages.Visitor, domain: str, project: str) -> None:
+def read_project(visitor: pages.Visitor, domain: str, project: str) -> None:
+    """The API's READ check on a project (404 outside the key's tenant)."""
     auth.authorize(
         visitor.principal,
         domain=domain,
@@ -56,91 +52,6 @@ def _read(visitor: pages.Visitor, domain: str, project: str) -> None:
         action=access.Action.READ,
         missing=f"project {domain}/{project} not found",
     )
-
-
-@router.get("")
-@router.get("/")
-async def home() -> Response:
-    return RedirectResponse(f"{pages.PREFIX}/databases", status_code=303)
-
-
-@router.get("/databases")
-async def choose_project(request: Request, visitor: Visitor) -> Response:
-    """A project key goes straight to its project; other keys name one."""
-    principal = visitor.principal
-    domain = request.query_params.get("domain") or principal.domain
-    project = request.query_params.get("project") or principal.project
-    pattern = re.compile(DNS_LABEL)
-    if domain and project and pattern.match(domain) and pattern.match(project):
-        return RedirectResponse(base_of(domain, project), status_code=303)
-    return pages.render(
-        "choose_project.html", title="Open a project", principal=principal, visitor=visitor
-    )
-
-
-@router.get("/domain/{domain}/project/{project}/databases")
-async def list_databases(
-    request: Request,
-    visitor: Visitor,
-    lists: deps.DatabaseListing,
-    domain: Domain,
-    project: Project,
-) -> Response:
-    _read(visitor, domain, project)
-    query = request.query_params
-    engine = _choice(query.get("engine"), engines.Engine, "engine")
-    status = _choice(query.get("status"), DatabaseStatus, "status")
-    name = query.get("name") or None
-    if name is not None and not _NAME_FILTER.match(name):
-        raise errors.ValidationFailed(
-            {"query.name": "a name filter is lowercase letters, digits and dashes"}
-        )
-    try:
-        page = max(1, min(int(query.get("page") or 1), 1_000_000))
-    except ValueError:
-        page = 1
-    found = await lists.page(
-        DatabaseFilter(
-            domain=domain,
-            project=project,
-            engine=engine,
-            status=status,
-            name_prefix=name,
-        ),
-        offset=(page - 1) * PAGE_SIZE,
-        limit=PAGE_SIZE,
-    )
-    pages_total = max(1, -(-found.total // PAGE_SIZE))
-    return pages.render(
-        "databases.html",
-        title=f"Databases of {domain}/{project}",
-        principal=visitor.principal,
-        visitor=visitor,
-        domain=domain,
-        project=project,
-        base=base_of(domain, project),
-        databases=found.items,
-        total=found.total,
-        page=page,
-        pages_total=pages_total,
-        filters={"name": name or "", "engine": engine or "", "status": status or ""},
-        engines=[e.value for e in engines.Engine],
-        statuses=[s.value for s in DatabaseStatus],
-        may_write=may_write(visitor, domain, project),
-    )
-
-
-def _choice(
-    value: str | None, kind: type[engines.Engine] | type[DatabaseStatus], field: str
-) -> str | None:
-    if not value:
-        return None
-    try:
-        return kind(value).value
-    except ValueError:
-        raise errors.ValidationFailed(
-            {f"query.{field}": f"{value!r} is not one of {', '.join(k.value for k in kind)}"}
-        ) from None
 
 
 async def _versions(catalog: deps.Catalog) -> tuple[dict[str, list[str]], str | None]:

@@ -59,7 +59,9 @@ def when(moment: datetime | None, missing: str = "never") -> Markup:
         return Markup(escape(missing))
     utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     shown = utc.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(utc.isoformat(), shown, shown)
+    # Digits, dashes, colons and letters we wrote: nothing to escape (`Markup.format`, which
+    # escapes each value, was a third of a 20-row list's render time, bench.console_list).
+    return Markup(f'<time datetime="{utc.isoformat()}" title="{shown}">{shown}</time>')
 
 
 templates.filters["when"] = when

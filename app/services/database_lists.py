@@ -1,4 +1,4 @@
-"""Listing databases: a tenant's, or every one a key may see, newest first.
+"""Listing databases: a tenant's, or every one a key may see, newest first unless told.
 
 Apart from `DatabaseService` (which decides changes) because a list is a plain read of the
 store; the API reaches it as a service all the same, never the store itself.
@@ -6,14 +6,29 @@ store; the API reaches it as a service all the same, never the store itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from app.domain.databases import Database
-from app.store.protocols import DatabaseFilter, Page, Store
+from app.domain.operations import Operation
+from app.store.protocols import NEWEST_FIRST, DatabaseFilter, DatabaseOrder, Page, Store
 
 
 class DatabaseLists:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def page(self, where: DatabaseFilter, *, offset: int, limit: int) -> Page[Database]:
-        """Databases matching `where`, newest first."""
-        return await self._store.databases.list(where, offset=offset, limit=limit)
+    async def page(
+        self,
+        where: DatabaseFilter,
+        *,
+        offset: int,
+        limit: int,
+        order: DatabaseOrder = NEWEST_FIRST,
+    ) -> Page[Database]:
+        """Databases matching `where`, in `order`, ties broken by id."""
+        return await self._store.databases.list(where, offset=offset, limit=limit, order=order)
+
+    async def last_operations(self, databases: Sequence[Database]) -> Mapping[str, Operation]:
+        """The newest operation of each listed database, by database id, in one store call
+        (a list's page reads them together, never one per row)."""
+        return await self._store.operations.latest_for([d.id for d in databases])

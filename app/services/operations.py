@@ -36,6 +36,11 @@ T = TypeVar("T")
 NOT_CANCELLABLE = frozenset({"delete"})
 
 
+def cancellable(operation: Operation) -> bool:
+    """May a cancellation be asked for now: active, and not a deletion."""
+    return operation.is_active and operation.type not in NOT_CANCELLABLE
+
+
 class OperationNotFound(ServiceError):
     status = 404
     code = "not_found"
@@ -168,7 +173,7 @@ class OperationService:
         operation = await self._store.operations.get(operation_id)
         if operation is None:
             raise OperationNotFound(operation_id)
-        if not operation.is_active or operation.type in NOT_CANCELLABLE:
+        if not cancellable(operation):
             raise OperationNotCancellable(operation)
         operation = await self._store.operations.update_fields(
             operation_id, {"cancel_requested": True}

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo import errors as mongo_errors
 
 from app.domain import clock
@@ -42,9 +42,11 @@ from app.store.mongo_collection import (
 )
 from app.store.mongo_fences import MongoFences
 from app.store.protocols import (
+    NEWEST_FIRST,
     ApiKeyFilter,
     AuditFilter,
     DatabaseFilter,
+    DatabaseOrder,
     Fence,
     OperationFilter,
     Page,
@@ -73,7 +75,12 @@ class MongoDatabases:
         return out(Database, await self._c.find_one({"_id": database_id}))
 
     async def list(
-        self, where: DatabaseFilter, *, offset: int = 0, limit: int = 20
+        self,
+        where: DatabaseFilter,
+        *,
+        offset: int = 0,
+        limit: int = 20,
+        order: DatabaseOrder = NEWEST_FIRST,
     ) -> Page[Database]:
         query: dict[str, Any] = {}
         for field in ("domain", "project", "engine", "status", "provider_id"):
@@ -86,7 +93,9 @@ class MongoDatabases:
             query["name"] = {"$regex": "^" + re.escape(where.name_prefix)}
         if where.label is not None:
             query["label_pairs"] = "=".join(where.label)
-        docs, total = await self._c.page(query, offset=offset, limit=limit)
+        direction = DESCENDING if order.descending else ASCENDING
+        sort = [(order.key.value, direction), ("_id", direction)]
+        docs, total = await self._c.page(query, offset=offset, limit=limit, sort=sort)
         return Page([checked(Database, d) for d in docs], total)
 
     async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
@@ -181,6 +190,19 @@ class MongoOperations:
         }
         docs, total = await self._c.page(query, offset=offset, limit=limit)
         return Page([checked(Operation, d) for d in docs], total)
+
+    async def latest_for(self, database_ids: Sequence[str]) -> Mapping[str, Operation]:
+        # One aggregation: an index range of operations_database_created per id, the first
+        # of each group kept (one `find_one` per id would be a round trip per row).
+        if not database_ids:
+            return {}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"database_id": {"$in": list(database_ids)}}},
+            {"$sort": {"database_id": ASCENDING, "created_at": DESCENDING, "_id": DESCENDING}},
+            {"$group": {"_id": "$database_id", "doc": {"$first": "$$ROOT"}}},
+        ]
+        latest = [checked(Operation, g["doc"]) for g in await guard(self._c.aggregate(pipeline))]
+        return {o.database_id: o for o in latest}
 
     async def update_fields(
         self, operation_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None

@@ -76,12 +76,17 @@ class Collection:
         return doc
 
     async def page(
-        self, query: Mapping[str, Any], *, offset: int, limit: int
+        self,
+        query: Mapping[str, Any],
+        *,
+        offset: int,
+        limit: int,
+        sort: list[tuple[str, int]] | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         total = int(await guard(self.c.count_documents(dict(query))))
         if limit <= 0:
             return [], total
-        cursor = self.c.find(dict(query)).sort(NEWEST_FIRST).skip(offset).limit(limit)
+        cursor = self.c.find(dict(query)).sort(sort or NEWEST_FIRST).skip(offset).limit(limit)
         docs: list[dict[str, Any]] = await guard(cursor.to_list(None))
         return docs, total
 

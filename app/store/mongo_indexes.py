@@ -19,6 +19,10 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="databases_tenant_created",
         ),
         IndexModel(
+            [("domain", ASCENDING), ("project", ASCENDING), ("name", ASCENDING)],
+            name="databases_tenant_name",
+        ),
+        IndexModel(
             [("backup_storage", ASCENDING), ("status", ASCENDING)],
             name="databases_backup_storage",
         ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from app.domain.api_keys import ApiKey
@@ -52,6 +53,37 @@ class DatabaseFilter:
     provider_id: str | None = None
     # Deleted records are left out unless asked for by `status="deleted"` or this flag.
     include_deleted: bool = False
+
+
+class DatabaseSortKey(StrEnum):
+    """What a database list may be sorted by: fields both stores order the same way
+    (lowercase words and fixed-width ISO times compare alike as bytes)."""
+
+    NAME = "name"
+    CREATED_AT = "created_at"
+    STATUS = "status"
+    ENGINE = "engine"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseOrder:
+    """A database list's order: `key`, then the id in the same direction (a stable order
+    for equal keys, so pages neither repeat nor skip a record)."""
+
+    key: DatabaseSortKey = DatabaseSortKey.CREATED_AT
+    descending: bool = True
+
+    @classmethod
+    def parse(cls, text: str) -> DatabaseOrder:
+        """`name` (ascending) or `-name` (descending); raises ValueError for another key."""
+        key = DatabaseSortKey(text.removeprefix("-"))
+        return cls(key=key, descending=text.startswith("-"))
+
+    def __str__(self) -> str:
+        return f"-{self.key.value}" if self.descending else self.key.value
+
+
+NEWEST_FIRST = DatabaseOrder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +141,14 @@ class DatabaseRepository(Protocol):
     async def get(self, database_id: str) -> Database | None: ...
 
     async def list(
-        self, where: DatabaseFilter, *, offset: int = 0, limit: int = 20
+        self,
+        where: DatabaseFilter,
+        *,
+        offset: int = 0,
+        limit: int = 20,
+        order: DatabaseOrder = NEWEST_FIRST,
     ) -> Page[Database]:
-        """Newest first."""
+        """In `order` (newest first unless told), ties broken by id."""
 
     async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
         """Live databases in id order, those after the id `after`: a walk over every record
@@ -150,6 +187,10 @@ class OperationRepository(Protocol):
         self, where: OperationFilter, *, offset: int = 0, limit: int = 20
     ) -> Page[Operation]:
         """Newest first."""
+
+    async def latest_for(self, database_ids: Sequence[str]) -> Mapping[str, Operation]:
+        """Each database's newest operation (those with none are absent), in one query
+        that an index answers per id: a page of databases costs one call, not one per row."""
 
     async def update_fields(
         self, operation_id: str, fields: Mapping[str, Any], *, expected_revision: int | None = None

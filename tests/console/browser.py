@@ -40,6 +40,8 @@ INSTALL_HINT = "no chromium for the browser tests: apt-get install -y chromium c
 class Served:
     url: str
     admin_token: str
+    # The app's DATA_DIR (its SQLite store), for a test that seeds records directly.
+    data_dir: Path | None = None
 
     def api(self, token: str | None = None) -> httpx.Client:
         return httpx.Client(
@@ -113,7 +115,7 @@ def serve(settings: Settings, redis_url: str, folder: Path) -> Iterator[Served]:
         time.sleep(0.05)
     key_file = settings.data_dir / "admin-api-key"
     try:
-        yield Served(url=url, admin_token=key_file.read_text().strip())
+        yield Served(url=url, admin_token=key_file.read_text().strip(), data_dir=settings.data_dir)
     finally:
         if holder.server is not None:
             holder.server.should_exit = True

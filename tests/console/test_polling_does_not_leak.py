@@ -17,6 +17,7 @@ from tests.console.flows import sign_in
 from tests.console.test_database_actions import DATABASES, anonymous
 from tests.e2e.platform import ADMIN, Platform, create, finished, running
 
+PROJECT = DATABASES.removesuffix("/databases")
 POLLS = 200  # two fragments: 400 requests, nearly seven minutes of polling every 2 s each
 
 
@@ -65,6 +66,9 @@ async def test_hundreds_of_polls_leave_the_apps_redis_keys_and_tasks_as_they_wer
         # htmx inserts every top-level node of an outerHTML answer: a stray whitespace text
         # node beside the fragment's elements would be left in the page at each poll.
         assert top_level_text(activity.text) == [] and top_level_text(status.text) == []
+        for polled in (f"{page}/backups-section", f"{PROJECT}/operations/rows"):
+            answer = await browser.get(polled)
+            assert answer.status_code == 200 and top_level_text(answer.text) == [], polled
         assert activity.text.startswith('<div id="activity"')
         keys_after = await keys_of(redis, settings.redis_key_prefix)
         tasks_after = app_tasks()

@@ -123,3 +123,15 @@ def test_the_backup_benchmark_prints_platform_and_baseline_figures_side_by_side(
     ratios = re.search(r"backup ([\d.]+)x pg_dump -Fc; restore ([\d.]+)x pg_restore", out)
     assert ratios is not None and float(ratios[1]) > 0 and float(ratios[2]) > 0, out
     assert "limits: " in out
+
+
+def test_the_console_list_benchmark_prints_the_page_beside_the_json_route() -> None:
+    out = run_bench("bench.console_list", "--databases", "60", "--requests", "20")
+
+    times = re.search(r"^server time, median \(ms\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)x$", out, re.M)
+    sizes = re.search(r"^transfer size \(KiB\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)x$", out, re.M)
+    assert times is not None and sizes is not None, out
+    assert float(times[1]) > 0 and float(times[2]) > 0
+    assert abs(float(times[3]) - float(times[1]) / float(times[2])) < 0.02
+    assert float(sizes[1]) > 1 and float(sizes[2]) > 1  # a page of 20 rows each
+    assert re.search(r"^goal: the console within 2x of JSON on both: (met|NOT met)$", out, re.M)

@@ -25,10 +25,11 @@ Tenant = Annotated[str | None, Query(pattern=DNS_LABEL, max_length=63)]
 router = APIRouter(prefix="/api/v1/databases", tags=["databases"])
 
 
-def _scope(
+def scope_of(
     principal: auth.Principal, domain: str | None, project: str | None
 ) -> tuple[str | None, str | None]:
-    """The (domain, project) to list: the query's, inside the key's scope."""
+    """The (domain, project) to list: the query's, inside the key's scope (404 outside it,
+    as for a missing tenant). The console's cross-project list asks it too."""
     if project is not None and domain is None:
         raise ValidationFailed({"query.project": "a project needs its domain"})
     own_domain, own_project = access.visible_scope(principal)
@@ -51,7 +52,7 @@ def _scope(
     "",
     response_model=models.DatabaseList,
     responses=error_responses(400, 401, 404, 422, 429),
-    summary="Databases across projects (the key's scope), newest first",
+    summary="Databases across projects (the key's scope), newest first unless `sort` says",
 )
 async def list_all_databases(
     lists: deps.DatabaseListing,
@@ -60,9 +61,12 @@ async def list_all_databases(
     domain: Tenant = None,
     project: Tenant = None,
 ) -> Response:
-    domain, project = _scope(principal, domain, project)
+    domain, project = scope_of(principal, domain, project)
     found = await lists.page(
-        query.where(domain=domain, project=project), offset=query.offset, limit=query.page_size
+        query.where(domain=domain, project=project),
+        offset=query.offset,
+        limit=query.page_size,
+        order=query.order,
     )
     body = models.DatabaseList(
         databases=[models.DatabaseOut.of(d) for d in found.items],

@@ -139,7 +139,7 @@ def _one_of(field: str, in_body: str | None, header: str, in_header: str | None)
     "",
     response_model=models.DatabaseList,
     responses=READ_ERRORS,
-    summary="Databases of a project, newest first",
+    summary="Databases of a project, newest first unless `sort` says",
 )
 @router.get("/", response_model=models.DatabaseList, include_in_schema=False)
 async def list_databases(
@@ -157,7 +157,10 @@ async def list_databases(
         missing=f"project {domain}/{project} not found",
     )
     found = await lists.page(
-        query.where(domain=domain, project=project), offset=query.offset, limit=query.page_size
+        query.where(domain=domain, project=project),
+        offset=query.offset,
+        limit=query.page_size,
+        order=query.order,
     )
     return json_body(
         models.DatabaseList(

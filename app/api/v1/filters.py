@@ -2,8 +2,8 @@
 parsed strictly at the edge, so that what reaches the store is a value it can run (a
 malformed label selector was a 500, a NUL in one a 503 naming the store).
 
-    query: filters.ListQueryParam        # engine, status, name, label, page, page_size
-    where = query.where(domain=d, project=p)
+    query: filters.ListQueryParam        # engine, status, name, label, sort, page, page_size
+    where = query.where(domain=d, project=p)   # and query.order, query.offset
 """
 
 from __future__ import annotations
@@ -17,11 +17,16 @@ from app.api.errors import ValidationFailed
 from app.domain import engines, validation
 from app.domain import errors as domain_errors
 from app.domain.databases import DatabaseStatus
-from app.store.protocols import DatabaseFilter
+from app.store.protocols import NEWEST_FIRST, DatabaseFilter, DatabaseOrder, DatabaseSortKey
 
 # `prefix/name=value`: a 253-character prefix, a 63-character name and value.
 LABEL_SELECTOR_MAX = 253 + 1 + 63 + 1 + 63
 LABEL_SELECTOR_HELP = "key=value, by Kubernetes' label rules, as in team=web"
+SORT_KEYS = ", ".join(k.value for k in DatabaseSortKey)
+SORT_HELP = (
+    f"one of {SORT_KEYS}; a leading '-' for descending (default -created_at, newest first); "
+    "equal keys are ordered by id"
+)
 
 
 def label_selector(value: str | None) -> tuple[str, str] | None:
@@ -34,14 +39,25 @@ def label_selector(value: str | None) -> tuple[str, str] | None:
         raise ValidationFailed({"query.label": exc.message}) from exc
 
 
+def sort_order(value: str | None) -> DatabaseOrder:
+    """The `sort` query parameter as an order, or a 422 naming `query.sort`."""
+    if not value:
+        return NEWEST_FIRST
+    try:
+        return DatabaseOrder.parse(value)
+    except ValueError:
+        raise ValidationFailed({"query.sort": f"{value!r} is not a sort: {SORT_HELP}"}) from None
+
+
 @dataclass(frozen=True)
 class ListQuery:
-    """A database list's filters and page, as the query string gave them."""
+    """A database list's filters, order and page, as the query string gave them."""
 
     engine: engines.Engine | None
     status: DatabaseStatus | None
     name: str | None
     label: tuple[str, str] | None
+    order: DatabaseOrder
     page: int
     page_size: int
 
@@ -67,6 +83,7 @@ async def list_query(
     label: Annotated[
         str | None, Query(max_length=LABEL_SELECTOR_MAX, description=LABEL_SELECTOR_HELP)
     ] = None,
+    sort: Annotated[str | None, Query(max_length=32, description=SORT_HELP)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ListQuery:
@@ -75,6 +92,7 @@ async def list_query(
         status=status,
         name=name,
         label=label_selector(label),
+        order=sort_order(sort),
         page=page,
         page_size=page_size,
     )

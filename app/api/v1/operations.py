@@ -51,9 +51,14 @@ class OperationList(BaseModel):
     page_size: int
 
 
-async def _visible(
-    service: OperationService, principal: auth.Principal, operation_id: str
+async def authorized_operation(
+    service: OperationService,
+    principal: auth.Principal,
+    operation_id: str,
+    action: auth.Action = auth.Action.READ,
 ) -> Operation:
+    """The operation if the key may do `action` on it: 404 when it is missing or another
+    tenant's, 403 when the key's role is too weak (the console's operations page asks too)."""
     operation = await service.get(operation_id)
     if operation is None:
         raise ApiError(404, "not_found", f"operation {operation_id} not found")
@@ -61,7 +66,7 @@ async def _visible(
         principal,
         domain=operation.domain,
         project=operation.project,
-        action=auth.Action.READ,
+        action=action,
         missing=f"operation {operation_id} not found",
     )
     return operation
@@ -76,7 +81,7 @@ _ERRORS = error_responses(401, 404, s404="no such operation (or another tenant's
 async def get_operation(
     service: deps.Operations, principal: Principal, operation_id: str
 ) -> OperationOut:
-    return OperationOut.of(await _visible(service, principal, operation_id))
+    return OperationOut.of(await authorized_operation(service, principal, operation_id))
 
 
 @router.get(
@@ -124,13 +129,6 @@ async def list_operations(
 async def cancel_operation(
     service: deps.Operations, principal: Principal, operation_id: str
 ) -> OperationOut:
-    operation = await _visible(service, principal, operation_id)
-    auth.authorize(
-        principal,
-        domain=operation.domain,
-        project=operation.project,
-        action=auth.Action.WRITE,
-        missing=f"operation {operation_id} not found",
-    )
-    cancelled = await service.request_cancel(operation_id)
+    operation = await authorized_operation(service, principal, operation_id, auth.Action.WRITE)
+    cancelled = await service.request_cancel(operation.id)
     return OperationOut.of(cancelled)
