@@ -31,7 +31,7 @@ def login() -> None:
     from kdb.sdk.client import Client
 
     current = state()
-    url = current.flags.get("url") or current.env.get("KDB_URL")
+    url = current.settings.get("url")  # --url, else KDB_URL, else the profile's own
     if not url:
         raise click.UsageError("give the API's address: kdb login --url URL")
     key = _read_key(current.env)

@@ -1,7 +1,7 @@
 """The `kdb` command line, run as a user runs it (the installed console script, a process of
 its own) against the app and the simulator on a real port: login and its config file, a
 database's life from create to delete with the progress lines, `-o json` and one field,
-`db connect` on the embedded cluster's real PostgreSQL, and the exit codes of failures."""
+`db connect` on the embedded cluster's real Redis, and the exit codes of failures."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from tests.cli.conftest import Kdb, as_admin
 from tests.serving import Served
 
 
-def test_a_postgres_database_is_created_followed_connected_scaled_and_deleted(
+def test_a_database_is_created_followed_connected_scaled_and_deleted(
     served: Served, kdb: Kdb
 ) -> None:
-    env = as_admin(served)
+    env = as_admin(served)  # PostgreSQL's turn is the README's block (test_readme_section)
 
     created = kdb(
-        "db", "create", "orders", "--engine", "postgres", "--version", "16.13",
-        "--ha", "--replicas", "3", "-o", "json", **env,
+        "db", "create", "sessions", "--engine", "redis", "--version", "8.2.2",
+        "--label", "team=web", "-o", "json", **env,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["status"] == "running"
@@ -27,15 +27,14 @@ def test_a_postgres_database_is_created_followed_connected_scaled_and_deleted(
     assert len(progress) >= 2 and all(" create " in line for line in progress)
     assert " create succeeded 100%" in progress[-1]
 
-    got = json.loads(kdb("db", "get", "orders", "-o", "json", **env).stdout)
-    assert (got["name"], got["engine"], got["replicas"]) == ("orders", "postgres", 3)
-    connected = kdb("db", "connect", "orders", "-c", "select 40 + 2 as answer", **env)
-    assert connected.returncode == 0, connected.stderr
-    assert "42" in connected.stdout
+    got = json.loads(kdb("db", "get", "sessions", "-o", "json", **env).stdout)
+    assert (got["name"], got["engine"], got["labels"]) == ("sessions", "redis", {"team": "web"})
+    connected = kdb("db", "connect", "sessions", "-c", "ping", **env)
+    assert (connected.returncode, connected.stdout.strip()) == (0, "PONG"), connected.stderr
 
-    scaled = kdb("db", "scale", "orders", "--replicas", "5", "--query", "replicas", **env)
-    assert (scaled.returncode, scaled.stdout.strip()) == (0, "5"), scaled.stderr
-    deleted = kdb("db", "delete", "orders", "-o", "jsonpath={.status}", **env)
+    scaled = kdb("db", "scale", "sessions", "--size", "db.t3.small", "--query", "size", **env)
+    assert (scaled.returncode, scaled.stdout.strip()) == (0, "db.t3.small"), scaled.stderr
+    deleted = kdb("db", "delete", "sessions", "-o", "jsonpath={.status}", **env)
     assert (deleted.returncode, deleted.stdout.strip()) == (0, "deleted"), deleted.stderr
 
 
