@@ -22,7 +22,7 @@ import httpx
 from kdb.sdk.databases import Databases
 from kdb.sdk.models import Size, Version
 from kdb.sdk.operations import Operations
-from kdb.sdk.transport import DEFAULT_TIMEOUT, Transport
+from kdb.sdk.transport import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, Transport
 
 
 class Client:
@@ -33,8 +33,9 @@ class Client:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         http: httpx.BaseTransport | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
-        self.transport = Transport(url, api_key, timeout=timeout, http=http)
+        self.transport = Transport(url, api_key, timeout=timeout, http=http, retry=retry)
         self.operations = Operations(self.transport)
 
     def __enter__(self) -> Client:

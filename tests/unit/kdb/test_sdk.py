@@ -12,6 +12,7 @@ import pytest
 from kdb.sdk import Client, errors
 from kdb.sdk.models import Operation
 from kdb.sdk.operations import Operations
+from kdb.sdk.transport import RetryPolicy, Transport
 
 DATABASE = {
     "id": "db-1",
@@ -132,3 +133,33 @@ def test_wait_gives_up_at_its_deadline() -> None:
         operations.wait("op-1", timeout=2.5, interval=1)
 
     assert now[0] == 2.5
+
+
+def test_a_rate_limited_mutation_is_retried_after_retry_after_with_the_same_key() -> None:
+    seen: list[httpx.Request] = []
+    slept: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            body = {"error": {"code": "rate_limited", "message": "slow down"}}
+            return httpx.Response(429, json=body, headers={"Retry-After": "2"})
+        return httpx.Response(202, json=DATABASE)
+
+    transport = Transport("http://api", "k", http=httpx.MockTransport(answer), sleep=slept.append)
+    transport.request("POST", "/api/v1/x", json={})
+
+    assert slept == [2.0]
+    assert seen[0].headers["Idempotency-Key"] == seen[1].headers["Idempotency-Key"]
+
+
+def test_a_dependency_down_is_retried_with_backoff_then_raised() -> None:
+    slept: list[float] = []
+    down = httpx.MockTransport(lambda request: httpx.Response(503, json={}))
+    policy = RetryPolicy(attempts=4, initial=0.5, factor=2, cap=1.5)
+    transport = Transport("http://api", "k", http=down, retry=policy, sleep=slept.append)
+
+    with pytest.raises(errors.Unavailable):
+        transport.request("GET", "/api/v1/sizes")
+
+    assert slept == [0.5, 1.0, 1.5]
