@@ -20,7 +20,7 @@ help:
 	@echo "make stop     stop it"
 	@echo "make restart  stop, then run"
 	@echo "make test     run the whole test suite"
-	@echo "make lint     ruff format --check, ruff, mypy --strict on app/ and simulator/, import-linter layer contracts"
+	@echo "make lint     ruff format --check, ruff, mypy --strict on app/, simulator/ and kdb/, import-linter layer contracts"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +54,8 @@ test: install
 	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: install
-	$(VENV)/bin/ruff format --check app simulator tests bench scripts
-	$(VENV)/bin/ruff check app simulator tests bench scripts
+	$(VENV)/bin/ruff format --check app simulator kdb tests bench scripts
+	$(VENV)/bin/ruff check app simulator kdb tests bench scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) scripts/check_module_size.py

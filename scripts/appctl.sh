@@ -138,6 +138,8 @@ start() {
   if [ -f "$VAR_DIR/admin-api-key" ]; then
     echo "  Auth:    send  Authorization: Bearer \$(cat $VAR_DIR/admin-api-key)"
     echo "           (the admin key made on first start; keep it secret)"
+    # The command line (kdb/), logged in with that key to a project of the walkthrough.
+    echo "  CLI:     $(dirname "$PY")/kdb login --url $API_URL --domain acme --project shop < $VAR_DIR/admin-api-key"
   fi
 }
 

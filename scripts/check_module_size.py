@@ -10,7 +10,9 @@ LIMIT, WARN = 1000, 500
 
 def main() -> int:
     failed = False
-    for path in sorted(Path().glob("app/**/*.py")) + sorted(Path().glob("simulator/**/*.py")):
+    for path in [
+        p for top in ("app", "simulator", "kdb") for p in sorted(Path().glob(f"{top}/**/*.py"))
+    ]:
         lines = len(path.read_text().splitlines())
         if lines > LIMIT:
             print(f"{path}: {lines} lines (limit {LIMIT})")

@@ -12,13 +12,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+CODE = ["app", "simulator", "kdb", "tests", "bench", "scripts"]
 
 
 @pytest.mark.parametrize(
     "command",
     [
-        [str(BIN / "ruff"), "format", "--check", "app", "simulator", "tests", "bench", "scripts"],
-        [str(BIN / "ruff"), "check", "app", "simulator", "tests", "bench", "scripts"],
+        [str(BIN / "ruff"), "format", "--check", *CODE],
+        [str(BIN / "ruff"), "check", *CODE],
         [str(BIN / "mypy")],
         [str(BIN / "lint-imports")],
         [sys.executable, "scripts/check_module_size.py"],

@@ -25,10 +25,9 @@ def seed(served: Served, names: list[tuple[str, str]], *, queued: bool = False) 
     """Databases (name, engine) written to the app's store, one second apart, and with
     `queued` a restart for the first that is not due for an hour (no worker takes it before
     the test acts); their ids, or the operation's id first."""
-    assert served.data_dir is not None
 
     async def write() -> list[str]:
-        store = await SQLiteStore.open(served.data_dir / "kubedb-dbaas.sqlite3")  # type: ignore[operator]
+        store = await SQLiteStore.open(served.data_dir / "kubedb-dbaas.sqlite3")
         try:
             start = clock.utcnow() - timedelta(hours=1)
             made = []

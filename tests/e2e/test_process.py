@@ -179,6 +179,7 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
         server = kubeconfig["clusters"][0]["cluster"]["server"]
         version = httpx.get(f"{server}/version", timeout=5, **simulator_access(kubeconfig))
         readme_curl = _run_readme_curl(data_dir, env["PORT"])
+        kdb_list = _run_printed_kdb_login(run.stdout, tmp_path / "home")
         logs = _follow_logs_until(env, r"^leadership_acquired instance_id=", timeout=10)
     finally:
         stop = make("stop")
@@ -192,6 +193,7 @@ def test_make_run_status_and_stop_manage_one_background_copy(tmp_path: Path) -> 
     assert version.status_code == 200 and "gitVersion" in version.json()
     if readme_curl is not None:
         assert [v["version"] for v in json.loads(readme_curl)["postgres"]][:1] == ["18.3"]
+    assert kdb_list.returncode == 0 and json.loads(kdb_list.stdout) == [], kdb_list.stderr
     assert "already running" in again.stdout
     assert status.returncode == 0 and '"status":"healthy"' in status.stdout
     assert restart.returncode == 0 and pid != first_pid and not pid_alive(first_pid)
@@ -235,6 +237,19 @@ def _follow_logs_until(env: dict[str, str], pattern: str, *, timeout: float) -> 
         assert process.stdout is not None
         process.stdout.close()
     return "".join(lines)
+
+
+def _run_printed_kdb_login(printed: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """The `kdb login` line `make run` printed, as a user would paste it in a new shell, then
+    `kdb db list -o json` with the profile it saved."""
+    line = next(x for x in printed.splitlines() if x.strip().startswith("CLI:"))
+    login = line.split("CLI:", 1)[1].strip()
+    kdb = login.split()[0]
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_CONFIG_HOME": str(home / "cfg")}
+    script = f"{login} && {kdb} db list -o json"
+    return subprocess.run(
+        ["bash", "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
 
 
 def _run_readme_curl(data_dir: Path, port: str) -> str | None:

@@ -1,0 +1,90 @@
+"""The command-line tests' fixtures: one app with the simulator on a real port per module
+(`served`), and `kdb`, which runs the installed console script as a subprocess with a home
+of its own (its config file under a temporary XDG_CONFIG_HOME) and no KDB_* variable but
+those a test gives."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app.broker.keys import RedisKeys
+from app.config.settings import Settings
+from tests import support
+from tests.serving import Served, serve
+
+BIN = Path(sys.executable).parent
+KDB = BIN / "kdb"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, embedded_redis_url: str) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("cli-app")
+    keys = RedisKeys(f"test-cli-{uuid.uuid4().hex[:8]}")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=folder / "var",
+        redis_key_prefix=keys.prefix,
+        instance_id="cli-test",
+        num_operation_workers=2,
+        operation_read_block=0.1,
+        rate_limit_per_minute=0,
+        anonymous_rate_limit_per_minute=0,
+    )
+    # One real PostgreSQL server (the first database made); a database named `broken` whose
+    # volume expansions fail (an operation that ends failed).
+    knobs: dict[str, object] = {"real_databases": 1, "failing_volume_expansions": ["*/broken"]}
+    yield from serve(settings, embedded_redis_url, folder, name="cli-app", knobs=knobs)
+    support.delete_keys(embedded_redis_url, keys.pattern)
+
+
+def as_admin(served: Served) -> dict[str, str]:
+    """The variables that point kdb at the served app with its admin key, project acme/shop."""
+    return {
+        "KDB_URL": served.url,
+        "KDB_API_KEY": served.admin_token,
+        "KDB_DOMAIN": "acme",
+        "KDB_PROJECT": "shop",
+    }
+
+
+@dataclass
+class Kdb:
+    """`kdb` as a user runs it: in a shell whose home is `home`."""
+
+    home: Path
+    env: dict[str, str]
+
+    def __call__(
+        self, *args: str, input: str | None = None, timeout: float = 60, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(KDB), *args],
+            env={**self.env, **env},
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+@pytest.fixture
+def kdb(tmp_path: Path) -> Kdb:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KDB_")}
+    # The virtualenv's bin first: its psql and redis-cli (scripts/link_clients.py).
+    env |= {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "PATH": f"{BIN}:/usr/bin:/bin",
+    }
+    return Kdb(home=home, env=env)
