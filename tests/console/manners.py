@@ -177,7 +177,7 @@ _FOCUSED = (
     _COLOURS
     + """
 const el = document.activeElement;
-if (!el || el === document.body) return [-1, "body", "no element has focus"];
+if (!el || el === document.body) return [-1, "body", "no element has focus", 0];
 const s = getComputedStyle(el);
 let ring = null;
 const width = parseFloat(s.outlineWidth);
@@ -188,7 +188,8 @@ if (s.outlineStyle !== "none" && width >= 1) {
 } else if (s.boxShadow === "none") {
   ring = "no visible focus indicator (outline none, no box-shadow)";
 }
-return [el.__mannersIndex === undefined ? -2 : el.__mannersIndex, describe(el), ring];
+const parts = ["date", "time", "datetime-local", "month", "week"].includes(el.type) ? 8 : 0;
+return [el.__mannersIndex === undefined ? -2 : el.__mannersIndex, describe(el), ring, parts];
 """
 )
 
@@ -213,7 +214,14 @@ def keyboard_failures(driver: WebDriver, *, limit: int = 60) -> list[str]:
     failures = []
     for expected, name in enumerate(order[:limit]):
         ActionChains(driver).send_keys(Keys.TAB).perform()
-        index, focused, ring = driver.execute_script(_FOCUSED)
+        index, focused, ring, fields = driver.execute_script(_FOCUSED)
+        # A date or time input takes one Tab per part (day, month, year, hour...): on
+        # through its parts to the next control.
+        for _ in range(fields if index == expected - 1 else 0):
+            ActionChains(driver).send_keys(Keys.TAB).perform()
+            index, focused, ring, _parts = driver.execute_script(_FOCUSED)
+            if index != expected - 1:
+                break
         if index != expected:
             failures.append(f"tab {expected + 1}: focus on {focused}, expected {name}")
             break  # the rest of the order is off by one from here
@@ -281,7 +289,8 @@ def width_failures(driver: WebDriver) -> list[str]:
         with window(driver, width, height):
             extra = overflow(driver)
             if extra:
-                culprits = ", ".join(overflowing(driver)[:5])
+                # None found: one positioned outside its scroll box's containing block.
+                culprits = ", ".join(overflowing(driver)[:5]) or "an absolutely positioned one?"
                 failures.append(f"at {width}px the page is {extra}px too wide: {culprits}")
     return failures
 
