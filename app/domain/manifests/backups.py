@@ -321,9 +321,12 @@ def backup_session(
     }
 
 
-def backup_session_name(database: str, *, unix_seconds: int) -> str:
-    """`<bc>-<session>-<unixSeconds>` (KubeStash's GenerateBackupSessionName)."""
-    return names.derived_name(configuration_name(database), f"{MANUAL}-{unix_seconds}")
+def backup_session_name(database: str, *, unix_seconds: int, backup_id: str) -> str:
+    """`<bc>-<session>-<unixSeconds>-<id tail>`: KubeStash's GenerateBackupSessionName, with
+    the tail of our backup's id, since two backups of a database asked for within one second
+    would otherwise share one session (and one Snapshot, which only one record may hold)."""
+    tail = backup_id.rsplit("-", 1)[-1][-6:].lower()
+    return names.derived_name(configuration_name(database), f"{MANUAL}-{unix_seconds}-{tail}")
 
 
 def restore_session(

@@ -70,7 +70,7 @@ class BackupRun:
             await backup_cluster.converge_policy(gateway, database, storage)
         target = backup_cluster.target_of(database)
         name = backup.session_name or manifests.backup_session_name(
-            target.name, unix_seconds=int(backup.created_at.timestamp())
+            target.name, unix_seconds=int(backup.created_at.timestamp()), backup_id=backup.id
         )
         manifest = manifests.backup_session(target, name=name, backup_type=backup.type.value)
         # AlreadyExists: made by an earlier run of this step.
