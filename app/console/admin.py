@@ -12,7 +12,7 @@ import math
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
@@ -21,13 +21,11 @@ from app.api.v1 import providers as provider_routes
 from app.api.v1 import quotas as quota_routes
 from app.api.v1.database_routing import DNS_LABEL
 from app.console import pages, paging
+from app.console.targets import Domain, Project, Visitor
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
 
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
 ProviderId = Annotated[str, Path(min_length=1, max_length=64)]
-Domain = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
-Project = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
 PROVIDERS = f"{pages.PREFIX}/admin/providers"
 QUOTAS = f"{pages.PREFIX}/admin/quotas"
 # The quota form's fields: (field, label, unit, whole numbers only).

@@ -10,17 +10,16 @@ admins only for the platform scope. Must not: decide who reads what itself.
 from __future__ import annotations
 
 import re
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.api import deps, errors
 from app.api.v1 import audit as audit_routes
 from app.console import pages, paging
+from app.console.targets import Visitor
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
 
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
 AUDIT = f"{pages.PREFIX}/audit"
 # The filters and the longest value the API takes for each.
 _TEXT_FILTERS = {"domain": 100, "project": 100, "actor": 64, "target": 100}

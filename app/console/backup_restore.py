@@ -18,17 +18,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from app.api import auth, deps
+from app.api import deps
 from app.api.v1 import database_models as models
-from app.api.v1.database_routing import authorized_database
 from app.api.v1.databases import new_database
-from app.console import pages
+from app.console import pages, targets
 from app.console.backups import PageNumber, backup_page
-from app.console.databases import Domain, Project, base_of, may_write
+from app.console.targets import CsrfForm, Domain, Project, ReadableDatabase, Visitor
 from app.domain import access, pitr
 from app.domain.backups import Backup, BackupStatus
 from app.domain.databases import Database
@@ -39,7 +38,6 @@ from app.store.protocols import DatabaseFilter
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
 
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
 DatabaseId = Annotated[str | None, Query(max_length=64)]  # "" from the filter: any
 PAGE_SIZE = 20
 BAR_WIDTH = 600  # the time bar's SVG user units
@@ -63,13 +61,7 @@ async def _copy(
 ) -> Database | tuple[int, dict[str, str]]:
     """A new database like `source` restored from `restore_from`, as the API's create makes
     it; or (status, errors by field) when it is refused."""
-    auth.authorize(
-        visitor.principal,
-        domain=source.domain,
-        project=source.project,
-        action=access.Action.WRITE,
-        missing=f"project {source.domain}/{source.project} not found",
-    )
+    targets.check_project(visitor, source.domain, source.project, access.Action.WRITE)
     wanted = {
         "name": name,
         "engine": source.engine,
@@ -90,32 +82,24 @@ async def _copy(
     except RuleViolated as exc:
         return 422, {_field_of(exc.field): exc.message}
     except Conflict as exc:
-        return 409, {"name" if exc.code == "duplicate_name" else "form": exc.message}
+        return 409, {targets.conflict_field(exc): exc.message}
     return database
 
 
 def _created(database: Database) -> Response:
-    return RedirectResponse(
-        f"{base_of(database.domain, database.project)}/{database.id}", status_code=303
-    )
+    return RedirectResponse(targets.page_of(database), status_code=303)
 
 
 @router.post("/domain/{domain}/project/{project}/databases/{database_id}/backups/{backup_id}/clone")
 async def clone(
-    request: Request,
     visitor: Visitor,
     service: deps.Databases,
     backups: deps.Backups,
     operations: deps.Operations,
-    domain: Domain,
-    project: Project,
-    database_id: str,
+    source: ReadableDatabase,
     backup_id: str,
+    form: CsrfForm,
 ) -> Response:
-    source = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.READ
-    )
-    form = await pages.form_of(request, csrf=visitor.session.csrf)
     name = form.get("name", "").strip()
     made = await _copy(visitor, backups, service, source, name, {"backup_id": backup_id})
     if isinstance(made, Database):
@@ -174,19 +158,17 @@ async def _pitr_page(
             "earliest": window.earliest.astimezone(UTC).strftime(_LOCAL),
             "latest": window.latest.astimezone(UTC).strftime(_LOCAL),
         }
-    return pages.render(
+    return targets.project_page(
         "point_in_time.html",
+        visitor,
+        database.domain,
+        database.project,
         status=status,
         title=f"Point-in-time restore of {database.name}",
-        principal=visitor.principal,
-        visitor=visitor,
-        domain=database.domain,
-        project=database.project,
-        base=base_of(database.domain, database.project),
         database=database,
         window=window,
         problem=problem,
-        may_write=may_write(visitor, database.domain, database.project),
+        may_write=targets.may_write(visitor, database.domain, database.project),
         values=values or {},
         field_errors=field_errors or {},
         **context,
@@ -195,33 +177,19 @@ async def _pitr_page(
 
 @router.get("/domain/{domain}/project/{project}/databases/{database_id}/point-in-time")
 async def point_in_time_form(
-    visitor: Visitor,
-    service: deps.Databases,
-    backups: deps.Backups,
-    domain: Domain,
-    project: Project,
-    database_id: str,
+    visitor: Visitor, backups: deps.Backups, database: ReadableDatabase
 ) -> Response:
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.READ
-    )
     return await _pitr_page(visitor, backups, database)
 
 
 @router.post("/domain/{domain}/project/{project}/databases/{database_id}/point-in-time")
 async def point_in_time(
-    request: Request,
     visitor: Visitor,
     service: deps.Databases,
     backups: deps.Backups,
-    domain: Domain,
-    project: Project,
-    database_id: str,
+    source: ReadableDatabase,
+    form: CsrfForm,
 ) -> Response:
-    source = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.READ
-    )
-    form = await pages.form_of(request, csrf=visitor.session.csrf)
     values = {name: form.get(name, "").strip() for name in ("name", "point_in_time")}
     moment = values["point_in_time"]
     # The input's value carries no zone; the page says it is UTC.
@@ -246,13 +214,7 @@ async def project_backups(
     page: PageNumber = 1,
 ) -> Response:
     """The project's backups as the API's project route lists them, newest first."""
-    auth.authorize(
-        visitor.principal,
-        domain=domain,
-        project=project,
-        action=access.Action.READ,
-        missing=f"project {domain}/{project} not found",
-    )
+    targets.check_project(visitor, domain, project)
     found = await backups.list_for_project(
         domain,
         project,
@@ -263,19 +225,17 @@ async def project_backups(
     databases = await lists.page(
         DatabaseFilter(domain=domain, project=project, include_deleted=True), offset=0, limit=100
     )
-    return pages.render(
+    return targets.project_page(
         "backups.html",
+        visitor,
+        domain,
+        project,
         title=f"Backups of {domain}/{project}",
-        principal=visitor.principal,
-        visitor=visitor,
-        domain=domain,
-        project=project,
-        base=base_of(domain, project),
         backups=found.items,
         total=found.total,
         page=page,
         pages_total=max(1, -(-found.total // PAGE_SIZE)),
         databases=databases.items,
         database_id=database_id or "",
-        may_write=may_write(visitor, domain, project),
+        may_write=targets.may_write(visitor, domain, project),
     )

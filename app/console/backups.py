@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
 
 from app.api import deps
 from app.api.v1.database_routing import authorized_database
-from app.console import pages
-from app.console.databases import Domain, Project, base_of, may_write
+from app.console import pages, targets
+from app.console.targets import CsrfForm, ReadableDatabase, Visitor, WritableDatabase
 from app.domain import access
 from app.domain import operation_kinds as kinds
 from app.domain.backups import Backup, BackupStatus, BackupType
@@ -38,7 +38,6 @@ from app.store.protocols import OperationFilter
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
 
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 PAGE_SIZE = 10
 _WATCHED = frozenset({kinds.BACKUP.type, kinds.RESTORE.type})
@@ -68,7 +67,7 @@ def rights(
     visitor: pages.Visitor, database: Database, active: str | None, backup: Backup | None = None
 ) -> dict[str, bool]:
     """Which buttons to show: the service's own rules, read before it is asked."""
-    writable = may_write(visitor, database.domain, database.project)
+    writable = targets.may_write(visitor, database.domain, database.project)
     idle = writable and active is None
     succeeded = backup is not None and backup.status is BackupStatus.SUCCEEDED
     return {
@@ -104,14 +103,16 @@ async def _section(
     }
 
 
+# Its database is checked in its body: as a dependency, the check would run before the page
+# number is validated, a 403/404 where an invalid page is a 422 (see `targets`).
 @router.get("/domain/{domain}/project/{project}/databases/{database_id}/backups-section")
 async def backups_section(
     visitor: Visitor,
     service: deps.Databases,
     backups: deps.Backups,
     operations: deps.Operations,
-    domain: Domain,
-    project: Project,
+    domain: targets.Domain,
+    project: targets.Project,
     database_id: str,
     page: PageNumber = 1,
 ) -> Response:
@@ -122,28 +123,23 @@ async def backups_section(
     return pages.render(
         "_backups_section.html",
         visitor=visitor,
-        base=base_of(domain, project),
+        base=targets.base_of(domain, project),
         database=database,
         **await _section(visitor, backups, operations, database, page),
     )
 
 
+def _backups_of(database: Database) -> Response:
+    """303 to the database's page, at its backups."""
+    return RedirectResponse(f"{targets.page_of(database)}#backups", status_code=303)
+
+
 @router.post("/domain/{domain}/project/{project}/databases/{database_id}/backups")
 async def back_up_now(
-    request: Request,
-    visitor: Visitor,
-    service: deps.Databases,
-    backups: deps.Backups,
-    domain: Domain,
-    project: Project,
-    database_id: str,
+    visitor: Visitor, backups: deps.Backups, database: WritableDatabase, _: CsrfForm
 ) -> Response:
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.WRITE
-    )
-    await pages.form_of(request, csrf=visitor.session.csrf)
     await backups.take(database, actor=visitor.principal.key_id)  # refusals: a page
-    return RedirectResponse(f"{base_of(domain, project)}/{database.id}#backups", status_code=303)
+    return _backups_of(database)
 
 
 async def backup_page(
@@ -160,15 +156,13 @@ async def backup_page(
     """One backup's page: its facts and the forms valid for it now."""
     backup = await backups.get(database, backup_id)
     active = await active_operation(operations, database)
-    return pages.render(
+    return targets.project_page(
         "restore.html",
+        visitor,
+        database.domain,
+        database.project,
         status=status,
         title=f"Backup {backup.id} of {database.name}",
-        principal=visitor.principal,
-        visitor=visitor,
-        domain=database.domain,
-        project=database.project,
-        base=base_of(database.domain, database.project),
         database=database,
         backup=backup,
         active=active,
@@ -181,17 +175,11 @@ async def backup_page(
 @router.get("/domain/{domain}/project/{project}/databases/{database_id}/backups/{backup_id}")
 async def one_backup(
     visitor: Visitor,
-    service: deps.Databases,
     backups: deps.Backups,
     operations: deps.Operations,
-    domain: Domain,
-    project: Project,
-    database_id: str,
+    database: ReadableDatabase,
     backup_id: str,
 ) -> Response:
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.READ
-    )
     return await backup_page(visitor, backups, operations, database, backup_id)
 
 
@@ -199,61 +187,35 @@ async def one_backup(
     "/domain/{domain}/project/{project}/databases/{database_id}/backups/{backup_id}/restore"
 )
 async def restore_in_place(
-    request: Request,
     visitor: Visitor,
-    service: deps.Databases,
     backups: deps.Backups,
     operations: deps.Operations,
-    domain: Domain,
-    project: Project,
-    database_id: str,
+    database: WritableDatabase,
     backup_id: str,
+    form: CsrfForm,
 ) -> Response:
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.WRITE
-    )
-    form = await pages.form_of(request, csrf=visitor.session.csrf)
     if form.get("confirm_name", "").strip() != database.name:
-        return await backup_page(
-            visitor,
-            backups,
-            operations,
-            database,
-            backup_id,
-            status=422,
-            field_errors={"confirm_name": f"type {database.name} to replace its data"},
-        )
+        asked = {"confirm_name": f"type {database.name} to replace its data"}
+        shown = (visitor, backups, operations, database, backup_id)
+        return await backup_page(*shown, status=422, field_errors=asked)
     await backups.restore_in_place(database, backup_id, actor=visitor.principal.key_id)
-    return RedirectResponse(f"{base_of(domain, project)}/{database.id}", status_code=303)
+    return RedirectResponse(targets.page_of(database), status_code=303)
 
 
 @router.post(
     "/domain/{domain}/project/{project}/databases/{database_id}/backups/{backup_id}/delete"
 )
 async def delete_backup(
-    request: Request,
     visitor: Visitor,
-    service: deps.Databases,
     backups: deps.Backups,
     operations: deps.Operations,
-    domain: Domain,
-    project: Project,
-    database_id: str,
+    database: WritableDatabase,
     backup_id: str,
+    form: CsrfForm,
 ) -> Response:
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.WRITE
-    )
-    form = await pages.form_of(request, csrf=visitor.session.csrf)
     if form.get("confirm_delete") != "yes":
-        return await backup_page(
-            visitor,
-            backups,
-            operations,
-            database,
-            backup_id,
-            status=422,
-            field_errors={"confirm_delete": "tick the box to delete this backup"},
-        )
+        asked = {"confirm_delete": "tick the box to delete this backup"}
+        shown = (visitor, backups, operations, database, backup_id)
+        return await backup_page(*shown, status=422, field_errors=asked)
     await backups.remove(database, backup_id)
-    return RedirectResponse(f"{base_of(domain, project)}/{database.id}#backups", status_code=303)
+    return _backups_of(database)

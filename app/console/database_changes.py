@@ -14,9 +14,9 @@ the page, whose timeline follows the operation. Must not: decide a rule itself.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 
@@ -24,114 +24,63 @@ from app.api import deps
 from app.api.v1 import database_actions
 from app.api.v1 import database_models as models
 from app.api.v1 import databases as database_api
-from app.api.v1.database_routing import authorized_database
-from app.console import database_page, pages
-from app.console.databases import Domain, Project, base_of
-from app.domain import access
+from app.console import pages, targets
+from app.console.database_page import DatabasePage, Page
+from app.console.targets import CsrfForm, WritableDatabase
 from app.domain.databases import Database
 from app.services.database_errors import Conflict, RuleViolated
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
 
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
 PATH = "/domain/{domain}/project/{project}/databases/{database_id}"
 Submit = Callable[[Database, Any], Awaitable[object]]
 
 
 async def _change(
-    request: Request,
-    visitor: pages.Visitor,
-    service: deps.Databases,
-    catalog: deps.Catalog,
-    operations: deps.Operations,
-    where: tuple[str, str, str],
-    model: type[BaseModel],
-    submit: Submit,
+    shown: Page, database: Database, form: dict[str, str], model: type[BaseModel], submit: Submit
 ) -> Response:
-    """Check, read the form, validate it with `model`, `submit` it; the page again on a
-    refusal, else 303 to the page."""
-    domain, project, database_id = where
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.WRITE
-    )
-    form = await pages.form_of(request, csrf=visitor.session.csrf)
+    """Validate the form with `model`, `submit` it; the page again on a refusal, else 303 to
+    the page."""
     fields = tuple(model.model_fields)
-    shown = (visitor, service, catalog, operations, domain, project, database)
     try:
         # A form is text: numbers and booleans are read from it as the API reads JSON's.
         asked = {k: v for k, v in form.items() if k in fields and v}
         body = model.model_validate(asked, strict=False)
     except ValidationError as exc:
-        found = {str(e["loc"][0]) if e["loc"] else "form": e["msg"] for e in exc.errors()}
+        found = targets.field_errors(exc)
         problem = found.pop("form", None)
-        return await database_page.page(*shown, status=422, field_errors=found, problem=problem)
+        return await shown.render(database, status=422, field_errors=found, problem=problem)
     try:
         await submit(database, body)
     except (Conflict, RuleViolated) as exc:
-        return await database_page.refused(exc, *shown, fields=fields)
-    return RedirectResponse(f"{base_of(domain, project)}/{database.id}", status_code=303)
+        return await shown.refused(exc, database, fields=fields)
+    return RedirectResponse(targets.page_of(database), status_code=303)
 
 
 @router.post(f"{PATH}/scale")
-async def scale(
-    request: Request,
-    visitor: Visitor,
-    service: deps.Databases,
-    catalog: deps.Catalog,
-    operations: deps.Operations,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> Response:
+async def scale(shown: DatabasePage, database: WritableDatabase, form: CsrfForm) -> Response:
     async def submit(database: Database, body: models.ScaleIn) -> object:
-        return await database_actions.scale(service, database, body, actor=visitor.principal.key_id)
+        actor = shown.visitor.principal.key_id
+        return await database_actions.scale(shown.service, database, body, actor=actor)
 
-    where = (domain, project, database_id)
-    return await _change(
-        request, visitor, service, catalog, operations, where, models.ScaleIn, submit
-    )
+    return await _change(shown, database, form, models.ScaleIn, submit)
 
 
 @router.post(f"{PATH}/upgrade")
-async def upgrade(
-    request: Request,
-    visitor: Visitor,
-    service: deps.Databases,
-    catalog: deps.Catalog,
-    operations: deps.Operations,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> Response:
+async def upgrade(shown: DatabasePage, database: WritableDatabase, form: CsrfForm) -> Response:
     async def submit(database: Database, body: models.UpgradeIn) -> object:
-        return await database_actions.upgrade(
-            service, database, body, actor=visitor.principal.key_id
-        )
+        actor = shown.visitor.principal.key_id
+        return await database_actions.upgrade(shown.service, database, body, actor=actor)
 
-    where = (domain, project, database_id)
-    return await _change(
-        request, visitor, service, catalog, operations, where, models.UpgradeIn, submit
-    )
+    return await _change(shown, database, form, models.UpgradeIn, submit)
 
 
 @router.post(f"{PATH}/deletion-protection")
 async def deletion_protection(
-    request: Request,
-    visitor: Visitor,
-    service: deps.Databases,
-    backups: deps.Backups,
-    catalog: deps.Catalog,
-    operations: deps.Operations,
-    domain: Domain,
-    project: Project,
-    database_id: str,
+    shown: DatabasePage, backups: deps.Backups, database: WritableDatabase, form: CsrfForm
 ) -> Response:
     async def submit(database: Database, body: models.PatchDatabaseIn) -> object:
-        return await database_api.change(
-            service, backups, database, body, actor=visitor.principal.key_id
-        )
+        actor = shown.visitor.principal.key_id
+        return await database_api.change(shown.service, backups, database, body, actor=actor)
 
-    where = (domain, project, database_id)
-    return await _change(
-        request, visitor, service, catalog, operations, where, models.PatchDatabaseIn, submit
-    )
+    return await _change(shown, database, form, models.PatchDatabaseIn, submit)

@@ -11,10 +11,10 @@ API's sort parsing (`filters.sort_order`, a 422 naming `query.sort`) and the sam
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import QueryParams
 
@@ -22,8 +22,8 @@ from app.api import deps, errors
 from app.api.v1 import filters
 from app.api.v1.database_routing import DNS_LABEL
 from app.api.v1.database_search import scope_of
-from app.console import lists, pages
-from app.console.databases import Domain, Project, base_of, may_write, read_project
+from app.console import lists, pages, targets
+from app.console.targets import Domain, Project, Visitor, base_of, check_project, may_write
 from app.domain import engines
 from app.domain.databases import DatabaseStatus
 from app.services.database_lists import DatabaseLists
@@ -31,7 +31,6 @@ from app.store.protocols import DatabaseFilter
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
 
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
 PAGE_SIZE = 20
 _NAME_FILTER = re.compile(r"^[a-z0-9-]{1,63}$")
 _TENANT = re.compile(DNS_LABEL)
@@ -136,15 +135,13 @@ async def list_databases(
     domain: Domain,
     project: Project,
 ) -> Response:
-    read_project(visitor, domain, project)
-    return pages.render(
+    check_project(visitor, domain, project)
+    return targets.project_page(
         "databases.html",
+        visitor,
+        domain,
+        project,
         title=f"Databases of {domain}/{project}",
-        principal=visitor.principal,
-        visitor=visitor,
-        domain=domain,
-        project=project,
-        base=base_of(domain, project),
         may_write=may_write(visitor, domain, project),
         **await _listed(lists_, request.query_params, domain=domain, project=project, shown={}),
     )

@@ -18,6 +18,7 @@ as JSON.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -26,8 +27,8 @@ from fastapi.responses import RedirectResponse
 from app.api import deps
 from app.api.v1 import databases as database_api
 from app.api.v1.database_routing import PAUSED, RUNNING, SERVING, authorized_database
-from app.console import database_forms, pages
-from app.console.databases import Domain, Project, base_of, may_write
+from app.console import database_forms, pages, targets
+from app.console.targets import CsrfForm, ReadableDatabase, Visitor, WritableDatabase
 from app.domain import access
 from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus
@@ -39,7 +40,6 @@ from app.store.protocols import OperationFilter
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
 
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
 Action = Annotated[str, Path(pattern="^(pause|resume|restart|rotate-credentials)$")]
 TIMELINE = 10
 # Statuses the page stops refreshing in (as `_status.html`): nothing moves by itself there.
@@ -58,197 +58,161 @@ _CHANGES = {"scale": RUNNING, "upgrade": RUNNING}
 _GONE = (DatabaseStatus.DELETED, DatabaseStatus.DELETING)
 
 
-async def _activity(
-    visitor: pages.Visitor,
-    service: DatabaseService,
-    catalog: CatalogService,
-    operations: OperationService,
-    domain: str,
-    project: str,
-    database: Database,
-) -> dict[str, Any]:
-    """What the actions and the timeline are drawn from."""
-    found = await operations.page(
-        OperationFilter(database_id=database.id), offset=0, limit=TIMELINE
-    )
-    busy = any(o.is_active for o in found.items)
-    writable = may_write(visitor, domain, project)
-    status = database.status
-    valid = [name for name, (_, _, allowed) in _ACTIONS.items() if status in allowed]
-    valid += [name for name, allowed in _CHANGES.items() if status in allowed]
-    if status not in _GONE:
-        valid += ["deletion-protection", "delete"]
-    actions = valid if writable and not busy else []
-    options = await database_forms.action_options(service, catalog, database) if actions else {}
-    if not options.get("upgrade_targets") and not options.get("upgrade_problem"):
-        actions = [a for a in actions if a != "upgrade"]
-    return {
-        "operations": found.items,
-        "actions": actions,
-        "options": options,
-        "may_write": writable,
-        "polling": busy or status not in SETTLED,
-        "busy": busy,
-    }
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A database's page for one visitor, with the services it is drawn from."""
 
+    visitor: pages.Visitor
+    service: DatabaseService
+    catalog: CatalogService
+    operations: OperationService
 
-async def page(
-    visitor: pages.Visitor,
-    service: DatabaseService,
-    catalog: CatalogService,
-    operations: OperationService,
-    domain: str,
-    project: str,
-    database: Database,
-    *,
-    status: int = 200,
-    problem: str | None = None,
-    field_errors: dict[str, str] | None = None,
-) -> Response:
-    events = await service.events(database, offset=0, limit=20)
-    return pages.render(
-        "database.html",
-        status=status,
-        title=f"{database.name} ({domain}/{project})",
-        principal=visitor.principal,
-        visitor=visitor,
-        domain=domain,
-        project=project,
-        base=base_of(domain, project),
-        database=database,
-        events=events.items,
-        may_read_credentials=access.decide(
-            visitor.principal, domain=domain, project=project, action=access.Action.CREDENTIALS
+    async def activity(self, database: Database) -> dict[str, Any]:
+        """What the actions and the timeline are drawn from."""
+        found = await self.operations.page(
+            OperationFilter(database_id=database.id), offset=0, limit=TIMELINE
         )
-        is access.Decision.ALLOW,
-        problem=problem,
-        field_errors=field_errors or {},
-        **await _activity(visitor, service, catalog, operations, domain, project, database),
-    )
+        busy = any(o.is_active for o in found.items)
+        writable = targets.may_write(self.visitor, database.domain, database.project)
+        status = database.status
+        valid = [name for name, (_, _, allowed) in _ACTIONS.items() if status in allowed]
+        valid += [name for name, allowed in _CHANGES.items() if status in allowed]
+        if status not in _GONE:
+            valid += ["deletion-protection", "delete"]
+        actions = valid if writable and not busy else []
+        options = (
+            await database_forms.action_options(self.service, self.catalog, database)
+            if actions
+            else {}
+        )
+        if not options.get("upgrade_targets") and not options.get("upgrade_problem"):
+            actions = [a for a in actions if a != "upgrade"]
+        return {
+            "operations": found.items,
+            "actions": actions,
+            "options": options,
+            "may_write": writable,
+            "polling": busy or status not in SETTLED,
+            "busy": busy,
+        }
+
+    async def render(
+        self,
+        database: Database,
+        *,
+        status: int = 200,
+        problem: str | None = None,
+        field_errors: dict[str, str] | None = None,
+    ) -> Response:
+        domain, project = database.domain, database.project
+        events = await self.service.events(database, offset=0, limit=20)
+        return targets.project_page(
+            "database.html",
+            self.visitor,
+            domain,
+            project,
+            status=status,
+            title=f"{database.name} ({domain}/{project})",
+            database=database,
+            events=events.items,
+            may_read_credentials=access.decide(
+                self.visitor.principal,
+                domain=domain,
+                project=project,
+                action=access.Action.CREDENTIALS,
+            )
+            is access.Decision.ALLOW,
+            problem=problem,
+            field_errors=field_errors or {},
+            **await self.activity(database),
+        )
+
+    async def refused(
+        self, exc: Conflict | RuleViolated, database: Database, *, fields: tuple[str, ...] = ()
+    ) -> Response:
+        """The page again with the refusal: by its field when the form has it, else on top."""
+        fresh = await self.service.get(database.domain, database.project, database.id)
+        status = 409 if isinstance(exc, Conflict) else 422
+        field = exc.field.removeprefix("body.") if isinstance(exc, RuleViolated) else ""
+        if field in fields:
+            return await self.render(fresh, status=status, field_errors={field: exc.message})
+        return await self.render(fresh, status=status, problem=exc.message)
+
+
+async def _page(
+    visitor: Visitor,
+    service: deps.Databases,
+    catalog: deps.Catalog,
+    operations: deps.Operations,
+) -> Page:
+    return Page(visitor, service, catalog, operations)
+
+
+DatabasePage = Annotated[Page, Depends(_page)]
 
 
 @router.get("/domain/{domain}/project/{project}/databases/{database_id}")
-async def database_page(
-    visitor: Visitor,
-    service: deps.Databases,
-    catalog: deps.Catalog,
-    operations: deps.Operations,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> Response:
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.READ
-    )
-    return await page(visitor, service, catalog, operations, domain, project, database)
+async def database_page(shown: DatabasePage, database: ReadableDatabase) -> Response:
+    return await shown.render(database)
 
 
 @router.get("/domain/{domain}/project/{project}/databases/{database_id}/activity")
-async def database_activity(
-    visitor: Visitor,
-    service: deps.Databases,
-    catalog: deps.Catalog,
-    operations: deps.Operations,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> Response:
+async def database_activity(shown: DatabasePage, database: ReadableDatabase) -> Response:
     """The actions and the operations timeline alone, for the page to refresh in place."""
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.READ
-    )
     return pages.render(
         "_activity.html",
-        visitor=visitor,
-        base=base_of(domain, project),
+        visitor=shown.visitor,
+        base=targets.base_of(database.domain, database.project),
         database=database,
         field_errors={},
         oob=True,  # the status badges too: an action leaves them settled until it runs
-        **await _activity(visitor, service, catalog, operations, domain, project, database),
-    )
-
-
-async def refused(
-    exc: Conflict | RuleViolated,
-    visitor: pages.Visitor,
-    service: DatabaseService,
-    catalog: CatalogService,
-    operations: OperationService,
-    domain: str,
-    project: str,
-    database: Database,
-    *,
-    fields: tuple[str, ...] = (),
-) -> Response:
-    """The page again with the refusal: by its field when the form has it, else on top."""
-    fresh = await service.get(domain, project, database.id)
-    status = 409 if isinstance(exc, Conflict) else 422
-    field = exc.field.removeprefix("body.") if isinstance(exc, RuleViolated) else ""
-    where = {"field_errors": {field: exc.message}} if field in fields else {"problem": exc.message}
-    return await page(
-        visitor, service, catalog, operations, domain, project, fresh, status=status, **where
+        **await shown.activity(database),
     )
 
 
 @router.post("/domain/{domain}/project/{project}/databases/{database_id}/delete")
 async def delete(
-    request: Request,
-    visitor: Visitor,
-    service: deps.Databases,
-    backups: deps.Backups,
-    catalog: deps.Catalog,
-    operations: deps.Operations,
-    domain: Domain,
-    project: Project,
-    database_id: str,
+    shown: DatabasePage, backups: deps.Backups, database: WritableDatabase, form: CsrfForm
 ) -> Response:
     """The API's delete, after a final backup when the form asks for one."""
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.WRITE
-    )
-    form = await pages.form_of(request, csrf=visitor.session.csrf)
-    shown = (visitor, service, catalog, operations, domain, project, database)
     if form.get("confirm_name", "").strip() != database.name:
-        return await page(
-            *shown,
-            status=422,
-            field_errors={"confirm_name": f"type {database.name} to delete this database"},
-        )
+        asked = {"confirm_name": f"type {database.name} to delete this database"}
+        return await shown.render(database, status=422, field_errors=asked)
     try:
         await database_api.remove(
-            service,
+            shown.service,
             backups,
             database,
             final_backup=form.get("final_backup") == "on",
-            actor=visitor.principal.key_id,
+            actor=shown.visitor.principal.key_id,
         )
     except (Conflict, RuleViolated) as exc:
-        return await refused(exc, *shown)
-    return RedirectResponse(f"{base_of(domain, project)}/{database.id}", status_code=303)
+        return await shown.refused(exc, database)
+    return RedirectResponse(targets.page_of(database), status_code=303)
 
 
 # After `delete` (and `database_changes`): a path parameter would take their names.
+# Its database is checked in its body, its form read after: as dependencies, they would run
+# before `action` is validated, a 403/404 where an unknown action is a 422 (see `targets`).
 @router.post("/domain/{domain}/project/{project}/databases/{database_id}/{action}")
 async def act(
     request: Request,
-    visitor: Visitor,
-    service: deps.Databases,
-    catalog: deps.Catalog,
-    operations: deps.Operations,
-    domain: Domain,
-    project: Project,
+    shown: DatabasePage,
+    domain: targets.Domain,
+    project: targets.Project,
     database_id: str,
     action: Action,
 ) -> Response:
+    visitor = shown.visitor
     database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.WRITE
+        shown.service, visitor.principal, domain, project, database_id, access.Action.WRITE
     )
     await pages.form_of(request, csrf=visitor.session.csrf)
     kind, wanted, allowed = _ACTIONS[action]
     try:
-        await service.mutate(
+        await shown.service.mutate(
             database, kind, wanted, actor=visitor.principal.key_id, allowed_from=allowed
         )
     except (Conflict, RuleViolated) as exc:
-        return await refused(exc, visitor, service, catalog, operations, domain, project, database)
-    return RedirectResponse(f"{base_of(domain, project)}/{database.id}", status_code=303)
+        return await shown.refused(exc, database)
+    return RedirectResponse(targets.page_of(database), status_code=303)

@@ -9,49 +9,24 @@ not use are not shown, and the server refuses them anyway.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from functools import partial
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from app.api import auth, deps
+from app.api import deps
 from app.api.v1 import database_models as models
-from app.api.v1.database_routing import DNS_LABEL, authorized_database
-from app.console import database_forms, pages
-from app.domain import access, client_commands, engines
+from app.console import database_forms, pages, targets
+from app.console.targets import CsrfForm, Domain, Project, ProjectWriter, base_of
+from app.domain import client_commands, engines
 from app.services.catalog import CatalogUnavailable
 from app.services.database_errors import Conflict, RuleViolated
 from app.services.databases import NewDatabase
 from app.services.errors import ServiceError
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
-
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
-Domain = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
-Project = Annotated[str, Path(pattern=DNS_LABEL, max_length=63)]
-
-
-def base_of(domain: str, project: str) -> str:
-    return f"{pages.PREFIX}/domain/{domain}/project/{project}/databases"
-
-
-def may_write(visitor: pages.Visitor, domain: str, project: str) -> bool:
-    decision = access.decide(
-        visitor.principal, domain=domain, project=project, action=access.Action.WRITE
-    )
-    return decision is access.Decision.ALLOW
-
-
-def read_project(visitor: pages.Visitor, domain: str, project: str) -> None:
-    """The API's READ check on a project (404 outside the key's tenant)."""
-    auth.authorize(
-        visitor.principal,
-        domain=domain,
-        project=project,
-        action=access.Action.READ,
-        missing=f"project {domain}/{project} not found",
-    )
 
 
 async def _versions(catalog: deps.Catalog) -> tuple[dict[str, list[str]], str | None]:
@@ -90,20 +65,17 @@ async def _create_form(
     *,
     values: dict[str, str] | None = None,
     field_errors: dict[str, str] | None = None,
-    error: str | None = None,
     status: int = 200,
 ) -> Response:
     versions, unavailable = await _versions(catalog)
     values = values or {}
-    return pages.render(
+    return targets.project_page(
         "create.html",
+        visitor,
+        domain,
+        project,
         status=status,
         title=f"Create a database in {domain}/{project}",
-        principal=visitor.principal,
-        visitor=visitor,
-        domain=domain,
-        project=project,
-        base=base_of(domain, project),
         versions=versions,
         sizes=list(catalog.sizes),
         default_size=catalog.sizes.default_name,
@@ -111,35 +83,23 @@ async def _create_form(
         default_storage=models.CreateDatabaseIn.model_fields["storage_gb"].default,
         values=values,
         field_errors=field_errors or {},
-        error=error or unavailable,
+        error=unavailable,
         **_engine_options(values.get("engine"), versions, values),
-    )
-
-
-def _write(visitor: pages.Visitor, domain: str, project: str) -> None:
-    auth.authorize(
-        visitor.principal,
-        domain=domain,
-        project=project,
-        action=access.Action.WRITE,
-        missing=f"project {domain}/{project} not found",
     )
 
 
 @router.get("/domain/{domain}/project/{project}/databases/new")
 async def create_form(
-    visitor: Visitor, catalog: deps.Catalog, domain: Domain, project: Project
+    visitor: ProjectWriter, catalog: deps.Catalog, domain: Domain, project: Project
 ) -> Response:
-    _write(visitor, domain, project)
     return await _create_form(visitor, catalog, domain, project)
 
 
 @router.get("/domain/{domain}/project/{project}/databases/new/options")
 async def engine_options(
-    request: Request, visitor: Visitor, catalog: deps.Catalog, domain: Domain, project: Project
+    request: Request, _: ProjectWriter, catalog: deps.Catalog, domain: Domain, project: Project
 ) -> Response:
     """The version and replica choices for the engine picked (htmx, on its change)."""
-    _write(visitor, domain, project)
     versions, unavailable = await _versions(catalog)
     values = {k: request.query_params.get(k, "") for k in ("engine", "high_availability")}
     return pages.render(
@@ -164,25 +124,21 @@ _FORM_FIELDS = (
 
 @router.post("/domain/{domain}/project/{project}/databases")
 async def create_database(
-    request: Request,
-    visitor: Visitor,
+    visitor: ProjectWriter,  # before the form is read: 403/404 tell nothing more
     service: deps.Databases,
     catalog: deps.Catalog,
     domain: Domain,
     project: Project,
+    form: CsrfForm,
 ) -> Response:
-    _write(visitor, domain, project)  # before the form is read: 403/404 tell nothing more
-    form = await pages.form_of(request, csrf=visitor.session.csrf)
     values = {name: form.get(name, "").strip() for name in _FORM_FIELDS}
+    again = partial(_create_form, visitor, catalog, domain, project, values=values)
     try:
         # A form is text: numbers and check boxes are read as the API reads JSON's.
         asked = {k: v for k, v in values.items() if v}
         body = models.CreateDatabaseIn.model_validate(asked, strict=False)
     except ValidationError as exc:
-        found = {str(e["loc"][0]) if e["loc"] else "form": e["msg"] for e in exc.errors()}
-        return await _create_form(
-            visitor, catalog, domain, project, values=values, field_errors=found, status=422
-        )
+        return await again(field_errors=targets.field_errors(exc), status=422)
     fields = body.model_dump(mode="json", exclude={*body.PLACEMENT, "restore_from"})
     try:
         database, _ = await service.create(
@@ -191,57 +147,25 @@ async def create_database(
     except RuleViolated as exc:
         field = exc.field.removeprefix("body.")
         field = field if field in _FORM_FIELDS else "form"
-        return await _create_form(
-            visitor,
-            catalog,
-            domain,
-            project,
-            values=values,
-            field_errors={field: exc.message},
-            status=422,
-        )
+        return await again(field_errors={field: exc.message}, status=422)
     except Conflict as exc:
-        where = "name" if exc.code == "duplicate_name" else "form"
-        return await _create_form(
-            visitor,
-            catalog,
-            domain,
-            project,
-            values=values,
-            field_errors={where: exc.message},
-            status=409,
-        )
+        return await again(field_errors={targets.conflict_field(exc): exc.message}, status=409)
     return RedirectResponse(f"{base_of(domain, project)}/{database.id}", status_code=303)
 
 
 @router.get("/domain/{domain}/project/{project}/databases/{database_id}/status")
-async def database_status(
-    visitor: Visitor,
-    service: deps.Databases,
-    domain: Domain,
-    project: Project,
-    database_id: str,
-) -> Response:
+async def database_status(database: targets.ReadableDatabase) -> Response:
     """The status badges alone, for the page to refresh them in place (htmx)."""
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.READ
-    )
-    return pages.render("_status.html", database=database, base=base_of(domain, project))
+    base = base_of(database.domain, database.project)
+    return pages.render("_status.html", database=database, base=base)
 
 
 @router.get("/domain/{domain}/project/{project}/databases/{database_id}/credentials")
 async def database_credentials(
-    visitor: Visitor,
-    service: deps.Databases,
-    domain: Domain,
-    project: Project,
-    database_id: str,
+    service: deps.Databases, database: targets.CredentialsDatabase
 ) -> Response:
     """The connection details with the password, as a fragment the page asks for on a
     click (never rendered into the page otherwise), with the API's CREDENTIALS check."""
-    database = await authorized_database(
-        service, visitor.principal, domain, project, database_id, access.Action.CREDENTIALS
-    )
     try:
         info = await service.connection_details(database)
     except ServiceError as exc:  # shown in place: htmx does not swap in an error answer

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from app.api import auth, deps, errors
 from app.api.v1 import api_keys as key_routes
-from app.console import pages, paging
+from app.console import pages, paging, targets
+from app.console.targets import Visitor
 from app.domain.api_keys import Role
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
 
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
 KeyId = Annotated[str, Path(min_length=1, max_length=64)]
 KEYS = f"{pages.PREFIX}/api-keys"
 _FIELDS = ("name", "role", "domain", "project")
@@ -83,7 +83,7 @@ async def create_api_key(request: Request, visitor: Visitor, keys: deps.ApiKeys)
         )
         issued = await key_routes.create_api_key(body, principal, keys, Response())
     except ValidationError as exc:
-        found = {str(e["loc"][0]) if e["loc"] else "form": e["msg"] for e in exc.errors()}
+        found = targets.field_errors(exc)
         return await _list_page(visitor, keys, values=values, field_errors=found, status=422)
     except errors.ValidationFailed as exc:  # the scope's rule for the role
         found = {str(k).removeprefix("body."): str(v) for k, v in exc.details["fields"].items()}

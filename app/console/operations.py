@@ -16,16 +16,16 @@ refusal (409: it has ended meanwhile) is a message on the page.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import QueryParams
 
 from app.api import auth, deps, errors
 from app.api.v1.operations import authorized_operation
 from app.console import lists, pages
-from app.console.databases import Domain, Project, may_write, read_project
+from app.console.targets import Domain, Project, Visitor, check_project, may_write
 from app.domain.operations import OperationStatus, OperationType
 from app.services.database_lists import DatabaseLists
 from app.services.operations import OperationNotCancellable, OperationService, cancellable
@@ -33,7 +33,6 @@ from app.store.protocols import DatabaseFilter, DatabaseOrder, DatabaseSortKey, 
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
 
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
 PAGE_SIZE = 20
 # The database filter's choices: the project's databases by name (a project has tens).
 DATABASE_CHOICES = 100
@@ -129,7 +128,7 @@ async def operations_page(
     domain: Domain,
     project: Project,
 ) -> Response:
-    read_project(visitor, domain, project)
+    check_project(visitor, domain, project)
     return await _page(request, visitor, service, databases, domain, project)
 
 
@@ -143,7 +142,7 @@ async def operations_rows(
     project: Project,
 ) -> Response:
     """The list alone, for the page to refresh in place while an operation is active."""
-    read_project(visitor, domain, project)
+    check_project(visitor, domain, project)
     return pages.render(
         "_operations.html",
         **await _listed(visitor, service, databases, request.query_params, domain, project),

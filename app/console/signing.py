@@ -9,14 +9,14 @@ counts against the per-address limit, as an API request without a valid key does
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.api import deps
 from app.console import pages
 from app.console.sessions import COOKIE
+from app.console.targets import CsrfForm, Visitor
 from app.services import api_keys
 
 router = APIRouter(prefix=pages.PREFIX, route_class=pages.ConsoleRoute, include_in_schema=False)
@@ -102,12 +102,8 @@ async def sign_in(request: Request, services: deps.Services) -> Response:
     return response
 
 
-Visitor = Annotated[pages.Visitor, Depends(pages.visitor)]
-
-
 @router.post("/sign-out")
-async def sign_out(request: Request, visitor: Visitor) -> Response:
-    await pages.form_of(request, csrf=visitor.session.csrf)
+async def sign_out(request: Request, visitor: Visitor, _: CsrfForm) -> Response:
     await pages.state_of(request).sessions.end(visitor.session.id)
     response = RedirectResponse(pages.SIGN_IN, status_code=303)
     response.delete_cookie(COOKIE, path=pages.PREFIX)

@@ -74,3 +74,32 @@ async def test_refusals_are_messages_on_the_page(platform: Platform) -> None:
         assert protected.status_code == 409
         assert "protected from deletion" in protected.text
     assert await operation_types(api, database_id) == ["create"]
+
+
+async def test_the_database_is_checked_before_the_form_and_after_the_address(
+    platform: Platform,
+) -> None:
+    """A POST's database is authorized before its form is read (a tokenless post from a
+    viewer is refused as a viewer's, from another tenant as not found), and an address
+    part that is not valid (an unknown action, a page number) is a 422 before either."""
+    _, api, _ = platform
+    created = await create(api)
+    page_path = f"{DATABASES}/{created.json()['id']}"
+    posts = ("pause", "scale", "delete", "backups", "backups/bk-1/restore", "backups/bk-1/clone")
+    _, viewer_token = await issue_key(api, role="viewer")
+    _, outsider_token = await issue_key(api, role="owner", domain="globex", project="web")
+    async with anonymous(api) as viewer, anonymous(api) as outsider:
+        await sign_in(viewer, viewer_token)
+        await sign_in(outsider, outsider_token)
+        for path in posts:
+            refused = await viewer.post(f"{page_path}/{path}", data={"go": "1"})
+            # clone reads the source database (READ), so the viewer reaches its form.
+            told = "security token" if path.endswith("clone") else "viewer"
+            assert refused.status_code == 403 and told in refused.text, path
+            hidden = await outsider.post(f"{page_path}/{path}", data={"go": "1"})
+            assert hidden.status_code == 404, path
+        for client in (viewer, outsider):
+            unknown = await client.post(f"{page_path}/frobnicate", data={"go": "1"})
+            assert unknown.status_code == 422 and "path.action" in unknown.text
+            paged = await client.get(f"{page_path}/backups-section", params={"page": "0"})
+            assert paged.status_code == 422 and "query.page" in paged.text
