@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kdb.cli import completion
 from kdb.cli.context import CliError, common, state
 from kdb.cli.db_commands import db
 
@@ -90,7 +91,7 @@ def run(call: Invocation) -> int:
 
 
 @db.command()
-@click.argument("name")
+@completion.database_name
 @click.option("-c", "--command", "command", help="Run this (SQL, or a Redis command) and exit.")
 @common
 def connect(name: str, command: str | None) -> None:

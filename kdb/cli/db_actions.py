@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kdb.cli import mutations, output
+from kdb.cli import completion, mutations, output
 from kdb.cli.context import common, state
 from kdb.cli.db_commands import db
 
@@ -34,7 +34,7 @@ def _change(name: str, action: Action, wait: bool, timeout: float, key: str | No
 
 
 @db.command()
-@click.argument("name")
+@completion.database_name
 @click.option("--replicas", type=click.IntRange(1, 9), help="Horizontal: the replica count.")
 @click.option(
     "--storage-gb", type=click.IntRange(1, 10000), help="Grow the volume (never shrinks)."
@@ -67,7 +67,7 @@ def scale(
 
 def _simple(verb: str, summary: str, call: Action) -> None:
     @db.command(name=verb, help=summary)
-    @click.argument("name")
+    @completion.database_name
     @mutations.options
     @common
     def command(name: str, wait: bool, timeout: float, idempotency_key: str | None) -> None:
@@ -89,7 +89,7 @@ _simple(
 
 
 @db.command()
-@click.argument("name")
+@completion.database_name
 @click.argument("target_version")
 @mutations.options
 @common
@@ -107,7 +107,7 @@ def upgrade(
 
 
 @db.command()
-@click.argument("name")
+@completion.database_name
 @common
 def upgrades(name: str) -> None:
     """The versions a database may be upgraded to."""
@@ -117,7 +117,7 @@ def upgrades(name: str) -> None:
 
 
 @db.command()
-@click.argument("name")
+@completion.database_name
 @common
 def credentials(name: str) -> None:
     """User name, password, host, port and connection string (audited)."""
@@ -127,7 +127,7 @@ def credentials(name: str) -> None:
 
 
 @db.command()
-@click.argument("name")
+@completion.database_name
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--page-size", type=click.IntRange(1, 100), default=20, show_default=True)
 @common
@@ -140,7 +140,7 @@ def events(name: str, page: int, page_size: int) -> None:
 
 
 @db.command()
-@click.argument("name")
+@completion.database_name
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--page-size", type=click.IntRange(1, 100), default=20, show_default=True)
 @common

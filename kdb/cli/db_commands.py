@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from kdb.cli import mutations, output
+from kdb.cli import completion, mutations, output
 from kdb.cli.context import common, state
 
 ENGINES = ("postgres", "mysql", "mariadb", "mongodb", "redis")
@@ -120,7 +120,7 @@ def list_(**filters: Any) -> None:
 
 
 @db.command()
-@click.argument("name")
+@completion.database_name
 @common
 def get(name: str) -> None:
     """One database, by name or id."""
@@ -129,7 +129,7 @@ def get(name: str) -> None:
 
 
 @db.command()
-@click.argument("name")
+@completion.database_name
 @click.option("--size")
 @click.option("--storage-gb", type=click.IntRange(1, 10000))
 @click.option("--replicas", type=click.IntRange(1, 9))
@@ -167,7 +167,7 @@ def update(
 
 
 @db.command()
-@click.argument("name")
+@completion.database_name
 @click.option("--final-backup", is_flag=True, help="Take a last backup before deleting.")
 @mutations.options
 @common

@@ -16,7 +16,18 @@ from typing import NoReturn
 import click
 
 from kdb import __version__
-from kdb.cli import config_commands, connect, db_actions, db_commands, op_commands
+from kdb.cli import (
+    completion,
+    config_commands,
+    connect,
+    db_actions,
+    db_commands,
+    db_status,
+    key_commands,
+    op_commands,
+    provider_commands,
+    tenant_commands,
+)
 from kdb.cli.context import CliError, common
 
 EXIT_CODES = """\b
@@ -51,8 +62,13 @@ cli.add_command(db_commands.db)
 cli.add_command(op_commands.op)
 cli.add_command(op_commands.versions)
 cli.add_command(op_commands.sizes)
-# db_actions and connect add their commands to `db` when imported.
-assert db_actions and connect
+cli.add_command(provider_commands.provider)
+cli.add_command(tenant_commands.quota)
+cli.add_command(tenant_commands.audit)
+cli.add_command(key_commands.key)
+cli.add_command(completion.completion)
+# db_actions, db_status and connect add their commands to `db` when imported.
+assert db_actions and db_status and connect
 
 _EXIT_BY_STATUS = {400: 2, 422: 2, 401: 5, 403: 5, 404: 3, 409: 4, 412: 4}
 

@@ -9,7 +9,8 @@
         print(shop.credentials(orders.id).connection_string)
 
 The catalog (`versions`, `sizes`) hangs here; a project's databases under `databases(domain,
-project)`; operations under `operations`. Errors are `kdb.sdk.errors`' tree.
+project)`; operations under `operations`; administration under `providers`, `quotas`,
+`api_keys` and `audit`. Errors are `kdb.sdk.errors`' tree.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from typing import Any
 
 import httpx
 
+from kdb.sdk.admin import Audit, Quotas
 from kdb.sdk.databases import Databases
+from kdb.sdk.keys import ApiKeys
 from kdb.sdk.models import Size, Version
 from kdb.sdk.operations import Operations
+from kdb.sdk.providers import Providers
 from kdb.sdk.transport import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, Transport
 
 
@@ -37,6 +41,11 @@ class Client:
     ) -> None:
         self.transport = Transport(url, api_key, timeout=timeout, http=http, retry=retry)
         self.operations = Operations(self.transport)
+        # Administration (admin keys; owners for keys, quotas and audit of their scope).
+        self.providers = Providers(self.transport)
+        self.quotas = Quotas(self.transport)
+        self.api_keys = ApiKeys(self.transport)
+        self.audit = Audit(self.transport)
 
     def __enter__(self) -> Client:
         return self

@@ -11,7 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from kdb.sdk import errors
-from kdb.sdk.models import Credentials, Database, Event, Operation, Page, Upgrades, page_of
+from kdb.sdk.models import (
+    Credentials,
+    Database,
+    DatabaseStatus,
+    Event,
+    Operation,
+    Page,
+    Upgrades,
+    page_of,
+)
 from kdb.sdk.transport import Transport
 
 
@@ -57,6 +66,11 @@ class Databases:
 
     def get(self, database_id: str) -> Database:
         return Database.model_validate(self._http.request("GET", f"{self.path}/{database_id}"))
+
+    def status(self, database_id: str) -> DatabaseStatus:
+        """The observed state (phase, replicas, endpoint) as last synced from the cluster."""
+        answer = self._http.request("GET", f"{self.path}/{database_id}/status")
+        return DatabaseStatus.model_validate(answer)
 
     def find(self, name_or_id: str) -> Database:
         """The live database of that name (or id); NotFound when there is none."""

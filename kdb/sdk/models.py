@@ -55,6 +55,20 @@ class Database(Model):
     updated_at: datetime | None = None
 
 
+class DatabaseStatus(Model):
+    """A database's observed state, as the status sync last read it from the cluster."""
+
+    id: str
+    status: str
+    health_status: str = "unknown"
+    phase: str | None = None
+    ready_replicas: int = 0
+    desired_replicas: int = 0
+    endpoint: str | None = None
+    port: int | None = None
+    last_sync_at: datetime | None = None
+
+
 class Operation(Model):
     id: str
     database_id: str
