@@ -16,7 +16,15 @@ from typing import NoReturn
 import click
 
 from kdb import __version__
-from kdb.cli import config_commands, connect, db_actions, db_commands, op_commands
+from kdb.cli import (
+    backup_commands,
+    config_commands,
+    connect,
+    db_actions,
+    db_commands,
+    op_commands,
+    restore_commands,
+)
 from kdb.cli.context import CliError, common
 
 EXIT_CODES = """\b
@@ -51,6 +59,10 @@ cli.add_command(db_commands.db)
 cli.add_command(op_commands.op)
 cli.add_command(op_commands.versions)
 cli.add_command(op_commands.sizes)
+cli.add_command(backup_commands.backup)
+cli.add_command(backup_commands.restore_window)
+cli.add_command(restore_commands.restore)
+cli.add_command(restore_commands.clone)
 # db_actions and connect add their commands to `db` when imported.
 assert db_actions and connect
 

@@ -9,7 +9,8 @@
         print(shop.credentials(orders.id).connection_string)
 
 The catalog (`versions`, `sizes`) hangs here; a project's databases under `databases(domain,
-project)`; operations under `operations`. Errors are `kdb.sdk.errors`' tree.
+project)`, its backups under `backups(domain, project)`; operations under `operations`.
+Errors are `kdb.sdk.errors`' tree.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from kdb.sdk.backups import Backups
 from kdb.sdk.databases import Databases
 from kdb.sdk.models import Size, Version
 from kdb.sdk.operations import Operations
@@ -54,6 +56,9 @@ class Client:
 
     def databases(self, domain: str, project: str) -> Databases:
         return Databases(self.transport, domain, project)
+
+    def backups(self, domain: str, project: str) -> Backups:
+        return Backups(self.transport, domain, project)
 
     def versions(self, engine: str | None = None) -> list[Version]:
         """The versions offered, per engine, flattened (`engine` on each)."""
