@@ -7,17 +7,37 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.cli.conftest import Kdb, as_admin, serve_cli
+from tests.cli.test_readme_section import readme_block, run_block
 from tests.serving import Served
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, embedded_redis_url: str) -> Iterator[Served]:
-    # Two real PostgreSQL servers: the source and its clone.
+    # Two real PostgreSQL servers: a source and its clone (the README block deletes its own).
     yield from serve_cli(tmp_path_factory, embedded_redis_url, real_databases=2)
+
+
+def test_the_readme_kdb_backup_block_works_as_written(
+    served: Served, kdb: Kdb, tmp_path: Path
+) -> None:
+    ran = run_block(readme_block("## Backups and restores", 1), served, kdb, tmp_path)
+
+    assert ran.returncode == 0, ran.stderr
+    lines = [line.strip() for line in ran.stdout.splitlines()]
+    assert lines[0] == "running" and "1,2" in lines, lines
+    header = next(i for i, line in enumerate(lines) if line.startswith("ID "))
+    assert lines[header - 1] == "deleted" and lines.count("deleted") == 2, lines
+    assert lines[header].split()[:4] == ["ID", "DATABASE", "TYPE", "STATUS"], lines
+    types = {row.split()[2] for row in lines[header + 1 :]}
+    assert {"manual", "final"} <= types, lines
+    assert lines.count("running") == 3, lines
+    count = lines.index("count")
+    assert lines[count + 2] == "2", lines
 
 
 def test_a_backup_of_a_row_is_cloned_into_a_new_database_that_has_the_row(
