@@ -63,6 +63,8 @@ def given(**values: Any) -> dict[str, Any]:
 @click.option("--backup/--no-backup", "backup_enabled", default=None)
 @click.option("--backup-schedule", help="hourly, daily, weekly or a cron expression.")
 @click.option("--backup-retention-days", type=click.IntRange(1, 365))
+@click.option("--backup-storage", help="A storage's name (default: the default storage).")
+@click.option("--pitr/--no-pitr", "pitr_enabled", default=None, help="Point-in-time recovery.")
 @click.option("--monitoring/--no-monitoring", "monitoring_enabled", default=None)
 @click.option("--deletion-protection/--no-deletion-protection", default=None)
 @click.option("--deletion-policy", type=click.Choice(("Delete", "WipeOut", "Halt")))

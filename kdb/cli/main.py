@@ -17,6 +17,7 @@ import click
 
 from kdb import __version__
 from kdb.cli import (
+    backup_commands,
     completion,
     config_commands,
     connect,
@@ -26,6 +27,7 @@ from kdb.cli import (
     key_commands,
     op_commands,
     provider_commands,
+    restore_commands,
     tenant_commands,
 )
 from kdb.cli.context import CliError, common
@@ -67,6 +69,10 @@ cli.add_command(tenant_commands.quota)
 cli.add_command(tenant_commands.audit)
 cli.add_command(key_commands.key)
 cli.add_command(completion.completion)
+cli.add_command(backup_commands.backup)
+cli.add_command(backup_commands.restore_window)
+cli.add_command(restore_commands.restore)
+cli.add_command(restore_commands.clone)
 # db_actions, db_status and connect add their commands to `db` when imported.
 assert db_actions and db_status and connect
 

@@ -9,8 +9,9 @@
         print(shop.credentials(orders.id).connection_string)
 
 The catalog (`versions`, `sizes`) hangs here; a project's databases under `databases(domain,
-project)`; operations under `operations`; administration under `providers`, `quotas`,
-`api_keys` and `audit`. Errors are `kdb.sdk.errors`' tree.
+project)`, its backups under `backups(domain, project)`; operations under `operations`;
+administration under `providers`, `quotas`, `api_keys` and `audit`. Errors are
+`kdb.sdk.errors`' tree.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 
 from kdb.sdk.admin import Audit, Quotas
+from kdb.sdk.backups import Backups
 from kdb.sdk.databases import Databases
 from kdb.sdk.keys import ApiKeys
 from kdb.sdk.models import Size, Version
@@ -63,6 +65,9 @@ class Client:
 
     def databases(self, domain: str, project: str) -> Databases:
         return Databases(self.transport, domain, project)
+
+    def backups(self, domain: str, project: str) -> Backups:
+        return Backups(self.transport, domain, project)
 
     def versions(self, engine: str | None = None) -> list[Version]:
         """The versions offered, per engine, flattened (`engine` on each)."""

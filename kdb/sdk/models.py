@@ -69,6 +69,12 @@ class DatabaseStatus(Model):
     last_sync_at: datetime | None = None
 
 
+class BackupStarted(Database):
+    """The answer of a backup taken now: the database, its operation, and the backup's id."""
+
+    backup_id: str
+
+
 class Operation(Model):
     id: str
     database_id: str
@@ -126,6 +132,34 @@ class Size(Model):
     cpu: float
     memory_gib: float
     default: bool = False
+
+
+class Backup(Model):
+    id: str
+    database_id: str
+    database_name: str = ""
+    type: str
+    status: str
+    storage: str = ""
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    size_bytes: int | None = None
+    error: str | None = None
+    created_at: datetime | None = None
+
+
+class Gap(Model):
+    start: datetime = Field(alias="from")
+    to: datetime
+
+
+class RestoreWindow(Model):
+    earliest: datetime
+    latest: datetime
+    gaps: list[Gap] = Field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,9 @@ class Transport:
         if method.upper() in MUTATING:
             headers["Idempotency-Key"] = idempotency_key or new_idempotency_key()
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        # None, not {}: httpx drops a query written in `path` when given empty params.
         for attempt in range(1, max(self.retry.attempts, 1) + 1):
-            response = self._send(method, path, json=json, params=query, headers=headers)
+            response = self._send(method, path, json=json, params=query or None, headers=headers)
             if response.status_code not in RETRIED_STATUSES or attempt >= self.retry.attempts:
                 break
             self._sleep(self.retry.delay(attempt, errors.from_response(response).retry_after))

@@ -26,6 +26,14 @@ KDB = BIN / "kdb"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, embedded_redis_url: str) -> Iterator[Served]:
+    yield from serve_cli(tmp_path_factory, embedded_redis_url)
+
+
+def serve_cli(
+    tmp_path_factory: pytest.TempPathFactory, embedded_redis_url: str, *, real_databases: int = 1
+) -> Iterator[Served]:
+    """The app for kdb, with `real_databases` real servers (a module's own `served` may ask
+    for more)."""
     folder = tmp_path_factory.mktemp("cli-app")
     keys = RedisKeys(f"test-cli-{uuid.uuid4().hex[:8]}")
     settings = Settings(
@@ -38,9 +46,12 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedded_redis_url: str) ->
         rate_limit_per_minute=0,
         anonymous_rate_limit_per_minute=0,
     )
-    # One real PostgreSQL server (the first database made); a database named `broken` whose
-    # volume expansions fail (an operation that ends failed).
-    knobs: dict[str, object] = {"real_databases": 1, "failing_volume_expansions": ["*/broken"]}
+    # Real servers for the first databases made (one by default); a database named `broken`
+    # whose volume expansions fail (an operation that ends failed).
+    knobs: dict[str, object] = {
+        "real_databases": real_databases,
+        "failing_volume_expansions": ["*/broken"],
+    }
     yield from serve(settings, embedded_redis_url, folder, name="cli-app", knobs=knobs)
     support.delete_keys(embedded_redis_url, keys.pattern)
 
