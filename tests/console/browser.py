@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -47,7 +48,11 @@ DATABASES = "/console/domain/acme/project/shop/databases"
 
 
 def wait(driver: WebDriver, seconds: float = 10) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(driver, seconds, poll_frequency=0.1)
+    """A wait whose condition is tried again when htmx swapped an element it was reading
+    (a stale element is a page that moved on, not a failure)."""
+    return WebDriverWait(
+        driver, seconds, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
+    )
 
 
 def sign_in(browser: WebDriver, served: Served, token: str, *, then: str = DATABASES) -> None:
