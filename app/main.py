@@ -363,6 +363,7 @@ def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
         runtime.sizes,
         runtime.fleet,
         runtime.placement,
+        realtime_timeout=settings.status_realtime_timeout,
     )
     return api_wiring.Services(
         databases=databases,

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     reconcile_interval: PositiveSeconds = 300
     num_operation_workers: Annotated[int, Field(ge=1, le=64)] = 3
     status_sync_interval: PositiveSeconds = 30
+    # How long `GET .../status?realtime=true` waits for the database's cluster (then 503).
+    status_realtime_timeout: Annotated[float, Field(gt=0, le=60)] = 5
     # Seconds between the leader's backup sync passes (scheduled backups recorded, removed
     # ones marked).
     backup_sync_interval: PositiveSeconds = 30

@@ -26,7 +26,7 @@ from app.domain.operation_kinds import InputT, OperationKind
 from app.domain.operations import Operation
 from app.domain.providers import NoProvider
 from app.domain.sizes import SizeTable
-from app.services import app_bindings, operations
+from app.services import app_bindings, live_status, operations
 from app.services.catalog import CatalogService, CatalogUnavailable
 from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.services.database_creation import DatabaseCreation, NewDatabase
@@ -82,8 +82,11 @@ class DatabaseService:
         sizes: SizeTable,
         clusters: ClusterFleet,
         placement: Placement,
+        *,
+        realtime_timeout: float = 5.0,
     ) -> None:
         self._store = store
+        self._realtime_timeout = realtime_timeout
         self._operations = operations
         self._catalog = catalog
         self._sizes = sizes
@@ -106,6 +109,20 @@ class DatabaseService:
         if database is None or (database.domain, database.project) != (domain, project):
             raise NotFound(f"database {database_id} not found", code="not_found")
         return database
+
+    async def live_status(self, database: Database) -> live_status.LiveStatus:
+        """Its observed state read from its cluster now, not written (`live_status`)."""
+        gateway = await self.gateway_for(database)
+        provider = None
+        if database.provider_id is not None:
+            provider = await self._store.providers.get(database.provider_id)
+        return await live_status.read_live(
+            self._store,
+            gateway,
+            database,
+            provider=provider.name if provider is not None else "default",
+            timeout=self._realtime_timeout,
+        )
 
     async def events(self, database: Database, *, offset: int, limit: int) -> Page[Event]:
         return await self._store.events.list_for_database(database.id, offset=offset, limit=limit)

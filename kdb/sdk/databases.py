@@ -67,9 +67,12 @@ class Databases:
     def get(self, database_id: str) -> Database:
         return Database.model_validate(self._http.request("GET", f"{self.path}/{database_id}"))
 
-    def status(self, database_id: str) -> DatabaseStatus:
-        """The observed state (phase, replicas, endpoint) as last synced from the cluster."""
-        answer = self._http.request("GET", f"{self.path}/{database_id}/status")
+    def status(self, database_id: str, *, realtime: bool = False) -> DatabaseStatus:
+        """The observed state (phase, replicas, endpoint) as last synced from the cluster;
+        `realtime`: read from the cluster now (`last_sync_at` is then the time of that read;
+        a cluster that does not answer raises `Unavailable`)."""
+        params = {"realtime": "true"} if realtime else None
+        answer = self._http.request("GET", f"{self.path}/{database_id}/status", params=params)
         return DatabaseStatus.model_validate(answer)
 
     def find(self, name_or_id: str) -> Database:

@@ -56,7 +56,8 @@ class Database(Model):
 
 
 class DatabaseStatus(Model):
-    """A database's observed state, as the status sync last read it from the cluster."""
+    """A database's observed state, as the status sync last read it from the cluster (or as
+    the API read it now, with `status(..., realtime=True)`)."""
 
     id: str
     status: str

@@ -130,6 +130,9 @@ def test_a_database_name_is_completed_from_the_api_and_its_status_shown(
     status = kdb("db", "status", "orders-eu", "-o", "json", **env)
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["id"] == made.json()["id"]
+    live = kdb("db", "status", "orders-eu", "--realtime", "-o", "json", **env)
+    assert live.returncode == 0, live.stderr
+    assert json.loads(live.stdout)["id"] == made.json()["id"]
 
 
 def test_kdb_completion_bash_prints_a_script_bash_parses(kdb: Kdb) -> None:

@@ -332,8 +332,8 @@ async def get_credentials(
 @router.get(
     "/{database_id}/status",
     response_model=models.StatusOut,
-    responses=READ_ERRORS,
-    summary="Observed state, as last synced",
+    responses=error_responses(401, 404, 422, 503),
+    summary="Observed state, as last synced or read from the cluster now",
 )
 async def get_status(
     service: deps.Databases,
@@ -341,10 +341,26 @@ async def get_status(
     domain: Domain,
     project: Project,
     database_id: str,
+    realtime: Annotated[
+        bool, Query(description="read the database's cluster now instead of the store")
+    ] = False,
 ) -> models.StatusOut:
+    """The stored state the status sync last wrote; with `realtime=true` the database's
+    KubeDB object is read from its provider's cluster now (`services.live_status`, bounded by
+    STATUS_REALTIME_TIMEOUT; a cluster that does not answer is 503 `cluster_unavailable`
+    naming the provider) and `last_sync_at` is the time of that read. The live read writes
+    nothing: a GET has no side effects, and the status sync owns the record's writes (it
+    catches up within its interval). A database with nothing on a cluster to read (not placed
+    yet, deleted, its CR absent) answers the stored state, `last_sync_at` unchanged."""
     database = await authorized_database(
         service, principal, domain, project, database_id, access.Action.READ
     )
+    # The status sync writes `synced_at` when the cluster says something new; before the
+    # first such write, the record's last change stands for it.
+    last_sync_at = database.synced_at or database.updated_at
+    if realtime:
+        live = await service.live_status(database)
+        database, last_sync_at = live.database, live.read_at or last_sync_at
     return models.StatusOut(
         id=database.id,
         status=database.status,
@@ -354,9 +370,7 @@ async def get_status(
         desired_replicas=database.replicas,
         endpoint=database.endpoint,
         port=database.port,
-        # The status sync writes `synced_at` when the cluster says something new; before the
-        # first such write, the record's last change stands for it.
-        last_sync_at=database.synced_at or database.updated_at,
+        last_sync_at=last_sync_at,
     )
 
 
