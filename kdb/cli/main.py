@@ -28,6 +28,7 @@ from kdb.cli import (
     op_commands,
     provider_commands,
     restore_commands,
+    storage_commands,
     tenant_commands,
 )
 from kdb.cli.context import CliError, common
@@ -73,6 +74,7 @@ cli.add_command(backup_commands.backup)
 cli.add_command(backup_commands.restore_window)
 cli.add_command(restore_commands.restore)
 cli.add_command(restore_commands.clone)
+cli.add_command(storage_commands.backup_storage)
 # db_actions, db_status and connect add their commands to `db` when imported.
 assert db_actions and db_status and connect
 

@@ -10,8 +10,8 @@
 
 The catalog (`versions`, `sizes`) hangs here; a project's databases under `databases(domain,
 project)`, its backups under `backups(domain, project)`; operations under `operations`;
-administration under `providers`, `quotas`, `api_keys` and `audit`. Errors are
-`kdb.sdk.errors`' tree.
+administration under `providers`, `quotas`, `api_keys`, `audit` and `backup_storages`.
+Errors are `kdb.sdk.errors`' tree.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from kdb.sdk.admin import Audit, Quotas
+from kdb.sdk.backup_storages import BackupStorages
 from kdb.sdk.backups import Backups
 from kdb.sdk.databases import Databases
 from kdb.sdk.keys import ApiKeys
@@ -48,6 +49,7 @@ class Client:
         self.quotas = Quotas(self.transport)
         self.api_keys = ApiKeys(self.transport)
         self.audit = Audit(self.transport)
+        self.backup_storages = BackupStorages(self.transport)
 
     def __enter__(self) -> Client:
         return self
