@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CONSTRAINTS) | cksum | 
 
 export PY
 
-.PHONY: help install run stop restart status logs test lint clean
+.PHONY: help install run stop restart status logs test screenshots lint clean
 
 help:
 	@echo "make run      start kubedb-dbaas in the background (API on http://127.0.0.1:8000)"
@@ -20,6 +20,7 @@ help:
 	@echo "make stop     stop it"
 	@echo "make restart  stop, then run"
 	@echo "make test     run the whole test suite"
+	@echo "make screenshots  the console's browser tests, saving the README's pictures in docs/images"
 	@echo "make lint     ruff format --check, ruff, mypy --strict on app/, simulator/ and kdb/, import-linter layer contracts"
 
 $(PY):
@@ -52,6 +53,11 @@ test: install
 	@# Two workers (pytest-xdist), each test file on one of them: the suite mostly waits on
 	@# servers and sockets, so two cores take it in about half the time.
 	$(PY) -m pytest -n 2 --dist loadfile
+
+screenshots: install
+	@# The console's pages as the README shows them (tests/console/manners.py: screenshot).
+	KDB_SCREENSHOTS=1 $(PY) -m pytest -n 2 --dist loadfile \
+		tests/console/test_every_page_in_a_browser.py tests/console/test_manners_in_a_browser.py
 
 lint: install
 	$(VENV)/bin/ruff format --check app simulator kdb tests bench scripts

@@ -15,6 +15,8 @@ reads, apart from the window size it restores and the focus it moves).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +32,7 @@ PHONE = (390, 844)
 # it is seen, and below the fold it would not be.
 PHONE_WHOLE_PAGE = (390, 3000)
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+_SCRATCH = Path(tempfile.gettempdir()) / f"kdb-console-screenshots-{os.getuid()}"
 
 # Colour arithmetic shared by the scripts below (WCAG 2.x relative luminance).
 _COLOURS = """
@@ -349,10 +352,13 @@ def dom_size(driver: WebDriver) -> dict[str, float]:
 
 
 def screenshot(driver: WebDriver, name: str) -> Path:
-    """The whole page at the desktop width as docs/images/console-<name>.png (overwritten on
-    each run; the name has no timestamp, so the README's links stay put)."""
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    path = IMAGES / f"console-{name}.png"
+    """The whole page at the desktop width as console-<name>.png: into docs/images (the
+    README's pictures) under `make screenshots` (KDB_SCREENSHOTS=1), otherwise into a
+    scratch folder, so that `make test` leaves the checkout as it found it (each picture
+    holds a fresh key id and times)."""
+    folder = IMAGES if os.environ.get("KDB_SCREENSHOTS") == "1" else _SCRATCH
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"console-{name}.png"
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
     with window(driver, DESKTOP[0], max(DESKTOP[1], min(height, 4000))):
         driver.execute_script("document.activeElement && document.activeElement.blur()")
