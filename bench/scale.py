@@ -26,16 +26,10 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +51,10 @@ from app.services.handlers.desired_spec import desired_for
 from app.services.operations import OperationDefaults, OperationService
 from app.services.status_sync import StatusSync
 from app.store.sqlite import SQLiteStore
+from bench import http_load
+from bench.http_load import cycle, free_port, load, ready, server
 from simulator.server import Served, Simulator, run_simulator
 
-ROOT = Path(__file__).resolve().parents[1]
 VERSIONS = {
     "postgres": "16.13",
     "mysql": "8.4.8",
@@ -150,134 +145,6 @@ async def turn_critical(served: Served, *, share: int) -> int:
             await client.update_status(obj, admission=False)
             changed += 1
     return changed
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-async def load(
-    base: str,
-    paths: Iterator[str],
-    *,
-    seconds: float,
-    concurrency: int,
-    headers: dict[str, str] | None = None,
-) -> tuple[float, float, float, int]:
-    """(requests/s, p50 ms, p99 ms, non-200 answers) over `seconds`.
-
-    Hand-written keep-alive HTTP/1.1 over asyncio streams rather than httpx: httpx spends
-    about a millisecond of CPU per request here, which caps a load generator near 800
-    requests/s on this machine, below either server, so it would measure itself.
-    """
-    host, port = base.removeprefix("http://").split(":")
-    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    latencies: list[float] = []
-    failures = 0
-    deadline = time.perf_counter() + seconds
-
-    async def user() -> None:
-        nonlocal failures
-        reader, writer = await asyncio.open_connection(host, int(port))
-        try:
-            while time.perf_counter() < deadline:
-                request = f"GET {next(paths)} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n"
-                t0 = time.perf_counter()
-                writer.write(request.encode())
-                status = await reader.readline()
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.decode().partition(":")
-                    if name.lower() == "content-length":
-                        length = int(value)
-                await reader.readexactly(length)
-                latencies.append(time.perf_counter() - t0)
-                if status.split()[1:2] != [b"200"]:
-                    failures += 1
-        finally:
-            writer.close()
-
-    began = time.perf_counter()
-    await asyncio.gather(*(user() for _ in range(concurrency)))
-    took = time.perf_counter() - began
-    return (
-        len(latencies) / took,
-        statistics.median(latencies) * 1000,
-        percentile(latencies, 0.99) * 1000,
-        failures,
-    )
-
-
-def cycle(items: list[str]) -> Iterator[str]:
-    while True:
-        yield from items
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-@contextlib.contextmanager
-def server(command: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[Server]:
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, *command],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield Server(f"http://127.0.0.1:{port}", process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-async def ready(
-    served: Server,
-    path: str,
-    *,
-    timeout: float = 120,
-    check: Callable[[dict[str, Any]], bool] | None = None,
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    base = served.url
-    async with httpx.AsyncClient(base_url=base, timeout=5) as client:
-        while time.monotonic() < deadline:
-            if served.process.poll() is not None:
-                raise RuntimeError(
-                    f"{base} exited with {served.process.returncode}:\n"
-                    f"{served.log.read_text()[-2000:]}"
-                )
-            try:
-                answer = await client.get(path)
-            except httpx.HTTPError as exc:
-                last = exc
-            else:
-                last = answer.text[:2000]
-                if answer.status_code in (200, 503):
-                    body: dict[str, Any] = answer.json()
-                    if check is None or check(body):
-                        return body
-            await asyncio.sleep(0.2)
-    raise TimeoutError(f"{base}{path} did not get ready within {timeout:g}s: {last}")
 
 
 @contextlib.asynccontextmanager
@@ -397,7 +264,7 @@ async def api(
     with server(["-m", "app"], port, env, tmp / "app.observability.log") as app:
         base = app.url
         # Wait for the first passes (leadership starts a repair pass) to leave the CPU.
-        await ready(app, "/health", check=lambda body: _settled(body))
+        await ready(app, "/health", check=lambda body: settled(body))
         async with httpx.AsyncClient(base_url=base, headers=headers) as client:
             document = (await client.get(path_of[one.id])).json()
         gets = cycle([path_of[d.id] for d in databases[:: max(1, len(databases) // 500)]])
@@ -414,19 +281,7 @@ async def api(
     doc_file.write_text(json.dumps(document))
     port = free_port()
     with server(
-        [
-            "-m",
-            "uvicorn",
-            "bench.bare_app:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        ],
+        http_load.bare_command(port),
         port,
         {"BARE_DOCUMENT": str(doc_file)},
         tmp / "bare.log",
@@ -460,7 +315,7 @@ async def api(
     )
 
 
-def _settled(body: dict[str, Any]) -> bool:
+def settled(body: dict[str, Any]) -> bool:
     reconciliation = (body.get("passes") or {}).get("reconciliation") or {}
     return bool(body.get("status") == "healthy" and reconciliation.get("drift_passes"))
 

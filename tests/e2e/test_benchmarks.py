@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+from bench import http_load
 from tests.e2e.conftest import ROOT
 
 
@@ -22,21 +23,29 @@ def run_bench(module: str, *args: str) -> str:
     return done.stdout
 
 
-def test_the_queue_benchmark_prints_engine_and_raw_rates_for_the_embedded_redis() -> None:
+def test_the_queue_benchmark_prints_alternated_engine_and_raw_rates_beside_the_goal() -> None:
     # The embedded server only: the suite does not write into a shared Redis it has no key
     # prefix for (tests/conftest.py).
-    out = run_bench("bench.queue", "--ops", "60", "--local-redis", "")
+    out = run_bench("bench.queue", "--ops", "60", "--local-redis", "", "--rounds", "3")
 
-    line = re.search(
-        r"^embedded\s+redis \S+\s+engine\s+(\d+) ops/s\s+raw streams\s+(\d+) "
-        r"ops/s\s+engine/raw\s+([\d.]+)$",
+    assert "3 rounds of raw and engine alternated" in out, out
+    rates = re.search(
+        r"^embedded\s+redis \S+\s+ops/s min / median / max: engine (\d+) / (\d+) / (\d+)"
+        r"\s+raw streams (\d+) / (\d+) / (\d+)$",
         out,
         re.M,
     )
-    assert line is not None, out
-    engine, raw, ratio = int(line[1]), int(line[2]), float(line[3])
-    assert engine > 0 and raw > 0
-    assert abs(ratio - engine / raw) < 0.01
+    ratio = re.search(
+        r"^embedded\s+engine/raw ([\d.]+) / ([\d.]+) / ([\d.]+)\s+goal >= 0.5: (met|NOT met)$",
+        out,
+        re.M,
+    )
+    assert rates is not None and ratio is not None, out
+    engine, raw = [int(n) for n in rates.groups()[:3]], [int(n) for n in rates.groups()[3:]]
+    assert 0 < engine[0] <= engine[1] <= engine[2] and 0 < raw[0] <= raw[1] <= raw[2]
+    low, median, high = (float(n) for n in ratio.groups()[:3])
+    assert 0 < low <= median <= high
+    assert (ratio[4] == "met") == (median >= 0.5)
 
 
 def test_the_simulator_benchmark_prints_page_times_and_memory() -> None:
@@ -135,3 +144,76 @@ def test_the_console_list_benchmark_prints_the_page_beside_the_json_route() -> N
     assert abs(float(times[3]) - float(times[1]) / float(times[2])) < 0.02
     assert float(sizes[1]) > 1 and float(sizes[2]) > 1  # a page of 20 rows each
     assert re.search(r"^goal: the console within 2x of JSON on both: (met|NOT met)$", out, re.M)
+
+
+def test_the_reads_benchmark_prints_app_and_bare_rates_ratios_and_goals() -> None:
+    out = run_bench(
+        "bench.reads",
+        "--python-load",  # wrk's windows are whole seconds; this one's are 0.3 s
+        "--databases",
+        "200",
+        "--seconds",
+        "0.3",
+        "--rounds",
+        "3",
+        "--concurrency",
+        "4",
+    )
+
+    assert re.search(r"^200 databases .+ seeded in [\d.]+ s$", out, re.M), out
+    assert re.search(r"^load: .+, 0.3 s per window, 3 rounds of app and bare alternated", out, re.M)
+    rows = re.findall(
+        r"^\s+(app|bare)\s+(GET one|list of 20)\s+req/s\s+([\d]+) /\s+(\d+) /\s+(\d+)"
+        r"\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms\s+non-200 (\d+)$",
+        out,
+        re.M,
+    )
+    assert [(side, route) for side, route, *_ in rows] == [
+        ("app", "GET one"),
+        ("bare", "GET one"),
+        ("app", "list of 20"),
+        ("bare", "list of 20"),
+    ], out
+    for *_, low, median, high, p50, p99, failed in rows:
+        assert 0 < int(low) <= int(median) <= int(high), out
+        assert 0 < float(p50) <= float(p99) and failed == "0", out
+    ratios = re.findall(
+        r"^\s+app/bare\s+(GET one|list of 20)\s+([\d.]+) / ([\d.]+) / ([\d.]+)"
+        r"\s+goal >= (0.8|0.5): (met|NOT met)$",
+        out,
+        re.M,
+    )
+    assert [(route, goal) for route, *_, goal, _ in ratios] == [
+        ("GET one", "0.8"),
+        ("list of 20", "0.5"),
+    ], out
+    for _, low, median, high, goal, met in ratios:
+        assert 0 < float(low) <= float(median) <= float(high)
+        assert (met == "met") == (float(median) >= float(goal))
+    tails = re.findall(r"^\s+app p99/p50 (GET one|list of 20)\s+([\d.]+)\s+goal <= 3: ", out, re.M)
+    assert [route for route, _ in tails] == ["GET one", "list of 20"], out
+
+
+WRK_REPORT = """Running 5s test @ http://127.0.0.1:18777/doc/x
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     5.81ms    2.03ms  31.22ms   88.10%
+    Req/Sec     1.40k   161.50     1.96k    63.64%
+  Latency Distribution
+     50%  566.00us
+     75%    6.46ms
+     90%    8.09ms
+     99%    1.10s
+  13704 requests in 5.10s, 4.97MB read
+  Socket errors: connect 1, read 2, write 3, timeout 4
+  Non-2xx or 3xx responses: 7
+Requests/sec:   2687.06
+Transfer/sec:    998.02KB
+"""
+
+
+def test_a_wrk_report_is_read_as_rate_latencies_in_milliseconds_and_failures() -> None:
+    window = http_load.parse_wrk(WRK_REPORT)
+
+    assert (window.rate, window.p99, window.failures) == (2687.06, 1100.0, 17)
+    assert abs(window.p50 - 0.566) < 1e-9
