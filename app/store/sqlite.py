@@ -142,10 +142,12 @@ class SQLiteDatabases:
         direction = "DESC" if order.descending else "ASC"
         # The key is one of the enum's words, never a caller's text.
         by = f"json_extract(doc, '$.{order.key.value}') {direction}, id {direction}"
-        docs, total = await guard(
-            self._t.page(clauses, params, offset=offset, limit=limit, index=index, order=by)
+        texts, total = await guard(
+            self._t.page_texts(clauses, params, offset=offset, limit=limit, index=index, order=by)
         )
-        return Page([parse(Database, d) for d in docs], total)
+        # Parsed from the stored text by pydantic's own JSON reader: half the time of
+        # `json.loads` and then validating the dict (measured on pages of 20).
+        return Page([Database.model_validate_json(text) for text in texts], total)
 
     async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
         docs = await guard(
