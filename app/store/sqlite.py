@@ -17,8 +17,9 @@ microseconds, while a hop to aiosqlite's thread and back costs about 180 µs (me
 write. Only reads an index answers run there (a page of a tenant's live databases with no
 filter on document fields, not deeper than `_INLINE_MAX_OFFSET`, and the latest operation
 of each database of such a page, `latest_for`: a list shown to a person, for which an
-operation written a moment ago may show at the next refresh); its busy timeout (100 ms)
-bounds a wait for a lock.
+operation written a moment ago may show at the next refresh). It never waits for a lock
+(busy timeout 0, decision 82): a busy file sends the read to the writer's connection, off
+the loop.
 """
 
 from __future__ import annotations
@@ -369,7 +370,7 @@ class SQLiteStore:
             reader = None
             if str(path) != ":memory:":  # a second :memory: connection is another database
                 reader = sqlite3.connect(str(path), isolation_level=None)
-                reader.execute("PRAGMA busy_timeout=100")
+                reader.execute("PRAGMA busy_timeout=0")  # never wait on the event loop
                 reader.execute("PRAGMA query_only=1")
         except BaseException as exc:
             # aiosqlite's thread is not a daemon: an unclosed connection keeps the process

@@ -102,12 +102,25 @@ class Table:
             return await self.one(sql, (record_id,))
         # fetchall, not fetchone: a statement left unfinished keeps its read transaction
         # open, and later reads on this connection would see that old snapshot.
-        rows = self._reader.execute(sql, (record_id,)).fetchall()
+        rows = self._inline(sql, (record_id,))
         if rows:
             return dict(json.loads(rows[0][0]))
         # A row the writer committed a moment ago has been seen missing here (under load,
         # bench.queue): a miss is confirmed on the writer's connection.
         return await self.one(sql, (record_id,))
+
+    def _inline(self, sql: str, params: Sequence[Any]) -> list[Any] | None:
+        """Rows read on the event loop from the reader, or None when the file was busy: the
+        reader never waits for a lock (busy timeout 0), so a read on the loop costs the
+        lookup and nothing more; the caller then asks the writer's connection, on
+        aiosqlite's thread."""
+        assert self._reader is not None
+        try:
+            return self._reader.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if isinstance(translate(exc), errors.StoreUnavailable):
+                return None
+            raise
 
     async def _all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Every row, in one call on aiosqlite's thread: the statement runs to its end
@@ -123,9 +136,10 @@ class Table:
     async def indexed_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Rows of a read an index answers in microseconds: inline on the reader, like
         `get`, when the table has one (else on the writer's connection)."""
-        if self._reader is None:
+        rows = None if self._reader is None else self._inline(sql, params)
+        if rows is None:
             return await self._all(sql, params)
-        return [tuple(row) for row in self._reader.execute(sql, params).fetchall()]
+        return [tuple(row) for row in rows]
 
     async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
         rows = await self._all(sql, params)
@@ -178,7 +192,11 @@ class Table:
             return [row[0] for row in db.execute(select, paged).fetchall()], total
 
         if index is not None and self._reader is not None:
-            return run(self._reader)
+            try:
+                return run(self._reader)
+            except sqlite3.OperationalError as exc:
+                if not isinstance(translate(exc), errors.StoreUnavailable):
+                    raise  # busy: read on the writer's connection instead, below
         result: tuple[list[str], int] = await self._conn._execute(  # type: ignore[no-untyped-call]
             run, self._conn._conn
         )
