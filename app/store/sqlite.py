@@ -17,8 +17,9 @@ microseconds, while a hop to aiosqlite's thread and back costs about 180 µs (me
 write. Only reads an index answers run there (a page of a tenant's live databases with no
 filter on document fields, not deeper than `_INLINE_MAX_OFFSET`, and the latest operation
 of each database of such a page, `latest_for`: a list shown to a person, for which an
-operation written a moment ago may show at the next refresh); its busy timeout (100 ms)
-bounds a wait for a lock.
+operation written a moment ago may show at the next refresh). It never waits for a lock
+(busy timeout 0, decision 82): a busy file sends the read to the writer's connection, off
+the loop.
 """
 
 from __future__ import annotations
@@ -142,10 +143,12 @@ class SQLiteDatabases:
         direction = "DESC" if order.descending else "ASC"
         # The key is one of the enum's words, never a caller's text.
         by = f"json_extract(doc, '$.{order.key.value}') {direction}, id {direction}"
-        docs, total = await guard(
-            self._t.page(clauses, params, offset=offset, limit=limit, index=index, order=by)
+        texts, total = await guard(
+            self._t.page_texts(clauses, params, offset=offset, limit=limit, index=index, order=by)
         )
-        return Page([parse(Database, d) for d in docs], total)
+        # Parsed from the stored text by pydantic's own JSON reader: half the time of
+        # `json.loads` and then validating the dict (measured on pages of 20).
+        return Page([Database.model_validate_json(text) for text in texts], total)
 
     async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
         docs = await guard(
@@ -367,7 +370,7 @@ class SQLiteStore:
             reader = None
             if str(path) != ":memory:":  # a second :memory: connection is another database
                 reader = sqlite3.connect(str(path), isolation_level=None)
-                reader.execute("PRAGMA busy_timeout=100")
+                reader.execute("PRAGMA busy_timeout=0")  # never wait on the event loop
                 reader.execute("PRAGMA query_only=1")
         except BaseException as exc:
             # aiosqlite's thread is not a daemon: an unclosed connection keeps the process

@@ -102,12 +102,25 @@ class Table:
             return await self.one(sql, (record_id,))
         # fetchall, not fetchone: a statement left unfinished keeps its read transaction
         # open, and later reads on this connection would see that old snapshot.
-        rows = self._reader.execute(sql, (record_id,)).fetchall()
+        rows = self._inline(sql, (record_id,))
         if rows:
             return dict(json.loads(rows[0][0]))
         # A row the writer committed a moment ago has been seen missing here (under load,
         # bench.queue): a miss is confirmed on the writer's connection.
         return await self.one(sql, (record_id,))
+
+    def _inline(self, sql: str, params: Sequence[Any]) -> list[Any] | None:
+        """Rows read on the event loop from the reader, or None when the file was busy: the
+        reader never waits for a lock (busy timeout 0), so a read on the loop costs the
+        lookup and nothing more; the caller then asks the writer's connection, on
+        aiosqlite's thread."""
+        assert self._reader is not None
+        try:
+            return self._reader.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if isinstance(translate(exc), errors.StoreUnavailable):
+                return None
+            raise
 
     async def _all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Every row, in one call on aiosqlite's thread: the statement runs to its end
@@ -123,9 +136,10 @@ class Table:
     async def indexed_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Rows of a read an index answers in microseconds: inline on the reader, like
         `get`, when the table has one (else on the writer's connection)."""
-        if self._reader is None:
+        rows = None if self._reader is None else self._inline(sql, params)
+        if rows is None:
             return await self._all(sql, params)
-        return [tuple(row) for row in self._reader.execute(sql, params).fetchall()]
+        return [tuple(row) for row in rows]
 
     async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
         rows = await self._all(sql, params)
@@ -144,20 +158,49 @@ class Table:
         index: str | None = None,
         order: str = NEWEST_FIRST,
     ) -> tuple[list[dict[str, Any]], int]:
-        """A page and the total, in `order` (an ORDER BY clause we built, never a caller's
-        text). With `index` (a query the index answers in tens of microseconds), it runs
-        inline on the reader, like `get`."""
+        """A page of documents and the total: `page_texts`, each document parsed."""
+        texts, total = await self.page_texts(
+            where, params, offset=offset, limit=limit, index=index, order=order
+        )
+        return [json.loads(text) for text in texts], total
+
+    async def page_texts(
+        self,
+        where: list[str],
+        params: list[Any],
+        *,
+        offset: int,
+        limit: int,
+        index: str | None = None,
+        order: str = NEWEST_FIRST,
+    ) -> tuple[list[str], int]:
+        """A page of documents as their stored JSON text, and the total, in `order` (an
+        ORDER BY clause we built, never a caller's text). With `index` (a query the index
+        answers in tens of microseconds), it runs inline on the reader, like `get`; else
+        the count and the page run together in one call on aiosqlite's thread (one hop, and
+        no other statement between them). Not `count(*) OVER ()`: a window over the page
+        query copies every matching document to count them, where the count alone reads an
+        index."""
         clause = " AND ".join(where) or "1"
         source = self.name if index is None else f"{self.name} INDEXED BY {index}"
         count = f"SELECT count(*) FROM {source} WHERE {clause}"
         select = f"SELECT doc FROM {source} WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?"
+        paged = [*params, limit, offset]
+
+        def run(db: sqlite3.Connection) -> tuple[list[str], int]:
+            total = int(db.execute(count, params).fetchall()[0][0])
+            return [row[0] for row in db.execute(select, paged).fetchall()], total
+
         if index is not None and self._reader is not None:
-            total = int(self._reader.execute(count, params).fetchall()[0][0])
-            rows = self._reader.execute(select, [*params, limit, offset]).fetchall()
-            return [json.loads(row[0]) for row in rows], total
-        counted = await self._all(count, params)
-        total = int(counted[0][0]) if counted else 0
-        return await self.many(select, [*params, limit, offset]), total
+            try:
+                return run(self._reader)
+            except sqlite3.OperationalError as exc:
+                if not isinstance(translate(exc), errors.StoreUnavailable):
+                    raise  # busy: read on the writer's connection instead, below
+        result: tuple[list[str], int] = await self._conn._execute(  # type: ignore[no-untyped-call]
+            run, self._conn._conn
+        )
+        return result
 
     async def update(
         self,

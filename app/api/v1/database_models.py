@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
+from typing_extensions import TypedDict
 
 from app.api.v1 import fields
 from app.domain.data_plane import DataPlane
@@ -167,6 +169,28 @@ class DatabaseList(BaseModel):
     total: int
     page: int
     page_size: int
+
+    @staticmethod
+    def json_of(databases: Sequence[Database], *, total: int, page: int, page_size: int) -> bytes:
+        """The list's JSON, as `DatabaseList(databases=[DatabaseOut.of(d) ...])` dumps it,
+        written straight from the store's records (already validated): no dict copy and no
+        validation per item, about half the time for a page of 20 (decision 82)."""
+        items = [{name: vars(d).get(name) for name in _OUT_FIELDS} for d in databases]
+        body = {"databases": items, "total": total, "page": page, "page_size": page_size}
+        return _LIST_SHAPE.dump_json(body)
+
+
+# `DatabaseList`'s shape as typed dicts, derived from the models' own fields (so one fact,
+# one order): pydantic serialises a typed dict without building a model per item.
+_OUT_FIELDS = tuple(DatabaseOut.model_fields)
+_typed_dict: Any = TypedDict  # built from a field table, which mypy cannot check
+_out_shape: Any = _typed_dict(
+    "DatabaseOutShape", {name: f.annotation for name, f in DatabaseOut.model_fields.items()}
+)
+_list_fields = {name: f.annotation for name, f in DatabaseList.model_fields.items()}
+_LIST_SHAPE: TypeAdapter[Any] = TypeAdapter(
+    _typed_dict("DatabaseListShape", {**_list_fields, "databases": list[_out_shape]})
+)
 
 
 class StatusOut(BaseModel):

@@ -68,10 +68,7 @@ async def list_all_databases(
         limit=query.page_size,
         order=query.order,
     )
-    body = models.DatabaseList(
-        databases=[models.DatabaseOut.of(d) for d in found.items],
-        total=found.total,
-        page=query.page,
-        page_size=query.page_size,
+    body = models.DatabaseList.json_of(
+        found.items, total=found.total, page=query.page, page_size=query.page_size
     )
-    return Response(body.model_dump_json(), media_type="application/json")
+    return Response(body, media_type="application/json")

@@ -162,14 +162,10 @@ async def list_databases(
         limit=query.page_size,
         order=query.order,
     )
-    return json_body(
-        models.DatabaseList(
-            databases=[models.DatabaseOut.of(d) for d in found.items],
-            total=found.total,
-            page=query.page,
-            page_size=query.page_size,
-        )
+    body = models.DatabaseList.json_of(
+        found.items, total=found.total, page=query.page, page_size=query.page_size
     )
+    return Response(body, media_type="application/json")
 
 
 @router.get(
