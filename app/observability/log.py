@@ -228,7 +228,8 @@ class _ScrubbedSink:
     """Writes an event whose every value its caller scrubbed by structure (the access log),
     rendered as any other line, straight to the one handler's stream under its lock: no
     LogRecord, no processor chain, no free-text scan (issue 19: the access line was ~30 % of
-    a GET). Only for values that can hold no secret or were masked field by field."""
+    a GET). Only for values that can hold no secret or were masked field by field; context
+    bound with `bind` is not merged in, so the caller passes every field (the request id)."""
 
     def __init__(
         self, handler: logging.StreamHandler[TextIO], renderer: Processor, instance_id: str | None
