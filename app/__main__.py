@@ -34,6 +34,7 @@ def main() -> int:
         port=settings.port,
         log_config=None,  # our pipeline (app.observability.log) renders uvicorn's records too
         lifespan="on",
+        access_log=False,  # the request middleware writes it (app.observability.access_log)
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace / 2)),
         server_header=False,
         # Proxy headers are read by app.api.edge, from FORWARDED_ALLOW_IPS only (uvicorn's own

@@ -46,8 +46,10 @@ from app.encryption import Cipher
 from app.engine.registry import HandlerRegistry
 from app.engine.retry import RetryPolicy
 from app.engine.runner import EngineConfig
+from app.observability.access_log import AccessLog
 from app.observability.log import configure_logging, get_logger
 from app.observability.metrics import Metrics
+from app.runtime import heap
 from app.runtime.startup import connect_with_retry
 from app.runtime.supervisor import ComponentState, Supervisor
 from app.services.api_keys import ApiKeyService, bootstrap_admin_key
@@ -377,7 +379,7 @@ def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
         backup_storages=runtime.backup_storages,
         quotas=runtime.placement.quotas,
         audit=AuditLog(runtime.store),
-        api_keys=ApiKeyService(runtime.store),
+        api_keys=ApiKeyService(runtime.store, cache_ttl=settings.auth_cache_ttl),
         idempotency=IdempotencyStore(
             RedisIdempotencyRecords(runtime.redis, prefix=keys.idempotency)
         ),
@@ -449,6 +451,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 data_dir=settings.data_dir,
             )
             log.info("started", instance_id=settings.instance_id)
+            heap.freeze(until=stack)  # wired: the collector never scans start-up's objects again
             try:
                 yield
             finally:
@@ -467,7 +470,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Inside the request middleware: a 413 carries the request id.
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_request_body_bytes)
-    app.add_middleware(RequestMiddleware, metrics=metrics)
+    app.add_middleware(RequestMiddleware, metrics=metrics, access_log=AccessLog.of(settings))
     edge.install(app, settings)  # outermost: proxy headers, security headers, CORS
     api_errors.install(app, authenticate=auth.authenticate)
     api_idempotency.install(app)

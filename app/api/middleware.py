@@ -1,7 +1,10 @@
 """The per-request middleware: a request id and the request's HTTP metrics.
 
 Request id: every request gets one (or keeps a sane one it brought); every log line of the
-request carries it (uvicorn's access line included), and the response echoes it.
+request carries it, and the response echoes it.
+
+Access log: one `http_request` event per answered request, unless sampled out or off
+(`app.observability.access_log`); uvicorn's own access line is not written.
 
 Metrics: every request is counted and timed by route template (`/api/v1/.../{database_id}`,
 never the path itself, so ids stay out of the labels), method and status code. The route is
@@ -33,6 +36,7 @@ from app.domain import audit
 from app.domain.access import Principal
 from app.domain.audit import AuditEntry
 from app.observability import metrics as app_metrics
+from app.observability.access_log import AccessLog
 from app.observability.log import get_logger
 
 log = get_logger(__name__)
@@ -88,9 +92,12 @@ async def _audit(scope: Scope, route: str, status: int, request_id: str) -> None
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: app_metrics.Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: app_metrics.Metrics, access_log: AccessLog | None = None
+    ) -> None:
         self.app = app
         self._metrics = metrics
+        self._access_log = access_log or AccessLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,11 +139,19 @@ class RequestMiddleware:
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
             route = getattr(scope.get("route"), "path_format", None)
+            took = time.perf_counter() - began
             self._metrics.http_request(
-                route or app_metrics.UNMATCHED_ROUTE,
-                scope["method"],
-                status,
-                time.perf_counter() - began,
+                route or app_metrics.UNMATCHED_ROUTE, scope["method"], status, took
             )
+            if not cancelled:
+                self._access_log.record(
+                    method=scope["method"],
+                    path=scope["path"],
+                    query=scope.get("query_string", b""),
+                    status=status,
+                    seconds=took,
+                    client=scope.get("client"),
+                    request_id=request_id,
+                )
             if not cancelled and route is not None and audit.audited(scope["method"], route):
                 await _audit(scope, route, status, request_id)

@@ -114,6 +114,14 @@ class Settings(BaseSettings):
     # Logging and HTTP
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.CONSOLE
+    # One `http_request` event per request (method, path, status, duration, request id);
+    # `off` writes none, ACCESS_LOG_SAMPLE (0 to 1) writes that fraction, chosen at random.
+    access_log: bool = True
+    access_log_sample: Annotated[float, Field(ge=0, le=1)] = 1.0
+    # How long (seconds) an instance trusts an API key it checked, before reading it again:
+    # a key revoked through another instance still works here for at most this long (one
+    # revoked through this instance stops at once). 0 checks the store on every request.
+    auth_cache_ttl: Annotated[float, Field(ge=0, le=60)] = 5
     host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     # The largest request body accepted (bytes); a larger one is refused with 413 before it is

@@ -13,6 +13,7 @@ module does what it is asked. Must not: log a token or a secret, or store a secr
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from pydantic import SecretStr
 from app.domain import clock
 from app.domain.api_keys import ApiKey, Role, Token, new_token, parse_token
 from app.observability.log import get_logger
+from app.services import auth_cache
 from app.services.errors import ServiceError
 from app.store import errors as store_errors
 from app.store.protocols import ApiKeyFilter, Page, Store
@@ -164,10 +166,26 @@ async def revoke_key(
 
 
 class ApiKeyService:
-    """The functions above, bound to one store: what the API calls."""
+    """The functions above, bound to one store: what the API calls.
 
-    def __init__(self, store: Store) -> None:
+    `authenticate` remembers a token that checked out for `cache_ttl` seconds
+    (`app.services.auth_cache`, AUTH_CACHE_TTL); `revoke` forgets the key at once. While a
+    token is remembered its `last_used_at` is not looked at: with the one-minute granularity
+    above, it stays at most `cache_ttl` + 1 min behind.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        cache_ttl: float = 0,
+        cache_entries: int = auth_cache.DEFAULT_MAX_ENTRIES,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
+        self._cache = auth_cache.AuthCache(
+            ttl=cache_ttl, max_entries=cache_entries, monotonic=monotonic
+        )
 
     async def issue(
         self,
@@ -183,7 +201,15 @@ class ApiKeyService:
         )
 
     async def authenticate(self, presented: str) -> ApiKey:
-        return await authenticate(self._store, presented)
+        if not self._cache.enabled:
+            return await authenticate(self._store, presented)
+        digest = auth_cache.token_digest(presented)
+        if (known := self._cache.get(digest)) is not None:
+            return known
+        generation = self._cache.generation
+        key = await authenticate(self._store, presented)
+        self._cache.put(digest, key, generation=generation)
+        return key
 
     async def get(self, key_id: str) -> ApiKey | None:
         return await get_key(self._store, key_id)
@@ -196,7 +222,11 @@ class ApiKeyService:
         )
 
     async def revoke(self, key_id: str, *, by: str | None) -> ApiKey:
-        return await revoke_key(self._store, key_id, by=by)
+        self._cache.forget_key(key_id)  # before the write too: no check in flight re-adds it
+        try:
+            return await revoke_key(self._store, key_id, by=by)
+        finally:
+            self._cache.forget_key(key_id)
 
 
 async def bootstrap_admin_key(

@@ -37,7 +37,12 @@ def test_a_fresh_process_starts_healthy_logs_plainly_and_stops_cleanly_on_sigter
     assert health.json()["status"] == "healthy"
     assert re.search(r"^leadership_acquired instance_id=kubedb-dbaas-abc123 ", log, re.M)
     assert re.search(r"^operation_workers_started count=3 ", log, re.M)
-    assert re.search(r'"GET /health/live HTTP/1.1" 200 request_id=e2e-trace-1 ', log)
+    assert re.search(
+        r"^http_request method=GET path=/health/live status=200 duration_ms=[0-9.]+ "
+        r"client=127\.0\.0\.1:[0-9]+ request_id=e2e-trace-1 instance_id=kubedb-dbaas-abc123 ",
+        log,
+        re.M,
+    )
     assert traced.headers["x-request-id"] == "e2e-trace-1"
     # uvicorn re-raises the signal after its graceful shutdown: the exit is "by SIGTERM".
     assert code in (0, -signal.SIGTERM) and took < 10

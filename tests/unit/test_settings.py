@@ -63,6 +63,10 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
         ("LOG_LEVEL", "loud", "'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
         ("MONGODB_URL", "postgres://u:secret@h/db", "must start with mongodb://"),
         ("REDIS_URL", "http://u:secret@h", "must start with redis://"),
+        ("ACCESS_LOG", "sometimes", "valid boolean"),
+        ("ACCESS_LOG_SAMPLE", "1.5", "less than or equal to 1"),
+        ("AUTH_CACHE_TTL", "-1", "greater than or equal to 0"),
+        ("AUTH_CACHE_TTL", "3600", "less than or equal to 60"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable_and_the_rule(
