@@ -40,7 +40,7 @@ from app.broker.streams import OperationQueue
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
 from app.config.settings import Settings, load_settings
-from app.domain import clock, sizes
+from app.domain import sizes
 from app.domain.sizes import SizeTable
 from app.encryption import Cipher
 from app.engine.registry import HandlerRegistry
@@ -84,6 +84,7 @@ from app.workers.delayed_pump import DelayedPump
 from app.workers.leader_election import LeaderElector
 from app.workers.membership import Membership
 from app.workers.operation_worker import OperationWorker
+from app.workers.pass_report import pass_report
 from app.workers.reconciliation_worker import ReconciliationWorker
 from app.workers.status_sync_worker import StatusSyncWorker
 
@@ -348,7 +349,7 @@ def _health(runtime: Runtime) -> HealthService:
         leader=runtime.elector,
         workers=workers,
         components=components,
-        passes=lambda: pass_report(runtime),
+        passes=lambda: pass_report(runtime.reconciler, runtime.status_sync),
         ping_cluster=runtime.cluster.ping if runtime.cluster is not None else None,
         probe_providers=ProviderProbe(runtime.store, runtime.fleet, timeout=PING_TIMEOUT),
     )
@@ -401,33 +402,6 @@ def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:
         gauges=GaugeSampler(runtime.metrics, store=runtime.store, queue=runtime.queue),
         metrics=runtime.metrics,
     )
-
-
-def pass_report(runtime: Runtime) -> dict[str, Any]:
-    """`/health`'s `passes`: the last pass of each periodic worker on this instance."""
-    report: dict[str, Any] = {"reconciliation": runtime.reconciler.report()}
-    sync = runtime.status_sync
-    if sync is not None:
-        last = sync.last_pass
-        report["status_sync"] = {
-            "passes": sync.passes,
-            "failures": sync.failures,
-            "last_error": sync.last_error,
-            "members": len(sync.members),
-            "last": None
-            if last is None
-            else {
-                "at": clock.to_text(last.started_at),
-                "duration_ms": round(last.duration * 1000, 1),
-                "databases_seen": last.seen,
-                "synced": last.synced,
-                "written": last.written,
-                "missing": last.missing,
-                "cluster_calls": last.cluster_calls,
-                "errors": last.errors,
-            },
-        }
-    return report
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
