@@ -209,6 +209,21 @@ async def test_a_postgres_recovers_to_a_point_in_time_from_its_archived_wal(
     tables = await query(url2, await password(client, "db2"), "select to_regclass('later')")
     assert tables == [(None,)]
 
+    # The window's end, on a database idle since its last commit, is reachable too:
+    # recovery stops at the first commit after its target, and the sidekick commits before
+    # each switch (without that, "recovery ended before the target was reached").
+    _, idle_end = await window(client, "db1", after=time.time())
+    await client.create(recovered("Postgres", "db4", "db1", precise(idle_end)))
+
+    async def db4_ready() -> bool:
+        db = await client.find("postgreses", "db4")
+        return ((db or {}).get("status") or {}).get("phase") == "Ready"
+
+    await eventually(db4_ready, timeout=60, interval=0.1, message="db4 recovered at the end")
+    url4 = await real_url(client, "db4")
+    rows = await query(url4, await password(client, "db4"), "select to_regclass('notes')")
+    assert rows == [(None,)]  # dropped before the end
+
     await client.create(recovered("Postgres", "db3", "db1", rfc3339(start - 3600)))
     db3 = await restore_failed(client, "db3")
     failed = condition(db3, "DataRestored")

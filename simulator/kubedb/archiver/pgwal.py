@@ -88,8 +88,17 @@ async def configure(target: Target, folder: Path, account: Account) -> None:
 
 async def switch(target: Target) -> tuple[str, str]:
     """Close the current WAL segment; the segment holding everything written before the
-    call (pg_walfile_name of the switch point), and the current LSN."""
-    lines = await sql(target, "SELECT pg_walfile_name(pg_switch_wal()), pg_current_wal_lsn()")
+    call (pg_walfile_name of the switch point), and the current LSN.
+
+    A commit goes first (`txid_current()` in its own transaction): recovery to a time T
+    stops at the first commit after T, and fails when the archive ends before one. With
+    this commit in every shipped segment, any T up to the call's start has a commit after
+    it on the storage, even on a database idle since T, so the published window holds."""
+    lines = await sql(
+        target,
+        "SELECT txid_current()",
+        "SELECT pg_walfile_name(pg_switch_wal()), pg_current_wal_lsn()",
+    )
     segment, _, lsn = (lines[-1] if lines else "").partition("|")
     if not segment:
         raise WalError("pg_switch_wal() returned nothing")
