@@ -165,7 +165,12 @@ def error_page(status: int, message: str) -> HTMLResponse:
 
 
 def sign_in_redirect(request: Request, message: str | None) -> RedirectResponse:
-    target = f"{SIGN_IN}?next={quote(request.url.path)}"
+    """To the sign-in page, which comes back to the page asked for, its query included (a
+    filtered list stays filtered); a form's POST comes back to the page it was sent from."""
+    back = request.url.path
+    if request.method == "GET" and request.url.query:
+        back += f"?{request.url.query}"
+    target = f"{SIGN_IN}?next={quote(back, safe='/')}"
     if message:
         target += f"&ended={quote(message)}"
     response = RedirectResponse(target, status_code=303)

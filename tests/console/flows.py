@@ -3,11 +3,13 @@ API's key on the same app, and reading a page's CSRF token."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+NEXT = re.compile(r'name="next" value="([^"]*)"')
 
 
 def csrf_of(page: str) -> str:
@@ -39,6 +41,13 @@ async def issue_key(
     return str(body["id"]), str(body["secret"])
 
 
-def anonymous(client: httpx.AsyncClient) -> httpx.AsyncClient:
+def anonymous(client: httpx.AsyncClient, base_url: str = "http://test") -> httpx.AsyncClient:
     """A client of the same app as `client`, without its API key (a browser's view)."""
-    return httpx.AsyncClient(transport=client._transport, base_url="http://test", timeout=10)
+    return httpx.AsyncClient(transport=client._transport, base_url=base_url, timeout=10)
+
+
+def next_of(page: str) -> str:
+    """The sign-in form's hidden `next` (where signing in goes)."""
+    found = NEXT.search(page)
+    assert found, "the sign-in page has no next field"
+    return html.unescape(found.group(1))

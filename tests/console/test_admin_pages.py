@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.config.settings import Settings
-from tests.console.flows import csrf_of, issue_key, sign_in
+from tests.console.flows import anonymous, csrf_of, issue_key, sign_in
 from tests.e2e.platform import ADMIN, Platform, create, finished, running
 
 KEYS = "/console/api-keys"
@@ -24,10 +24,6 @@ async def platform(
 ) -> AsyncIterator[Platform]:
     async with running(settings, embedded_redis_url, tmp_path) as started:
         yield started
-
-
-def anonymous(client: httpx.AsyncClient) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=client._transport, base_url="http://test", timeout=10)
 
 
 async def domain_key(api: httpx.AsyncClient, *, role: str, domain: str) -> str:

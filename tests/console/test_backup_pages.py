@@ -17,7 +17,7 @@ from app.config.settings import Settings
 from app.console import backup_restore
 from app.domain import pitr
 from app.domain.backups import Backup, BackupStatus, BackupType
-from tests.console.flows import csrf_of, issue_key, sign_in
+from tests.console.flows import anonymous, csrf_of, issue_key, sign_in
 from tests.e2e.platform import ADMIN, BASE, Platform, create, finished, running
 from tests.support import eventually
 
@@ -31,10 +31,6 @@ async def platform(
 ) -> AsyncIterator[Platform]:
     async with running(settings, embedded_redis_url, tmp_path, backup_sync_interval=0.5) as started:
         yield started
-
-
-def anonymous(client: httpx.AsyncClient) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=client._transport, base_url="http://test", timeout=10)
 
 
 async def running_database(api: httpx.AsyncClient, **body: Any) -> str:

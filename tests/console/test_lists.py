@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.config.settings import Settings
@@ -17,7 +16,7 @@ from app.domain import clock
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.operations import Operation, OperationStatus
 from app.store.protocols import Store
-from tests.console.flows import csrf_of, issue_key, sign_in
+from tests.console.flows import anonymous, csrf_of, issue_key, sign_in
 from tests.e2e.platform import ADMIN, BASE, Platform, running
 from tests.support import eventually
 
@@ -35,10 +34,6 @@ async def platform(
 ) -> AsyncIterator[Platform]:
     async with running(settings, embedded_redis_url, tmp_path) as started:
         yield started
-
-
-def anonymous(client: httpx.AsyncClient) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=client._transport, base_url="http://test", timeout=10)
 
 
 def names(page: str) -> list[str]:

@@ -9,7 +9,7 @@ from http.cookies import Morsel, SimpleCookie
 import httpx
 
 from app.console import STATIC
-from tests.console.flows import csrf_of, issue_key, sign_in
+from tests.console.flows import anonymous, csrf_of, issue_key, next_of, sign_in
 from tests.e2e.platform import ADMIN, Platform
 
 # htmx 2.0.10's dist/htmx.min.js (github.com/bigskysoftware/htmx, tag v2.0.10).
@@ -23,10 +23,6 @@ def session_cookie(answer: httpx.Response) -> Morsel[str]:
         if header.startswith("kdb_console="):
             return SimpleCookie(header)["kdb_console"]
     raise AssertionError(f"no session cookie in {answer.headers}")
-
-
-def anonymous(client: httpx.AsyncClient, base_url: str = "http://test") -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=client._transport, base_url=base_url, timeout=10)
 
 
 def test_the_vendored_htmx_is_the_pinned_release() -> None:
@@ -164,3 +160,21 @@ async def test_another_tenants_project_is_not_found_for_a_project_key(
         )
         assert forged.status_code == 403
         assert "viewer" in forged.text
+
+
+async def test_signing_in_comes_back_to_the_page_asked_for_with_its_query(
+    platform: Platform,
+) -> None:
+    _, api, _ = platform
+    asked = f"{DATABASES}?engine=redis&sort=-created_at"
+    async with anonymous(api) as browser:
+        gate = await browser.get(asked)
+        assert gate.status_code == 303
+        form = await browser.get(gate.headers["location"])
+        assert form.status_code == 200
+        answer = await browser.post(
+            "/console/sign-in",
+            data={"csrf": csrf_of(form.text), "api_key": ADMIN.text, "next": next_of(form.text)},
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == asked
