@@ -18,6 +18,15 @@ def _yes(name: str) -> Cell:
     return lambda row: "yes" if row.get(name) else ""
 
 
+def _conditions(row: dict[str, Any]) -> str:
+    """`Type=Status` for each condition, the reason of one that is not True beside it."""
+    return ", ".join(
+        f"{c.get('type')}={c.get('status')}"
+        + (f" ({c['reason']})" if c.get("status") != "True" and c.get("reason") else "")
+        for c in row.get("conditions") or []
+    )
+
+
 def _capacity(resource: str) -> Cell:
     """`allocated/allocatable` of one resource of a provider."""
 
@@ -102,6 +111,7 @@ COLUMNS: dict[str, list[tuple[str, Cell, bool]]] = {
             False,
         ),
         ("SYNCED", _field("last_sync_at"), False),
+        ("CONDITIONS", _conditions, True),
         ("ID", _field("id"), True),
     ],
 }

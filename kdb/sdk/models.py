@@ -55,6 +55,15 @@ class Database(Model):
     updated_at: datetime | None = None
 
 
+class Condition(Model):
+    """One of the KubeDB object's conditions (`status`: True, False or Unknown)."""
+
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+
+
 class DatabaseStatus(Model):
     """A database's observed state, as the status sync last read it from the cluster (or as
     the API read it now, with `status(..., realtime=True)`)."""
@@ -67,6 +76,7 @@ class DatabaseStatus(Model):
     desired_replicas: int = 0
     endpoint: str | None = None
     port: int | None = None
+    conditions: list[Condition] = Field(default_factory=list)
     last_sync_at: datetime | None = None
 
 

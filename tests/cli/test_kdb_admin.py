@@ -133,6 +133,9 @@ def test_a_database_name_is_completed_from_the_api_and_its_status_shown(
     live = kdb("db", "status", "orders-eu", "--realtime", "-o", "json", **env)
     assert live.returncode == 0, live.stderr
     assert json.loads(live.stdout)["id"] == made.json()["id"]
+    wide = kdb("db", "status", "orders-eu", "-o", "wide", **env)
+    assert wide.returncode == 0, wide.stderr
+    assert "CONDITIONS" in wide.stdout and "Ready=True" in wide.stdout
 
 
 def test_kdb_completion_bash_prints_a_script_bash_parses(kdb: Kdb) -> None:

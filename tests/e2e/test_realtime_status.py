@@ -60,6 +60,10 @@ async def test_realtime_shows_what_the_cluster_says_before_the_status_sync_write
     assert datetime.fromisoformat(live.json()["last_sync_at"]) > datetime.fromisoformat(
         before["last_sync_at"]
     )
+    # The conditions come with it: all True before, one not True now (why it is Critical).
+    assert before["conditions"] and all(c["status"] == "True" for c in before["conditions"])
+    assert {"type", "status", "reason", "message"} <= set(before["conditions"][0])
+    assert any(c["status"] != "True" for c in live.json()["conditions"])
     # Absent or false: the stored answer, which the live read did not write.
     assert stored == stored_false == before
     assert (record["health_status"], record["phase"]) == ("healthy", before["phase"])

@@ -193,6 +193,15 @@ _LIST_SHAPE: TypeAdapter[Any] = TypeAdapter(
 )
 
 
+class ConditionOut(BaseModel):
+    """One of the KubeDB object's conditions, as the cluster reported it."""
+
+    type: str
+    status: str  # True, False or Unknown
+    reason: str = ""
+    message: str = ""
+
+
 class StatusOut(BaseModel):
     id: str
     status: DatabaseStatus
@@ -202,6 +211,7 @@ class StatusOut(BaseModel):
     desired_replicas: int
     endpoint: str | None
     port: int | None
+    conditions: list[ConditionOut]
     last_sync_at: datetime
 
 

@@ -366,6 +366,7 @@ async def get_status(
         desired_replicas=database.replicas,
         endpoint=database.endpoint,
         port=database.port,
+        conditions=[models.ConditionOut.model_validate(c) for c in database.conditions],
         last_sync_at=last_sync_at,
     )
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.cluster import errors
-from app.domain import status_mapping
+from app.domain import status_mapping, sync
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.manifests import database_cr
 from app.domain.manifests.desired import DesiredDatabase
@@ -225,6 +225,7 @@ class Halting:
             fields={
                 "phase": observed.raw_phase,
                 "health_status": observed.health,
+                "conditions": sync.conditions_of(observed),
                 "ready_replicas": 0 if way.halted else database.replicas,
             },
             previous=way.during,

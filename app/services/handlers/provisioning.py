@@ -198,6 +198,7 @@ class Provisioning:
                     **served,
                     "phase": observed.phase.value,
                     "health_status": observed.health,
+                    "conditions": sync.conditions_of(observed),
                     # KubeDB reports no member count: all are ready when the phase is
                     # Ready; Critical (some are not) leaves the count unknown, so unset.
                     **(
@@ -222,13 +223,19 @@ class Provisioning:
             reason = progress.not_ready_reason(desired, observed, window)
             await self._failed(ctx, reason, observed=observed)
             return steps.Fail(reason)
-        if database.phase != observed.raw_phase or database.health_status != observed.health:
+        conditions = sync.conditions_of(observed)
+        if (database.phase, database.health_status, database.conditions) != (
+            observed.raw_phase or None,
+            observed.health,
+            conditions,
+        ):
             await records.update(
                 self._deps.store,
                 database.id,
                 {
                     "phase": observed.raw_phase or None,
                     "health_status": observed.health,
+                    "conditions": conditions,
                 },
             )
         remaining = (deadline - now).total_seconds()
@@ -256,7 +263,11 @@ class Provisioning:
     ) -> None:
         fields: dict[str, Any] = {}
         if observed is not None:
-            fields = {"phase": observed.raw_phase or None, "health_status": observed.health}
+            fields = {
+                "phase": observed.raw_phase or None,
+                "health_status": observed.health,
+                "conditions": sync.conditions_of(observed),
+            }
         await records.transition(
             self._deps.store,
             ctx.operation,
@@ -351,7 +362,12 @@ class Provisioning:
             to=DatabaseStatus.DELETED,
             outcome="Succeeded",
             message=f"database deleted (deletion policy {policy.value})",
-            fields={"phase": None, "health_status": HealthStatus.UNKNOWN, "ready_replicas": 0},
+            fields={
+                "phase": None,
+                "health_status": HealthStatus.UNKNOWN,
+                "ready_replicas": 0,
+                "conditions": [],
+            },
             previous=DatabaseStatus.DELETING,
         )
         return steps.Done(f"database deleted (deletion policy {policy.value})")

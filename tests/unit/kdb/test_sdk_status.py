@@ -18,6 +18,10 @@ STATUS = {
     "desired_replicas": 3,
     "endpoint": "orders.acme-shop.svc",
     "port": 5432,
+    "conditions": [
+        {"type": "Ready", "status": "True", "reason": "AllReplicasReady", "message": ""},
+        {"type": "ReplicaReady", "status": "False", "reason": "Lagging", "message": "one behind"},
+    ],
     "last_sync_at": "2026-12-07T21:40:00Z",
 }
 
@@ -39,6 +43,10 @@ def test_status_asks_for_the_stored_state_unless_realtime_is_asked_for() -> None
     ] * 2
     assert (dict(seen[0].url.params), dict(seen[1].url.params)) == ({}, {"realtime": "true"})
     assert (stored.health_status, live.phase) == ("degraded", "Critical")
+    assert [(c.type, c.status, c.reason) for c in live.conditions] == [
+        ("Ready", "True", "AllReplicasReady"),
+        ("ReplicaReady", "False", "Lagging"),
+    ]
 
 
 def test_a_realtime_status_the_cluster_does_not_answer_is_unavailable_naming_the_provider() -> None:
