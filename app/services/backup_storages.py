@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,9 @@ log = get_logger(__name__)
 
 # Fields `update` changes as they are; `credentials` and `default` have their own paths.
 PLAIN_FIELDS = ("bucket", "prefix", "region", "endpoint")
+# Where the backups are: fixed while databases back up there or backups are kept there
+# (the region and the endpoint may be corrected: the same bucket, reached differently).
+_LOCATION = ("bucket", "prefix")
 # Attempts at a conditional delete while the record keeps changing under it.
 _DELETE_ATTEMPTS = 5
 
@@ -66,13 +69,24 @@ class BackupStorageInUse(BackupStorageError):
     status = 409
     code = "backup_storage_in_use"
 
-    def __init__(self, name: str, databases: int, backups: int = 0) -> None:
+    def __init__(
+        self, name: str, databases: int, backups: int = 0, *, moved: Sequence[str] = ()
+    ) -> None:
         what = f"{databases} live database(s)" if databases else f"{backups} kept backup(s)"
-        super().__init__(
-            f"backup storage {name} is used by {what}; move the databases to another "
-            "storage, or delete them and their backups, first",
-            details={"databases": databases, "backups": backups},
-        )
+        if moved:
+            told = (
+                f"backup storage {name} is used by {what}: its {' and '.join(moved)} cannot "
+                "change (what is kept there would be lost); create another storage instead"
+            )
+        else:
+            told = (
+                f"backup storage {name} is used by {what}; move the databases to another "
+                "storage, or delete them and their backups, first"
+            )
+        details: dict[str, Any] = {"databases": databases, "backups": backups}
+        if moved:
+            details["fields"] = list(moved)
+        super().__init__(told, details=details)
         self.databases = databases
         self.backups = backups
 
@@ -191,6 +205,11 @@ class BackupStorageService:
         name are what the storage is and do not change."""
         current = await self.get(name)
         values = {k: changes[k] for k in PLAIN_FIELDS if k in changes}
+        moved = [k for k in _LOCATION if k in values and values[k] != getattr(current, k)]
+        if moved:
+            using, kept = await self._usage(current)
+            if using or kept:
+                raise BackupStorageInUse(name, using, kept, moved=moved)
         try:
             if "bucket" in values:
                 domain.check_location(current.provider, bucket=values["bucket"])
@@ -226,11 +245,7 @@ class BackupStorageService:
                 raise BackupStorageIsDefault(
                     f"backup storage {name} is the default; make another storage the default first"
                 )
-            using = await self._store.databases.count_using_backup_storage(
-                name, or_unset=storage.is_default
-            )
-            totals = await self._store.backups.totals()
-            kept = sum(count for (where, _, _), (count, _) in totals.items() if where == name)
+            using, kept = await self._usage(storage)
             if using or kept:
                 raise BackupStorageInUse(name, using, kept)
             gone = await self._store.backup_storages.delete(
@@ -240,6 +255,15 @@ class BackupStorageService:
                 log.info("backup_storage_deleted", storage=name)
                 return
         raise BackupStorageInUse(name, 0)
+
+    async def _usage(self, storage: BackupStorage) -> tuple[int, int]:
+        """The live databases that back up to `storage` and the backups kept on it."""
+        using = await self._store.databases.count_using_backup_storage(
+            storage.name, or_unset=storage.is_default
+        )
+        totals = await self._store.backups.totals()
+        kept = sum(count for (where, _, _), (count, _) in totals.items() if where == storage.name)
+        return using, kept
 
     async def ensure_embedded(self) -> BackupStorage | None:
         """On start: the storage `local` (BACKUP_LOCAL_DIR/local, the default) when there is

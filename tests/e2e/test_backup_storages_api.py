@@ -212,6 +212,45 @@ async def test_a_storage_databases_use_is_not_deleted(platform: Platform) -> Non
     }
 
 
+async def test_a_storage_in_use_keeps_its_bucket_and_prefix_but_may_change_the_rest(
+    platform: Platform,
+) -> None:
+    runtime, client, _ = platform
+    await client.post(URL, json=s3_body())
+    unused = await client.patch(f"{URL}/archive", json={"prefix": "moved"})
+    await runtime.store.databases.insert(
+        Database(
+            name="orders",
+            domain="acme",
+            project="shop",
+            engine="postgres",
+            version="16.13",
+            backup_storage="archive",
+        )
+    )
+    bucket = await client.patch(f"{URL}/archive", json={"bucket": "elsewhere"})
+    prefix = await client.patch(f"{URL}/archive", json={"prefix": "again", "region": "us-east-1"})
+    same = await client.patch(f"{URL}/archive", json={"prefix": "moved"})
+    region = await client.patch(f"{URL}/archive", json={"region": "us-east-2"})
+    stored = (await client.get(f"{URL}/archive")).json()
+
+    assert unused.status_code == 200, unused.text
+    assert bucket.status_code == 409 and bucket.json()["error"]["code"] == "backup_storage_in_use"
+    assert "bucket cannot change" in bucket.json()["error"]["message"]
+    assert bucket.json()["error"]["details"] == {
+        "databases": 1,
+        "backups": 0,
+        "fields": ["bucket"],
+    }
+    assert prefix.status_code == 409 and prefix.json()["error"]["details"]["fields"] == ["prefix"]
+    assert same.status_code == 200 and region.status_code == 200
+    assert (stored["bucket"], stored["prefix"], stored["region"]) == (
+        s3_body()["bucket"],
+        "moved",
+        "us-east-2",
+    )
+
+
 async def test_the_default_is_deleted_only_when_it_is_the_last_storage(
     platform: Platform,
 ) -> None:
