@@ -12,6 +12,7 @@ import asyncio
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,12 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from app.broker.keys import RedisKeys
 from app.config.settings import Settings
 from app.main import create_app
 from simulator.kubedb import install
 from simulator.server import Simulator, run_simulator
+from tests import support
 from tests.support import free_port
 
 
@@ -126,3 +129,25 @@ def serve(
         if holder.server is not None:
             holder.server.should_exit = True
         thread.join(timeout=30)
+
+
+def served_app(
+    folder: Path, redis_url: str, *, name: str, knobs: dict[str, object] | None = None
+) -> Iterator[Served]:
+    """`serve` with the settings the socket-level tests share (two workers, no rate limits,
+    Redis keys of its own, deleted afterwards), its data under `folder`."""
+    keys = RedisKeys(f"test-{name}-{uuid.uuid4().hex[:8]}")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=folder / "var",
+        redis_key_prefix=keys.prefix,
+        instance_id=f"{name}-test",
+        num_operation_workers=2,
+        operation_read_block=0.1,
+        rate_limit_per_minute=0,
+        anonymous_rate_limit_per_minute=0,
+    )
+    try:
+        yield from serve(settings, redis_url, folder, name=f"{name}-app", knobs=knobs)
+    finally:
+        support.delete_keys(redis_url, keys.pattern)

@@ -45,6 +45,16 @@ def conditions_of(observed: ObservedDatabase) -> list[dict[str, str]]:
     ]
 
 
+def observed_fields(observed: ObservedDatabase) -> dict[str, Any]:
+    """`phase`, `health_status` and `conditions` as the CR says them (what an operation step
+    that read the CR writes beside its own fields)."""
+    return {
+        "phase": observed.raw_phase or None,
+        "health_status": observed.health,
+        "conditions": conditions_of(observed),
+    }
+
+
 def ready_replicas(database: Database, observed: ObservedDatabase) -> int:
     if observed.phase is DatabasePhase.READY:
         return database.replicas

@@ -8,17 +8,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from app.broker.keys import RedisKeys
-from app.config.settings import Settings
-from tests import support
-from tests.serving import Served, serve
+from tests.serving import Served, served_app
 
 BIN = Path(sys.executable).parent
 KDB = BIN / "kdb"
@@ -34,26 +30,14 @@ def serve_cli(
 ) -> Iterator[Served]:
     """The app for kdb, with `real_databases` real servers (a module's own `served` may ask
     for more)."""
-    folder = tmp_path_factory.mktemp("cli-app")
-    keys = RedisKeys(f"test-cli-{uuid.uuid4().hex[:8]}")
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=folder / "var",
-        redis_key_prefix=keys.prefix,
-        instance_id="cli-test",
-        num_operation_workers=2,
-        operation_read_block=0.1,
-        rate_limit_per_minute=0,
-        anonymous_rate_limit_per_minute=0,
-    )
     # Real servers for the first databases made (one by default); a database named `broken`
     # whose volume expansions fail (an operation that ends failed).
     knobs: dict[str, object] = {
         "real_databases": real_databases,
         "failing_volume_expansions": ["*/broken"],
     }
-    yield from serve(settings, embedded_redis_url, folder, name="cli-app", knobs=knobs)
-    support.delete_keys(embedded_redis_url, keys.pattern)
+    folder = tmp_path_factory.mktemp("cli-app")
+    yield from served_app(folder, embedded_redis_url, name="cli", knobs=knobs)
 
 
 def as_admin(served: Served) -> dict[str, str]:

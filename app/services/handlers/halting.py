@@ -223,9 +223,7 @@ class Halting:
             outcome="Succeeded",
             message=f"database {way.final}",
             fields={
-                "phase": observed.raw_phase,
-                "health_status": observed.health,
-                "conditions": sync.conditions_of(observed),
+                **sync.observed_fields(observed),
                 "ready_replicas": 0 if way.halted else database.replicas,
             },
             previous=way.during,

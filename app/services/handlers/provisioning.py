@@ -196,9 +196,7 @@ class Provisioning:
                 message=f"database is running at {where}",
                 fields={
                     **served,
-                    "phase": observed.phase.value,
-                    "health_status": observed.health,
-                    "conditions": sync.conditions_of(observed),
+                    **sync.observed_fields(observed),
                     # KubeDB reports no member count: all are ready when the phase is
                     # Ready; Critical (some are not) leaves the count unknown, so unset.
                     **(
@@ -223,21 +221,9 @@ class Provisioning:
             reason = progress.not_ready_reason(desired, observed, window)
             await self._failed(ctx, reason, observed=observed)
             return steps.Fail(reason)
-        conditions = sync.conditions_of(observed)
-        if (database.phase, database.health_status, database.conditions) != (
-            observed.raw_phase or None,
-            observed.health,
-            conditions,
-        ):
-            await records.update(
-                self._deps.store,
-                database.id,
-                {
-                    "phase": observed.raw_phase or None,
-                    "health_status": observed.health,
-                    "conditions": conditions,
-                },
-            )
+        seen = sync.observed_fields(observed)
+        if any(getattr(database, name) != value for name, value in seen.items()):
+            await records.update(self._deps.store, database.id, seen)
         remaining = (deadline - now).total_seconds()
         return steps.Wait(
             max(0.01, min(self._deps.timing.provision_poll, remaining)),
@@ -263,11 +249,7 @@ class Provisioning:
     ) -> None:
         fields: dict[str, Any] = {}
         if observed is not None:
-            fields = {
-                "phase": observed.raw_phase or None,
-                "health_status": observed.health,
-                "conditions": sync.conditions_of(observed),
-            }
+            fields = sync.observed_fields(observed)
         await records.transition(
             self._deps.store,
             ctx.operation,
