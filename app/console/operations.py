@@ -78,6 +78,10 @@ async def _listed(
         limit=DATABASE_CHOICES,
         order=_BY_NAME,
     )
+    # The filter offers the first DATABASE_CHOICES by name; a row's database beyond them is
+    # named all the same (a page's worth of reads at most).
+    choices = {d.id: d.name for d in known.items}
+    names = choices | await databases.names({o.database_id for o in found.items} - choices.keys())
     view = lists.ListView(filters=wanted, page=page, pages=lists.pages_for(found.total, PAGE_SIZE))
     writable = may_write(visitor, domain, project)
     return {
@@ -86,7 +90,8 @@ async def _listed(
         "databases_base": f"{pages.PREFIX}/domain/{domain}/project/{project}/databases",
         "operations": found.items,
         "total": found.total,
-        "names": {d.id: d.name for d in known.items},
+        "choices": choices,
+        "names": names,
         "filters": wanted,
         "view": view,
         "cancellable": {o.id for o in found.items if writable and cancellable(o)},

@@ -6,7 +6,7 @@ store; the API reaches it as a service all the same, never the store itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from app.domain.databases import Database
 from app.domain.operations import Operation
@@ -32,3 +32,9 @@ class DatabaseLists:
         """The newest operation of each listed database, by database id, in one store call
         (a list's page reads them together, never one per row)."""
         return await self._store.operations.latest_for([d.id for d in databases])
+
+    async def names(self, database_ids: Iterable[str]) -> dict[str, str]:
+        """The names of these databases (deleted ones too) by id; one read each, so a caller
+        asks for a page's worth, never a whole table's."""
+        found = [await self._store.databases.get(database_id) for database_id in database_ids]
+        return {database.id: database.name for database in found if database is not None}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.config.settings import Settings
+from app.console import operations as console_operations
 from app.domain import clock
 from app.domain.databases import Database, DatabaseStatus
 from app.domain.operations import Operation, OperationStatus
@@ -209,6 +210,20 @@ async def test_a_projects_operations_page_filters_pages_and_polls_only_while_one
         assert rest.text.count('<tr id="operation-') == 2 and "hx-trigger" not in rest.text
         bad = await admin.get(OPERATIONS, params={"status": "sleeping"})
         assert bad.status_code == 422 and "query.status" in bad.text
+
+
+async def test_an_operations_database_beyond_the_filters_choices_is_still_named(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console_operations, "DATABASE_CHOICES", 1)
+    runtime, _, _ = platform
+    _, later = await seed(runtime.store, 2)  # db-00 is the only choice offered
+    await an_operation(runtime.store, later, "restart", at=1)
+    async with anonymous(platform[1]) as admin:
+        await sign_in(admin, ADMIN.text)
+        page = await admin.get(OPERATIONS)
+    assert f'href="{DATABASES}/{later.id}">db-01</a>' in page.text
+    assert f'<option value="{later.id}"' not in page.text
 
 
 async def test_an_operation_is_cancelled_from_the_page_and_a_viewers_forged_cancel_is_refused(
