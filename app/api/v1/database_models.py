@@ -163,6 +163,12 @@ class DatabaseOut(BaseModel):
             body["poll_url"] = f"/api/v1/operations/{database.operation_id}"
         return cls.model_validate(body)
 
+    @staticmethod
+    def json_of(database: Database) -> bytes:
+        """The JSON `DatabaseOut.of(database)` dumps, written straight from the record
+        (already validated), as `DatabaseList.json_of` writes a page (issue 19)."""
+        return _OUT_SHAPE.dump_json({name: vars(database).get(name) for name in _OUT_FIELDS})
+
 
 class DatabaseList(BaseModel):
     databases: list[DatabaseOut]
@@ -187,6 +193,7 @@ _typed_dict: Any = TypedDict  # built from a field table, which mypy cannot chec
 _out_shape: Any = _typed_dict(
     "DatabaseOutShape", {name: f.annotation for name, f in DatabaseOut.model_fields.items()}
 )
+_OUT_SHAPE: TypeAdapter[Any] = TypeAdapter(_out_shape)
 _list_fields = {name: f.annotation for name, f in DatabaseList.model_fields.items()}
 _LIST_SHAPE: TypeAdapter[Any] = TypeAdapter(
     _typed_dict("DatabaseListShape", {**_list_fields, "databases": list[_out_shape]})
