@@ -84,7 +84,7 @@ class _ApiKeyBearer(HTTPBearer):
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
         # Once per request: the tenant gate and a route's own `Caller` (two dependencies
         # FastAPI caches apart) share the first answer, and the rate limit is taken once.
-        known: Principal | None = getattr(request.state, "principal", None)
+        known: Principal | None = (request.scope.get("state") or {}).get("principal")
         if known is not None:
             return known
         credentials = await super().__call__(request)
