@@ -34,7 +34,11 @@ class RequestLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if any(len(part) > MAX_PATH_SEGMENT for part in scope["path"].split("/")):
+        path: str = scope["path"]
+        # A path no longer than a segment may be has no segment too long: split no further.
+        if len(path) > MAX_PATH_SEGMENT and any(
+            len(part) > MAX_PATH_SEGMENT for part in path.split("/")
+        ):
             await _answer(
                 send,
                 404,

@@ -217,3 +217,20 @@ def test_a_wrk_report_is_read_as_rate_latencies_in_milliseconds_and_failures() -
 
     assert (window.rate, window.p99, window.failures) == (2687.06, 1100.0, 17)
     assert abs(window.p50 - 0.566) < 1e-9
+
+
+def test_the_startup_benchmark_prints_the_app_beside_the_bare_floor_and_the_goal() -> None:
+    out = run_bench("bench.startup", "--rounds", "1")
+
+    app = re.search(
+        r"^  app  python -m app, /health healthy\s+([\d.]+) +/ +([\d.]+) +/ +([\d.]+)$", out, re.M
+    )
+    bare = re.search(
+        r"^  bare uvicorn bench.bare_app, /doc/x\s+([\d.]+) +/ +([\d.]+) +/ +([\d.]+)$", out, re.M
+    )
+    goal = re.search(r"^  app median ([\d.]+) s   goal <= 2 s: (met|NOT met)$", out, re.M)
+    assert app is not None and bare is not None and goal is not None, out
+    for found in (app, bare):
+        low, median, high = (float(n) for n in found.groups())
+        assert 0 < low <= median <= high
+    assert (goal[2] == "met") == (float(goal[1]) <= 2)

@@ -80,3 +80,18 @@ async def test_a_key_over_its_limit_gets_429_with_retry_after_on_every_instance(
     assert refused.json()["error"]["code"] == "rate_limited"
     assert other_key.status_code == 200
     assert all(r.status_code == 200 for r in health) and metrics.status_code == 200
+
+
+async def test_a_request_whose_key_two_dependencies_check_takes_one_token(
+    two_instances: tuple[Runtime, list[httpx.AsyncClient]],
+) -> None:
+    # A create passes the tenant gate and the idempotency guard, both of which want the
+    # caller: the key is checked, and a token taken, once (a burst of 5 is 5 requests).
+    runtime, (a, _) = two_instances
+    member = await issue_key(runtime.store, name="m", role=Role.MEMBER, domain="acme")
+    path = "/api/v1/domain/acme/project/shop/databases"
+    headers = {"Authorization": f"Bearer {member.token}", "Idempotency-Key": "k"}
+
+    codes = [(await a.post(path, headers=headers, json={})).status_code for _ in range(6)]
+
+    assert codes == [422] * 5 + [429], codes

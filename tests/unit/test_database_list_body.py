@@ -1,5 +1,6 @@
-"""The list routes' JSON, written straight from the store's records, is byte for byte what the
-models wrote (`DatabaseList(databases=[DatabaseOut.of(d) ...]).model_dump_json()`)."""
+"""The list routes' JSON (and a GET's), written straight from the store's records, is byte for
+byte what the models wrote (`DatabaseList(databases=[DatabaseOut.of(d) ...]).model_dump_json()`,
+`DatabaseOut.of(d).model_dump_json()`)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,10 @@ def test_a_written_page_validates_as_the_documented_model() -> None:
 
     assert [d.name for d in parsed.databases] == ["plain", "full"]
     assert parsed.databases[1].labels == {"app.kubernetes.io/name": "shop", "tier": "gold"}
+
+
+def test_one_database_is_written_as_its_model_wrote_it() -> None:
+    for record in _records():
+        written = models.DatabaseOut.json_of(record)
+
+        assert written == models.DatabaseOut.of(record).model_dump_json().encode()

@@ -163,6 +163,12 @@ class DatabaseOut(BaseModel):
             body["poll_url"] = f"/api/v1/operations/{database.operation_id}"
         return cls.model_validate(body)
 
+    @staticmethod
+    def json_of(database: Database) -> bytes:
+        """The JSON `DatabaseOut.of(database)` dumps, written straight from the record
+        (already validated), as `DatabaseList.json_of` writes a page (issue 19)."""
+        return _OUT_SHAPE.dump_json(_out_fields(database))
+
 
 class DatabaseList(BaseModel):
     databases: list[DatabaseOut]
@@ -175,7 +181,7 @@ class DatabaseList(BaseModel):
         """The list's JSON, as `DatabaseList(databases=[DatabaseOut.of(d) ...])` dumps it,
         written straight from the store's records (already validated): no dict copy and no
         validation per item, about half the time for a page of 20 (decision 82)."""
-        items = [{name: vars(d).get(name) for name in _OUT_FIELDS} for d in databases]
+        items = [_out_fields(d) for d in databases]
         body = {"databases": items, "total": total, "page": page, "page_size": page_size}
         return _LIST_SHAPE.dump_json(body)
 
@@ -187,6 +193,15 @@ _typed_dict: Any = TypedDict  # built from a field table, which mypy cannot chec
 _out_shape: Any = _typed_dict(
     "DatabaseOutShape", {name: f.annotation for name, f in DatabaseOut.model_fields.items()}
 )
+_OUT_SHAPE: TypeAdapter[Any] = TypeAdapter(_out_shape)
+
+
+def _out_fields(database: Database) -> dict[str, Any]:
+    """`DatabaseOut`'s fields of a record, as they are (`poll_url`: None)."""
+    held = vars(database)  # once: `vars` inside the comprehension doubled its cost
+    return {name: held.get(name) for name in _OUT_FIELDS}
+
+
 _list_fields = {name: f.annotation for name, f in DatabaseList.model_fields.items()}
 _LIST_SHAPE: TypeAdapter[Any] = TypeAdapter(
     _typed_dict("DatabaseListShape", {**_list_fields, "databases": list[_out_shape]})
