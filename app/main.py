@@ -448,12 +448,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     edge.install(app, settings)  # outermost: proxy headers, security headers, CORS
     api_errors.install(app, authenticate=auth.authenticate)
     api_idempotency.install(app)
-    # A request is matched against the routes in order. The database routes (a GET of one,
-    # a project's list: the hot reads) first; then the console's, as the API's many routes
-    # ahead cost a console page more than its own lookups (bench.console_list); no console
-    # path (all under /console, and `/`) is an API one.
-    routes.include_first(app)
+    # A request is matched against the routes in order: the console's as one group that
+    # any path outside /console passes with one string test (`app.api.route_groups`), then
+    # the database routes (a GET of one, a project's list: the hot reads), then the rest.
     console.install(app)
+    routes.include_first(app)
     routes.include(app)
     api_docs.install(app)
     return app

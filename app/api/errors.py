@@ -37,6 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ExceptionHandler
 
+from app.api.route_groups import RouteGroup
 from app.broker.errors import BrokerUnavailable
 from app.services.errors import ServiceError
 from app.store.errors import InvalidQuery, StoreUnavailable
@@ -153,6 +154,8 @@ def _allowed(request: Request) -> str:
         included = getattr(route, "original_router", None)  # FastAPI's included routers
         if included is not None:
             routes.extend(included.routes)
+        elif isinstance(route, RouteGroup):
+            routes.extend(route.routes)
         elif route.matches(request.scope)[0] is not Match.NONE:
             methods |= getattr(route, "methods", None) or set()
     return ", ".join(sorted(methods))

@@ -1,11 +1,9 @@
 """Every router of the API, mounted in the order requests are matched.
 
 The database routes, which take most of the traffic, come first (measured with
-bench.scale: matching is a large share of a GET's cost), ahead of the console's too
-(`include_first`, before `app.console.install`): FastAPI tries each included router in
-turn, and the console's dozen routers cost a GET of a database 15 % of its time when they
-came first (issue 19). Must not: build services or add middleware (that is `app.main`'s
-job).
+bench.scale: matching is a large share of a GET's cost; only the console's group, which an
+API path passes with one string test, is ahead of them). Must not: build services or add
+middleware (that is `app.main`'s job).
 """
 
 from __future__ import annotations

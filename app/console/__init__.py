@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from app.api.route_groups import RouteGroup
 from app.console import (
     admin,
     audit,
@@ -39,20 +40,24 @@ async def not_found(path: str) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    app.mount(f"{pages.PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
-    app.include_router(signing.router)
-    app.include_router(database_lists.router)
-    app.include_router(databases.router)
+    """The console's routes, as one group tried only for paths under /console (placed
+    first: an API request passes it with one string test, `app.api.route_groups`)."""
+    pages_ = APIRouter()
+    pages_.mount(f"{pages.PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
+    pages_.include_router(signing.router)
+    pages_.include_router(database_lists.router)
+    pages_.include_router(databases.router)
     # Before database_page: its POST …/{id}/{action} would take …/{id}/backups and refuse it.
-    app.include_router(backups.router)
-    app.include_router(backup_restore.router)
-    app.include_router(database_changes.router)  # before database_page's POST …/{action}
-    app.include_router(database_page.router)
-    app.include_router(admin.router)
-    app.include_router(audit.router)
-    app.include_router(keys.router)
-    app.include_router(operations.router)
-    app.include_router(_fallback)
+    pages_.include_router(backups.router)
+    pages_.include_router(backup_restore.router)
+    pages_.include_router(database_changes.router)  # before database_page's POST …/{action}
+    pages_.include_router(database_page.router)
+    pages_.include_router(admin.router)
+    pages_.include_router(audit.router)
+    pages_.include_router(keys.router)
+    pages_.include_router(operations.router)
+    pages_.include_router(_fallback)
+    app.router.routes.insert(0, RouteGroup(pages.PREFIX, pages_.routes))
 
     @app.get("/", include_in_schema=False)
     async def root() -> Response:
