@@ -8,8 +8,9 @@ same run:
 
 - engine: N operations submitted through `OperationService.submit` (store insert + XADD) and
   driven by W `OperationWorker`s, each running up to C steps at once (`--concurrency`, the
-  app's `OPERATION_CONCURRENCY` default), with a no-op handler that returns Done at once (claim with
-  compare-and-set, step, outcome write, XACK+XDEL), on the embedded SQLite store;
+  app's `OPERATION_CONCURRENCY` default), with a no-op handler that returns Done at once
+  (claim with compare-and-set, step, outcome write, XACK+XDEL in one script), on the
+  embedded SQLite store;
 - raw: N messages through bare XADD, then W consumers doing XREADGROUP (COUNT 1) + XACK.
 
 Raw and engine alternate `--rounds` times on each server; it prints min/median/max ops/s of
