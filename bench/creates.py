@@ -253,9 +253,11 @@ async def main() -> None:
     )
     default: list[Run] = []
     baseline: list[Run] = []
-    for _ in range(args.rounds):
+    for i in range(args.rounds):
         default.append(await one_run(args, {}))
+        report(f"round {i + 1}: defaults", default[-1:])
         baseline.append(await one_run(args, {"OPERATION_CONCURRENCY": "1"}))
+        report(f"round {i + 1}: baseline", baseline[-1:])
     report("defaults (3 loops x 8 steps)", default)
     report("baseline OPERATION_CONCURRENCY=1", baseline)
     if not args.no_six:
