@@ -284,11 +284,16 @@ def _start_components(runtime: Runtime, engine: EngineConfig) -> None:
             queue=runtime.queue,
             handlers=runtime.handlers,
             config=engine,
+            concurrency=settings.operation_concurrency,
             metrics=runtime.metrics,
             on_end=lambda operation: runtime.placement.settle(operation.database_id),
         )
         supervisor.start(f"operation_worker_{index}", worker.run, group=WORKER_GROUP)
-    log.info("operation_workers_started", count=settings.num_operation_workers)
+    log.info(
+        "operation_workers_started",
+        count=settings.num_operation_workers,
+        concurrency=settings.operation_concurrency,
+    )
     lead = runtime.reconciler.lead
     supervisor.start("leader_election", lambda stop: runtime.elector.run(lead, stop))
     if runtime.status_sync is not None:

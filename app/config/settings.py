@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Workers
     reconcile_interval: PositiveSeconds = 300
     num_operation_workers: Annotated[int, Field(ge=1, le=64)] = 3
+    # Steps one operation worker runs at once (a step mostly waits on the cluster, the store
+    # or Redis); 1 runs one at a time.
+    operation_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
     status_sync_interval: PositiveSeconds = 30
     # How long `GET .../status?realtime=true` waits for the database's cluster (then 503).
     status_realtime_timeout: Annotated[float, Field(gt=0, le=60)] = 5

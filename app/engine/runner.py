@@ -56,6 +56,17 @@ class EngineConfig:
         return (self.step_timeout + self.visibility_timeout) / 2
 
 
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A step's message is to be acknowledged, its operation woken again in `wake_in`
+    seconds when given (one round trip: `OperationQueue.settle`)."""
+
+    wake_in: float | None = None
+
+
+_ACK = Settled()
+
+
 class OperationEngine:
     def __init__(
         self,
@@ -86,7 +97,7 @@ class OperationEngine:
             if operation is None:
                 return
             try:
-                settled = await self._run_claimed(operation)
+                settled: Settled | None = await self._run_claimed(operation)
             except asyncio.CancelledError:
                 # Shutting down mid-step: hand the operation back so any worker can take it
                 # now, instead of after the lease and the visibility timeout.
@@ -94,9 +105,12 @@ class OperationEngine:
                 raise
             except LeaseLost as exc:
                 self._log.warning("operation_taken_over", reason=str(exc))
-                settled = False
-            if settled:
-                await self._queue.ack(delivery)
+                settled = None
+            if settled is not None:
+                # The next wake-up (if any) and the ack in one round trip. Should it fail, the
+                # message is reclaimed later and the operation, recorded with its
+                # next_run_at, is put back on its schedule then.
+                await self._queue.settle(delivery, wake_in=settled.wake_in)
 
     async def _hand_back(self, operation: Operation, delivery: Delivery) -> None:
         try:
@@ -171,13 +185,12 @@ class OperationEngine:
             and not operation.cancel_requested
             and not overdue  # woken to be failed at its deadline, not to wait on
         ):
-            await self._queue.schedule(operation.id, early.total_seconds())
-            await self._queue.ack(delivery)
+            await self._queue.settle(delivery, wake_in=early.total_seconds())
             return False
         return True
 
-    async def _run_claimed(self, operation: Operation) -> bool:
-        """Run one step and record its outcome; False if the outcome was not ours to write."""
+    async def _run_claimed(self, operation: Operation) -> Settled:
+        """Run one step and record its outcome: how to settle its message."""
         handler = self._handlers.get(operation.type)
         ctx: AnyStepContext = StepContext(
             self._store,
@@ -217,7 +230,7 @@ class OperationEngine:
         could take the operation over (raises LeaseLost)."""
         await ctx.save(lease_expires_at=clock.utcnow() + timedelta(seconds=self._config.lease))
 
-    async def _cancel(self, ctx: AnyStepContext, handler: AnyHandler | None) -> bool:
+    async def _cancel(self, ctx: AnyStepContext, handler: AnyHandler | None) -> Settled:
         if handler is not None and handler.on_cancel is not None:
             await self._renew_lease(ctx)
             try:
@@ -229,7 +242,7 @@ class OperationEngine:
                 retry = steps.Retry(f"cancelling: {type(exc).__name__}: {exc}")
                 return await self._finish(ctx, retry, handler, cancellable=False)
         await self._write_outcome(ctx, outcomes.cancelled(), "operation_cancelled")
-        return True
+        return _ACK
 
     async def _finish(
         self,
@@ -238,7 +251,7 @@ class OperationEngine:
         handler: AnyHandler | None,
         *,
         cancellable: bool = True,
-    ) -> bool:
+    ) -> Settled:
         outcome = outcomes.of(ctx.operation, result, policy=self._config.retry, rng=self._rng)
         if outcome.retry_note is not None:
             self._log.warning("operation_retry_scheduled", **outcome.retry_note)
@@ -251,12 +264,8 @@ class OperationEngine:
             ctx, fields, outcome.event, cancellable=cancellable and not terminal
         )
         if written and outcome.wake_in is not None:
-            try:
-                await self._queue.schedule(ctx.operation.id, outcome.wake_in)
-            except BrokerError as exc:
-                # The operation is recorded with its next_run_at; the stalled pass wakes it.
-                ctx.log.warning("operation_wakeup_deferred", error=str(exc))
-        return True
+            return Settled(wake_in=outcome.wake_in)
+        return _ACK
 
     async def _failure_hook(self, ctx: AnyStepContext, hook: FailFn[Any, Any], reason: str) -> None:
         """Let the handler put things back (a pending OpsRequest removed, the record's

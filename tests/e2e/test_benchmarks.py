@@ -48,6 +48,25 @@ def test_the_queue_benchmark_prints_alternated_engine_and_raw_rates_beside_the_g
     assert (ratio[4] == "met") == (median >= 0.5)
 
 
+def test_the_creates_benchmark_prints_defaults_beside_one_step_at_a_time_and_six_loops() -> None:
+    out = run_bench("bench.creates", "--creates", "4", "--rounds", "1", "--timeout", "60")
+
+    assert "simulator at time_scale 0 with every database modelled; 1 rounds alternated" in out
+    number = r"[\d.]+ / +[\d.]+ / +[\d.]+"
+    for label in ("defaults (3 loops x 8 steps)", "baseline OPERATION_CONCURRENCY=1"):
+        row = re.search(
+            rf"^  {re.escape(label)}\s+ops/s\s+{number}\s+p50 {number} s\s+p99 {number} s"
+            rf"\s+app CPU {number} %\s+simulator CPU {number} %\s+failed 0$",
+            out,
+            re.M,
+        )
+        assert row is not None, out
+    assert re.search(r"^  NUM_OPERATION_WORKERS=6 \(x 8\)\s+ops/s", out, re.M), out
+    goal = re.search(r"^  defaults median ([\d.]+) ops/s   goal >= 100: (met|NOT met)$", out, re.M)
+    assert goal is not None, out
+    assert (goal[2] == "met") == (float(goal[1]) >= 100)
+
+
 def test_the_simulator_benchmark_prints_page_times_and_memory() -> None:
     out = run_bench("bench.simulator", "--databases", "600", "--page", "250", "--rounds", "1")
 

@@ -35,14 +35,16 @@ class Engine:
     config: EngineConfig
     service: OperationService
     supervisor: Supervisor
+    concurrency: int = 1
 
-    def add_worker(self, name: str) -> OperationWorker:
+    def add_worker(self, name: str, *, concurrency: int | None = None) -> OperationWorker:
         worker = OperationWorker(
             consumer=name,
             store=self.store,
             queue=self.queue,
             handlers=self.handlers,
             config=self.config,
+            concurrency=concurrency or self.concurrency,
         )
         self.supervisor.start(name, worker.run, group="workers")
         return worker
@@ -86,7 +88,9 @@ async def running_engine(
     visibility_timeout: float = 1.0,
     step_timeout: float = 0.5,
     deadline: float = 60.0,
+    concurrency: int = 8,
 ) -> AsyncIterator[Engine]:
+    """Workers run `concurrency` steps at once each (the app's default)."""
     queue = OperationQueue(redis, prefix=scoped_key("ops"))
     await queue.ensure_group()
     config = EngineConfig(
@@ -103,6 +107,7 @@ async def running_engine(
         config=config,
         service=OperationService(store, queue, OperationDefaults(deadline=deadline)),
         supervisor=supervisor,
+        concurrency=concurrency,
     )
     supervisor.start("pump", DelayedPump(queue, max_sleep=0.05).run)
     for i in range(workers):

@@ -128,3 +128,19 @@ def test_every_line_names_its_instance_unless_it_names_one_itself() -> None:
         "other",
     ]
     assert lines[1]["event"] == "Started server process [42]"
+
+
+@pytest.mark.parametrize(("level", "shown"), [(LogLevel.INFO, False), (LogLevel.DEBUG, True)])
+def test_the_cluster_clients_line_per_request_is_shown_at_debug_only(
+    level: LogLevel, shown: bool
+) -> None:
+    stream = io.StringIO()
+    configure_logging(level=level, fmt=LogFormat.CONSOLE, stream=stream)
+    try:
+        logging.getLogger("httpx2").info('HTTP Request: GET http://cluster/x "HTTP/1.1 200 OK"')
+        logging.getLogger("httpx2").warning("a warning is always shown")
+    finally:
+        configure_logging(level=LogLevel.INFO, fmt=LogFormat.CONSOLE)
+
+    assert ("HTTP Request" in stream.getvalue()) is shown
+    assert "a warning is always shown" in stream.getvalue()

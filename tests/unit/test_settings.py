@@ -32,6 +32,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.leader_lease_ttl == 30 and settings.leader_retry_interval == 5
     assert settings.port == 8000
     assert settings.operation_read_block == 1
+    assert settings.operation_concurrency == 8
     assert settings.log_format is LogFormat.CONSOLE
     assert settings.instance_id
 
@@ -57,6 +58,9 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
     [
         ("NUM_OPERATION_WORKERS", "0", "greater than or equal to 1"),
         ("NUM_OPERATION_WORKERS", "three", "valid integer"),
+        ("OPERATION_CONCURRENCY", "0", "greater than or equal to 1"),
+        ("OPERATION_CONCURRENCY", "257", "less than or equal to 256"),
+        ("OPERATION_CONCURRENCY", "eight", "valid integer"),
         ("PORT", "70000", "less than or equal to 65535"),
         ("LEADER_LEASE_TTL", "-1", "greater than 0"),
         ("LOG_FORMAT", "xml", "'console' or 'json'"),
