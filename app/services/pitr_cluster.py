@@ -14,14 +14,22 @@ from app.cluster import errors
 from app.domain import engines, pitr
 from app.domain.databases import Database
 from app.domain.engines import Engine
+from app.domain.manifests import JsonObject
 from app.domain.manifests import pitr as manifests
 from app.services import backup_cluster
 from app.services.ports import ClusterGateway
 
 
-async def converge(gateway: ClusterGateway, database: Database, *, storage: str) -> None:
+async def converge(
+    gateway: ClusterGateway,
+    database: Database,
+    *,
+    storage: str,
+    current: JsonObject | None = None,
+) -> None:
     """PITR on: the storage's archiver for the engine, and the CR under it. Off: the CR out
-    of it (the archiver stays: other databases of the storage may use it)."""
+    of it (the archiver stays: other databases of the storage may use it). `current`: the CR
+    as the caller just read it, which spares reading it again."""
     engine = Engine(database.engine)
     spec = engines.ENGINES[engine]
     target = backup_cluster.target_of(database)
@@ -37,7 +45,7 @@ async def converge(gateway: ClusterGateway, database: Database, *, storage: str)
             namespace=target.namespace,
         )
         return
-    found = await gateway.find(resource, target.name, namespace=target.namespace)
+    found = current or await gateway.find(resource, target.name, namespace=target.namespace)
     if found is not None and manifests.is_opted_in(found):
         await gateway.merge_patch(
             resource, target.name, manifests.opt_out_patch(), namespace=target.namespace

@@ -101,8 +101,15 @@ async def failure(
 
 
 async def configure(
-    deps: HandlerDeps, gateway: ClusterGateway, database: Database, log: Any
+    deps: HandlerDeps,
+    gateway: ClusterGateway,
+    database: Database,
+    log: Any,
+    *,
+    current: JsonObject | None = None,
 ) -> None:
+    """The database's backup policy and its continuous archiving, as its record says
+    (`current`: its CR as just read, if the caller has it)."""
     if deps.storages is None:
         return
     try:
@@ -118,6 +125,8 @@ async def configure(
             return
     with translated(f"configuring continuous archiving of {database.name}"):
         try:
-            await pitr_cluster.converge(gateway, database, storage=storage.target.name)
+            await pitr_cluster.converge(
+                gateway, database, storage=storage.target.name, current=current
+            )
         except errors.NotFound as exc:  # no archiver kinds (or the CR is gone)
             log.warning("pitr_not_applied", error=f"no KubeDB archiver here: {exc}")

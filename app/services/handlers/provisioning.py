@@ -185,7 +185,7 @@ class Provisioning:
             return await self._submit(ctx, database, desired, gateway)
         observed = status_mapping.observe_database(found)
         if observed.phase in _SERVING:
-            await initial_restore.configure(self._deps, gateway, database, ctx.log)
+            await initial_restore.configure(self._deps, gateway, database, ctx.log, current=found)
             served = await self._served(desired, gateway)
             where = f"{served['endpoint']}:{served['port']}"
             await records.transition(
