@@ -1,27 +1,38 @@
 """One batched look at the cluster: every managed database CR, by database id.
 
     view = await ClusterView(gateway).snapshot()
-    view.databases["db-..."]   the CR (plain dict) carrying that database id label
+    view.databases["db-..."]   a `Listed`: what the passes read of the CR carrying that
+                               database id label (never the CR itself)
     view.orphans               managed CRs whose id label is missing or malformed
     view.calls                 how many list requests it took
-    view.bindings["db-..."]    its AppBinding (only with `snapshot(bindings=True)`)
+    view.bindings["db-..."]    its AppBinding, parsed (`data_plane.Binding`; only with
+                               `snapshot(bindings=True)`)
 
 One LIST per engine kind with the managed-by label selector, in pages of `chunk` objects
 (limit/continue): the cost grows with the number of pages, never with one GET per database.
 The status sync and the reconciler both read the cluster this way; the status sync also
 asks for the AppBindings (one more paginated LIST per cluster, KubeDB's managed-by label),
 matched to the CRs by namespace and name (KubeDB names an AppBinding after its database).
+
+Memory: a pass over 100,000 databases must fit the Deployment's memory, so each object is
+reduced as its page arrives (`ClusterGateway.list_reduced`: one page of JSON alive at a time)
+to a slotted `Listed` holding the observed status (`status_mapping.observe_database`), the
+part of the spec drift repair compares (`drift.observed_part`) and where it is; equal
+statuses, spec parts and bindings (most of a fleet) are held once per snapshot. Must not:
+keep a CR or an AppBinding as listed.
 """
 
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from app.cluster import errors as cluster_errors
 from app.cluster.config import LIST_CHUNK
-from app.domain import data_plane, engines
+from app.domain import data_plane, drift, engines, status_mapping
 from app.domain.databases import Database
 from app.domain.manifests import labels
 from app.observability.log import get_logger
@@ -29,18 +40,36 @@ from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.services.ports import ClusterGateway
 
 log = get_logger(__name__)
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One managed database CR as the passes read it."""
+
+    kind: str
+    namespace: str
+    name: str
+    domain: str  # its tenant labels (an orphan's event carries them)
+    project: str
+    observed: status_mapping.ObservedDatabase
+    spec: Mapping[str, Any]  # `drift.observed_part` of the CR: shared, never to be changed
+
+    @property
+    def where(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    databases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    databases: dict[str, Listed] = field(default_factory=dict)
     # Managed CRs without a usable database id label: (kind, namespace, name).
     orphans: list[tuple[str, str, str]] = field(default_factory=list)
     calls: int = 0
     # Provider ids (None: databases without one) whose cluster could not be listed: their
     # databases are neither missing nor synced this time.
     unlisted: frozenset[str | None] = frozenset()
-    bindings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bindings: dict[str, data_plane.Binding] = field(default_factory=dict)
 
     def covers(self, database: Database) -> bool:
         return database.provider_id not in self.unlisted
@@ -71,15 +100,15 @@ class ClusterView:
         whose listing fails is left out (its providers in `unlisted`, logged); when none
         could be listed the error is raised (a partial view must never make a database look
         vanished)."""
-        found: dict[str, dict[str, Any]] = {}
-        bound: dict[str, dict[str, Any]] | None = {} if bindings else None
+        found: dict[str, Listed] = {}
+        bound: dict[str, data_plane.Binding] | None = {} if bindings else None
         orphans: list[tuple[str, str, str]] = []
         calls, failure = 0, None
         clusters, unreachable = await self._source.clusters()
         unlisted: set[str | None] = set(unreachable)
         for keys, gateway in clusters:
             try:
-                calls += await self._list_one(gateway, found, orphans, bound)
+                calls += await self._list_one(gateway, found, orphans, bound, _Shared())
             except cluster_errors.ClusterError as exc:
                 log.warning(
                     "cluster_listing_failed", providers=sorted(map(str, keys)), error=str(exc)
@@ -99,46 +128,52 @@ class ClusterView:
     async def _list_one(
         self,
         gateway: ClusterGateway,
-        found: dict[str, dict[str, Any]],
+        found: dict[str, Listed],
         orphans: list[tuple[str, str, str]],
-        bound: dict[str, dict[str, Any]] | None,
+        bound: dict[str, data_plane.Binding] | None,
+        shared: _Shared,
     ) -> int:
         calls = 0
         here: dict[tuple[str, str], str] = {}  # (namespace, name) -> database id
         managed = {labels.MANAGED_BY_KEY: labels.MANAGED_BY}
         for engine in engines.Engine:
             resource = engines.spec(engine).database_resource
-            items = await gateway.list(
-                resource, labels=managed, chunk_size=self._chunk, all_namespaces=True
+            items = await gateway.list_reduced(
+                resource,
+                lambda obj: _reduce(obj, shared),
+                labels=managed,
+                chunk_size=self._chunk,
+                all_namespaces=True,
             )
             calls += max(1, math.ceil(len(items) / self._chunk))
-            for item in items:
-                metadata = item.get("metadata") or {}
-                database_id = (metadata.get("labels") or {}).get(labels.DATABASE_ID_KEY)
-                if isinstance(database_id, str) and database_id:
-                    found[database_id] = item
-                    here[str(metadata.get("namespace")), str(metadata.get("name"))] = database_id
+            for database_id, listed in items:
+                if database_id:
+                    found[database_id] = listed
+                    here[listed.namespace, listed.name] = database_id
                 else:
-                    orphans.append(
-                        (
-                            resource.kind,
-                            str(metadata.get("namespace") or ""),
-                            str(metadata.get("name") or ""),
-                        )
-                    )
+                    orphans.append((resource.kind, listed.namespace, listed.name))
         if bound is not None:
-            calls += await self._list_bindings(gateway, here, bound)
+            calls += await self._list_bindings(gateway, here, bound, shared)
         return calls
 
     async def _list_bindings(
         self,
         gateway: ClusterGateway,
         here: dict[tuple[str, str], str],
-        bound: dict[str, dict[str, Any]],
+        bound: dict[str, data_plane.Binding],
+        shared: _Shared,
     ) -> int:
+        def reduce(obj: dict[str, Any]) -> tuple[str | None, data_plane.Binding | None]:
+            metadata = obj.get("metadata") or {}
+            database_id = here.get((str(metadata.get("namespace")), str(metadata.get("name"))))
+            if database_id is None:
+                return None, None
+            return database_id, shared.one(data_plane.parse(obj))
+
         try:
-            items = await gateway.list(
+            items = await gateway.list_reduced(
                 data_plane.APP_BINDING,
+                reduce,
                 labels=data_plane.KUBEDB_MANAGED,
                 chunk_size=self._chunk,
                 all_namespaces=True,
@@ -148,11 +183,9 @@ class ClusterView:
             # sync), and the log says why.
             log.warning("app_binding_listing_failed", error=exc.message)
             return 1
-        for item in items:
-            metadata = item.get("metadata") or {}
-            database_id = here.get((str(metadata.get("namespace")), str(metadata.get("name"))))
-            if database_id is not None:
-                bound[database_id] = item
+        for database_id, binding in items:
+            if database_id is not None and binding is not None:
+                bound[database_id] = binding
         return max(1, math.ceil(len(items) / self._chunk))
 
     async def exists(
@@ -165,3 +198,46 @@ class ClusterView:
         except ClusterUnavailable:
             return True  # cannot look: never call a database gone on no evidence
         return await gateway.find(resource, name, namespace=namespace) is not None
+
+
+class _Shared:
+    """Equal values met while listing, held once: most of a fleet shares its status, the
+    shape of its spec and its binding's facts."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[Hashable, Any] = {}
+
+    def one(self, value: V, key: Hashable = None) -> V:
+        found: V = self._seen.setdefault(value if key is None else key, value)
+        return found
+
+
+def _reduce(obj: Mapping[str, Any], shared: _Shared) -> tuple[str | None, Listed]:
+    """A listed CR's database id label (None when missing or malformed) and its `Listed`."""
+    metadata = obj.get("metadata") or {}
+    tags = metadata.get("labels") or {}
+    database_id = tags.get(labels.DATABASE_ID_KEY)
+    part = drift.observed_part(obj)
+    listed = Listed(
+        kind=sys.intern(str(obj.get("kind"))),
+        namespace=sys.intern(str(metadata.get("namespace") or "")),
+        name=str(metadata.get("name") or ""),
+        domain=sys.intern(str(tags.get(labels.DOMAIN_KEY) or "")),
+        project=sys.intern(str(tags.get(labels.PROJECT_KEY) or "")),
+        observed=shared.one(status_mapping.observe_database(obj)),
+        spec=shared.one(part, ("spec", _frozen(part))),
+    )
+    return (database_id if isinstance(database_id, str) and database_id else None), listed
+
+
+def _frozen(value: object) -> Hashable:
+    """A hashable stand-in equal only for equal JSON values (True, 1 and 1.0 kept apart)."""
+    if isinstance(value, Mapping):
+        return ("{", *((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, list | tuple):
+        return ("[", *(_frozen(item) for item in value))
+    if isinstance(value, bool | float):
+        return (type(value).__name__, value)
+    return value if isinstance(value, Hashable) else repr(value)

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic
@@ -55,14 +55,13 @@ from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.events import Event
 from app.domain.manifests import database_cr
-from app.domain.manifests import labels as label_keys
 from app.domain.operation_kinds import InputT, OperationKind
 from app.domain.operations import OperationStatus
 from app.domain.sizes import SizeTable
 from app.observability.log import get_logger
 from app.services import inventory
 from app.services.catalog import CatalogService, CatalogUnavailable
-from app.services.cluster_view import ClusterView
+from app.services.cluster_view import ClusterView, Listed
 from app.services.handlers.desired_spec import desired_for
 from app.services.operations import OperationService
 from app.services.placement import Placement
@@ -176,7 +175,7 @@ class DriftRepair:
                 if await self._vanished(database, fence):
                     tally.vanished += 1
                 continue
-            await self._compare(database, found, fence, tally)
+            await self._compare(database, found.spec, fence, tally)
         orphans = [i for i in snapshot.databases if i not in live]
         await self._report_orphans(orphans, snapshot.databases, fence)
         for kind, namespace, name in snapshot.orphans:
@@ -207,7 +206,7 @@ class DriftRepair:
     async def _compare(
         self,
         database: Database,
-        found: dict[str, Any],
+        found: Mapping[str, Any],
         fence: Guard,
         tally: _Tally,
     ) -> None:
@@ -473,14 +472,11 @@ class DriftRepair:
         )
 
     async def _report_orphans(
-        self, orphans: list[str], crs: dict[str, dict[str, Any]], fence: Guard
+        self, orphans: list[str], crs: Mapping[str, Listed], fence: Guard
     ) -> None:
         for database_id in orphans:
-            metadata = crs[database_id].get("metadata") or {}
-            labels = metadata.get("labels") or {}
-            where = (
-                f"{crs[database_id].get('kind')} {metadata.get('namespace')}/{metadata.get('name')}"
-            )
+            listed = crs[database_id]
+            where = listed.where
             log.warning("orphan_cluster_resource", database_id=database_id, resource=where)
             if database_id in self._orphans_reported:
                 continue
@@ -489,8 +485,8 @@ class DriftRepair:
             await self._store.events.append(
                 Event(
                     database_id=database_id,
-                    domain=str(labels.get(label_keys.DOMAIN_KEY) or ""),
-                    project=str(labels.get(label_keys.PROJECT_KEY) or ""),
+                    domain=listed.domain,
+                    project=listed.project,
                     reason="OrphanDetected",
                     message=f"{where} carries the managed label but no database record; left alone",
                     actor=ACTOR,

@@ -77,13 +77,12 @@ class StatusSync:
             if found is None:
                 missing += 1
                 continue
-            binding = snapshot.bindings.get(database.id)
             try:
                 written += await self._sync_one(
                     database,
-                    status_mapping.observe_database(found),
+                    found.observed,
                     operation_active=database.id in active,
-                    binding=data_plane.parse(binding) if binding is not None else None,
+                    binding=snapshot.bindings.get(database.id),
                 )
             except store_errors.StoreUnavailable:
                 raise
