@@ -24,6 +24,7 @@ keep a CR or an AppBinding as listed.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from collections.abc import Hashable, Mapping
@@ -227,17 +228,7 @@ def _reduce(obj: Mapping[str, Any], shared: _Shared) -> tuple[str | None, Listed
         domain=sys.intern(str(tags.get(labels.DOMAIN_KEY) or "")),
         project=sys.intern(str(tags.get(labels.PROJECT_KEY) or "")),
         observed=shared.one(status_mapping.observe_database(obj)),
-        spec=shared.one(part, ("spec", _frozen(part))),
+        # JSON text tells equal JSON values apart exactly (true, 1 and 1.0 differ).
+        spec=shared.one(part, json.dumps(part, separators=(",", ":"))),
     )
     return (database_id if isinstance(database_id, str) and database_id else None), listed
-
-
-def _frozen(value: object) -> Hashable:
-    """A hashable stand-in equal only for equal JSON values (True, 1 and 1.0 kept apart)."""
-    if isinstance(value, Mapping):
-        return ("{", *((key, _frozen(item)) for key, item in value.items()))
-    if isinstance(value, list | tuple):
-        return ("[", *(_frozen(item) for item in value))
-    if isinstance(value, bool | float):
-        return (type(value).__name__, value)
-    return value if isinstance(value, Hashable) else repr(value)
