@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import sqlite3
@@ -355,6 +356,10 @@ async def main() -> None:
                         flush=True,
                     )
                     have = step.databases
+                    # The simulator stands in for another process (the API server): its
+                    # objects are left out of this process's collections while passes run.
+                    gc.collect()
+                    gc.freeze()
                     store = await SQLiteStore.open(path)
                     try:
                         await measure_passes(step, store, served, admin, rounds=args.rounds)

@@ -55,6 +55,7 @@ class Listed:
     project: str
     observed: status_mapping.ObservedDatabase
     spec: Mapping[str, Any]  # `drift.observed_part` of the CR: shared, never to be changed
+    spec_text: str  # `spec` as JSON: equal exactly when the parts are (shared too)
 
     @property
     def where(self) -> str:
@@ -221,6 +222,8 @@ def _reduce(obj: Mapping[str, Any], shared: _Shared) -> tuple[str | None, Listed
     tags = metadata.get("labels") or {}
     database_id = tags.get(labels.DATABASE_ID_KEY)
     part = drift.observed_part(obj)
+    # JSON text tells equal JSON values apart exactly (true, 1 and 1.0 differ).
+    text = shared.one(json.dumps(part, separators=(",", ":")))
     listed = Listed(
         kind=sys.intern(str(obj.get("kind"))),
         namespace=sys.intern(str(metadata.get("namespace") or "")),
@@ -228,7 +231,7 @@ def _reduce(obj: Mapping[str, Any], shared: _Shared) -> tuple[str | None, Listed
         domain=sys.intern(str(tags.get(labels.DOMAIN_KEY) or "")),
         project=sys.intern(str(tags.get(labels.PROJECT_KEY) or "")),
         observed=shared.one(status_mapping.observe_database(obj)),
-        # JSON text tells equal JSON values apart exactly (true, 1 and 1.0 differ).
-        spec=shared.one(part, json.dumps(part, separators=(",", ":"))),
+        spec=shared.one(part, ("spec", text)),
+        spec_text=text,
     )
     return (database_id if isinstance(database_id, str) and database_id else None), listed

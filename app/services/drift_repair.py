@@ -103,6 +103,8 @@ class _Tally:
     adopted: int = 0
     vanished: int = 0
     skipped: int = 0
+    # Database id -> (record revision, CR spec part) compared and found without drift.
+    clean: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,9 @@ class DriftRepair:
         self._monitoring = monitoring
         self._orphans_reported: set[str] = set()
         self._left_alone: dict[str, str] = {}
+        # What the last pass found without drift: the same record revision against the same
+        # CR spec part has none again, so most of a steady fleet skips building its manifest.
+        self._clean: dict[str, tuple[int, str]] = {}
 
     async def run_pass(self, fence: Guard) -> RepairPass:
         started_at, began = clock.utcnow(), time.perf_counter()
@@ -168,14 +173,9 @@ class DriftRepair:
             tally.checked += 1
             if database.updated_at > started_at:
                 continue  # changed since the cluster was read: the next pass looks again
-            if not snapshot.covers(database):
-                continue  # its cluster could not be listed this time
-            found = snapshot.databases.get(database.id)
-            if found is None:
-                if await self._vanished(database, fence):
-                    tally.vanished += 1
-                continue
-            await self._compare(database, found.spec, fence, tally)
+            if snapshot.covers(database):  # else its cluster could not be listed this time
+                await self._check(database, snapshot.databases.get(database.id), fence, tally)
+        self._clean = tally.clean
         orphans = [i for i in snapshot.databases if i not in live]
         await self._report_orphans(orphans, snapshot.databases, fence)
         for kind, namespace, name in snapshot.orphans:
@@ -203,35 +203,49 @@ class DriftRepair:
 
     # --- one database ------------------------------------------------------------------
 
+    async def _check(
+        self, database: Database, found: Listed | None, fence: Guard, tally: _Tally
+    ) -> None:
+        if found is None:
+            if await self._vanished(database, fence):
+                tally.vanished += 1
+            return
+        compared = (database.revision, found.spec_text)
+        if self._clean.get(database.id) == compared:
+            tally.clean[database.id] = compared  # unchanged on both sides: no drift still
+        elif await self._compare(database, found.spec, fence, tally):
+            tally.clean[database.id] = compared
+
     async def _compare(
         self,
         database: Database,
         found: Mapping[str, Any],
         fence: Guard,
         tally: _Tally,
-    ) -> None:
+    ) -> bool:
+        """Compare and act; True when there was no drift."""
         try:
             desired = desired_for(
                 database, self._sizes, halted=database.status is DatabaseStatus.PAUSED
             )
         except Exception as exc:  # a record the rules no longer accept (a retired plan)
             log.warning("drift_check_skipped", database_id=database.id, error=str(exc))
-            return
+            return False
         expected = database_cr.database_manifest(desired, monitoring=self._monitoring)
         found_drift = drift.find(expected, found, container=desired.engine_spec.container)
         if not found_drift:
-            return
+            return True
         for item in found_drift:
             tally.drift[item.field] += 1
         for item in found_drift:  # the first drift something can be done about
             fix = await self._fix_for(database, item)
             if fix is not None and not await self._failed_before(database, fix):
                 await self._open(database, item, fix, found_drift, fence, tally)
-                return
+                return False
             if fix is None and await self._adoptable(database, item):
                 if await self._adopt(database, item, found_drift, fence):
                     tally.adopted += 1
-                return
+                return False
         await self._record(
             database,
             found_drift,
@@ -240,6 +254,7 @@ class DriftRepair:
             once=True,
         )
         tally.skipped += 1
+        return False
 
     async def _open(
         self,
