@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -62,16 +62,92 @@ class Listed:
         return f"{self.kind} {self.namespace}/{self.name}"
 
 
+class Listing(Mapping[str, Listed]):
+    """Listed CRs by database id, kept as rows of strings and an index into the facts they
+    share (status, spec part): tuples of atomic values, which CPython's collector stops
+    tracking. Full collections during a pass then do not walk one object per database
+    (that walk grew with the fleet at every collection, and the collections with the
+    allocations: quadratic). `listing[id]` builds the `Listed` when asked."""
+
+    __slots__ = ("_facts", "_index", "_rows")
+
+    def __init__(self) -> None:
+        # id -> (kind, namespace, name, domain, project, index into `_facts`)
+        self._rows: dict[str, tuple[str, str, str, str, str, int]] = {}
+        self._facts: list[tuple[status_mapping.ObservedDatabase, Mapping[str, Any], str]] = []
+        self._index: dict[tuple[status_mapping.ObservedDatabase, str], int] = {}
+
+    def add(self, database_id: str, listed: Listed) -> None:
+        key = (listed.observed, listed.spec_text)
+        at = self._index.get(key)
+        if at is None:
+            at = self._index[key] = len(self._facts)
+            self._facts.append((listed.observed, listed.spec, listed.spec_text))
+        self._rows[database_id] = (
+            listed.kind,
+            listed.namespace,
+            listed.name,
+            listed.domain,
+            listed.project,
+            at,
+        )
+
+    def __getitem__(self, database_id: str) -> Listed:
+        kind, namespace, name, domain, project, at = self._rows[database_id]
+        observed, spec, text = self._facts[at]
+        return Listed(kind, namespace, name, domain, project, observed, spec, text)
+
+    def __contains__(self, database_id: object) -> bool:
+        return database_id in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+class Shared(Mapping[str, V]):
+    """Values by database id where most databases share one (AppBinding facts): an index per
+    id (untracked by the collector, as `Listing`) into the distinct values."""
+
+    __slots__ = ("_at", "_index", "_values")
+
+    def __init__(self) -> None:
+        self._at: dict[str, int] = {}
+        self._values: list[V] = []
+        self._index: dict[V, int] = {}
+
+    def add(self, database_id: str, value: V) -> None:
+        at = self._index.get(value)
+        if at is None:
+            at = self._index[value] = len(self._values)
+            self._values.append(value)
+        self._at[database_id] = at
+
+    def __getitem__(self, database_id: str) -> V:
+        return self._values[self._at[database_id]]
+
+    def __contains__(self, database_id: object) -> bool:
+        return database_id in self._at
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    databases: dict[str, Listed] = field(default_factory=dict)
+    databases: Mapping[str, Listed] = field(default_factory=Listing)
     # Managed CRs without a usable database id label: (kind, namespace, name).
     orphans: list[tuple[str, str, str]] = field(default_factory=list)
     calls: int = 0
     # Provider ids (None: databases without one) whose cluster could not be listed: their
     # databases are neither missing nor synced this time.
     unlisted: frozenset[str | None] = frozenset()
-    bindings: dict[str, data_plane.Binding] = field(default_factory=dict)
+    bindings: Mapping[str, data_plane.Binding] = field(default_factory=Shared)
 
     def covers(self, database: Database) -> bool:
         return database.provider_id not in self.unlisted
@@ -102,8 +178,8 @@ class ClusterView:
         whose listing fails is left out (its providers in `unlisted`, logged); when none
         could be listed the error is raised (a partial view must never make a database look
         vanished)."""
-        found: dict[str, Listed] = {}
-        bound: dict[str, data_plane.Binding] | None = {} if bindings else None
+        found = Listing()
+        bound: Shared[data_plane.Binding] | None = Shared() if bindings else None
         orphans: list[tuple[str, str, str]] = []
         calls, failure = 0, None
         clusters, unreachable = await self._source.clusters()
@@ -124,19 +200,19 @@ class ClusterView:
             orphans=orphans,
             calls=calls,
             unlisted=frozenset(unlisted),
-            bindings=bound or {},
+            bindings=Shared() if bound is None else bound,
         )
 
     async def _list_one(
         self,
         gateway: ClusterGateway,
-        found: dict[str, Listed],
+        found: Listing,
         orphans: list[tuple[str, str, str]],
-        bound: dict[str, data_plane.Binding] | None,
+        bound: Shared[data_plane.Binding] | None,
         shared: _Shared,
     ) -> int:
         calls = 0
-        here: dict[tuple[str, str], str] = {}  # (namespace, name) -> database id
+        here: dict[str, str] = {}  # "namespace/name" -> database id (no tuples: untracked)
         managed = {labels.MANAGED_BY_KEY: labels.MANAGED_BY}
         for engine in engines.Engine:
             resource = engines.spec(engine).database_resource
@@ -150,8 +226,8 @@ class ClusterView:
             calls += max(1, math.ceil(len(items) / self._chunk))
             for database_id, listed in items:
                 if database_id:
-                    found[database_id] = listed
-                    here[listed.namespace, listed.name] = database_id
+                    found.add(database_id, listed)
+                    here[f"{listed.namespace}/{listed.name}"] = database_id
                 else:
                     orphans.append((resource.kind, listed.namespace, listed.name))
         if bound is not None:
@@ -161,13 +237,15 @@ class ClusterView:
     async def _list_bindings(
         self,
         gateway: ClusterGateway,
-        here: dict[tuple[str, str], str],
-        bound: dict[str, data_plane.Binding],
+        here: dict[str, str],
+        bound: Shared[data_plane.Binding],
         shared: _Shared,
     ) -> int:
         def reduce(obj: dict[str, Any]) -> tuple[str | None, data_plane.Binding | None]:
             metadata = obj.get("metadata") or {}
-            database_id = here.get((str(metadata.get("namespace")), str(metadata.get("name"))))
+            database_id = here.get(
+                f"{metadata.get('namespace') or ''}/{metadata.get('name') or ''}"
+            )
             if database_id is None:
                 return None, None
             return database_id, shared.one(data_plane.parse(obj))
@@ -187,7 +265,7 @@ class ClusterView:
             return 1
         for database_id, binding in items:
             if database_id is not None and binding is not None:
-                bound[database_id] = binding
+                bound.add(database_id, binding)
         return max(1, math.ceil(len(items) / self._chunk))
 
     async def exists(
