@@ -27,6 +27,10 @@ details); drift nothing can undo (a paused database's resources, a fix that fail
 with the same observed value) is recorded once per process and left alone, so it starts no
 operation and adds no event every pass.
 
+A database found without drift is not compared again (its manifest not rebuilt) while
+neither its record's revision nor the compared part of its CR changes (`Listed.spec_text`);
+the drift of one in the fix order is handled in `drift_fixes`.
+
 A database whose CR is missing from the listing is read once more directly; gone, it becomes
 `failed` with an Event (`ClusterResourceMissing`); its record is never deleted. Managed CRs
 with no live record are orphans: logged and counted, with an Event the first time this
@@ -47,20 +51,19 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic
+from typing import Any
 
 from app.broker.errors import BrokerError
 from app.domain import clock, drift, engines
-from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.events import Event
 from app.domain.manifests import database_cr
-from app.domain.operation_kinds import InputT, OperationKind
 from app.domain.operations import OperationStatus
 from app.domain.sizes import SizeTable
 from app.observability.log import get_logger
+from app.services import drift_fixes as fixes
 from app.services import inventory
-from app.services.catalog import CatalogService, CatalogUnavailable
+from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView, Listed
 from app.services.handlers.desired_spec import desired_for
 from app.services.operations import OperationService
@@ -105,17 +108,6 @@ class _Tally:
     skipped: int = 0
     # Database id -> (record revision, CR spec part) compared and found without drift.
     clean: dict[str, tuple[int, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _Fix(Generic[InputT]):
-    """The operation that undoes a drift: its kind and its input (with `observed`)."""
-
-    kind: OperationKind[InputT, Any]
-    wanted: InputT
-
-    def stored(self) -> dict[str, Any]:
-        return self.kind.dump_input(self.wanted)
 
 
 class DriftRepair:
@@ -238,11 +230,11 @@ class DriftRepair:
         for item in found_drift:
             tally.drift[item.field] += 1
         for item in found_drift:  # the first drift something can be done about
-            fix = await self._fix_for(database, item)
+            fix = await fixes.fix_for(database, item, self._catalog)
             if fix is not None and not await self._failed_before(database, fix):
                 await self._open(database, item, fix, found_drift, fence, tally)
                 return False
-            if fix is None and await self._adoptable(database, item):
+            if fix is None and await fixes.adoptable(database, item, self._catalog):
                 if await self._adopt(database, item, found_drift, fence):
                     tally.adopted += 1
                 return False
@@ -260,7 +252,7 @@ class DriftRepair:
         self,
         database: Database,
         item: drift.Drift,
-        fix: _Fix[Any],
+        fix: fixes.Fix[Any],
         found_drift: list[drift.Drift],
         fence: Guard,
         tally: _Tally,
@@ -287,74 +279,7 @@ class DriftRepair:
             operation_id=operation.id,
         )
 
-    async def _fix_for(self, database: Database, found: drift.Drift) -> _Fix[Any] | None:
-        """The operation that undoes `found`, or None (adopt it, or leave it)."""
-        paused = database.status is DatabaseStatus.PAUSED
-        if found.field == "halted":
-            if paused:
-                halted = kinds.ObservedHalted(halted=False)
-                return _Fix(kinds.PAUSE, kinds.PauseInput(observed=halted))
-            return _Fix(kinds.RESUME, kinds.ResumeInput(observed=kinds.ObservedHalted(halted=True)))
-        if paused or found.value is None:
-            return None  # a halted database takes no OpsRequest; an unreadable value
-        if found.field == "storage":
-            if found.value >= database.storage_gb:
-                return None
-            return _Fix(
-                kinds.EXPAND_STORAGE,
-                kinds.ExpandStorageInput(
-                    storage_gb=database.storage_gb,
-                    observed=kinds.ObservedStorage(storage_gb=found.value),
-                ),
-            )
-        if found.field == "resources":
-            return _Fix(
-                kinds.SCALE_VERTICAL,
-                kinds.ScaleVerticalInput(size=database.size, observed=kinds.ObservedResources()),
-            )
-        if found.field == "replicas":
-            return _Fix(
-                kinds.SCALE_HORIZONTAL,
-                kinds.ScaleHorizontalInput(
-                    replicas=database.replicas,
-                    observed=kinds.ObservedReplicas(replicas=found.value),
-                ),
-            )
-        if found.field == "version":
-            try:
-                targets = await self._catalog.upgrade_targets(
-                    engines.parse_engine(database.engine), str(found.value)
-                )
-            except CatalogUnavailable:
-                return None
-            if database.version in targets:
-                return _Fix(
-                    kinds.UPGRADE_VERSION,
-                    kinds.UpgradeVersionInput(
-                        target_version=database.version,
-                        observed=kinds.ObservedVersion(version=str(found.value)),
-                    ),
-                )
-        return None
-
-    async def _adoptable(self, database: Database, found: drift.Drift) -> bool:
-        """Whether `found` is a change KubeDB cannot undo and the record should take: a volume
-        grown in the cluster, or a version the record's could have been upgraded to."""
-        if database.status is not DatabaseStatus.RUNNING or found.value is None:
-            return False
-        if found.field == "storage":
-            return bool(found.value > database.storage_gb)
-        if found.field != "version":
-            return False
-        try:
-            targets = await self._catalog.upgrade_targets(
-                engines.parse_engine(database.engine), database.version
-            )
-        except CatalogUnavailable:
-            return False
-        return found.value in targets
-
-    async def _failed_before(self, database: Database, fix: _Fix[Any]) -> bool:
+    async def _failed_before(self, database: Database, fix: fixes.Fix[Any]) -> bool:
         recent = await self._store.operations.list(
             OperationFilter(database_id=database.id), limit=_RECENT_OPERATIONS
         )
