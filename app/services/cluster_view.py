@@ -24,6 +24,7 @@ keep a CR or an AppBinding as listed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -54,8 +55,9 @@ class Listed:
     domain: str  # its tenant labels (an orphan's event carries them)
     project: str
     observed: status_mapping.ObservedDatabase
-    spec: Mapping[str, Any]  # `drift.observed_part` of the CR: shared, never to be changed
-    spec_text: str  # `spec` as JSON: equal exactly when the parts are (shared too)
+    # `drift.observed_part` of the CR: shared, never to be changed; compared by `spec_text`.
+    spec: Mapping[str, Any] = field(compare=False)
+    spec_text: str = ""  # `spec` as JSON: equal exactly when the parts are (shared too)
 
     @property
     def where(self) -> str:
@@ -63,48 +65,43 @@ class Listed:
 
 
 class Listing(Mapping[str, Listed]):
-    """Listed CRs by database id, kept as rows of strings and an index into the facts they
-    share (status, spec part): tuples of atomic values, which CPython's collector stops
-    tracking. Full collections during a pass then do not walk one object per database
-    (that walk grew with the fleet at every collection, and the collections with the
-    allocations: quadratic). `listing[id]` builds the `Listed` when asked."""
+    """Listed CRs by database id, kept as two maps of strings and ints: each id's name, and
+    an index into the few distinct (kind, namespace, tenant, status, spec part) a fleet
+    has. Maps of strings and ints are never tracked by CPython's collector, so the full
+    collections during a pass do not walk one entry per database (that walk, at every
+    collection, made a pass's cost grow faster than its fleet). `listing[id]` builds the
+    `Listed` when asked."""
 
-    __slots__ = ("_facts", "_index", "_rows")
+    __slots__ = ("_at", "_heads", "_index", "_names")
 
     def __init__(self) -> None:
-        # id -> (kind, namespace, name, domain, project, index into `_facts`)
-        self._rows: dict[str, tuple[str, str, str, str, str, int]] = {}
-        self._facts: list[tuple[status_mapping.ObservedDatabase, Mapping[str, Any], str]] = []
-        self._index: dict[tuple[status_mapping.ObservedDatabase, str], int] = {}
+        self._names: dict[str, str] = {}
+        self._at: dict[str, int] = {}
+        self._heads: list[Listed] = []  # one per distinct head, its name left empty
+        self._index: dict[Listed, int] = {}
 
     def add(self, database_id: str, listed: Listed) -> None:
-        key = (listed.observed, listed.spec_text)
-        at = self._index.get(key)
+        head = dataclasses.replace(listed, name="")
+        at = self._index.get(head)
         if at is None:
-            at = self._index[key] = len(self._facts)
-            self._facts.append((listed.observed, listed.spec, listed.spec_text))
-        self._rows[database_id] = (
-            listed.kind,
-            listed.namespace,
-            listed.name,
-            listed.domain,
-            listed.project,
-            at,
-        )
+            at = self._index[head] = len(self._heads)
+            self._heads.append(head)
+        self._names[database_id] = listed.name
+        self._at[database_id] = at
 
     def __getitem__(self, database_id: str) -> Listed:
-        kind, namespace, name, domain, project, at = self._rows[database_id]
-        observed, spec, text = self._facts[at]
-        return Listed(kind, namespace, name, domain, project, observed, spec, text)
+        return dataclasses.replace(
+            self._heads[self._at[database_id]], name=self._names[database_id]
+        )
 
     def __contains__(self, database_id: object) -> bool:
-        return database_id in self._rows
+        return database_id in self._at
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
+        return iter(self._at)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._at)
 
 
 class Shared(Mapping[str, V]):

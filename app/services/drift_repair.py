@@ -79,6 +79,7 @@ ACTOR = "reconciler"
 Guard = Callable[[], Fence | None]
 _CHECKED = frozenset({DatabaseStatus.RUNNING, DatabaseStatus.PAUSED})
 _RECENT_OPERATIONS = 5
+_SPEC_NUMBERS = 4096  # distinct CR spec parts remembered (a fleet has a few dozen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +107,9 @@ class _Tally:
     adopted: int = 0
     vanished: int = 0
     skipped: int = 0
-    # Database id -> (record revision, CR spec part) compared and found without drift.
-    clean: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Database id -> "record revision/CR spec part number" compared and found without
+    # drift (strings: a map the collector does not track, see `cluster_view.Listing`).
+    clean: dict[str, str] = field(default_factory=dict)
 
 
 class DriftRepair:
@@ -132,17 +134,21 @@ class DriftRepair:
         self._left_alone: dict[str, str] = {}
         # What the last pass found without drift: the same record revision against the same
         # CR spec part has none again, so most of a steady fleet skips building its manifest.
-        self._clean: dict[str, tuple[int, str]] = {}
+        self._clean: dict[str, str] = {}
+        self._spec_numbers: dict[str, int] = {}  # each distinct `Listed.spec_text` seen
 
     async def run_pass(self, fence: Guard) -> RepairPass:
         started_at, began = clock.utcnow(), time.perf_counter()
         snapshot = await self._view.snapshot()
+        if len(self._spec_numbers) > _SPEC_NUMBERS:  # bounded: start the memory afresh
+            self._spec_numbers.clear()
+            self._clean.clear()
         active = await inventory.active_database_ids(self._store)
         tally = _Tally()
-        live: set[str] = set()
+        live: dict[str, None] = {}  # not a set: untracked by the collector (`Listing`)
         async for database in inventory.live_databases(self._store):
             tally.seen += 1
-            live.add(database.id)
+            live[database.id] = None
             if (
                 self._placement is not None
                 and database.id not in active
@@ -202,7 +208,8 @@ class DriftRepair:
             if await self._vanished(database, fence):
                 tally.vanished += 1
             return
-        compared = (database.revision, found.spec_text)
+        number = self._spec_numbers.setdefault(found.spec_text, len(self._spec_numbers))
+        compared = f"{database.revision}/{number}"
         if self._clean.get(database.id) == compared:
             tally.clean[database.id] = compared  # unchanged on both sides: no drift still
         elif await self._compare(database, found.spec, fence, tally):

@@ -63,12 +63,13 @@ class StatusSync:
         snapshot = await self._view.snapshot(bindings=True)
         active = await inventory.active_database_ids(self._store)
         seen = written = missing = errors = 0
-        synced: set[str] = set()
+        # A dict of strings, not a set: never tracked by the collector (see `Listing`).
+        synced: dict[str, None] = {}
         async for database in inventory.live_databases(self._store):
             seen += 1
             if database.namespace is None or not owns(database.id):
                 continue
-            synced.add(database.id)
+            synced[database.id] = None
             if database.updated_at > started_at:
                 continue  # changed since the cluster was read: the next pass looks again
             if not snapshot.covers(database):
