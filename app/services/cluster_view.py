@@ -81,13 +81,25 @@ class Listing(Mapping[str, Listed]):
         self._index: dict[Listed, int] = {}
 
     def add(self, database_id: str, listed: Listed) -> None:
+        _, name, at = self.head((database_id, listed))
+        self.add_row(database_id, name, at)
+
+    def head(self, found: tuple[str | None, Listed]) -> tuple[str | None, str, int]:
+        """(id, Listed) as (id, name, index of its head): what a listing keeps meanwhile."""
+        database_id, listed = found
         head = dataclasses.replace(listed, name="")
         at = self._index.get(head)
         if at is None:
             at = self._index[head] = len(self._heads)
             self._heads.append(head)
-        self._names[database_id] = listed.name
+        return database_id, listed.name, at
+
+    def add_row(self, database_id: str, name: str, at: int) -> None:
+        self._names[database_id] = name
         self._at[database_id] = at
+
+    def namespace_of(self, at: int) -> str:
+        return self._heads[at].namespace
 
     def __getitem__(self, database_id: str) -> Listed:
         return dataclasses.replace(
@@ -215,18 +227,20 @@ class ClusterView:
             resource = engines.spec(engine).database_resource
             items = await gateway.list_reduced(
                 resource,
-                lambda obj: _reduce(obj, shared),
+                # Kept until the kind is listed: a name and an index (untracked), no Listed.
+                lambda obj: found.head(_reduce(obj, shared)),
                 labels=managed,
                 chunk_size=self._chunk,
                 all_namespaces=True,
             )
             calls += max(1, math.ceil(len(items) / self._chunk))
-            for database_id, listed in items:
+            for database_id, name, at in items:
+                namespace = found.namespace_of(at)
                 if database_id:
-                    found.add(database_id, listed)
-                    here[f"{listed.namespace}/{listed.name}"] = database_id
+                    found.add_row(database_id, name, at)
+                    here[f"{namespace}/{name}"] = database_id
                 else:
-                    orphans.append((resource.kind, listed.namespace, listed.name))
+                    orphans.append((resource.kind, namespace, name))
         if bound is not None:
             calls += await self._list_bindings(gateway, here, bound, shared)
         return calls
