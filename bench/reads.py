@@ -92,11 +92,11 @@ async def main() -> None:
         tmp = Path(tmp_dir)
         data_dir = tmp / "var"
         data_dir.mkdir()
-        store = await SQLiteStore.open(data_dir / "kubedb-dbaas.sqlite3")
+        path = data_dir / "kubedb-dbaas.sqlite3"
+        await (await SQLiteStore.open(path)).close()  # the schema
         async with simulated(tmp) as (served, _admin, kubeconfig):
             began = time.perf_counter()
-            databases = await seed(store, served, args.databases)
-            await store.close()
+            databases = await seed(path, served, args.databases)
             print(
                 f"{args.databases} databases ({', '.join(sorted(VERSIONS))}, {PROJECTS} "
                 f"projects) seeded in {time.perf_counter() - began:.1f} s"

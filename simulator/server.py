@@ -128,11 +128,12 @@ class Simulator:
     def add_controller(self, name: str, controller: Controller) -> None:
         self.controllers.add(name, controller)
 
-    def seed(self, obj: Obj) -> Obj:
-        """Store an object at once, without admission (startup objects, a catalog). One
-        restored from the `--state` file is kept as stored."""
+    def seed(self, obj: Obj, *, status: Obj | None = None) -> Obj:
+        """Store an object at once, without admission (startup objects, a catalog), with
+        `status` as its controller's report when given. One restored from the `--state`
+        file is kept as stored."""
         try:
-            return clone(self.verbs.seed(obj))
+            return clone(self.verbs.seed(obj, status=status))
         except errors.AlreadyExists:
             if self.state is None:
                 raise

@@ -191,8 +191,10 @@ class Verbs:
             rules.stamp_new(rt, obj, uid=uid, created=created)
         return self._insert(rt, obj, opts)
 
-    def seed(self, body: Obj) -> Obj:
-        """Create an object at once, without admission (startup objects, catalogs)."""
+    def seed(self, body: Obj, *, status: Obj | None = None) -> Obj:
+        """Create an object at once, without admission (startup objects, catalogs). With
+        `status`, a kind with a status subresource is stored as if its controller had
+        already reported it (a cluster seeded mid-life)."""
         rt = self.registry.by_kind(str(body.get("apiVersion")), str(body.get("kind")))
         if rt is None:
             raise errors.BadRequest(
@@ -201,6 +203,8 @@ class Verbs:
         obj, namespace = self._new(rt, None, body)
         self._check_namespace_open(rt, namespace)
         rules.stamp_new(rt, obj, uid=new_uid(self._rng), created=now())
+        if status is not None and rt.status:
+            obj["status"] = status
         self._check_schema(rt, obj, WriteOptions(field_validation=FieldValidation.IGNORE))
         return self._insert(rt, obj, WriteOptions(admission=False))
 

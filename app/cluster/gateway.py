@@ -14,11 +14,12 @@ raises `AlreadyExists`, which a step treats as done (names are deterministic).
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx2
 from lightkube import ALL_NS, AsyncClient
@@ -52,6 +53,7 @@ class Backoff(Protocol):
 # A paginated list whose snapshot was compacted away between pages starts over this many
 # times (each failed attempt is counted as a `list` call with outcome `expired`).
 _RELISTS = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,10 @@ class WatchEvent:
 def _model(resource: Resource) -> Any:
     make = create_namespaced_resource if resource.namespaced else create_global_resource
     return make(resource.group, resource.version, resource.kind, resource.plural)
+
+
+def _same(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -185,24 +191,47 @@ class KubeGateway:
 
         The pages are one snapshot; when the server compacted it away between two pages
         (410 Expired on a continue token) the list starts over, at most `_RELISTS` times."""
+        return await self.list_reduced(
+            resource,
+            _same,
+            namespace=namespace,
+            labels=labels,
+            chunk_size=chunk_size,
+            all_namespaces=all_namespaces,
+        )
+
+    async def list_reduced(
+        self,
+        resource: Resource,
+        reduce: Callable[[dict[str, Any]], T],
+        *,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        chunk_size: int = LIST_CHUNK,
+        all_namespaces: bool = False,
+    ) -> builtins.list[T]:
+        """As `list`, each object handed to `reduce` as its page arrives and only what it
+        returns kept: one page of objects is alive at a time, so a pass over 100,000 CRs
+        holds its compact records, never the CRs. A relist (410) reduces every object
+        again, into a new list."""
         where = ALL_NS if all_namespaces else namespace
 
-        async def every_page() -> list[dict[str, Any]]:
+        async def every_page() -> builtins.list[T]:
             listing = self._client.list(
                 _model(resource),
                 namespace=where if resource.namespaced else None,
                 labels=dict(labels) if labels else None,
                 chunk_size=chunk_size,
             )
-            return [_plain(item) async for item in listing]
+            return [reduce(_plain(item)) async for item in listing]
 
         for _ in range(_RELISTS):
             try:
-                items: list[dict[str, Any]] = await self._call("list", every_page())
+                items: builtins.list[T] = await self._call("list", every_page())
                 return items
             except errors.Expired:
                 continue  # counted by `_call`; list again from the start
-        last: list[dict[str, Any]] = await self._call("list", every_page())
+        last: builtins.list[T] = await self._call("list", every_page())
         return last
 
     async def probe(self, resource: Resource) -> None:

@@ -27,6 +27,10 @@ details); drift nothing can undo (a paused database's resources, a fix that fail
 with the same observed value) is recorded once per process and left alone, so it starts no
 operation and adds no event every pass.
 
+A database found without drift is not compared again (its manifest not rebuilt) while
+neither its record's revision nor the compared part of its CR changes (`Listed.spec_text`);
+the drift of one in the fix order is handled in `drift_fixes`.
+
 A database whose CR is missing from the listing is read once more directly; gone, it becomes
 `failed` with an Event (`ClusterResourceMissing`); its record is never deleted. Managed CRs
 with no live record are orphans: logged and counted, with an Event the first time this
@@ -44,25 +48,23 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic
+from typing import Any
 
 from app.broker.errors import BrokerError
 from app.domain import clock, drift, engines
-from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.events import Event
 from app.domain.manifests import database_cr
-from app.domain.manifests import labels as label_keys
-from app.domain.operation_kinds import InputT, OperationKind
 from app.domain.operations import OperationStatus
 from app.domain.sizes import SizeTable
 from app.observability.log import get_logger
+from app.services import drift_fixes as fixes
 from app.services import inventory
-from app.services.catalog import CatalogService, CatalogUnavailable
-from app.services.cluster_view import ClusterView
+from app.services.catalog import CatalogService
+from app.services.cluster_view import ClusterView, Listed
 from app.services.handlers.desired_spec import desired_for
 from app.services.operations import OperationService
 from app.services.placement import Placement
@@ -77,6 +79,7 @@ ACTOR = "reconciler"
 Guard = Callable[[], Fence | None]
 _CHECKED = frozenset({DatabaseStatus.RUNNING, DatabaseStatus.PAUSED})
 _RECENT_OPERATIONS = 5
+_SPEC_NUMBERS = 4096  # distinct CR spec parts remembered (a fleet has a few dozen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +107,9 @@ class _Tally:
     adopted: int = 0
     vanished: int = 0
     skipped: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Fix(Generic[InputT]):
-    """The operation that undoes a drift: its kind and its input (with `observed`)."""
-
-    kind: OperationKind[InputT, Any]
-    wanted: InputT
-
-    def stored(self) -> dict[str, Any]:
-        return self.kind.dump_input(self.wanted)
+    # Database id -> "record revision/CR spec part number" compared and found without
+    # drift (strings: a map the collector does not track, see `cluster_view.Listing`).
+    clean: dict[str, str] = field(default_factory=dict)
 
 
 class DriftRepair:
@@ -137,16 +132,23 @@ class DriftRepair:
         self._monitoring = monitoring
         self._orphans_reported: set[str] = set()
         self._left_alone: dict[str, str] = {}
+        # What the last pass found without drift: the same record revision against the same
+        # CR spec part has none again, so most of a steady fleet skips building its manifest.
+        self._clean: dict[str, str] = {}
+        self._spec_numbers: dict[str, int] = {}  # each distinct `Listed.spec_text` seen
 
     async def run_pass(self, fence: Guard) -> RepairPass:
         started_at, began = clock.utcnow(), time.perf_counter()
         snapshot = await self._view.snapshot()
+        if len(self._spec_numbers) > _SPEC_NUMBERS:  # bounded: start the memory afresh
+            self._spec_numbers.clear()
+            self._clean.clear()
         active = await inventory.active_database_ids(self._store)
         tally = _Tally()
-        live: set[str] = set()
+        live: dict[str, None] = {}  # not a set: untracked by the collector (`Listing`)
         async for database in inventory.live_databases(self._store):
             tally.seen += 1
-            live.add(database.id)
+            live[database.id] = None
             if (
                 self._placement is not None
                 and database.id not in active
@@ -169,14 +171,9 @@ class DriftRepair:
             tally.checked += 1
             if database.updated_at > started_at:
                 continue  # changed since the cluster was read: the next pass looks again
-            if not snapshot.covers(database):
-                continue  # its cluster could not be listed this time
-            found = snapshot.databases.get(database.id)
-            if found is None:
-                if await self._vanished(database, fence):
-                    tally.vanished += 1
-                continue
-            await self._compare(database, found, fence, tally)
+            if snapshot.covers(database):  # else its cluster could not be listed this time
+                await self._check(database, snapshot.databases.get(database.id), fence, tally)
+        self._clean = tally.clean
         orphans = [i for i in snapshot.databases if i not in live]
         await self._report_orphans(orphans, snapshot.databases, fence)
         for kind, namespace, name in snapshot.orphans:
@@ -204,35 +201,50 @@ class DriftRepair:
 
     # --- one database ------------------------------------------------------------------
 
+    async def _check(
+        self, database: Database, found: Listed | None, fence: Guard, tally: _Tally
+    ) -> None:
+        if found is None:
+            if await self._vanished(database, fence):
+                tally.vanished += 1
+            return
+        number = self._spec_numbers.setdefault(found.spec_text, len(self._spec_numbers))
+        compared = f"{database.revision}/{number}"
+        if self._clean.get(database.id) == compared:
+            tally.clean[database.id] = compared  # unchanged on both sides: no drift still
+        elif await self._compare(database, found.spec, fence, tally):
+            tally.clean[database.id] = compared
+
     async def _compare(
         self,
         database: Database,
-        found: dict[str, Any],
+        found: Mapping[str, Any],
         fence: Guard,
         tally: _Tally,
-    ) -> None:
+    ) -> bool:
+        """Compare and act; True when there was no drift."""
         try:
             desired = desired_for(
                 database, self._sizes, halted=database.status is DatabaseStatus.PAUSED
             )
         except Exception as exc:  # a record the rules no longer accept (a retired plan)
             log.warning("drift_check_skipped", database_id=database.id, error=str(exc))
-            return
+            return False
         expected = database_cr.database_manifest(desired, monitoring=self._monitoring)
         found_drift = drift.find(expected, found, container=desired.engine_spec.container)
         if not found_drift:
-            return
+            return True
         for item in found_drift:
             tally.drift[item.field] += 1
         for item in found_drift:  # the first drift something can be done about
-            fix = await self._fix_for(database, item)
+            fix = await fixes.fix_for(database, item, self._catalog)
             if fix is not None and not await self._failed_before(database, fix):
                 await self._open(database, item, fix, found_drift, fence, tally)
-                return
-            if fix is None and await self._adoptable(database, item):
+                return False
+            if fix is None and await fixes.adoptable(database, item, self._catalog):
                 if await self._adopt(database, item, found_drift, fence):
                     tally.adopted += 1
-                return
+                return False
         await self._record(
             database,
             found_drift,
@@ -241,12 +253,13 @@ class DriftRepair:
             once=True,
         )
         tally.skipped += 1
+        return False
 
     async def _open(
         self,
         database: Database,
         item: drift.Drift,
-        fix: _Fix[Any],
+        fix: fixes.Fix[Any],
         found_drift: list[drift.Drift],
         fence: Guard,
         tally: _Tally,
@@ -273,74 +286,7 @@ class DriftRepair:
             operation_id=operation.id,
         )
 
-    async def _fix_for(self, database: Database, found: drift.Drift) -> _Fix[Any] | None:
-        """The operation that undoes `found`, or None (adopt it, or leave it)."""
-        paused = database.status is DatabaseStatus.PAUSED
-        if found.field == "halted":
-            if paused:
-                halted = kinds.ObservedHalted(halted=False)
-                return _Fix(kinds.PAUSE, kinds.PauseInput(observed=halted))
-            return _Fix(kinds.RESUME, kinds.ResumeInput(observed=kinds.ObservedHalted(halted=True)))
-        if paused or found.value is None:
-            return None  # a halted database takes no OpsRequest; an unreadable value
-        if found.field == "storage":
-            if found.value >= database.storage_gb:
-                return None
-            return _Fix(
-                kinds.EXPAND_STORAGE,
-                kinds.ExpandStorageInput(
-                    storage_gb=database.storage_gb,
-                    observed=kinds.ObservedStorage(storage_gb=found.value),
-                ),
-            )
-        if found.field == "resources":
-            return _Fix(
-                kinds.SCALE_VERTICAL,
-                kinds.ScaleVerticalInput(size=database.size, observed=kinds.ObservedResources()),
-            )
-        if found.field == "replicas":
-            return _Fix(
-                kinds.SCALE_HORIZONTAL,
-                kinds.ScaleHorizontalInput(
-                    replicas=database.replicas,
-                    observed=kinds.ObservedReplicas(replicas=found.value),
-                ),
-            )
-        if found.field == "version":
-            try:
-                targets = await self._catalog.upgrade_targets(
-                    engines.parse_engine(database.engine), str(found.value)
-                )
-            except CatalogUnavailable:
-                return None
-            if database.version in targets:
-                return _Fix(
-                    kinds.UPGRADE_VERSION,
-                    kinds.UpgradeVersionInput(
-                        target_version=database.version,
-                        observed=kinds.ObservedVersion(version=str(found.value)),
-                    ),
-                )
-        return None
-
-    async def _adoptable(self, database: Database, found: drift.Drift) -> bool:
-        """Whether `found` is a change KubeDB cannot undo and the record should take: a volume
-        grown in the cluster, or a version the record's could have been upgraded to."""
-        if database.status is not DatabaseStatus.RUNNING or found.value is None:
-            return False
-        if found.field == "storage":
-            return bool(found.value > database.storage_gb)
-        if found.field != "version":
-            return False
-        try:
-            targets = await self._catalog.upgrade_targets(
-                engines.parse_engine(database.engine), database.version
-            )
-        except CatalogUnavailable:
-            return False
-        return found.value in targets
-
-    async def _failed_before(self, database: Database, fix: _Fix[Any]) -> bool:
+    async def _failed_before(self, database: Database, fix: fixes.Fix[Any]) -> bool:
         recent = await self._store.operations.list(
             OperationFilter(database_id=database.id), limit=_RECENT_OPERATIONS
         )
@@ -473,14 +419,11 @@ class DriftRepair:
         )
 
     async def _report_orphans(
-        self, orphans: list[str], crs: dict[str, dict[str, Any]], fence: Guard
+        self, orphans: list[str], crs: Mapping[str, Listed], fence: Guard
     ) -> None:
         for database_id in orphans:
-            metadata = crs[database_id].get("metadata") or {}
-            labels = metadata.get("labels") or {}
-            where = (
-                f"{crs[database_id].get('kind')} {metadata.get('namespace')}/{metadata.get('name')}"
-            )
+            listed = crs[database_id]
+            where = listed.where
             log.warning("orphan_cluster_resource", database_id=database_id, resource=where)
             if database_id in self._orphans_reported:
                 continue
@@ -489,8 +432,8 @@ class DriftRepair:
             await self._store.events.append(
                 Event(
                     database_id=database_id,
-                    domain=str(labels.get(label_keys.DOMAIN_KEY) or ""),
-                    project=str(labels.get(label_keys.PROJECT_KEY) or ""),
+                    domain=listed.domain,
+                    project=listed.project,
                     reason="OrphanDetected",
                     message=f"{where} carries the managed label but no database record; left alone",
                     actor=ACTOR,

@@ -18,13 +18,16 @@ HTTP: an import-linter contract), or hold logic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+import builtins
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from app.cluster.config import ClusterConnection
 from app.domain.credentials import Credentials
 from app.domain.engines import Resource
 from app.observability.metrics import Metrics
+
+T = TypeVar("T")
 
 
 class ClusterGateway(Protocol):
@@ -51,6 +54,20 @@ class ClusterGateway(Protocol):
         chunk_size: int = ...,
         all_namespaces: bool = False,
     ) -> list[dict[str, Any]]: ...
+
+    async def list_reduced(
+        self,
+        resource: Resource,
+        reduce: Callable[[dict[str, Any]], T],
+        *,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        chunk_size: int = ...,
+        all_namespaces: bool = False,
+    ) -> builtins.list[T]:
+        """As `list`, each object reduced by `reduce` as its page arrives (one page of
+        objects alive at a time): the passes over every database keep compact records."""
+        ...
 
     async def probe(self, resource: Resource) -> None:
         """`NotFound` when the cluster does not serve `resource` (no CRD)."""

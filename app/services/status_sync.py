@@ -63,12 +63,13 @@ class StatusSync:
         snapshot = await self._view.snapshot(bindings=True)
         active = await inventory.active_database_ids(self._store)
         seen = written = missing = errors = 0
-        synced: set[str] = set()
+        # A dict of strings, not a set: never tracked by the collector (see `Listing`).
+        synced: dict[str, None] = {}
         async for database in inventory.live_databases(self._store):
             seen += 1
             if database.namespace is None or not owns(database.id):
                 continue
-            synced.add(database.id)
+            synced[database.id] = None
             if database.updated_at > started_at:
                 continue  # changed since the cluster was read: the next pass looks again
             if not snapshot.covers(database):
@@ -77,13 +78,12 @@ class StatusSync:
             if found is None:
                 missing += 1
                 continue
-            binding = snapshot.bindings.get(database.id)
             try:
                 written += await self._sync_one(
                     database,
-                    status_mapping.observe_database(found),
+                    found.observed,
                     operation_active=database.id in active,
-                    binding=data_plane.parse(binding) if binding is not None else None,
+                    binding=snapshot.bindings.get(database.id),
                 )
             except store_errors.StoreUnavailable:
                 raise

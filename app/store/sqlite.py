@@ -151,14 +151,15 @@ class SQLiteDatabases:
         return Page([Database.model_validate_json(text) for text in texts], total)
 
     async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
-        docs = await guard(
-            self._t.many(
+        texts = await guard(
+            self._t.many_texts(
                 "SELECT doc FROM databases WHERE id > ? "
                 "AND json_extract(doc, '$.status') != 'deleted' ORDER BY id LIMIT ?",
                 (after or "", limit),
             )
         )
-        return [parse(Database, d) for d in docs]
+        # pydantic's own JSON reader: half the time of `json.loads` and then validating.
+        return [Database.model_validate_json(text) for text in texts]
 
     async def update_fields(
         self,

@@ -148,6 +148,10 @@ class Table:
     async def many(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         return [json.loads(row[0]) for row in await self._all(sql, params)]
 
+    async def many_texts(self, sql: str, params: Sequence[Any]) -> list[str]:
+        """The documents' stored JSON text, for a model's own JSON reader."""
+        return [str(row[0]) for row in await self._all(sql, params)]
+
     async def page(
         self,
         where: list[str],

@@ -82,35 +82,40 @@ def test_the_simulator_benchmark_prints_page_times_and_memory() -> None:
     assert 0 < int(memory[1]) <= int(memory[2])
 
 
-def test_the_scale_benchmark_prints_pass_figures_and_app_against_bare_http_figures() -> None:
-    out = run_bench("bench.scale", "--databases", "300", "--seconds", "0.5", "--concurrency", "4")
+def test_the_scale_benchmark_prints_passes_at_two_sizes_and_the_apps_memory_beside_goals() -> None:
+    out = run_bench("bench.scale", "--databases", "300", "--base", "100", "--rounds", "3")
 
     passes = re.findall(
-        r"^(status sync, .+?|reconcile \(drift repair\) pass)\s+([\d.]+) s"
-        r"\s+cluster calls\s+(\d+)",
+        r"^\s+(steady status sync|drift repair)\s+([\d,]+): +([\d.]+) / +([\d.]+) / +([\d.]+) s"
+        r"\s+per database .+ µs \(CPU .+ µs\)\s+cluster calls\s+(\d+)\s+\(goal",
         out,
         re.M,
     )
-    assert [p[0] for p in passes] == [
-        "status sync, cold (writes all)",
-        "status sync, steady (no change)",
-        "status sync, 30 turned Critical",
-        "reconcile (drift repair) pass",
+    assert [(p[0], p[1]) for p in passes] == [
+        ("steady status sync", "100"),
+        ("steady status sync", "300"),
+        ("drift repair", "100"),
+        ("drift repair", "300"),
     ], out
+    assert all(float(low) <= float(mid) <= float(high) for _, _, low, mid, high, _ in passes)
     # One list per engine kind; the status sync also lists the AppBindings (the data plane).
-    assert [int(calls) for _, _, calls in passes] == [6, 6, 6, 5], out
-    http = re.findall(
-        r"^\s+(app|bare) .+?(\d+) req/s\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms"
-        r"\s+non-200 (\d+)$",
+    assert [int(p[5]) for p in passes] == [6, 6, 5, 5], out
+    assert (
+        len(
+            re.findall(
+                r"per-database cost \((?:wall|CPU)\) 300 / 100: [\d.]+x \(goal ≤ 1.2x\)", out
+            )
+        )
+        == 4
+    )
+    apps = re.findall(
+        r"^\s+([\d,]+) databases: RSS +([\d.]+) MiB \(peak +([\d.]+)\)"
+        r".+start to healthy ([\d.]+) s",
         out,
         re.M,
     )
-    assert len(http) == 4, out
-    assert all(
-        int(rate) > 0 and float(p50) <= float(p99) and failed == "0"
-        for _, rate, p50, p99, failed in http
-    )
-    assert re.search(r"^app/bare throughput: GET one [\d.]+, list [\d.]+$", out, re.M)
+    assert [a[0] for a in apps] == ["0", "100", "300"], out
+    assert all(0 < float(rss) <= float(peak) for _, rss, peak, _ in apps)
 
 
 def test_the_data_plane_benchmark_prints_connect_times_and_idle_memory() -> None:

@@ -352,3 +352,26 @@ async def test_a_stale_leaders_adoption_is_refused_by_the_store_and_writes_nothi
 
         assert (await w.record(db.id)).storage_gb == db.storage_gb
         assert await drift_events(w, db) == []
+
+
+async def test_a_database_clean_in_one_pass_is_compared_again_once_its_cr_or_record_changes(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with repairing(sqlite_store, redis_client) as (w, repair):
+        db = await w.created("steady", "postgres", high_availability=True, replicas=2)
+        clean = await repair.run_pass(leading)
+        still = await repair.run_pass(leading)  # same revision, same CR: not rebuilt, no drift
+        await patch_cr(w, db, {"spec": {"replicas": 3}})
+        cr_changed = await repair.run_pass(leading)
+        await one_fix(w, db, cr_changed)
+        settled = await repair.run_pass(leading)
+        record = await w.record(db.id)
+        await w.store.databases.update_fields(
+            db.id, {"replicas": 3}, expected_revision=record.revision
+        )
+        record_changed = await repair.run_pass(leading)
+
+    assert (clean.checked, clean.drift, still.checked, still.drift) == (1, {}, 1, {})
+    assert cr_changed.drift == {"replicas": 1}
+    assert settled.drift == {}
+    assert record_changed.drift == {"replicas": 1}

@@ -24,7 +24,6 @@ from app.domain import engines, namespaces, sizes
 from app.domain import operation_kinds as kinds
 from app.domain.databases import Database, DatabaseStatus, HealthStatus
 from app.domain.manifests import database_cr
-from app.domain.status_mapping import observe_database as observe
 from app.runtime import tasks
 from app.services.catalog import CatalogService
 from app.services.cluster_view import ClusterView
@@ -286,7 +285,7 @@ async def test_a_status_an_operation_took_after_the_pass_listed_them_is_not_over
             sync = StatusSync(sqlite_store, ClusterView(gateway))
             snapshot = await ClusterView(gateway).snapshot()
             written = await sync._sync_one(  # as the pass would, with its stale list
-                scaling, observe(snapshot.databases[database.id]), operation_active=False
+                scaling, snapshot.databases[database.id].observed, operation_active=False
             )
         finally:
             await gateway.close()

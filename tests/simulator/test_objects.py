@@ -387,3 +387,19 @@ async def test_deleting_a_namespace_deletes_its_objects_then_itself(
     assert deleted.status_code == 200 and deleted.json()["metadata"]["deletionTimestamp"]
     assert (refused.status_code, refused.json()["reason"]) == (403, "Forbidden")
     assert phase == "Terminating"
+
+
+async def test_an_object_seeded_with_a_status_is_stored_as_its_controller_reported_it(
+    sim: Served, http: httpx.AsyncClient
+) -> None:
+    ready = {"phase": "Ready", "observedGeneration": 1}
+    sim.simulator.seed(
+        {**mongodb("mg1"), "metadata": {"name": "mg1", "namespace": "default"}}, status=ready
+    )
+    sim.simulator.seed({**mongodb("mg2"), "metadata": {"name": "mg2", "namespace": "default"}})
+
+    first = (await http.get(f"{mongodbs()}/mg1")).json()
+    second = (await http.get(f"{mongodbs()}/mg2")).json()
+
+    assert first["status"] == ready and first["metadata"]["generation"] == 1
+    assert "status" not in second

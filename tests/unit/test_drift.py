@@ -65,3 +65,26 @@ def test_a_field_missing_from_the_cr_is_drift_with_no_usable_value() -> None:
     (found,) = drift.find(manifest(), observed, container="postgres")
 
     assert (found.field, found.observed, found.value) == ("replicas", "None", None)
+
+
+def test_the_observed_part_of_a_cr_finds_the_same_drift_as_the_whole_cr() -> None:
+    drifted = manifest(
+        replicas=5, version="16.10", storage_gb=50, halted=True, size=TABLE.get("db.t3.large")
+    )
+    drifted["status"] = {"phase": "Ready", "conditions": [{"type": "Ready", "status": "True"}]}
+    odd_shapes: list[dict[str, Any]] = [
+        {},
+        {"spec": "not a mapping"},
+        {"spec": {"podTemplate": {"spec": {"containers": "postgres"}}, "cluster": 3}},
+        {"spec": {"podTemplate": {"spec": {"containers": [{"name": "postgres"}, "x"]}}}},
+        {"spec": {"storage": {"resources": {"requests": {}}}, "halted": 1, "replicas": True}},
+        {"spec": {"cluster": {"shards": 3, "replicas": 2, "other": 1}, "version": None}},
+    ]
+    for observed in [manifest(), drifted, *odd_shapes]:
+        part = drift.observed_part(observed)
+        for expected in (manifest(), manifest(engine="redis", name="cache")):
+            assert drift.find(expected, part, container="postgres") == drift.find(
+                expected, observed, container="postgres"
+            )
+    assert "status" not in drift.observed_part(drifted)
+    assert "monitor" not in drift.observed_part(drifted)["spec"]
