@@ -86,7 +86,8 @@ def test_the_scale_benchmark_prints_passes_at_two_sizes_and_the_apps_memory_besi
     out = run_bench("bench.scale", "--databases", "300", "--base", "100", "--rounds", "3")
 
     passes = re.findall(
-        r"^\s+(steady status sync|drift repair)\s+([\d,]+): +([\d.]+) / +([\d.]+) / +([\d.]+) s"
+        r"^\s+(steady status sync|sync, 1 of 2 replicas|drift repair)\s+([\d,]+): "
+        r"+([\d.]+) / +([\d.]+) / +([\d.]+) s"
         r"\s+per database .+ µs \(CPU .+ µs\)\s+cluster calls\s+(\d+)\s+\(goal",
         out,
         re.M,
@@ -94,19 +95,21 @@ def test_the_scale_benchmark_prints_passes_at_two_sizes_and_the_apps_memory_besi
     assert [(p[0], p[1]) for p in passes] == [
         ("steady status sync", "100"),
         ("steady status sync", "300"),
+        ("sync, 1 of 2 replicas", "100"),
+        ("sync, 1 of 2 replicas", "300"),
         ("drift repair", "100"),
         ("drift repair", "300"),
     ], out
     assert all(float(low) <= float(mid) <= float(high) for _, _, low, mid, high, _ in passes)
     # One list per engine kind; the status sync also lists the AppBindings (the data plane).
-    assert [int(p[5]) for p in passes] == [6, 6, 5, 5], out
+    assert [int(p[5]) for p in passes] == [6, 6, 6, 6, 5, 5], out
     assert (
         len(
             re.findall(
                 r"per-database cost \((?:wall|CPU)\) 300 / 100: [\d.]+x \(goal ≤ 1.2x\)", out
             )
         )
-        == 4
+        == 6
     )
     apps = re.findall(
         r"^\s+([\d,]+) databases: RSS +([\d.]+) MiB \(peak +([\d.]+)\)"
