@@ -79,7 +79,10 @@ def create_with_the_keyboard_and_watch(browser: WebDriver) -> None:
     while focused.get_attribute("id") != "name":  # from the top: the header's links first
         keys(browser, Keys.TAB)
         focused = browser.switch_to.active_element
-    keys(browser, "keyboard", Keys.TAB, "redis", Keys.TAB, "redis 8")
+    keys(browser, "keyboard", Keys.TAB, "redis")
+    # The versions follow the engine through htmx: wait for them before tabbing on (on a
+    # busy machine the swap landed while the keys below went on, and focus went with it).
+    wait(browser).until(lambda b: "redis 8" in b.find_element(By.ID, "version").text)
     for _ in range(20):  # on through the form's other controls (their defaults) to Create
         keys(browser, Keys.TAB)
         if browser.switch_to.active_element.get_attribute("id") == "submit-create":
