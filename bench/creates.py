@@ -59,6 +59,7 @@ from pathlib import Path
 import httpx
 
 from app.domain.api_keys import new_token
+from bench import http_load
 from bench.http_load import ROOT, free_port, percentile, ready, server
 
 GOAL = 100.0
@@ -114,12 +115,7 @@ def simulator(tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
             time.sleep(0.1)
         yield process, kubeconfig
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        http_load.stop(process)
 
 
 def _when(text: str) -> float:

@@ -90,12 +90,7 @@ def timed(
             time.sleep(POLL_SECONDS)
         raise TimeoutError(f"{command} did not answer {path} within {TIMEOUT:g} s")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        http_load.stop(process)
 
 
 def spread(values: list[float]) -> str:
