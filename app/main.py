@@ -84,7 +84,6 @@ from app.workers.delayed_pump import DelayedPump
 from app.workers.leader_election import LeaderElector
 from app.workers.membership import Membership
 from app.workers.operation_worker import OperationWorker
-from app.workers.pass_report import pass_report
 from app.workers.reconciliation_worker import ReconciliationWorker
 from app.workers.status_sync_worker import StatusSyncWorker
 
@@ -354,10 +353,18 @@ def _health(runtime: Runtime) -> HealthService:
         leader=runtime.elector,
         workers=workers,
         components=components,
-        passes=lambda: pass_report(runtime.reconciler, runtime.status_sync),
+        passes=lambda: _passes(runtime),
         ping_cluster=runtime.cluster.ping if runtime.cluster is not None else None,
         probe_providers=ProviderProbe(runtime.store, runtime.fleet, timeout=PING_TIMEOUT),
     )
+
+
+def _passes(runtime: Runtime) -> dict[str, Any]:
+    """`/health`'s `passes`: the last pass of each periodic worker on this instance."""
+    report: dict[str, Any] = {"reconciliation": runtime.reconciler.report()}
+    if runtime.status_sync is not None:
+        report["status_sync"] = runtime.status_sync.report()
+    return report
 
 
 def _services(runtime: Runtime, settings: Settings) -> api_wiring.Services:

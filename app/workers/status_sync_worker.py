@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from redis import exceptions as redis_errors
 
 from app.cluster import errors as cluster_errors
+from app.domain import clock
 from app.observability.log import get_logger
 from app.observability.metrics import Metrics
 from app.services.status_sync import StatusSync, SyncPass
@@ -103,6 +105,28 @@ class StatusSyncWorker:
             duration_ms=round(result.duration * 1000, 1),
         )
         return result
+
+    def report(self) -> dict[str, Any]:
+        """For `/health`: passes run on this instance, the failures, and the last pass."""
+        last = self.last_pass
+        return {
+            "passes": self.passes,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "members": len(self.members),
+            "last": None
+            if last is None
+            else {
+                "at": clock.to_text(last.started_at),
+                "duration_ms": round(last.duration * 1000, 1),
+                "databases_seen": last.seen,
+                "synced": last.synced,
+                "written": last.written,
+                "missing": last.missing,
+                "cluster_calls": last.cluster_calls,
+                "errors": last.errors,
+            },
+        }
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
