@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from app.config.settings import Settings
+from app.services import backup_cluster
 from simulator.server import Served
 from tests.e2e import cluster_usage
 from tests.e2e.platform import Platform, running
@@ -78,8 +79,12 @@ async def as_the_apps_service_account(served: Served) -> dict[str, Any]:
 
 @pytest.fixture
 async def platform_with_repairs(
-    settings: Settings, embedded_redis_url: str, tmp_path: Path
+    settings: Settings, embedded_redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Platform]:
+    # The shared backup objects are written again on every create, as they are once
+    # SHARED_TTL has passed (a POST answered 409, then a PATCH): that PATCH is one of the
+    # calls the role must grant, which a run shorter than the TTL would not make.
+    monkeypatch.setattr(backup_cluster, "SHARED_TTL", 0.0)
     async with running(
         settings,
         embedded_redis_url,
