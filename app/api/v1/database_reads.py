@@ -1,7 +1,7 @@
 """The two hottest reads, a database (`GET …/databases/{id}`) and a project's list
 (`GET …/databases`), and a raw route that serves them outside FastAPI's request handling.
 
-    routes.insert(i, database_reads.FastReads(one=<the GET route>, page=<the list route>))
+    app.router.routes.append(FastReads(one=<GET route>, page=<list route>))  # then the router
 
 FastAPI's own work (solving each route's dependencies, its request plumbing, matching a
 route of an included router twice) was 29 % of a GET's CPU (issue 19). The FastAPI routes
@@ -19,8 +19,12 @@ What it takes runs the same code, not a copy: the tenant gate's own object
 (`auth.tenant_gate`: key check, rate-limit token, the path's tenant), then `one` and `page`
 below, which the FastAPI endpoints call too. Their exceptions reach the app's exception
 handlers as any route's do, and `scope["route"]` is the FastAPI route, so the metrics, the
-access log and the audit log name the same template. tests/unit/test_database_reads.py
+access log and the audit log name the same template. tests/integration/test_fast_reads.py
 compares the answers byte for byte, errors included.
+
+A route of its own rather than Starlette's `Route` with a raw endpoint: a `Route` would match
+every request on its path, where this one declines (matches nothing) what it would not
+answer as FastAPI does, so that request reaches the FastAPI route as before.
 
 Must not: answer a request the FastAPI route would answer differently; decide access itself.
 """
