@@ -427,6 +427,8 @@ def _route(endpoint: object) -> APIRoute:
     )
 
 
-# The GET of a database and a project's list, for the requests they take served in front of
-# the FastAPI routes above, which keep the rest and the OpenAPI document (`database_reads`).
-fast_reads = database_reads.FastReads(one=_route(get_database), page=_route(list_databases))
+def fast_reads() -> database_reads.FastReads:
+    """The GET of a database and a project's list, for the requests it takes, served in
+    front of the FastAPI routes above, which keep the rest and the OpenAPI document
+    (`database_reads`). One per app: it is state of the app's routes like any route."""
+    return database_reads.FastReads(one=_route(get_database), page=_route(list_databases))
