@@ -7,6 +7,7 @@ authorization helpers every router uses.
     caller: auth.Admin                          # a route dependency: admin keys only
     APIRouter(..., dependencies=[auth.TENANT_GATE])  # the path's tenant, read or write
     principal: auth.TenantCaller                     # under the gate: its answer, cached
+    principal = await auth.tenant_gate(request)      # the gate, outside FastAPI's handling
 
 Authorization before validation: FastAPI solves a route's dependencies (and raises what
 they raise) before it reports the request's parameter and body errors, so the dependencies
@@ -53,6 +54,7 @@ __all__ = [
     "check",
     "require_admin",
     "require_key_manager",
+    "tenant_gate",
 ]
 
 log = get_logger(__name__)
@@ -243,13 +245,15 @@ def _authorize_path(request: Request, principal: Principal) -> None:
     )
 
 
-_tenant_gate = _TenantGate(
+# The gate itself, `await tenant_gate(request)`: for a route served outside FastAPI's
+# request handling (`app.api.v1.database_reads`), so that it passes this same gate.
+tenant_gate = _TenantGate(
     auto_error=False,
     scheme_name="HTTPBearer",
     bearerFormat="kdb_<id>_<secret>",
     description="An API key: `Authorization: Bearer kdb_...`",
 )
-TENANT_GATE = Depends(_tenant_gate)
+TENANT_GATE = Depends(tenant_gate)
 # The caller of a route under `TENANT_GATE`: the gate's own answer, from FastAPI's cache.
 TenantCaller = Annotated[Principal, TENANT_GATE]
 

@@ -26,7 +26,9 @@ from app.api.v1 import quotas as quota_routes
 
 
 def include_first(app: FastAPI) -> None:
-    """The hot routes (a database, a project's list), matched before any other router."""
+    """The hot routes (a database, a project's list), matched before any other router: a
+    well-formed GET of either by their raw route, anything else by their FastAPI routes."""
+    app.router.routes.append(database_routes.fast_reads())
     app.include_router(database_routes.router)
 
 
