@@ -54,9 +54,8 @@ _PATH = re.compile(r"/api/v1/domain/([^/]+)/project/([^/]+)/databases(?:/([^/]+)
 # trailing newline, which pydantic refuses.
 _LABEL = re.compile(DNS_LABEL)
 _NUMBER = re.compile(r"[1-9][0-9]{0,6}")
-# The list's paging bounds, as `filters.list_query` declares them (their lower bound, 1, is
-# in `_NUMBER`).
-_BOUNDS = {"page": 1_000_000, "page_size": 100}
+# The list's paging bounds, `filters.list_query`'s own (their lower bound, 1, is in `_NUMBER`).
+_BOUNDS = {"page": filters.MAX_PAGE, "page_size": filters.MAX_PAGE_SIZE}
 _QUERY = "kdb.database_reads.query"
 
 

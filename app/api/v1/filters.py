@@ -49,6 +49,12 @@ def sort_order(value: str | None) -> DatabaseOrder:
         raise ValidationFailed({"query.sort": f"{value!r} is not a sort: {SORT_HELP}"}) from None
 
 
+# The list's paging bounds (their lower bound is 1): the query's declaration below and the
+# raw route in front of it (`database_reads`) both read them.
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 100
+
+
 @dataclass(frozen=True)
 class ListQuery:
     """A database list's filters, order and page, as the query string gave them."""
@@ -84,8 +90,8 @@ async def list_query(
         str | None, Query(max_length=LABEL_SELECTOR_MAX, description=LABEL_SELECTOR_HELP)
     ] = None,
     sort: Annotated[str | None, Query(max_length=32, description=SORT_HELP)] = None,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> ListQuery:
     return ListQuery(
         engine=engine,
