@@ -47,6 +47,7 @@ from app.services.drift_repair import DriftRepair, RepairPass
 from app.services.orphan_records import OrphanRecords
 from app.store import errors as store_errors
 from app.store.protocols import Store
+from app.workers import reports
 from app.workers.leader_election import Leadership
 
 log = get_logger(__name__)
@@ -105,30 +106,30 @@ class ReconciliationWorker:
             "passes": self.passes,
             "last": None
             if last is None or last.started_at is None
-            else {
-                "at": clock.to_text(last.started_at),
-                "duration_ms": round(last.duration * 1000, 1),
-                "wakeups_resent": last.resent,
-                "creates_rolled_back": last.rolled_back,
-            },
+            else reports.last_pass(
+                last.started_at,
+                last.duration,
+                wakeups_resent=last.resent,
+                creates_rolled_back=last.rolled_back,
+            ),
             "drift_passes": self.repair_passes,
             "drift_failures": self.repair_failures,
             "drift_last_error": self.last_repair_error,
             "drift_last": None
             if repair is None
-            else {
-                "at": clock.to_text(repair.started_at),
-                "duration_ms": round(repair.duration * 1000, 1),
-                "databases_seen": repair.seen,
-                "checked": repair.checked,
-                "drift_found": repair.drift,
-                "fixes_opened": repair.fixes,
-                "adopted": repair.adopted,
-                "vanished": repair.vanished,
-                "orphans": repair.orphans,
-                "skipped": repair.skipped,
-                "cluster_calls": repair.cluster_calls,
-            },
+            else reports.last_pass(
+                repair.started_at,
+                repair.duration,
+                databases_seen=repair.seen,
+                checked=repair.checked,
+                drift_found=repair.drift,
+                fixes_opened=repair.fixes,
+                adopted=repair.adopted,
+                vanished=repair.vanished,
+                orphans=repair.orphans,
+                skipped=repair.skipped,
+                cluster_calls=repair.cluster_calls,
+            ),
         }
 
     async def lead(self, leadership: Leadership) -> None:

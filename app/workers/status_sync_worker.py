@@ -22,11 +22,11 @@ from typing import Any
 from redis import exceptions as redis_errors
 
 from app.cluster import errors as cluster_errors
-from app.domain import clock
 from app.observability.log import get_logger
 from app.observability.metrics import Metrics
 from app.services.status_sync import StatusSync, SyncPass
 from app.store import errors as store_errors
+from app.workers import reports
 from app.workers.membership import Membership, owner_of
 
 log = get_logger(__name__)
@@ -116,16 +116,16 @@ class StatusSyncWorker:
             "members": len(self.members),
             "last": None
             if last is None
-            else {
-                "at": clock.to_text(last.started_at),
-                "duration_ms": round(last.duration * 1000, 1),
-                "databases_seen": last.seen,
-                "synced": last.synced,
-                "written": last.written,
-                "missing": last.missing,
-                "cluster_calls": last.cluster_calls,
-                "errors": last.errors,
-            },
+            else reports.last_pass(
+                last.started_at,
+                last.duration,
+                databases_seen=last.seen,
+                synced=last.synced,
+                written=last.written,
+                missing=last.missing,
+                cluster_calls=last.cluster_calls,
+                errors=last.errors,
+            ),
         }
 
 
