@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -31,6 +32,7 @@ from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 from app.cluster import errors
 from app.cluster.config import LIST_CHUNK, ClusterConnection
 from app.cluster.lightkube_config import to_lightkube
+from app.cluster.recent_writes import DEFAULT_TTL, RecentWrites
 from app.domain.credentials import Credentials as Credentials  # the gateway's own value too
 from app.domain.engines import Resource
 from app.observability.metrics import Metrics, outcome_of
@@ -65,6 +67,10 @@ class WatchEvent:
 def _model(resource: Resource) -> Any:
     make = create_namespaced_resource if resource.namespaced else create_global_resource
     return make(resource.group, resource.version, resource.kind, resource.plural)
+
+
+def _namespace_key(name: str) -> str:
+    return f"namespace/{name}"
 
 
 def _same(obj: dict[str, Any]) -> dict[str, Any]:
@@ -107,11 +113,15 @@ class KubeGateway:
         *,
         metrics: Metrics | None = None,
         watch_retry: Backoff | None = None,
+        remember_for: float = DEFAULT_TTL,
     ) -> None:
         self._client = client
         self._metrics = metrics or Metrics()
         # None: a watch ends at its first error (no stream is resumed).
         self._watch_retry = watch_retry
+        # Namespaces this gateway made or found, and what the services key on it (the
+        # shared backup objects): not written again within `remember_for` seconds.
+        self.recent = RecentWrites(remember_for)
 
     async def _call(self, verb: str, awaitable: Any) -> Any:
         """Await one API call: counted and timed by verb and outcome, its errors translated."""
@@ -136,6 +146,7 @@ class KubeGateway:
         timeout: float = 10.0,
         metrics: Metrics | None = None,
         watch_retry: Backoff | None = None,
+        remember_for: float = DEFAULT_TTL,
     ) -> KubeGateway:
         try:
             client = AsyncClient(
@@ -148,7 +159,7 @@ class KubeGateway:
             raise errors.KubeconfigUnusable(
                 f"the kubeconfig cannot be used ({type(exc).__name__})"
             ) from exc
-        return cls(client, metrics=metrics, watch_retry=watch_retry)
+        return cls(client, metrics=metrics, watch_retry=watch_retry, remember_for=remember_for)
 
     async def close(self) -> None:
         await self._client.close()
@@ -158,8 +169,23 @@ class KubeGateway:
     async def create(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]:
         # The object's own metadata.namespace says where a namespaced object goes.
         client: Any = self._client
-        created = await self._call("create", client.create(_model(resource)(dict(obj))))
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        created = await self._created(namespace, lambda: client.create(_model(resource)(dict(obj))))
         return _plain(created)
+
+    async def _created(self, namespace: str | None, send: Callable[[], Awaitable[Any]]) -> Any:
+        """Send a create. `ensure_namespace` skips a namespace it remembers: when that one
+        is gone after all (deleted behind the platform's back), it is made again and the
+        create sent once more, as if it had been asked for."""
+        try:
+            return await self._call("create", send())
+        except errors.NotFound as exc:
+            key = _namespace_key(namespace or "")
+            if not (namespace and exc.namespace_gone and self.recent.fresh(key)):
+                raise
+            self.recent.forget(key)
+        await self.ensure_namespace(namespace)
+        return await self._call("create", send())
 
     async def get(
         self, resource: Resource, name: str, *, namespace: str | None = None
@@ -312,7 +338,12 @@ class KubeGateway:
     # --- core objects ----------------------------------------------------------------
 
     async def ensure_namespace(self, name: str) -> None:
-        try:
+        """Create the namespace unless it is there; one this gateway made or found within
+        its `recent` TTL is not asked for again (see `_created`)."""
+        key = _namespace_key(name)
+        if self.recent.fresh(key):
+            return
+        with contextlib.suppress(errors.AlreadyExists):
             await self._call(
                 "create",
                 self._client.create(
@@ -321,8 +352,7 @@ class KubeGateway:
                     )
                 ),
             )
-        except errors.AlreadyExists:
-            return
+        self.recent.remember(key)
 
     async def read_credentials(self, namespace: str, secret_name: str) -> Credentials:
         """The `username`/`password` of a basic-auth secret (KubeDB's `<name>-auth`)."""
@@ -366,21 +396,15 @@ class KubeGateway:
         of one that is there."""
         encoded = {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
         metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata,
+            "type": secret_type,
+            "data": encoded,
+        }
         try:
-            await self._call(
-                "create",
-                self._client.create(
-                    Secret.from_dict(
-                        {
-                            "apiVersion": "v1",
-                            "kind": "Secret",
-                            "metadata": metadata,
-                            "type": secret_type,
-                            "data": encoded,
-                        }
-                    )
-                ),
-            )
+            await self._created(namespace, lambda: self._client.create(Secret.from_dict(secret)))
         except errors.AlreadyExists:
             await self._call(
                 "patch",

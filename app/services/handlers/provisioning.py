@@ -130,7 +130,7 @@ class Provisioning:
             progress=20,
             message=f"{desired.engine_spec.kind} {desired.namespace}/{desired.name} created",
         )
-        return steps.Wait(self._deps.timing.provision_poll, message="waiting for phase Ready")
+        return steps.Wait(progress.first_poll(self._deps.timing), message="waiting for phase Ready")
 
     async def _drop_stale_auth_secret(
         self,
@@ -149,10 +149,11 @@ class Provisioning:
         resource = desired.engine_spec.database_resource
         name = names.auth_secret_name(desired.name)
         with translated(f"removing the stale Secret {desired.namespace}/{name}"):
-            if await gateway.find(resource, desired.name, namespace=desired.namespace):
-                return
+            # The secret first: mostly there is none, and then the CR need not be read.
             found = await gateway.secret_labels(desired.namespace, name)
             if found is None or found.get(labels.DATABASE_ID_KEY) == database.id:
+                return
+            if await gateway.find(resource, desired.name, namespace=desired.namespace):
                 return
             if await gateway.delete_secret(desired.namespace, name, labelled=found):
                 ctx.log.info(
@@ -216,6 +217,7 @@ class Provisioning:
                 await self._failed(ctx, restore_failed, observed=observed)
                 return steps.Fail(restore_failed)
         deadline, window = self._ready_by(ctx)
+        ready_by = _parse_time(ctx.state.ready_by)
         now = clock.utcnow()
         if now >= deadline:
             reason = progress.not_ready_reason(desired, observed, window)
@@ -226,7 +228,7 @@ class Provisioning:
             await records.update(self._deps.store, database.id, seen)
         remaining = (deadline - now).total_seconds()
         return steps.Wait(
-            max(0.01, min(self._deps.timing.provision_poll, remaining)),
+            max(0.01, min(progress.next_poll(self._deps.timing, ready_by, now), remaining)),
             message=f"phase {observed.raw_phase or 'not set yet'}; {progress.text(observed)}",
             progress=progress.percent(observed),
         )
