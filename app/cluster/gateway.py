@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import base64
 import builtins
-import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -69,10 +68,6 @@ def _model(resource: Resource) -> Any:
     return make(resource.group, resource.version, resource.kind, resource.plural)
 
 
-def _namespace_key(name: str) -> str:
-    return f"namespace/{name}"
-
-
 def _same(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
@@ -119,8 +114,8 @@ class KubeGateway:
         self._metrics = metrics or Metrics()
         # None: a watch ends at its first error (no stream is resumed).
         self._watch_retry = watch_retry
-        # Namespaces this gateway made or found, and what the services key on it (the
-        # shared backup objects): not written again within `remember_for` seconds.
+        # What the services wrote through this gateway and key on it (the shared backup
+        # objects): not written again within `remember_for` seconds.
         self.recent = RecentWrites(remember_for)
 
     async def _call(self, verb: str, awaitable: Any) -> Any:
@@ -169,23 +164,8 @@ class KubeGateway:
     async def create(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]:
         # The object's own metadata.namespace says where a namespaced object goes.
         client: Any = self._client
-        namespace = (obj.get("metadata") or {}).get("namespace")
-        created = await self._created(namespace, lambda: client.create(_model(resource)(dict(obj))))
+        created = await self._call("create", client.create(_model(resource)(dict(obj))))
         return _plain(created)
-
-    async def _created(self, namespace: str | None, send: Callable[[], Awaitable[Any]]) -> Any:
-        """Send a create. `ensure_namespace` skips a namespace it remembers: when that one
-        is gone after all (deleted behind the platform's back), it is made again and the
-        create sent once more, as if it had been asked for."""
-        try:
-            return await self._call("create", send())
-        except errors.NotFound as exc:
-            key = _namespace_key(namespace or "")
-            if not (namespace and exc.namespace_gone and self.recent.fresh(key)):
-                raise
-            self.recent.forget(key)
-        await self.ensure_namespace(namespace)
-        return await self._call("create", send())
 
     async def get(
         self, resource: Resource, name: str, *, namespace: str | None = None
@@ -338,12 +318,7 @@ class KubeGateway:
     # --- core objects ----------------------------------------------------------------
 
     async def ensure_namespace(self, name: str) -> None:
-        """Create the namespace unless it is there; one this gateway made or found within
-        its `recent` TTL is not asked for again (see `_created`)."""
-        key = _namespace_key(name)
-        if self.recent.fresh(key):
-            return
-        with contextlib.suppress(errors.AlreadyExists):
+        try:
             await self._call(
                 "create",
                 self._client.create(
@@ -352,7 +327,8 @@ class KubeGateway:
                     )
                 ),
             )
-        self.recent.remember(key)
+        except errors.AlreadyExists:
+            return
 
     async def read_credentials(self, namespace: str, secret_name: str) -> Credentials:
         """The `username`/`password` of a basic-auth secret (KubeDB's `<name>-auth`)."""
@@ -396,15 +372,21 @@ class KubeGateway:
         of one that is there."""
         encoded = {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
         metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
-        secret = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": metadata,
-            "type": secret_type,
-            "data": encoded,
-        }
         try:
-            await self._created(namespace, lambda: self._client.create(Secret.from_dict(secret)))
+            await self._call(
+                "create",
+                self._client.create(
+                    Secret.from_dict(
+                        {
+                            "apiVersion": "v1",
+                            "kind": "Secret",
+                            "metadata": metadata,
+                            "type": secret_type,
+                            "data": encoded,
+                        }
+                    )
+                ),
+            )
         except errors.AlreadyExists:
             await self._call(
                 "patch",

@@ -1,12 +1,11 @@
-"""What one gateway wrote to its cluster lately: keys (a namespace's name, a digest of the
-objects written) remembered for a time to live, so that what many databases share is not
-written again on every create (issue 19: a POST answered 409, then often a PATCH, each).
+"""What was written through one gateway lately: keys (a digest of the objects written)
+remembered for a time to live, so that what many databases share is not written again on
+every create (issue 19: the shared backup objects, a POST answered 409 then a PATCH each).
 
-An entry means "written, or found there, through this gateway less than `ttl` seconds ago",
-not "there now": an object deleted behind the platform's back is written again at most a
-TTL later (the gateway also forgets a namespace at once when a create inside it finds it
-gone). It holds keys and times only, bounded by what was written within the TTL, and it
-dies with its gateway, so a provider whose connection changed starts afresh. TTL 0
+An entry means "written through this gateway less than `ttl` seconds ago", not "there
+now": an object deleted behind the platform's back is written again at most a TTL later.
+It holds keys and times only, bounded by what was written within the TTL, and it lives on
+its gateway, so a provider whose connection changed (a new gateway) starts afresh. TTL 0
 remembers nothing (every write goes to the cluster).
 """
 

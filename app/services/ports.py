@@ -40,8 +40,8 @@ class ClusterGateway(Protocol):
 
     @property
     def recent(self) -> RecentWrites:
-        """What was written to this cluster lately (namespaces, and what the services key
-        on it): not written again within its TTL."""
+        """What the services wrote to this cluster lately (the shared backup objects), by
+        their own keys: not written again within its TTL."""
         ...
 
     async def create(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]: ...

@@ -68,14 +68,24 @@ def first_poll(timing: HandlerTiming) -> float:
     return min(timing.provision_first_poll, timing.provision_poll)
 
 
-def next_poll(timing: HandlerTiming, ready_by: datetime | None, now: datetime) -> float:
+def next_poll(timing: HandlerTiming, ready_by_text: str | None, now: datetime) -> float:
     """Polls come sooner while a create is young: the first `first_poll` after the CR was
     created, each next one after as long again as it has waited so far (0.5, 1, 2, 4 s
     ...), at most `provision_poll` apart. A database the operator makes Ready within a
     second is seen within about one, not after a whole `provision_poll` (which bound the
     rate of creates: issue 19); a slow one costs a few more reads in its first seconds.
-    `ready_by`: the state's, set `provision_deadline` after the CR was created."""
+    `ready_by_text`: the state's, set `provision_deadline` after the CR was created."""
+    ready_by = parse_time(ready_by_text)
     if ready_by is None:
         return timing.provision_poll
     waited = (now - (ready_by - timedelta(seconds=timing.provision_deadline))).total_seconds()
     return min(timing.provision_poll, max(first_poll(timing), waited))
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
