@@ -109,6 +109,7 @@ class Provisioning:
                 "operation_id": ctx.operation.id,
             },
             previous=DatabaseStatus.PENDING,
+            current=database,
         )
         await self._drop_stale_auth_secret(ctx, database, desired, gateway)
         restore = ctx.input.restore
@@ -205,6 +206,7 @@ class Provisioning:
                     ),
                 },
                 previous=DatabaseStatus.PROVISIONING,
+                current=database,
             )
             return steps.Done(f"database is running at {where}")
         if ctx.input.restore is not None:
