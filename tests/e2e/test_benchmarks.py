@@ -70,6 +70,15 @@ def test_the_creates_benchmark_prints_defaults_beside_one_step_at_a_time_and_six
     assert (goal[2] == "met") == (float(goal[1]) >= 100)
 
 
+def test_the_creates_benchmark_with_defaults_only_runs_no_baseline() -> None:
+    out = run_bench(
+        "bench.creates", "--creates", "2", "--rounds", "1", "--timeout", "60", "--defaults-only"
+    )
+
+    assert re.search(r"^  defaults \(3 loops x 8 steps\)\s+ops/s", out, re.M), out
+    assert "OPERATION_CONCURRENCY=1" not in out and "NUM_OPERATION_WORKERS=6" not in out, out
+
+
 def test_the_simulator_benchmark_prints_page_times_and_memory() -> None:
     out = run_bench("bench.simulator", "--databases", "600", "--page", "250", "--rounds", "1")
 
