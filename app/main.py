@@ -164,14 +164,24 @@ async def build_runtime(
     cluster = None
     connection = cluster_connection(settings)
     if connection is not None:
-        cluster = KubeGateway.connect(connection, metrics=metrics, watch_retry=WATCH_RETRY)
+        cluster = KubeGateway.connect(
+            connection,
+            metrics=metrics,
+            watch_retry=WATCH_RETRY,
+            remember_for=settings.cluster_recent_writes_ttl,
+        )
         stack.push_async_callback(cluster.close)
         await register_local_provider(store)
     cipher = _cipher(settings)
     backup_storages = BackupStorageService(store, cipher=cipher, local_dir=settings.backup_dir)
     await backup_storages.ensure_embedded()
     fleet = ClusterFleet(
-        store, default=cluster, cipher=cipher, connect=KubeGateway.connect, metrics=metrics
+        store,
+        default=cluster,
+        cipher=cipher,
+        connect=KubeGateway.connect,
+        metrics=metrics,
+        remember_for=settings.cluster_recent_writes_ttl,
     )
     stack.push_async_callback(fleet.close)
     size_table = _size_table(settings)

@@ -31,6 +31,7 @@ from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 from app.cluster import errors
 from app.cluster.config import LIST_CHUNK, ClusterConnection
 from app.cluster.lightkube_config import to_lightkube
+from app.cluster.recent_writes import DEFAULT_TTL, RecentWrites
 from app.domain.credentials import Credentials as Credentials  # the gateway's own value too
 from app.domain.engines import Resource
 from app.observability.metrics import Metrics, outcome_of
@@ -107,11 +108,15 @@ class KubeGateway:
         *,
         metrics: Metrics | None = None,
         watch_retry: Backoff | None = None,
+        remember_for: float = DEFAULT_TTL,
     ) -> None:
         self._client = client
         self._metrics = metrics or Metrics()
         # None: a watch ends at its first error (no stream is resumed).
         self._watch_retry = watch_retry
+        # What the services wrote through this gateway and key on it (the shared backup
+        # objects): not written again within `remember_for` seconds.
+        self.recent = RecentWrites(remember_for)
 
     async def _call(self, verb: str, awaitable: Any) -> Any:
         """Await one API call: counted and timed by verb and outcome, its errors translated."""
@@ -136,6 +141,7 @@ class KubeGateway:
         timeout: float = 10.0,
         metrics: Metrics | None = None,
         watch_retry: Backoff | None = None,
+        remember_for: float = DEFAULT_TTL,
     ) -> KubeGateway:
         try:
             client = AsyncClient(
@@ -148,7 +154,7 @@ class KubeGateway:
             raise errors.KubeconfigUnusable(
                 f"the kubeconfig cannot be used ({type(exc).__name__})"
             ) from exc
-        return cls(client, metrics=metrics, watch_retry=watch_retry)
+        return cls(client, metrics=metrics, watch_retry=watch_retry, remember_for=remember_for)
 
     async def close(self) -> None:
         await self._client.close()

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # Reach the cluster this process runs in with its pod's service account (the Kubernetes
     # manifests set it); excludes CLUSTER_KUBECONFIG.
     cluster_in_cluster: bool = False
+    # Seconds each cluster's gateway remembers the backup objects every database of a
+    # storage shares (the platform namespace, the storage's Secret and BackupStorage, the
+    # manual retention policy) once written, and does not write them again; one deleted
+    # outside the platform is back within this long. 0 writes them on every create.
+    cluster_recent_writes_ttl: Annotated[float, Field(ge=0, le=3600)] = 60
 
     # Catalog: the versions offered per engine (JSON, e.g. {"postgres": ["16.13", "17.6"]});
     # unset: every non-deprecated version of the cluster's catalog. Size plans: a JSON file in

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-from weakref import WeakKeyDictionary
 
 from app.cluster import errors
 from app.domain import backups, clock
@@ -113,27 +111,22 @@ async def apply(gateway: ClusterGateway, resource: Resource, manifest: JsonObjec
 
 
 # The objects `ensure_storage` writes are the same for every database of a storage: once
-# written to a cluster they are not written again for SHARED_TTL seconds (they were six of
-# a create's fourteen cluster calls, a POST answered 409 then a PATCH for each, a fifth of
-# its CPU: issue 19). Remembered per gateway (weakly: a gateway that goes takes its entries
-# with it) and per digest of what was written, so a changed storage (new credentials, a new
-# default) is written at once; one deleted behind the platform's back is back within the TTL.
-SHARED_TTL = 60.0
-_written: WeakKeyDictionary[ClusterGateway, dict[str, float]] = WeakKeyDictionary()
-
-
+# written to a cluster they are not written again within the gateway's `recent` TTL
+# (CLUSTER_RECENT_WRITES_TTL; they were six of a create's fourteen cluster calls, a POST
+# answered 409 then a PATCH for each, a fifth of its CPU: issue 19). Keyed by a digest of
+# what was written, so a changed storage (new credentials, a new default) is written at
+# once; one deleted behind the platform's back is back within the TTL.
 async def ensure_storage(gateway: ClusterGateway, storage: ResolvedStorage) -> None:
     """The platform namespace, the storage's Secret and BackupStorage, and the retention
-    policy of manual backups (skipped when this gateway wrote the same within SHARED_TTL)."""
+    policy of manual backups (skipped when this gateway wrote the same within its TTL)."""
     secret = manifests.storage_secret(storage.target, storage.credentials)
     backup_storage = manifests.backup_storage(storage.target)
     policy = manifests.keep_manual_policy()
     digest = hashlib.sha256(
         json.dumps([secret, backup_storage, policy], sort_keys=True).encode()
     ).hexdigest()
-    written = _written.setdefault(gateway, {})
-    now = time.monotonic()
-    if written.get(digest, -SHARED_TTL) > now - SHARED_TTL:
+    key = f"backup-storage/{digest}"
+    if gateway.recent.fresh(key):
         return
     await gateway.ensure_namespace(manifests.PLATFORM_NAMESPACE)
     if secret is not None:
@@ -143,9 +136,7 @@ async def ensure_storage(gateway: ClusterGateway, storage: ResolvedStorage) -> N
         )
     await apply(gateway, BACKUP_STORAGE, backup_storage)
     await apply(gateway, RETENTION_POLICY, policy)
-    for old in [key for key, at in written.items() if at <= now - SHARED_TTL]:
-        del written[old]  # bounded: the storages written within the TTL
-    written[digest] = now
+    gateway.recent.remember(key)
 
 
 async def converge_policy(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 
 from app.cluster.config import ClusterConnection
+from app.cluster.recent_writes import DEFAULT_TTL
 from app.domain.databases import Database
 from app.domain.providers import Provider
 from app.encryption import Cipher, DecryptionFailed
@@ -63,6 +64,7 @@ class ClusterFleet:
         cipher: Cipher | None,
         connect: Connect,
         metrics: Metrics | None = None,
+        remember_for: float = DEFAULT_TTL,
     ) -> None:
         self._store = store
         self.default = default
@@ -70,6 +72,8 @@ class ClusterFleet:
         self.connect = connect
         self._cipher = cipher
         self._metrics = metrics
+        # How long each gateway remembers what it wrote (`ClusterGateway.recent`).
+        self._remember_for = remember_for
         # provider id -> (how it is reached, its gateway). Keyed on the connection, not the
         # revision: reservations change a provider's revision many times a second.
         self._gateways: dict[str, tuple[tuple[object, ...], ClusterGateway]] = {}
@@ -106,7 +110,9 @@ class ClusterFleet:
             if connection is None:
                 return self._default()
             try:
-                gateway = self.connect(connection, metrics=self._metrics)
+                gateway = self.connect(
+                    connection, metrics=self._metrics, remember_for=self._remember_for
+                )
             except Exception as exc:  # a client's kubeconfig: never quote its content
                 raise ClusterUnavailable(
                     f"provider {provider.name}: its kubeconfig cannot be used "

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from app.cluster.config import ClusterConnection
+from app.cluster.recent_writes import RecentWrites
 from app.domain.credentials import Credentials
 from app.domain.engines import Resource
 from app.observability.metrics import Metrics
@@ -36,6 +37,12 @@ class ClusterGateway(Protocol):
 
     A database's AppBinding (`domain.data_plane.APP_BINDING`: where it serves, whether a
     real server does) is read with `find` (credentials, create) and `list` (status sync)."""
+
+    @property
+    def recent(self) -> RecentWrites:
+        """What the services wrote to this cluster lately (the shared backup objects), by
+        their own keys: not written again within its TTL."""
+        ...
 
     async def create(self, resource: Resource, obj: Mapping[str, Any]) -> dict[str, Any]: ...
 
@@ -128,6 +135,7 @@ class Connect(Protocol):
         *,
         timeout: float = ...,
         metrics: Metrics | None = ...,
+        remember_for: float = ...,
     ) -> ClusterGateway: ...
 
 

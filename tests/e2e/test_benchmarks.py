@@ -56,15 +56,27 @@ def test_the_creates_benchmark_prints_defaults_beside_one_step_at_a_time_and_six
     for label in ("defaults (3 loops x 8 steps)", "baseline OPERATION_CONCURRENCY=1"):
         row = re.search(
             rf"^  {re.escape(label)}\s+ops/s\s+{number}\s+p50 {number} s\s+p99 {number} s"
-            rf"\s+app CPU {number} %\s+simulator CPU {number} %\s+failed 0$",
+            rf"\s+app CPU {number} %\s+simulator CPU {number} %\s+app CPU/create {number} ms"
+            rf"\s+cluster calls/create {number}\s+failed 0$",
             out,
             re.M,
         )
         assert row is not None, out
     assert re.search(r"^  NUM_OPERATION_WORKERS=6 \(x 8\)\s+ops/s", out, re.M), out
+    calls = re.search(r"^  cluster calls per create \(last defaults run\): (.+)$", out, re.M)
+    assert calls is not None and re.search(r"\bcreate postgreses [\d.]+", calls[1]), out
     goal = re.search(r"^  defaults median ([\d.]+) ops/s   goal >= 100: (met|NOT met)$", out, re.M)
     assert goal is not None, out
     assert (goal[2] == "met") == (float(goal[1]) >= 100)
+
+
+def test_the_creates_benchmark_with_defaults_only_runs_no_baseline() -> None:
+    out = run_bench(
+        "bench.creates", "--creates", "2", "--rounds", "1", "--timeout", "60", "--defaults-only"
+    )
+
+    assert re.search(r"^  defaults \(3 loops x 8 steps\)\s+ops/s", out, re.M), out
+    assert "OPERATION_CONCURRENCY=1" not in out and "NUM_OPERATION_WORKERS=6" not in out, out
 
 
 def test_the_simulator_benchmark_prints_page_times_and_memory() -> None:

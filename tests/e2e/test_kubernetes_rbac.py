@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from app.config.settings import Settings
-from app.services import backup_cluster
 from simulator.server import Served
 from tests.e2e import cluster_usage
 from tests.e2e.platform import Platform, running
@@ -79,12 +78,12 @@ async def as_the_apps_service_account(served: Served) -> dict[str, Any]:
 
 @pytest.fixture
 async def platform_with_repairs(
-    settings: Settings, embedded_redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, embedded_redis_url: str, tmp_path: Path
 ) -> AsyncIterator[Platform]:
     # The shared backup objects are written again on every create, as they are once
-    # SHARED_TTL has passed (a POST answered 409, then a PATCH): that PATCH is one of the
-    # calls the role must grant, which a run shorter than the TTL would not make.
-    monkeypatch.setattr(backup_cluster, "SHARED_TTL", 0.0)
+    # CLUSTER_RECENT_WRITES_TTL has passed (a POST answered 409, then a PATCH): that PATCH
+    # is one of the calls the role must grant, which a run shorter than the TTL would not
+    # make.
     async with running(
         settings,
         embedded_redis_url,
@@ -92,6 +91,7 @@ async def platform_with_repairs(
         identity=as_the_apps_service_account,
         reconcile_interval=1,
         backup_sync_interval=1,
+        cluster_recent_writes_ttl=0,
     ) as started:
         yield started
 

@@ -1,6 +1,6 @@
 """The objects every database of a storage shares (the platform namespace, the storage's
-BackupStorage, the manual retention policy) are written to a cluster once per
-`SHARED_TTL`, not once per database; a changed storage is written at once."""
+BackupStorage, the manual retention policy) are written to a cluster once per the
+gateway's `recent` TTL, not once per database; a changed storage is written at once."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from app.cluster.config import ClusterConnection
 from app.cluster.gateway import KubeGateway
+from app.cluster.recent_writes import RecentWrites
 from app.domain.manifests import backups as manifests
 from app.services import backup_cluster
 from app.services.backup_cluster import ResolvedStorage
@@ -47,11 +48,11 @@ async def calls(admin: httpx.AsyncClient) -> int:
 
 
 async def test_a_storage_is_written_once_per_ttl_and_again_when_it_changes(
-    simulated: tuple[Served, KubeGateway, httpx.AsyncClient],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    simulated: tuple[Served, KubeGateway, httpx.AsyncClient], tmp_path: Path
 ) -> None:
     _, gateway, admin = simulated
+    now = [1000.0]
+    gateway.recent = RecentWrites(60.0, clock=lambda: now[0])
     await admin.post("/_sim/stats/reset")
     await backup_cluster.ensure_storage(gateway, local(tmp_path))
     first = await calls(admin)
@@ -59,7 +60,7 @@ async def test_a_storage_is_written_once_per_ttl_and_again_when_it_changes(
     second = await calls(admin) - first
     await backup_cluster.ensure_storage(gateway, local(tmp_path, "other"))
     changed = await calls(admin) - first - second
-    monkeypatch.setattr(backup_cluster, "SHARED_TTL", 0.0)
+    now[0] += 60.0
     before = await calls(admin)
     await backup_cluster.ensure_storage(gateway, local(tmp_path))
     expired = await calls(admin) - before

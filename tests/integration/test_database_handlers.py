@@ -769,6 +769,20 @@ async def _delete_namespace(w: World) -> None:
     await eventually(gone, timeout=10)
 
 
+async def test_a_create_in_a_project_whose_namespace_was_deleted_makes_it_again(
+    sqlite_store: SQLiteStore, redis_client: aioredis.Redis
+) -> None:
+    async with world(sqlite_store, redis_client) as w:
+        await w.created("first")
+        await _delete_namespace(w)
+
+        second = await w.created("second")
+
+        assert second.status is DatabaseStatus.RUNNING and second.namespace == NAMESPACE
+        found = await w.admin.get(f"/api/v1/namespaces/{NAMESPACE}")
+        assert found.status_code == 200, found.text
+
+
 @pytest.mark.parametrize("op_type", ["restart", "scale_horizontal", "rotate_credentials"])
 async def test_an_action_on_a_database_whose_namespace_is_gone_fails_at_once_naming_it(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis, op_type: str

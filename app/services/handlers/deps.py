@@ -28,6 +28,9 @@ class HandlerTiming:
     provision_deadline: float = 1800.0
     # How often a waiting step looks at the cluster again.
     provision_poll: float = 5.0
+    # A new database is first looked at this long after its CR was created, then after as
+    # long again as it has waited so far, up to `provision_poll` (`Provisioning`).
+    provision_first_poll: float = 0.5
     ops_poll: float = 5.0
     halt_poll: float = 3.0
     delete_poll: float = 2.0
@@ -39,6 +42,7 @@ class HandlerTiming:
         for name in (
             "provision_deadline",
             "provision_poll",
+            "provision_first_poll",
             "ops_poll",
             "halt_poll",
             "delete_poll",

@@ -2,11 +2,11 @@
 
 create (desired_state: optional `auth_secret_name`, `storage_class`)
     submit  record pending -> provisioning (namespace and resource name stored first, so a
-            delete always finds what a create may have made); the project's namespace
-            ensured; an auth secret a deleted database of the same name left behind
-            removed (a create gets fresh credentials); the CR(s) of
-            `database_cr.manifests_for` created (AlreadyExists is done,
-            if the object is ours); state `ProvisionState(step=wait, ready_by)`
+            delete always finds what a create may have made); an auth secret a deleted
+            database of the same name left behind removed (a create gets fresh
+            credentials); the CR(s) of `database_cr.manifests_for` created (AlreadyExists
+            is done, if the object is ours; the project's namespace is made when the
+            create finds it missing); state `ProvisionState(step=wait, ready_by)`
     wait    poll the CR until it serves, phase Ready or Critical (a member down, reads and
             writes work: health `degraded`): record -> running with endpoint, port, phase,
             health, ready replicas. Still not Ready at `ready_by` (the provision deadline,
@@ -109,9 +109,8 @@ class Provisioning:
                 "operation_id": ctx.operation.id,
             },
             previous=DatabaseStatus.PENDING,
+            current=database,
         )
-        with translated(f"creating namespace {desired.namespace}"):
-            await gateway.ensure_namespace(desired.namespace)
         await self._drop_stale_auth_secret(ctx, database, desired, gateway)
         restore = ctx.input.restore
         for manifest in database_cr.manifests_for(desired, monitoring=self._deps.monitoring):
@@ -130,7 +129,7 @@ class Provisioning:
             progress=20,
             message=f"{desired.engine_spec.kind} {desired.namespace}/{desired.name} created",
         )
-        return steps.Wait(self._deps.timing.provision_poll, message="waiting for phase Ready")
+        return steps.Wait(progress.first_poll(self._deps.timing), message="waiting for phase Ready")
 
     async def _drop_stale_auth_secret(
         self,
@@ -149,10 +148,11 @@ class Provisioning:
         resource = desired.engine_spec.database_resource
         name = names.auth_secret_name(desired.name)
         with translated(f"removing the stale Secret {desired.namespace}/{name}"):
-            if await gateway.find(resource, desired.name, namespace=desired.namespace):
-                return
+            # The secret first: mostly there is none, and then the CR need not be read.
             found = await gateway.secret_labels(desired.namespace, name)
             if found is None or found.get(labels.DATABASE_ID_KEY) == database.id:
+                return
+            if await gateway.find(resource, desired.name, namespace=desired.namespace):
                 return
             if await gateway.delete_secret(desired.namespace, name, labelled=found):
                 ctx.log.info(
@@ -206,6 +206,7 @@ class Provisioning:
                     ),
                 },
                 previous=DatabaseStatus.PROVISIONING,
+                current=database,
             )
             return steps.Done(f"database is running at {where}")
         if ctx.input.restore is not None:
@@ -226,7 +227,9 @@ class Provisioning:
             await records.update(self._deps.store, database.id, seen)
         remaining = (deadline - now).total_seconds()
         return steps.Wait(
-            max(0.01, min(self._deps.timing.provision_poll, remaining)),
+            max(
+                0.01, min(progress.next_poll(self._deps.timing, ctx.state.ready_by, now), remaining)
+            ),
             message=f"phase {observed.raw_phase or 'not set yet'}; {progress.text(observed)}",
             progress=progress.percent(observed),
         )
@@ -235,7 +238,7 @@ class Provisioning:
         """When the database must be Ready, and how many seconds that gave it."""
         operation = ctx.operation
         allowed = self._deps.timing.provision_deadline
-        ready_by = _parse_time(ctx.state.ready_by) or clock.later(allowed)
+        ready_by = progress.parse_time(ctx.state.ready_by) or clock.later(allowed)
         if operation.deadline_at is not None:
             margin = max(_DEADLINE_MARGIN, self._deps.timing.provision_poll)
             capped = operation.deadline_at - timedelta(seconds=margin)
@@ -461,7 +464,15 @@ async def _create_owned(
     where = f"{resource.kind} {metadata['namespace']}/{metadata['name']}"
     with translated(f"creating {where}"):
         try:
-            await gateway.create(resource, manifest)
+            try:
+                await gateway.create(resource, manifest)
+            except errors.NotFound as exc:
+                if not exc.namespace_gone:
+                    raise
+                # The project's first database (or its namespace was deleted): made only
+                # now, which spares every other create a POST answered 409 (issue 19).
+                await gateway.ensure_namespace(metadata["namespace"])
+                await gateway.create(resource, manifest)
             return
         except errors.AlreadyExists:
             existing = await gateway.find(
@@ -487,12 +498,3 @@ def _deletion_policy(wanted: DeleteInput, database: Database) -> DeletionPolicy:
         return DeletionPolicy(value)
     except ValueError:
         raise steps.PermanentError(f"unknown deletion policy {value!r}") from None
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None

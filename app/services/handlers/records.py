@@ -90,12 +90,15 @@ async def transition(
     message: str,
     fields: Mapping[str, Any] | None = None,
     previous: DatabaseStatus | None = None,
+    current: Database | None = None,
 ) -> Database:
     """Move the record to status `to` (with `fields`) and log the change as an Event.
 
     `outcome` completes the event's reason (`Started`, `Succeeded`, `Failed`, ...);
     `previous` is the status to report as `from_status` when the record already had `to`
-    (a re-run after a crash between the write and the event).
+    (a re-run after a crash between the write and the event). `current`: the record as the
+    step read it, which spares reading it again (the write is still a compare-and-set on
+    its revision: a record changed since is read afresh and the write retried).
     """
     try:
         return await _transition(
@@ -106,6 +109,7 @@ async def transition(
             message=message,
             fields=dict(fields or {}),
             previous=previous,
+            current=current,
         )
     except store_errors.StoreUnavailable as exc:
         raise steps.TemporaryError(f"writing the database record: {exc}") from exc
@@ -120,10 +124,11 @@ async def _transition(
     message: str,
     fields: dict[str, Any],
     previous: DatabaseStatus | None,
+    current: Database | None,
 ) -> Database:
     changes = {**fields, "status": to, "message": message}
     for _ in range(_CAS_ATTEMPTS):
-        database = await load(store, operation)
+        database, current = current or await load(store, operation), None
         if database.status is to:
             updated = await update(store, database.id, changes) if fields else database
             if not await _logged(store, operation, to):
