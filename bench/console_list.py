@@ -41,7 +41,8 @@ from app.domain.operations import Operation, OperationStatus
 from app.domain.providers import demand_for
 from app.services.placement import reserved_fields
 from app.store.sqlite import SQLiteStore
-from bench.scale import VERSIONS, free_port, ready, server
+from bench.http_load import NO_RATE_LIMITS, app_env, free_port, ready, server
+from bench.scale import VERSIONS
 
 CONSOLE = "/console/domain/acme/project/shop/databases"
 JSON = "/api/v1/domain/acme/project/shop/databases"
@@ -200,17 +201,14 @@ async def run(args: argparse.Namespace) -> None:
             await store.close()
         token = new_token()
         port = free_port()
-        env = {
-            "DATA_DIR": str(data_dir),
-            "ADMIN_API_KEY": token.text,
-            "LOG_LEVEL": "WARNING",
-            "INSTANCE_ID": "bench",
-            "RECONCILE_INTERVAL": "3600",
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "RATE_LIMIT_PER_MINUTE": "10000000",
-            "RATE_LIMIT_BURST": "10000000",
-        }
+        env = app_env(
+            data_dir,
+            port,
+            token.text,
+            LOG_LEVEL="WARNING",
+            RECONCILE_INTERVAL="3600",
+            **NO_RATE_LIMITS,
+        )
         with server(["-m", "app"], port, env, tmp / "app.log") as app:
             await ready(app, "/health")
             figures = await measure(app.url, token.text, args.requests, PAGE_SIZE)

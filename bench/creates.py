@@ -62,7 +62,16 @@ import httpx
 
 from app.domain.api_keys import new_token
 from bench import http_load
-from bench.http_load import ROOT, free_port, percentile, ready, server
+from bench.http_load import (
+    IDLE_PASSES,
+    NO_RATE_LIMITS,
+    ROOT,
+    app_env,
+    free_port,
+    percentile,
+    ready,
+    server,
+)
 
 GOAL = 100.0
 PROJECTS = 10
@@ -164,18 +173,7 @@ async def one_run(args: argparse.Namespace, env_extra: dict[str, str]) -> Run:
         data_dir.mkdir()
         token = new_token()
         port = free_port()
-        env = {
-            "DATA_DIR": str(data_dir),
-            "ADMIN_API_KEY": token.text,
-            "INSTANCE_ID": "bench",
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "RECONCILE_INTERVAL": "3600",
-            "STATUS_SYNC_INTERVAL": "3600",
-            "RATE_LIMIT_PER_MINUTE": "10000000",
-            "RATE_LIMIT_BURST": "10000000",
-            **env_extra,
-        }
+        env = app_env(data_dir, port, token.text, **IDLE_PASSES, **NO_RATE_LIMITS, **env_extra)
         with simulator(tmp) as (sim, kubeconfig):
             env["CLUSTER_KUBECONFIG"] = str(kubeconfig)
             with server(["-m", "app"], port, env, tmp / "app.log") as app:

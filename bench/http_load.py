@@ -204,6 +204,25 @@ def parse_wrk(out: str) -> Window:
     )
 
 
+# Settings the benches that start the app (`python -m app`) add to `app_env`.
+IDLE_PASSES = {"RECONCILE_INTERVAL": "3600", "STATUS_SYNC_INTERVAL": "3600"}
+NO_RATE_LIMITS = {"RATE_LIMIT_PER_MINUTE": "10000000", "RATE_LIMIT_BURST": "10000000"}
+
+
+def app_env(data_dir: Path, port: int, admin_key: str, **settings: str) -> dict[str, str]:
+    """The app's environment for a bench: its own data folder and port on loopback, the
+    admin key the bench signs in with, instance id `bench`, then `settings` (names as the
+    README's settings table spells them)."""
+    return {
+        "DATA_DIR": str(data_dir),
+        "ADMIN_API_KEY": admin_key,
+        "INSTANCE_ID": "bench",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        **settings,
+    }
+
+
 @dataclass(frozen=True)
 class Server:
     url: str

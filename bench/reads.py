@@ -104,18 +104,14 @@ async def main() -> None:
             token = new_token()
             headers = {"Authorization": f"Bearer {token.text}"}
             app_port, bare_port = http_load.free_port(), http_load.free_port()
-            env = {
-                "DATA_DIR": str(data_dir),
-                "CLUSTER_KUBECONFIG": str(kubeconfig),
-                "ADMIN_API_KEY": token.text,
-                "INSTANCE_ID": "bench",
-                "HOST": "127.0.0.1",
-                "PORT": str(app_port),
-                "RECONCILE_INTERVAL": "3600",
-                "STATUS_SYNC_INTERVAL": "3600",
-                "RATE_LIMIT_PER_MINUTE": "10000000",
-                "RATE_LIMIT_BURST": "10000000",
-            }
+            env = http_load.app_env(
+                data_dir,
+                app_port,
+                token.text,
+                CLUSTER_KUBECONFIG=str(kubeconfig),
+                **http_load.IDLE_PASSES,
+                **http_load.NO_RATE_LIMITS,
+            )
             gets = [
                 f"/api/v1/domain/acme/project/{d.project}/databases/{d.id}"
                 for d in databases[:: max(1, len(databases) // 500)]

@@ -63,7 +63,7 @@ from app.services.status_sync import StatusSync
 from app.store import documents
 from app.store.sqlite import SQLiteStore
 from app.workers.membership import owner_of
-from bench.http_load import free_port, ready, server
+from bench.http_load import app_env, free_port, ready, server
 from simulator.kubedb import engines as kubedb_engines
 from simulator.kubedb import plugin as kubedb_plugin
 from simulator.kubedb import workloads
@@ -284,15 +284,13 @@ def memory_mib(pid: int) -> tuple[float, float]:
 async def measure_app(step: Step, data_dir: Path, kubeconfig: Path, tmp: Path) -> None:
     """`python -m app` on the store and the simulator, until its first passes are done."""
     port = free_port()
-    env = {
-        "DATA_DIR": str(data_dir),
-        "CLUSTER_KUBECONFIG": str(kubeconfig),
-        "ADMIN_API_KEY": new_token().text,
-        "LOG_LEVEL": "WARNING",
-        "INSTANCE_ID": "bench",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-    }
+    env = app_env(
+        data_dir,
+        port,
+        new_token().text,
+        CLUSTER_KUBECONFIG=str(kubeconfig),
+        LOG_LEVEL="WARNING",
+    )
     began = time.perf_counter()
     with server(["-m", "app"], port, env, tmp / f"app-{step.databases}.log") as app:
         await ready(app, "/health", check=lambda body: body.get("status") == "healthy")
