@@ -97,17 +97,22 @@ class Table:
             raise errors.Fenced(fence.name, fence.epoch, newest)
 
     async def get(self, record_id: str) -> dict[str, Any] | None:
+        text = await self.get_text(record_id)
+        return None if text is None else dict(json.loads(text))
+
+    async def get_text(self, record_id: str) -> str | None:
+        """The document's stored JSON text (for a model's own JSON reader), or None."""
         sql = f"SELECT doc FROM {self.name} WHERE id = ?"
-        if self._reader is None:
-            return await self.one(sql, (record_id,))
-        # fetchall, not fetchone: a statement left unfinished keeps its read transaction
-        # open, and later reads on this connection would see that old snapshot.
-        rows = self._inline(sql, (record_id,))
-        if rows:
-            return dict(json.loads(rows[0][0]))
-        # A row the writer committed a moment ago has been seen missing here (under load,
-        # bench.queue): a miss is confirmed on the writer's connection.
-        return await self.one(sql, (record_id,))
+        if self._reader is not None:
+            # fetchall, not fetchone: a statement left unfinished keeps its read transaction
+            # open, and later reads on this connection would see that old snapshot.
+            rows = self._inline(sql, (record_id,))
+            if rows:
+                return str(rows[0][0])
+            # A row the writer committed a moment ago has been seen missing here (under
+            # load, bench.queue): a miss is confirmed on the writer's connection.
+        rows = await self._all(sql, (record_id,))
+        return str(rows[0][0]) if rows else None
 
     def _inline(self, sql: str, params: Sequence[Any]) -> list[Any] | None:
         """Rows read on the event loop from the reader, or None when the file was busy: the
@@ -213,6 +218,16 @@ class Table:
         expected_revision: int | None,
         fence: Fence | None = None,
     ) -> dict[str, Any]:
+        return dict(json.loads(await self.update_text(record_id, fields, expected_revision, fence)))
+
+    async def update_text(
+        self,
+        record_id: str,
+        fields: Mapping[str, Any],
+        expected_revision: int | None,
+        fence: Fence | None = None,
+    ) -> str:
+        """`update`, answering the document's new JSON text (for a model's own reader)."""
         changes = documents.update_set(self.model, fields)
         changes.update(documents.derived_keys(self.model, record_id, changes))
         assignments = ", ".join(f"'$.{name}', json(?)" for name in changes)
@@ -232,9 +247,9 @@ class Table:
         if sources is not None:
             sql += f" AND json_extract(doc, '$.status') IN ({', '.join('?' * len(sources))})"
             params += sources
-        doc = await self.one(sql + " RETURNING doc", params)
-        if doc is not None:
-            return doc
+        rows = await self._all(sql + " RETURNING doc", params)
+        if rows:
+            return str(rows[0][0])
         if fence is not None:
             await self.refuse_if_stale(fence)
         current = await self.get(record_id)
