@@ -18,9 +18,17 @@ class IdPrefix(StrEnum):
 
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_LENGTH = 16
+_SPACE = len(_ALPHABET) ** _LENGTH
 
 
 def new_id(prefix: IdPrefix) -> str:
-    # 16 base-36 characters: ~82 bits, lowercase so they are valid in Kubernetes names.
-    body = "".join(secrets.choice(_ALPHABET) for _ in range(16))
-    return f"{prefix.value}-{body}"
+    # 16 base-36 characters: ~82 bits, lowercase so they are valid in Kubernetes names. One
+    # uniform draw of the whole number, written in base 36 (a `secrets.choice` per character
+    # read the OS's random source 16 times an id, 2.5 % of an operation's cost, issue 19).
+    number = secrets.randbelow(_SPACE)
+    body = [""] * _LENGTH
+    for i in range(_LENGTH - 1, -1, -1):
+        number, digit = divmod(number, len(_ALPHABET))
+        body[i] = _ALPHABET[digit]
+    return f"{prefix.value}-{''.join(body)}"

@@ -94,6 +94,15 @@ def test_ids_carry_their_prefix_and_are_valid_kubernetes_name_parts() -> None:
     assert all(i.startswith("op-") and i == i.lower() and len(i) == 19 for i in made)
 
 
+def test_every_position_of_an_id_draws_from_the_whole_alphabet() -> None:
+    bodies = [ids.new_id(ids.IdPrefix.DATABASE).removeprefix("db-") for _ in range(3000)]
+
+    for position in range(16):
+        seen = {body[position] for body in bodies}
+        # 3,000 uniform draws of 36 characters miss one with odds below 1e-30.
+        assert seen == set("0123456789abcdefghijklmnopqrstuvwxyz"), position
+
+
 def test_stored_timestamps_have_one_width_so_text_order_is_time_order() -> None:
     whole = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     later = whole + timedelta(microseconds=500)
