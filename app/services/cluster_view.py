@@ -38,6 +38,7 @@ from app.domain import data_plane, drift, engines, status_mapping
 from app.domain.databases import Database
 from app.domain.manifests import labels
 from app.observability.log import get_logger
+from app.services import listed_shapes
 from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.services.ports import ClusterGateway
 
@@ -72,13 +73,16 @@ class Listing(Mapping[str, Listed]):
     collection, made a pass's cost grow faster than its fleet). `listing[id]` builds the
     `Listed` when asked."""
 
-    __slots__ = ("_at", "_heads", "_index", "_names")
+    __slots__ = ("_at", "_heads", "_index", "_keyed", "_names")
 
     def __init__(self) -> None:
         self._names: dict[str, str] = {}
         self._at: dict[str, int] = {}
         self._heads: list[Listed] = []  # one per distinct head, its name left empty
         self._index: dict[Listed, int] = {}
+        # A narrow listing's key of a head (its strings and the reader's numbers of its
+        # status and spec part) -> the head's index: no `Listed` built or hashed per CR.
+        self._keyed: dict[tuple[str, str, str, str, int, int], int] = {}
 
     def add(self, database_id: str, listed: Listed) -> None:
         _, name, at = self.head((database_id, listed))
@@ -93,6 +97,15 @@ class Listing(Mapping[str, Listed]):
             at = self._index[head] = len(self._heads)
             self._heads.append(head)
         return database_id, listed.name, at
+
+    def keyed(self, key: tuple[str, str, str, str, int, int]) -> int | None:
+        return self._keyed.get(key)
+
+    def keep(self, key: tuple[str, str, str, str, int, int], head: Listed) -> int:
+        """The index of `head` (its name empty), remembered under `key`."""
+        _, _, at = self.head((None, head))
+        self._keyed[key] = at
+        return at
 
     def add_row(self, database_id: str, name: str, at: int) -> None:
         self._names[database_id] = name
@@ -181,6 +194,7 @@ class ClusterView:
     def __init__(self, source: ClusterGateway | ClusterFleet, *, chunk: int = LIST_CHUNK) -> None:
         self._source = source if isinstance(source, ClusterFleet) else _OneCluster(source)
         self._chunk = chunk
+        self._reader = listed_shapes.ListedReader()  # memoised reduces, across passes
 
     async def snapshot(self, *, bindings: bool = False) -> Snapshot:
         """Every cluster's managed CRs (and their AppBindings with `bindings`). A cluster
@@ -225,9 +239,11 @@ class ClusterView:
         managed = {labels.MANAGED_BY_KEY: labels.MANAGED_BY}
         for engine in engines.Engine:
             resource = engines.spec(engine).database_resource
-            items = await gateway.list_reduced(
+            items = await gateway.list_narrow(
                 resource,
+                listed_shapes.DatabaseCR,
                 # Kept until the kind is listed: a name and an index (untracked), no Listed.
+                lambda cr: _reduce_narrow(cr, found, self._reader, shared),
                 lambda obj: found.head(_reduce(obj, shared)),
                 labels=managed,
                 chunk_size=self._chunk,
@@ -261,9 +277,20 @@ class ClusterView:
                 return None, None
             return database_id, shared.one(data_plane.parse(obj))
 
+        def narrow(
+            obj: listed_shapes.AppBindingCR,
+        ) -> tuple[str | None, data_plane.Binding | None]:
+            metadata = obj.metadata or _NO_BINDING_METADATA
+            database_id = here.get(f"{metadata.namespace or ''}/{metadata.name or ''}")
+            if database_id is None:
+                return None, None
+            return database_id, shared.one(self._reader.binding(obj))
+
         try:
-            items = await gateway.list_reduced(
+            items = await gateway.list_narrow(
                 data_plane.APP_BINDING,
+                listed_shapes.AppBindingCR,
+                narrow,
                 reduce,
                 labels=data_plane.KUBEDB_MANAGED,
                 chunk_size=self._chunk,
@@ -324,3 +351,38 @@ def _reduce(obj: Mapping[str, Any], shared: _Shared) -> tuple[str | None, Listed
         spec_text=text,
     )
     return (database_id if isinstance(database_id, str) and database_id else None), listed
+
+
+_NO_BINDING_METADATA = listed_shapes.BindingMetadata()
+
+
+def _reduce_narrow(
+    cr: listed_shapes.DatabaseCR,
+    found: Listing,
+    reader: listed_shapes.ListedReader,
+    shared: _Shared,
+) -> tuple[str | None, str, int]:
+    """As `found.head(_reduce(obj, shared))` for the CR `cr` is the narrow shape of, without
+    building a `Listed` unless its head is new to the listing."""
+    metadata = cr.metadata or listed_shapes.NO_METADATA
+    tags = metadata.labels or listed_shapes.NO_LABELS
+    observed_number, observed = reader.observed(cr)
+    spec_number, part, text = reader.spec(cr)
+    kind, namespace = str(cr.kind), metadata.namespace or ""
+    domain, project = tags.domain or "", tags.project or ""
+    key = (kind, namespace, domain, project, observed_number, spec_number)
+    at = found.keyed(key)
+    if at is None:
+        text = shared.one(text)
+        head = Listed(
+            kind=sys.intern(kind),
+            namespace=sys.intern(namespace),
+            name="",
+            domain=sys.intern(domain),
+            project=sys.intern(project),
+            observed=shared.one(observed),
+            spec=shared.one(part, ("spec", text)),
+            spec_text=text,
+        )
+        at = found.keep(key, head)
+    return tags.database_id or None, metadata.name or "", at
