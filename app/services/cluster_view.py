@@ -114,6 +114,12 @@ class Listing(Mapping[str, Listed]):
     def namespace_of(self, at: int) -> str:
         return self._heads[at].namespace
 
+    def head_of(self, database_id: str) -> Listed | None:
+        """What is listed of the database but its name (left empty), without building a
+        `Listed` for it: a pass that reads only its status or spec part asks for this."""
+        at = self._at.get(database_id)
+        return None if at is None else self._heads[at]
+
     def __getitem__(self, database_id: str) -> Listed:
         return dataclasses.replace(
             self._heads[self._at[database_id]], name=self._names[database_id]
@@ -162,7 +168,7 @@ class Shared(Mapping[str, V]):
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    databases: Mapping[str, Listed] = field(default_factory=Listing)
+    databases: Listing = field(default_factory=Listing)
     # Managed CRs without a usable database id label: (kind, namespace, name).
     orphans: list[tuple[str, str, str]] = field(default_factory=list)
     calls: int = 0

@@ -172,7 +172,9 @@ class DriftRepair:
             if database.updated_at > started_at:
                 continue  # changed since the cluster was read: the next pass looks again
             if snapshot.covers(database):  # else its cluster could not be listed this time
-                await self._check(database, snapshot.databases.get(database.id), fence, tally)
+                # Its spec part is all `_check` reads of it.
+                found = snapshot.databases.head_of(database.id)
+                await self._check(database, found, fence, tally)
         self._clean = tally.clean
         orphans = [i for i in snapshot.databases if i not in live]
         await self._report_orphans(orphans, snapshot.databases, fence)

@@ -74,7 +74,7 @@ class StatusSync:
                 continue  # changed since the cluster was read: the next pass looks again
             if not snapshot.covers(database):
                 continue  # its cluster could not be listed this time
-            found = snapshot.databases.get(database.id)
+            found = snapshot.databases.head_of(database.id)  # its status is all it reads
             if found is None:
                 missing += 1
                 continue
