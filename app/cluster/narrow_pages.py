@@ -27,7 +27,7 @@ S = TypeVar("S")
 T = TypeVar("T")
 
 
-class _ListMeta(msgspec.Struct):
+class _ListMeta(msgspec.Struct, gc=False):
     continue_: str | None = msgspec.field(name="continue", default=None)
 
 
@@ -40,7 +40,9 @@ def _page_of(shape: type[S]) -> type:
     if page is None:
         items = list[shape]  # type: ignore[valid-type]
         page = _PAGES[shape] = msgspec.defstruct(
-            f"{shape.__name__}Page", [("items", items, []), ("metadata", _ListMeta | None, None)]
+            f"{shape.__name__}Page",
+            [("items", items, []), ("metadata", _ListMeta | None, None)],
+            gc=False,  # holds a list (tracked itself) and `_ListMeta`: no cycle through it
         )
     return page
 

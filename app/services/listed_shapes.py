@@ -37,26 +37,26 @@ _ABSENT = msgspec.Raw()  # a field not in the object (JSON null is the raw text 
 _decode = msgspec.json.decode
 
 
-class Labels(msgspec.Struct):
+class Labels(msgspec.Struct, gc=False):
     database_id: str | None = msgspec.field(name=labels.DATABASE_ID_KEY, default=None)
     domain: str | None = msgspec.field(name=labels.DOMAIN_KEY, default=None)
     project: str | None = msgspec.field(name=labels.PROJECT_KEY, default=None)
 
 
-class Metadata(msgspec.Struct):
+class Metadata(msgspec.Struct, gc=False):
     name: str | None = None
     namespace: str | None = None
     labels: Labels | None = None
     generation: msgspec.Raw = _ABSENT
 
 
-class Status(msgspec.Struct):
+class Status(msgspec.Struct, gc=False):
     phase: msgspec.Raw = _ABSENT
     observedGeneration: msgspec.Raw = _ABSENT
     conditions: msgspec.Raw = _ABSENT
 
 
-class Spec(msgspec.Struct):
+class Spec(msgspec.Struct, gc=False):
     """The spec fields `drift.observed_part` reads."""
 
     halted: msgspec.Raw = _ABSENT
@@ -67,7 +67,7 @@ class Spec(msgspec.Struct):
     podTemplate: msgspec.Raw = _ABSENT
 
 
-class DatabaseCR(msgspec.Struct):
+class DatabaseCR(msgspec.Struct, gc=False):
     """A KubeDB database CR as the passes read it."""
 
     kind: str | None = None
@@ -76,28 +76,28 @@ class DatabaseCR(msgspec.Struct):
     spec: Spec | None = None
 
 
-class Annotations(msgspec.Struct):
+class Annotations(msgspec.Struct, gc=False):
     mode: str | None = msgspec.field(name=data_plane.MODE_ANNOTATION, default=None)
     server_version: str | None = msgspec.field(
         name=data_plane.SERVER_VERSION_ANNOTATION, default=None
     )
 
 
-class BindingMetadata(msgspec.Struct):
+class BindingMetadata(msgspec.Struct, gc=False):
     name: str | None = None
     namespace: str | None = None
     annotations: Annotations | None = None
 
 
-class ClientConfig(msgspec.Struct):
+class ClientConfig(msgspec.Struct, gc=False):
     url: str | None = None
 
 
-class BindingSpec(msgspec.Struct):
+class BindingSpec(msgspec.Struct, gc=False):
     clientConfig: ClientConfig | None = None
 
 
-class AppBindingCR(msgspec.Struct):
+class AppBindingCR(msgspec.Struct, gc=False):
     metadata: BindingMetadata | None = None
     spec: BindingSpec | None = None
 
