@@ -147,10 +147,17 @@ class Shared(Mapping[str, V]):
         self._index: dict[V, int] = {}
 
     def add(self, database_id: str, value: V) -> None:
+        self.add_row(database_id, self.index_of(value))
+
+    def index_of(self, value: V) -> int:
+        """The index of `value` among the distinct values (kept from now on)."""
         at = self._index.get(value)
         if at is None:
             at = self._index[value] = len(self._values)
             self._values.append(value)
+        return at
+
+    def add_row(self, database_id: str, at: int) -> None:
         self._at[database_id] = at
 
     def __getitem__(self, database_id: str) -> V:
@@ -274,23 +281,22 @@ class ClusterView:
         bound: Shared[data_plane.Binding],
         shared: _Shared,
     ) -> int:
-        def reduce(obj: dict[str, Any]) -> tuple[str | None, data_plane.Binding | None]:
+        # Each reduce keeps an id and an index (untracked), not the binding, until all are listed.
+        def reduce(obj: dict[str, Any]) -> tuple[str | None, int]:
             metadata = obj.get("metadata") or {}
             database_id = here.get(
                 f"{metadata.get('namespace') or ''}/{metadata.get('name') or ''}"
             )
             if database_id is None:
-                return None, None
-            return database_id, shared.one(data_plane.parse(obj))
+                return None, -1
+            return database_id, bound.index_of(shared.one(data_plane.parse(obj)))
 
-        def narrow(
-            obj: listed_shapes.AppBindingCR,
-        ) -> tuple[str | None, data_plane.Binding | None]:
+        def narrow(obj: listed_shapes.AppBindingCR) -> tuple[str | None, int]:
             metadata = obj.metadata or _NO_BINDING_METADATA
             database_id = here.get(f"{metadata.namespace or ''}/{metadata.name or ''}")
             if database_id is None:
-                return None, None
-            return database_id, shared.one(self._reader.binding(obj))
+                return None, -1
+            return database_id, bound.index_of(shared.one(self._reader.binding(obj)))
 
         try:
             items = await gateway.list_narrow(
@@ -307,9 +313,9 @@ class ClusterView:
             # sync), and the log says why.
             log.warning("app_binding_listing_failed", error=exc.message)
             return 1
-        for database_id, binding in items:
-            if database_id is not None and binding is not None:
-                bound.add(database_id, binding)
+        for database_id, at in items:
+            if database_id is not None:
+                bound.add_row(database_id, at)
         return max(1, math.ceil(len(items) / self._chunk))
 
     async def exists(
