@@ -8,7 +8,9 @@ exception: the operation engine retries `errors.TEMPORARY` and fails on the rest
 
 Objects go in and come out as plain dicts. Writes are merge patches (never strategic-merge,
 which custom resources refuse) and creates; a create that finds the object already there
-raises `AlreadyExists`, which a step treats as done (names are deterministic).
+raises `AlreadyExists`, which a step treats as done (names are deterministic). The passes
+over every database list with `list_narrow`: each page decoded into only the fields they read
+(`narrow_pages`), never into whole objects.
 """
 
 from __future__ import annotations

@@ -15,11 +15,13 @@ asks for the AppBindings (one more paginated LIST per cluster, KubeDB's managed-
 matched to the CRs by namespace and name (KubeDB names an AppBinding after its database).
 
 Memory: a pass over 100,000 databases must fit the Deployment's memory, so each object is
-reduced as its page arrives (`ClusterGateway.list_reduced`: one page of JSON alive at a time)
-to a slotted `Listed` holding the observed status (`status_mapping.observe_database`), the
-part of the spec drift repair compares (`drift.observed_part`) and where it is; equal
-statuses, spec parts and bindings (most of a fleet) are held once per snapshot. Must not:
-keep a CR or an AppBinding as listed.
+reduced as its page arrives (`ClusterGateway.list_narrow`: one page of JSON alive at a time,
+decoded into only the fields read, `listed_shapes`) to a slotted `Listed` holding the
+observed status (`status_mapping.observe_database`), the part of the spec drift repair
+compares (`drift.observed_part`) and where it is; equal statuses, spec parts and bindings
+(most of a fleet) are held once per snapshot, and each reduce runs once per distinct raw
+input (`listed_shapes.ListedReader`, kept across passes). Must not: keep a CR or an
+AppBinding as listed.
 """
 
 from __future__ import annotations
