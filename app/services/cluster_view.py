@@ -15,11 +15,13 @@ asks for the AppBindings (one more paginated LIST per cluster, KubeDB's managed-
 matched to the CRs by namespace and name (KubeDB names an AppBinding after its database).
 
 Memory: a pass over 100,000 databases must fit the Deployment's memory, so each object is
-reduced as its page arrives (`ClusterGateway.list_reduced`: one page of JSON alive at a time)
-to a slotted `Listed` holding the observed status (`status_mapping.observe_database`), the
-part of the spec drift repair compares (`drift.observed_part`) and where it is; equal
-statuses, spec parts and bindings (most of a fleet) are held once per snapshot. Must not:
-keep a CR or an AppBinding as listed.
+reduced as its page arrives (`ClusterGateway.list_narrow`: one page of JSON alive at a time,
+decoded into only the fields read, `listed_shapes`) to a slotted `Listed` holding the
+observed status (`status_mapping.observe_database`), the part of the spec drift repair
+compares (`drift.observed_part`) and where it is; equal statuses, spec parts and bindings
+(most of a fleet) are held once per snapshot, and each reduce runs once per distinct raw
+input (`listed_shapes.ListedReader`, kept across passes). Must not: keep a CR or an
+AppBinding as listed.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from app.domain import data_plane, drift, engines, status_mapping
 from app.domain.databases import Database
 from app.domain.manifests import labels
 from app.observability.log import get_logger
+from app.services import listed_shapes
 from app.services.clusters import ClusterFleet, ClusterUnavailable
 from app.services.ports import ClusterGateway
 
@@ -72,13 +75,16 @@ class Listing(Mapping[str, Listed]):
     collection, made a pass's cost grow faster than its fleet). `listing[id]` builds the
     `Listed` when asked."""
 
-    __slots__ = ("_at", "_heads", "_index", "_names")
+    __slots__ = ("_at", "_heads", "_index", "_keyed", "_names")
 
     def __init__(self) -> None:
         self._names: dict[str, str] = {}
         self._at: dict[str, int] = {}
         self._heads: list[Listed] = []  # one per distinct head, its name left empty
         self._index: dict[Listed, int] = {}
+        # A narrow listing's key of a head (its strings and the reader's numbers of its
+        # status and spec part) -> the head's index: no `Listed` built or hashed per CR.
+        self._keyed: dict[tuple[str, str, str, str, int, int], int] = {}
 
     def add(self, database_id: str, listed: Listed) -> None:
         _, name, at = self.head((database_id, listed))
@@ -94,12 +100,27 @@ class Listing(Mapping[str, Listed]):
             self._heads.append(head)
         return database_id, listed.name, at
 
+    def keyed(self, key: tuple[str, str, str, str, int, int]) -> int | None:
+        return self._keyed.get(key)
+
+    def keep(self, key: tuple[str, str, str, str, int, int], head: Listed) -> int:
+        """The index of `head` (its name empty), remembered under `key`."""
+        _, _, at = self.head((None, head))
+        self._keyed[key] = at
+        return at
+
     def add_row(self, database_id: str, name: str, at: int) -> None:
         self._names[database_id] = name
         self._at[database_id] = at
 
     def namespace_of(self, at: int) -> str:
         return self._heads[at].namespace
+
+    def head_of(self, database_id: str) -> Listed | None:
+        """What is listed of the database but its name (left empty), without building a
+        `Listed` for it: a pass that reads only its status or spec part asks for this."""
+        at = self._at.get(database_id)
+        return None if at is None else self._heads[at]
 
     def __getitem__(self, database_id: str) -> Listed:
         return dataclasses.replace(
@@ -128,10 +149,17 @@ class Shared(Mapping[str, V]):
         self._index: dict[V, int] = {}
 
     def add(self, database_id: str, value: V) -> None:
+        self.add_row(database_id, self.index_of(value))
+
+    def index_of(self, value: V) -> int:
+        """The index of `value` among the distinct values (kept from now on)."""
         at = self._index.get(value)
         if at is None:
             at = self._index[value] = len(self._values)
             self._values.append(value)
+        return at
+
+    def add_row(self, database_id: str, at: int) -> None:
         self._at[database_id] = at
 
     def __getitem__(self, database_id: str) -> V:
@@ -149,7 +177,7 @@ class Shared(Mapping[str, V]):
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    databases: Mapping[str, Listed] = field(default_factory=Listing)
+    databases: Listing = field(default_factory=Listing)
     # Managed CRs without a usable database id label: (kind, namespace, name).
     orphans: list[tuple[str, str, str]] = field(default_factory=list)
     calls: int = 0
@@ -181,6 +209,7 @@ class ClusterView:
     def __init__(self, source: ClusterGateway | ClusterFleet, *, chunk: int = LIST_CHUNK) -> None:
         self._source = source if isinstance(source, ClusterFleet) else _OneCluster(source)
         self._chunk = chunk
+        self._reader = listed_shapes.ListedReader()  # memoised reduces, across passes
 
     async def snapshot(self, *, bindings: bool = False) -> Snapshot:
         """Every cluster's managed CRs (and their AppBindings with `bindings`). A cluster
@@ -225,9 +254,11 @@ class ClusterView:
         managed = {labels.MANAGED_BY_KEY: labels.MANAGED_BY}
         for engine in engines.Engine:
             resource = engines.spec(engine).database_resource
-            items = await gateway.list_reduced(
+            items = await gateway.list_narrow(
                 resource,
+                listed_shapes.DatabaseCR,
                 # Kept until the kind is listed: a name and an index (untracked), no Listed.
+                lambda cr: _reduce_narrow(cr, found, self._reader, shared),
                 lambda obj: found.head(_reduce(obj, shared)),
                 labels=managed,
                 chunk_size=self._chunk,
@@ -252,18 +283,28 @@ class ClusterView:
         bound: Shared[data_plane.Binding],
         shared: _Shared,
     ) -> int:
-        def reduce(obj: dict[str, Any]) -> tuple[str | None, data_plane.Binding | None]:
+        # Each reduce keeps an id and an index (untracked), not the binding, until all are listed.
+        def reduce(obj: dict[str, Any]) -> tuple[str | None, int]:
             metadata = obj.get("metadata") or {}
             database_id = here.get(
                 f"{metadata.get('namespace') or ''}/{metadata.get('name') or ''}"
             )
             if database_id is None:
-                return None, None
-            return database_id, shared.one(data_plane.parse(obj))
+                return None, -1
+            return database_id, bound.index_of(shared.one(data_plane.parse(obj)))
+
+        def narrow(obj: listed_shapes.AppBindingCR) -> tuple[str | None, int]:
+            metadata = obj.metadata or _NO_BINDING_METADATA
+            database_id = here.get(f"{metadata.namespace or ''}/{metadata.name or ''}")
+            if database_id is None:
+                return None, -1
+            return database_id, bound.index_of(shared.one(self._reader.binding(obj)))
 
         try:
-            items = await gateway.list_reduced(
+            items = await gateway.list_narrow(
                 data_plane.APP_BINDING,
+                listed_shapes.AppBindingCR,
+                narrow,
                 reduce,
                 labels=data_plane.KUBEDB_MANAGED,
                 chunk_size=self._chunk,
@@ -274,9 +315,9 @@ class ClusterView:
             # sync), and the log says why.
             log.warning("app_binding_listing_failed", error=exc.message)
             return 1
-        for database_id, binding in items:
-            if database_id is not None and binding is not None:
-                bound.add(database_id, binding)
+        for database_id, at in items:
+            if database_id is not None:
+                bound.add_row(database_id, at)
         return max(1, math.ceil(len(items) / self._chunk))
 
     async def exists(
@@ -324,3 +365,38 @@ def _reduce(obj: Mapping[str, Any], shared: _Shared) -> tuple[str | None, Listed
         spec_text=text,
     )
     return (database_id if isinstance(database_id, str) and database_id else None), listed
+
+
+_NO_BINDING_METADATA = listed_shapes.BindingMetadata()
+
+
+def _reduce_narrow(
+    cr: listed_shapes.DatabaseCR,
+    found: Listing,
+    reader: listed_shapes.ListedReader,
+    shared: _Shared,
+) -> tuple[str | None, str, int]:
+    """As `found.head(_reduce(obj, shared))` for the CR `cr` is the narrow shape of, without
+    building a `Listed` unless its head is new to the listing."""
+    metadata = cr.metadata or listed_shapes.NO_METADATA
+    tags = metadata.labels or listed_shapes.NO_LABELS
+    observed_number, observed = reader.observed(cr)
+    spec_number, part, text = reader.spec(cr)
+    kind, namespace = str(cr.kind), metadata.namespace or ""
+    domain, project = tags.domain or "", tags.project or ""
+    key = (kind, namespace, domain, project, observed_number, spec_number)
+    at = found.keyed(key)
+    if at is None:
+        text = shared.one(text)
+        head = Listed(
+            kind=sys.intern(kind),
+            namespace=sys.intern(namespace),
+            name="",
+            domain=sys.intern(domain),
+            project=sys.intern(project),
+            observed=shared.one(observed),
+            spec=shared.one(part, ("spec", text)),
+            spec_text=text,
+        )
+        at = found.keep(key, head)
+    return tags.database_id or None, metadata.name or "", at

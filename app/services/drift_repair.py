@@ -27,8 +27,9 @@ details); drift nothing can undo (a paused database's resources, a fix that fail
 with the same observed value) is recorded once per process and left alone, so it starts no
 operation and adds no event every pass.
 
-A database found without drift is not compared again (its manifest not rebuilt) while
-neither its record's revision nor the compared part of its CR changes (`Listed.spec_text`);
+A database found without drift is not compared again (its manifest not rebuilt, its record
+not even parsed: `inventory.live_records`) while neither its record's revision nor the
+compared part of its CR changes (`Listed.spec_text`) and it stays settled and inactive;
 the drift of one in the fix order is handled in `drift_fixes`.
 
 A database whose CR is missing from the listing is read once more directly; gone, it becomes
@@ -64,12 +65,12 @@ from app.observability.log import get_logger
 from app.services import drift_fixes as fixes
 from app.services import inventory
 from app.services.catalog import CatalogService
-from app.services.cluster_view import ClusterView, Listed
+from app.services.cluster_view import ClusterView, Listed, Snapshot
 from app.services.handlers.desired_spec import desired_for
 from app.services.operations import OperationService
 from app.services.placement import Placement
 from app.store import errors as store_errors
-from app.store.protocols import Fence, OperationFilter, Store
+from app.store.protocols import Fence, OperationFilter, Scanned, Store
 
 log = get_logger(__name__)
 
@@ -146,22 +147,13 @@ class DriftRepair:
         active = await inventory.active_database_ids(self._store)
         tally = _Tally()
         live: dict[str, None] = {}  # not a set: untracked by the collector (`Listing`)
-        async for database in inventory.live_databases(self._store):
+        async for scanned in inventory.live_records(self._store):
             tally.seen += 1
-            live[database.id] = None
-            if (
-                self._placement is not None
-                and database.id not in active
-                and self._placement.unsettled(database)
-            ):
-                # What it holds disagrees with what it needs (a settle that failed).
-                held = fence()
-                try:
-                    await self._placement.settle(database.id, fence=held)
-                except store_errors.Fenced:
-                    raise  # a newer leader took over: this one stops at once
-                except (BrokerError, store_errors.StoreError) as exc:
-                    log.warning("placement_settle_failed", database_id=database.id, error=str(exc))
+            live[scanned.id] = None
+            if self._still_clean(scanned, snapshot, active, tally):
+                continue  # not even parsed
+            database = scanned.record()
+            settling = await self._settle_if_needed(database, active, fence)
             if (
                 database.namespace is None
                 or database.id in active
@@ -172,7 +164,11 @@ class DriftRepair:
             if database.updated_at > started_at:
                 continue  # changed since the cluster was read: the next pass looks again
             if snapshot.covers(database):  # else its cluster could not be listed this time
-                await self._check(database, snapshot.databases.get(database.id), fence, tally)
+                # Its spec part is all `_check` reads of it.
+                found = snapshot.databases.head_of(database.id)
+                await self._check(database, found, fence, tally)
+                if settling:  # its settle is tried again next pass: never skipped
+                    tally.clean.pop(database.id, None)
         self._clean = tally.clean
         orphans = [i for i in snapshot.databases if i not in live]
         await self._report_orphans(orphans, snapshot.databases, fence)
@@ -200,6 +196,41 @@ class DriftRepair:
         )
 
     # --- one database ------------------------------------------------------------------
+
+    def _still_clean(
+        self, scanned: Scanned, snapshot: Snapshot, active: set[str], tally: _Tally
+    ) -> bool:
+        """Found clean by the last pass against the same record revision (every write bumps
+        it) and CR spec part, and not active: clean still, and settled (a record whose
+        settle was tried is never remembered clean), so its record is not parsed."""
+        if snapshot.unlisted or scanned.id in active:
+            return False
+        found = snapshot.databases.head_of(scanned.id)
+        number = None if found is None else self._spec_numbers.get(found.spec_text)
+        compared = f"{scanned.revision}/{number}"
+        if number is None or self._clean.get(scanned.id) != compared:
+            return False
+        tally.checked += 1
+        tally.clean[scanned.id] = compared
+        return True
+
+    async def _settle_if_needed(self, database: Database, active: set[str], fence: Guard) -> bool:
+        """Settle a record whose holdings disagree with what it needs (a settle that failed);
+        True when one was tried."""
+        if (
+            self._placement is None
+            or database.id in active
+            or not self._placement.unsettled(database)
+        ):
+            return False
+        held = fence()
+        try:
+            await self._placement.settle(database.id, fence=held)
+        except store_errors.Fenced:
+            raise  # a newer leader took over: this one stops at once
+        except (BrokerError, store_errors.StoreError) as exc:
+            log.warning("placement_settle_failed", database_id=database.id, error=str(exc))
+        return True
 
     async def _check(
         self, database: Database, found: Listed | None, fence: Guard, tally: _Tally

@@ -29,6 +29,7 @@ from app.domain.engines import Resource
 from app.observability.metrics import Metrics
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 class ClusterGateway(Protocol):
@@ -74,6 +75,23 @@ class ClusterGateway(Protocol):
     ) -> builtins.list[T]:
         """As `list`, each object reduced by `reduce` as its page arrives (one page of
         objects alive at a time): the passes over every database keep compact records."""
+        ...
+
+    async def list_narrow(
+        self,
+        resource: Resource,
+        shape: type[S],
+        reduce: Callable[[S], T],
+        whole: Callable[[dict[str, Any]], T],
+        *,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        chunk_size: int = ...,
+        all_namespaces: bool = False,
+    ) -> builtins.list[T]:
+        """As `list_reduced`, each object decoded from the response into `shape` (a
+        `msgspec.Struct` of only the fields `reduce` reads); a page that does not fit
+        `shape` is decoded whole and handed to `whole`, which returns what `reduce` would."""
         ...
 
     async def probe(self, resource: Resource) -> None:

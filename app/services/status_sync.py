@@ -17,12 +17,19 @@ database that serves again) is logged as an Event with actor `system`.
 
 A database whose CR is missing is not touched here: the reconciler decides about vanished
 CRs. Records not placed yet (no namespace) and deleted ones are skipped.
+
+Cost: the records are read with their revision (`inventory.live_records`) and parsed only
+when needed: never another instance's, nor one the last pass found nothing to write for
+when its revision, listed status, binding and operation state are the same again (every
+write bumps the revision). A steady fleet's pass is then the listing and a short key per
+record.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,9 +38,9 @@ from app.domain.databases import Database
 from app.domain.events import Event
 from app.observability.log import get_logger
 from app.services import inventory
-from app.services.cluster_view import ClusterView
+from app.services.cluster_view import ClusterView, Snapshot
 from app.store import errors as store_errors
-from app.store.protocols import Store
+from app.store.protocols import Scanned, Store
 
 log = get_logger(__name__)
 
@@ -57,29 +64,45 @@ class StatusSync:
     def __init__(self, store: Store, view: ClusterView) -> None:
         self._store = store
         self._view = view
+        # Database id -> "revision/status/binding/active" of a record the last pass found
+        # nothing to write for: the same record (every write bumps its revision) against
+        # the same listed facts has nothing again, so most of a steady fleet is not even
+        # parsed. Strings: a map the collector does not track (see `cluster_view.Listing`).
+        self._clean: dict[str, str] = {}
+        self._numbers = _Numbers()
 
     async def run_pass(self, owns: Callable[[str], bool]) -> SyncPass:
         started_at, began = clock.utcnow(), time.perf_counter()
         snapshot = await self._view.snapshot(bindings=True)
         active = await inventory.active_database_ids(self._store)
+        facts = _Facts(snapshot, self._numbers)
         seen = written = missing = errors = 0
-        # A dict of strings, not a set: never tracked by the collector (see `Listing`).
+        # Dicts of strings, not sets: never tracked by the collector (see `Listing`).
         synced: dict[str, None] = {}
-        async for database in inventory.live_databases(self._store):
+        clean: dict[str, str] = {}
+        async for scanned in inventory.live_records(self._store):
             seen += 1
-            if database.namespace is None or not owns(database.id):
+            if not owns(scanned.id):
+                continue  # another instance's: not parsed
+            key = facts.key(scanned, operation_active=scanned.id in active)
+            if key is not None and self._clean.get(scanned.id) == key:
+                synced[scanned.id] = None
+                clean[scanned.id] = key
+                continue
+            database = scanned.record()
+            if database.namespace is None:
                 continue
             synced[database.id] = None
             if database.updated_at > started_at:
                 continue  # changed since the cluster was read: the next pass looks again
             if not snapshot.covers(database):
                 continue  # its cluster could not be listed this time
-            found = snapshot.databases.get(database.id)
+            found = snapshot.databases.head_of(database.id)  # its status is all it reads
             if found is None:
                 missing += 1
                 continue
             try:
-                written += await self._sync_one(
+                done = await self._sync_one(
                     database,
                     found.observed,
                     operation_active=database.id in active,
@@ -90,6 +113,11 @@ class StatusSync:
             except store_errors.StoreError as exc:
                 errors += 1
                 log.warning("status_sync_write_failed", database_id=database.id, error=str(exc))
+                continue
+            if done is None and key is not None:
+                clean[database.id] = key
+            written += done or 0
+        self._clean = clean
         return SyncPass(
             started_at=started_at,
             duration=time.perf_counter() - began,
@@ -109,12 +137,13 @@ class StatusSync:
         *,
         operation_active: bool,
         binding: data_plane.Binding | None = None,
-    ) -> int:
+    ) -> int | None:
+        """1 when written, 0 when left for the next pass, None when nothing changed."""
         changes = sync.sync_fields(
             database, observed, operation_active=operation_active, binding=binding
         )
         if not changes:
-            return 0
+            return None
         if "status" in changes and await self._store.operations.get_active(database.id):
             # An operation started after the pass read the active ones: the status is its.
             # (Started after this read, it bumps the record's revision: the write fails.)
@@ -147,3 +176,59 @@ class StatusSync:
                 to_status=updated.status.value,
             )
         return 1
+
+
+# Distinct listed values numbered across passes, at most this many (then afresh).
+_NUMBERS = 10_000
+
+
+class _Numbers:
+    """A number per distinct observed status or binding, never reused: equal facts in two
+    passes get the same number (until the numbering starts afresh, when they get a new one:
+    a record then looks changed once, never unchanged when it is not)."""
+
+    __slots__ = ("_count", "_seen")
+
+    def __init__(self) -> None:
+        self._seen: dict[Hashable, int] = {}
+        self._count = itertools.count()
+
+    def of(self, value: Hashable) -> int:
+        found = self._seen.get(value)
+        if found is None:
+            if len(self._seen) >= _NUMBERS:
+                self._seen.clear()
+            found = self._seen[value] = next(self._count)
+        return found
+
+
+class _Facts:
+    """What one pass read of the cluster for a database, as a short key: equal exactly when
+    its record, listed status, binding and operation state are."""
+
+    __slots__ = ("_by_object", "_numbers", "_snapshot")
+
+    def __init__(self, snapshot: Snapshot, numbers: _Numbers) -> None:
+        self._snapshot = snapshot
+        self._numbers = numbers
+        # id() of a value the snapshot holds (alive all pass) -> its number: each distinct
+        # value hashed once a pass, not once a database.
+        self._by_object: dict[int, int] = {}
+
+    def _number(self, kind: str, value: Hashable) -> int:
+        found = self._by_object.get(id(value))
+        if found is None:
+            found = self._by_object[id(value)] = self._numbers.of((kind, value))
+        return found
+
+    def key(self, scanned: Scanned, *, operation_active: bool) -> str | None:
+        """None when it cannot be told (its CR is not listed, or a cluster was not)."""
+        if self._snapshot.unlisted:
+            return None
+        head = self._snapshot.databases.head_of(scanned.id)
+        if head is None:
+            return None
+        binding = self._snapshot.bindings.get(scanned.id)
+        status = self._number("status", head.observed)
+        bound = -1 if binding is None else self._number("binding", binding)
+        return f"{scanned.revision}/{status}/{bound}/{int(operation_active)}"

@@ -59,6 +59,18 @@ T = TypeVar("T")
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 
 
+class ScannedDoc:
+    """A record of `scan_lazily`: its document, checked into a `Database` when asked."""
+
+    __slots__ = ("_doc", "id", "revision")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self._doc, self.id, self.revision = doc, str(doc["_id"]), int(doc.get("revision") or 0)
+
+    def record(self) -> Database:
+        return checked(Database, self._doc)
+
+
 class MongoDatabases:
     def __init__(self, collection: Collection, fences: MongoFences) -> None:
         self._c = collection
@@ -99,12 +111,17 @@ class MongoDatabases:
         return Page([checked(Database, d) for d in docs], total)
 
     async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
+        return [scanned.record() for scanned in await self.scan_lazily(after=after, limit=limit)]
+
+    async def scan_lazily(
+        self, *, after: str | None = None, limit: int = 500
+    ) -> Sequence[ScannedDoc]:
         query: dict[str, Any] = {"status": {"$ne": "deleted"}}
         if after is not None:
             query["_id"] = {"$gt": after}
         cursor = self._c.c.find(query).sort([("_id", ASCENDING)]).limit(limit)
         docs: list[dict[str, Any]] = await guard(cursor.to_list(None))
-        return [checked(Database, d) for d in docs]
+        return [ScannedDoc(d) for d in docs]
 
     async def update_fields(
         self,

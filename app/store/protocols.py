@@ -33,6 +33,18 @@ class Page(Generic[T]):
     total: int
 
 
+class Scanned(Protocol):
+    """A record read by `scan_lazily`: its id and revision, the rest parsed on demand."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def revision(self) -> int: ...
+
+    def record(self) -> Database: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Fence:
     """The epoch a leader holds for the lease `name`: a write carrying it is refused
@@ -153,6 +165,11 @@ class DatabaseRepository(Protocol):
     async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
         """Live databases in id order, those after the id `after`: a walk over every record
         that costs one index range read per page, however many there are."""
+
+    async def scan_lazily(self, *, after: str | None = None, limit: int = 500) -> Sequence[Scanned]:
+        """As `scan`, each record's id and revision read and the record parsed only when
+        asked (`Scanned.record()`): a pass that knows a record unchanged since it last read
+        it (the same revision) or not its own skips parsing it."""
 
     async def update_fields(
         self,

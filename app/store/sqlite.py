@@ -76,6 +76,18 @@ _LIVE_TENANT_INDEX = schema.LIVE_TENANT_INDEX
 _INLINE_MAX_OFFSET = 1000
 
 
+class ScannedText:
+    """A record of `scan_lazily`: its stored text, parsed when asked."""
+
+    __slots__ = ("_text", "id", "revision")
+
+    def __init__(self, database_id: str, revision: int, text: str) -> None:
+        self.id, self.revision, self._text = database_id, revision, text
+
+    def record(self) -> Database:
+        return Database.model_validate_json(self._text)
+
+
 class SQLiteDatabases:
     def __init__(self, table: Table) -> None:
         self._t = table
@@ -160,6 +172,18 @@ class SQLiteDatabases:
         )
         # pydantic's own JSON reader: half the time of `json.loads` and then validating.
         return [Database.model_validate_json(text) for text in texts]
+
+    async def scan_lazily(
+        self, *, after: str | None = None, limit: int = 500
+    ) -> Sequence[ScannedText]:
+        rows = await guard(
+            self._t.rows(
+                "SELECT id, json_extract(doc, '$.revision'), doc FROM databases WHERE id > ? "
+                "AND json_extract(doc, '$.status') != 'deleted' ORDER BY id LIMIT ?",
+                (after or "", limit),
+            )
+        )
+        return [ScannedText(str(i), int(revision or 0), str(doc)) for i, revision, doc in rows]
 
     async def update_fields(
         self,

@@ -508,6 +508,25 @@ async def test_a_scan_walks_every_live_database_once_in_id_order(store: Store) -
     assert seen == sorted(d.id for d in made if d.id != gone.id)
 
 
+async def test_a_lazy_scan_reads_the_ids_revisions_and_records_a_scan_reads(
+    store: Store,
+) -> None:
+    for i in range(7):
+        await store.databases.insert(a_database(f"db{i:02d}"))
+    first = (await store.databases.scan(limit=3))[0]
+    await store.databases.update_fields(first.id, {"message": "changed"})
+    await store.databases.update_fields(first.id, {"message": "changed again"})
+
+    lazy = await store.databases.scan_lazily(after=None, limit=100)
+    whole = await store.databases.scan(after=None, limit=100)
+
+    assert [(s.id, s.revision) for s in lazy] == [(d.id, d.revision) for d in whole]
+    assert [s.record() for s in lazy] == list(whole)
+    assert lazy[0].revision == first.revision + 2
+    later = await store.databases.scan_lazily(after=whole[2].id, limit=2)
+    assert [s.id for s in later] == [d.id for d in whole[3:5]]
+
+
 async def test_live_databases_are_counted_by_engine_status_and_health(store: Store) -> None:
     await store.databases.insert(a_database("a", status="running", health_status="healthy"))
     await store.databases.insert(a_database("b", status="running", health_status="healthy"))

@@ -133,6 +133,20 @@ def test_the_scale_benchmark_prints_passes_at_two_sizes_and_the_apps_memory_besi
     assert all(0 < float(rss) <= float(peak) for _, rss, peak, _ in apps)
 
 
+def test_the_narrow_listing_benchmark_prints_narrow_beside_whole_for_each_pass() -> None:
+    out = run_bench("bench.narrow_listing", "--databases", "200", "--rounds", "2")
+
+    rows = re.findall(
+        r"^\s+(listing only|status sync|drift repair)\s+narrow +([\d.]+) µs \(CPU +[\d.]+\)"
+        r"\s+whole +([\d.]+) µs \(CPU +[\d.]+\)\s+narrow/whole: wall ([\d.]+)x, CPU [\d.]+x",
+        out,
+        re.M,
+    )
+    assert [r[0] for r in rows] == ["listing only", "status sync", "drift repair"], out
+    assert all(float(narrow) > 0 and float(whole) > 0 for _, narrow, whole, _ in rows)
+    assert "200 databases, 2 rounds alternated" in out
+
+
 def test_the_data_plane_benchmark_prints_connect_times_and_idle_memory() -> None:
     out = run_bench("bench.dataplane", "--databases", "2")
 

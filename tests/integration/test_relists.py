@@ -15,6 +15,7 @@ from app.cluster.gateway import KubeGateway
 from app.domain import engines
 from app.main import WATCH_RETRY
 from app.observability.metrics import Metrics
+from app.services import listed_shapes
 from simulator.kubedb import install
 from simulator.server import Served, Simulator, run_simulator
 from tests.support import eventually
@@ -81,8 +82,9 @@ async def test_a_watch_resumed_after_the_scheduled_compaction_lists_again(
     assert names == {f"pg-{i}" for i in range(5)}
 
 
+@pytest.mark.parametrize("narrow", [False, True], ids=["whole", "narrow"])
 async def test_a_paginated_list_compacted_between_pages_lists_again_from_the_start(
-    compacting: tuple[Served, KubeGateway, Metrics],
+    compacting: tuple[Served, KubeGateway, Metrics], narrow: bool
 ) -> None:
     served, gateway, metrics = compacting
     sim = served.simulator
@@ -95,8 +97,19 @@ async def test_a_paginated_list_compacted_between_pages_lists_again_from_the_sta
         sim.hub.compact(sim.hub.latest_rv)
 
     compactor = asyncio.get_running_loop().create_task(compact_while_the_second_page_waits())
-    items = await gateway.list(PG.database_resource, namespace="default", chunk_size=2)
+    if narrow:
+        names = await gateway.list_narrow(
+            PG.database_resource,
+            listed_shapes.DatabaseCR,
+            lambda cr: str(cr.metadata and cr.metadata.name),
+            lambda obj: str(obj["metadata"]["name"]),
+            namespace="default",
+            chunk_size=2,
+        )
+    else:
+        items = await gateway.list(PG.database_resource, namespace="default", chunk_size=2)
+        names = [i["metadata"]["name"] for i in items]
     await compactor
 
-    assert sorted(i["metadata"]["name"] for i in items) == [f"pg-{i}" for i in range(5)]
+    assert sorted(names) == [f"pg-{i}" for i in range(5)]
     assert _count(metrics, "expired") == 1 and _count(metrics, "ok") == 1

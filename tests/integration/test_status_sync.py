@@ -293,3 +293,39 @@ async def test_a_status_an_operation_took_after_the_pass_listed_them_is_not_over
 
     assert written == 0
     assert record is not None and record.status is DatabaseStatus.SCALING
+
+
+async def test_a_record_or_a_cr_changed_after_a_pass_that_wrote_nothing_is_synced_again(
+    sqlite_store: SQLiteStore,
+) -> None:
+    async with run_simulator(simulator=Simulator()) as served:
+        first, second, _ = await seeded(sqlite_store, served, 3)
+        gateway = KubeGateway.connect(
+            ClusterConnection.kubeconfig(json.dumps(served.kubeconfig())), timeout=10
+        )
+        try:
+            sync = StatusSync(sqlite_store, ClusterView(gateway))
+            settled = await sync.run_pass(lambda _: True)
+            steady = await sync.run_pass(lambda _: True)  # nothing to write: remembered
+            # The record changed behind the pass (its revision moves), then the CR.
+            await sqlite_store.databases.update_fields(
+                first.id, {"health_status": HealthStatus.UNKNOWN, "phase": None}
+            )
+            record_changed = await sync.run_pass(lambda _: True)
+            cr = await gateway.get(
+                engines.spec(second.engine).database_resource, second.name, namespace=NAMESPACE
+            )
+            cr["status"] = {"phase": "NotReady", "conditions": []}
+            await served.client().update_status(cr, admission=False)
+            cr_changed = await sync.run_pass(lambda _: True)
+            again = await sync.run_pass(lambda _: True)
+        finally:
+            await gateway.close()
+        records = {i: await sqlite_store.databases.get(i) for i in (first.id, second.id)}
+
+    assert settled.written == 3 and settled.synced == 3
+    assert (steady.written, steady.synced, again.written, again.synced) == (0, 3, 0, 3)
+    assert (record_changed.written, cr_changed.written) == (1, 1)
+    first_now, second_now = records[first.id], records[second.id]
+    assert first_now is not None and first_now.health_status is HealthStatus.HEALTHY
+    assert second_now is not None and second_now.health_status is HealthStatus.UNHEALTHY
