@@ -9,9 +9,10 @@ fields only (`_Row`, built from the models' own field tables: one fact, one orde
 encodes the page; every other stored field is skipped unread, so a secret or an internal field
 cannot reach the answer.
 
-msgspec's decoding is strict where pydantic's is lax (no "20" for an int, no 20.0, no naive
-or odd timestamp text): a row it refuses, or one that needs what pydantic alone does (a field
-missing whose default is made per record, such as `id` or `created_at`), goes the model path,
+msgspec's decoding is strict where pydantic's is lax (no "20" for an int, no 20.0; a
+timestamp is read by `datetime.fromisoformat`, as `clock.Timestamp` reads it): a row it
+refuses, or one that needs what pydantic alone does (a field missing whose default is made
+per record, such as `id` or `created_at`; a timestamp not in UTC), goes the model path,
 `Database.model_validate_json` and `DatabaseOut.json_of`, and so answers, or fails, exactly
 as before. tests/unit/test_database_pages.py compares both over generated records.
 
@@ -21,10 +22,9 @@ differently.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 from pydantic_core import PydanticUndefined
@@ -32,13 +32,7 @@ from pydantic_core import PydanticUndefined
 from app.api.v1.database_models import DatabaseOut
 from app.domain.databases import Database
 
-# The stored timestamp texts both readers read alike: `clock.to_text`'s (microseconds, "Z")
-# and an older writer's `isoformat()` ("+00:00", no fraction at whole seconds). Any other
-# text goes the model path (msgspec would round a seventh digit, `fromisoformat` not).
-_STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?(Z|\+00:00)$"
-_Stamp = Annotated[str, msgspec.Meta(pattern=_STAMP)]
 _TIMES = tuple(n for n, f in DatabaseOut.model_fields.items() if f.annotation is datetime)
-_WHOLE_SECOND = re.compile(r"\.000000(?=Z$)")
 
 
 def _row_field(name: str) -> tuple[str, Any, Any] | tuple[str, Any]:
@@ -47,7 +41,7 @@ def _row_field(name: str) -> tuple[str, Any, Any] | tuple[str, Any]:
     if name not in Database.model_fields:  # `poll_url`: never stored, None in a list
         return name, None, None
     field = Database.model_fields[name]
-    kind = _Stamp if name in _TIMES else field.annotation
+    kind = str if name in _TIMES else field.annotation  # read as `clock` reads it: `_utc`
     if field.default_factory is dict:
         return name, kind, msgspec.field(default_factory=dict)
     if field.default is PydanticUndefined:
@@ -73,11 +67,20 @@ def _row(text: str) -> Any:
     try:
         row = _DECODER.decode(text)
         for name in _TIMES:
-            stamp = getattr(row, name)
-            # As `clock`'s reader: a date that does not exist is pydantic's to refuse.
-            datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-            # pydantic writes a UTC time with "Z", and no fraction at a whole second.
-            setattr(row, name, _WHOLE_SECOND.sub("", stamp.replace("+00:00", "Z")))
+            setattr(row, name, _utc(getattr(row, name)))
     except (msgspec.DecodeError, ValueError):
         return msgspec.Raw(DatabaseOut.json_of(Database.model_validate_json(text)))
     return row
+
+
+def _utc(stamp: str) -> datetime:
+    """A stored timestamp as `clock.Timestamp` reads it (a naive one is UTC; a date that
+    does not exist raises), which msgspec writes as pydantic does ("Z", no fraction at a
+    whole second). Another offset than UTC raises, for the model path: never written by
+    `clock`, so not worth proving the two write it alike."""
+    time = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if time.tzinfo is None:
+        return time.replace(tzinfo=UTC)
+    if time.utcoffset():
+        raise ValueError(f"not UTC: {stamp}")
+    return time
