@@ -28,6 +28,20 @@ class DatabaseLists:
         """Databases matching `where`, in `order`, ties broken by id."""
         return await self._store.databases.list(where, offset=offset, limit=limit, order=order)
 
+    async def page_texts(
+        self,
+        where: DatabaseFilter,
+        *,
+        offset: int,
+        limit: int,
+        order: DatabaseOrder = NEWEST_FIRST,
+    ) -> Page[str]:
+        """`page`, each record as its JSON document, unchecked (`DatabaseRepository.
+        list_texts`): for the API's list, which writes only its own fields (issue 19)."""
+        return await self._store.databases.list_texts(
+            where, offset=offset, limit=limit, order=order
+        )
+
     async def last_operations(self, databases: Sequence[Database]) -> Mapping[str, Operation]:
         """The newest operation of each listed database, by database id, in one store call
         (a list's page reads them together, never one per row)."""

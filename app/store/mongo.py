@@ -110,6 +110,10 @@ class MongoDatabases:
         docs, total = await self._c.page(query, offset=offset, limit=limit, sort=sort)
         return Page([checked(Database, d) for d in docs], total)
 
+    async def list_texts(self, where: DatabaseFilter, **paging: Any) -> Page[str]:
+        found = await self.list(where, **paging)  # the model path: not a hot store here
+        return Page([database.model_dump_json() for database in found.items], found.total)
+
     async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
         return [scanned.record() for scanned in await self.scan_lazily(after=after, limit=limit)]
 

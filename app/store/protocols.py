@@ -162,6 +162,18 @@ class DatabaseRepository(Protocol):
     ) -> Page[Database]:
         """In `order` (newest first unless told), ties broken by id."""
 
+    async def list_texts(
+        self,
+        where: DatabaseFilter,
+        *,
+        offset: int = 0,
+        limit: int = 20,
+        order: DatabaseOrder = NEWEST_FIRST,
+    ) -> Page[str]:
+        """As `list`, each record as a JSON document that `Database.model_validate_json`
+        reads, unchecked (SQLite: the stored text, fields a client must never see
+        included): for a reader that takes only some fields and checks them itself."""
+
     async def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Database]:
         """Live databases in id order, those after the id `after`: a walk over every record
         that costs one index range read per page, however many there are."""

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from app.domain import clock
+from app.domain.databases import Database
 from app.domain.operations import OperationStatus
 from app.store import errors, sqlite_table
 from app.store.protocols import (
@@ -144,3 +145,18 @@ async def test_the_latest_operation_of_each_listed_database_is_read_in_one_call(
 
     assert {k: o.type for k, o in latest.items()} == {"db-1": "resume", "db-2": "create"}
     assert await store.operations.latest_for([]) == {}
+
+
+async def test_a_list_as_texts_holds_the_listed_records_in_the_same_order(store: Store) -> None:
+    start = clock.utcnow()
+    for i in range(4):
+        await store.databases.insert(
+            a_database(f"db-{i}", labels={"n": str(i)}, created_at=start + timedelta(seconds=i))
+        )
+    where = DatabaseFilter(domain="acme")
+
+    listed = await store.databases.list(where, offset=1, limit=2)
+    texts = await store.databases.list_texts(where, offset=1, limit=2)
+
+    assert [Database.model_validate_json(t) for t in texts.items] == list(listed.items)
+    assert texts.total == listed.total == 4

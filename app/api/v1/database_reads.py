@@ -44,7 +44,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.api import auth, deps, wiring
 from app.api.v1 import database_models as models
-from app.api.v1 import filters
+from app.api.v1 import database_pages, filters
 from app.api.v1.database_routing import DNS_LABEL, authorized_database
 from app.domain import access
 
@@ -88,13 +88,14 @@ async def page(
         action=access.Action.READ,
         missing=f"project {domain}/{project} not found",
     )
-    found = await services.database_lists.page(
+    # The stored documents as text, written by `database_pages` without a record per row.
+    found = await services.database_lists.page_texts(
         query.where(domain=domain, project=project),
         offset=query.offset,
         limit=query.page_size,
         order=query.order,
     )
-    body = models.DatabaseList.json_of(
+    body = database_pages.list_json(
         found.items, total=found.total, page=query.page, page_size=query.page_size
     )
     return Response(body, media_type="application/json")
