@@ -22,6 +22,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedded_redis_url: str) ->
     yield from serve_cli(tmp_path_factory, embedded_redis_url, real_databases=2)
 
 
+# The README's whole block: a backup, a clone into a new database, a restore, each through
+# real servers; about 16 s alone, and over a minute once on a loaded CI machine.
+@pytest.mark.timeout(120)  # the block itself is given 90 s (`run_block`)
 def test_the_readme_kdb_backup_block_works_as_written(
     served: Served, kdb: Kdb, tmp_path: Path
 ) -> None:
