@@ -39,5 +39,17 @@ Timestamp = Annotated[
 ]
 
 
+def parse_or_none(value: object) -> datetime | None:
+    """A Kubernetes or stored timestamp (`...Z`, an offset, or naive, taken as UTC) in UTC,
+    or None for anything else: a missing field, a wrong type, a malformed text."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def later(seconds: float, *, start: datetime | None = None) -> datetime:
     return (start or utcnow()) + timedelta(seconds=seconds)

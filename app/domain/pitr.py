@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from app.domain import clock
+
 
 @dataclass(frozen=True, slots=True)
 class Gap:
@@ -51,7 +53,7 @@ def window_of(snapshot: Mapping[str, Any] | None) -> RestoreWindow | None:
         stats = component.get("logStats")
         if not isinstance(stats, Mapping):
             continue
-        start, end = _time(stats.get("start")), _time(stats.get("end"))
+        start, end = clock.parse_or_none(stats.get("start")), clock.parse_or_none(stats.get("end"))
         if start is None or end is None or end < start:
             continue
         return RestoreWindow(earliest=start, latest=end, gaps=_gaps(stats.get("gaps")))
@@ -64,19 +66,13 @@ def _gaps(value: object) -> tuple[Gap, ...]:
     found = []
     for item in value:
         if isinstance(item, Mapping):
-            start, end = _time(item.get("start")), _time(item.get("end"))
+            start, end = (
+                clock.parse_or_none(item.get("start")),
+                clock.parse_or_none(item.get("end")),
+            )
             if start is not None and end is not None:
                 found.append(Gap(start, end))
     return tuple(found)
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 def describe(window: RestoreWindow) -> str:

@@ -14,7 +14,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from app.cluster import errors
@@ -240,20 +239,11 @@ def snapshot_fields(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     size = backups.size_bytes(status.get("size"))
     if size is not None:
         fields["size_bytes"] = size
-    created = _time((snapshot.get("metadata") or {}).get("creationTimestamp"))
+    created = clock.parse_or_none((snapshot.get("metadata") or {}).get("creationTimestamp"))
     if created is not None:
         fields["started_at"] = created
     if outcome.is_terminal:
-        fields["completed_at"] = _time(status.get("snapshotTime")) or clock.utcnow()
+        fields["completed_at"] = clock.parse_or_none(status.get("snapshotTime")) or clock.utcnow()
     if outcome is BackupStatus.FAILED:
         fields["error"] = condition_messages(snapshot)
     return fields
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None

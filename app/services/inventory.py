@@ -1,7 +1,7 @@
 """Reading the whole store in pages, for the passes that look at every database.
 
-    async for database in live_databases(store): ...   deleted ones left out, in id order
-    async for scanned in live_records(store): ...      the same, each parsed when asked
+    async for scanned in live_records(store): ...      deleted ones left out, in id order,
+                                                        each record parsed when asked
     await active_database_ids(store)                     databases with an active operation
 
 Databases are walked by id (keyset pages of `PAGE`: each page is one index range read, so
@@ -14,26 +14,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from app.domain.databases import Database
 from app.domain.operations import ACTIVE_STATUSES
 from app.store.protocols import OperationFilter, Scanned, Store
 
 PAGE = 500
 
 
-async def live_databases(store: Store, *, page: int = PAGE) -> AsyncIterator[Database]:
-    after: str | None = None
-    while True:
-        found = await store.databases.scan(after=after, limit=page)
-        for database in found:
-            yield database
-        if len(found) < page:
-            return
-        after = found[-1].id
-
-
 async def live_records(store: Store, *, page: int = PAGE) -> AsyncIterator[Scanned]:
-    """As `live_databases`, each record parsed only when asked (`Scanned.record()`)."""
+    """The live databases, each record parsed only when asked (`Scanned.record()`)."""
     after: str | None = None
     while True:
         found = await store.databases.scan_lazily(after=after, limit=page)

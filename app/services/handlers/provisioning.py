@@ -238,7 +238,7 @@ class Provisioning:
         """When the database must be Ready, and how many seconds that gave it."""
         operation = ctx.operation
         allowed = self._deps.timing.provision_deadline
-        ready_by = progress.parse_time(ctx.state.ready_by) or clock.later(allowed)
+        ready_by = clock.parse_or_none(ctx.state.ready_by) or clock.later(allowed)
         if operation.deadline_at is not None:
             margin = max(_DEADLINE_MARGIN, self._deps.timing.provision_poll)
             capped = operation.deadline_at - timedelta(seconds=margin)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app.domain import status_mapping
+from app.domain import clock, status_mapping
 from app.domain.manifests.desired import DesiredDatabase
 from app.domain.status_mapping import ConditionType, ObservedDatabase
 from app.services.handlers.deps import HandlerTiming
@@ -75,17 +75,8 @@ def next_poll(timing: HandlerTiming, ready_by_text: str | None, now: datetime) -
     second is seen within about one, not after a whole `provision_poll` (which bound the
     rate of creates: issue 19); a slow one costs a few more reads in its first seconds.
     `ready_by_text`: the state's, set `provision_deadline` after the CR was created."""
-    ready_by = parse_time(ready_by_text)
+    ready_by = clock.parse_or_none(ready_by_text)
     if ready_by is None:
         return timing.provision_poll
     waited = (now - (ready_by - timedelta(seconds=timing.provision_deadline))).total_seconds()
     return min(timing.provision_poll, max(first_poll(timing), waited))
-
-
-def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
