@@ -5,7 +5,9 @@ never two of one operation, and a stop or a cancel leaves no step behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -46,6 +48,17 @@ class Gate:
         return sum(self.inside.values())
 
 
+@contextlib.asynccontextmanager
+async def gated_engine(
+    store: SQLiteStore, redis: aioredis.Redis
+) -> AsyncIterator[tuple[Engine, Gate]]:
+    """An engine with no workers of its own whose "test" operations step through a `Gate`."""
+    gate = Gate()
+    async with running_engine(store, redis, workers=0, step_timeout=10) as engine:
+        engine.handlers.register("test", gate.step)
+        yield engine, gate
+
+
 def step_tasks(worker: OperationWorker) -> list[asyncio.Task[object]]:
     prefix = f"{worker.consumer}/step/"
     return [t for t in asyncio.all_tasks() if t.get_name().startswith(prefix) and not t.done()]
@@ -67,9 +80,7 @@ def own_worker(engine: Engine, *, concurrency: int) -> OperationWorker:
 async def test_steps_of_different_operations_overlap_in_one_worker_up_to_its_bound(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
-    gate = Gate()
-    async with running_engine(sqlite_store, redis_client, workers=0, step_timeout=10) as engine:
-        engine.handlers.register("test", gate.step)
+    async with gated_engine(sqlite_store, redis_client) as (engine, gate):
         worker = engine.add_worker("solo", concurrency=3)
         ops = [await engine.submit(f"db-{i}") for i in range(5)]
         await eventually(lambda: gate.waiting == 3, message="three steps inside at once")
@@ -88,9 +99,7 @@ async def test_steps_of_different_operations_overlap_in_one_worker_up_to_its_bou
 async def test_two_wakeups_of_one_operation_never_run_at_once_in_a_worker(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
-    gate = Gate()
-    async with running_engine(sqlite_store, redis_client, workers=0, step_timeout=10) as engine:
-        engine.handlers.register("test", gate.step)
+    async with gated_engine(sqlite_store, redis_client) as (engine, gate):
         worker = engine.add_worker("solo", concurrency=4)
         op = await engine.submit("db-1")
         await eventually(lambda: gate.waiting == 1, message="the first step inside")
@@ -117,9 +126,7 @@ async def _settled(engine: Engine) -> bool:
 async def test_a_stopped_worker_lets_its_steps_finish_and_leaves_no_task_behind(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
-    gate = Gate()
-    async with running_engine(sqlite_store, redis_client, workers=0, step_timeout=10) as engine:
-        engine.handlers.register("test", gate.step)
+    async with gated_engine(sqlite_store, redis_client) as (engine, gate):
         worker = own_worker(engine, concurrency=3)
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop), name="solo")
@@ -144,9 +151,7 @@ async def test_a_stopped_worker_lets_its_steps_finish_and_leaves_no_task_behind(
 async def test_a_cancelled_worker_hands_back_every_step_in_flight_before_it_ends(
     sqlite_store: SQLiteStore, redis_client: aioredis.Redis
 ) -> None:
-    gate = Gate()
-    async with running_engine(sqlite_store, redis_client, workers=0, step_timeout=10) as engine:
-        engine.handlers.register("test", gate.step)
+    async with gated_engine(sqlite_store, redis_client) as (engine, gate):
         worker = own_worker(engine, concurrency=4)
         running = asyncio.create_task(worker.run(asyncio.Event()), name="solo")
         ops = [await engine.submit(f"db-{i}") for i in range(3)]
