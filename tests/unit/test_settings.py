@@ -71,6 +71,8 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
         ("ACCESS_LOG_SAMPLE", "1.5", "less than or equal to 1"),
         ("AUTH_CACHE_TTL", "-1", "greater than or equal to 0"),
         ("AUTH_CACHE_TTL", "3600", "less than or equal to 60"),
+        ("CLUSTER_RECENT_WRITES_TTL", "-1", "greater than or equal to 0"),
+        ("CLUSTER_RECENT_WRITES_TTL", "3601", "less than or equal to 3600"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable_and_the_rule(
